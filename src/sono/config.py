@@ -1,0 +1,258 @@
+"""Typed configuration from environment variables (and a ``.env`` file when present).
+
+Every variable is validated at start-up; a bad one raises ``ConfigError`` naming it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class ConfigError(ValueError):
+    """A configuration variable is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: Literal["development", "production"] = "development"
+    data_dir: Path = Path("./var")
+    database_url: str = ""
+    redis_url: str | None = None
+    kworb_database_url: str | None = None
+    public_url: str | None = None
+
+    storage: Literal["local", "s3"] = "local"
+    s3_endpoint_url: str | None = None
+    s3_bucket: str = "sono"
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    s3_region: str = "us-east-1"
+
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "Sono <no-reply@sono.local>"
+    smtp_starttls: bool | None = None  # None: use STARTTLS when the server offers it
+    smtp_timeout: float = 10.0
+
+    frontend_url: str = "http://localhost:5173"
+    secret_key: str | None = None
+    refresh_secret_key: str | None = None
+    rsa_private_key_file: Path | None = None
+
+    trusted_proxies: tuple[IPNetwork, ...] = ()
+    cors_origins: tuple[str, ...] = ()
+    access_token_minutes: int = 30
+    refresh_token_days: int = 7
+
+    argon2_memory_kib: int = 19456
+    argon2_time_cost: int = 2
+    argon2_parallelism: int = 1
+    hash_concurrency: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
+
+    migrate_on_start: bool = True
+    jobs_enabled: bool = True
+    jobs_interval_seconds: int = 60
+    rate_limits_enabled: bool = True
+    allow_insecure: bool = False
+    log_level: str = "INFO"
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.data_dir / "secrets"
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+class _Reader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def str(self, name: str, default: str | None = None) -> str | None:
+        value = self.env.get(name)
+        if value is None or value.strip() == "":
+            return default
+        return value.strip()
+
+    def bool(self, name: str, default: bool | None) -> bool | None:
+        value = self.str(name)
+        if value is None:
+            return default
+        if value.lower() in _TRUE:
+            return True
+        if value.lower() in _FALSE:
+            return False
+        raise ConfigError(f"{name} must be true or false, got {value!r}")
+
+    def int(self, name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+        value = self.str(name)
+        if value is None:
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            raise ConfigError(f"{name} must be an integer, got {value!r}") from None
+        if number < minimum or (maximum is not None and number > maximum):
+            bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+            raise ConfigError(f"{name} must be {bound}, got {number}")
+        return number
+
+    def float(self, name: str, default: float) -> float:
+        value = self.str(name)
+        if value is None:
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            raise ConfigError(f"{name} must be a number, got {value!r}") from None
+        if number <= 0:
+            raise ConfigError(f"{name} must be positive, got {number}")
+        return number
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        value = (self.str(name) or default).lower()
+        if value not in choices:
+            raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+        return value
+
+    def url(self, name: str, schemes: tuple[str, ...]) -> str | None:
+        value = self.str(name)
+        if value is None:
+            return None
+        scheme = value.split(":", 1)[0].lower()
+        if "://" not in value or not any(scheme == s or scheme.startswith(s + "+") for s in schemes):
+            raise ConfigError(f"{name} must be a URL with scheme {'/'.join(schemes)}, got {value!r}")
+        return value
+
+    def csv(self, name: str) -> tuple[str, ...]:
+        value = self.str(name)
+        if value is None:
+            return ()
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _normalize_database_url(name: str, url: str) -> str:
+    """Accept the plain scheme names operators write and select the async drivers."""
+    scheme, sep, rest = url.partition("://")
+    base = scheme.split("+", 1)[0].lower()
+    if base in ("postgres", "postgresql"):
+        return f"postgresql+asyncpg://{rest}"
+    if base == "sqlite":
+        return f"sqlite+aiosqlite://{rest}"
+    raise ConfigError(f"{name} must be a postgresql:// or sqlite:// URL, got {scheme + sep!r}")
+
+
+def load_dotenv_file(path: Path = Path(".env")) -> None:
+    """Read ``.env`` into the process environment without overriding what is already set."""
+    if path.is_file():
+        from dotenv import load_dotenv
+
+        load_dotenv(path, override=False)
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Build and validate the settings. Raises ``ConfigError`` naming the first bad variable."""
+    r = _Reader(os.environ if env is None else env)
+    environment = r.choice("SONO_ENV", "development", ("development", "production"))
+    data_dir = Path(r.str("SONO_DATA_DIR", "./var") or "./var")
+
+    database_url = r.url("SONO_DATABASE_URL", ("postgresql", "postgres", "sqlite"))
+    if database_url is None:
+        database_url = f"sqlite+aiosqlite:///{(data_dir / 'sono.db').resolve()}"
+    else:
+        database_url = _normalize_database_url("SONO_DATABASE_URL", database_url)
+    kworb_url = r.url("KWORB_DATABASE_URL", ("postgresql", "postgres", "sqlite"))
+    if kworb_url is not None:
+        kworb_url = _normalize_database_url("KWORB_DATABASE_URL", kworb_url)
+
+    proxies: list[IPNetwork] = []
+    for item in r.csv("SONO_TRUSTED_PROXIES"):
+        try:
+            proxies.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigError(f"SONO_TRUSTED_PROXIES has an invalid IP or CIDR: {item!r}") from None
+
+    storage = r.choice("SONO_STORAGE", "local", ("local", "s3"))
+    rsa_file = r.str("SONO_RSA_PRIVATE_KEY_FILE")
+    starttls = r.bool("SONO_SMTP_STARTTLS", None)
+    settings = Settings(
+        env=environment,  # type: ignore[arg-type]
+        data_dir=data_dir,
+        database_url=database_url,
+        redis_url=r.url("SONO_REDIS_URL", ("redis", "rediss", "unix")),
+        kworb_database_url=kworb_url,
+        public_url=(r.url("SONO_PUBLIC_URL", ("http", "https")) or "").rstrip("/") or None,
+        storage=storage,  # type: ignore[arg-type]
+        s3_endpoint_url=r.url("SONO_S3_ENDPOINT_URL", ("http", "https")),
+        s3_bucket=r.str("SONO_S3_BUCKET", "sono") or "sono",
+        s3_access_key=r.str("SONO_S3_ACCESS_KEY"),
+        s3_secret_key=r.str("SONO_S3_SECRET_KEY"),
+        s3_region=r.str("SONO_S3_REGION", "us-east-1") or "us-east-1",
+        smtp_host=r.str("SONO_SMTP_HOST"),
+        smtp_port=r.int("SONO_SMTP_PORT", 587, minimum=1, maximum=65535),
+        smtp_username=r.str("SONO_SMTP_USERNAME"),
+        smtp_password=r.str("SONO_SMTP_PASSWORD"),
+        smtp_from=r.str("SONO_SMTP_FROM", "Sono <no-reply@sono.local>") or "",
+        smtp_starttls=starttls,
+        smtp_timeout=r.float("SONO_SMTP_TIMEOUT", 10.0),
+        frontend_url=(r.url("SONO_FRONTEND_URL", ("http", "https")) or "http://localhost:5173").rstrip("/"),
+        secret_key=r.str("SONO_SECRET_KEY"),
+        refresh_secret_key=r.str("SONO_REFRESH_SECRET_KEY"),
+        rsa_private_key_file=Path(rsa_file) if rsa_file else None,
+        trusted_proxies=tuple(proxies),
+        cors_origins=r.csv("SONO_CORS_ORIGINS"),
+        access_token_minutes=r.int("SONO_ACCESS_TOKEN_MINUTES", 30, minimum=1, maximum=24 * 60),
+        refresh_token_days=r.int("SONO_REFRESH_TOKEN_DAYS", 7, minimum=1, maximum=365),
+        argon2_memory_kib=r.int("SONO_ARGON2_MEMORY_KIB", 19456, minimum=8, maximum=4 * 1024 * 1024),
+        argon2_time_cost=r.int("SONO_ARGON2_TIME_COST", 2, minimum=1, maximum=100),
+        argon2_parallelism=r.int("SONO_ARGON2_PARALLELISM", 1, minimum=1, maximum=64),
+        hash_concurrency=r.int("SONO_HASH_CONCURRENCY", max(1, os.cpu_count() or 1), minimum=1, maximum=256),
+        migrate_on_start=bool(r.bool("SONO_MIGRATE_ON_START", True)),
+        jobs_enabled=bool(r.bool("SONO_JOBS_ENABLED", True)),
+        jobs_interval_seconds=r.int("SONO_JOBS_INTERVAL_SECONDS", 60, minimum=1),
+        rate_limits_enabled=bool(r.bool("SONO_RATE_LIMITS_ENABLED", True)),
+        allow_insecure=bool(r.bool("SONO_ALLOW_INSECURE", False)),
+        log_level=r.choice("SONO_LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper(),
+    )
+    if storage == "s3" and not settings.s3_bucket:
+        raise ConfigError("SONO_S3_BUCKET must be set when SONO_STORAGE=s3")
+    if settings.is_production and not settings.allow_insecure:
+        if not settings.secret_key:
+            raise ConfigError("SONO_SECRET_KEY must be set when SONO_ENV=production")
+        if not settings.refresh_secret_key:
+            raise ConfigError("SONO_REFRESH_SECRET_KEY must be set when SONO_ENV=production")
+        if settings.is_sqlite:
+            raise ConfigError(
+                "SONO_DATABASE_URL must point to PostgreSQL when SONO_ENV=production "
+                "(set SONO_ALLOW_INSECURE=true to run on SQLite anyway)"
+            )
+    for name, key in (("SONO_SECRET_KEY", settings.secret_key), ("SONO_REFRESH_SECRET_KEY", settings.refresh_secret_key)):
+        if key is not None and len(key) < 32:
+            raise ConfigError(f"{name} must be at least 32 characters")
+    return settings

@@ -1,0 +1,89 @@
+"""Consents, deletion requests and the audit log."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+DELETION_GRACE_PERIOD = timedelta(days=7)
+CONSENT_TYPE_MAX = 50
+CONSENT_VERSION_MAX = 20
+DELETION_REASON_MAX = 1000
+
+
+class DeletionType(enum.StrEnum):
+    SOFT = "soft"
+    HARD = "hard"
+
+
+class DeletionStatus(enum.StrEnum):
+    PENDING = "pending"
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+
+
+@dataclass(eq=False)
+class Consent:
+    user_id: int
+    consent_type: str
+    consent_version: str
+    given_at: datetime
+    ip_address: str | None = None
+    withdrawn_at: datetime | None = None
+    id: int | None = None
+
+    @property
+    def is_active(self) -> bool:
+        return self.withdrawn_at is None
+
+
+@dataclass(eq=False)
+class DeletionRequest:
+    user_id: int
+    deletion_type: DeletionType
+    requested_at: datetime
+    scheduled_for: datetime
+    reason: str | None = None
+    status: DeletionStatus = DeletionStatus.PENDING
+    cancelled_at: datetime | None = None
+    executed_at: datetime | None = None
+    id: int | None = None
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == DeletionStatus.PENDING
+
+    def is_due(self, now: datetime) -> bool:
+        return self.is_pending and now >= self.scheduled_for
+
+
+class AuditEvent(enum.StrEnum):
+    REGISTER = "user.register"
+    LOGIN_SUCCESS = "auth.login.success"
+    LOGIN_FAILURE = "auth.login.failure"
+    TOKEN_REFRESH = "auth.token.refresh"
+    TOKEN_REUSE = "auth.token.reuse_detected"
+    LOGOUT = "auth.logout"
+    PASSWORD_RESET_REQUESTED = "auth.password_reset.requested"
+    PASSWORD_RESET_DONE = "auth.password_reset.done"
+    PROFILE_UPDATED = "user.profile.updated"
+    DELETION_REQUESTED = "gdpr.deletion.requested"
+    DELETION_CANCELLED = "gdpr.deletion.cancelled"
+    DELETION_EXECUTED = "gdpr.deletion.executed"
+    DATA_EXPORTED = "gdpr.data.exported"
+    CONSENT_GIVEN = "gdpr.consent.given"
+    MAINTENANCE_CHANGED = "admin.maintenance.changed"
+    ADMIN_ACTION = "admin.action"
+
+
+@dataclass(eq=False)
+class AuditEntry:
+    event: str
+    created_at: datetime
+    user_id: int | None = None
+    actor_id: int | None = None
+    ip_address: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    id: int | None = None
