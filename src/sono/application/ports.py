@@ -71,6 +71,10 @@ class RevokedTokenRepository(Protocol):
 class ResetTokenRepository(Protocol):
     async def add(self, token: PasswordResetToken) -> PasswordResetToken: ...
     async def get_by_hash(self, token_hash: str) -> PasswordResetToken | None: ...
+    async def consume(self, token_id: int, now: datetime) -> bool:
+        """Atomically mark the token used if it is still unused (compare-and-swap): True for
+        exactly one of several concurrent callers."""
+
     async def invalidate_for_user(self, user_id: int, now: datetime) -> int:
         """Mark every unused token of the user as used at ``now``."""
 

@@ -1,0 +1,103 @@
+"""Small types shared by the use cases."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from sono.application.ports import AccessClaims, Clock, PasswordDecryptor, UnitOfWork
+from sono.domain.errors import FieldError, ValidationFailed
+from sono.domain.gdpr import AuditEntry
+from sono.domain.users import User
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: Sequence[T]
+    total: int
+    skip: int
+
+    @property
+    def has_more(self) -> bool:
+        return self.skip + len(self.items) < self.total
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The authenticated caller of a request."""
+
+    user: User
+    claims: AccessClaims
+
+    @property
+    def user_id(self) -> int:
+        assert self.user.id is not None
+        return self.user.id
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user.is_superuser
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordInput:
+    """A password as the client sent it: plain text, or RSA-OAEP encrypted and base64 encoded
+    (``X-Password-Encrypted: true``)."""
+
+    value: str
+    encrypted: bool = False
+
+    def reveal(self, decryptor: PasswordDecryptor) -> str:
+        return decryptor.decrypt(self.value) if self.encrypted else self.value
+
+
+@dataclass
+class Problems:
+    """Collects rule failures for several fields, then raises them together as one 422."""
+
+    errors: list[FieldError] = field(default_factory=list)
+
+    def check(self, loc: tuple[str | int, ...], problems: list[str]) -> None:
+        self.errors.extend(FieldError(loc, message) for message in problems)
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise ValidationFailed(self.errors)
+
+
+class Unset:
+    """Marks an optional field the client left out (as opposed to sending ``null``)."""
+
+    _instance: Unset | None = None
+
+    def __new__(cls) -> Unset:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = Unset()
+
+
+async def audit(
+    uow: UnitOfWork,
+    clock: Clock,
+    event: str,
+    *,
+    user_id: int | None = None,
+    actor_id: int | None = None,
+    ip: str | None = None,
+    **details: Any,
+) -> None:
+    """Add a security event to the audit log of the current unit of work (saved at commit)."""
+    entry = AuditEntry(event, clock.now(), user_id=user_id, actor_id=actor_id, ip_address=ip, details=details)
+    await uow.audit.add(entry)

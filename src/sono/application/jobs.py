@@ -1,0 +1,36 @@
+"""Periodic work: due deletions and purging what has expired."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sono.application.gdpr import GdprService
+from sono.application.ports import Clock, UnitOfWorkFactory
+
+
+@dataclass(frozen=True, slots=True)
+class JobReport:
+    deletions_executed: int
+    revoked_tokens_purged: int
+    reset_tokens_purged: int
+    sessions_purged: int
+
+
+class JobRunner:
+    """Runs everything that is due now. Idempotent and safe to run on several machines at once:
+    deletions are claimed under row locks, purges are plain conditional deletes."""
+
+    def __init__(self, uow: UnitOfWorkFactory, gdpr: GdprService, clock: Clock) -> None:
+        self._uow = uow
+        self._gdpr = gdpr
+        self._clock = clock
+
+    async def run_due(self) -> JobReport:
+        executed = await self._gdpr.execute_due()
+        now = self._clock.now()
+        async with self._uow() as uow:
+            revoked = await uow.revoked_tokens.delete_expired(now)
+            resets = await uow.reset_tokens.delete_expired(now)
+            sessions = await uow.families.delete_expired(now)
+            await uow.commit()
+        return JobReport(executed, revoked, resets, sessions)
