@@ -94,14 +94,14 @@ class _Reader:
     def __init__(self, env: Mapping[str, str]) -> None:
         self.env = env
 
-    def str(self, name: str, default: str | None = None) -> str | None:
+    def text(self, name: str, default: str | None = None) -> str | None:
         value = self.env.get(name)
         if value is None or value.strip() == "":
             return default
         return value.strip()
 
-    def bool(self, name: str, default: bool | None) -> bool | None:
-        value = self.str(name)
+    def flag(self, name: str, default: bool | None) -> bool | None:
+        value = self.text(name)
         if value is None:
             return default
         if value.lower() in _TRUE:
@@ -110,8 +110,8 @@ class _Reader:
             return False
         raise ConfigError(f"{name} must be true or false, got {value!r}")
 
-    def int(self, name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
-        value = self.str(name)
+    def integer(self, name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+        value = self.text(name)
         if value is None:
             return default
         try:
@@ -123,8 +123,8 @@ class _Reader:
             raise ConfigError(f"{name} must be {bound}, got {number}")
         return number
 
-    def float(self, name: str, default: float) -> float:
-        value = self.str(name)
+    def number(self, name: str, default: float) -> float:
+        value = self.text(name)
         if value is None:
             return default
         try:
@@ -136,13 +136,13 @@ class _Reader:
         return number
 
     def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
-        value = (self.str(name) or default).lower()
+        value = (self.text(name) or default).lower()
         if value not in choices:
             raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
         return value
 
     def url(self, name: str, schemes: tuple[str, ...]) -> str | None:
-        value = self.str(name)
+        value = self.text(name)
         if value is None:
             return None
         scheme = value.split(":", 1)[0].lower()
@@ -151,7 +151,7 @@ class _Reader:
         return value
 
     def csv(self, name: str) -> tuple[str, ...]:
-        value = self.str(name)
+        value = self.text(name)
         if value is None:
             return ()
         return tuple(part.strip() for part in value.split(",") if part.strip())
@@ -180,7 +180,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build and validate the settings. Raises ``ConfigError`` naming the first bad variable."""
     r = _Reader(os.environ if env is None else env)
     environment = r.choice("SONO_ENV", "development", ("development", "production"))
-    data_dir = Path(r.str("SONO_DATA_DIR", "./var") or "./var")
+    data_dir = Path(r.text("SONO_DATA_DIR", "./var") or "./var")
 
     database_url = r.url("SONO_DATABASE_URL", ("postgresql", "postgres", "sqlite"))
     if database_url is None:
@@ -199,8 +199,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             raise ConfigError(f"SONO_TRUSTED_PROXIES has an invalid IP or CIDR: {item!r}") from None
 
     storage = r.choice("SONO_STORAGE", "local", ("local", "s3"))
-    rsa_file = r.str("SONO_RSA_PRIVATE_KEY_FILE")
-    starttls = r.bool("SONO_SMTP_STARTTLS", None)
+    rsa_file = r.text("SONO_RSA_PRIVATE_KEY_FILE")
+    starttls = r.flag("SONO_SMTP_STARTTLS", None)
     settings = Settings(
         env=environment,  # type: ignore[arg-type]
         data_dir=data_dir,
@@ -210,34 +210,34 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         public_url=(r.url("SONO_PUBLIC_URL", ("http", "https")) or "").rstrip("/") or None,
         storage=storage,  # type: ignore[arg-type]
         s3_endpoint_url=r.url("SONO_S3_ENDPOINT_URL", ("http", "https")),
-        s3_bucket=r.str("SONO_S3_BUCKET", "sono") or "sono",
-        s3_access_key=r.str("SONO_S3_ACCESS_KEY"),
-        s3_secret_key=r.str("SONO_S3_SECRET_KEY"),
-        s3_region=r.str("SONO_S3_REGION", "us-east-1") or "us-east-1",
-        smtp_host=r.str("SONO_SMTP_HOST"),
-        smtp_port=r.int("SONO_SMTP_PORT", 587, minimum=1, maximum=65535),
-        smtp_username=r.str("SONO_SMTP_USERNAME"),
-        smtp_password=r.str("SONO_SMTP_PASSWORD"),
-        smtp_from=r.str("SONO_SMTP_FROM", "Sono <no-reply@sono.local>") or "",
+        s3_bucket=r.text("SONO_S3_BUCKET", "sono") or "sono",
+        s3_access_key=r.text("SONO_S3_ACCESS_KEY"),
+        s3_secret_key=r.text("SONO_S3_SECRET_KEY"),
+        s3_region=r.text("SONO_S3_REGION", "us-east-1") or "us-east-1",
+        smtp_host=r.text("SONO_SMTP_HOST"),
+        smtp_port=r.integer("SONO_SMTP_PORT", 587, minimum=1, maximum=65535),
+        smtp_username=r.text("SONO_SMTP_USERNAME"),
+        smtp_password=r.text("SONO_SMTP_PASSWORD"),
+        smtp_from=r.text("SONO_SMTP_FROM", "Sono <no-reply@sono.local>") or "",
         smtp_starttls=starttls,
-        smtp_timeout=r.float("SONO_SMTP_TIMEOUT", 10.0),
+        smtp_timeout=r.number("SONO_SMTP_TIMEOUT", 10.0),
         frontend_url=(r.url("SONO_FRONTEND_URL", ("http", "https")) or "http://localhost:5173").rstrip("/"),
-        secret_key=r.str("SONO_SECRET_KEY"),
-        refresh_secret_key=r.str("SONO_REFRESH_SECRET_KEY"),
+        secret_key=r.text("SONO_SECRET_KEY"),
+        refresh_secret_key=r.text("SONO_REFRESH_SECRET_KEY"),
         rsa_private_key_file=Path(rsa_file) if rsa_file else None,
         trusted_proxies=tuple(proxies),
         cors_origins=r.csv("SONO_CORS_ORIGINS"),
-        access_token_minutes=r.int("SONO_ACCESS_TOKEN_MINUTES", 30, minimum=1, maximum=24 * 60),
-        refresh_token_days=r.int("SONO_REFRESH_TOKEN_DAYS", 7, minimum=1, maximum=365),
-        argon2_memory_kib=r.int("SONO_ARGON2_MEMORY_KIB", 19456, minimum=8, maximum=4 * 1024 * 1024),
-        argon2_time_cost=r.int("SONO_ARGON2_TIME_COST", 2, minimum=1, maximum=100),
-        argon2_parallelism=r.int("SONO_ARGON2_PARALLELISM", 1, minimum=1, maximum=64),
-        hash_concurrency=r.int("SONO_HASH_CONCURRENCY", max(1, os.cpu_count() or 1), minimum=1, maximum=256),
-        migrate_on_start=bool(r.bool("SONO_MIGRATE_ON_START", True)),
-        jobs_enabled=bool(r.bool("SONO_JOBS_ENABLED", True)),
-        jobs_interval_seconds=r.int("SONO_JOBS_INTERVAL_SECONDS", 60, minimum=1),
-        rate_limits_enabled=bool(r.bool("SONO_RATE_LIMITS_ENABLED", True)),
-        allow_insecure=bool(r.bool("SONO_ALLOW_INSECURE", False)),
+        access_token_minutes=r.integer("SONO_ACCESS_TOKEN_MINUTES", 30, minimum=1, maximum=24 * 60),
+        refresh_token_days=r.integer("SONO_REFRESH_TOKEN_DAYS", 7, minimum=1, maximum=365),
+        argon2_memory_kib=r.integer("SONO_ARGON2_MEMORY_KIB", 19456, minimum=8, maximum=4 * 1024 * 1024),
+        argon2_time_cost=r.integer("SONO_ARGON2_TIME_COST", 2, minimum=1, maximum=100),
+        argon2_parallelism=r.integer("SONO_ARGON2_PARALLELISM", 1, minimum=1, maximum=64),
+        hash_concurrency=r.integer("SONO_HASH_CONCURRENCY", max(1, os.cpu_count() or 1), minimum=1, maximum=256),
+        migrate_on_start=bool(r.flag("SONO_MIGRATE_ON_START", True)),
+        jobs_enabled=bool(r.flag("SONO_JOBS_ENABLED", True)),
+        jobs_interval_seconds=r.integer("SONO_JOBS_INTERVAL_SECONDS", 60, minimum=1),
+        rate_limits_enabled=bool(r.flag("SONO_RATE_LIMITS_ENABLED", True)),
+        allow_insecure=bool(r.flag("SONO_ALLOW_INSECURE", False)),
         log_level=r.choice("SONO_LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper(),
     )
     if storage == "s3" and not settings.s3_bucket:
@@ -252,7 +252,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
                 "SONO_DATABASE_URL must point to PostgreSQL when SONO_ENV=production "
                 "(set SONO_ALLOW_INSECURE=true to run on SQLite anyway)"
             )
-    for name, key in (("SONO_SECRET_KEY", settings.secret_key), ("SONO_REFRESH_SECRET_KEY", settings.refresh_secret_key)):
+    for name, key in (
+        ("SONO_SECRET_KEY", settings.secret_key),
+        ("SONO_REFRESH_SECRET_KEY", settings.refresh_secret_key),
+    ):
         if key is not None and len(key) < 32:
             raise ConfigError(f"{name} must be at least 32 characters")
     return settings

@@ -73,8 +73,12 @@ class AuthService:
         async with self._uow() as uow:
             if not ok or user is None:
                 await audit(
-                    uow, self._clock, AuditEvent.LOGIN_FAILURE,
-                    user_id=user.id if user else None, ip=ip, reason="bad_credentials",
+                    uow,
+                    self._clock,
+                    AuditEvent.LOGIN_FAILURE,
+                    user_id=user.id if user else None,
+                    ip=ip,
+                    reason="bad_credentials",
                 )
                 await uow.commit()
                 raise NotAuthenticated(INCORRECT_CREDENTIALS)
@@ -124,9 +128,7 @@ class AuthService:
             )
             if not rotated:
                 family.revoke(now, "reuse")
-                await audit(
-                    uow, self._clock, AuditEvent.TOKEN_REUSE, user_id=user.id, ip=ip, family=family.id
-                )
+                await audit(uow, self._clock, AuditEvent.TOKEN_REUSE, user_id=user.id, ip=ip, family=family.id)
                 await uow.commit()
                 raise NotAuthenticated(INVALID_REFRESH)
             family.expires_at = now + timedelta(seconds=self._tokens.refresh_ttl_seconds)

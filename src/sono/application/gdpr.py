@@ -79,6 +79,7 @@ class AccountEraser:
         doomed = {f.id for f in files}
         affected: set[int] = set()
         for audio_id in doomed:
+            assert audio_id is not None
             affected.update(await uow.collections.collection_ids_with_audio(audio_id))
         for collection_id in sorted(affected):
             tracks = await uow.collections.tracks(collection_id)
@@ -140,8 +141,12 @@ class GdprService:
                     raise Conflict(DELETION_PENDING)
                 await uow.deletions.add(request)
                 await audit(
-                    uow, self._clock, AuditEvent.DELETION_REQUESTED,
-                    user_id=principal.user_id, ip=ip, deletion_type=str(deletion_type),
+                    uow,
+                    self._clock,
+                    AuditEvent.DELETION_REQUESTED,
+                    user_id=principal.user_id,
+                    ip=ip,
+                    deletion_type=str(deletion_type),
                 )
                 await uow.commit()
         except Conflict:
@@ -192,8 +197,13 @@ class GdprService:
                     )
                 )
             await audit(
-                uow, self._clock, AuditEvent.DELETION_REQUESTED,
-                user_id=principal.user_id, ip=ip, deletion_type=str(deletion_type), immediate=True,
+                uow,
+                self._clock,
+                AuditEvent.DELETION_REQUESTED,
+                user_id=principal.user_id,
+                ip=ip,
+                deletion_type=str(deletion_type),
+                immediate=True,
             )
             keys = await self._eraser.erase(uow, user, deletion_type)
             await uow.commit()
@@ -298,8 +308,13 @@ class GdprService:
                 previous.withdrawn_at = now
             await uow.consents.add(consent)
             await audit(
-                uow, self._clock, AuditEvent.CONSENT_GIVEN,
-                user_id=principal.user_id, ip=ip, consent_type=consent_type, consent_version=consent_version,
+                uow,
+                self._clock,
+                AuditEvent.CONSENT_GIVEN,
+                user_id=principal.user_id,
+                ip=ip,
+                consent_type=consent_type,
+                consent_version=consent_version,
             )
             await uow.commit()
         return consent

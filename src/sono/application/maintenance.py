@@ -51,8 +51,13 @@ class MaintenanceService:
         await self._store.set(state)
         async with self._uow() as uow:
             await audit(
-                uow, self._clock, AuditEvent.MAINTENANCE_CHANGED,
-                actor_id=state.updated_by_id, ip=ip, enabled=enabled, via="api" if actor else "cli",
+                uow,
+                self._clock,
+                AuditEvent.MAINTENANCE_CHANGED,
+                actor_id=state.updated_by_id,
+                ip=ip,
+                enabled=enabled,
+                via="api" if actor else "cli",
             )
             await uow.commit()
         return state

@@ -378,5 +378,3 @@ class HealthCheck(Protocol):
     name: str
 
     async def check(self) -> None: ...
-
-

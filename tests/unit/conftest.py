@@ -1,0 +1,105 @@
+"""Use cases wired to in-memory fakes: fast, no I/O."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+from sono.adapters.memory.mailer import InMemoryMailer
+from sono.adapters.memory.storage import InMemoryStorage
+from sono.adapters.memory.uow import FakeUnitOfWorkFactory
+
+from sono.adapters.memory.media import FakeMediaInspector
+from sono.adapters.memory.security import FakeClock, FakePasswordHasher
+from sono.adapters.memory.stores import FakeMaintenanceStore, FakeRateLimiter
+from sono.adapters.security.tokens import JwtTokenIssuer
+from sono.application.common import PasswordInput, Principal
+from sono.bootstrap import Container, wire
+from sono.config import load_settings
+from sono.domain.errors import BadRequest
+from sono.domain.users import User
+
+PASSWORD = "Str0ng!Passw0rd"
+
+
+class FakeDecryptor:
+    """Stands in for RSA: "encrypted" passwords are ``enc:`` + base64 of the text."""
+
+    key_id = "fake"
+    public_key_pem = "-----BEGIN PUBLIC KEY-----\nfake\n-----END PUBLIC KEY-----\n"
+
+    @staticmethod
+    def encrypt(password: str) -> str:
+        return "enc:" + base64.b64encode(password.encode()).decode()
+
+    def decrypt(self, ciphertext_b64: str) -> str:
+        if not ciphertext_b64.startswith("enc:"):
+            raise BadRequest("Invalid encrypted password")
+        return base64.b64decode(ciphertext_b64[4:]).decode()
+
+
+@dataclass
+class World:
+    """The services and the fakes behind them."""
+
+    app: Container
+    uow: FakeUnitOfWorkFactory
+    clock: FakeClock
+    hasher: FakePasswordHasher
+    mailer: InMemoryMailer
+    storage: InMemoryStorage
+    maintenance: FakeMaintenanceStore
+    tokens: JwtTokenIssuer
+    decryptor: FakeDecryptor
+
+    async def register(self, username: str = "alice", *, superuser: bool = False, password: str = PASSWORD) -> User:
+        return await self.app.accounts.register(
+            username, f"{username}@example.com", PasswordInput(password), superuser=superuser
+        )
+
+    async def principal(self, user: User) -> Principal:
+        pair = await self.app.auth.issue_session(user.id)  # type: ignore[arg-type]
+        return await self.app.auth.authenticate(pair.access_token)
+
+    async def user(self, user_id: int) -> User | None:
+        async with self.uow() as uow:
+            return await uow.users.get(user_id)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 1, 1, 12, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def world(clock: FakeClock) -> World:
+    return make_world(clock)
+
+
+def make_world(clock: FakeClock) -> World:
+    """Every use case wired to fresh fakes."""
+    uow = FakeUnitOfWorkFactory()
+    hasher = FakePasswordHasher()
+    mailer = InMemoryMailer()
+    storage = InMemoryStorage()
+    maintenance = FakeMaintenanceStore()
+    decryptor = FakeDecryptor()
+    tokens = JwtTokenIssuer("a" * 32, "b" * 32, access_ttl_seconds=1800, refresh_ttl_seconds=7 * 86400, clock=clock)
+    settings = load_settings({"SONO_FRONTEND_URL": "https://sono.example"})
+    app = wire(
+        settings,
+        uow=uow,
+        hasher=hasher,
+        tokens=tokens,
+        decryptor=decryptor,
+        clock=clock,
+        storage=storage,
+        mailer=mailer,
+        media=FakeMediaInspector(),
+        rate_limiter=FakeRateLimiter(),
+        maintenance_store=maintenance,
+        media_signing_key=b"k" * 32,
+    )
+    return World(app, uow, clock, hasher, mailer, storage, maintenance, tokens, decryptor)

@@ -1,0 +1,180 @@
+from __future__ import annotations
+
+import pytest
+
+from sono.application.common import PasswordInput
+from sono.domain.errors import BadRequest, MaintenanceActive, NotAuthenticated, PermissionDenied
+from sono.domain.gdpr import AuditEvent
+from sono.domain.maintenance import MaintenanceState
+from tests.unit.conftest import PASSWORD, World
+
+
+async def _events(world: World, user_id: int | None) -> list[str]:
+    assert user_id is not None
+    async with world.uow() as uow:
+        return [e.event for e in await uow.audit.list_for_user(user_id)]
+
+
+async def test_login_by_username_or_email(world: World) -> None:
+    user = await world.register()
+    for login in ("alice", "ALICE@example.com"):
+        pair = await world.app.auth.login(login, PasswordInput(PASSWORD))
+        principal = await world.app.auth.authenticate(pair.access_token)
+        assert principal.user_id == user.id
+        assert pair.token_type == "bearer" and pair.expires_in == 1800
+
+
+async def test_login_with_an_encrypted_password(world: World) -> None:
+    await world.register()
+    pair = await world.app.auth.login("alice", PasswordInput(world.decryptor.encrypt(PASSWORD), encrypted=True))
+    assert pair.access_token
+    with pytest.raises(BadRequest, match="Invalid encrypted password"):
+        await world.app.auth.login("alice", PasswordInput("not-encrypted", encrypted=True))
+
+
+async def test_wrong_password_and_unknown_account_answer_alike(world: World) -> None:
+    user = await world.register()
+    with pytest.raises(NotAuthenticated) as wrong:
+        await world.app.auth.login("alice", PasswordInput("Wr0ng!Password"), ip="9.9.9.9")
+    with pytest.raises(NotAuthenticated) as unknown:
+        await world.app.auth.login("nobody", PasswordInput(PASSWORD))
+    assert wrong.value.detail == unknown.value.detail == "Incorrect username or password"
+    assert world.hasher.dummy_calls == 1  # the unknown account still paid for a verification
+    assert AuditEvent.LOGIN_FAILURE in await _events(world, user.id)
+
+
+async def test_disabled_account_is_refused_after_the_password_check(world: World) -> None:
+    user = await world.register()
+    async with world.uow() as uow:
+        stored = await uow.users.get(user.id)  # type: ignore[arg-type]
+        assert stored is not None
+        stored.is_active = False
+        await uow.commit()
+    with pytest.raises(PermissionDenied, match="Account is disabled"):
+        await world.app.auth.login("alice", PasswordInput(PASSWORD))
+    with pytest.raises(NotAuthenticated):
+        await world.app.auth.login("alice", PasswordInput("Wr0ng!Password"))
+
+
+async def test_login_upgrades_an_old_hash(world: World) -> None:
+    user = await world.register()
+    async with world.uow() as uow:
+        stored = await uow.users.get(user.id)  # type: ignore[arg-type]
+        assert stored is not None
+        stored.password_hash = world.hasher.legacy_hash(PASSWORD)
+        await uow.commit()
+
+    await world.app.auth.login("alice", PasswordInput(PASSWORD))
+
+    stored = await world.user(user.id)  # type: ignore[arg-type]
+    assert stored is not None and not world.hasher.needs_rehash(stored.password_hash)
+    assert await world.hasher.verify(stored.password_hash, PASSWORD)
+
+
+async def test_only_admins_log_in_during_maintenance(world: World) -> None:
+    await world.register("alice")
+    await world.register("root", superuser=True)
+    world.maintenance.state = MaintenanceState(enabled=True, message="Back at 3pm")
+
+    with pytest.raises(MaintenanceActive, match="Back at 3pm"):
+        await world.app.auth.login("alice", PasswordInput(PASSWORD))
+    assert (await world.app.auth.login("root", PasswordInput(PASSWORD))).access_token
+
+
+async def test_refresh_rotates_and_the_old_token_stops_working(world: World) -> None:
+    await world.register()
+    first = await world.app.auth.login("alice", PasswordInput(PASSWORD))
+
+    second = await world.app.auth.refresh(first.refresh_token)
+
+    assert second.refresh_token != first.refresh_token
+    assert (await world.app.auth.authenticate(second.access_token)).user.username == "alice"
+    third = await world.app.auth.refresh(second.refresh_token)
+    assert third.access_token
+
+
+async def test_reusing_a_rotated_refresh_token_revokes_the_family(world: World) -> None:
+    user = await world.register()
+    first = await world.app.auth.login("alice", PasswordInput(PASSWORD))
+    second = await world.app.auth.refresh(first.refresh_token)
+
+    with pytest.raises(NotAuthenticated, match="Invalid refresh token"):
+        await world.app.auth.refresh(first.refresh_token)
+    with pytest.raises(NotAuthenticated):
+        await world.app.auth.refresh(second.refresh_token)
+    assert AuditEvent.TOKEN_REUSE in await _events(world, user.id)
+    # Other sessions of the same user are untouched.
+    other = await world.app.auth.login("alice", PasswordInput(PASSWORD))
+    assert await world.app.auth.refresh(other.refresh_token)
+
+
+async def test_access_token_is_not_a_refresh_token(world: World) -> None:
+    await world.register()
+    pair = await world.app.auth.login("alice", PasswordInput(PASSWORD))
+    with pytest.raises(NotAuthenticated):
+        await world.app.auth.refresh(pair.access_token)
+    with pytest.raises(NotAuthenticated):
+        await world.app.auth.authenticate(pair.refresh_token)
+
+
+async def test_logout_ends_the_access_and_the_refresh_token(world: World) -> None:
+    user = await world.register()
+    pair = await world.app.auth.login("alice", PasswordInput(PASSWORD))
+    other = await world.app.auth.login("alice", PasswordInput(PASSWORD))
+    principal = await world.app.auth.authenticate(pair.access_token)
+
+    await world.app.auth.logout(principal, pair.refresh_token, ip="1.1.1.1")
+
+    with pytest.raises(NotAuthenticated):
+        await world.app.auth.authenticate(pair.access_token)
+    with pytest.raises(NotAuthenticated):
+        await world.app.auth.refresh(pair.refresh_token)
+    assert await world.app.auth.authenticate(other.access_token)  # another session lives on
+    assert AuditEvent.LOGOUT in await _events(world, user.id)
+
+
+async def test_logout_ignores_a_refresh_token_of_someone_else(world: World) -> None:
+    await world.register("alice")
+    await world.register("bob")
+    alice = await world.app.auth.login("alice", PasswordInput(PASSWORD))
+    bob = await world.app.auth.login("bob", PasswordInput(PASSWORD))
+    principal = await world.app.auth.authenticate(alice.access_token)
+
+    await world.app.auth.logout(principal, bob.refresh_token)
+
+    assert await world.app.auth.refresh(bob.refresh_token)
+
+
+async def test_access_tokens_expire(world: World) -> None:
+    await world.register()
+    pair = await world.app.auth.login("alice", PasswordInput(PASSWORD))
+    world.clock.advance(31 * 60)
+    with pytest.raises(NotAuthenticated):
+        await world.app.auth.authenticate(pair.access_token)
+    assert await world.app.auth.refresh(pair.refresh_token)
+    world.clock.advance(8 * 86400)
+    with pytest.raises(NotAuthenticated):
+        await world.app.auth.refresh(pair.refresh_token)
+
+
+async def test_ending_all_sessions_kills_every_token(world: World) -> None:
+    user = await world.register()
+    pair = await world.app.auth.login("alice", PasswordInput(PASSWORD))
+    async with world.uow() as uow:
+        stored = await uow.users.get(user.id)  # type: ignore[arg-type]
+        assert stored is not None
+        stored.end_all_sessions()
+        await uow.commit()
+    with pytest.raises(NotAuthenticated):
+        await world.app.auth.authenticate(pair.access_token)
+    with pytest.raises(NotAuthenticated):
+        await world.app.auth.refresh(pair.refresh_token)
+
+
+async def test_forged_and_garbage_tokens_are_refused(world: World) -> None:
+    await world.register()
+    pair = await world.app.auth.login("alice", PasswordInput(PASSWORD))
+    header, payload, signature = pair.access_token.split(".")
+    for token in ("", "garbage", f"{header}.{payload}.{signature[::-1]}"):
+        with pytest.raises(NotAuthenticated):
+            await world.app.auth.authenticate(token)

@@ -1,0 +1,240 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from sono.application.common import PasswordInput
+from sono.domain.collections import Collaborator, Collection, CollectionTrack, CollectionType, Permission
+from sono.domain.errors import BadRequest, Conflict, NotAuthenticated, NotFound, PermissionDenied
+from sono.domain.gdpr import AuditEvent, DeletionStatus, DeletionType
+from sono.domain.media import AudioFile
+from sono.domain.users import User
+from tests.unit.conftest import PASSWORD, World
+
+
+async def _give_content(world: World, owner: User, other: User) -> dict[str, object]:
+    """Owner: an audio file and a collection with cover art; other: a playlist holding the owner's
+    file between two of their own, with owner as collaborator."""
+    now = world.clock.now()
+    await world.storage.put_bytes("audio/own.mp3", b"x", "audio/mpeg")
+    await world.storage.put_bytes("covers/own.jpg", b"x", "image/jpeg")
+    await world.storage.put_bytes("avatars/own.webp", b"x", "image/webp")
+    async with world.uow() as uow:
+        stored_owner = await uow.users.get(owner.id)  # type: ignore[arg-type]
+        assert stored_owner is not None
+        stored_owner.profile_picture_key = "avatars/own.webp"
+        own = await uow.audio_files.add(
+            AudioFile(
+                owner.id,
+                "Mine",
+                "mine.mp3",
+                "audio/own.mp3",
+                "audio/mpeg",
+                1,
+                "mp3",
+                duration=10.0,  # type: ignore[arg-type]
+                is_public=True,
+                upload_date=now,
+                updated_at=now,
+            )
+        )
+        theirs = [
+            await uow.audio_files.add(
+                AudioFile(
+                    other.id,
+                    f"T{i}",
+                    "t.mp3",
+                    f"audio/t{i}.mp3",
+                    "audio/mpeg",
+                    1,
+                    "mp3",  # type: ignore[arg-type]
+                    is_public=True,
+                    upload_date=now,
+                    updated_at=now,
+                )
+            )
+            for i in range(2)
+        ]
+        await uow.collections.add(
+            Collection(
+                owner.id,
+                "Album",
+                CollectionType.ALBUM,
+                cover_art_key="covers/own.jpg",  # type: ignore[arg-type]
+                created_date=now,
+                updated_date=now,
+            )
+        )
+        playlist = await uow.collections.add(
+            Collection(
+                other.id,
+                "Mix",
+                CollectionType.PLAYLIST,
+                is_collaborative=True,  # type: ignore[arg-type]
+                created_date=now,
+                updated_date=now,
+            )
+        )
+        for order, audio in enumerate([theirs[0], own, theirs[1]], start=1):
+            await uow.collections.add_track(CollectionTrack(playlist.id, audio.id, order, now, other.id))  # type: ignore[arg-type]
+        await uow.collections.add_collaborator(Collaborator(playlist.id, owner.id, Permission.EDIT, now, other.id))  # type: ignore[arg-type]
+        await uow.commit()
+    return {"playlist": playlist.id, "theirs": [a.id for a in theirs]}
+
+
+async def test_request_deletion_is_scheduled_after_the_grace_period(world: World) -> None:
+    principal = await world.principal(await world.register())
+
+    request = await world.app.gdpr.request_deletion(principal, DeletionType.HARD, "Leaving", ip="1.1.1.1")
+
+    assert request.scheduled_for - request.requested_at == timedelta(days=7)
+    status = await world.app.gdpr.deletion_status(principal)
+    assert status is not None and status.deletion_type == DeletionType.HARD and status.reason == "Leaving"
+    with pytest.raises(Conflict, match="A deletion request is already pending"):
+        await world.app.gdpr.request_deletion(principal, DeletionType.SOFT, None)
+
+
+async def test_cancel_deletion(world: World) -> None:
+    principal = await world.principal(await world.register())
+    with pytest.raises(NotFound, match="No pending deletion request found"):
+        await world.app.gdpr.cancel_deletion(principal)
+    await world.app.gdpr.request_deletion(principal, DeletionType.SOFT, None)
+
+    cancelled = await world.app.gdpr.cancel_deletion(principal)
+
+    assert cancelled.status == DeletionStatus.CANCELLED
+    assert await world.app.gdpr.deletion_status(principal) is None
+    await world.app.gdpr.request_deletion(principal, DeletionType.SOFT, None)  # may ask again
+
+
+async def test_due_soft_deletion_deactivates_and_ends_sessions(world: World) -> None:
+    user = await world.register()
+    pair = await world.app.auth.login("alice", PasswordInput(PASSWORD))
+    principal = await world.app.auth.authenticate(pair.access_token)
+    await world.app.gdpr.request_deletion(principal, DeletionType.SOFT, None)
+
+    world.clock.advance(6 * 86400)
+    assert (await world.app.jobs.run_due()).deletions_executed == 0
+    world.clock.advance(86400)
+    assert (await world.app.jobs.run_due()).deletions_executed == 1
+    assert (await world.app.jobs.run_due()).deletions_executed == 0  # exactly once
+
+    stored = await world.user(user.id)  # type: ignore[arg-type]
+    assert stored is not None and not stored.is_active and stored.deactivated_at is not None
+    with pytest.raises(NotAuthenticated):
+        await world.app.auth.refresh(pair.refresh_token)
+    with pytest.raises(PermissionDenied):
+        await world.app.auth.login("alice", PasswordInput(PASSWORD))
+
+
+async def test_due_hard_deletion_erases_the_user_and_their_objects(world: World) -> None:
+    owner = await world.register("alice")
+    other = await world.register("bob")
+    content = await _give_content(world, owner, other)
+    principal = await world.principal(owner)
+    await world.app.gdpr.request_deletion(principal, DeletionType.HARD, None)
+    world.clock.advance(7 * 86400)
+
+    report = await world.app.jobs.run_due()
+
+    assert report.deletions_executed == 1
+    assert await world.user(owner.id) is None  # type: ignore[arg-type]
+    for key in ("audio/own.mp3", "covers/own.jpg", "avatars/own.webp"):
+        assert not await world.storage.exists(key)
+    async with world.uow() as uow:
+        tracks = await uow.collections.tracks(content["playlist"])  # type: ignore[arg-type]
+        assert [(t.audio_file_id, t.track_order) for t in tracks] == [
+            (a, i) for i, a in enumerate(content["theirs"], 1)
+        ]  # type: ignore[arg-type]
+        assert await uow.collections.collaborators(content["playlist"]) == []  # type: ignore[arg-type]
+        assert await uow.audit.list_for_user(owner.id) == []  # type: ignore[arg-type]
+
+
+async def test_delete_now_checks_the_password(world: World) -> None:
+    principal = await world.principal(await world.register())
+    with pytest.raises(BadRequest, match="Incorrect password"):
+        await world.app.gdpr.delete_now(principal, PasswordInput("Wr0ng!Password"), DeletionType.HARD)
+    assert await world.user(principal.user_id) is not None
+
+
+async def test_delete_now_soft_keeps_the_row_but_closes_the_account(world: World) -> None:
+    principal = await world.principal(await world.register())
+    await world.app.gdpr.delete_now(
+        principal, PasswordInput(world.decryptor.encrypt(PASSWORD), encrypted=True), DeletionType.SOFT
+    )
+    stored = await world.user(principal.user_id)
+    assert stored is not None and not stored.is_active
+    with pytest.raises(NotAuthenticated):
+        await world.app.auth.authenticate(world.tokens.issue_access(principal.claims))
+
+
+async def test_delete_now_hard_removes_everything(world: World) -> None:
+    owner = await world.register("alice")
+    other = await world.register("bob")
+    await _give_content(world, owner, other)
+    principal = await world.principal(owner)
+
+    await world.app.gdpr.delete_now(principal, PasswordInput(PASSWORD), DeletionType.HARD, ip="2.2.2.2")
+
+    assert await world.user(owner.id) is None  # type: ignore[arg-type]
+    assert not await world.storage.exists("audio/own.mp3")
+    async with world.uow() as uow:
+        _, total = await uow.audio_files.list_for_owner(owner.id, skip=0, limit=10)  # type: ignore[arg-type]
+        assert total == 0
+        anonymous = [e for e in world.uow.database.audit.values() if e.event == AuditEvent.DELETION_EXECUTED]  # type: ignore[attr-defined]
+    assert anonymous and all(e.user_id is None and e.ip_address is None for e in anonymous)
+
+
+async def test_export_contains_everything_but_secrets(world: World) -> None:
+    owner = await world.register("alice")
+    other = await world.register("bob")
+    await _give_content(world, owner, other)
+    principal = await world.principal(owner)
+    await world.app.gdpr.give_consent(principal, "privacy_policy", "2.0", "192.168.1.1")
+    await world.app.gdpr.request_deletion(principal, DeletionType.SOFT, "why not")
+
+    data = await world.app.gdpr.export_data(principal)
+
+    assert set(data) >= {
+        "profile",
+        "audio_files",
+        "collections",
+        "collaborations",
+        "consents",
+        "deletion_requests",
+        "audit_log",
+    }
+    assert data["profile"]["username"] == "alice" and "password_hash" not in data["profile"]
+    assert [a["title"] for a in data["audio_files"]] == ["Mine"]
+    assert [c["title"] for c in data["collections"]] == ["Album"]
+    assert [c["collection_title"] for c in data["collaborations"]] == ["Mix"]
+    assert data["consents"][0]["consent_type"] == "privacy_policy" and data["consents"][0]["is_active"]
+    assert data["deletion_requests"][0]["reason"] == "why not"
+    assert any(e["event"] == AuditEvent.REGISTER for e in data["audit_log"])
+    assert data["profile"]["created_at"].endswith("Z")
+    assert "storage_key" not in data["audio_files"][0]
+
+
+async def test_a_newer_consent_supersedes_the_active_one(world: World) -> None:
+    principal = await world.principal(await world.register())
+    first = await world.app.gdpr.give_consent(principal, "privacy_policy", "1.0", None, ip="3.3.3.3")
+    second = await world.app.gdpr.give_consent(principal, "privacy_policy", "2.0", "192.168.1.1")
+    await world.app.gdpr.give_consent(principal, "marketing", "1.0", None)
+
+    consents = await world.app.gdpr.consents(principal)
+
+    by_version = {(c.consent_type, c.consent_version): c for c in consents}
+    assert not by_version[("privacy_policy", "1.0")].is_active
+    assert by_version[("privacy_policy", "2.0")].is_active and by_version[("marketing", "1.0")].is_active
+    assert first.ip_address == "3.3.3.3" and second.ip_address == "192.168.1.1"
+    assert len(consents) == 3
+
+
+async def test_consent_fields_are_validated(world: World) -> None:
+    from sono.domain.errors import ValidationFailed
+
+    principal = await world.principal(await world.register())
+    with pytest.raises(ValidationFailed) as caught:
+        await world.app.gdpr.give_consent(principal, "", "x" * 21, None)
+    assert [e.loc for e in caught.value.errors] == [("body", "consent_type"), ("body", "consent_version")]
