@@ -17,7 +17,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from sono.adapters.security.secrets import warn_if_exposed, write_private_file_exclusive
+from sono.adapters.security.secrets import create_private_file, warn_if_exposed
 from sono.config import ConfigError
 from sono.domain.errors import BadRequest
 
@@ -66,7 +66,11 @@ def encrypt_password(public_key_pem: str, password: str) -> str:
     public = serialization.load_pem_public_key(public_key_pem.encode("ascii"))
     if not isinstance(public, rsa.RSAPublicKey):
         raise ValueError("not an RSA public key")
-    return base64.b64encode(public.encrypt(password.encode("utf-8"), _OAEP)).decode("ascii")
+    plaintext = password.encode("utf-8")
+    limit = (public.key_size + 7) // 8 - 2 * hashes.SHA256.digest_size - 2
+    if len(plaintext) > limit:
+        raise ValueError(f"the password is too long for this key: {len(plaintext)} UTF-8 bytes, at most {limit}")
+    return base64.b64encode(public.encrypt(plaintext, _OAEP)).decode("ascii")
 
 
 def load_private_key(path: Path) -> rsa.RSAPrivateKey:
@@ -106,7 +110,7 @@ def load_or_create_private_key(path: Path, key_size: int = DEFAULT_KEY_SIZE) -> 
         pem = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        if write_private_file_exclusive(path, pem):
+        if create_private_file(path, pem):
             log.info("generated a new %d-bit RSA key pair in %s", key_size, path)
             return key
     return load_private_key(path)

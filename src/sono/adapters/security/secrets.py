@@ -33,10 +33,7 @@ def write_private_file_exclusive(path: Path, data: bytes) -> bool:
     try:
         try:
             os.fchmod(fd, 0o600)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
+            _write_all(fd, data)
         finally:
             os.close(fd)
         try:
@@ -53,17 +50,31 @@ def write_private_file_exclusive(path: Path, data: bytes) -> bool:
             os.unlink(tmp)
 
 
+def create_private_file(path: Path, data: bytes) -> bool:
+    """``write_private_file_exclusive`` raising ``ConfigError`` (naming the file) when it cannot."""
+    try:
+        return write_private_file_exclusive(path, data)
+    except OSError as exc:
+        raise ConfigError(f"cannot create {path}: {exc.strerror or exc}") from None
+
+
 def _write_direct_exclusive(path: Path, data: bytes) -> bool:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         return False
     try:
-        os.write(fd, data)
-        os.fsync(fd)
+        _write_all(fd, data)
     finally:
         os.close(fd)
     return True
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+    os.fsync(fd)
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -85,9 +96,8 @@ def warn_if_exposed(path: Path) -> None:
 def load_or_create_secret(path: Path, nbytes: int = 48) -> str:
     """Read the secret in ``path``, generating a URL-safe random one (``nbytes`` of entropy) first
     when the file does not exist. Raises ``ConfigError`` for an unreadable or too short file."""
-    if not path.exists():
-        if write_private_file_exclusive(path, secrets.token_urlsafe(nbytes).encode("ascii")):
-            log.info("generated a new secret in %s", path)
+    if not path.exists() and create_private_file(path, secrets.token_urlsafe(nbytes).encode("ascii")):
+        log.info("generated a new secret in %s", path)
     try:
         value = path.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:

@@ -1,0 +1,162 @@
+"""Rate limiters (moving window): in-process, and Redis-backed for limits shared by every process.
+
+``hit`` counts one request and answers None when it is allowed, else the whole seconds (>= 1)
+until a retry can succeed. A request that is refused is not counted.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+
+import redis.asyncio as aioredis
+from limits import RateLimitItem, RateLimitItemPerSecond
+from limits.aio.storage import RedisStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+KEY_PREFIX = "sono:rl"
+
+
+def redis_connection_pool(redis_url: str, *, timeout: float = 2.0) -> aioredis.ConnectionPool:
+    """A connection pool that fails fast (short timeouts, one immediate retry) when Redis is down."""
+    return aioredis.ConnectionPool.from_url(
+        redis_url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 1),
+        health_check_interval=30,
+    )
+
+
+class MemoryRateLimiter:
+    """Per-process moving windows (one deque of hit times per scope, key and limit).
+
+    ``hit`` never awaits, so it is atomic within the event loop. Idle windows are swept every
+    ``sweep_interval`` seconds, so memory stays bounded by the keys active in the last period.
+    """
+
+    def __init__(self, *, monotonic: Callable[[], float] = time.monotonic, sweep_interval: float = 60.0) -> None:
+        self._monotonic = monotonic
+        self._sweep_interval = sweep_interval
+        self._windows: dict[tuple[str, str, int, int], deque[float]] = {}
+        self._next_sweep = monotonic() + sweep_interval
+
+    async def hit(self, scope: str, key: str, limit: int, period_seconds: int) -> int | None:
+        return self.hit_now(scope, key, limit, period_seconds)
+
+    def hit_now(self, scope: str, key: str, limit: int, period_seconds: int) -> int | None:
+        """``hit`` without the coroutine."""
+        now = self._monotonic()
+        if now >= self._next_sweep:
+            self._sweep(now)
+        if limit < 1:
+            return max(1, period_seconds)
+        window_key = (scope, key, limit, period_seconds)
+        window = self._windows.get(window_key)
+        if window is None:
+            window = self._windows[window_key] = deque()
+        cutoff = now - period_seconds
+        while window and window[0] <= cutoff:
+            window.popleft()
+        if len(window) < limit:
+            window.append(now)
+            return None
+        return max(1, math.ceil(window[0] + period_seconds - now))
+
+    async def reset(self) -> None:
+        self._windows.clear()
+
+    async def close(self) -> None:
+        self._windows.clear()
+
+    def _sweep(self, now: float) -> None:
+        stale = [k for k, w in self._windows.items() if not w or w[-1] <= now - k[3]]
+        for k in stale:
+            del self._windows[k]
+        self._next_sweep = now + self._sweep_interval
+
+
+class RedisRateLimiter:
+    """Moving windows in Redis (``limits``' atomic Lua scripts), shared by every process.
+
+    Keys are ``sono:rl:LIMITER/<scope>/<key>/<limit>/1/second``, expiring after their period. When
+    Redis cannot be reached the limiter falls back to per-process windows for ``retry_after``
+    seconds (and logs it) instead of failing the requests.
+    """
+
+    def __init__(self, redis_url: str, *, retry_after: float = 5.0) -> None:
+        self._pool = redis_connection_pool(redis_url)
+        self._client = aioredis.Redis(connection_pool=self._pool)
+        # The storage talks through our pool; the URI is only parsed by ``limits``.
+        self._storage = RedisStorage(
+            "async+redis://",
+            implementation="redispy",
+            key_prefix=KEY_PREFIX,
+            connection_pool=self._pool,  # type: ignore[arg-type]  # passed on to redis.asyncio.Redis
+        )
+        self._strategy = MovingWindowRateLimiter(self._storage)
+        self._items: dict[tuple[int, int], RateLimitItem] = {}
+        self._fallback = MemoryRateLimiter()
+        self._retry_after = retry_after
+        self._down_until = 0.0
+
+    async def hit(self, scope: str, key: str, limit: int, period_seconds: int) -> int | None:
+        if limit < 1:
+            return max(1, period_seconds)
+        if time.monotonic() < self._down_until:
+            return self._fallback.hit_now(scope, key, limit, period_seconds)
+        item = self._item(limit, period_seconds)
+        try:
+            if await self._strategy.hit(item, scope, key):
+                return None
+            stats = await self._strategy.get_window_stats(item, scope, key)
+        except (RedisError, OSError) as exc:
+            self._mark_down(exc)
+            return self._fallback.hit_now(scope, key, limit, period_seconds)
+        if stats.remaining > 0:  # the window moved on between the two calls
+            return 1
+        return min(period_seconds, max(1, math.ceil(stats.reset_time - time.time())))
+
+    async def reset(self) -> None:
+        """Delete Sono's rate-limit keys (SCAN by prefix; other data in the database is kept)."""
+        await self._fallback.reset()
+        batch: list[bytes] = []
+        async for name in self._client.scan_iter(match=f"{KEY_PREFIX}:*", count=1000):
+            batch.append(name)
+            if len(batch) >= 1000:
+                await self._client.unlink(*batch)
+                batch.clear()
+        if batch:
+            await self._client.unlink(*batch)
+
+    async def ping(self) -> None:
+        """Raise when Redis is unreachable (readiness)."""
+        await self._client.ping()
+
+    check = ping
+
+    async def close(self) -> None:
+        await self._client.aclose()
+        await self._pool.aclose()
+
+    def _item(self, limit: int, period_seconds: int) -> RateLimitItem:
+        item = self._items.get((limit, period_seconds))
+        if item is None:
+            item = self._items[(limit, period_seconds)] = RateLimitItemPerSecond(limit, period_seconds)
+        return item
+
+    def _mark_down(self, exc: BaseException) -> None:
+        self._down_until = time.monotonic() + self._retry_after
+        log.warning(
+            "Redis rate limiter unavailable (%s); using per-process limits for %.0f s",
+            type(exc).__name__,
+            self._retry_after,
+        )
