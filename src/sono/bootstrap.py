@@ -153,8 +153,13 @@ async def build_container(settings: Settings, *, public_url: str | None = None) 
             access_key=settings.s3_access_key,
             secret_key=settings.s3_secret_key,
             region=settings.s3_region,
+            public_base_url=settings.s3_public_url,
         )
         exit_stack.push_async_callback(s3.close)
+        try:
+            await s3.ensure_bucket()
+        except Exception as exc:  # readiness reports it; the operator may not grant CreateBucket
+            log.warning("could not ensure S3 bucket %s exists: %s", settings.s3_bucket, type(exc).__name__)
         storage = s3
     else:
         from sono.adapters.storage.local import LocalStorage

@@ -1,0 +1,440 @@
+"""Content-based media inspection: audio identified with mutagen, images re-encoded with Pillow.
+
+The type of a file is decided from its bytes only, never from its name or the client's
+Content-Type. Each audio format is recognised by its magic bytes first, then parsed with the one
+mutagen class for that format (``mutagen.File`` would let the file name vote) and checked for a
+plausible stream. Audio files are read from disk by mutagen, never loaded whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from mutagen.aac import AAC
+from mutagen.flac import FLAC
+from mutagen.mp3 import MP3
+from mutagen.mp4 import MP4
+from mutagen.oggflac import OggFLAC
+from mutagen.oggopus import OggOpus
+from mutagen.oggvorbis import OggVorbis
+from mutagen.wave import WAVE
+from PIL import Image, ImageCms, ImageOps
+
+from sono.domain.errors import UnsupportedMedia
+from sono.domain.media import AUDIO_UNSUPPORTED, IMAGE_MAX_SIDE, IMAGE_UNSUPPORTED, AudioInfo, ProcessedImage
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_PIXELS = 40_000_000
+"""Images with more pixels than this are refused before any pixel is decoded."""
+
+_SNIFF_BYTES = 64 * 1024
+_WEBM_SCAN_BYTES = 1024 * 1024
+_MAX_ID3_SKIP = 8 * 1024 * 1024  # tags with embedded pictures can be large; the file itself is bounded
+_IMAGE_FORMATS = ("PNG", "JPEG", "WEBP")
+_DECODED_FORMATS = frozenset({*_IMAGE_FORMATS, "MPO"})  # MPO: a JPEG with extra frames (camera photos)
+_WEBP_QUALITY = 85
+
+
+# --------------------------------------------------------------------------- audio
+
+
+class _Rejected(Exception):
+    """Internal: the content is not an allowed audio format."""
+
+
+class _Truncated(_Rejected):
+    """Internal: an EBML element header runs past the bytes read."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Stream:
+    format: str
+    content_type: str
+    duration: float | None
+    bitrate: int | None
+    sample_rate: int | None
+    channels: int | None
+
+
+def _positive_int(value: object) -> int | None:
+    try:
+        number = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if number > 0 else None
+
+
+def _positive_float(value: object) -> float | None:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if number > 0 and number != float("inf") else None
+
+
+def _from_mutagen(fmt: str, content_type: str, info: object, sample_rate: int | None = None) -> _Stream:
+    channels = _positive_int(getattr(info, "channels", None))
+    rate = sample_rate or _positive_int(getattr(info, "sample_rate", None))
+    if channels is None or rate is None:
+        raise _Rejected(f"{fmt}: no audio stream parameters")
+    return _Stream(
+        format=fmt,
+        content_type=content_type,
+        duration=_positive_float(getattr(info, "length", None)),
+        bitrate=_positive_int(getattr(info, "bitrate", None)),
+        sample_rate=rate,
+        channels=channels,
+    )
+
+
+def _id3_end(fileobj: BinaryIO) -> int:
+    """Offset just past any leading ID3v2 tags (and the zero padding some taggers leave)."""
+    offset = 0
+    while True:
+        fileobj.seek(offset)
+        header = fileobj.read(10)
+        if len(header) < 10 or not header.startswith(b"ID3"):
+            break
+        size_bytes = header[6:10]
+        if header[3] == 0xFF or any(b & 0x80 for b in size_bytes):
+            raise _Rejected("malformed ID3v2 header")
+        size = (size_bytes[0] << 21) | (size_bytes[1] << 14) | (size_bytes[2] << 7) | size_bytes[3]
+        offset += 10 + size + (10 if header[5] & 0x10 else 0)  # footer present
+        if offset > _MAX_ID3_SKIP:
+            raise _Rejected("ID3 tags too large")
+    fileobj.seek(offset)
+    padding = fileobj.read(_SNIFF_BYTES)
+    skipped = len(padding) - len(padding.lstrip(b"\x00"))
+    return offset + skipped if offset else offset
+
+
+_MPEG_BITRATES = {  # kbit/s, Layer III, indexed by bitrate_index 1..14
+    1: (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+    2: (8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+}
+_MPEG_RATES = {1: (44100, 48000, 32000), 2: (22050, 24000, 16000), 25: (11025, 12000, 8000)}
+
+
+def _mp3_frame_length(header: bytes) -> int | None:
+    """Length of an MPEG-1/2/2.5 Layer III frame starting with ``header``, or None."""
+    if len(header) < 4 or header[0] != 0xFF or header[1] & 0xE0 != 0xE0:
+        return None
+    version_bits = (header[1] >> 3) & 0b11
+    layer_bits = (header[1] >> 1) & 0b11
+    bitrate_index = header[2] >> 4
+    rate_index = (header[2] >> 2) & 0b11
+    if version_bits == 0b01 or layer_bits != 0b01 or bitrate_index in (0, 15) or rate_index == 3:
+        return None
+    version = {0b11: 1, 0b10: 2, 0b00: 25}[version_bits]
+    bitrate = _MPEG_BITRATES[1 if version == 1 else 2][bitrate_index - 1] * 1000
+    sample_rate = _MPEG_RATES[version][rate_index]
+    padding = (header[2] >> 1) & 1
+    return (144 if version == 1 else 72) * bitrate // sample_rate + padding
+
+
+def _adts_frame_length(header: bytes) -> int | None:
+    """Length of an ADTS frame starting with ``header``, or None."""
+    if len(header) < 7 or header[0] != 0xFF or header[1] & 0xF6 != 0xF0:  # sync, layer 00
+        return None
+    if (header[2] >> 2) & 0x0F > 12:  # sampling_frequency_index
+        return None
+    length = ((header[3] & 0x03) << 11) | (header[4] << 3) | (header[5] >> 5)
+    minimum = 7 if header[1] & 0x01 else 9
+    return length if length >= minimum else None
+
+
+def _frames_chain(fileobj: BinaryIO, start: int, frame_length: Callable[[bytes], int | None], size: int) -> bool:
+    """The stream at ``start`` begins with a valid frame, followed by another valid frame (or by
+    the end of the file)."""
+    fileobj.seek(start)
+    first = frame_length(fileobj.read(7))
+    if first is None:
+        return False
+    following = start + first
+    if following >= size:
+        return following == size
+    fileobj.seek(following)
+    return frame_length(fileobj.read(7)) is not None
+
+
+def _inspect_mpeg(fileobj: BinaryIO, start: int, size: int) -> _Stream:
+    if not _frames_chain(fileobj, start, _mp3_frame_length, size):
+        raise _Rejected("mp3: no valid frame at the stream start")
+    fileobj.seek(0)
+    info: Any = MP3(fileobj).info
+    if info.layer != 3 or getattr(info, "frame_offset", start) != start:
+        raise _Rejected("mp3: mutagen synced elsewhere")
+    return _from_mutagen("mp3", "audio/mpeg", info)
+
+
+def _inspect_adts(fileobj: BinaryIO, start: int, size: int) -> _Stream:
+    if not _frames_chain(fileobj, start, _adts_frame_length, size):
+        raise _Rejected("aac: no valid ADTS frame at the stream start")
+    fileobj.seek(0)
+    return _from_mutagen("aac", "audio/aac", AAC(fileobj).info)
+
+
+def _inspect_ogg(fileobj: BinaryIO) -> _Stream:
+    fileobj.seek(0)
+    header = fileobj.read(27)
+    if len(header) < 27 or not header[5] & 0x02:  # the first page must begin a stream (BOS)
+        raise _Rejected("ogg: first page is not a BOS page")
+    fileobj.seek(27 + header[26])  # first packet, after the segment table
+    packet = fileobj.read(8)
+    fileobj.seek(0)
+    if packet.startswith(b"\x01vorbis"):
+        return _from_mutagen("ogg", "audio/ogg", OggVorbis(fileobj).info)
+    if packet.startswith(b"OpusHead"):
+        return _from_mutagen("ogg", "audio/ogg", OggOpus(fileobj).info, sample_rate=48000)
+    if packet.startswith(b"\x7fFLAC"):
+        return _from_mutagen("ogg", "audio/ogg", OggFLAC(fileobj).info)
+    raise _Rejected("ogg: not Vorbis, Opus or FLAC")
+
+
+def _inspect_mp4(fileobj: BinaryIO) -> _Stream:
+    fileobj.seek(0)
+    info = MP4(fileobj).info
+    if not getattr(info, "codec", ""):
+        raise _Rejected("mp4: no audio track")
+    return _from_mutagen("m4a", "audio/mp4", info)
+
+
+# WebM: a bounded EBML walk over the header, Segment Info and Tracks (mutagen has no WebM parser).
+
+_EBML = 0x1A45DFA3
+_DOCTYPE = 0x4282
+_SEGMENT = 0x18538067
+_INFO = 0x1549A966
+_TIMECODE_SCALE = 0x2AD7B1
+_DURATION = 0x4489
+_TRACKS = 0x1654AE6B
+_TRACK_ENTRY = 0xAE
+_TRACK_TYPE = 0x83
+_AUDIO = 0xE1
+_SAMPLING_FREQUENCY = 0xB5
+_CHANNELS = 0x9F
+_CLUSTER = 0x1F43B675
+_UNKNOWN = -1
+
+
+def _vint(data: bytes, pos: int, end: int, *, keep_marker: bool) -> tuple[int, int]:
+    """An EBML variable-size integer at ``pos`` (not reading past ``end``) and the next position."""
+    if pos >= end:
+        raise _Truncated("webm: truncated EBML element")
+    if data[pos] == 0:
+        raise _Rejected("webm: bad EBML variable-size integer")
+    length = 8 - data[pos].bit_length() + 1
+    if pos + length > end:
+        raise _Truncated("webm: truncated EBML element")
+    value = int.from_bytes(data[pos : pos + length], "big")
+    if keep_marker:
+        return value, pos + length
+    value &= (1 << (7 * length)) - 1
+    if value == (1 << (7 * length)) - 1:
+        return _UNKNOWN, pos + length
+    return value, pos + length
+
+
+def _ebml_elements(data: bytes, pos: int, end: int) -> list[tuple[int, int, int]]:
+    """``(id, body_start, body_end)`` of the elements in ``data[pos:end]``; an element of
+    unknown size, or one cut off by the scan window, extends to ``end``, and the walk stops at an
+    element header cut off by the window."""
+    elements = []
+    while pos < end:
+        try:
+            element_id, pos = _vint(data, pos, end, keep_marker=True)
+            size, pos = _vint(data, pos, end, keep_marker=False)
+        except _Truncated:
+            break
+        body_end = end if size == _UNKNOWN else min(end, pos + size)
+        elements.append((element_id, pos, body_end))
+        if element_id == _CLUSTER:
+            break  # media data starts: every header element has been seen
+        pos = body_end
+    return elements
+
+
+def _ebml_uint(data: bytes) -> int:
+    return int.from_bytes(data, "big") if 0 < len(data) <= 8 else 0
+
+
+def _ebml_float(data: bytes) -> float | None:
+    if len(data) == 4:
+        return float(struct.unpack(">f", data)[0])
+    if len(data) == 8:
+        return float(struct.unpack(">d", data)[0])
+    return None
+
+
+def _inspect_webm(fileobj: BinaryIO) -> _Stream:
+    fileobj.seek(0)
+    data = fileobj.read(_WEBM_SCAN_BYTES)
+    top = _ebml_elements(data, 0, len(data))
+    if len(top) < 2 or top[0][0] != _EBML or top[1][0] != _SEGMENT:
+        raise _Rejected("webm: no EBML header followed by a Segment")
+    _, head_start, head_end = top[0]
+    doctype = next((data[s:e] for i, s, e in _ebml_elements(data, head_start, head_end) if i == _DOCTYPE), b"")
+    if doctype.rstrip(b"\x00") != b"webm":
+        raise _Rejected("webm: DocType is not webm")
+    scale, duration, sample_rate, channels, has_audio = 1_000_000, None, None, None, False
+    for element_id, start, end in _ebml_elements(data, top[1][1], top[1][2]):
+        if element_id == _INFO:
+            for child, s, e in _ebml_elements(data, start, end):
+                if child == _TIMECODE_SCALE:
+                    scale = _ebml_uint(data[s:e]) or scale
+                elif child == _DURATION:
+                    duration = _ebml_float(data[s:e])
+        elif element_id == _TRACKS:
+            for entry, s, e in _ebml_elements(data, start, end):
+                if entry != _TRACK_ENTRY or has_audio:
+                    continue
+                fields = {child: (cs, ce) for child, cs, ce in _ebml_elements(data, s, e)}
+                if _TRACK_TYPE not in fields or _ebml_uint(data[slice(*fields[_TRACK_TYPE])]) != 2:
+                    continue
+                has_audio = True
+                if _AUDIO in fields:
+                    for child, cs, ce in _ebml_elements(data, *fields[_AUDIO]):
+                        if child == _SAMPLING_FREQUENCY:
+                            rate = _ebml_float(data[cs:ce])
+                            sample_rate = int(rate) if rate and rate > 0 else None
+                        elif child == _CHANNELS:
+                            channels = _ebml_uint(data[cs:ce]) or None
+    if not has_audio:
+        raise _Rejected("webm: no audio track")
+    seconds = duration * scale / 1e9 if duration is not None and duration > 0 else None
+    # Matroska defaults when the Audio element leaves them out: 8000 Hz, one channel.
+    return _Stream("webm", "audio/webm", seconds, None, sample_rate or 8000, channels or 1)
+
+
+def _inspect_audio_file(path: str) -> _Stream:
+    """Identify ``path`` from its content. Raises ``_Rejected`` or a parser error."""
+    with open(path, "rb") as fileobj:
+        fileobj.seek(0, io.SEEK_END)
+        size = fileobj.tell()
+        fileobj.seek(0)
+        head = fileobj.read(12)
+        if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+            fileobj.seek(0)
+            return _from_mutagen("wav", "audio/wav", WAVE(fileobj).info)
+        if head[:4] == b"OggS":
+            return _inspect_ogg(fileobj)
+        if head[4:8] == b"ftyp":
+            return _inspect_mp4(fileobj)
+        if head[:4] == b"\x1a\x45\xdf\xa3":
+            return _inspect_webm(fileobj)
+        start = _id3_end(fileobj)
+        fileobj.seek(start)
+        magic = fileobj.read(4)
+        fileobj.seek(0)
+        if magic == b"fLaC":
+            return _from_mutagen("flac", "audio/flac", FLAC(fileobj).info)
+        if magic == b"ADIF":
+            return _from_mutagen("aac", "audio/aac", AAC(fileobj).info)
+        if len(magic) >= 2 and magic[0] == 0xFF:
+            if magic[1] & 0xF6 == 0xF0:
+                return _inspect_adts(fileobj, start, size)
+            return _inspect_mpeg(fileobj, start, size)
+    raise _Rejected("no known audio signature")
+
+
+def _audio_info(path: str) -> AudioInfo:
+    try:
+        stream = _inspect_audio_file(path)
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        raise  # the caller's mistake, not the content's
+    except Exception as exc:  # parsers raise many types on hostile input; all mean "not audio"
+        log.debug("audio rejected: %s: %s", type(exc).__name__, exc)
+        raise UnsupportedMedia(AUDIO_UNSUPPORTED) from None
+    return AudioInfo(
+        format=stream.format,
+        content_type=stream.content_type,
+        duration=stream.duration,
+        bitrate=stream.bitrate,
+        sample_rate=stream.sample_rate,
+        channels=stream.channels,
+    )
+
+
+# --------------------------------------------------------------------------- images
+
+
+def _to_srgb(image: Image.Image, mode: str) -> Image.Image:
+    """``image`` in ``mode`` (RGB or RGBA). Pixels with an embedded ICC profile are converted to
+    sRGB, so dropping the profile keeps the colours; an unusable profile is ignored."""
+    icc = image.info.get("icc_profile")
+    if icc and image.mode in ("RGB", "RGBA", "CMYK"):
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            srgb = ImageCms.createProfile("sRGB")
+            converted = ImageCms.profileToProfile(image, source, srgb, outputMode=mode)
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            converted = None
+        if converted is not None:
+            image = converted
+    return image if image.mode == mode else image.convert(mode)
+
+
+def _has_alpha(image: Image.Image) -> bool:
+    """An alpha channel, or a transparent palette entry / colour key (``tRNS``)."""
+    return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+
+
+class ContentInspector:
+    """``MediaInspector`` for production: mutagen for audio, Pillow for images.
+
+    Images are decoded only when their declared size is at most ``max_pixels``, oriented by their
+    EXIF orientation, shrunk so the longest side is at most ``max_image_side``, and re-encoded as
+    WebP (alpha kept) without any metadata (EXIF, GPS, XMP, ICC, comments).
+    """
+
+    def __init__(self, max_image_side: int = IMAGE_MAX_SIDE, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+        if max_image_side < 1 or max_pixels < 1:
+            raise ValueError("max_image_side and max_pixels must be positive")
+        self.max_image_side = max_image_side
+        self.max_pixels = max_pixels
+
+    async def inspect_audio(self, path: str) -> AudioInfo:
+        """Identify the audio file at ``path`` by content. Raises ``UnsupportedMedia``."""
+        return await asyncio.to_thread(_audio_info, path)
+
+    async def process_image(self, data: BinaryIO) -> ProcessedImage:
+        """Decode, bound, strip and re-encode an image. Raises ``UnsupportedMedia``."""
+        return await asyncio.to_thread(self._process_image, data)
+
+    def _process_image(self, data: BinaryIO) -> ProcessedImage:
+        try:
+            return self._reencode(data)
+        except UnsupportedMedia:
+            raise
+        except Exception as exc:  # Pillow raises many types on hostile input; all mean "not an image"
+            log.debug("image rejected: %s: %s", type(exc).__name__, exc)
+            raise UnsupportedMedia(IMAGE_UNSUPPORTED) from None
+
+    def _reencode(self, data: BinaryIO) -> ProcessedImage:
+        with Image.open(data, formats=_IMAGE_FORMATS) as source:
+            if source.format not in _DECODED_FORMATS:
+                raise UnsupportedMedia(IMAGE_UNSUPPORTED)
+            width, height = source.size
+            if width < 1 or height < 1 or width * height > self.max_pixels:
+                log.debug("image rejected: %dx%d exceeds the pixel bound", width, height)
+                raise UnsupportedMedia(IMAGE_UNSUPPORTED)
+            if source.format in ("JPEG", "MPO"):
+                source.draft("RGB", (self.max_image_side, self.max_image_side))  # cheap DCT downscale
+            source.load()
+            image = ImageOps.exif_transpose(source)
+        image = _to_srgb(image, "RGBA" if _has_alpha(image) else "RGB")
+        image.thumbnail((self.max_image_side, self.max_image_side), Image.Resampling.LANCZOS)
+        clean = Image.new(image.mode, image.size)  # a fresh image: no info, EXIF, XMP or ICC to carry over
+        clean.paste(image)
+        out = io.BytesIO()
+        clean.save(out, "WEBP", quality=_WEBP_QUALITY, method=4)
+        return ProcessedImage(
+            data=out.getvalue(), content_type="image/webp", extension="webp", width=clean.width, height=clean.height
+        )

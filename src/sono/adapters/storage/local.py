@@ -1,0 +1,217 @@
+"""``ObjectStorage`` on the local file system, served by the API's media route.
+
+Layout under ``root``: each object is the file ``root/<key>``; its metadata (content type, size)
+is the JSON sidecar ``root/.meta/<key>.json``. Keys never have segments starting with a dot, so
+neither the sidecars nor the temporary files (``.<name>.<random>.tmp`` beside their target)
+can collide with an object. Writes go to a temporary file that is fsynced and then atomically
+renamed over the target, so readers see the old object or the new one, never a partial file.
+All file I/O runs in worker threads, in chunks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+from sono.adapters.storage import CHUNK_SIZE, guess_content_type, resolve_range, validate_key
+from sono.adapters.storage.signing import media_url, sign_media_url, verify_media_signature
+from sono.application.ports import ObjectChunks, StoredObject
+from sono.domain.errors import NotFound, ServiceUnavailable
+
+FILE_MODE = 0o640
+META_DIR = ".meta"
+
+
+class LocalStorage:
+    """Objects as files under ``root``; URLs point at ``{base_url}{media_path}/{key}``.
+
+    ``base_url`` is the API's public origin (e.g. ``https://sono.example``; empty for relative
+    URLs). ``signing_key`` signs private URLs (see ``sono.adapters.storage.signing``).
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        base_url: str,
+        signing_key: bytes,
+        media_path: str = "/api/v1/media",
+        *,
+        chunk_size: int = CHUNK_SIZE,
+        fsync: bool = True,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not signing_key:
+            raise ValueError("signing_key must not be empty")
+        self.root = Path(root)
+        self.base_url = base_url.rstrip("/")
+        self.media_path = "/" + media_path.strip("/") if media_path.strip("/") else ""
+        self._signing_key = signing_key
+        self._chunk_size = chunk_size
+        self._fsync = fsync
+        self._clock = clock
+
+    # ------------------------------------------------------------------ paths
+
+    def path(self, key: str) -> Path:
+        """The file holding ``key`` (validated)."""
+        return self.root.joinpath(*validate_key(key).split("/"))
+
+    def _meta_path(self, key: str) -> Path:
+        parts = validate_key(key).split("/")
+        return self.root.joinpath(META_DIR, *parts[:-1], parts[-1] + ".json")
+
+    # ------------------------------------------------------------------ writing
+
+    def _atomic_write(self, target: Path, write: Callable[[BinaryIO], int]) -> int:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                size = write(out)
+                out.flush()
+                if self._fsync:
+                    os.fsync(out.fileno())
+            os.chmod(temp, FILE_MODE)
+            os.replace(temp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            raise
+        return size
+
+    def _store(self, key: str, source: BinaryIO | bytes, content_type: str) -> StoredObject:
+        def copy(out: BinaryIO) -> int:
+            if isinstance(source, bytes | bytearray | memoryview):
+                out.write(source)
+                return len(source)
+            size = 0
+            while chunk := source.read(self._chunk_size):
+                out.write(chunk)
+                size += len(chunk)
+            return size
+
+        size = self._atomic_write(self.path(key), copy)
+        meta = json.dumps({"content_type": content_type, "size": size}).encode()
+        self._atomic_write(self._meta_path(key), lambda out: out.write(meta))
+        return StoredObject(key=key, size=size, content_type=content_type)
+
+    async def put(self, key: str, data: BinaryIO, content_type: str) -> StoredObject:
+        """Store what remains of ``data`` (read in chunks in a worker thread)."""
+        validate_key(key)
+        return await asyncio.to_thread(self._store, key, data, content_type)
+
+    async def put_bytes(self, key: str, data: bytes, content_type: str) -> StoredObject:
+        validate_key(key)
+        return await asyncio.to_thread(self._store, key, data, content_type)
+
+    # ------------------------------------------------------------------ reading
+
+    def _content_type(self, key: str) -> str:
+        try:
+            meta = json.loads(self._meta_path(key).read_bytes())
+            content_type = meta["content_type"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return guess_content_type(key)
+        return content_type if isinstance(content_type, str) and content_type else guess_content_type(key)
+
+    def _open(self, key: str, start: int, end: int | None) -> tuple[BinaryIO, int, int, int, str]:
+        try:
+            file = open(self.path(key), "rb")  # noqa: SIM115 - closed by the chunk stream
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise NotFound() from None
+        try:
+            total = os.fstat(file.fileno()).st_size
+            first, last = resolve_range(total, start, end)
+            file.seek(first)
+            return file, total, first, last, self._content_type(key)
+        except BaseException:
+            file.close()
+            raise
+
+    async def _file_chunks(self, file: BinaryIO, length: int) -> AsyncIterator[bytes]:
+        try:
+            remaining = length
+            while remaining > 0:
+                chunk = await asyncio.to_thread(file.read, min(self._chunk_size, remaining))
+                if not chunk:  # the file shrank under us; stop rather than hang
+                    break
+                remaining -= len(chunk)
+                yield chunk
+        finally:
+            file.close()
+
+    async def open(self, key: str, start: int = 0, end: int | None = None) -> ObjectChunks:
+        """Stream ``key``'s bytes ``start..end`` (inclusive). Raises ``NotFound``."""
+        validate_key(key)
+        file, total, first, last, content_type = await asyncio.to_thread(self._open, key, start, end)
+        return ObjectChunks(
+            chunks=self._file_chunks(file, last - first + 1),
+            content_type=content_type,
+            total_size=total,
+            start=first,
+            end=last,
+        )
+
+    async def exists(self, key: str) -> bool:
+        return await asyncio.to_thread(self.path(key).is_file)
+
+    # ------------------------------------------------------------------ deleting
+
+    def _delete(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            self.path(key).unlink(missing_ok=True)
+            self._meta_path(key).unlink(missing_ok=True)
+
+    async def delete(self, key: str) -> None:
+        """Idempotent."""
+        validate_key(key)
+        await asyncio.to_thread(self._delete, [key])
+
+    async def delete_many(self, keys: Sequence[str]) -> None:
+        """Idempotent; every key is validated before anything is deleted."""
+        for key in keys:
+            validate_key(key)
+        if keys:
+            await asyncio.to_thread(self._delete, list(keys))
+
+    # ------------------------------------------------------------------ URLs
+
+    async def url(self, key: str, *, public: bool, expires_in: int = 3600) -> str:
+        """Stable URL for public objects; signed and expiring after ``expires_in`` seconds
+        otherwise."""
+        validate_key(key)
+        base = f"{self.base_url}{self.media_path}"
+        if public:
+            return media_url(base, key)
+        expires = int(self._clock()) + max(1, int(expires_in))
+        return sign_media_url(base, key, expires, signing_key=self._signing_key)
+
+    def verify_signature(
+        self, key: str, expires: str | int | None, signature: str | None, now: float | None = None
+    ) -> bool:
+        """Check the ``expires``/``signature`` query values of a private media URL."""
+        return verify_media_signature(
+            key, expires, signature, self._clock() if now is None else now, signing_key=self._signing_key
+        )
+
+    # ------------------------------------------------------------------ readiness
+
+    def _check(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=self.root, prefix=".probe-", suffix=".tmp") as probe:
+            probe.write(b"ok")
+            probe.flush()
+
+    async def check(self) -> None:
+        """Raise ``ServiceUnavailable`` unless ``root`` exists (or can be created) and is writable."""
+        try:
+            await asyncio.to_thread(self._check)
+        except OSError as exc:
+            raise ServiceUnavailable("Storage unavailable") from exc
