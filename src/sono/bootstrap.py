@@ -54,7 +54,7 @@ class Container:
         await self._exit.aclose()
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Check:
     name: str
     probe: Callable[[], Awaitable[object]]

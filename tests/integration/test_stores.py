@@ -171,7 +171,7 @@ class _StubUnitOfWorkFactory:
     def __init__(self) -> None:
         self.db = _StubDatabase()
 
-    def __call__(self) -> _StubUnitOfWork:
+    def __call__(self, *, read_only: bool = False) -> _StubUnitOfWork:
         return _StubUnitOfWork(self.db)
 
 

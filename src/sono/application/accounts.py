@@ -73,7 +73,7 @@ class AccountService:
         plain = password.reveal(self._decryptor)
         username, email = username.strip(), email.strip()
         check_new_account(username, email, plain, display_name)
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             if await uow.users.get_by_email(email) is not None:
                 raise Conflict(EMAIL_TAKEN)
             if await uow.users.get_by_username(username) is not None:

@@ -61,44 +61,39 @@ class AuthService:
 
     async def login(self, login: str, password: PasswordInput, *, ip: str | None = None) -> TokenPair:
         """By username or email. Unknown accounts cost one (dummy) verification too, so the answer
-        takes about as long whether or not the account exists."""
+        takes about as long whether or not the account exists. Hashing happens outside any
+        transaction."""
         plain = password.reveal(self._decryptor)
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             user = await uow.users.get_by_login(login.strip())
         if user is None:
             await self._hasher.verify_dummy(plain)
-            ok = False
-        else:
-            ok = await self._hasher.verify(user.password_hash, plain)
+        if user is None or not await self._hasher.verify(user.password_hash, plain):
+            await self._record_failure(user.id if user else None, ip, "bad_credentials")
+            raise NotAuthenticated(INCORRECT_CREDENTIALS)
+        if not user.is_active:
+            await self._record_failure(user.id, ip, "disabled")
+            raise PermissionDenied(ACCOUNT_DISABLED)
+        if not user.is_superuser:
+            state = await self._maintenance.get()
+            if state.enabled:
+                raise MaintenanceActive(state.message)
+        new_hash = await self._hasher.hash(plain) if self._hasher.needs_rehash(user.password_hash) else None
         async with self._uow() as uow:
-            if not ok or user is None:
-                await audit(
-                    uow,
-                    self._clock,
-                    AuditEvent.LOGIN_FAILURE,
-                    user_id=user.id if user else None,
-                    ip=ip,
-                    reason="bad_credentials",
-                )
-                await uow.commit()
+            current = await uow.users.get(user.id)  # type: ignore[arg-type]
+            if current is None or not current.is_active:
                 raise NotAuthenticated(INCORRECT_CREDENTIALS)
-            user = await uow.users.get(user.id)  # type: ignore[arg-type]
-            if user is None:
-                raise NotAuthenticated(INCORRECT_CREDENTIALS)
-            if not user.is_active:
-                await audit(uow, self._clock, AuditEvent.LOGIN_FAILURE, user_id=user.id, ip=ip, reason="disabled")
-                await uow.commit()
-                raise PermissionDenied(ACCOUNT_DISABLED)
-            if not user.is_superuser:
-                state = await self._maintenance.get()
-                if state.enabled:
-                    raise MaintenanceActive(state.message)
-            if self._hasher.needs_rehash(user.password_hash):
-                user.password_hash = await self._hasher.hash(plain)
-            pair = await self._start_session(uow, user)
-            await audit(uow, self._clock, AuditEvent.LOGIN_SUCCESS, user_id=user.id, ip=ip)
+            if new_hash is not None and current.password_hash == user.password_hash:
+                current.password_hash = new_hash
+            pair = await self._start_session(uow, current)
+            await audit(uow, self._clock, AuditEvent.LOGIN_SUCCESS, user_id=current.id, ip=ip)
             await uow.commit()
         return pair
+
+    async def _record_failure(self, user_id: int | None, ip: str | None, reason: str) -> None:
+        async with self._uow() as uow:
+            await audit(uow, self._clock, AuditEvent.LOGIN_FAILURE, user_id=user_id, ip=ip, reason=reason)
+            await uow.commit()
 
     async def issue_session(self, user_id: int) -> TokenPair:
         """Start a session for an existing user without a password (operator tooling, tests)."""
@@ -165,7 +160,7 @@ class AuthService:
         logout (revoked jti), and that the account is still active with the same session version
         (a password reset, disable or deletion bumps it)."""
         claims = self._tokens.decode_access(access_token)
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             if await uow.revoked_tokens.is_revoked(claims.jti):
                 raise NotAuthenticated(INVALID_CREDENTIALS)
             user = await uow.users.get(claims.user_id)

@@ -166,7 +166,7 @@ class GdprService:
 
     async def deletion_status(self, principal: Principal) -> DeletionRequest | None:
         """The pending request, if any."""
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return await uow.deletions.pending_for_user(principal.user_id)
 
     async def delete_now(
@@ -320,7 +320,7 @@ class GdprService:
         return consent
 
     async def consents(self, principal: Principal) -> list[Consent]:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return await uow.consents.list_for_user(principal.user_id)
 
 

@@ -76,7 +76,7 @@ class PasswordResetService:
         return FORGOT_MESSAGE
 
     async def verify_token(self, token: str) -> str:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             await self._usable_token(uow, token)
         return VALID_MESSAGE
 
@@ -87,7 +87,7 @@ class PasswordResetService:
         problems = Problems()
         problems.check(("body", "new_password"), password_problems(plain))
         problems.raise_if_any()
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             await self._usable_token(uow, token)
         password_hash = await self._hasher.hash(plain)
         now = self._clock.now()

@@ -221,7 +221,9 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self) -> UnitOfWork: ...
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+        """A new unit of work. ``read_only`` ones must not write; on SQLite they take no write
+        lock, so reads never queue behind writers."""
 
 
 # --------------------------------------------------------------------------- infrastructure

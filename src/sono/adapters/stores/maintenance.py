@@ -81,7 +81,7 @@ class DatabaseMaintenanceStore:
 
     async def load(self) -> MaintenanceState:
         """Read the database, bypassing the cache."""
-        async with self._uow_factory() as uow:
+        async with self._uow_factory(read_only=True) as uow:
             return await uow.maintenance.get()
 
     def invalidate(self) -> None:

@@ -1,0 +1,102 @@
+"""Run the Alembic migrations from code, without an ini file.
+
+The migrations live in ``<repo>/migrations`` in a source checkout and in ``sono/_migrations`` in
+a wheel. On PostgreSQL, ``upgrade`` and ``downgrade`` hold a session-level advisory lock so that
+instances starting together migrate one after the other; on SQLite the write lock does the same.
+Within a process they also take turns, as Alembic keeps its running context in module globals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sono.adapters.sqlalchemy.engine import create_engine
+
+_LOCK_KEY = 0x736F6E6F  # "sono"
+_process_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def migrations_dir() -> Path:
+    package = Path(__file__).resolve().parents[2]  # .../sono
+    for candidate in (package / "_migrations", package.parents[1] / "migrations"):
+        if (candidate / "env.py").is_file():
+            return candidate
+    raise FileNotFoundError(f"no Alembic migrations beside {package}")
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()).replace("%", "%%"))
+    config.attributes["sqlalchemy.url"] = url
+    return config
+
+
+async def upgrade(url: str, revision: str = "head") -> None:
+    await _run(url, lambda config: command.upgrade(config, revision))
+
+
+async def downgrade(url: str, revision: str) -> None:
+    await _run(url, lambda config: command.downgrade(config, revision))
+
+
+async def current(url: str) -> str | None:
+    """The revision the database is at (None before the first migration)."""
+    async with _connect(url) as connection:
+        return await connection.run_sync(lambda sync: MigrationContext.configure(sync).get_current_revision())
+
+
+async def check_at_head(url: str) -> bool:
+    """Whether every migration has been applied."""
+    heads = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+    async with _connect(url) as connection:
+        applied = await connection.run_sync(lambda sync: MigrationContext.configure(sync).get_current_heads())
+    return set(applied) == heads
+
+
+async def _run(url: str, alembic_command: Callable[[Config], None]) -> None:
+    config = alembic_config(url)
+
+    def run(connection: Connection) -> None:
+        config.attributes["connection"] = connection
+        alembic_command(config)
+
+    process_lock = _process_locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+    async with process_lock, _connect(url) as connection, _database_lock(connection):
+        await connection.run_sync(run)
+        await connection.commit()
+
+
+@asynccontextmanager
+async def _connect(url: str) -> AsyncIterator[AsyncConnection]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            yield connection
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def _database_lock(connection: AsyncConnection) -> AsyncIterator[None]:
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    await connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _LOCK_KEY})
+    await connection.commit()
+    try:
+        yield
+    finally:
+        await connection.rollback()  # a failed migration leaves its transaction to end first
+        await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _LOCK_KEY})
+        await connection.commit()

@@ -1,0 +1,331 @@
+"""The schema as SQLAlchemy Core tables, and the imperative mapping of the domain dataclasses.
+
+``migrations/versions`` must create exactly this schema; ``tests/integration`` checks they agree.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    func,
+    inspect,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import registry
+
+from sono.domain.announcements import Announcement
+from sono.domain.collections import Collaborator, Collection, CollectionTrack, CollectionType, Permission
+from sono.domain.gdpr import (
+    CONSENT_TYPE_MAX,
+    CONSENT_VERSION_MAX,
+    DELETION_REASON_MAX,
+    AuditEntry,
+    Consent,
+    DeletionRequest,
+    DeletionStatus,
+    DeletionType,
+)
+from sono.domain.maintenance import MESSAGE_MAX
+from sono.domain.media import AudioFile
+from sono.domain.sessions import PasswordResetToken, RefreshFamily, RevokedToken
+from sono.domain.users import BIO_MAX, DISPLAY_NAME_MAX, EMAIL_MAX, USERNAME_MAX, User
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+mapper_registry = registry(metadata=metadata)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """``TIMESTAMP WITH TIME ZONE`` that always hands back aware UTC datetimes.
+
+    SQLite has no time zones: values are stored as naive UTC text. Naive input is taken as UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = _as_utc(value)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else _as_utc(value)
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
+    """A ``VARCHAR(20)`` with a CHECK constraint (``ck_<table>_<name>``), read back as ``cls``."""
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+def _id() -> Column[int]:
+    return Column("id", Integer, primary_key=True)
+
+
+def _user_id(name: str, *, on_delete: str, nullable: bool, index: bool = False) -> Column[int]:
+    return Column(name, Integer, ForeignKey("users.id", ondelete=on_delete), nullable=nullable, index=index)
+
+
+def _timestamp(name: str, *, nullable: bool = True, index: bool = False) -> Column[datetime]:
+    return Column(name, UtcDateTime(), nullable=nullable, index=index)
+
+
+def _created(name: str, *, index: bool = False) -> Column[datetime]:
+    """A creation time that lists are ordered by: required, defaulting to the database's now."""
+    return Column(name, UtcDateTime(), nullable=False, server_default=func.now(), index=index)
+
+
+users = Table(
+    "users",
+    metadata,
+    _id(),
+    Column("username", String(USERNAME_MAX), nullable=False),
+    Column("email", String(EMAIL_MAX), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("display_name", String(DISPLAY_NAME_MAX)),
+    Column("bio", String(BIO_MAX)),
+    Column("profile_picture_key", String(512)),
+    Column("is_active", Boolean, nullable=False),
+    Column("is_superuser", Boolean, nullable=False),
+    Column("max_audio_uploads", Integer, nullable=False),
+    Column("token_version", Integer, nullable=False),
+    _created("created_at", index=True),
+    _timestamp("updated_at"),
+    _timestamp("deactivated_at"),
+    UniqueConstraint("username"),
+)
+Index("uq_users_email_lower", func.lower(users.c.email), unique=True)
+
+refresh_families = Table(
+    "refresh_families",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    _user_id("user_id", on_delete="CASCADE", nullable=False, index=True),
+    Column("current_jti", String(64), nullable=False),
+    _timestamp("created_at", nullable=False),
+    _timestamp("expires_at", nullable=False, index=True),
+    _timestamp("last_rotated_at"),
+    _timestamp("revoked_at"),
+    Column("revoked_reason", String(100)),
+)
+
+revoked_tokens = Table(
+    "revoked_tokens",
+    metadata,
+    Column("jti", String(64), primary_key=True),
+    _timestamp("expires_at", nullable=False, index=True),
+    _user_id("user_id", on_delete="CASCADE", nullable=True),
+)
+
+password_reset_tokens = Table(
+    "password_reset_tokens",
+    metadata,
+    _id(),
+    _user_id("user_id", on_delete="CASCADE", nullable=False, index=True),
+    Column("token_hash", String(128), nullable=False, unique=True),
+    _timestamp("created_at", nullable=False),
+    _timestamp("expires_at", nullable=False, index=True),
+    _timestamp("used_at"),
+)
+
+consents = Table(
+    "consents",
+    metadata,
+    _id(),
+    _user_id("user_id", on_delete="CASCADE", nullable=False),
+    Column("consent_type", String(CONSENT_TYPE_MAX), nullable=False),
+    Column("consent_version", String(CONSENT_VERSION_MAX), nullable=False),
+    _timestamp("given_at", nullable=False),
+    Column("ip_address", String(45)),
+    _timestamp("withdrawn_at"),
+    Index("ix_consents_user_id_given_at", "user_id", "given_at"),
+)
+
+deletion_requests = Table(
+    "deletion_requests",
+    metadata,
+    _id(),
+    _user_id("user_id", on_delete="CASCADE", nullable=False, index=True),
+    Column("deletion_type", _enum(DeletionType, "deletion_type"), nullable=False),
+    _timestamp("requested_at", nullable=False),
+    _timestamp("scheduled_for", nullable=False),
+    Column("reason", String(DELETION_REASON_MAX)),
+    Column("status", _enum(DeletionStatus, "status"), nullable=False),
+    _timestamp("cancelled_at"),
+    _timestamp("executed_at"),
+    Index("ix_deletion_requests_status_scheduled_for", "status", "scheduled_for"),
+)
+_PENDING = text("status = 'pending'")
+Index(
+    "uq_deletion_requests_pending",
+    deletion_requests.c.user_id,
+    unique=True,
+    postgresql_where=_PENDING,
+    sqlite_where=_PENDING,
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    _id(),
+    Column("event", String(64), nullable=False),
+    _timestamp("created_at", nullable=False, index=True),
+    _user_id("user_id", on_delete="SET NULL", nullable=True, index=True),
+    _user_id("actor_id", on_delete="SET NULL", nullable=True, index=True),
+    Column("ip_address", String(45)),
+    Column("details", JSON().with_variant(JSONB(), "postgresql"), nullable=False),
+)
+
+audio_files = Table(
+    "audio_files",
+    metadata,
+    _id(),
+    _user_id("owner_id", on_delete="CASCADE", nullable=False),
+    Column("title", Text, nullable=False),
+    Column("original_filename", Text, nullable=False),
+    Column("storage_key", String(512), nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("file_size", BigInteger, nullable=False),
+    Column("format", String(10), nullable=False),
+    Column("description", Text),
+    Column("duration", Float),
+    Column("bitrate", Integer),
+    Column("sample_rate", Integer),
+    Column("channels", Integer),
+    Column("is_public", Boolean, nullable=False),
+    _created("upload_date"),
+    _timestamp("updated_at"),
+    Index("ix_audio_files_owner_id_upload_date", "owner_id", "upload_date"),
+    Index("ix_audio_files_is_public_upload_date", "is_public", "upload_date"),
+)
+
+collections = Table(
+    "collections",
+    metadata,
+    _id(),
+    _user_id("owner_id", on_delete="CASCADE", nullable=False),
+    Column("title", Text, nullable=False),
+    Column("collection_type", _enum(CollectionType, "collection_type"), nullable=False, index=True),
+    Column("description", Text),
+    Column("artist", Text),
+    Column("curator_note", Text),
+    Column("cover_art_key", String(512)),
+    Column("is_public", Boolean, nullable=False),
+    Column("is_collaborative", Boolean, nullable=False),
+    _created("created_date"),
+    _timestamp("updated_date"),
+    Index("ix_collections_owner_id_created_date", "owner_id", "created_date"),
+    Index("ix_collections_is_public_created_date", "is_public", "created_date"),
+)
+
+collection_tracks = Table(
+    "collection_tracks",
+    metadata,
+    _id(),
+    Column("collection_id", Integer, ForeignKey("collections.id", ondelete="CASCADE"), nullable=False),
+    Column("audio_file_id", Integer, ForeignKey("audio_files.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("track_order", Integer, nullable=False),
+    _created("added_date"),
+    _user_id("added_by_id", on_delete="SET NULL", nullable=True),
+    UniqueConstraint("collection_id", "audio_file_id", name="uq_collection_tracks_collection_id_audio_file_id"),
+    UniqueConstraint("collection_id", "track_order", name="uq_collection_tracks_collection_id_track_order"),
+)
+
+collaborators = Table(
+    "collaborators",
+    metadata,
+    _id(),
+    Column("collection_id", Integer, ForeignKey("collections.id", ondelete="CASCADE"), nullable=False),
+    _user_id("user_id", on_delete="CASCADE", nullable=False, index=True),
+    Column("permission_level", _enum(Permission, "permission_level"), nullable=False),
+    _created("added_date"),
+    _user_id("added_by_id", on_delete="SET NULL", nullable=True),
+    UniqueConstraint("collection_id", "user_id", name="uq_collaborators_collection_id_user_id"),
+)
+
+announcements = Table(
+    "announcements",
+    metadata,
+    _id(),
+    Column("title", Text, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("is_published", Boolean, nullable=False),
+    _user_id("created_by_id", on_delete="SET NULL", nullable=True),
+    _created("created_date", index=True),
+    _timestamp("updated_date"),
+    _timestamp("published_date"),
+    Index("ix_announcements_is_published_published_date", "is_published", "published_date"),
+)
+
+maintenance_state = Table(
+    "maintenance_state",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("message", String(MESSAGE_MAX), nullable=False),
+    _timestamp("updated_at"),
+    _user_id("updated_by_id", on_delete="SET NULL", nullable=True),
+    CheckConstraint("id = 1", name="singleton"),
+)
+
+MAPPED: tuple[tuple[type, Table], ...] = (
+    (User, users),
+    (RefreshFamily, refresh_families),
+    (RevokedToken, revoked_tokens),
+    (PasswordResetToken, password_reset_tokens),
+    (Consent, consents),
+    (DeletionRequest, deletion_requests),
+    (AuditEntry, audit_log),
+    (AudioFile, audio_files),
+    (Collection, collections),
+    (CollectionTrack, collection_tracks),
+    (Collaborator, collaborators),
+    (Announcement, announcements),
+)
+
+
+def start_mappers() -> None:
+    """Map the domain dataclasses onto the tables (once; later calls do nothing)."""
+    for cls, table in MAPPED:
+        if inspect(cls, raiseerr=False) is None:
+            mapper_registry.map_imperatively(cls, table)

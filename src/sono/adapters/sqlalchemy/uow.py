@@ -1,0 +1,98 @@
+"""The unit of work over an ``AsyncSession``."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import TYPE_CHECKING, Self
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from sono.adapters.sqlalchemy import repositories as repos
+from sono.adapters.sqlalchemy.engine import with_deferred_begin
+from sono.adapters.sqlalchemy.tables import start_mappers
+from sono.application.ports import (
+    AnnouncementRepository,
+    AudioFileRepository,
+    AuditLogRepository,
+    CollectionRepository,
+    ConsentRepository,
+    DeletionRequestRepository,
+    MaintenanceRepository,
+    RefreshFamilyRepository,
+    ResetTokenRepository,
+    RevokedTokenRepository,
+    UnitOfWork,
+    UnitOfWorkFactory,
+    UserRepository,
+)
+
+
+class SqlUnitOfWork:
+    """One transaction on one ``AsyncSession``; it begins on first use, also after a commit.
+    Read-only units of work begin ``DEFERRED`` on SQLite, so they never wait for the write lock."""
+
+    users: UserRepository
+    families: RefreshFamilyRepository
+    revoked_tokens: RevokedTokenRepository
+    reset_tokens: ResetTokenRepository
+    consents: ConsentRepository
+    deletions: DeletionRequestRepository
+    audit: AuditLogRepository
+    audio_files: AudioFileRepository
+    collections: CollectionRepository
+    announcements: AnnouncementRepository
+    maintenance: MaintenanceRepository
+    session: AsyncSession
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def __aenter__(self) -> Self:
+        self.session = session = self._sessions()
+        self.users = repos.SqlUserRepository(session)
+        self.families = repos.SqlRefreshFamilyRepository(session)
+        self.revoked_tokens = repos.SqlRevokedTokenRepository(session)
+        self.reset_tokens = repos.SqlResetTokenRepository(session)
+        self.consents = repos.SqlConsentRepository(session)
+        self.deletions = repos.SqlDeletionRequestRepository(session)
+        self.audit = repos.SqlAuditLogRepository(session)
+        self.audio_files = repos.SqlAudioFileRepository(session)
+        self.collections = repos.SqlCollectionRepository(session)
+        self.announcements = repos.SqlAnnouncementRepository(session)
+        self.maintenance = repos.SqlMaintenanceRepository(session)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.session.close()  # rolls back what was not committed
+
+    async def commit(self) -> None:
+        try:
+            with repos.unique_violations_as_conflict():
+                await self.session.commit()
+        except BaseException:
+            await self.session.rollback()
+            raise
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
+
+
+class SqlUnitOfWorkFactory:
+    """Makes units of work on ``engine``. Starts the mappers, so it is safe to build first."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        start_mappers()
+        self.engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._read_sessions = async_sessionmaker(with_deferred_begin(engine), expire_on_commit=False)
+
+    def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self._read_sessions if read_only else self._sessions)
+
+
+if TYPE_CHECKING:  # the adapter implements the ports
+
+    def _implements(uow: SqlUnitOfWork, factory: SqlUnitOfWorkFactory) -> tuple[UnitOfWork, UnitOfWorkFactory]:
+        return uow, factory

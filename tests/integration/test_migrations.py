@@ -1,0 +1,119 @@
+"""The Alembic history on SQLite and PostgreSQL: up, down, up again, concurrently, and in step with
+``sono.adapters.sqlalchemy.tables``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, inspect
+
+from sono.adapters.sqlalchemy import migrate
+from sono.adapters.sqlalchemy.engine import create_engine
+from sono.adapters.sqlalchemy.tables import metadata
+
+ALL_TABLES = {*metadata.tables, "alembic_version"}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str:
+    return request.getfixturevalue(f"{request.param}_url")
+
+
+async def table_names(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return set(await connection.run_sync(lambda sync: inspect(sync).get_table_names()))
+    finally:
+        await engine.dispose()
+
+
+def test_the_migrations_are_found_in_the_source_checkout() -> None:
+    assert migrate.migrations_dir() == Path(__file__).resolve().parents[2] / "migrations"
+
+
+async def test_upgrade_downgrade_and_upgrade_again(database_url: str) -> None:
+    assert await migrate.current(database_url) is None
+    assert not await migrate.check_at_head(database_url)
+
+    await migrate.upgrade(database_url)
+    assert await migrate.current(database_url) == "0001"
+    assert await migrate.check_at_head(database_url)
+    assert await table_names(database_url) == ALL_TABLES
+    await migrate.upgrade(database_url)  # already at head: nothing to do
+
+    await migrate.downgrade(database_url, "base")
+    assert await migrate.current(database_url) is None
+    assert await table_names(database_url) == {"alembic_version"}
+
+    await migrate.upgrade(database_url, "0001")
+    assert await migrate.check_at_head(database_url)
+    assert await table_names(database_url) == ALL_TABLES
+
+
+async def test_the_migrations_build_the_schema_the_tables_describe(database_url: str) -> None:
+    await migrate.upgrade(database_url)
+
+    def differences(connection: Connection) -> list[object]:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        with warnings.catch_warnings():  # SQLite cannot reflect the expression index on lower(email)
+            warnings.simplefilter("ignore")
+            return list(compare_metadata(context, metadata))
+
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            assert await connection.run_sync(differences) == []
+    finally:
+        await engine.dispose()
+
+
+async def test_concurrent_upgrades_all_succeed(database_url: str) -> None:
+    await asyncio.gather(*(migrate.upgrade(database_url) for _ in range(3)))
+    assert await migrate.check_at_head(database_url)
+
+
+@pytest.mark.slow
+async def test_concurrent_upgrades_from_several_processes_all_succeed(database_url: str) -> None:
+    script = (
+        "import asyncio, sys; from sono.adapters.sqlalchemy import migrate; asyncio.run(migrate.upgrade(sys.argv[1]))"
+    )
+    processes = [
+        await asyncio.create_subprocess_exec(sys.executable, "-c", script, database_url, stderr=subprocess.PIPE)
+        for _ in range(3)
+    ]
+    results = [(await process.wait(), (await process.stderr.read()).decode()) for process in processes]  # type: ignore[union-attr]
+    assert [code for code, _ in results] == [0, 0, 0], results
+    assert await migrate.check_at_head(database_url)
+
+
+@pytest.mark.postgres
+async def test_upgrade_waits_for_the_advisory_lock(postgres_url: str) -> None:
+    import asyncpg
+
+    holder = await asyncpg.connect(postgres_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await holder.execute("SELECT pg_advisory_lock($1)", 0x736F6E6F)
+        upgrade = asyncio.create_task(migrate.upgrade(postgres_url))
+        await asyncio.sleep(0.5)
+        assert not upgrade.done()
+        await holder.execute("SELECT pg_advisory_unlock($1)", 0x736F6E6F)
+        await asyncio.wait_for(upgrade, timeout=30)
+    finally:
+        await holder.close()
+    assert await migrate.check_at_head(postgres_url)
+
+
+async def test_migrating_leaves_the_logging_configuration_alone(sqlite_url: str) -> None:
+    root = logging.getLogger()
+    before = (root.level, list(root.handlers), logging.getLogger("sono").disabled)
+    await migrate.upgrade(sqlite_url)
+    assert (root.level, list(root.handlers), logging.getLogger("sono").disabled) == before
