@@ -1,0 +1,121 @@
+"""The Litestar application: ``create_app(settings)`` for the CLI and tests, ``app_from_env()`` for
+``uvicorn --factory`` with several workers. Migrations are the CLI's business, not the app's."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
+
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+
+from sono.bootstrap import Container, build_container
+from sono.config import Settings, load_dotenv_file, load_settings
+from sono.entrypoints.http.auth import DEPENDENCIES
+from sono.entrypoints.http.errors import EXCEPTION_HANDLERS
+from sono.entrypoints.http.gdpr import GdprController
+from sono.entrypoints.http.health import HealthController
+from sono.entrypoints.http.maintenance import MaintenanceController
+from sono.entrypoints.http.media import MediaController
+from sono.entrypoints.http.middleware import EdgeMiddleware, MaintenanceMiddleware, install_request_id_logging
+from sono.entrypoints.http.openapi import docs_routes, openapi_config
+from sono.entrypoints.http.users import UsersController
+
+log = logging.getLogger(__name__)
+
+JSON_BODY_MAX = 1024 * 1024
+"""Request bodies parsed by Litestar (JSON, forms). Uploads stream with limits of their own."""
+
+
+def create_app(settings: Settings, *, container: Container | None = None, run_jobs: bool | None = None) -> Litestar:
+    """The HTTP application. Without a ``container`` one is built at startup (and closed at
+    shutdown). ``run_jobs`` (default ``settings.jobs_enabled``) runs the periodic jobs in the
+    background every ``settings.jobs_interval_seconds``."""
+    install_request_id_logging()
+    app = Litestar(
+        route_handlers=[
+            HealthController,
+            UsersController,
+            GdprController,
+            MaintenanceController,
+            MediaController,
+            *docs_routes(),
+        ],
+        dependencies=DEPENDENCIES,
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[MaintenanceMiddleware()],
+        cors_config=cors_config(settings),
+        openapi_config=openapi_config(),
+        request_max_body_size=JSON_BODY_MAX,
+        lifespan=[
+            partial(
+                _lifespan,
+                settings=settings,
+                container=container,
+                run_jobs=settings.jobs_enabled if run_jobs is None else run_jobs,
+            )
+        ],
+        state=State({"container": container}),
+        logging_config=None,  # the process (CLI, uvicorn) configures logging
+        debug=False,
+    )
+    # Litestar applies ``middleware=`` per route, after routing; the edge layer must also see
+    # unknown paths and routing errors, so it wraps the whole ASGI handler.
+    app.asgi_handler = EdgeMiddleware(app.asgi_handler, settings.trusted_proxies)
+    return app
+
+
+def app_from_env() -> Litestar:
+    """``uvicorn --factory sono.entrypoints.http.app:app_from_env``: settings from the environment
+    (and ``.env``)."""
+    load_dotenv_file()
+    return create_app(load_settings())
+
+
+def cors_config(settings: Settings) -> CORSConfig | None:
+    if not settings.cors_origins:
+        return None
+    return CORSConfig(
+        allow_origins=list(settings.cors_origins),
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "X-Password-Encrypted", "X-Request-ID"],
+        expose_headers=["X-Request-ID", "Retry-After", "Content-Disposition", "Content-Range", "Accept-Ranges"],
+    )
+
+
+@asynccontextmanager
+async def _lifespan(
+    app: Litestar, *, settings: Settings, container: Container | None, run_jobs: bool
+) -> AsyncIterator[None]:
+    async with AsyncExitStack() as stack:
+        if container is None:
+            container = await build_container(settings)
+            stack.push_async_callback(container.aclose)
+            app.state.container = container
+        if run_jobs:
+            jobs = asyncio.create_task(run_jobs_periodically(container, settings.jobs_interval_seconds))
+            stack.push_async_callback(_cancel, jobs)
+        yield
+
+
+async def run_jobs_periodically(container: Container, interval_seconds: float) -> None:
+    """Run the due jobs now and then every ``interval_seconds``; a failed run is logged and the
+    next one happens as planned."""
+    while True:
+        try:
+            report = await container.jobs.run_due()
+            log.debug("periodic jobs: %s", report)
+        except Exception:
+            log.exception("periodic jobs failed")
+        await asyncio.sleep(interval_seconds)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -1,0 +1,149 @@
+"""Every error answers ``{"detail": ...}``: the domain's errors, Litestar's own (routing,
+validation, body size, malformed JSON) and unexpected ones (a bare 500; the trace goes to the log
+only). Validation failures of any origin use the 422 list form."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
+from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY, HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ExceptionHandlersMap
+
+from sono.domain.errors import (
+    BadRequest,
+    Conflict,
+    DeliveryFailed,
+    FieldError,
+    MaintenanceActive,
+    NotAuthenticated,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    RateLimited,
+    ServiceUnavailable,
+    SonoError,
+    UnsupportedMedia,
+    ValidationFailed,
+)
+from sono.entrypoints.http.schemas import ErrorBody, FieldErrorBody, MaintenanceBody, ValidationErrorBody
+
+log = logging.getLogger(__name__)
+
+NOT_AUTHENTICATED = "Not authenticated"
+INVALID_JSON = "Invalid JSON body"
+BODY_TOO_LARGE = "Request body too large"
+INTERNAL_ERROR = "Internal server error"
+FIELD_REQUIRED = "Field required"
+
+STATUS_OF: dict[type[SonoError], int] = {
+    BadRequest: 400,
+    NotAuthenticated: 401,
+    PermissionDenied: 403,
+    NotFound: 404,
+    Conflict: 409,
+    PayloadTooLarge: 413,
+    UnsupportedMedia: 415,
+    ValidationFailed: 422,
+    RateLimited: 429,
+    DeliveryFailed: 500,  # its message is meant for the client (e.g. the reset email could not be sent)
+    ServiceUnavailable: 503,
+}
+
+_MISSING_FIELD = re.compile(r"Object missing required field `(?P<name>[^`]+)`")
+_MISSING_PARAMETER = re.compile(r"Missing required (?P<source>\w+) parameter '(?P<name>[^']+)'")
+_PATH_SEGMENT = re.compile(r"[^.\[\]]+")
+
+
+def error_response(status: int, detail: str, headers: Mapping[str, str] | None = None) -> Response[ErrorBody]:
+    if status == 401:
+        headers = {"WWW-Authenticate": "Bearer", **(headers or {})}
+    return Response(ErrorBody(detail), status_code=status, headers=headers)
+
+
+def validation_error_response(errors: list[FieldError]) -> Response[ValidationErrorBody]:
+    body = ValidationErrorBody([FieldErrorBody(list(e.loc), e.msg, e.type) for e in errors])
+    return Response(body, status_code=HTTP_422_UNPROCESSABLE_ENTITY)
+
+
+def status_of(exc: SonoError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS_OF:
+            return STATUS_OF[cls]
+    return HTTP_500_INTERNAL_SERVER_ERROR
+
+
+def handle_sono_error(request: Request[Any, Any, Any], exc: SonoError) -> Response[Any]:
+    if isinstance(exc, ValidationFailed):
+        return validation_error_response(exc.errors)
+    if isinstance(exc, MaintenanceActive):
+        retry_after = exc.retry_after
+        return Response(
+            MaintenanceBody(exc.detail, status="maintenance", retry_after=retry_after),
+            status_code=503,
+            headers={"Retry-After": str(retry_after)},
+        )
+    status = status_of(exc)
+    if status >= 500:
+        log.error("%s %s failed: %s: %s", request.method, request.url.path, type(exc).__name__, exc.detail)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    return error_response(status, exc.detail, headers)
+
+
+def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """Litestar's own errors: routing (404/405), request parsing and validation, body size."""
+    if isinstance(exc, ValidationException):
+        return validation_error_response(field_errors(exc))
+    status = exc.status_code
+    if status == 413:
+        detail = BODY_TOO_LARGE
+    elif isinstance(exc.__cause__, SerializationException):
+        detail = INVALID_JSON
+    elif status >= 500:
+        log.error("%s %s failed: %r", request.method, request.url.path, exc, exc_info=exc)
+        detail = INTERNAL_ERROR
+    else:
+        detail = exc.detail
+    return error_response(status, detail, exc.headers)
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
+    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return error_response(HTTP_500_INTERNAL_SERVER_ERROR, INTERNAL_ERROR)
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    SonoError: handle_sono_error,
+    HTTPException: handle_http_exception,
+    Exception: handle_unexpected,
+}
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def field_errors(exc: ValidationException) -> list[FieldError]:
+    """Litestar's validation failure as field errors located at ``body``/``query``/``path``/``header``."""
+    if isinstance(exc.extra, list) and exc.extra:
+        return [_field_error(item) for item in exc.extra if isinstance(item, Mapping)]
+    if missing := _MISSING_PARAMETER.search(exc.detail):
+        return [FieldError((missing["source"], missing["name"]), FIELD_REQUIRED, "missing")]
+    return [FieldError(("body",), exc.detail)]
+
+
+def _field_error(item: Mapping[str, Any]) -> FieldError:
+    source = item.get("source") or "body"
+    source = str(getattr(source, "value", source))  # Litestar's ParamType or a plain string
+    message = str(item.get("message") or "Invalid value")
+    path: list[str | int] = [int(s) if s.isdigit() else s for s in _PATH_SEGMENT.findall(str(item.get("key", "")))]
+    if source == "body" and path[:1] == ["data"]:  # "data" is the handler's body parameter, not a field
+        path = path[1:]
+    if missing := _MISSING_FIELD.match(message):
+        return FieldError((source, *path, missing["name"]), FIELD_REQUIRED, "missing")
+    if message == "'data'":  # no body at all
+        return FieldError(("body",), FIELD_REQUIRED, "missing")
+    return FieldError((source, *path), message)

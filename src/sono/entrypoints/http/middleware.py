@@ -1,0 +1,191 @@
+"""Raw ASGI layers, kept lean because every request passes through them.
+
+``EdgeMiddleware`` wraps the whole application, so unknown routes and Litestar's own errors get the
+same treatment: the request id (also in a context variable that every log record carries), the
+client's IP behind trusted proxies, security headers and one access-log line per request.
+
+``MaintenanceMiddleware`` runs per route, after routing: routes that stay open during maintenance
+carry ``opt={MAINTENANCE_EXEMPT: True}``; on the others only admins get through.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import re
+import secrets
+import time
+from collections.abc import Sequence
+from contextvars import ContextVar
+from typing import Any
+from urllib.parse import unquote_plus
+
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from sono.config import IPNetwork
+from sono.domain.errors import MaintenanceActive, NotAuthenticated
+from sono.entrypoints.http.auth import authenticate
+
+MAINTENANCE_EXEMPT = "maintenance_exempt"
+
+request_id_var: ContextVar[str] = ContextVar("sono_request_id", default="-")
+access_log = logging.getLogger("sono.access")
+
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+)
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_SECRET_PARAMETER = re.compile(r"password|token", re.IGNORECASE)
+
+
+# --------------------------------------------------------------------------- request id in logs
+
+
+class RequestIdFilter(logging.Filter):
+    """Sets ``record.request_id`` (for handlers configured with ``%(request_id)s``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        return True
+
+
+def install_request_id_logging() -> None:
+    """Give every log record, from any logger, a ``request_id`` attribute: the current request's
+    id, or ``-`` outside of a request. Idempotent."""
+    factory = logging.getLogRecordFactory()
+    if getattr(factory, "sono_request_id", False):
+        return
+
+    def record_with_request_id(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        record.request_id = request_id_var.get()
+        return record
+
+    record_with_request_id.sono_request_id = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(record_with_request_id)
+
+
+# --------------------------------------------------------------------------- edge
+
+
+class EdgeMiddleware:
+    """Wraps the whole application: one closure and one header list per request."""
+
+    def __init__(self, app: ASGIApp, trusted_proxies: Sequence[IPNetwork] = ()) -> None:
+        self.app = app
+        self.trusted_proxies = tuple(trusted_proxies)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        incoming_id, forwarded_for = _read_headers(scope["headers"])
+        request_id = incoming_id or secrets.token_hex(16)
+        peer = scope.get("client")
+        if peer and forwarded_for and self.trusted_proxies:
+            scope["client"] = (client_address(peer[0], forwarded_for, self.trusted_proxies), peer[1])
+        added_headers = [(b"x-request-id", request_id.encode()), *SECURITY_HEADERS]
+        status = 500
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), *added_headers]
+            await send(message)
+
+        token = request_id_var.set(request_id)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            if access_log.isEnabledFor(logging.INFO):
+                client = scope.get("client")
+                access_log.info(
+                    '%s "%s %s" %d %.1fms request_id=%s',
+                    client[0] if client else "-",
+                    scope["method"],
+                    loggable_path(scope),
+                    status,
+                    (time.perf_counter() - started) * 1000,
+                    request_id,
+                )
+            request_id_var.reset(token)
+
+
+def _read_headers(headers: Any) -> tuple[str | None, str | None]:
+    """A sane incoming ``X-Request-ID`` and the whole ``X-Forwarded-For`` chain, in one pass."""
+    request_id: str | None = None
+    forwarded: list[str] = []
+    for name, value in headers:
+        if name == b"x-request-id":
+            candidate = value.decode("latin-1")
+            request_id = candidate if _REQUEST_ID.fullmatch(candidate) else None
+        elif name == b"x-forwarded-for":
+            forwarded.append(value.decode("latin-1"))
+    return request_id, ",".join(forwarded) or None
+
+
+def _is_trusted(address: ipaddress.IPv4Address | ipaddress.IPv6Address, trusted: Sequence[IPNetwork]) -> bool:
+    return any(address in network for network in trusted)
+
+
+def client_address(peer: str, forwarded_for: str, trusted: Sequence[IPNetwork]) -> str:
+    """The direct peer; or, when the peer is a trusted proxy, the right-most address of
+    ``X-Forwarded-For`` that is not a trusted proxy itself (the addresses left of it are
+    whatever the client claimed)."""
+    try:
+        if not _is_trusted(ipaddress.ip_address(peer), trusted):
+            return peer
+    except ValueError:
+        return peer
+    client = peer
+    for hop in reversed(forwarded_for.split(",")):
+        try:
+            address = ipaddress.ip_address(hop.strip())
+        except ValueError:
+            break
+        client = str(address)
+        if not _is_trusted(address, trusted):
+            break
+    return client
+
+
+def loggable_path(scope: Scope) -> str:
+    """The path and query string, with the values of password and token parameters redacted."""
+    query = scope.get("query_string", b"").decode("latin-1")
+    if not query:
+        return scope["path"]
+    pairs = query.split("&")
+    for i, pair in enumerate(pairs):
+        name, sep, _ = pair.partition("=")
+        if sep and _SECRET_PARAMETER.search(unquote_plus(name)):
+            pairs[i] = f"{name}=***"
+    return f"{scope['path']}?{'&'.join(pairs)}"
+
+
+# --------------------------------------------------------------------------- maintenance
+
+
+class MaintenanceMiddleware(ASGIMiddleware):
+    """While maintenance is on, only admins (a valid admin access token) get past this; everyone
+    else gets the 503 maintenance answer. One cached read of the state per request otherwise."""
+
+    scopes = (ScopeType.HTTP,)
+    exclude_opt_key = MAINTENANCE_EXEMPT
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        container = scope["litestar_app"].state.container
+        state = await container.maintenance.status()
+        if state.enabled:
+            try:
+                is_admin = (await authenticate(scope, container)).is_admin
+            except NotAuthenticated:
+                is_admin = False
+            if not is_admin:
+                raise MaintenanceActive(state.message)
+        await next_app(scope, receive, send)

@@ -1,0 +1,149 @@
+"""The OpenAPI document (security schemes, tags, documented error answers) and the docs pages,
+which work offline: Swagger UI's assets are served from the ``swagger_ui`` package."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import swagger_ui
+from litestar import Request, Router, get
+from litestar.enums import MediaType, OpenAPIMediaType
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import (
+    Components,
+    OAuthFlow,
+    OAuthFlows,
+    OpenAPIFormat,
+    OpenAPIType,
+    Operation,
+    RequestBody,
+    Schema,
+    SecurityScheme,
+    Tag,
+)
+from litestar.openapi.spec import OpenAPIMediaType as MediaTypeObject
+from litestar.static_files import create_static_files_router
+from litestar.types import ControllerRouterHandler
+
+from sono import __version__
+from sono.entrypoints.http.middleware import MAINTENANCE_EXEMPT
+from sono.entrypoints.http.schemas import ErrorBody, MaintenanceBody, ValidationErrorBody
+
+DOCS_STATIC = "/docs/static"
+SWAGGER_ASSETS = Path(swagger_ui.__file__).parent / "static"
+EXEMPT = {MAINTENANCE_EXEMPT: True}
+
+BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}, {"OAuth2Password": []}]
+"""The ``security`` of endpoints that need ``Authorization: Bearer <access_token>``."""
+
+_SECURITY_SCHEMES: dict[str, Any] = {
+    "BearerToken": SecurityScheme(
+        type="http", scheme="bearer", bearer_format="JWT", description="An access token from `/api/v1/users/token`"
+    ),
+    "OAuth2Password": SecurityScheme(
+        type="oauth2",
+        description="Log in with a username (or email) and password",
+        flows=OAuthFlows(password=OAuthFlow(token_url="/api/v1/users/token", scopes={})),
+    ),
+}
+_TAGS = [
+    Tag(name="Health", description="Liveness and readiness"),
+    Tag(name="Users", description="Accounts, sessions, password reset and the caller's profile"),
+    Tag(name="GDPR", description="Account deletion, data export and consents"),
+    Tag(name="Maintenance", description="Maintenance mode"),
+    Tag(name="Media", description="Stored media served by the API (local storage)"),
+]
+_ERROR_DESCRIPTIONS = {
+    400: "Bad request: malformed JSON, an invalid encrypted password, or a rule of the operation",
+    401: "Not authenticated (`WWW-Authenticate: Bearer`)",
+    403: "Authenticated but not allowed",
+    404: "Not found, or not visible to the caller",
+    409: "Conflict",
+    413: "Request body or file too large",
+    415: "Unsupported media type",
+    416: "Range not satisfiable",
+    422: "Validation error: one entry per failed rule, located at body/query/path/header",
+    429: "Too many requests (see `Retry-After`)",
+    500: "Internal server error",
+    503: "Maintenance mode (see `Retry-After`) or a backing service is down",
+}
+
+
+def errors(*statuses: int, maintenance: bool = True) -> dict[int, ResponseSpec]:
+    """The documented error answers of an endpoint. 400 (malformed request) is always listed, and
+    503 unless the endpoint stays open during maintenance."""
+    listed = {*statuses, 400} | ({503} if maintenance else set())
+    return {status: _error_spec(status) for status in sorted(listed)}
+
+
+def _error_spec(status: int) -> ResponseSpec:
+    body: type = {422: ValidationErrorBody, 503: MaintenanceBody}.get(status, ErrorBody)
+    return ResponseSpec(data_container=body, generate_examples=False, description=_ERROR_DESCRIPTIONS[status])
+
+
+def file_upload_operation(description: str) -> type[Operation]:
+    """An ``operation_class`` documenting a ``multipart/form-data`` body with one ``file`` part
+    (the handler reads the stream itself, so Litestar cannot infer it)."""
+
+    @dataclass
+    class FileUploadOperation(Operation):
+        def __post_init__(self) -> None:
+            file_schema = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY, description=description)
+            self.request_body = RequestBody(
+                required=True,
+                content={
+                    "multipart/form-data": MediaTypeObject(
+                        schema=Schema(type=OpenAPIType.OBJECT, properties={"file": file_schema}, required=["file"])
+                    )
+                },
+            )
+
+    return FileUploadOperation
+
+
+swagger = SwaggerRenderPlugin(
+    path="/swagger",
+    js_url=f"{DOCS_STATIC}/swagger-ui-bundle.js",
+    css_url=f"{DOCS_STATIC}/swagger-ui.css",
+    standalone_preset_js_url=f"{DOCS_STATIC}/swagger-ui-standalone-preset.js",
+    favicon=f"<link rel='icon' type='image/png' href='{DOCS_STATIC}/favicon-32x32.png'>",
+)
+
+
+def openapi_config() -> OpenAPIConfig:
+    """Litestar's own schema routes stay under ``/schema``; ``/docs`` and ``/openapi.json`` are
+    served by ``docs_routes``."""
+    return OpenAPIConfig(
+        title="Sono API",
+        version=__version__,
+        description="The backend of Sono, a music sharing platform.",
+        tags=_TAGS,
+        components=Components(security_schemes=_SECURITY_SCHEMES),
+        render_plugins=[swagger, JsonRenderPlugin(path="/openapi.json")],
+        openapi_router=Router("/schema", route_handlers=[], include_in_schema=False, opt=EXEMPT),
+    )
+
+
+@get("/docs", media_type=MediaType.HTML, include_in_schema=False, opt=EXEMPT, sync_to_thread=False)
+def docs_page(request: Request[Any, Any, Any]) -> bytes:
+    return swagger.render(request, request.app.openapi_schema.to_schema())
+
+
+@get(
+    "/openapi.json",
+    media_type=OpenAPIMediaType.OPENAPI_JSON,
+    include_in_schema=False,
+    opt=EXEMPT,
+    sync_to_thread=False,
+)
+def openapi_document(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    return request.app.openapi_schema.to_schema()
+
+
+def docs_routes() -> list[ControllerRouterHandler]:
+    assets = create_static_files_router(DOCS_STATIC, directories=[SWAGGER_ASSETS], name="docs-static", opt=EXEMPT)
+    return [docs_page, openapi_document, assets]

@@ -1,0 +1,308 @@
+"""Registration, login, token refresh and logout, the caller's profile, encrypted passwords."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.api.conftest import PASSWORD, Api, bearer
+
+USER_FIELDS = {
+    "id",
+    "username",
+    "email",
+    "display_name",
+    "bio",
+    "profile_picture_url",
+    "is_active",
+    "is_superuser",
+    "max_audio_uploads",
+    "created_at",
+}
+
+
+def field_error(loc: list[str], msg: str, type_: str = "value_error") -> dict[str, object]:
+    return {"loc": loc, "msg": msg, "type": type_}
+
+
+# --------------------------------------------------------------------------- public key
+
+
+async def test_public_key(api: Api) -> None:
+    response = await api.client.get("/api/v1/users/public-key")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["public_key"].startswith("-----BEGIN PUBLIC KEY-----")
+    assert body["algorithm"] == "RSA-OAEP-256"
+    assert body["key_id"] == api.container.decryptor.key_id
+
+
+# --------------------------------------------------------------------------- registration
+
+
+async def test_register_answers_201_with_the_user(api: Api) -> None:
+    response = await api.register("alice", email="Alice@Example.com", display_name="Alice")
+
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert set(body) == USER_FIELDS
+    assert body["username"] == "alice"
+    assert body["email"] == "Alice@Example.com"
+    assert body["display_name"] == "Alice"
+    assert body["bio"] is None
+    assert body["profile_picture_url"] is None
+    assert body["is_active"] is True
+    assert body["is_superuser"] is False
+    assert body["max_audio_uploads"] == 20
+    assert body["created_at"].endswith("Z")
+
+
+async def test_register_duplicates_are_409(api: Api) -> None:
+    assert (await api.register("alice", email="alice@example.com")).status_code == 201
+
+    same_email = await api.register("alice2", email="ALICE@example.COM")
+    same_username = await api.register("alice", email="other@example.com")
+
+    assert same_email.status_code == 409
+    assert same_email.json() == {"detail": "Email already registered"}
+    assert same_username.status_code == 409
+    assert same_username.json() == {"detail": "Username already taken"}
+
+
+@pytest.mark.parametrize(
+    ("password", "rule"),
+    [
+        ("Sh0rt!", "Password must be at least 8 characters long"),
+        ("Aa1!" + "x" * 125, "Password must be at most 128 characters long"),
+        ("lowercase1!", "Password must contain at least one uppercase letter"),
+        ("UPPERCASE1!", "Password must contain at least one lowercase letter"),
+        ("NoDigits!!", "Password must contain at least one number"),
+        ("NoSpecial12", "Password must contain at least one special character"),
+    ],
+)
+async def test_register_names_each_broken_password_rule(api: Api, password: str, rule: str) -> None:
+    response = await api.register("alice", password=password)
+
+    assert response.status_code == 422
+    assert response.json()["detail"] == [field_error(["body", "password"], rule)]
+
+
+async def test_register_rejects_bad_username_email_and_display_name(api: Api) -> None:
+    response = await api.register("a b", email="not-an-email", display_name="x" * 51)
+
+    assert response.status_code == 422
+    assert response.json()["detail"] == [
+        field_error(["body", "username"], "Username may only contain letters, numbers, underscores and hyphens"),
+        field_error(["body", "email"], "value is not a valid email address"),
+        field_error(["body", "display_name"], "Display name must be at most 50 characters"),
+    ]
+    too_short = await api.register("ab")
+    assert too_short.json()["detail"] == [
+        field_error(["body", "username"], "Username must be between 3 and 50 characters")
+    ]
+
+
+async def test_register_missing_and_mistyped_fields_are_422(api: Api) -> None:
+    missing = await api.client.post("/api/v1/users/", json={"username": "alice", "password": PASSWORD})
+    mistyped = await api.client.post(
+        "/api/v1/users/", json={"username": 5, "email": "a@example.com", "password": PASSWORD}
+    )
+
+    assert missing.status_code == 422
+    assert missing.json() == {"detail": [field_error(["body", "email"], "Field required", "missing")]}
+    assert mistyped.status_code == 422
+    [error] = mistyped.json()["detail"]
+    assert error["loc"] == ["body", "username"]
+
+
+async def test_register_and_login_with_encrypted_passwords(api: Api) -> None:
+    encrypted = {"X-Password-Encrypted": "true"}
+
+    registered = await api.register("alice", password=await api.encrypt(PASSWORD), headers=encrypted)
+    logged_in = await api.login("alice", await api.encrypt(PASSWORD), headers=encrypted)
+    plain = await api.login("alice", PASSWORD)
+
+    assert registered.status_code == 201, registered.text
+    assert logged_in.status_code == 200, logged_in.text
+    assert plain.status_code == 200
+
+
+async def test_a_password_that_does_not_decrypt_is_400(api: Api) -> None:
+    response = await api.register("alice", password="bm90IGVuY3J5cHRlZA==", headers={"X-Password-Encrypted": "true"})
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Invalid encrypted password"}
+
+
+# --------------------------------------------------------------------------- login
+
+
+async def test_login_by_username_or_email(api: Api) -> None:
+    await api.account("alice")
+
+    by_username = await api.login("alice")
+    by_email = await api.login("ALICE@example.com")
+
+    for response in (by_username, by_email):
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert set(body) == {"access_token", "token_type", "refresh_token", "expires_in"}
+        assert body["token_type"] == "bearer"
+        assert body["expires_in"] == 30 * 60
+
+
+async def test_login_accepts_the_oauth2_form_extras(api: Api) -> None:
+    await api.account("alice")
+
+    response = await api.client.post(
+        "/api/v1/users/token",
+        data={"grant_type": "password", "username": "alice", "password": PASSWORD, "scope": "", "client_id": "web"},
+    )
+
+    assert response.status_code == 200, response.text
+
+
+async def test_wrong_password_and_unknown_user_get_the_same_401(api: Api) -> None:
+    await api.account("alice")
+
+    wrong_password = await api.login("alice", "Wr0ng!Password")
+    unknown_user = await api.login("nobody", PASSWORD)
+
+    for response in (wrong_password, unknown_user):
+        assert response.status_code == 401
+        assert response.json() == {"detail": "Incorrect username or password"}
+        assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def test_a_disabled_account_cannot_log_in(api: Api) -> None:
+    await api.account("alice")
+    await api.set_active("alice", False)
+
+    response = await api.login("alice")
+
+    assert response.status_code == 403
+    assert response.json() == {"detail": "Account is disabled"}
+
+
+async def test_login_form_without_password_is_422(api: Api) -> None:
+    response = await api.client.post("/api/v1/users/token", data={"username": "alice"})
+
+    assert response.status_code == 422
+    assert response.json() == {"detail": [field_error(["body", "password"], "Field required", "missing")]}
+
+
+# --------------------------------------------------------------------------- refresh and logout
+
+
+async def test_refresh_rotates_and_a_replayed_token_revokes_the_family(api: Api) -> None:
+    alice = await api.account("alice")
+
+    first = await api.client.post("/api/v1/users/token/refresh", json={"refresh_token": alice.refresh_token})
+    assert first.status_code == 200, first.text
+    rotated = first.json()
+    assert rotated["refresh_token"] != alice.refresh_token
+    assert (await api.client.get("/api/v1/users/me", headers=bearer(rotated["access_token"]))).status_code == 200
+
+    replayed = await api.client.post("/api/v1/users/token/refresh", json={"refresh_token": alice.refresh_token})
+    assert replayed.status_code == 401
+    assert replayed.json() == {"detail": "Invalid refresh token"}
+    assert replayed.headers["www-authenticate"] == "Bearer"
+
+    newest = await api.client.post("/api/v1/users/token/refresh", json={"refresh_token": rotated["refresh_token"]})
+    assert newest.status_code == 401
+
+
+async def test_refresh_with_garbage_is_401(api: Api) -> None:
+    response = await api.client.post("/api/v1/users/token/refresh", json={"refresh_token": "not.a.token"})
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Invalid refresh token"}
+
+
+async def test_logout_ends_the_access_and_refresh_tokens(api: Api) -> None:
+    alice = await api.account("alice")
+
+    response = await api.client.post(
+        "/api/v1/users/logout", headers=alice.headers, json={"refresh_token": alice.refresh_token}
+    )
+
+    assert response.status_code == 200
+    assert response.json() == {"message": "Successfully logged out"}
+    me = await api.client.get("/api/v1/users/me", headers=alice.headers)
+    assert me.status_code == 401
+    assert me.json() == {"detail": "Could not validate credentials"}
+    refresh = await api.client.post("/api/v1/users/token/refresh", json={"refresh_token": alice.refresh_token})
+    assert refresh.status_code == 401
+
+
+async def test_logout_without_a_body_ends_this_session(api: Api) -> None:
+    alice = await api.account("alice")
+
+    response = await api.client.post("/api/v1/users/logout", headers=alice.headers)
+
+    assert response.status_code == 200
+    assert (await api.client.get("/api/v1/users/me", headers=alice.headers)).status_code == 401
+    refresh = await api.client.post("/api/v1/users/token/refresh", json={"refresh_token": alice.refresh_token})
+    assert refresh.status_code == 401
+
+
+async def test_logout_needs_a_token(api: Api) -> None:
+    response = await api.client.post("/api/v1/users/logout")
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Not authenticated"}
+
+
+# --------------------------------------------------------------------------- the caller's profile
+
+
+async def test_me_needs_a_valid_bearer_token(api: Api) -> None:
+    missing = await api.client.get("/api/v1/users/me")
+    wrong_scheme = await api.client.get("/api/v1/users/me", headers={"Authorization": "Basic YWxpY2U6eA=="})
+    invalid = await api.client.get("/api/v1/users/me", headers=bearer("not-a-token"))
+
+    for response in (missing, wrong_scheme):
+        assert response.status_code == 401
+        assert response.json() == {"detail": "Not authenticated"}
+        assert response.headers["www-authenticate"] == "Bearer"
+    assert invalid.status_code == 401
+    assert invalid.json() == {"detail": "Could not validate credentials"}
+    assert invalid.headers["www-authenticate"] == "Bearer"
+
+
+async def test_me_and_update_me(api: Api) -> None:
+    alice = await api.account("alice")
+
+    me = await api.client.get("/api/v1/users/me", headers=alice.headers)
+    assert me.status_code == 200
+    assert set(me.json()) == USER_FIELDS
+    assert me.json()["username"] == "alice"
+
+    updated = await api.client.put(
+        "/api/v1/users/me", headers=alice.headers, json={"display_name": "Alice A.", "bio": "Plays the oud"}
+    )
+    assert updated.status_code == 200
+    assert (updated.json()["display_name"], updated.json()["bio"]) == ("Alice A.", "Plays the oud")
+
+    unchanged = await api.client.put("/api/v1/users/me", headers=alice.headers, json={})
+    assert (unchanged.json()["display_name"], unchanged.json()["bio"]) == ("Alice A.", "Plays the oud")
+
+    cleared = await api.client.put("/api/v1/users/me", headers=alice.headers, json={"bio": None})
+    assert (cleared.json()["display_name"], cleared.json()["bio"]) == ("Alice A.", None)
+
+    again = await api.client.get("/api/v1/users/me", headers=alice.headers)
+    assert again.json() == cleared.json()
+
+
+async def test_update_me_validates_lengths(api: Api) -> None:
+    alice = await api.account("alice")
+
+    response = await api.client.put(
+        "/api/v1/users/me", headers=alice.headers, json={"display_name": "x" * 51, "bio": "y" * 501}
+    )
+
+    assert response.status_code == 422
+    assert response.json()["detail"] == [
+        field_error(["body", "display_name"], "Display name must be at most 50 characters"),
+        field_error(["body", "bio"], "Bio must be at most 500 characters"),
+    ]

@@ -1,0 +1,88 @@
+"""The app factory: a container built at startup when none is given, the periodic jobs, and the
+uvicorn factory reading the environment."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import pytest
+from litestar import Litestar
+
+from sono.adapters.sqlalchemy.migrate import upgrade
+from sono.bootstrap import Container, build_container
+from sono.config import load_settings
+from sono.entrypoints.http.app import app_from_env, create_app
+from tests.integration.api.conftest import http_client
+
+
+async def test_without_a_container_the_app_builds_one_at_startup(backend_env: dict[str, str]) -> None:
+    settings = load_settings(backend_env)
+    await upgrade(settings.database_url)
+    app = create_app(settings)
+
+    async with app.lifespan(), http_client(app) as client:
+        assert isinstance(app.state.container, Container)
+        response = await client.get("/health/ready")
+        assert response.status_code == 200, response.text
+        assert (await client.post("/api/v1/users/token", data={"username": "x", "password": "y"})).status_code == 401
+
+
+class CountingJobs:
+    def __init__(self) -> None:
+        self.runs = 0
+
+    async def run_due(self) -> None:
+        self.runs += 1
+        if self.runs == 1:
+            raise RuntimeError("first run fails")
+
+
+async def test_the_jobs_run_periodically_and_stop_at_shutdown(tmp_path: Path, caplog) -> None:
+    settings = load_settings({"SONO_DATA_DIR": str(tmp_path), "SONO_JOBS_INTERVAL_SECONDS": "1"})
+    container = await build_container(settings)
+    jobs = CountingJobs()
+    container.jobs = jobs
+    app = create_app(settings, container=container)
+    assert settings.jobs_enabled
+
+    try:
+        with caplog.at_level(logging.ERROR):
+            async with app.lifespan():
+                await asyncio.sleep(1.3)
+                assert jobs.runs == 2  # at startup, then after an interval despite the failure
+        assert "periodic jobs failed" in caplog.text
+        await asyncio.sleep(1.1)
+        assert jobs.runs == 2  # cancelled at shutdown
+    finally:
+        await container.aclose()
+
+
+async def test_jobs_can_be_switched_off(tmp_path: Path) -> None:
+    settings = load_settings({"SONO_DATA_DIR": str(tmp_path)})
+    container = await build_container(settings)
+    jobs = CountingJobs()
+    container.jobs = jobs
+
+    try:
+        async with create_app(settings, container=container, run_jobs=False).lifespan():
+            await asyncio.sleep(0.05)
+    finally:
+        await container.aclose()
+
+    assert jobs.runs == 0
+
+
+async def test_app_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SONO_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SONO_JOBS_ENABLED", "false")
+    monkeypatch.setenv("SONO_ARGON2_MEMORY_KIB", "1024")
+
+    app = app_from_env()
+
+    assert isinstance(app, Litestar)
+    async with app.lifespan(), http_client(app) as client:
+        assert app.state.container.settings.data_dir == tmp_path / "data"
+        assert (await client.get("/health")).status_code == 200
