@@ -23,6 +23,7 @@ from sono.application.ports import (
     PasswordDecryptor,
     PasswordHasher,
     RateLimiter,
+    SessionLookup,
     TokenIssuer,
     UnitOfWorkFactory,
 )
@@ -76,6 +77,7 @@ def wire(
     media: object,
     rate_limiter: RateLimiter,
     maintenance_store: MaintenanceStore,
+    sessions: SessionLookup,
     media_signing_key: bytes,
     health_checks: list[HealthCheck] | None = None,
     forgot_password_floor: float = 0.05,
@@ -84,7 +86,7 @@ def wire(
     gdpr = GdprService(uow, hasher, decryptor, clock, storage)
     return Container(
         settings=settings,
-        auth=AuthService(uow, hasher, tokens, decryptor, clock, maintenance_store),
+        auth=AuthService(uow, hasher, tokens, decryptor, clock, maintenance_store, sessions),
         accounts=AccountService(uow, hasher, decryptor, clock, storage, media),  # type: ignore[arg-type]
         password_reset=PasswordResetService(
             uow, hasher, decryptor, mailer, clock, settings.frontend_url, min_response_seconds=forgot_password_floor
@@ -113,6 +115,7 @@ async def build_container(settings: Settings, *, public_url: str | None = None) 
     from sono.adapters.security.secrets import load_or_create_secret
     from sono.adapters.security.tokens import JwtTokenIssuer
     from sono.adapters.sqlalchemy.engine import create_engine, ping
+    from sono.adapters.sqlalchemy.sessions import session_lookup_for
     from sono.adapters.sqlalchemy.tables import start_mappers
     from sono.adapters.sqlalchemy.uow import SqlUnitOfWorkFactory
     from sono.adapters.stores.maintenance import DatabaseMaintenanceStore, RedisMaintenanceStore
@@ -132,6 +135,8 @@ async def build_container(settings: Settings, *, public_url: str | None = None) 
     engine = create_engine(settings.database_url)
     exit_stack.push_async_callback(engine.dispose)
     uow = SqlUnitOfWorkFactory(engine)
+    sessions = session_lookup_for(settings.database_url)
+    exit_stack.push_async_callback(sessions.close)
     clock = SystemClock()
     hasher = Argon2PasswordHasher(
         memory_kib=settings.argon2_memory_kib,
@@ -211,6 +216,7 @@ async def build_container(settings: Settings, *, public_url: str | None = None) 
         media=ContentInspector(),
         rate_limiter=rate_limiter,
         maintenance_store=maintenance_store,
+        sessions=sessions,
         media_signing_key=media_key,
         health_checks=checks,
     )

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
-from sono.adapters.memory.mailer import InMemoryMailer
-from sono.adapters.memory.storage import InMemoryStorage
-from sono.adapters.memory.uow import FakeUnitOfWorkFactory
 
+from sono.adapters.memory.mailer import InMemoryMailer
 from sono.adapters.memory.media import FakeMediaInspector
 from sono.adapters.memory.security import FakeClock, FakePasswordHasher
+from sono.adapters.memory.sessions import FakeSessionLookup
+from sono.adapters.memory.storage import InMemoryStorage
 from sono.adapters.memory.stores import FakeMaintenanceStore, FakeRateLimiter
+from sono.adapters.memory.uow import FakeUnitOfWorkFactory
 from sono.adapters.security.tokens import JwtTokenIssuer
 from sono.application.common import PasswordInput, Principal
 from sono.bootstrap import Container, wire
@@ -100,6 +101,7 @@ def make_world(clock: FakeClock) -> World:
         media=FakeMediaInspector(),
         rate_limiter=FakeRateLimiter(),
         maintenance_store=maintenance,
+        sessions=FakeSessionLookup(uow.database),
         media_signing_key=b"k" * 32,
     )
     return World(app, uow, clock, hasher, mailer, storage, maintenance, tokens, decryptor)

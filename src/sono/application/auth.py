@@ -15,6 +15,7 @@ from sono.application.ports import (
     PasswordDecryptor,
     PasswordHasher,
     RefreshClaims,
+    SessionLookup,
     TokenIssuer,
     UnitOfWork,
     UnitOfWorkFactory,
@@ -51,8 +52,10 @@ class AuthService:
         decryptor: PasswordDecryptor,
         clock: Clock,
         maintenance: MaintenanceStore,
+        sessions: SessionLookup,
     ) -> None:
         self._uow = uow
+        self._sessions = sessions
         self._hasher = hasher
         self._tokens = tokens
         self._decryptor = decryptor
@@ -160,11 +163,8 @@ class AuthService:
         logout (revoked jti), and that the account is still active with the same session version
         (a password reset, disable or deletion bumps it)."""
         claims = self._tokens.decode_access(access_token)
-        async with self._uow(read_only=True) as uow:
-            if await uow.revoked_tokens.is_revoked(claims.jti):
-                raise NotAuthenticated(INVALID_CREDENTIALS)
-            user = await uow.users.get(claims.user_id)
-        if user is None or not user.is_active or user.token_version != claims.token_version:
+        user, revoked = await self._sessions.principal(claims.user_id, claims.jti)
+        if revoked or user is None or not user.is_active or user.token_version != claims.token_version:
             raise NotAuthenticated(INVALID_CREDENTIALS)
         return Principal(user=user, claims=claims)
 

@@ -226,6 +226,15 @@ class UnitOfWorkFactory(Protocol):
         lock, so reads never queue behind writers."""
 
 
+class SessionLookup(Protocol):
+    """The hot path of every authenticated request, kept apart from the unit of work so that an
+    adapter can answer it in one cheap round trip."""
+
+    async def principal(self, user_id: int, jti: str) -> tuple[User | None, bool]:
+        """The user (None when there is no such user) and whether the access token ``jti`` has
+        been revoked, read together."""
+
+
 # --------------------------------------------------------------------------- infrastructure
 
 

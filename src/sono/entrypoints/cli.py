@@ -1,0 +1,283 @@
+"""The ``sono`` command line: serve the API, migrate the database, make admins, switch maintenance
+mode and run the periodic jobs.
+
+Every command reads ``.env`` (without overriding the environment) and the ``SONO_*`` settings first.
+Exit codes: 0 success, 1 the command failed (``error: <why>`` on stderr), 2 bad usage or
+configuration (``error: <message naming the variable>``), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+from sono import __version__
+from sono.config import ConfigError, Settings, load_dotenv_file, load_settings
+from sono.domain.errors import SonoError, ValidationFailed
+from sono.entrypoints.serve import LOG_FORMAT
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from sono.bootstrap import Container
+
+log = logging.getLogger("sono.cli")
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+Handler = Callable[[Settings, argparse.Namespace], int]
+
+
+class CommandFailed(Exception):
+    """A failure to report as ``error: <message>`` with exit code 1."""
+
+
+# --------------------------------------------------------------------------- output helpers
+
+
+def _error(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+
+
+def _show(**fields: object) -> None:
+    """Print ``key: value`` lines; booleans as ``true``/``false``."""
+    for key, value in fields.items():
+        text = ("true" if value else "false") if isinstance(value, bool) else ("" if value is None else str(value))
+        print(f"{key}: {text}")
+
+
+# --------------------------------------------------------------------------- shared plumbing
+
+
+@asynccontextmanager
+async def _container(settings: Settings) -> AsyncIterator[Container]:
+    """A container for one command, on a database that has a schema; closed afterwards."""
+    from sono.adapters.sqlalchemy import migrate
+    from sono.bootstrap import build_container
+
+    if not await migrate.current(settings.database_url):
+        raise CommandFailed("the database has no schema yet; run `sono db upgrade` (or `sono serve`) first")
+    container = await build_container(settings)
+    try:
+        yield container
+    finally:
+        await container.aclose()
+
+
+# --------------------------------------------------------------------------- serve
+
+
+def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from sono.entrypoints.serve import serve
+
+    serve(settings, host=args.host, port=args.port, workers=args.workers, migrate=not args.no_migrate)
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- db
+
+
+def _cmd_db(settings: Settings, args: argparse.Namespace) -> int:
+    from sono.adapters.sqlalchemy import migrate
+
+    async def run() -> str | None:
+        if args.db_command == "upgrade":
+            await migrate.upgrade(settings.database_url, args.revision)
+        elif args.db_command == "downgrade":
+            await migrate.downgrade(settings.database_url, args.revision)
+        return await migrate.current(settings.database_url)
+
+    _show(revision=asyncio.run(run()) or "base")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- users
+
+
+def _ask_password() -> str:
+    first = getpass.getpass("Password: ")
+    second = getpass.getpass("Password (again): ")
+    if first != second:
+        raise CommandFailed("the passwords do not match")
+    return first
+
+
+def _cmd_users_create_admin(settings: Settings, args: argparse.Namespace) -> int:
+    from sono.application.common import PasswordInput
+
+    password = args.password if args.password is not None else _ask_password()
+
+    async def create() -> None:
+        async with _container(settings) as container:
+            user = await container.accounts.register(
+                args.username, args.email, PasswordInput(password), args.display_name, superuser=True
+            )
+        _show(id=user.id, username=user.username, is_superuser=user.is_superuser)
+
+    asyncio.run(create())
+    return EXIT_OK
+
+
+def _cmd_users_promote(settings: Settings, args: argparse.Namespace) -> int:
+    async def promote() -> None:
+        async with _container(settings) as container:
+            user = await container.accounts.promote(args.username)
+        _show(id=user.id, username=user.username, is_superuser=user.is_superuser)
+
+    asyncio.run(promote())
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- maintenance
+
+
+def _cmd_maintenance(settings: Settings, args: argparse.Namespace) -> int:
+    async def switch() -> None:
+        async with _container(settings) as container:
+            if args.action == "on":
+                state = await container.maintenance.set(True, args.message, loc=("option", "--message"))
+            elif args.action == "off":
+                state = await container.maintenance.set(False)
+            else:
+                state = await container.maintenance.status()
+        _show(enabled=state.enabled, message=state.message)
+
+    asyncio.run(switch())
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- jobs
+
+
+def _cmd_jobs_run_due(settings: Settings, args: argparse.Namespace) -> int:
+    async def run_due() -> None:
+        async with _container(settings) as container:
+            report = await container.jobs.run_due()
+        _show(
+            deletions_executed=report.deletions_executed,
+            revoked_tokens_purged=report.revoked_tokens_purged,
+            reset_tokens_purged=report.reset_tokens_purged,
+            sessions_purged=report.sessions_purged,
+        )
+
+    asyncio.run(run_due())
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sono",
+        description="Sono: the backend of a music sharing platform. Settings come from SONO_* variables and .env.",
+    )
+    parser.add_argument("--version", action="version", version=f"sono {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the HTTP API")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    serve.add_argument("--port", type=int, default=8000, help="port to bind (default: %(default)s)")
+    serve.add_argument("--workers", type=_positive_int, default=1, help="worker processes (default: %(default)s)")
+    serve.add_argument(
+        "--no-migrate", action="store_true", help="do not upgrade the database first (also SONO_MIGRATE_ON_START=false)"
+    )
+    serve.set_defaults(handler=_cmd_serve)
+
+    db = commands.add_parser("db", help="database migrations").add_subparsers(
+        dest="db_command", required=True, metavar="ACTION"
+    )
+    upgrade = db.add_parser("upgrade", help="upgrade the schema (to the latest revision by default)")
+    upgrade.add_argument("revision", nargs="?", default="head", help="target revision (default: %(default)s)")
+    upgrade.set_defaults(handler=_cmd_db)
+    downgrade = db.add_parser("downgrade", help="downgrade the schema to REVISION ('base' removes it all)")
+    downgrade.add_argument("revision", help="target revision")
+    downgrade.set_defaults(handler=_cmd_db)
+    db.add_parser("current", help="print the current revision").set_defaults(handler=_cmd_db)
+
+    users = commands.add_parser("users", help="user accounts").add_subparsers(
+        dest="users_command", required=True, metavar="ACTION"
+    )
+    create = users.add_parser("create-admin", help="create an administrator account")
+    create.add_argument("--username", required=True)
+    create.add_argument("--email", required=True)
+    create.add_argument("--password", help="the password (asked for twice when left out)")
+    create.add_argument("--display-name", default=None)
+    create.set_defaults(handler=_cmd_users_create_admin)
+    promote = users.add_parser("promote", help="make an existing user an administrator")
+    promote.add_argument("username")
+    promote.set_defaults(handler=_cmd_users_promote)
+
+    maintenance = commands.add_parser("maintenance", help="maintenance mode").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    on = maintenance.add_parser("on", help="turn maintenance mode on")
+    on.add_argument("--message", default=None, help="message shown to clients (at most 200 characters)")
+    maintenance.add_parser("off", help="turn maintenance mode off")
+    maintenance.add_parser("status", help="print the maintenance state")
+    for action in ("on", "off", "status"):
+        maintenance.choices[action].set_defaults(handler=_cmd_maintenance)
+
+    jobs = commands.add_parser("jobs", help="periodic jobs").add_subparsers(
+        dest="jobs_command", required=True, metavar="ACTION"
+    )
+    jobs.add_parser(
+        "run-due", help="run due account deletions and purge expired tokens (idempotent, safe to run anywhere)"
+    ).set_defaults(handler=_cmd_jobs_run_due)
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level, stream=sys.stderr, format=LOG_FORMAT)
+    if settings.log_level != "DEBUG":  # Alembic narrates every connection at INFO; the commands print the outcome
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit code (the console script exits with it)."""
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        load_dotenv_file()
+        settings = load_settings()
+        _configure_logging(settings)
+        return handler(settings, args)
+    except ConfigError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    except ValidationFailed as exc:
+        for problem in exc.errors:
+            _error(problem.msg)
+        return EXIT_FAILED
+    except (SonoError, CommandFailed) as exc:
+        _error(exc.detail if isinstance(exc, SonoError) else str(exc))
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # never a traceback on the terminal unless asked for
+        log.debug("command failed", exc_info=True)
+        _error(f"{type(exc).__name__}: {exc} (SONO_LOG_LEVEL=debug shows the traceback)")
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""``sono serve``: prepare once in the parent process, then hand over to uvicorn.
+
+The parent upgrades the database (the migration takes a PostgreSQL advisory lock, so several
+instances starting at once are safe), creates the data directory and makes sure the generated
+secrets and the RSA key pair exist, so every worker loads the same ones. Workers are started by
+uvicorn from ``app_from_env`` and read their settings from the environment they inherit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import os
+from typing import Any
+
+from sono.config import Settings
+
+log = logging.getLogger("sono.serve")
+
+APP_FACTORY = "sono.entrypoints.http.app:app_from_env"
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+_WILDCARD_HOSTS = {"", "0.0.0.0", "::", "[::]"}  # noqa: S104 - only compared against
+
+
+def default_public_url(host: str, port: int) -> str:
+    """The URL clients reach this server at when ``SONO_PUBLIC_URL`` is not set."""
+    if host in _WILDCARD_HOSTS:
+        host = "localhost"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+async def prepare(settings: Settings, *, public_url: str, migrate: bool) -> None:
+    """Everything that must happen once before the workers start."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Building a container loads or creates the secrets and the RSA key exactly as the workers will.
+    # Generating a key takes up to a second of CPU outside the GIL: do it beside the migration.
+    loop = asyncio.get_running_loop()
+    secrets_ready = loop.run_in_executor(None, asyncio.run, _build_and_close(settings, public_url))
+    try:
+        if migrate:
+            from sono.adapters.sqlalchemy.migrate import upgrade
+
+            await upgrade(settings.database_url)
+    finally:
+        await secrets_ready
+
+
+async def _build_and_close(settings: Settings, public_url: str) -> None:
+    from sono.bootstrap import build_container
+
+    container = await build_container(settings, public_url=public_url)
+    await container.aclose()
+
+
+def logging_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging plus a root handler, applied in every worker: the app's own loggers (its
+    access lines among them) print in worker processes too."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["sono"] = {"format": LOG_FORMAT}
+    config["handlers"]["sono"] = {"class": "logging.StreamHandler", "formatter": "sono", "stream": "ext://sys.stderr"}
+    config["root"] = {"handlers": ["sono"], "level": level.upper()}
+    return config
+
+
+def serve(settings: Settings, *, host: str, port: int, workers: int, migrate: bool = True) -> None:
+    import uvicorn
+
+    public_url = settings.public_url or default_public_url(host, port)
+    if settings.public_url is None and host in _WILDCARD_HOSTS:
+        log.warning("SONO_PUBLIC_URL is not set; media URLs will point at %s", public_url)
+    asyncio.run(prepare(settings, public_url=public_url, migrate=migrate and settings.migrate_on_start))
+
+    # The workers inherit the environment: the database is migrated (or deliberately not), and
+    # media URLs need the address clients reach us at.
+    os.environ["SONO_MIGRATE_ON_START"] = "false"
+    os.environ["SONO_PUBLIC_URL"] = public_url
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        lifespan="on",
+        log_level=settings.log_level.lower(),
+        log_config=logging_config(settings.log_level),
+        access_log=False,  # the app logs its own access lines; uvicorn's would show query strings (passwords)
+        proxy_headers=False,  # the app decides when X-Forwarded-For is trustworthy
+        server_header=False,
+    )

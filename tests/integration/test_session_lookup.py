@@ -1,0 +1,89 @@
+"""The per-request session lookup agrees with the repositories on every backend."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sono.adapters.memory.sessions import FakeSessionLookup
+from sono.adapters.memory.uow import FakeUnitOfWorkFactory
+from sono.adapters.sqlalchemy import migrate
+from sono.adapters.sqlalchemy.engine import create_engine
+from sono.adapters.sqlalchemy.sessions import session_lookup_for
+from sono.adapters.sqlalchemy.uow import SqlUnitOfWorkFactory
+from sono.application.ports import SessionLookup, UnitOfWorkFactory
+from sono.domain.sessions import RevokedToken
+from sono.domain.users import User
+
+CREATED = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    return None if request.param == "memory" else request.getfixturevalue(f"{request.param}_url")
+
+
+@pytest.fixture
+async def backend(database_url: str | None) -> AsyncIterator[tuple[UnitOfWorkFactory, SessionLookup]]:
+    if database_url is None:
+        factory = FakeUnitOfWorkFactory()
+        yield factory, FakeSessionLookup(factory.database)
+        return
+    url = database_url
+    await migrate.upgrade(url)
+    engine = create_engine(url)
+    lookup = session_lookup_for(url)
+    try:
+        yield SqlUnitOfWorkFactory(engine), lookup
+    finally:
+        await lookup.close()  # type: ignore[attr-defined]
+        await engine.dispose()
+
+
+async def test_finds_the_user_and_the_revocation_in_one_call(
+    backend: tuple[UnitOfWorkFactory, SessionLookup],
+) -> None:
+    uows, lookup = backend
+    async with uows() as uow:
+        user = await uow.users.add(
+            User("alice", "alice@example.com", "hash", display_name="Alice", is_superuser=True, created_at=CREATED)
+        )
+        await uow.revoked_tokens.add(RevokedToken("gone", CREATED + timedelta(hours=1), user.id))
+        await uow.commit()
+    assert user.id is not None
+
+    found, revoked = await lookup.principal(user.id, "live")
+    assert not revoked
+    assert found is not None
+    assert (found.id, found.username, found.email, found.display_name) == (
+        user.id,
+        "alice",
+        "alice@example.com",
+        "Alice",
+    )
+    assert (found.is_active, found.is_superuser, found.token_version, found.max_audio_uploads) == (True, True, 0, 20)
+    assert found.created_at == CREATED and found.created_at.tzinfo is not None
+    assert found.deactivated_at is None
+
+    assert (await lookup.principal(user.id, "gone"))[1] is True
+    assert await lookup.principal(user.id + 1, "live") == (None, False)
+
+
+async def test_sees_committed_changes_at_once(backend: tuple[UnitOfWorkFactory, SessionLookup]) -> None:
+    uows, lookup = backend
+    async with uows() as uow:
+        user = await uow.users.add(User("bob", "bob@example.com", "hash", created_at=CREATED))
+        await uow.commit()
+    assert user.id is not None
+    await lookup.principal(user.id, "jti")
+    async with uows() as uow:
+        stored = await uow.users.get(user.id)
+        assert stored is not None
+        stored.is_active = False
+        stored.end_all_sessions()
+        await uow.commit()
+
+    found, _ = await lookup.principal(user.id, "jti")
+    assert found is not None and not found.is_active and found.token_version == 1
