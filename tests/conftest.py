@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -35,12 +35,12 @@ def redis_url() -> str:
 
 
 def _asyncpg_dsn(url: str) -> str:
-    scheme, _, rest = url.partition("://")
+    _, _, rest = url.partition("://")
     return f"postgresql://{rest}"
 
 
 def _with_database(url: str, database: str) -> str:
-    scheme, _, rest = url.partition("://")
+    _, _, rest = url.partition("://")
     base = rest.rsplit("/", 1)[0] if "/" in rest else rest
     query = ""
     if "?" in rest:
@@ -97,7 +97,7 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
-def data_dir(tmp_path) -> Iterator[str]:
+def data_dir(tmp_path) -> str:
     path = tmp_path / "data"
     path.mkdir()
-    yield str(path)
+    return str(path)

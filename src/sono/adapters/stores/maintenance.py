@@ -149,9 +149,9 @@ class RedisMaintenanceStore:
             else:
                 self._last_raw, self._last_state = raw, state
                 return state
-        # A miss: load the database through the short cache (the requests in flight of a process
-        # share one read), then store it unless a set() got there first.
-        state = await self._database.get()
+        # A miss: read the database itself (a cached copy could be older than another process's
+        # set() and would be written back for everyone), then store it unless a set() got there first.
+        state = await self._database.load()
         try:
             if raw is not None:
                 await self._client.delete(REDIS_KEY)

@@ -1,0 +1,395 @@
+"""The ``sono`` command line, run in-process through ``main([...])`` (and once as a real process),
+on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from sono.domain.users import User
+from sono.entrypoints.cli import main
+
+T = TypeVar("T")
+
+STRONG_PASSWORD = "Str0ng!Passw0rd"
+
+
+@dataclass(frozen=True)
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def field(self, name: str) -> str:
+        """The value of a ``name: value`` line of the output."""
+        for line in self.out.splitlines():
+            key, sep, value = line.partition(": ")
+            if sep and key == name:
+                return value
+        raise AssertionError(f"no {name!r} line in {self.out!r}")
+
+
+Sono = Callable[..., Result]
+
+
+@pytest.fixture(scope="session")
+def rsa_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One small RSA key for the whole session, so each test does not generate its own."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = tmp_path_factory.mktemp("rsa") / "key.pem"
+    path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    path.chmod(0o600)
+    return path
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, rsa_key_file: Path) -> Path:
+    """A clean ``SONO_*`` environment on a fresh data directory; the working directory has no .env."""
+    for name in list(os.environ):
+        if name.startswith(("SONO_", "KWORB_")) and not name.startswith("SONO_TEST_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    data = tmp_path / "data"
+    monkeypatch.setenv("SONO_DATA_DIR", str(data))
+    monkeypatch.setenv("SONO_RSA_PRIVATE_KEY_FILE", str(rsa_key_file))
+    monkeypatch.setenv("SONO_ARGON2_MEMORY_KIB", "1024")
+    monkeypatch.setenv("SONO_ARGON2_TIME_COST", "1")
+    monkeypatch.setenv("SONO_LOG_LEVEL", "warning")
+    return data
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The database the commands run on: the embedded SQLite default, or a fresh PostgreSQL database."""
+    if request.param == "postgres":
+        url: str = request.getfixturevalue("postgres_url")
+        monkeypatch.setenv("SONO_DATABASE_URL", url)
+        return url
+    return f"sqlite+aiosqlite:///{(cli_env / 'sono.db').resolve()}"
+
+
+@pytest.fixture
+def sono(capsys: pytest.CaptureFixture[str]) -> Sono:
+    def run(*args: str) -> Result:
+        capsys.readouterr()
+        code = main(list(args))
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def migrated(database_url: str, sono: Sono) -> str:
+    result = sono("db", "upgrade")
+    assert result.code == 0, result.err
+    return database_url
+
+
+def _in_uow(url: str, work: Callable[[Any], Awaitable[T]]) -> T:
+    """Run ``work`` in one committed unit of work on the database, straight through the adapter."""
+    from sono.adapters.sqlalchemy.engine import create_engine
+    from sono.adapters.sqlalchemy.uow import SqlUnitOfWorkFactory
+
+    async def run() -> T:
+        engine = create_engine(url)
+        try:
+            async with SqlUnitOfWorkFactory(engine)() as uow:
+                result = await work(uow)
+                await uow.commit()
+                return result
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def _user(url: str, username: str) -> User | None:
+    async def get(uow: Any) -> User | None:
+        return await uow.users.get_by_username(username)
+
+    return _in_uow(url, get)
+
+
+def _superuser(url: str, username: str) -> bool:
+    user = _user(url, username)
+    assert user is not None
+    return user.is_superuser
+
+
+def _register(username: str) -> int:
+    """A regular user, made through the use case as the API would."""
+    from sono.application.common import PasswordInput
+    from sono.bootstrap import build_container
+    from sono.config import load_settings
+
+    async def register() -> int:
+        container = await build_container(load_settings())
+        try:
+            user = await container.accounts.register(
+                username, f"{username}@example.com", PasswordInput(STRONG_PASSWORD)
+            )
+        finally:
+            await container.aclose()
+        assert user.id is not None
+        return user.id
+
+    return asyncio.run(register())
+
+
+# --------------------------------------------------------------------------- db
+
+
+def test_db_upgrade_current_downgrade_upgrade(database_url: str, sono: Sono) -> None:
+    assert sono("db", "current").field("revision") == "base"
+
+    upgraded = sono("db", "upgrade")
+    assert upgraded.code == 0, upgraded.err
+    head = upgraded.field("revision")
+    assert head != "base"
+    assert sono("db", "current").field("revision") == head
+    assert sono("db", "upgrade").field("revision") == head  # idempotent
+
+    downgraded = sono("db", "downgrade", "base")
+    assert downgraded.code == 0, downgraded.err
+    assert downgraded.field("revision") == "base"
+    assert sono("db", "current").field("revision") == "base"
+
+    assert sono("db", "upgrade", "head").field("revision") == head
+
+
+def test_commands_on_a_database_without_schema_say_what_to_do(database_url: str, sono: Sono) -> None:
+    result = sono("maintenance", "status")
+    assert result.code == 1
+    assert "sono db upgrade" in result.err
+    assert "Traceback" not in result.err
+
+
+# --------------------------------------------------------------------------- users
+
+
+def test_create_admin_makes_a_superuser(migrated: str, sono: Sono) -> None:
+    result = sono(
+        "users", "create-admin", "--username", "boss", "--email", "boss@example.com", "--password", STRONG_PASSWORD
+    )
+    assert result.code == 0, result.err
+    user = _user(migrated, "boss")
+    assert user is not None
+    assert user.is_superuser is True
+    assert result.field("id") == str(user.id)
+    assert result.field("is_superuser") == "true"
+
+    again = sono(
+        "users", "create-admin", "--username", "boss", "--email", "other@example.com", "--password", STRONG_PASSWORD
+    )
+    assert again.code == 1
+    assert again.err.strip() == "error: Username already taken"
+    taken = sono(
+        "users", "create-admin", "--username", "boss2", "--email", "BOSS@example.com", "--password", STRONG_PASSWORD
+    )
+    assert taken.code == 1
+    assert taken.err.strip() == "error: Email already registered"
+
+
+def test_create_admin_applies_the_registration_rules(migrated: str, sono: Sono) -> None:
+    weak = sono(
+        "users", "create-admin", "--username", "boss", "--email", "boss@example.com", "--password", "NoDigits!!"
+    )
+    assert weak.code == 1
+    assert "error: Password must contain at least one number" in weak.err
+    assert "Traceback" not in weak.err
+
+    bad = sono("users", "create-admin", "--username", "x", "--email", "not-an-email", "--password", STRONG_PASSWORD)
+    assert bad.code == 1
+    assert bad.err.count("error: ") == 2  # one line per broken rule
+    assert _user(migrated, "x") is None
+
+
+def test_create_admin_asks_for_the_password_twice(migrated: str, sono: Sono, monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = iter(["Typo!Passw0rd", STRONG_PASSWORD])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    mismatch = sono("users", "create-admin", "--username", "boss", "--email", "boss@example.com")
+    assert mismatch.code == 1
+    assert "do not match" in mismatch.err
+
+    answers = iter([STRONG_PASSWORD, STRONG_PASSWORD])
+    created = sono("users", "create-admin", "--username", "boss", "--email", "boss@example.com")
+    assert created.code == 0, created.err
+    assert _superuser(migrated, "boss") is True
+
+
+def test_promote(migrated: str, sono: Sono) -> None:
+    user_id = _register("alice")
+    assert _superuser(migrated, "alice") is False
+
+    result = sono("users", "promote", "alice")
+    assert result.code == 0, result.err
+    assert result.field("id") == str(user_id)
+    assert _superuser(migrated, "alice") is True
+
+    missing = sono("users", "promote", "nobody")
+    assert missing.code == 1
+    assert missing.err.strip() == "error: User not found"
+
+
+# --------------------------------------------------------------------------- maintenance
+
+
+def test_maintenance_on_status_off(migrated: str, sono: Sono) -> None:
+    status = sono("maintenance", "status")
+    assert status.code == 0, status.err
+    assert status.field("enabled") == "false"
+
+    on = sono("maintenance", "on", "--message", "Back at 3pm")
+    assert on.code == 0, on.err
+    assert on.out == "enabled: true\nmessage: Back at 3pm\n"
+    assert sono("maintenance", "status").out == "enabled: true\nmessage: Back at 3pm\n"
+
+    too_long = sono("maintenance", "on", "--message", "x" * 201)
+    assert too_long.code == 1
+    assert "at most 200 characters" in too_long.err
+    assert sono("maintenance", "status").field("message") == "Back at 3pm"
+
+    off = sono("maintenance", "off")
+    assert off.code == 0, off.err
+    assert off.field("enabled") == "false"
+    assert sono("maintenance", "status").field("enabled") == "false"
+
+
+# --------------------------------------------------------------------------- jobs
+
+
+def test_jobs_run_due_executes_due_deletions_once(migrated: str, sono: Sono) -> None:
+    from sono.domain.gdpr import DeletionRequest, DeletionType
+
+    user_id = _register("leaving")
+    _register("staying")
+    past = datetime.now(UTC) - timedelta(days=8)
+
+    async def schedule(uow: Any) -> None:
+        request = DeletionRequest(
+            user_id=user_id,
+            deletion_type=DeletionType.HARD,
+            requested_at=past,
+            scheduled_for=past + timedelta(days=7),
+        )
+        await uow.deletions.add(request)
+
+    _in_uow(migrated, schedule)
+
+    first = sono("jobs", "run-due")
+    assert first.code == 0, first.err
+    assert first.field("deletions_executed") == "1"
+    assert _user(migrated, "leaving") is None
+    assert _user(migrated, "staying") is not None
+
+    second = sono("jobs", "run-due")
+    assert second.code == 0, second.err
+    assert second.field("deletions_executed") == "0"
+
+
+# --------------------------------------------------------------------------- configuration errors
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("SONO_SMTP_PORT", "abc"),
+        ("SONO_DATABASE_URL", "mysql://localhost/sono"),
+        ("SONO_RATE_LIMITS_ENABLED", "maybe"),
+        ("SONO_SECRET_KEY", "short"),
+    ],
+)
+def test_bad_configuration_exits_2_naming_the_variable(
+    cli_env: Path, sono: Sono, monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    for command in (["maintenance", "status"], ["db", "current"], ["serve"]):
+        result = sono(*command)
+        assert result.code == 2
+        assert result.err.startswith("error: ")
+        assert variable in result.err
+        assert "Traceback" not in result.err
+        assert result.out == ""
+
+
+def test_production_without_secrets_names_the_missing_variable(
+    cli_env: Path, sono: Sono, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SONO_ENV", "production")
+    result = sono("jobs", "run-due")
+    assert result.code == 2
+    assert result.err.strip() == "error: SONO_SECRET_KEY must be set when SONO_ENV=production"
+
+
+def test_dotenv_file_is_read(cli_env: Path, sono: Sono) -> None:
+    Path(".env").write_text("SONO_SMTP_TIMEOUT=-1\n")
+    result = sono("db", "current")
+    assert result.code == 2
+    assert "SONO_SMTP_TIMEOUT" in result.err
+
+
+def test_the_env_example_is_a_valid_dotenv(cli_env: Path, sono: Sono) -> None:
+    shutil.copy(Path(__file__).resolve().parents[2] / ".env.example", ".env")
+    result = sono("db", "upgrade")
+    assert result.code == 0, result.err
+    assert sono("maintenance", "status").code == 0
+
+
+def test_unreadable_rsa_key_file_is_a_configuration_error(
+    migrated: str, sono: Sono, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SONO_RSA_PRIVATE_KEY_FILE", str(Path("missing.pem").resolve()))
+    result = sono("maintenance", "status")
+    assert result.code == 2
+    assert "missing.pem" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_usage_errors_exit_2() -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["users", "create-admin", "--username", "only"])
+    assert exc.value.code == 2
+
+
+def test_as_a_real_process(cli_env: Path) -> None:
+    """The module entry point exits with the command's code and prints no traceback."""
+    env = {**os.environ, "SONO_SMTP_PORT": "70000"}
+    done = subprocess.run(
+        [sys.executable, "-m", "sono", "maintenance", "status"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == "error: SONO_SMTP_PORT must be between 1 and 65535, got 70000"
+
+    upgraded = subprocess.run(
+        [sys.executable, "-m", "sono", "db", "upgrade"], capture_output=True, text=True, timeout=120
+    )
+    assert upgraded.returncode == 0, upgraded.stderr
+    status = subprocess.run(
+        [sys.executable, "-m", "sono", "maintenance", "status"], capture_output=True, text=True, timeout=60
+    )
+    assert status.returncode == 0, status.stderr
+    assert status.stdout.startswith("enabled: false\n")
+
+
+def test_readme_documents_every_variable() -> None:
+    root = Path(__file__).resolve().parents[2]
+    variables = set(re.findall(r'"((?:SONO|KWORB)_[A-Z0-9_]+)"', (root / "src/sono/config.py").read_text()))
+    readme = (root / "README.md").read_text()
+    assert variables, "no variables found in config.py"
+    assert sorted(v for v in variables if f"`{v}`" not in readme) == []
