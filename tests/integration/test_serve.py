@@ -209,3 +209,25 @@ def test_bad_configuration_stops_before_serving(tmp_path: Path) -> None:
 )
 def test_default_public_url(host: str, url: str) -> None:
     assert default_public_url(host, 8000) == url
+
+
+def test_the_first_request_of_a_fresh_process_can_be_a_login(tmp_path: Path, servers: list[Server]) -> None:
+    """An admin made from the command line logs in as the server's very first request (the login
+    path must not depend on anything an earlier request would have set up)."""
+    env = base_env(tmp_path / "data", SONO_ARGON2_MEMORY_KIB="1024", SONO_ARGON2_TIME_COST="1")
+    for command in (
+        ["db", "upgrade"],
+        ["users", "create-admin", "--username", "root", "--email", "root@example.com", "--password", "Adm1n!Passw0rd"],
+    ):
+        subprocess.run([sys.executable, "-m", "sono", *command], env=env, check=True, capture_output=True, cwd=tmp_path)
+    server = start_server(env, log_dir=tmp_path)
+    servers.append(server)
+    server.wait_healthy()
+
+    with httpx.Client(base_url=server.url, timeout=5) as client:
+        login = client.post("/api/v1/users/token", data={"username": "root", "password": "Adm1n!Passw0rd"})
+        assert login.status_code == 200, login.text
+        me = client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {login.json()['access_token']}"})
+    assert me.status_code == 200
+    assert (me.json()["username"], me.json()["is_superuser"]) == ("root", True)
+    assert "Traceback" not in server.output()

@@ -87,3 +87,26 @@ async def test_sees_committed_changes_at_once(backend: tuple[UnitOfWorkFactory, 
 
     found, _ = await lookup.principal(user.id, "jti")
     assert found is not None and not found.is_active and found.token_version == 1
+
+
+async def test_finds_a_user_by_username_first_then_by_email(backend: tuple[UnitOfWorkFactory, SessionLookup]) -> None:
+    uows, lookup = backend
+    async with uows() as uow:
+        alice = await uow.users.add(User("alice", "Alice@Example.com", "hash", created_at=CREATED))
+        # Someone whose username is alice's email: the username wins, as in the repository.
+        tricky = await uow.users.add(User("alice@example.com", "other@example.com", "hash", created_at=CREATED))
+        await uow.commit()
+
+    by_name = await lookup.user_by_login("alice")
+    by_email = await lookup.user_by_login("ALICE@example.COM")
+    by_tricky_name = await lookup.user_by_login("alice@example.com")
+
+    assert by_name is not None and by_name.id == alice.id
+    assert by_email is not None and by_email.id == alice.id
+    assert by_tricky_name is not None and by_tricky_name.id == tricky.id
+    assert await lookup.user_by_login("nobody") is None
+    async with uows(read_only=True) as uow:
+        for login in ("alice", "ALICE@example.COM", "alice@example.com", "nobody"):
+            expected = await uow.users.get_by_login(login)
+            found = await lookup.user_by_login(login)
+            assert (found.id if found else None) == (expected.id if expected else None)

@@ -65,10 +65,9 @@ class AuthService:
     async def login(self, login: str, password: PasswordInput, *, ip: str | None = None) -> TokenPair:
         """By username or email. Unknown accounts cost one (dummy) verification too, so the answer
         takes about as long whether or not the account exists. Hashing happens outside any
-        transaction."""
+        transaction; the only write is the new session (and the upgraded hash, if any)."""
         plain = password.reveal(self._decryptor)
-        async with self._uow(read_only=True) as uow:
-            user = await uow.users.get_by_login(login.strip())
+        user = await self._sessions.user_by_login(login.strip())
         if user is None:
             await self._hasher.verify_dummy(plain)
         if user is None or not await self._hasher.verify(user.password_hash, plain):
@@ -83,13 +82,12 @@ class AuthService:
                 raise MaintenanceActive(state.message)
         new_hash = await self._hasher.hash(plain) if self._hasher.needs_rehash(user.password_hash) else None
         async with self._uow() as uow:
-            current = await uow.users.get(user.id)  # type: ignore[arg-type]
-            if current is None or not current.is_active:
-                raise NotAuthenticated(INCORRECT_CREDENTIALS)
-            if new_hash is not None and current.password_hash == user.password_hash:
-                current.password_hash = new_hash
-            pair = await self._start_session(uow, current)
-            await audit(uow, self._clock, AuditEvent.LOGIN_SUCCESS, user_id=current.id, ip=ip)
+            if new_hash is not None:
+                stored = await uow.users.get_for_update(user.id)  # type: ignore[arg-type]
+                if stored is not None and stored.password_hash == user.password_hash:
+                    stored.password_hash = new_hash
+            pair = await self._start_session(uow, user)
+            await audit(uow, self._clock, AuditEvent.LOGIN_SUCCESS, user_id=user.id, ip=ip)
             await uow.commit()
         return pair
 

@@ -227,8 +227,12 @@ class UnitOfWorkFactory(Protocol):
 
 
 class SessionLookup(Protocol):
-    """The hot path of every authenticated request, kept apart from the unit of work so that an
-    adapter can answer it in one cheap round trip."""
+    """The reads on the hot paths (every authenticated request, every login), kept apart from the
+    unit of work so that an adapter can answer each in one cheap round trip, outside any
+    transaction."""
+
+    async def user_by_login(self, login: str) -> User | None:
+        """By exact username, else by email case-insensitively (as ``UserRepository.get_by_login``)."""
 
     async def principal(self, user_id: int, jti: str) -> tuple[User | None, bool]:
         """The user (None when there is no such user) and whether the access token ``jti`` has

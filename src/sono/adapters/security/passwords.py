@@ -2,8 +2,10 @@
 
 Each Argon2 computation holds ``memory_kib`` of memory (19 MiB by default) and a CPU core for tens
 of milliseconds. Hashes run in a dedicated thread pool (argon2-cffi releases the GIL) of
-``concurrency`` workers, and callers wait on a per-event-loop semaphore of the same size first, so
-a flood of logins queues (cancellably) instead of exhausting memory or blocking the loop.
+``concurrency`` workers, so at most that many hashes hold memory at once. Callers first wait on a
+per-event-loop semaphore admitting one more job per worker: a worker that finishes finds the next
+job already queued instead of idling until the (busy) event loop hands it one, and a flood of
+logins waits there (cancellably) instead of piling up in the pool.
 """
 
 from __future__ import annotations
@@ -84,7 +86,7 @@ class Argon2PasswordHasher:
         loop = asyncio.get_running_loop()
         semaphore = self._semaphores.get(loop)
         if semaphore is None:
-            semaphore = self._semaphores[loop] = asyncio.Semaphore(self.concurrency)
+            semaphore = self._semaphores[loop] = asyncio.Semaphore(2 * self.concurrency)
         return semaphore
 
     async def _run(self, func: Callable[..., _T], *args: object) -> _T:

@@ -1,39 +1,64 @@
-"""``SessionLookup`` in one indexed query, without the ORM: it runs on every authenticated request.
+"""``SessionLookup``: each read is one indexed query without the ORM, as they run on every
+authenticated request and every login.
 
-On SQLite the query runs synchronously on a read-only stdlib ``sqlite3`` connection: in WAL mode a
-reader never waits for writers, and a primary-key lookup takes microseconds, far less than the
-thread hand-offs ``aiosqlite`` would need. On PostgreSQL it is one prepared statement on a small
-``asyncpg`` pool of its own (no ORM session, no BEGIN/ROLLBACK, no pre-ping).
+On SQLite the queries run synchronously on a read-only stdlib ``sqlite3`` connection: in WAL mode a
+reader never waits for writers, and an indexed lookup takes microseconds, far less than the thread
+hand-offs ``aiosqlite`` needs for each step of a statement. On PostgreSQL each is one prepared
+statement on a small ``asyncpg`` pool of its own (no ORM session, no BEGIN/ROLLBACK, no pre-ping).
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, bindparam, exists, make_url, select
+from sqlalchemy import Boolean, Select, bindparam, case, exists, func, make_url, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import configure_mappers
 from sqlalchemy.orm.instrumentation import manager_of_class
 
 from sono.adapters.sqlalchemy.tables import UtcDateTime, revoked_tokens, start_mappers, users
-from sono.domain.users import User
+from sono.domain.users import User, normalize_email
 
 _REVOKED = "revoked"
-_STATEMENT = select(users, exists().where(revoked_tokens.c.jti == bindparam("jti")).label(_REVOKED)).where(
+_PRINCIPAL = select(users, exists().where(revoked_tokens.c.jti == bindparam("jti")).label(_REVOKED)).where(
     users.c.id == bindparam("user_id")
+)
+_BY_USERNAME = users.c.username == bindparam("login")
+_BY_LOGIN = (
+    select(users)
+    .where(or_(_BY_USERNAME, func.lower(users.c.email) == bindparam("email")))
+    .order_by(case((_BY_USERNAME, 0), else_=1))
+    .limit(1)
 )
 _COLUMNS = tuple(c.name for c in users.c)
 _BOOLEANS = frozenset(c.name for c in users.c if isinstance(c.type, Boolean))
 _TIMESTAMPS = frozenset(c.name for c in users.c if isinstance(c.type, UtcDateTime))
 
 
-def _compile(dialect: Dialect) -> tuple[str, tuple[str, ...]]:
-    compiled = _STATEMENT.compile(dialect=dialect)
-    return str(compiled), tuple(compiled.positiontup or ())
+class _Query:
+    """A statement compiled once for one dialect, and the order of its positional parameters."""
+
+    def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql = str(compiled)
+        self._order = tuple(compiled.positiontup or ())
+        self._constants = compiled.params  # literals of the statement, e.g. those of CASE
+
+    def parameters(self, **values: Any) -> list[Any]:
+        merged = self._constants | values
+        return [merged[name] for name in self._order]
+
+
+class _Queries:
+    def __init__(self, dialect: Dialect) -> None:
+        start_mappers()
+        configure_mappers()  # ``_user`` builds instances through the mapper before any session does
+        self.principal = _Query(_PRINCIPAL, dialect)
+        self.by_login = _Query(_BY_LOGIN, dialect)
 
 
 def _timestamp(value: Any) -> datetime | None:
@@ -44,9 +69,12 @@ def _timestamp(value: Any) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _user_from(row: Mapping[str, Any]) -> User:
-    """A detached ``User``. Built through the mapper's class manager instead of ``__init__``,
-    which would fire the ORM's attribute events for every field (ten times slower)."""
+def _user(row: Any) -> User | None:
+    """A detached ``User`` from a row (a mapping by column name). Built through the mapper's class
+    manager instead of ``__init__``, which would fire the ORM's attribute events for every field
+    (ten times slower)."""
+    if row is None:
+        return None
     fields = {name: row[name] for name in _COLUMNS}
     for name in _BOOLEANS:
         fields[name] = bool(fields[name])
@@ -57,31 +85,34 @@ def _user_from(row: Mapping[str, Any]) -> User:
     return user
 
 
-def _answer(row: Mapping[str, Any] | None) -> tuple[User | None, bool]:
-    if row is None:
-        return None, False
-    return _user_from(row), bool(row[_REVOKED])
+def _principal(row: Any) -> tuple[User | None, bool]:
+    return (None, False) if row is None else (_user(row), bool(row[_REVOKED]))
 
 
 class SqliteSessionLookup:
     def __init__(self, database_path: str) -> None:
-        start_mappers()
         self._path = database_path
-        self._sql, self._order = _compile(sqlite.dialect(paramstyle="qmark"))
+        self._queries = _Queries(sqlite.dialect(paramstyle="qmark"))
         self._connection: sqlite3.Connection | None = None
 
     async def principal(self, user_id: int, jti: str) -> tuple[User | None, bool]:
-        cursor = self._connect().execute(self._sql, _positional({"user_id": user_id, "jti": jti}, self._order))
-        try:
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
-        return _answer(row)
+        return _principal(self._fetch_one(self._queries.principal, user_id=user_id, jti=jti))
+
+    async def user_by_login(self, login: str) -> User | None:
+        return _user(self._fetch_one(self._queries.by_login, login=login, email=normalize_email(login)))
 
     async def close(self) -> None:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+    def _fetch_one(self, query: _Query, **values: Any) -> sqlite3.Row | None:
+        cursor = self._connect().execute(query.sql, query.parameters(**values))
+        try:
+            row: sqlite3.Row | None = cursor.fetchone()
+        finally:
+            cursor.close()
+        return row
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
@@ -95,22 +126,26 @@ class SqliteSessionLookup:
 
 class PostgresSessionLookup:
     def __init__(self, dsn: str, *, max_size: int = 4) -> None:
-        start_mappers()
         self._dsn = dsn
         self._max_size = max_size
-        self._sql, self._order = _compile(postgresql.asyncpg.dialect(paramstyle="numeric_dollar"))
+        self._queries = _Queries(postgresql.asyncpg.dialect(paramstyle="numeric_dollar"))
         self._pool: Any = None
         self._lock = asyncio.Lock()
 
     async def principal(self, user_id: int, jti: str) -> tuple[User | None, bool]:
-        pool = self._pool or await self._start()
-        row = await pool.fetchrow(self._sql, *_positional({"user_id": user_id, "jti": jti}, self._order))
-        return _answer(row)
+        return _principal(await self._fetch_one(self._queries.principal, user_id=user_id, jti=jti))
+
+    async def user_by_login(self, login: str) -> User | None:
+        return _user(await self._fetch_one(self._queries.by_login, login=login, email=normalize_email(login)))
 
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+
+    async def _fetch_one(self, query: _Query, **values: Any) -> Any:
+        pool = self._pool or await self._start()
+        return await pool.fetchrow(query.sql, *query.parameters(**values))
 
     async def _start(self) -> Any:
         import asyncpg
@@ -129,7 +164,3 @@ def session_lookup_for(url: str) -> SqliteSessionLookup | PostgresSessionLookup:
     if parsed.get_backend_name() == "sqlite":
         return SqliteSessionLookup(parsed.database or "")
     return PostgresSessionLookup(parsed.set(drivername="postgresql").render_as_string(hide_password=False))
-
-
-def _positional(values: Mapping[str, Any], order: Sequence[str]) -> list[Any]:
-    return [values[name] for name in order]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
@@ -29,7 +31,8 @@ from sono.application.ports import (
 
 class SqlUnitOfWork:
     """One transaction on one ``AsyncSession``; it begins on first use, also after a commit.
-    Read-only units of work begin ``DEFERRED`` on SQLite, so they never wait for the write lock."""
+    Read-only units of work begin ``DEFERRED`` on SQLite, so they never wait for the write lock;
+    the others pass the factory's write gate first."""
 
     users: UserRepository
     families: RefreshFamilyRepository
@@ -44,10 +47,13 @@ class SqlUnitOfWork:
     maintenance: MaintenanceRepository
     session: AsyncSession
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], gate: _WriteGate | None) -> None:
         self._sessions = sessions
+        self._gate = gate
 
     async def __aenter__(self) -> Self:
+        if self._gate is not None:
+            await self._gate.acquire()
         self.session = session = self._sessions()
         self.users = repos.SqlUserRepository(session)
         self.families = repos.SqlRefreshFamilyRepository(session)
@@ -65,7 +71,11 @@ class SqlUnitOfWork:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await self.session.close()  # rolls back what was not committed
+        try:
+            await self.session.close()  # rolls back what was not committed
+        finally:
+            if self._gate is not None:
+                self._gate.release()
 
     async def commit(self) -> None:
         try:
@@ -79,6 +89,35 @@ class SqlUnitOfWork:
         await self.session.rollback()
 
 
+class _WriteGate:
+    """SQLite has one writer at a time. Writers of this process queue here, in order, instead of
+    in SQLite's busy handler, which sleeps with growing back-off (up to 100 ms a try) and so lets
+    the lock sit idle while everyone sleeps. Writers of other processes still meet the busy
+    handler. One lock per event loop; a task that already holds it may not open another writer."""
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+        self._holders: weakref.WeakSet[asyncio.Task[object]] = weakref.WeakSet()
+
+    async def acquire(self) -> None:
+        task = asyncio.current_task()
+        if task is not None and task in self._holders:
+            raise RuntimeError("a writing unit of work is already open in this task")
+        loop = asyncio.get_running_loop()
+        lock = self._locks.get(loop)
+        if lock is None:
+            lock = self._locks[loop] = asyncio.Lock()
+        await lock.acquire()
+        if task is not None:
+            self._holders.add(task)
+
+    def release(self) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._holders.discard(task)
+        self._locks[asyncio.get_running_loop()].release()
+
+
 class SqlUnitOfWorkFactory:
     """Makes units of work on ``engine``. Starts the mappers, so it is safe to build first."""
 
@@ -87,9 +126,12 @@ class SqlUnitOfWorkFactory:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(with_deferred_begin(engine), expire_on_commit=False)
+        self._gate = _WriteGate() if engine.dialect.name == "sqlite" else None
 
     def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._read_sessions if read_only else self._sessions)
+        if read_only:
+            return SqlUnitOfWork(self._read_sessions, None)
+        return SqlUnitOfWork(self._sessions, self._gate)
 
 
 if TYPE_CHECKING:  # the adapter implements the ports
