@@ -261,8 +261,11 @@ def main() -> None:
         # (a)
         load = {"connections": args.connections, "headers": auth}
         measure_get(f"{url}/api/v1/users/me", duration=min(2.0, args.duration), **load)  # warm-up
+        # The machine's speed drifts (it is a VM): bracket each measurement by its baseline.
+        bare_before = measure_get(f"{url}/bench/bare", duration=args.duration, **load)
         users_me = measure_get(f"{url}/api/v1/users/me", duration=args.duration, **load)
-        bare = measure_get(f"{url}/bench/bare", duration=args.duration, **load)
+        bare_after = measure_get(f"{url}/bench/bare", duration=args.duration, **load)
+        bare = bare_before | {"rps": (bare_before["rps"] + bare_after["rps"]) / 2}
 
         # (b) logins, with /health probed every 10 ms on its own connection meanwhile
         probe: dict[str, Any] = {}
@@ -270,12 +273,13 @@ def main() -> None:
         def run_probe() -> None:
             probe.update(run_python_load(f"{url}/health", concurrency=1, duration=args.duration, interval_ms=10))
 
+        raw_before, threads = raw_argon2_per_second(defaults, args.duration)
         prober = threading.Thread(target=run_probe)
         prober.start()
         logins = measure_logins(url, duration=args.duration, work=work)
         prober.join()
-
-    raw, threads = raw_argon2_per_second(defaults, args.duration)
+        raw_after, _ = raw_argon2_per_second(defaults, args.duration)
+    raw = (raw_before + raw_after) / 2
 
     def describe(result: dict[str, Any]) -> str:
         text = f"{result['rps']:8.1f} req/s"
@@ -287,10 +291,16 @@ def main() -> None:
 
     params = f"m={defaults.argon2_memory_kib} KiB t={defaults.argon2_time_cost} p={defaults.argon2_parallelism}"
     report(f"(a) GET /api/v1/users/me, valid token, {args.connections} conns: {describe(users_me)}")
-    report(f"    GET /bench/bare, same {len(me.content)}-byte JSON:  {describe(bare)}")
+    report(
+        f"    GET /bench/bare, same {len(me.content)}-byte JSON:  {describe(bare)}"
+        f"  (mean of {bare_before['rps']:.1f} before and {bare_after['rps']:.1f} after)"
+    )
     report(f"    users/me / bare: {users_me['rps'] / bare['rps']:.2f}")
     report(f"(b) logins, {LOGIN_CONCURRENCY} concurrent, Argon2id {params}: {describe(logins)}")
-    report(f"    raw argon2 verify, {threads} threads: {raw:8.1f} /s")
+    report(
+        f"    raw argon2 verify, {threads} threads: {raw:8.1f} /s"
+        f"  (mean of {raw_before:.1f} before and {raw_after:.1f} after)"
+    )
     report(f"    logins / raw: {logins['rps'] / raw:.2f}")
     report(
         f"    GET /health during the logins: p99 {probe['latency_ms']['p99']:.1f} ms, "
