@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
 from typing import Any, BinaryIO
 
-from sono.application.common import UNSET, PasswordInput, Principal, Problems, audit
+from sono.application.common import UNSET, PasswordInput, Principal, Problems, audit, delete_objects
 from sono.application.ports import (
     Clock,
     MediaInspector,
@@ -26,7 +25,6 @@ from sono.domain.users import (
     username_problems,
 )
 
-log = logging.getLogger(__name__)
 
 EMAIL_TAKEN = "Email already registered"
 USERNAME_TAKEN = "Username already taken"
@@ -146,10 +144,10 @@ class AccountService:
                 user.updated_at = self._clock.now()
                 await uow.commit()
         except BaseException:
-            await self._storage.delete(key)
+            await delete_objects(self._storage, [key])
             raise
         if old_key:
-            await self._delete_quietly(old_key)
+            await delete_objects(self._storage, [old_key])
         return user
 
     async def picture_url(self, user: User) -> str | None:
@@ -163,9 +161,3 @@ class AccountService:
         if user is None:
             raise NotFound("User not found")
         return user
-
-    async def _delete_quietly(self, key: str) -> None:
-        try:
-            await self._storage.delete(key)
-        except Exception:  # an orphaned object is not worth failing the request for
-            log.warning("could not delete stored object %s", key, exc_info=True)

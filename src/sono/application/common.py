@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from sono.application.ports import AccessClaims, Clock, PasswordDecryptor, UnitOfWork
+from sono.application.ports import AccessClaims, Clock, ObjectStorage, PasswordDecryptor, UnitOfWork
 from sono.domain.errors import FieldError, ValidationFailed
 from sono.domain.gdpr import AuditEntry
 from sono.domain.users import User
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,3 +103,14 @@ async def audit(
     """Add a security event to the audit log of the current unit of work (saved at commit)."""
     entry = AuditEntry(event, clock.now(), user_id=user_id, actor_id=actor_id, ip_address=ip, details=details)
     await uow.audit.add(entry)
+
+
+async def delete_objects(storage: ObjectStorage, keys: Sequence[str]) -> None:
+    """Remove stored objects after the rows pointing at them are gone; a failure only leaves an
+    orphan behind, so it is logged rather than raised."""
+    if not keys:
+        return
+    try:
+        await storage.delete_many(list(keys))
+    except Exception:
+        log.warning("could not delete %d stored objects", len(keys), exc_info=True)

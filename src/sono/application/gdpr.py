@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import logging
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sono.application.common import PasswordInput, Principal, Problems, audit
+from sono.application.common import PasswordInput, Principal, Problems, audit, delete_objects
 from sono.application.ports import (
     Clock,
     ObjectStorage,
@@ -32,7 +30,6 @@ from sono.domain.gdpr import (
 )
 from sono.domain.users import User
 
-log = logging.getLogger(__name__)
 
 DELETION_PENDING = "A deletion request is already pending"
 NO_PENDING_DELETION = "No pending deletion request found"
@@ -88,17 +85,6 @@ class AccountEraser:
                     await uow.collections.delete_track(track)
             kept = [t.id for t in tracks if t.audio_file_id not in doomed and t.id is not None]
             await uow.collections.set_track_orders(collection_id, kept)
-
-
-async def delete_objects(storage: ObjectStorage, keys: Sequence[str]) -> None:
-    """Remove stored objects after the rows pointing at them are gone; a failure only leaves an
-    orphan behind, so it is logged rather than raised."""
-    if not keys:
-        return
-    try:
-        await storage.delete_many(list(keys))
-    except Exception:
-        log.warning("could not delete %d stored objects", len(keys), exc_info=True)
 
 
 class GdprService:
