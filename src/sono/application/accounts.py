@@ -25,7 +25,6 @@ from sono.domain.users import (
     username_problems,
 )
 
-
 EMAIL_TAKEN = "Email already registered"
 USERNAME_TAKEN = "Username already taken"
 _CONSTRAINT_MESSAGES = {"uq_users_email_lower": EMAIL_TAKEN, "uq_users_username": USERNAME_TAKEN}

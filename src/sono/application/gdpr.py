@@ -30,7 +30,6 @@ from sono.domain.gdpr import (
 )
 from sono.domain.users import User
 
-
 DELETION_PENDING = "A deletion request is already pending"
 NO_PENDING_DELETION = "No pending deletion request found"
 INCORRECT_PASSWORD = "Incorrect password"
