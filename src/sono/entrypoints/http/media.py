@@ -19,7 +19,6 @@ from sono.entrypoints.http.openapi import errors
 from sono.entrypoints.http.schemas import ErrorBody
 
 PUBLIC_PREFIXES = ("avatars/", "covers/")
-BINARY = "application/octet-stream"
 MEDIA_NOT_FOUND = "Media not found"
 RANGE_NOT_SATISFIABLE = "Requested range not satisfiable"
 PUBLIC_CACHE = "public, max-age=86400"
@@ -56,8 +55,8 @@ class MediaController(Controller):
         "/{key:path}",
         summary="An object's bytes (HTTP Range supported)",
         responses={
-            200: ResponseSpec(bytes, generate_examples=False, description="The object", media_type=BINARY),
-            206: ResponseSpec(bytes, generate_examples=False, description="Part of the object", media_type=BINARY),
+            200: ResponseSpec(bytes, generate_examples=False, description="The object", media_type="*/*"),
+            206: ResponseSpec(bytes, generate_examples=False, description="Part of the object", media_type="*/*"),
         }
         | errors(404, 416),
     )

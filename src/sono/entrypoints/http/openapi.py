@@ -1,9 +1,13 @@
 """The OpenAPI document (security schemes, tags, documented error answers) and the docs pages,
-which work offline: Swagger UI's assets are served from the ``swagger_ui`` package."""
+which work offline: Swagger UI's assets are served from the ``swagger_ui`` package.
+
+Litestar documents each route from its handler; ``complete_document`` then adds what the layers
+around the handlers impose on every route alike (the body size limit, optional bodies, the headers
+of error answers), so the controllers need not repeat it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +21,13 @@ from litestar.openapi.spec import (
     Components,
     OAuthFlow,
     OAuthFlows,
+    OpenAPI,
     OpenAPIFormat,
+    OpenAPIHeader,
+    OpenAPIResponse,
     OpenAPIType,
     Operation,
+    Reference,
     RequestBody,
     Schema,
     SecurityScheme,
@@ -69,13 +77,14 @@ _ERROR_DESCRIPTIONS = {
     422: "Validation error: one entry per failed rule, located at body/query/path/header",
     429: "Too many requests (see `Retry-After`)",
     500: "Internal server error",
-    503: "Maintenance mode (see `Retry-After`) or a backing service is down",
+    503: "Maintenance mode (see `Retry-After`)",
 }
 
 
 def errors(*statuses: int, maintenance: bool = True) -> dict[int, ResponseSpec]:
     """The documented error answers of an endpoint. 400 (malformed request) is always listed, and
-    503 unless the endpoint stays open during maintenance."""
+    503 unless the endpoint stays open during maintenance. (413 is added to every endpoint with a
+    request body by ``complete_document``.)"""
     listed = {*statuses, 400} | ({503} if maintenance else set())
     return {status: _error_spec(status) for status in sorted(listed)}
 
@@ -114,10 +123,101 @@ swagger = SwaggerRenderPlugin(
 )
 
 
+# --------------------------------------------------------------------------- the whole document
+
+
+def _header(description: str, type_: OpenAPIType = OpenAPIType.STRING) -> OpenAPIHeader:
+    return OpenAPIHeader(schema=Schema(type=type_), description=description, required=True)
+
+
+_ERROR_BODY = Reference(ref="#/components/schemas/ErrorBody")
+_MAINTENANCE_BODY = "#/components/schemas/MaintenanceBody"
+_RETRY_AFTER = _header("Seconds until the request may be retried", OpenAPIType.INTEGER)
+_HEADERS_OF_STATUS: dict[str, dict[str, OpenAPIHeader]] = {
+    "206": {"Content-Range": _header("`bytes <first>-<last>/<size>`")},
+    "401": {"WWW-Authenticate": _header("`Bearer`")},
+    "416": {"Content-Range": _header("`bytes */<size>`")},
+    "429": {"Retry-After": _RETRY_AFTER},
+}
+_OPERATION_FIELDS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+def complete_document(document: OpenAPI) -> OpenAPI:
+    """Add to every operation what the application imposes on all routes alike (idempotent):
+
+    - an operation with a request body answers 413 beyond the application's body size limit;
+    - a body whose schema admits ``null`` is optional (the handler's ``data`` defaults to None;
+      Litestar marks every body as required);
+    - error answers carry their headers: ``WWW-Authenticate`` on 401, ``Retry-After`` on 429 and on
+      the maintenance 503, ``Content-Range`` on 206 and 416.
+    """
+    for path_item in (document.paths or {}).values():
+        for name in _OPERATION_FIELDS:
+            operation = getattr(path_item, name, None)
+            if isinstance(operation, Operation):
+                _complete_operation(operation)
+    return document
+
+
+def _complete_operation(operation: Operation) -> None:
+    responses = dict(operation.responses or {})
+    body = operation.request_body
+    if isinstance(body, RequestBody):
+        if body.required and all(_admits_null(media.schema) for media in body.content.values()):
+            body.required = False
+        responses.setdefault(
+            "413",
+            OpenAPIResponse(
+                description=_ERROR_DESCRIPTIONS[413],
+                content={MediaType.JSON.value: MediaTypeObject(schema=_ERROR_BODY)},
+            ),
+        )
+    for status, response in responses.items():
+        if not isinstance(response, OpenAPIResponse):
+            continue
+        headers = dict(_HEADERS_OF_STATUS.get(status, {}))
+        if status == "503" and _refers_to(response, _MAINTENANCE_BODY):
+            headers["Retry-After"] = _RETRY_AFTER
+        if headers:
+            response.headers = {**headers, **(response.headers or {})}
+    if responses:
+        operation.responses = dict(sorted(responses.items()))
+
+
+def _admits_null(schema: Schema | Reference | None) -> bool:
+    if not isinstance(schema, Schema):
+        return False
+    if schema.type == OpenAPIType.NULL:
+        return True
+    return any(_admits_null(option) for option in (*(schema.one_of or ()), *(schema.any_of or ())))
+
+
+def _refers_to(response: OpenAPIResponse, ref: str) -> bool:
+    return any(
+        isinstance(media.schema, Reference) and media.schema.ref == ref for media in (response.content or {}).values()
+    )
+
+
+@dataclass
+class _SonoOpenAPI(OpenAPI):
+    """Litestar's document, completed by ``complete_document`` when it is rendered (by ``/openapi.json``,
+    ``/docs`` and Litestar's own ``/schema`` routes alike)."""
+
+    def to_schema(self) -> dict[str, Any]:
+        complete_document(self)
+        return super().to_schema()
+
+
+class _SonoOpenAPIConfig(OpenAPIConfig):
+    def to_openapi_schema(self) -> OpenAPI:
+        document = super().to_openapi_schema()
+        return _SonoOpenAPI(**{f.name: getattr(document, f.name) for f in fields(document)})
+
+
 def openapi_config() -> OpenAPIConfig:
     """Litestar's own schema routes stay under ``/schema``; ``/docs`` and ``/openapi.json`` are
     served by ``docs_routes``."""
-    return OpenAPIConfig(
+    return _SonoOpenAPIConfig(
         title="Sono API",
         version=__version__,
         description="The backend of Sono, a music sharing platform.",

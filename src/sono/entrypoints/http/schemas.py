@@ -11,9 +11,33 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from sono.application.common import UNSET as APP_UNSET
-from sono.domain.gdpr import Consent, DeletionRequest, DeletionType
-from sono.domain.maintenance import MaintenanceState
-from sono.domain.users import User
+from sono.domain.gdpr import (
+    CONSENT_TYPE_MAX,
+    CONSENT_VERSION_MAX,
+    DELETION_REASON_MAX,
+    Consent,
+    DeletionRequest,
+    DeletionType,
+)
+from sono.domain.maintenance import MESSAGE_MAX, MaintenanceState
+from sono.domain.users import (
+    BIO_MAX,
+    DISPLAY_NAME_MAX,
+    EMAIL_MAX,
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+    USERNAME_MAX,
+    USERNAME_MIN,
+    User,
+)
+
+
+def documented(**constraints: Any) -> dict[str, Any]:
+    """``Meta(extra_json_schema=documented(max_length=50))``: constraints shown in the OpenAPI schema
+    (Litestar copies ``extra`` into it) that msgspec does not enforce: the use cases check them and
+    answer 422 with messages of their own."""
+    return {"extra": constraints}
+
 
 # --------------------------------------------------------------------------- errors
 
@@ -46,15 +70,46 @@ class ReadinessFailureBody(msgspec.Struct):
 # --------------------------------------------------------------------------- requests
 
 Password = Annotated[
-    str, Meta(description="Plain text, or RSA-OAEP-256 encrypted and base64 encoded with `X-Password-Encrypted: true`")
+    str,
+    Meta(
+        description=(
+            f"Plain text ({PASSWORD_MIN} to {PASSWORD_MAX} characters with an upper case letter, a lower case"
+            " letter, a number and a special character), or RSA-OAEP-256 encrypted and base64 encoded with"
+            " `X-Password-Encrypted: true`"
+        )
+    ),
+]
+DisplayName = Annotated[
+    str | None,
+    Meta(
+        description=f"At most {DISPLAY_NAME_MAX} characters",
+        extra_json_schema=documented(max_length=DISPLAY_NAME_MAX),
+    ),
 ]
 
 
 class RegisterIn(msgspec.Struct):
-    username: Annotated[str, Meta(description="3 to 50 letters, digits, `_` or `-`", examples=["newuser"])]
-    email: Annotated[str, Meta(examples=["user@example.com"])]
+    username: Annotated[
+        str,
+        Meta(
+            description=f"{USERNAME_MIN} to {USERNAME_MAX} letters, digits, `_` or `-`",
+            examples=["newuser"],
+            extra_json_schema=documented(min_length=USERNAME_MIN, max_length=USERNAME_MAX, pattern="^[A-Za-z0-9_-]+$"),
+        ),
+    ]
+    email: Annotated[
+        str,
+        Meta(
+            description="Unique, compared case-insensitively",
+            examples=["user@example.com"],
+            extra_json_schema=documented(
+                max_length=EMAIL_MAX,
+                pattern=r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f.]+(\.[^@\s\x00-\x1f\x7f.]+)+$",
+            ),
+        ),
+    ]
     password: Password
-    display_name: Annotated[str | None, Meta(description="At most 50 characters")] = None
+    display_name: DisplayName = None
 
 
 class LoginForm(msgspec.Struct):
@@ -93,8 +148,10 @@ class ProfileUpdateIn(msgspec.Struct):
     """A field left out stays as it is; ``null`` clears it. ``display_name`` is at most 50
     characters, ``bio`` at most 500."""
 
-    display_name: str | UnsetType | None = UNSET
-    bio: str | UnsetType | None = UNSET
+    display_name: Annotated[str | UnsetType | None, Meta(extra_json_schema=documented(max_length=DISPLAY_NAME_MAX))] = (
+        UNSET
+    )
+    bio: Annotated[str | UnsetType | None, Meta(extra_json_schema=documented(max_length=BIO_MAX))] = UNSET
 
     def changes(self) -> dict[str, Any]:
         """Keyword arguments for ``AccountService.update_profile``."""
@@ -106,18 +163,41 @@ class ProfileUpdateIn(msgspec.Struct):
 
 class DeletionRequestIn(msgspec.Struct):
     deletion_type: DeletionType = DeletionType.SOFT
-    reason: Annotated[str | None, Meta(description="At most 1000 characters")] = None
+    reason: Annotated[
+        str | None,
+        Meta(
+            description=f"At most {DELETION_REASON_MAX} characters",
+            extra_json_schema=documented(max_length=DELETION_REASON_MAX),
+        ),
+    ] = None
 
 
 class ConsentIn(msgspec.Struct):
-    consent_type: Annotated[str, Meta(examples=["privacy_policy"])]
-    consent_version: Annotated[str, Meta(examples=["2.0"])]
+    consent_type: Annotated[
+        str,
+        Meta(
+            description=f"1 to {CONSENT_TYPE_MAX} characters (leading and trailing spaces are dropped)",
+            examples=["privacy_policy"],
+            extra_json_schema=documented(min_length=1, max_length=CONSENT_TYPE_MAX, pattern=r"\S"),
+        ),
+    ]
+    consent_version: Annotated[
+        str,
+        Meta(
+            description=f"1 to {CONSENT_VERSION_MAX} characters (leading and trailing spaces are dropped)",
+            examples=["2.0"],
+            extra_json_schema=documented(min_length=1, max_length=CONSENT_VERSION_MAX, pattern=r"\S"),
+        ),
+    ]
     ip_address: str | None = None
 
 
 class MaintenanceToggleIn(msgspec.Struct):
     enabled: bool
-    message: Annotated[str | None, Meta(description="At most 200 characters")] = None
+    message: Annotated[
+        str | None,
+        Meta(description=f"At most {MESSAGE_MAX} characters", extra_json_schema=documented(max_length=MESSAGE_MAX)),
+    ] = None
 
 
 # --------------------------------------------------------------------------- responses
@@ -150,7 +230,7 @@ class PublicKeyOut(msgspec.Struct):
 
 class TokenOut(msgspec.Struct):
     access_token: str
-    token_type: str
+    token_type: Annotated[str, Meta(examples=["bearer"])]
     refresh_token: str
     expires_in: Annotated[int, Meta(description="Seconds until the access token expires")]
 
@@ -200,7 +280,7 @@ class MaintenanceOut(msgspec.Struct):
 class DataExportOut(msgspec.Struct):
     """Everything stored about the caller (documentation of the export's sections)."""
 
-    exported_at: str
+    exported_at: datetime
     profile: dict[str, Any]
     audio_files: list[dict[str, Any]]
     collections: list[dict[str, Any]]
