@@ -16,10 +16,9 @@ import weakref
 from collections.abc import Callable
 from datetime import datetime
 
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from sono.adapters.stores.rate_limit import redis_connection_pool
+from sono.adapters.stores.redis import RedisBacked
 from sono.application.ports import UnitOfWorkFactory
 from sono.domain.maintenance import DEFAULT_MESSAGE, MaintenanceState
 
@@ -101,7 +100,7 @@ class DatabaseMaintenanceStore:
         return lock
 
 
-class RedisMaintenanceStore:
+class RedisMaintenanceStore(RedisBacked):
     """The ``MaintenanceStore`` port on Redis key ``sono:maintenance``, backed by the database.
 
     ``get`` reads Redis (sub-millisecond); on a miss it loads the database (through a
@@ -113,6 +112,8 @@ class RedisMaintenanceStore:
     database through a ``DatabaseMaintenanceStore`` cache and retries Redis after ``retry_after`` seconds.
     """
 
+    fallback = "reading the database"
+
     def __init__(
         self,
         redis_url: str,
@@ -122,17 +123,14 @@ class RedisMaintenanceStore:
         fallback_cache_seconds: float = 1.0,
         retry_after: float = 5.0,
     ) -> None:
-        self._pool = redis_connection_pool(redis_url)
-        self._client = aioredis.Redis(connection_pool=self._pool)
+        super().__init__(redis_url, retry_after=retry_after)
         self._database = DatabaseMaintenanceStore(uow_factory, fallback_cache_seconds)
         self._ttl = ttl_seconds
-        self._retry_after = retry_after
-        self._down_until = 0.0
         self._last_raw: bytes | str | None = None
         self._last_state = MaintenanceState()
 
     async def get(self) -> MaintenanceState:
-        if time.monotonic() < self._down_until:
+        if self._is_down:
             return await self._database.get()
         try:
             raw = await self._client.get(REDIS_KEY)
@@ -171,24 +169,6 @@ class RedisMaintenanceStore:
                 await self._client.delete(REDIS_KEY)
             except (RedisError, OSError):
                 log.warning("the maintenance state in Redis may be stale for up to %s s", self._ttl)
-
-    async def ping(self) -> None:
-        """Raise when Redis is unreachable (readiness)."""
-        await self._client.ping()
-
-    check = ping
-
-    async def close(self) -> None:
-        await self._client.aclose()
-        await self._pool.aclose()
-
-    def _mark_down(self, exc: BaseException) -> None:
-        self._down_until = time.monotonic() + self._retry_after
-        log.warning(
-            "Redis maintenance store unavailable (%s); reading the database for %.0f s",
-            type(exc).__name__,
-            self._retry_after,
-        )
 
 
 def encode_state(state: MaintenanceState) -> str:

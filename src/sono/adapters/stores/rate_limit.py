@@ -6,34 +6,19 @@ until a retry can succeed. A request that is refused is not counted.
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from collections import deque
 from collections.abc import Callable
 
-import redis.asyncio as aioredis
 from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-log = logging.getLogger(__name__)
+from sono.adapters.stores.redis import RedisBacked
 
 KEY_PREFIX = "sono:rl"
-
-
-def redis_connection_pool(redis_url: str, *, timeout: float = 2.0) -> aioredis.ConnectionPool:
-    """A connection pool that fails fast (short timeouts, one immediate retry) when Redis is down."""
-    return aioredis.ConnectionPool.from_url(
-        redis_url,
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-        retry=Retry(NoBackoff(), 1),
-        health_check_interval=30,
-    )
 
 
 class MemoryRateLimiter:
@@ -84,7 +69,7 @@ class MemoryRateLimiter:
         self._next_sweep = now + self._sweep_interval
 
 
-class RedisRateLimiter:
+class RedisRateLimiter(RedisBacked):
     """Moving windows in Redis (``limits``' atomic Lua scripts), shared by every process.
 
     Keys are ``sono:rl:LIMITER/<scope>/<key>/<limit>/1/second``, expiring after their period. When
@@ -92,9 +77,10 @@ class RedisRateLimiter:
     seconds (and logs it) instead of failing the requests.
     """
 
+    fallback = "using per-process limits"
+
     def __init__(self, redis_url: str, *, retry_after: float = 5.0) -> None:
-        self._pool = redis_connection_pool(redis_url)
-        self._client = aioredis.Redis(connection_pool=self._pool)
+        super().__init__(redis_url, retry_after=retry_after)
         # The storage talks through our pool; the URI is only parsed by ``limits``.
         self._storage = RedisStorage(
             "async+redis://",
@@ -105,13 +91,11 @@ class RedisRateLimiter:
         self._strategy = MovingWindowRateLimiter(self._storage)
         self._items: dict[tuple[int, int], RateLimitItem] = {}
         self._fallback = MemoryRateLimiter()
-        self._retry_after = retry_after
-        self._down_until = 0.0
 
     async def hit(self, scope: str, key: str, limit: int, period_seconds: int) -> int | None:
         if limit < 1:
             return max(1, period_seconds)
-        if time.monotonic() < self._down_until:
+        if self._is_down:
             return self._fallback.hit_now(scope, key, limit, period_seconds)
         item = self._item(limit, period_seconds)
         try:
@@ -137,26 +121,8 @@ class RedisRateLimiter:
         if batch:
             await self._client.unlink(*batch)
 
-    async def ping(self) -> None:
-        """Raise when Redis is unreachable (readiness)."""
-        await self._client.ping()
-
-    check = ping
-
-    async def close(self) -> None:
-        await self._client.aclose()
-        await self._pool.aclose()
-
     def _item(self, limit: int, period_seconds: int) -> RateLimitItem:
         item = self._items.get((limit, period_seconds))
         if item is None:
             item = self._items[(limit, period_seconds)] = RateLimitItemPerSecond(limit, period_seconds)
         return item
-
-    def _mark_down(self, exc: BaseException) -> None:
-        self._down_until = time.monotonic() + self._retry_after
-        log.warning(
-            "Redis rate limiter unavailable (%s); using per-process limits for %.0f s",
-            type(exc).__name__,
-            self._retry_after,
-        )
