@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import tempfile
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sono.adapters.files import atomic_write
 from sono.adapters.mail import build_message
 from sono.application.ports import EmailMessage
 from sono.domain.errors import DeliveryFailed
@@ -37,16 +35,6 @@ class OutboxMailer:
             raise DeliveryFailed() from exc
 
     def _write(self, name: str, data: bytes) -> Path:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=self.directory, prefix=".", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-            os.chmod(temp, FILE_MODE)
-            target = self.directory / name
-            os.replace(temp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-            raise
+        target = self.directory / name
+        atomic_write(target, lambda out: out.write(data), mode=FILE_MODE)
         return target

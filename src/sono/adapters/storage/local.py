@@ -11,7 +11,6 @@ All file I/O runs in worker threads, in chunks.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import tempfile
@@ -20,6 +19,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+from sono.adapters.files import atomic_write
 from sono.adapters.storage import CHUNK_SIZE, guess_content_type, resolve_range, validate_key
 from sono.adapters.storage.signing import media_url, sign_media_url, verify_media_signature
 from sono.application.ports import ObjectChunks, StoredObject
@@ -69,23 +69,6 @@ class LocalStorage:
 
     # ------------------------------------------------------------------ writing
 
-    def _atomic_write(self, target: Path, write: Callable[[BinaryIO], int]) -> int:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                size = write(out)
-                out.flush()
-                if self._fsync:
-                    os.fsync(out.fileno())
-            os.chmod(temp, FILE_MODE)
-            os.replace(temp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-            raise
-        return size
-
     def _store(self, key: str, source: BinaryIO | bytes, content_type: str) -> StoredObject:
         def copy(out: BinaryIO) -> int:
             if isinstance(source, bytes | bytearray | memoryview):
@@ -97,9 +80,9 @@ class LocalStorage:
                 size += len(chunk)
             return size
 
-        size = self._atomic_write(self.path(key), copy)
+        size = atomic_write(self.path(key), copy, mode=FILE_MODE, fsync=self._fsync)
         meta = json.dumps({"content_type": content_type, "size": size}).encode()
-        self._atomic_write(self._meta_path(key), lambda out: out.write(meta))
+        atomic_write(self._meta_path(key), lambda out: out.write(meta), mode=FILE_MODE, fsync=self._fsync)
         return StoredObject(key=key, size=size, content_type=content_type)
 
     async def put(self, key: str, data: BinaryIO, content_type: str) -> StoredObject:
