@@ -1,5 +1,10 @@
 """The composition root: the one place that builds adapters from the settings and wires them into
-the use cases. Nothing else constructs adapters."""
+the use cases. Nothing else constructs adapters.
+
+``Ports`` holds the adapters; ``Container`` makes each service from them on first use. Adding a
+service is one ``cached_property`` on ``Container``; adding a port is one field of ``Ports`` and
+its construction in ``build_ports``.
+"""
 
 from __future__ import annotations
 
@@ -7,52 +12,103 @@ import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import cached_property
 
-from sono.application.accounts import AccountService
-from sono.application.auth import AuthService
-from sono.application.gdpr import GdprService
+from sono.application.accounts.password_reset import PasswordResetService
+from sono.application.accounts.ports import Notifier, PasswordDecryptor, PasswordHasher, SessionLookup, TokenIssuer
+from sono.application.accounts.profiles import AccountService
+from sono.application.accounts.sessions import AuthService
+from sono.application.gdpr.service import GdprService
 from sono.application.jobs import JobRunner
-from sono.application.maintenance import MaintenanceService
-from sono.application.password_reset import PasswordResetService
-from sono.application.ports import (
-    Clock,
-    HealthCheck,
-    Mailer,
-    MaintenanceStore,
-    ObjectStorage,
-    PasswordDecryptor,
-    PasswordHasher,
-    RateLimiter,
-    SessionLookup,
-    TokenIssuer,
-    UnitOfWorkFactory,
-)
+from sono.application.maintenance.ports import MaintenanceStore
+from sono.application.maintenance.service import MaintenanceService
+from sono.application.media.ports import MediaInspector, ObjectStorage, UrlSigner
+from sono.application.media.service import MediaService
+from sono.application.ports import Clock, HealthCheck, RateLimiter
+from sono.application.uow import UnitOfWorkFactory
 from sono.config import Settings
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class Container:
-    """Everything the entrypoints need, built once per process."""
+class Ports:
+    """The adapters a process uses, one per port."""
 
-    settings: Settings
-    auth: AuthService
-    accounts: AccountService
-    password_reset: PasswordResetService
-    gdpr: GdprService
-    maintenance: MaintenanceService
-    jobs: JobRunner
-    rate_limiter: RateLimiter
-    storage: ObjectStorage
+    uow: UnitOfWorkFactory
+    clock: Clock
+    hasher: PasswordHasher
     tokens: TokenIssuer
     decryptor: PasswordDecryptor
-    media_signing_key: bytes
+    sessions: SessionLookup
+    storage: ObjectStorage
+    signer: UrlSigner
+    inspector: MediaInspector
+    notifier: Notifier
+    rate_limiter: RateLimiter
+    maintenance: MaintenanceStore
     health_checks: list[HealthCheck] = field(default_factory=list)
-    _exit: AsyncExitStack = field(default_factory=AsyncExitStack)
+
+
+class Container:
+    """The services of one process, made from its ports on first use."""
+
+    def __init__(self, settings: Settings, ports: Ports, *, exit_stack: AsyncExitStack | None = None) -> None:
+        self.settings = settings
+        self.ports = ports
+        self._exit = exit_stack or AsyncExitStack()
 
     async def aclose(self) -> None:
         await self._exit.aclose()
+
+    # ------------------------------------------------------------------ the services
+
+    @cached_property
+    def media(self) -> MediaService:
+        p = self.ports
+        return MediaService(
+            p.uow, p.storage, p.signer, p.inspector, p.clock, url_ttl_seconds=self.settings.media_url_ttl_seconds
+        )
+
+    @cached_property
+    def maintenance(self) -> MaintenanceService:
+        return MaintenanceService(self.ports.maintenance, self.ports.uow, self.ports.clock)
+
+    @cached_property
+    def auth(self) -> AuthService:
+        p = self.ports
+        return AuthService(
+            p.uow,
+            p.hasher,
+            p.tokens,
+            p.decryptor,
+            p.clock,
+            self.maintenance,
+            p.sessions,
+            refresh_grace=timedelta(seconds=self.settings.refresh_grace_seconds),
+        )
+
+    @cached_property
+    def accounts(self) -> AccountService:
+        p = self.ports
+        return AccountService(p.uow, p.hasher, p.decryptor, p.clock, self.media)
+
+    @cached_property
+    def password_reset(self) -> PasswordResetService:
+        p = self.ports
+        return PasswordResetService(
+            p.uow, p.hasher, p.decryptor, p.notifier, p.clock, min_response_seconds=self.settings.forgot_password_floor
+        )
+
+    @cached_property
+    def gdpr(self) -> GdprService:
+        p = self.ports
+        return GdprService(p.uow, p.hasher, p.decryptor, p.clock, self.media)
+
+    @cached_property
+    def jobs(self) -> JobRunner:
+        return JobRunner(self.ports.uow, self.gdpr, self.media, self.ports.clock)
 
 
 @dataclass
@@ -64,49 +120,21 @@ class _Check:
         await self.probe()
 
 
-def wire(
-    settings: Settings,
-    *,
-    uow: UnitOfWorkFactory,
-    hasher: PasswordHasher,
-    tokens: TokenIssuer,
-    decryptor: PasswordDecryptor,
-    clock: Clock,
-    storage: ObjectStorage,
-    mailer: Mailer,
-    media: object,
-    rate_limiter: RateLimiter,
-    maintenance_store: MaintenanceStore,
-    sessions: SessionLookup,
-    media_signing_key: bytes,
-    health_checks: list[HealthCheck] | None = None,
-    forgot_password_floor: float = 0.05,
-) -> Container:
-    """Wire ports into use cases. Used by ``build_container`` and by tests that bring fakes."""
-    gdpr = GdprService(uow, hasher, decryptor, clock, storage)
-    return Container(
-        settings=settings,
-        auth=AuthService(uow, hasher, tokens, decryptor, clock, maintenance_store, sessions),
-        accounts=AccountService(uow, hasher, decryptor, clock, storage, media),  # type: ignore[arg-type]
-        password_reset=PasswordResetService(
-            uow, hasher, decryptor, mailer, clock, settings.frontend_url, min_response_seconds=forgot_password_floor
-        ),
-        gdpr=gdpr,
-        maintenance=MaintenanceService(maintenance_store, uow, clock),
-        jobs=JobRunner(uow, gdpr, clock),
-        rate_limiter=rate_limiter,
-        storage=storage,
-        tokens=tokens,
-        decryptor=decryptor,
-        media_signing_key=media_signing_key,
-        health_checks=health_checks or [],
-    )
-
-
 async def build_container(settings: Settings, *, public_url: str | None = None) -> Container:
-    """Build the real adapters the settings ask for: SQLite or PostgreSQL, local disk or S3, an
-    outbox folder or SMTP, in-process stores or Redis."""
+    """The real adapters the settings ask for: SQLite or PostgreSQL, local disk or S3, an outbox
+    folder or SMTP, in-process stores or Redis."""
+    exit_stack = AsyncExitStack()
+    try:
+        ports = await build_ports(settings, exit_stack, public_url=public_url)
+    except BaseException:
+        await exit_stack.aclose()
+        raise
+    return Container(settings, ports, exit_stack=exit_stack)
+
+
+async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_url: str | None = None) -> Ports:
     from sono.adapters.clock import SystemClock
+    from sono.adapters.mail.notifier import EmailNotifier
     from sono.adapters.mail.outbox import OutboxMailer
     from sono.adapters.mail.smtp import SmtpMailer
     from sono.adapters.media.inspector import ContentInspector
@@ -116,28 +144,25 @@ async def build_container(settings: Settings, *, public_url: str | None = None) 
     from sono.adapters.security.tokens import JwtTokenIssuer
     from sono.adapters.sqlalchemy.engine import create_engine, ping
     from sono.adapters.sqlalchemy.sessions import session_lookup_for
-    from sono.adapters.sqlalchemy.tables import start_mappers
     from sono.adapters.sqlalchemy.uow import SqlUnitOfWorkFactory
+    from sono.adapters.storage.signing import HmacUrlSigner
     from sono.adapters.stores.maintenance import DatabaseMaintenanceStore, RedisMaintenanceStore
     from sono.adapters.stores.rate_limit import MemoryRateLimiter, RedisRateLimiter
 
-    exit_stack = AsyncExitStack()
     secrets_dir = settings.secrets_dir
     secret_key = settings.secret_key or load_or_create_secret(secrets_dir / "secret_key")
     refresh_key = settings.refresh_secret_key or load_or_create_secret(secrets_dir / "refresh_secret_key")
-    media_key = load_or_create_secret(secrets_dir / "media_signing_key").encode()
+    signer = HmacUrlSigner(load_or_create_secret(secrets_dir / "media_signing_key").encode())
     if settings.rsa_private_key_file is not None:
         private_key = load_private_key(settings.rsa_private_key_file)
     else:
         private_key = load_or_create_private_key(secrets_dir / "rsa_private_key.pem")
 
-    start_mappers()
     engine = create_engine(settings.database_url)
     exit_stack.push_async_callback(engine.dispose)
     uow = SqlUnitOfWorkFactory(engine)
     sessions = session_lookup_for(settings.database_url)
     exit_stack.push_async_callback(sessions.close)
-    clock = SystemClock()
     hasher = Argon2PasswordHasher(
         memory_kib=settings.argon2_memory_kib,
         time_cost=settings.argon2_time_cost,
@@ -169,12 +194,11 @@ async def build_container(settings: Settings, *, public_url: str | None = None) 
     else:
         from sono.adapters.storage.local import LocalStorage
 
-        storage = LocalStorage(settings.media_dir, base_url=base_url, signing_key=media_key)
+        storage = LocalStorage(settings.media_dir, base_url=base_url, signer=signer)
     checks.append(_Check("storage", storage.check))
 
-    mailer: Mailer
-    if settings.smtp_host:
-        mailer = SmtpMailer(
+    transport = (
+        SmtpMailer(
             host=settings.smtp_host,
             port=settings.smtp_port,
             username=settings.smtp_username,
@@ -183,25 +207,26 @@ async def build_container(settings: Settings, *, public_url: str | None = None) 
             starttls=settings.smtp_starttls,
             timeout=settings.smtp_timeout,
         )
-    else:
-        mailer = OutboxMailer(settings.outbox_dir, sender=settings.smtp_from)
+        if settings.smtp_host
+        else OutboxMailer(settings.outbox_dir, sender=settings.smtp_from)
+    )
 
     rate_limiter: RateLimiter
-    maintenance_store: MaintenanceStore
+    maintenance: MaintenanceStore
     if settings.redis_url:
         redis_limiter = RedisRateLimiter(settings.redis_url)
         exit_stack.push_async_callback(redis_limiter.close)
         redis_maintenance = RedisMaintenanceStore(settings.redis_url, uow)
         exit_stack.push_async_callback(redis_maintenance.close)
-        rate_limiter, maintenance_store = redis_limiter, redis_maintenance
+        rate_limiter, maintenance = redis_limiter, redis_maintenance
         checks.append(_Check("cache", redis_maintenance.ping))
     else:
         rate_limiter = MemoryRateLimiter()
-        maintenance_store = DatabaseMaintenanceStore(uow)
+        maintenance = DatabaseMaintenanceStore(uow)
 
-    container = wire(
-        settings,
+    return Ports(
         uow=uow,
+        clock=SystemClock(),
         hasher=hasher,
         tokens=JwtTokenIssuer(
             secret_key,
@@ -210,15 +235,12 @@ async def build_container(settings: Settings, *, public_url: str | None = None) 
             refresh_ttl_seconds=settings.refresh_token_days * 86400,
         ),
         decryptor=RsaPasswordDecryptor(private_key),
-        clock=clock,
-        storage=storage,
-        mailer=mailer,
-        media=ContentInspector(),
-        rate_limiter=rate_limiter,
-        maintenance_store=maintenance_store,
         sessions=sessions,
-        media_signing_key=media_key,
+        storage=storage,
+        signer=signer,
+        inspector=ContentInspector(),
+        notifier=EmailNotifier(transport, frontend_url=settings.frontend_url),
+        rate_limiter=rate_limiter,
+        maintenance=maintenance,
         health_checks=checks,
     )
-    container._exit = exit_stack
-    return container

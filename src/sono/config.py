@@ -53,6 +53,9 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     access_token_minutes: int = 30
     refresh_token_days: int = 7
+    refresh_grace_seconds: int = 60
+    media_url_ttl_seconds: int = 12 * 3600
+    forgot_password_floor: float = 0.05  # seconds every forgot-password answer takes at least (tests lower it)
 
     argon2_memory_kib: int = 19456
     argon2_time_cost: int = 2
@@ -85,6 +88,11 @@ class Settings:
     @property
     def secrets_dir(self) -> Path:
         return self.data_dir / "secrets"
+
+    @property
+    def upload_dir(self) -> Path:
+        """Where uploads are spooled while they arrive (on the data dir's disk, never in memory)."""
+        return self.data_dir / "tmp"
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -231,6 +239,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         cors_origins=r.csv("SONO_CORS_ORIGINS"),
         access_token_minutes=r.integer("SONO_ACCESS_TOKEN_MINUTES", 30, minimum=1, maximum=24 * 60),
         refresh_token_days=r.integer("SONO_REFRESH_TOKEN_DAYS", 7, minimum=1, maximum=365),
+        refresh_grace_seconds=r.integer("SONO_REFRESH_GRACE_SECONDS", 60, minimum=0, maximum=3600),
+        media_url_ttl_seconds=r.integer("SONO_MEDIA_URL_TTL_SECONDS", 12 * 3600, minimum=60, maximum=7 * 86400),
         argon2_memory_kib=r.integer("SONO_ARGON2_MEMORY_KIB", 19456, minimum=8, maximum=4 * 1024 * 1024),
         argon2_time_cost=r.integer("SONO_ARGON2_TIME_COST", 2, minimum=1, maximum=100),
         argon2_parallelism=r.integer("SONO_ARGON2_PARALLELISM", 1, minimum=1, maximum=64),

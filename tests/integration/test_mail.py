@@ -20,11 +20,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from sono.adapters.mail import build_message
+from sono.adapters.mail import EmailMessage, build_message
 from sono.adapters.mail.outbox import OutboxMailer
 from sono.adapters.mail.smtp import SmtpMailer
 from sono.adapters.memory.mailer import InMemoryMailer
-from sono.application.ports import EmailMessage
 from sono.domain.errors import DeliveryFailed
 
 SENDER = "Sono <no-reply@sono.test>"

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from sono.adapters.sqlalchemy import migrate
 from sono.adapters.sqlalchemy.engine import create_engine
@@ -45,7 +46,7 @@ async def test_upgrade_downgrade_and_upgrade_again(database_url: str) -> None:
     assert not await migrate.check_at_head(database_url)
 
     await migrate.upgrade(database_url)
-    assert await migrate.current(database_url) == "0001"
+    assert await migrate.current(database_url) == "0002"
     assert await migrate.check_at_head(database_url)
     assert await table_names(database_url) == ALL_TABLES
     await migrate.upgrade(database_url)  # already at head: nothing to do
@@ -55,6 +56,8 @@ async def test_upgrade_downgrade_and_upgrade_again(database_url: str) -> None:
     assert await table_names(database_url) == {"alembic_version"}
 
     await migrate.upgrade(database_url, "0001")
+    assert not await migrate.check_at_head(database_url)
+    await migrate.upgrade(database_url)
     assert await migrate.check_at_head(database_url)
     assert await table_names(database_url) == ALL_TABLES
 
@@ -72,6 +75,30 @@ async def test_the_migrations_build_the_schema_the_tables_describe(database_url:
     try:
         async with engine.connect() as connection:
             assert await connection.run_sync(differences) == []
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("path", [["head"], ["0001", "head"], ["head", "0001", "head"]], ids=lambda p: "-".join(p))
+async def test_emails_and_usernames_stay_unique_case_insensitively(database_url: str, path: list[str]) -> None:
+    """The expression indexes survive every migration (SQLite rebuilds tables in batch mode)."""
+    for revision in path:
+        if revision == "0001" and await migrate.current(database_url) == "0002":
+            await migrate.downgrade(database_url, revision)
+        else:
+            await migrate.upgrade(database_url, revision)
+    engine = create_engine(database_url)
+    insert = text(
+        "INSERT INTO users (username, email, password_hash, is_active, is_superuser, max_audio_uploads, token_version)"
+        " VALUES (:username, :email, 'h', true, false, 20, 0)"
+    )
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(insert, {"username": "alice", "email": "alice@example.com"})
+        for clash in ({"username": "bob", "email": "ALICE@example.com"}, {"username": "ALICE", "email": "b@x.io"}):
+            with pytest.raises(IntegrityError):
+                async with engine.begin() as connection:
+                    await connection.execute(insert, clash)
     finally:
         await engine.dispose()
 

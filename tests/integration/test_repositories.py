@@ -17,13 +17,13 @@ from sono.adapters.memory.uow import FakeUnitOfWorkFactory
 from sono.adapters.sqlalchemy import migrate
 from sono.adapters.sqlalchemy.engine import create_engine, ping
 from sono.adapters.sqlalchemy.uow import SqlUnitOfWorkFactory
-from sono.application.ports import UnitOfWork, UnitOfWorkFactory
+from sono.application.uow import UnitOfWork, UnitOfWorkFactory
 from sono.domain.announcements import Announcement
+from sono.domain.audio import AudioFile
 from sono.domain.collections import Collaborator, Collection, CollectionTrack, CollectionType, Permission
 from sono.domain.errors import Conflict
 from sono.domain.gdpr import AuditEntry, Consent, DeletionRequest, DeletionStatus, DeletionType
 from sono.domain.maintenance import DEFAULT_MESSAGE, MaintenanceState
-from sono.domain.media import AudioFile
 from sono.domain.sessions import PasswordResetToken, RefreshFamily, RevokedToken
 from sono.domain.users import User
 

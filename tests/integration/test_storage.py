@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 import os
 import random
+import re
 import socket
 import stat
+import time
 import urllib.parse
 import urllib.request
 import uuid
@@ -21,12 +23,13 @@ from sono.adapters.storage import CHUNK_SIZE, InvalidKey, RangeNotSatisfiable
 from sono.adapters.storage import s3 as s3_module
 from sono.adapters.storage.local import LocalStorage
 from sono.adapters.storage.s3 import S3Storage
-from sono.adapters.storage.signing import derive_media_signing_key, verify_media_signature
-from sono.application.ports import ObjectChunks, ObjectStorage
+from sono.adapters.storage.signing import HmacUrlSigner, derive_media_signing_key, verify_media_signature
+from sono.application.media.ports import ObjectChunks, ObjectStorage
 from sono.domain.errors import BadRequest, NotFound, ServiceUnavailable
 
 MiB = 1024 * 1024
 SIGNING_KEY = derive_media_signing_key("test-secret-" * 4)
+SIGNER = HmacUrlSigner(SIGNING_KEY)
 CREDENTIALS = {"access_key": "testing", "secret_key": "testing", "region": "us-east-1"}
 NOW = 1_800_000_000.0
 
@@ -106,7 +109,7 @@ async def _s3_storage(endpoint: str, **options: object) -> S3Storage:
 @pytest.fixture(params=["local", "s3", "memory"])
 async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ObjectStorage]:
     if request.param == "local":
-        yield LocalStorage(tmp_path / "media", base_url="http://testserver", signing_key=SIGNING_KEY)
+        yield LocalStorage(tmp_path / "media", base_url="http://testserver", signer=SIGNER)
     elif request.param == "s3":
         s3 = await _s3_storage(request.getfixturevalue("s3_endpoint"), part_size=5 * MiB)
         try:
@@ -128,7 +131,7 @@ async def s3(s3_endpoint: str) -> AsyncIterator[S3Storage]:
 
 @pytest.fixture
 def local(tmp_path: Path) -> LocalStorage:
-    return LocalStorage(tmp_path / "media", base_url="http://testserver", signing_key=SIGNING_KEY, clock=lambda: NOW)
+    return LocalStorage(tmp_path / "media", base_url="http://testserver", signer=SIGNER)
 
 
 # --------------------------------------------------------------------------- every backend
@@ -272,7 +275,9 @@ async def test_unsafe_keys_are_refused(storage: ObjectStorage, key: str, tmp_pat
     with pytest.raises(InvalidKey):
         await storage.delete_many(["ok/key", key])
     with pytest.raises(InvalidKey):
-        await storage.url(key, public=True)
+        await storage.public_url(key)
+    with pytest.raises(InvalidKey):
+        await storage.signed_url(key, 2_000_000_000)
     assert issubclass(InvalidKey, BadRequest) and issubclass(InvalidKey, ValueError)
     assert not (tmp_path / "escape").exists()
 
@@ -308,23 +313,31 @@ async def test_local_content_type_falls_back_to_the_extension(local: LocalStorag
     assert (await local.open("audio/9/x.flac")).content_type == "audio/flac"
 
 
-async def test_local_urls_and_signatures(local: LocalStorage) -> None:
-    assert await local.url("avatars/a b.webp", public=True) == "http://testserver/api/v1/media/avatars/a%20b.webp"
+async def test_public_urls_only_for_public_keys(storage: ObjectStorage) -> None:
+    """Whether an object may be fetched without a signature is its key's to say, not the caller's."""
+    for key in ("audio/5/x.mp3", "secrets/key", "avatar/x.webp"):
+        with pytest.raises(InvalidKey):
+            await storage.public_url(key)
+    assert "avatars/a.webp" in await storage.public_url("avatars/a.webp")
 
-    url = await local.url("audio/5/x.mp3", public=False, expires_in=600)
+
+async def test_local_urls_and_signatures(local: LocalStorage) -> None:
+    assert await local.public_url("avatars/a b.webp") == "http://testserver/api/v1/media/avatars/a%20b.webp"
+
+    url = await local.signed_url("audio/5/x.mp3", int(NOW) + 600)
     parsed = urllib.parse.urlsplit(url)
     assert parsed.path == "/api/v1/media/audio/5/x.mp3"
     query = dict(urllib.parse.parse_qsl(parsed.query))
     assert int(query["expires"]) == int(NOW) + 600
 
-    assert local.verify_signature("audio/5/x.mp3", query["expires"], query["signature"])
+    assert SIGNER.verify("audio/5/x.mp3", query["expires"], query["signature"], NOW)
     assert verify_media_signature("audio/5/x.mp3", query["expires"], query["signature"], NOW, signing_key=SIGNING_KEY)
     # expired, tampered, for another key, with another secret, malformed: all refused
-    assert not local.verify_signature("audio/5/x.mp3", query["expires"], query["signature"], now=NOW + 601)
-    assert not local.verify_signature("audio/5/x.mp3", str(int(query["expires"]) + 1), query["signature"])
+    assert not SIGNER.verify("audio/5/x.mp3", query["expires"], query["signature"], NOW + 601)
+    assert not SIGNER.verify("audio/5/x.mp3", str(int(query["expires"]) + 1), query["signature"], NOW)
     tampered = ("0" if query["signature"][0] != "0" else "1") + query["signature"][1:]
-    assert not local.verify_signature("audio/5/x.mp3", query["expires"], tampered)
-    assert not local.verify_signature("audio/5/y.mp3", query["expires"], query["signature"])
+    assert not SIGNER.verify("audio/5/x.mp3", query["expires"], tampered, NOW)
+    assert not SIGNER.verify("audio/5/y.mp3", query["expires"], query["signature"], NOW)
     assert not verify_media_signature(
         "audio/5/x.mp3", query["expires"], query["signature"], NOW, signing_key=derive_media_signing_key("other" * 8)
     )
@@ -338,19 +351,19 @@ async def test_local_urls_and_signatures(local: LocalStorage) -> None:
         (query["expires"], query["signature"][:-1]),
     ]
     for expires, signature in malformed:
-        assert not local.verify_signature("audio/5/x.mp3", expires, signature)
+        assert not SIGNER.verify("audio/5/x.mp3", expires, signature, NOW)
 
 
 async def test_local_relative_urls(tmp_path: Path) -> None:
-    storage = LocalStorage(tmp_path, base_url="", signing_key=SIGNING_KEY, media_path="media/")
-    assert await storage.url("covers/c.jpg", public=True) == "/media/covers/c.jpg"
+    storage = LocalStorage(tmp_path, base_url="", signer=SIGNER, media_path="media/")
+    assert await storage.public_url("covers/c.jpg") == "/media/covers/c.jpg"
 
 
 async def test_local_check_fails_when_the_root_is_unusable(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_bytes(b"not a directory")
     with pytest.raises(ServiceUnavailable):
-        await LocalStorage(blocker / "media", base_url="", signing_key=SIGNING_KEY).check()
+        await LocalStorage(blocker / "media", base_url="", signer=SIGNER).check()
 
 
 # --------------------------------------------------------------------------- S3
@@ -423,11 +436,12 @@ async def test_s3_presigned_urls_are_fetchable(s3: S3Storage) -> None:
     data = _random_bytes(70_000)
     await s3.put_bytes("audio/6/x.mp3", data, "audio/mpeg")
 
-    private = await s3.url("audio/6/x.mp3", public=False, expires_in=120)
-    assert "X-Amz-Signature=" in private and "X-Amz-Expires=120" in private
+    private = await s3.signed_url("audio/6/x.mp3", int(time.time()) + 120)
+    assert "X-Amz-Signature=" in private and re.search(r"X-Amz-Expires=1[12][0-9]\b", private)
     assert _fetch(private) == data
 
-    public = await s3.url("audio/6/x.mp3", public=True)
+    await s3.put_bytes("covers/6/x.webp", data, "image/webp")
+    public = await s3.public_url("covers/6/x.webp")
     assert "X-Amz-Expires=604800" in public
     assert _fetch(public) == data
 
@@ -436,7 +450,7 @@ async def test_s3_public_base_url(s3_endpoint: str) -> None:
     storage = S3Storage(
         endpoint_url=s3_endpoint, bucket="b", public_base_url="https://cdn.example/media/", **CREDENTIALS
     )  # type: ignore[arg-type]
-    assert await storage.url("covers/c 1.jpg", public=True) == "https://cdn.example/media/covers/c%201.jpg"
+    assert await storage.public_url("covers/c 1.jpg") == "https://cdn.example/media/covers/c%201.jpg"
     await storage.close()
 
 
@@ -480,11 +494,10 @@ async def test_s3_unreachable_service(tmp_path: Path) -> None:
 
 
 async def test_memory_urls_and_availability_switch() -> None:
-    storage = InMemoryStorage(clock=lambda: NOW)
-    assert await storage.url("avatars/a.webp", public=True) == "memory://media/avatars/a.webp"
+    storage = InMemoryStorage()
+    assert await storage.public_url("avatars/a.webp") == "memory://media/avatars/a.webp"
     assert (
-        await storage.url("avatars/a.webp", public=False, expires_in=60)
-        == f"memory://media/avatars/a.webp?expires={int(NOW) + 60}"
+        await storage.signed_url("audio/a.mp3", int(NOW) + 60) == f"memory://media/audio/a.mp3?expires={int(NOW) + 60}"
     )
     storage.available = False
     with pytest.raises(ServiceUnavailable):

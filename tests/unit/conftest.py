@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from sono.adapters.mail.notifier import EmailNotifier
 from sono.adapters.memory.mailer import InMemoryMailer
 from sono.adapters.memory.media import FakeMediaInspector
 from sono.adapters.memory.security import FakeClock, FakePasswordHasher
@@ -16,8 +17,9 @@ from sono.adapters.memory.storage import InMemoryStorage
 from sono.adapters.memory.stores import FakeMaintenanceStore, FakeRateLimiter
 from sono.adapters.memory.uow import FakeUnitOfWorkFactory
 from sono.adapters.security.tokens import JwtTokenIssuer
+from sono.adapters.storage.signing import HmacUrlSigner
 from sono.application.common import PasswordInput, Principal
-from sono.bootstrap import Container, wire
+from sono.bootstrap import Container, Ports
 from sono.config import load_settings
 from sono.domain.errors import BadRequest
 from sono.domain.users import User
@@ -54,6 +56,7 @@ class World:
     maintenance: FakeMaintenanceStore
     tokens: JwtTokenIssuer
     decryptor: FakeDecryptor
+    inspector: FakeMediaInspector
 
     async def register(self, username: str = "alice", *, superuser: bool = False, password: str = PASSWORD) -> User:
         return await self.app.accounts.register(
@@ -79,7 +82,7 @@ def world(clock: FakeClock) -> World:
     return make_world(clock)
 
 
-def make_world(clock: FakeClock) -> World:
+def make_world(clock: FakeClock, **settings: str) -> World:
     """Every use case wired to fresh fakes."""
     uow = FakeUnitOfWorkFactory()
     hasher = FakePasswordHasher()
@@ -87,21 +90,22 @@ def make_world(clock: FakeClock) -> World:
     storage = InMemoryStorage()
     maintenance = FakeMaintenanceStore()
     decryptor = FakeDecryptor()
+    inspector = FakeMediaInspector()
     tokens = JwtTokenIssuer("a" * 32, "b" * 32, access_ttl_seconds=1800, refresh_ttl_seconds=7 * 86400, clock=clock)
-    settings = load_settings({"SONO_FRONTEND_URL": "https://sono.example"})
-    app = wire(
-        settings,
+    config = load_settings({"SONO_FRONTEND_URL": "https://sono.example", **settings})
+    ports = Ports(
         uow=uow,
+        clock=clock,
         hasher=hasher,
         tokens=tokens,
         decryptor=decryptor,
-        clock=clock,
-        storage=storage,
-        mailer=mailer,
-        media=FakeMediaInspector(),
-        rate_limiter=FakeRateLimiter(),
-        maintenance_store=maintenance,
         sessions=FakeSessionLookup(uow.database),
-        media_signing_key=b"k" * 32,
+        storage=storage,
+        signer=HmacUrlSigner(b"k" * 32),
+        inspector=inspector,
+        notifier=EmailNotifier(mailer, frontend_url=config.frontend_url),
+        rate_limiter=FakeRateLimiter(),
+        maintenance=maintenance,
     )
-    return World(app, uow, clock, hasher, mailer, storage, maintenance, tokens, decryptor)
+    app = Container(config, ports)
+    return World(app, uow, clock, hasher, mailer, storage, maintenance, tokens, decryptor, inspector)

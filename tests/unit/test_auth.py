@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from sono.application.common import PasswordInput
-from sono.domain.errors import BadRequest, MaintenanceActive, NotAuthenticated, PermissionDenied
+from sono.domain.errors import BadRequest, MaintenanceActive, NotAuthenticated, PermissionDenied, SessionEnded
 from sono.domain.gdpr import AuditEvent
 from sono.domain.maintenance import MaintenanceState
 from tests.unit.conftest import PASSWORD, World
@@ -50,7 +50,7 @@ async def test_disabled_account_is_refused_after_the_password_check(world: World
         assert stored is not None
         stored.is_active = False
         await uow.commit()
-    with pytest.raises(PermissionDenied, match="Account is disabled"):
+    with pytest.raises(PermissionDenied, match="This account has been deactivated"):
         await world.app.auth.login("alice", PasswordInput(PASSWORD))
     with pytest.raises(NotAuthenticated):
         await world.app.auth.login("alice", PasswordInput("Wr0ng!Password"))
@@ -93,15 +93,18 @@ async def test_refresh_rotates_and_the_old_token_stops_working(world: World) -> 
     assert third.access_token
 
 
-async def test_reusing_a_rotated_refresh_token_revokes_the_family(world: World) -> None:
+async def test_reusing_a_rotated_refresh_token_ends_the_session(world: World) -> None:
     user = await world.register()
     first = await world.app.auth.login("alice", PasswordInput(PASSWORD))
     second = await world.app.auth.refresh(first.refresh_token)
+    world.clock.advance(61)  # past the grace window
 
-    with pytest.raises(NotAuthenticated, match="Invalid refresh token"):
+    with pytest.raises(SessionEnded, match="Invalid refresh token"):
         await world.app.auth.refresh(first.refresh_token)
     with pytest.raises(NotAuthenticated):
         await world.app.auth.refresh(second.refresh_token)
+    with pytest.raises(SessionEnded):  # the session's access tokens end with it
+        await world.app.auth.authenticate(second.access_token)
     assert AuditEvent.TOKEN_REUSE in await _events(world, user.id)
     # Other sessions of the same user are untouched.
     other = await world.app.auth.login("alice", PasswordInput(PASSWORD))
@@ -178,3 +181,60 @@ async def test_forged_and_garbage_tokens_are_refused(world: World) -> None:
     for token in ("", "garbage", f"{header}.{payload}.{signature[::-1]}"):
         with pytest.raises(NotAuthenticated):
             await world.app.auth.authenticate(token)
+
+
+async def test_the_last_rotated_token_is_accepted_again_within_the_grace_window(world: World) -> None:
+    await world.register()
+    first = await world.app.auth.login("alice", PasswordInput(PASSWORD))
+    second = await world.app.auth.refresh(first.refresh_token)
+    world.clock.advance(59)
+
+    again = await world.app.auth.refresh(first.refresh_token)  # a racing request of the same client
+
+    assert world.tokens.decode_refresh(again.refresh_token).jti == world.tokens.decode_refresh(second.refresh_token).jti
+    assert (await world.app.auth.authenticate(again.access_token)).user.username == "alice"
+    assert (await world.app.auth.authenticate(second.access_token)).user.username == "alice"
+    third = await world.app.auth.refresh(second.refresh_token)  # the session goes on
+    with pytest.raises(SessionEnded):  # two rotations back is reuse, even within the window
+        await world.app.auth.refresh(first.refresh_token)
+    with pytest.raises(SessionEnded):
+        await world.app.auth.authenticate(third.access_token)
+
+
+async def test_logout_ends_the_callers_session_whatever_refresh_token_it_sends(world: World) -> None:
+    await world.register()
+    pair = await world.app.auth.login("alice", PasswordInput(PASSWORD))
+    principal = await world.app.auth.authenticate(pair.access_token)
+
+    await world.app.auth.logout(principal, "not-a-token")
+
+    with pytest.raises(SessionEnded):
+        await world.app.auth.authenticate(pair.access_token)
+    with pytest.raises(SessionEnded):
+        await world.app.auth.refresh(pair.refresh_token)
+
+
+async def test_during_maintenance_a_non_admin_login_is_refused_before_the_password_check(world: World) -> None:
+    await world.register("alice")
+    await world.register("root", superuser=True)
+    await world.app.maintenance.set(True, "Back soon")
+    before = (world.hasher.verify_calls, world.hasher.dummy_calls)
+
+    for password in (PASSWORD, "Wr0ng!Password"):
+        with pytest.raises(MaintenanceActive, match="Back soon"):
+            await world.app.auth.login("alice", PasswordInput(password))
+    with pytest.raises(MaintenanceActive):
+        await world.app.auth.login("nobody", PasswordInput(PASSWORD))
+    assert (world.hasher.verify_calls, world.hasher.dummy_calls) == before  # no password was looked at
+    admin = await world.app.auth.login("root", PasswordInput(PASSWORD))
+    assert await world.app.auth.refresh(admin.refresh_token)
+
+
+async def test_during_maintenance_only_admins_refresh(world: World) -> None:
+    await world.register("alice")
+    pair = await world.app.auth.login("alice", PasswordInput(PASSWORD))
+    await world.app.maintenance.set(True)
+    with pytest.raises(MaintenanceActive):
+        await world.app.auth.refresh(pair.refresh_token)
+    with pytest.raises(MaintenanceActive):
+        await world.app.auth.refresh("garbage")

@@ -5,10 +5,10 @@ from datetime import timedelta
 import pytest
 
 from sono.application.common import PasswordInput
-from sono.domain.collections import Collaborator, Collection, CollectionTrack, CollectionType, Permission
-from sono.domain.errors import BadRequest, Conflict, NotAuthenticated, NotFound, PermissionDenied
+from sono.domain.audio import AudioFile
+from sono.domain.collections import Collection, CollectionType, Permission
+from sono.domain.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied
 from sono.domain.gdpr import AuditEvent, DeletionStatus, DeletionType
-from sono.domain.media import AudioFile
 from sono.domain.users import User
 from tests.unit.conftest import PASSWORD, World
 
@@ -76,9 +76,10 @@ async def _give_content(world: World, owner: User, other: User) -> dict[str, obj
                 updated_date=now,
             )
         )
-        for order, audio in enumerate([theirs[0], own, theirs[1]], start=1):
-            await uow.collections.add_track(CollectionTrack(playlist.id, audio.id, order, now, other.id))  # type: ignore[arg-type]
-        await uow.collections.add_collaborator(Collaborator(playlist.id, owner.id, Permission.EDIT, now, other.id))  # type: ignore[arg-type]
+        for audio in [theirs[0], own, theirs[1]]:
+            playlist.add_track(audio.id, now=now, added_by_id=other.id)  # type: ignore[arg-type]
+        playlist.add_collaborator(owner.id, Permission.EDIT, now=now, added_by_id=other.id)  # type: ignore[arg-type]
+        await uow.collections.save(playlist)
         await uow.commit()
     return {"playlist": playlist.id, "theirs": [a.id for a in theirs]}
 
@@ -90,7 +91,10 @@ async def test_request_deletion_is_scheduled_after_the_grace_period(world: World
 
     assert request.scheduled_for - request.requested_at == timedelta(days=7)
     status = await world.app.gdpr.deletion_status(principal)
-    assert status is not None and status.deletion_type == DeletionType.HARD and status.reason == "Leaving"
+    assert status.request is not None and status.request.deletion_type == DeletionType.HARD
+    assert status.request.reason == "Leaving" and status.days_remaining == 7.0
+    stored = await world.user(principal.user_id)
+    assert stored is not None and stored.deletion_requested_at == request.requested_at
     with pytest.raises(Conflict, match="A deletion request is already pending"):
         await world.app.gdpr.request_deletion(principal, DeletionType.SOFT, None)
 
@@ -104,7 +108,9 @@ async def test_cancel_deletion(world: World) -> None:
     cancelled = await world.app.gdpr.cancel_deletion(principal)
 
     assert cancelled.status == DeletionStatus.CANCELLED
-    assert await world.app.gdpr.deletion_status(principal) is None
+    assert (await world.app.gdpr.deletion_status(principal)).request is None
+    stored = await world.user(principal.user_id)
+    assert stored is not None and stored.deletion_requested_at is None
     await world.app.gdpr.request_deletion(principal, DeletionType.SOFT, None)  # may ask again
 
 
@@ -143,17 +149,19 @@ async def test_due_hard_deletion_erases_the_user_and_their_objects(world: World)
     for key in ("audio/own.mp3", "covers/own.jpg", "avatars/own.webp"):
         assert not await world.storage.exists(key)
     async with world.uow() as uow:
-        tracks = await uow.collections.tracks(content["playlist"])  # type: ignore[arg-type]
-        assert [(t.audio_file_id, t.track_order) for t in tracks] == [
-            (a, i) for i, a in enumerate(content["theirs"], 1)
-        ]  # type: ignore[arg-type]
-        assert await uow.collections.collaborators(content["playlist"]) == []  # type: ignore[arg-type]
+        playlist = await uow.collections.get(content["playlist"])  # type: ignore[arg-type]
+        assert playlist is not None
+        assert [(t.audio_file_id, t.track_order) for t in playlist.tracks] == [
+            (a, i)
+            for i, a in enumerate(content["theirs"], 1)  # type: ignore[call-overload]
+        ]
+        assert playlist.collaborators == []
         assert await uow.audit.list_for_user(owner.id) == []  # type: ignore[arg-type]
 
 
 async def test_delete_now_checks_the_password(world: World) -> None:
     principal = await world.principal(await world.register())
-    with pytest.raises(BadRequest, match="Incorrect password"):
+    with pytest.raises(NotAuthenticated, match="Incorrect password"):
         await world.app.gdpr.delete_now(principal, PasswordInput("Wr0ng!Password"), DeletionType.HARD)
     assert await world.user(principal.user_id) is not None
 
@@ -180,8 +188,7 @@ async def test_delete_now_hard_removes_everything(world: World) -> None:
     assert await world.user(owner.id) is None  # type: ignore[arg-type]
     assert not await world.storage.exists("audio/own.mp3")
     async with world.uow() as uow:
-        _, total = await uow.audio_files.list_for_owner(owner.id, skip=0, limit=10)  # type: ignore[arg-type]
-        assert total == 0
+        assert (await uow.audio_files.list_for_owner(owner.id, skip=0, limit=10)).total == 0  # type: ignore[arg-type]
         anonymous = [e for e in world.uow.database.audit.values() if e.event == AuditEvent.DELETION_EXECUTED]  # type: ignore[attr-defined]
     assert anonymous and all(e.user_id is None and e.ip_address is None for e in anonymous)
 
@@ -196,24 +203,13 @@ async def test_export_contains_everything_but_secrets(world: World) -> None:
 
     data = await world.app.gdpr.export_data(principal)
 
-    assert set(data) >= {
-        "profile",
-        "audio_files",
-        "collections",
-        "collaborations",
-        "consents",
-        "deletion_requests",
-        "audit_log",
-    }
-    assert data["profile"]["username"] == "alice" and "password_hash" not in data["profile"]
-    assert [a["title"] for a in data["audio_files"]] == ["Mine"]
-    assert [c["title"] for c in data["collections"]] == ["Album"]
-    assert [c["collection_title"] for c in data["collaborations"]] == ["Mix"]
-    assert data["consents"][0]["consent_type"] == "privacy_policy" and data["consents"][0]["is_active"]
-    assert data["deletion_requests"][0]["reason"] == "why not"
-    assert any(e["event"] == AuditEvent.REGISTER for e in data["audit_log"])
-    assert data["profile"]["created_at"].endswith("Z")
-    assert "storage_key" not in data["audio_files"][0]
+    assert data.user.username == "alice" and data.exported_at == world.clock.now()
+    assert [a.title for a in data.audio_files] == ["Mine"]
+    assert [c.title for c in data.collections] == ["Album"]
+    assert [(c.title, m.permission_level) for c, m in data.collaborations] == [("Mix", Permission.EDIT)]
+    assert data.consents[0].consent_type == "privacy_policy" and data.consents[0].is_active
+    assert data.deletion_requests[0].reason == "why not"
+    assert any(e.event == AuditEvent.REGISTER for e in data.audit_log)
 
 
 async def test_a_newer_consent_supersedes_the_active_one(world: World) -> None:
@@ -237,4 +233,4 @@ async def test_consent_fields_are_validated(world: World) -> None:
     principal = await world.principal(await world.register())
     with pytest.raises(ValidationFailed) as caught:
         await world.app.gdpr.give_consent(principal, "", "x" * 21, None)
-    assert [e.loc for e in caught.value.errors] == [("body", "consent_type"), ("body", "consent_version")]
+    assert [e.field for e in caught.value.errors] == ["consent_type", "consent_version"]

@@ -5,8 +5,8 @@ from urllib.parse import unquote
 
 import pytest
 
+from sono.application.accounts.password_reset import hash_reset_token
 from sono.application.common import PasswordInput
-from sono.application.password_reset import FORGOT_MESSAGE, hash_reset_token
 from sono.domain.errors import BadRequest, DeliveryFailed, NotAuthenticated, ValidationFailed
 from tests.unit.conftest import PASSWORD, World
 
@@ -28,9 +28,8 @@ async def _request_token(world: World, email: str = "alice@example.com") -> str:
 async def test_forgot_password_mails_a_link_and_stores_only_a_hash(world: World) -> None:
     await world.register()
 
-    message = await world.app.password_reset.forgot_password("ALICE@example.com")
+    await world.app.password_reset.forgot_password("ALICE@example.com")
 
-    assert message == FORGOT_MESSAGE
     mail = world.mailer.sent[-1]
     assert mail.to == "alice@example.com"
     assert mail.subject == "Password Reset Request - Sono"
@@ -43,8 +42,7 @@ async def test_forgot_password_mails_a_link_and_stores_only_a_hash(world: World)
 
 
 async def test_forgot_password_for_an_unknown_email_looks_the_same(world: World) -> None:
-    message = await world.app.password_reset.forgot_password("nobody@example.com")
-    assert message == FORGOT_MESSAGE
+    await world.app.password_reset.forgot_password("nobody@example.com")
     assert world.mailer.sent == []
     assert world.clock.slept and world.clock.slept[-1] > 0  # padded to a typical request's duration
 
@@ -71,7 +69,7 @@ async def test_verify_token_states(world: World) -> None:
     await world.register()
     token = await _request_token(world)
 
-    assert await world.app.password_reset.verify_token(token) == "Reset token is valid"
+    await world.app.password_reset.verify_token(token)  # no error: valid
     with pytest.raises(BadRequest, match="Invalid or expired reset token"):
         await world.app.password_reset.verify_token("not-a-token")
     with pytest.raises(BadRequest, match="Invalid or expired reset token"):
@@ -87,9 +85,8 @@ async def test_reset_password_end_to_end(world: World) -> None:
     token = await _request_token(world)
     other_token = await _request_token(world)
 
-    message = await world.app.password_reset.reset_password(token, PasswordInput(NEW_PASSWORD))
+    await world.app.password_reset.reset_password(token, PasswordInput(NEW_PASSWORD))
 
-    assert message == "Password has been reset successfully. You can now log in with your new password."
     assert await world.app.auth.login("alice", PasswordInput(NEW_PASSWORD))
     with pytest.raises(NotAuthenticated):
         await world.app.auth.login("alice", PasswordInput(PASSWORD))
@@ -108,10 +105,10 @@ async def test_reset_password_enforces_the_policy_on_the_new_password(world: Wor
     token = await _request_token(world)
     with pytest.raises(ValidationFailed) as caught:
         await world.app.password_reset.reset_password(token, PasswordInput("weakpassword1!"))
-    assert [(e.loc, e.msg) for e in caught.value.errors] == [
-        (("body", "new_password"), "Password must contain at least one uppercase letter")
+    assert [(e.field, e.msg) for e in caught.value.errors] == [
+        ("new_password", "Password must contain at least one uppercase letter")
     ]
-    assert await world.app.password_reset.verify_token(token)  # the token was not spent
+    await world.app.password_reset.verify_token(token)  # the token was not spent: no error
 
 
 async def test_reset_password_accepts_an_encrypted_password(world: World) -> None:

@@ -20,7 +20,7 @@ from sono.adapters.memory.stores import FakeMaintenanceStore, FakeRateLimiter
 from sono.adapters.security.rsa_keys import RsaPasswordDecryptor, encrypt_password
 from sono.adapters.security.tokens import JwtTokenIssuer
 from sono.adapters.stores.rate_limit import MemoryRateLimiter
-from sono.application.ports import AccessClaims, RefreshClaims
+from sono.application.accounts.ports import AccessClaims, RefreshClaims
 from sono.domain.errors import BadRequest, NotAuthenticated
 from sono.domain.maintenance import MaintenanceState
 

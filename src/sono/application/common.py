@@ -5,12 +5,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from sono.application.ports import AccessClaims, Clock, ObjectStorage, PasswordDecryptor, UnitOfWork
+from sono.domain.access import Viewer
 from sono.domain.errors import FieldError, ValidationFailed
 from sono.domain.gdpr import AuditEntry
 from sono.domain.users import User
+
+if TYPE_CHECKING:
+    from sono.application.accounts.ports import AccessClaims, PasswordDecryptor
+    from sono.application.media.ports import ObjectStorage
+    from sono.application.ports import Clock
+    from sono.application.uow import UnitOfWork
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -18,9 +24,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
+    """A slice of a list (``skip``, at most the page size) and the length of the whole list."""
+
     items: Sequence[T]
     total: int
-    skip: int
+    skip: int = 0
 
     @property
     def has_more(self) -> bool:
@@ -43,6 +51,15 @@ class Principal:
     def is_admin(self) -> bool:
         return self.user.is_superuser
 
+    @property
+    def viewer(self) -> Viewer:
+        return Viewer(self.user_id, self.is_admin)
+
+
+def viewer_of(principal: Principal | None) -> Viewer:
+    """The domain's view of an optional caller."""
+    return principal.viewer if principal is not None else Viewer()
+
 
 @dataclass(frozen=True, slots=True)
 class PasswordInput:
@@ -62,8 +79,8 @@ class Problems:
 
     errors: list[FieldError] = field(default_factory=list)
 
-    def check(self, loc: tuple[str | int, ...], problems: list[str]) -> None:
-        self.errors.extend(FieldError(loc, message) for message in problems)
+    def check(self, field_name: str, problems: list[str]) -> None:
+        self.errors.extend(FieldError(field_name, message) for message in problems)
 
     def raise_if_any(self) -> None:
         if self.errors:
@@ -100,7 +117,7 @@ async def audit(
     ip: str | None = None,
     **details: Any,
 ) -> None:
-    """Add a security event to the audit log of the current unit of work (saved at commit)."""
+    """Add an event to the audit log of the current unit of work (saved at commit)."""
     entry = AuditEntry(event, clock.now(), user_id=user_id, actor_id=actor_id, ip_address=ip, details=details)
     await uow.audit.add(entry)
 

@@ -1,10 +1,34 @@
-"""Collections (albums, playlists, compilations), their tracks and collaborators."""
+"""Collections (albums, playlists, compilations): an aggregate that owns its track list and its
+collaborators, and the rules on who may see and change it.
+
+Track order is 1-based and contiguous: every method that changes the list leaves ``track_order``
+equal to the position in ``tracks`` (kept sorted). The database's unique constraint on
+``(collection_id, track_order)`` is the last line of defence, not the rule.
+"""
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+
+from sono.domain.access import Viewer
+from sono.domain.errors import BadRequest, Conflict, NotFound
+
+TITLE_MAX = 200
+DESCRIPTION_MAX = 5000
+ARTIST_MAX = 200
+CURATOR_NOTE_MAX = 2000
+BULK_ADD_MAX = 100
+
+TRACK_ALREADY_PRESENT = "Audio file already in collection"
+TRACK_NOT_FOUND = "Track not found in collection"
+NOT_COLLABORATIVE = "Collection is not collaborative"
+OWNER_NOT_COLLABORATOR = "The owner cannot be added as a collaborator"
+ALREADY_COLLABORATOR = "User is already a collaborator"
+COLLABORATOR_NOT_FOUND = "Collaborator not found"
+ALBUM_NEEDS_ARTIST = "An album requires an artist"
 
 
 class CollectionType(enum.StrEnum):
@@ -16,6 +40,33 @@ class CollectionType(enum.StrEnum):
 class Permission(enum.StrEnum):
     EDIT = "edit"
     VIEW = "view"
+
+
+def type_problems(collection_type: CollectionType, artist: str | None) -> list[str]:
+    """What a collection of ``collection_type`` with this ``artist`` lacks."""
+    if collection_type == CollectionType.ALBUM and not (artist or "").strip():
+        return [ALBUM_NEEDS_ARTIST]
+    return []
+
+
+@dataclass(eq=False)
+class CollectionTrack:
+    collection_id: int | None
+    audio_file_id: int
+    track_order: int
+    added_date: datetime | None = None
+    added_by_id: int | None = None
+    id: int | None = None
+
+
+@dataclass(eq=False)
+class Collaborator:
+    collection_id: int | None
+    user_id: int
+    permission_level: Permission
+    added_date: datetime | None = None
+    added_by_id: int | None = None
+    id: int | None = None
 
 
 @dataclass(eq=False)
@@ -32,23 +83,127 @@ class Collection:
     created_date: datetime | None = None
     updated_date: datetime | None = None
     id: int | None = None
+    tracks: list[CollectionTrack] = field(default_factory=list)
+    collaborators: list[Collaborator] = field(default_factory=list)
 
+    # ------------------------------------------------------------------ access
 
-@dataclass(eq=False)
-class CollectionTrack:
-    collection_id: int
-    audio_file_id: int
-    track_order: int
-    added_date: datetime | None = None
-    added_by_id: int | None = None
-    id: int | None = None
+    def permission_of(self, viewer: Viewer) -> Permission | None:
+        """The viewer's collaborator permission, if they are a collaborator."""
+        if viewer.user_id is None:
+            return None
+        return next((c.permission_level for c in self.collaborators if c.user_id == viewer.user_id), None)
 
+    def visible_to(self, viewer: Viewer, *, owner_active: bool = True) -> bool:
+        """Public collections (of active owners) are seen by everyone; private ones by their owner,
+        their collaborators and admins."""
+        if viewer.is_admin or viewer.is_user(self.owner_id) or self.permission_of(viewer) is not None:
+            return True
+        return self.is_public and owner_active
 
-@dataclass(eq=False)
-class Collaborator:
-    collection_id: int
-    user_id: int
-    permission_level: Permission
-    added_date: datetime | None = None
-    added_by_id: int | None = None
-    id: int | None = None
+    def editable_by(self, viewer: Viewer) -> bool:
+        """May change the tracks, the cover and the descriptive fields: owner, admins, and
+        collaborators with ``edit`` permission."""
+        return self.manageable_by(viewer) or self.permission_of(viewer) == Permission.EDIT
+
+    def manageable_by(self, viewer: Viewer) -> bool:
+        """May change visibility and collaboration, manage collaborators and delete: owner, admins."""
+        return viewer.is_admin or viewer.is_user(self.owner_id)
+
+    # ------------------------------------------------------------------ tracks
+
+    @property
+    def audio_file_ids(self) -> list[int]:
+        return [track.audio_file_id for track in self.tracks]
+
+    def track(self, track_id: int) -> CollectionTrack:
+        for track in self.tracks:
+            if track.id == track_id:
+                return track
+        raise NotFound(TRACK_NOT_FOUND)
+
+    def add_track(
+        self, audio_file_id: int, *, now: datetime, added_by_id: int | None, position: int | None = None
+    ) -> CollectionTrack:
+        """Insert at ``position`` (1-based; beyond the end, or None, appends; below 1 puts it
+        first), shifting what follows. An audio file appears at most once."""
+        if audio_file_id in self.audio_file_ids:
+            raise Conflict(TRACK_ALREADY_PRESENT)
+        track = CollectionTrack(self.id, audio_file_id, 0, added_date=now, added_by_id=added_by_id)
+        index = len(self.tracks) if position is None else min(max(position, 1), len(self.tracks) + 1) - 1
+        self.tracks.insert(index, track)
+        self._renumber()
+        return track
+
+    def add_tracks(
+        self, audio_file_ids: Sequence[int], *, now: datetime, added_by_id: int | None
+    ) -> list[CollectionTrack]:
+        """Append several, in order; all or nothing (``Conflict`` naming none is added when one
+        is already present or repeated)."""
+        present = set(self.audio_file_ids)
+        repeated = {audio_id for audio_id in audio_file_ids if audio_file_ids.count(audio_id) > 1}
+        if present.intersection(audio_file_ids) or repeated:
+            raise Conflict(TRACK_ALREADY_PRESENT)
+        added = [
+            CollectionTrack(self.id, audio_id, 0, added_date=now, added_by_id=added_by_id)
+            for audio_id in audio_file_ids
+        ]
+        self.tracks.extend(added)
+        self._renumber()
+        return added
+
+    def remove_track(self, track_id: int) -> CollectionTrack:
+        track = self.track(track_id)
+        self.tracks.remove(track)
+        self._renumber()
+        return track
+
+    def remove_audio(self, audio_file_ids: Iterable[int]) -> int:
+        """Drop the entries of these audio files (they are being deleted); the rest close up."""
+        doomed = set(audio_file_ids)
+        kept = [track for track in self.tracks if track.audio_file_id not in doomed]
+        removed = len(self.tracks) - len(kept)
+        if removed:
+            self.tracks[:] = kept
+            self._renumber()
+        return removed
+
+    def move_track(self, track_id: int, new_position: int) -> CollectionTrack:
+        """Move to ``new_position`` (clamped to 1..n), shifting the tracks in between."""
+        track = self.track(track_id)
+        self.tracks.remove(track)
+        index = min(max(new_position, 1), len(self.tracks) + 1) - 1
+        self.tracks.insert(index, track)
+        self._renumber()
+        return track
+
+    def _renumber(self) -> None:
+        for position, track in enumerate(self.tracks, start=1):
+            if track.track_order != position:
+                track.track_order = position
+
+    # ------------------------------------------------------------------ collaborators
+
+    def collaborator(self, user_id: int) -> Collaborator:
+        for collaborator in self.collaborators:
+            if collaborator.user_id == user_id:
+                return collaborator
+        raise NotFound(COLLABORATOR_NOT_FOUND)
+
+    def add_collaborator(
+        self, user_id: int, permission: Permission, *, now: datetime, added_by_id: int | None
+    ) -> Collaborator:
+        if not self.is_collaborative:
+            raise BadRequest(NOT_COLLABORATIVE)
+        if user_id == self.owner_id:
+            raise BadRequest(OWNER_NOT_COLLABORATOR)
+        if any(c.user_id == user_id for c in self.collaborators):
+            raise Conflict(ALREADY_COLLABORATOR)
+        collaborator = Collaborator(self.id, user_id, permission, added_date=now, added_by_id=added_by_id)
+        self.collaborators.append(collaborator)
+        return collaborator
+
+    def remove_collaborator(self, user_id: int) -> Collaborator:
+        collaborator = self.collaborator(user_id)
+        self.collaborators.remove(collaborator)
+        return collaborator

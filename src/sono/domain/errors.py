@@ -24,6 +24,16 @@ class NotAuthenticated(SonoError):
     detail = "Could not validate credentials"
 
 
+class InvalidToken(NotAuthenticated):
+    """A bearer token that is malformed, forged or expired. Endpoints that also serve anonymous
+    callers ignore it; the others answer 401."""
+
+
+class SessionEnded(NotAuthenticated):
+    """A genuine token of a session that has ended (logout, disable, deletion, password reset,
+    refresh-token reuse): 401 everywhere, so that clients log out cleanly."""
+
+
 class PermissionDenied(SonoError):
     detail = "Not enough permissions"
 
@@ -74,9 +84,10 @@ class DeliveryFailed(SonoError):
 
 @dataclass(frozen=True, slots=True)
 class FieldError:
-    """One failed rule on one input field. ``loc`` is e.g. ("body", "new_password")."""
+    """One failed rule on one input field, named as the use case knows it (``new_password``). Where
+    the field travelled (body, query, ...) is the edge's business: it adds the location."""
 
-    loc: tuple[str | int, ...]
+    field: str
     msg: str
     type: str = "value_error"
 
@@ -91,5 +102,5 @@ class ValidationFailed(SonoError):
         self.errors = errors
 
     @classmethod
-    def single(cls, loc: tuple[str | int, ...], msg: str) -> ValidationFailed:
-        return cls([FieldError(loc, msg)])
+    def single(cls, field: str, msg: str) -> ValidationFailed:
+        return cls([FieldError(field, msg)])

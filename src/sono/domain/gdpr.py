@@ -10,7 +10,8 @@ from typing import Any
 DELETION_GRACE_PERIOD = timedelta(days=7)
 CONSENT_TYPE_MAX = 50
 CONSENT_VERSION_MAX = 20
-DELETION_REASON_MAX = 1000
+DELETION_REASON_MAX = 500
+IP_ADDRESS_MAX = 45
 
 
 class DeletionType(enum.StrEnum):
@@ -58,6 +59,18 @@ class DeletionRequest:
     def is_due(self, now: datetime) -> bool:
         return self.is_pending and now >= self.scheduled_for
 
+    def days_remaining(self, now: datetime) -> float:
+        """Days until the deletion runs (never negative), to two decimals."""
+        return round(max(0.0, (self.scheduled_for - now).total_seconds() / 86400), 2)
+
+    def cancel(self, now: datetime) -> None:
+        self.status = DeletionStatus.CANCELLED
+        self.cancelled_at = now
+
+    def complete(self, now: datetime) -> None:
+        self.status = DeletionStatus.COMPLETED
+        self.executed_at = now
+
 
 class AuditEvent(enum.StrEnum):
     REGISTER = "user.register"
@@ -74,8 +87,17 @@ class AuditEvent(enum.StrEnum):
     DELETION_EXECUTED = "gdpr.deletion.executed"
     DATA_EXPORTED = "gdpr.data.exported"
     CONSENT_GIVEN = "gdpr.consent.given"
+    AUDIO_UPLOADED = "audio.uploaded"
+    AUDIO_UPDATED = "audio.updated"
+    AUDIO_DELETED = "audio.deleted"
+    COLLECTION_CREATED = "collection.created"
+    COLLECTION_UPDATED = "collection.updated"
+    COLLECTION_DELETED = "collection.deleted"
     MAINTENANCE_CHANGED = "admin.maintenance.changed"
     ADMIN_ACTION = "admin.action"
+
+
+FAILED_EVENTS = frozenset({AuditEvent.LOGIN_FAILURE.value, AuditEvent.TOKEN_REUSE.value})
 
 
 @dataclass(eq=False)
@@ -87,3 +109,12 @@ class AuditEntry:
     ip_address: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
     id: int | None = None
+
+    @property
+    def resource_type(self) -> str:
+        """What the event is about: ``user``, ``auth``, ``gdpr``, ``audio``, ``collection``, ``admin``."""
+        return self.event.split(".", 1)[0]
+
+    @property
+    def success(self) -> bool:
+        return self.event not in FAILED_EVENTS

@@ -1,4 +1,4 @@
-"""Maintenance mode."""
+"""Maintenance mode: while it is on, only administrators are served."""
 
 from __future__ import annotations
 
@@ -16,3 +16,7 @@ class MaintenanceState:
     message: str = DEFAULT_MESSAGE
     updated_at: datetime | None = None
     updated_by_id: int | None = None
+
+    def admits(self, *, is_admin: bool) -> bool:
+        """The rule of maintenance mode, in its one place."""
+        return not self.enabled or is_admin

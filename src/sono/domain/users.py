@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 DEFAULT_MAX_AUDIO_UPLOADS = 20
+MAX_AUDIO_UPLOADS_LIMIT = 1000
 USERNAME_MIN, USERNAME_MAX = 3, 50
 DISPLAY_NAME_MAX = 50
 BIO_MAX = 500
@@ -34,16 +35,42 @@ class User:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     deactivated_at: datetime | None = None
+    deletion_requested_at: datetime | None = None
+    """When the pending deletion request was made; None unless one is pending."""
     id: int | None = field(default=None)
 
     def end_all_sessions(self) -> None:
         """Every access and refresh token issued before now stops working."""
         self.token_version += 1
 
+    def deactivate(self, now: datetime) -> None:
+        """Disable the account: it can no longer log in and every session ends."""
+        self.is_active = False
+        self.deactivated_at = now
+        self.updated_at = now
+        self.end_all_sessions()
+
+    def reactivate(self, now: datetime) -> None:
+        self.is_active = True
+        self.deactivated_at = None
+        self.updated_at = now
+
+    def upload_quota_problem(self, current_uploads: int) -> str | None:
+        """Why one more audio file may not be uploaded, or None when it may."""
+        if current_uploads >= self.max_audio_uploads:
+            return f"Upload limit reached. You have {current_uploads} out of {self.max_audio_uploads} audio files."
+        return None
+
 
 def normalize_email(email: str) -> str:
     """Emails are unique case-insensitively; we keep the user's spelling but compare lowercased."""
     return email.strip().lower()
+
+
+def normalize_username(username: str) -> str:
+    """Usernames are unique case-insensitively too (``ALICE`` is ``alice``); the spelling chosen at
+    registration is kept for display, comparisons use this form."""
+    return username.strip().lower()
 
 
 def username_problems(username: str) -> list[str]:

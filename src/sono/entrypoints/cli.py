@@ -144,7 +144,7 @@ def _cmd_maintenance(settings: Settings, args: argparse.Namespace) -> int:
     async def switch() -> None:
         async with _container(settings) as container:
             if args.action == "on":
-                state = await container.maintenance.set(True, args.message, loc=("option", "--message"))
+                state = await container.maintenance.set(True, args.message)
             elif args.action == "off":
                 state = await container.maintenance.set(False)
             else:
@@ -164,9 +164,9 @@ def _cmd_jobs_run_due(settings: Settings, args: argparse.Namespace) -> int:
             report = await container.jobs.run_due()
         _show(
             deletions_executed=report.deletions_executed,
-            revoked_tokens_purged=report.revoked_tokens_purged,
             reset_tokens_purged=report.reset_tokens_purged,
             sessions_purged=report.sessions_purged,
+            orphaned_objects_purged=report.orphaned_objects_purged,
         )
 
     asyncio.run(run_due())
@@ -231,7 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
         dest="jobs_command", required=True, metavar="ACTION"
     )
     jobs.add_parser(
-        "run-due", help="run due account deletions and purge expired tokens (idempotent, safe to run anywhere)"
+        "run-due",
+        help="run due account deletions, purge expired tokens and orphaned objects (idempotent, safe to run anywhere)",
     ).set_defaults(handler=_cmd_jobs_run_due)
     return parser
 

@@ -171,7 +171,7 @@ async def make_api(backend_env: dict[str, str]) -> AsyncIterator[MakeApi]:
             await upgrade(settings.database_url)
             container = await build_container(settings)
             stack.push_async_callback(container.aclose)
-            await container.rate_limiter.reset()
+            await container.ports.rate_limiter.reset()
             # With a container given and the jobs off, the app's lifespan has nothing to do (and an
             # anyio cancel scope must not be entered in one fixture task and left in another).
             app = create_app(settings, container=container)

@@ -34,7 +34,7 @@ async def test_public_key(api: Api) -> None:
     body = response.json()
     assert body["public_key"].startswith("-----BEGIN PUBLIC KEY-----")
     assert body["algorithm"] == "RSA-OAEP-256"
-    assert body["key_id"] == api.container.decryptor.key_id
+    assert body["key_id"] == api.container.ports.decryptor.key_id
 
 
 # --------------------------------------------------------------------------- registration

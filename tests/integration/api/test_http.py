@@ -231,7 +231,9 @@ async def test_readiness_names_what_is_down(api: Api, monkeypatch: pytest.Monkey
             await asyncio.sleep(10)
 
     monkeypatch.setattr("sono.entrypoints.http.health.CHECK_TIMEOUT_SECONDS", 0.05)
-    monkeypatch.setattr(api.container, "health_checks", [*api.container.health_checks[:1], Failing(), Hanging()])
+    monkeypatch.setattr(
+        api.container.ports, "health_checks", [*api.container.ports.health_checks[:1], Failing(), Hanging()]
+    )
 
     response = await api.client.get("/health/ready")
 

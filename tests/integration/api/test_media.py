@@ -195,7 +195,7 @@ async def test_ranges_of_a_stored_object(api: Api) -> None:
 
 
 async def test_private_objects_need_a_valid_signature(api: Api) -> None:
-    storage = api.container.storage
+    storage = api.container.ports.storage
     key = "audio/1/song.mp3"
     data = bytes(range(256)) * 4
     await storage.put_bytes(key, data, "audio/mpeg")

@@ -1,22 +1,39 @@
-"""Mail adapters: ``OutboxMailer`` (``.eml`` files, for development) in
+"""Mail adapters. Transports: ``OutboxMailer`` (``.eml`` files, for development) in
 ``sono.adapters.mail.outbox`` and ``SmtpMailer`` (aiosmtplib) in ``sono.adapters.mail.smtp``, both
-importable from here; and ``build_message``, which both use to render a message as RFC 5322."""
+importable from here; ``build_message``, which both use to render a message as RFC 5322. The
+``Notifier`` port (what the use cases send) is ``sono.adapters.mail.notifier.EmailNotifier``, which
+owns the messages' wording and templates."""
 
 from __future__ import annotations
 
 import email.message
 import email.utils
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from sono.application.ports import EmailMessage
 from sono.domain.errors import DeliveryFailed
 
 if TYPE_CHECKING:
     from sono.adapters.mail.outbox import OutboxMailer
     from sono.adapters.mail.smtp import SmtpMailer
 
-__all__ = ["OutboxMailer", "SmtpMailer", "build_message"]
+__all__ = ["EmailMessage", "Mailer", "OutboxMailer", "SmtpMailer", "build_message"]
+
+
+@dataclass(frozen=True, slots=True)
+class EmailMessage:
+    to: str
+    subject: str
+    text: str
+    html: str | None = None
+
+
+class Mailer(Protocol):
+    """A mail transport."""
+
+    async def send(self, message: EmailMessage) -> None:
+        """Raises ``DeliveryFailed`` when the transport refuses or cannot be reached."""
 
 
 def _single_address(value: str) -> str:

@@ -8,8 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sono.adapters.files import atomic_write
-from sono.adapters.mail import build_message
-from sono.application.ports import EmailMessage
+from sono.adapters.mail import EmailMessage, build_message
 from sono.domain.errors import DeliveryFailed
 
 FILE_MODE = 0o600  # messages carry reset links: readable by the service user only

@@ -6,8 +6,7 @@ import logging
 
 import aiosmtplib
 
-from sono.adapters.mail import build_message
-from sono.application.ports import EmailMessage
+from sono.adapters.mail import EmailMessage, build_message
 from sono.domain.errors import DeliveryFailed
 
 log = logging.getLogger(__name__)

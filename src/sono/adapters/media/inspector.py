@@ -27,7 +27,7 @@ from mutagen.wave import WAVE
 from PIL import Image, ImageCms, ImageOps
 
 from sono.domain.errors import UnsupportedMedia
-from sono.domain.media import AUDIO_UNSUPPORTED, IMAGE_MAX_SIDE, IMAGE_UNSUPPORTED, AudioInfo, ProcessedImage
+from sono.domain.media import AUDIO_UNSUPPORTED, IMAGE_MAX_SIDE, IMAGE_UNSUPPORTED, AudioInfo, AudioTags, ProcessedImage
 
 log = logging.getLogger(__name__)
 
@@ -403,6 +403,10 @@ class ContentInspector:
     async def inspect_audio(self, path: str) -> AudioInfo:
         """Identify the audio file at ``path`` by content. Raises ``UnsupportedMedia``."""
         return await asyncio.to_thread(_audio_info, path)
+
+    async def read_tags(self, path: str) -> AudioTags:
+        """The descriptive tags of an accepted audio file (built with the audio feature)."""
+        return AudioTags()
 
     async def process_image(self, data: BinaryIO) -> ProcessedImage:
         """Decode, bound, strip and re-encode an image. Raises ``UnsupportedMedia``."""

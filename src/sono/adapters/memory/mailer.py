@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from sono.adapters.mail import build_message
-from sono.application.ports import EmailMessage
+from sono.adapters.mail import EmailMessage, build_message
 from sono.domain.errors import DeliveryFailed
 
 

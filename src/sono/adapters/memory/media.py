@@ -6,7 +6,7 @@ import asyncio
 from typing import BinaryIO
 
 from sono.domain.errors import UnsupportedMedia
-from sono.domain.media import AUDIO_UNSUPPORTED, IMAGE_UNSUPPORTED, AudioInfo, ProcessedImage
+from sono.domain.media import AUDIO_UNSUPPORTED, IMAGE_UNSUPPORTED, AudioInfo, AudioTags, ProcessedImage
 
 FAKE_AUDIO = b"FAKEAUDIO"
 FAKE_IMAGE = b"FAKEIMAGE"
@@ -37,6 +37,7 @@ class FakeMediaInspector:
             channels=channels,
         )
         self.inspected: list[str] = []
+        self.tags = AudioTags()
 
     async def inspect_audio(self, path: str) -> AudioInfo:
         head = await asyncio.to_thread(_read_head, path, len(FAKE_AUDIO))
@@ -44,6 +45,9 @@ class FakeMediaInspector:
         if head != FAKE_AUDIO:
             raise UnsupportedMedia(AUDIO_UNSUPPORTED)
         return self.audio
+
+    async def read_tags(self, path: str) -> AudioTags:
+        return self.tags
 
     async def process_image(self, data: BinaryIO) -> ProcessedImage:
         content = data.read()

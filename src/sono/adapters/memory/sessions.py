@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sono.adapters.memory.repositories import FakeDatabase
-from sono.domain.users import User, normalize_email
+from sono.domain.users import User, normalize_email, normalize_username
 
 
 class FakeSessionLookup:
@@ -13,11 +15,13 @@ class FakeSessionLookup:
     async def user_by_login(self, login: str) -> User | None:
         by_email = None
         for user in self._database.users.values():
-            if user.username == login:
+            if user.username.lower() == normalize_username(login):
                 return user
             if by_email is None and user.email.lower() == normalize_email(login):
                 by_email = user
         return by_email
 
-    async def principal(self, user_id: int, jti: str) -> tuple[User | None, bool]:
-        return self._database.users.get(user_id), jti in self._database.revoked_tokens
+    async def principal(self, user_id: int, family_id: str, now: datetime) -> tuple[User | None, bool]:
+        family = self._database.families.get(family_id)
+        live = family is not None and family.user_id == user_id and family.is_live(now)
+        return self._database.users.get(user_id), live

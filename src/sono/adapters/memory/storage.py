@@ -2,29 +2,27 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
+import hashlib
+from collections.abc import Sequence
 from typing import BinaryIO
 from urllib.parse import quote
 
-from sono.adapters.storage import CHUNK_SIZE, bytes_chunks, resolve_range, validate_key
-from sono.application.ports import ObjectChunks, StoredObject
+from sono.adapters.storage import CHUNK_SIZE, InvalidKey, bytes_chunks, resolve_range, validate_key
+from sono.application.media.ports import ObjectChunks, ObjectInfo, StoredObject
 from sono.domain.errors import NotFound, ServiceUnavailable
+from sono.domain.media import is_public_key
 
 
 class InMemoryStorage:
     """Objects in a dict. Same key rules, ranges (including ``RangeNotSatisfiable``) and
-    ``NotFound`` as the real adapters; URLs are ``memory://media/<key>``, private ones with
+    ``NotFound`` as the real adapters; URLs are ``memory://media/<key>``, signed ones with
     ``?expires=<unix>``. Set ``available = False`` to make ``check()`` fail."""
 
-    def __init__(
-        self, base_url: str = "memory://media", *, chunk_size: int = CHUNK_SIZE, clock: Callable[[], float] = time.time
-    ) -> None:
+    def __init__(self, base_url: str = "memory://media", *, chunk_size: int = CHUNK_SIZE) -> None:
         self.base_url = base_url.rstrip("/")
         self.objects: dict[str, tuple[bytes, str]] = {}
         self.available = True
         self._chunk_size = chunk_size
-        self._clock = clock
 
     async def put(self, key: str, data: BinaryIO, content_type: str) -> StoredObject:
         validate_key(key)
@@ -66,10 +64,21 @@ class InMemoryStorage:
         validate_key(key)
         return key in self.objects
 
-    async def url(self, key: str, *, public: bool, expires_in: int = 3600) -> str:
+    async def head(self, key: str) -> ObjectInfo:
         validate_key(key)
-        url = f"{self.base_url}/{quote(key, safe='/')}"
-        return url if public else f"{url}?expires={int(self._clock()) + max(1, int(expires_in))}"
+        if key not in self.objects:
+            raise NotFound()
+        data, content_type = self.objects[key]
+        return ObjectInfo(key, len(data), content_type, f'"{hashlib.sha256(data).hexdigest()[:32]}"')
+
+    async def public_url(self, key: str) -> str:
+        if not is_public_key(validate_key(key)):
+            raise InvalidKey("Not a public object")
+        return f"{self.base_url}/{quote(key, safe='/')}"
+
+    async def signed_url(self, key: str, expires_at: int) -> str:
+        validate_key(key)
+        return f"{self.base_url}/{quote(key, safe='/')}?expires={int(expires_at)}"
 
     async def check(self) -> None:
         if not self.available:

@@ -3,60 +3,31 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Self
 
-from sono.adapters.memory import repositories as repos
-from sono.adapters.memory.repositories import FakeDatabase, FakeSession
-from sono.application.ports import (
-    AnnouncementRepository,
-    AudioFileRepository,
-    AuditLogRepository,
-    CollectionRepository,
-    ConsentRepository,
-    DeletionRequestRepository,
-    MaintenanceRepository,
-    RefreshFamilyRepository,
-    ResetTokenRepository,
-    RevokedTokenRepository,
-    UnitOfWork,
-    UnitOfWorkFactory,
-    UserRepository,
-)
+from sono.adapters.memory.repositories import REPOSITORIES, FakeDatabase, FakeSession
+from sono.application.uow import Repositories, UnitOfWork, UnitOfWorkFactory
 from sono.domain.errors import Conflict
 
 
-class FakeUnitOfWork:
+class FakeUnitOfWork(Repositories):
     """Changes are visible at once (there is no isolation); ``rollback``, or leaving without
     ``commit``, undoes the changes this unit of work made since it last committed.
     ``commit`` checks every unique constraint, as the database would."""
 
-    users: UserRepository
-    families: RefreshFamilyRepository
-    revoked_tokens: RevokedTokenRepository
-    reset_tokens: ResetTokenRepository
-    consents: ConsentRepository
-    deletions: DeletionRequestRepository
-    audit: AuditLogRepository
-    audio_files: AudioFileRepository
-    collections: CollectionRepository
-    announcements: AnnouncementRepository
-    maintenance: MaintenanceRepository
-
     def __init__(self, database: FakeDatabase | None = None) -> None:
         self.database = database if database is not None else FakeDatabase()
         self.committed = False
-        self._session = session = FakeSession(self.database)
-        self.users = repos.FakeUserRepository(session)
-        self.families = repos.FakeRefreshFamilyRepository(session)
-        self.revoked_tokens = repos.FakeRevokedTokenRepository(session)
-        self.reset_tokens = repos.FakeResetTokenRepository(session)
-        self.consents = repos.FakeConsentRepository(session)
-        self.deletions = repos.FakeDeletionRequestRepository(session)
-        self.audit = repos.FakeAuditLogRepository(session)
-        self.audio_files = repos.FakeAudioFileRepository(session)
-        self.collections = repos.FakeCollectionRepository(session)
-        self.announcements = repos.FakeAnnouncementRepository(session)
-        self.maintenance = repos.FakeMaintenanceRepository(session)
+        self._session = FakeSession(self.database)
+
+    def __getattr__(self, name: str) -> Any:
+        """A repository of the registry, made once per unit of work."""
+        make = REPOSITORIES.get(name)
+        if make is None or "_session" not in self.__dict__:
+            raise AttributeError(name)
+        repository = make(self._session)
+        setattr(self, name, repository)
+        return repository
 
     async def __aenter__(self) -> Self:
         return self
@@ -87,7 +58,7 @@ class FakeUnitOfWorkFactory:
         self.units: list[FakeUnitOfWork] = []
 
     def __call__(self, *, read_only: bool = False) -> FakeUnitOfWork:
-        unit = FakeUnitOfWork(self.database)
+        unit = FakeUnitOfWork(self.database)  # type: ignore[abstract]  # __getattr__ makes the repositories
         self.units.append(unit)
         return unit
 

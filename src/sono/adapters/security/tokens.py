@@ -24,8 +24,9 @@ from typing import Any
 
 from jwt.algorithms import HMACAlgorithm
 
-from sono.application.ports import AccessClaims, Clock, RefreshClaims
-from sono.domain.errors import NotAuthenticated
+from sono.application.accounts.ports import AccessClaims, RefreshClaims
+from sono.application.ports import Clock
+from sono.domain.errors import InvalidToken
 
 _DETAIL = "Could not validate credentials"
 _LEEWAY_SECONDS = 5
@@ -117,15 +118,15 @@ class JwtTokenIssuer:
     # ------------------------------------------------------------------ decode
 
     def decode_access(self, token: str) -> AccessClaims:
-        """Raises ``NotAuthenticated`` when the token is malformed, forged, expired or not an access token."""
+        """Raises ``InvalidToken`` when the token is malformed, forged, expired or not an access token."""
         if not isinstance(token, str) or len(token) > _MAX_TOKEN_CHARS:
-            raise NotAuthenticated(_DETAIL)
+            raise InvalidToken(_DETAIL)
         claims, issued_at, expires = self._verified_access(token)
         self._check_times(issued_at, expires)
         return claims
 
     def decode_refresh(self, token: str) -> RefreshClaims:
-        """Raises ``NotAuthenticated`` likewise."""
+        """Raises ``InvalidToken`` likewise."""
         payload = self._verified_payload(token, self._refresh_key, "refresh")
         self._check_times(payload["iat"], payload["exp"])
         user_id, jti, family_id, version, expires_at = self._common(payload)
@@ -140,7 +141,7 @@ class JwtTokenIssuer:
         payload = self._verified_payload(token, self._access_key, "access")
         adm = payload.get("adm")
         if not isinstance(adm, bool):
-            raise NotAuthenticated(_DETAIL)
+            raise InvalidToken(_DETAIL)
         user_id, jti, family_id, version, expires_at = self._common(payload)
         claims = AccessClaims(
             user_id=user_id,
@@ -165,7 +166,7 @@ class JwtTokenIssuer:
         """The claims of a well-formed token with a valid signature, of the given type and issuer,
         with integer ``iat``/``exp`` (not yet compared with the clock)."""
         if not isinstance(token, str) or len(token) > _MAX_TOKEN_CHARS:
-            raise NotAuthenticated(_DETAIL)
+            raise InvalidToken(_DETAIL)
         try:
             header_b64, payload_b64, signature_b64 = token.split(".")
             signature = _b64url_decode(signature_b64)
@@ -176,34 +177,34 @@ class JwtTokenIssuer:
                 raise _Invalid
             payload = json.loads(_b64url_decode(payload_b64))
         except (_Invalid, ValueError, TypeError, binascii.Error, RecursionError):
-            raise NotAuthenticated(_DETAIL) from None
+            raise InvalidToken(_DETAIL) from None
         if not isinstance(payload, dict) or payload.get("typ") != typ or payload.get("iss") != self._issuer:
-            raise NotAuthenticated(_DETAIL)
+            raise InvalidToken(_DETAIL)
         exp, iat = payload.get("exp"), payload.get("iat")
         if not isinstance(exp, int) or not isinstance(iat, int) or isinstance(exp, bool) or isinstance(iat, bool):
-            raise NotAuthenticated(_DETAIL)
+            raise InvalidToken(_DETAIL)
         return payload
 
     def _check_times(self, issued_at: int, expires: int) -> None:
         now = self._now()
         if expires <= now - self._leeway or issued_at > now + self._leeway:
-            raise NotAuthenticated(_DETAIL)
+            raise InvalidToken(_DETAIL)
 
     @staticmethod
     def _common(payload: dict[str, Any]) -> tuple[int, str, str, int, datetime]:
         sub, jti, fam, ver = payload.get("sub"), payload.get("jti"), payload.get("fam"), payload.get("ver")
         if not isinstance(sub, str) or not isinstance(jti, str) or not jti or not isinstance(fam, str) or not fam:
-            raise NotAuthenticated(_DETAIL)
+            raise InvalidToken(_DETAIL)
         if not isinstance(ver, int) or isinstance(ver, bool):
-            raise NotAuthenticated(_DETAIL)
+            raise InvalidToken(_DETAIL)
         try:
             user_id = int(sub)
         except ValueError:
-            raise NotAuthenticated(_DETAIL) from None
+            raise InvalidToken(_DETAIL) from None
         if str(user_id) != sub:
-            raise NotAuthenticated(_DETAIL)
+            raise InvalidToken(_DETAIL)
         try:
             expires_at = datetime.fromtimestamp(payload["exp"], UTC)
         except (OverflowError, OSError, ValueError):
-            raise NotAuthenticated(_DETAIL) from None
+            raise InvalidToken(_DETAIL) from None
         return user_id, jti, fam, ver, expires_at

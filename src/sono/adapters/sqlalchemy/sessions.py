@@ -14,20 +14,32 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Select, bindparam, case, exists, func, make_url, or_, select
+from sqlalchemy import Boolean, Select, and_, bindparam, case, func, make_url, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import configure_mappers
 from sqlalchemy.orm.instrumentation import manager_of_class
 
-from sono.adapters.sqlalchemy.tables import UtcDateTime, revoked_tokens, start_mappers, users
-from sono.domain.users import User, normalize_email
+from sono.adapters.sqlalchemy.tables import UtcDateTime, refresh_families, start_mappers, users
+from sono.domain.users import User, normalize_email, normalize_username
 
-_REVOKED = "revoked"
-_PRINCIPAL = select(users, exists().where(revoked_tokens.c.jti == bindparam("jti")).label(_REVOKED)).where(
-    users.c.id == bindparam("user_id")
+_FAMILY, _REVOKED_AT, _EXPIRES_AT = "sono_family", "sono_family_revoked_at", "sono_family_expires_at"
+_PRINCIPAL = (
+    select(
+        users,
+        refresh_families.c.id.label(_FAMILY),
+        refresh_families.c.revoked_at.label(_REVOKED_AT),
+        refresh_families.c.expires_at.label(_EXPIRES_AT),
+    )
+    .select_from(
+        users.outerjoin(
+            refresh_families,
+            and_(refresh_families.c.id == bindparam("family_id"), refresh_families.c.user_id == users.c.id),
+        )
+    )
+    .where(users.c.id == bindparam("user_id"))
 )
-_BY_USERNAME = users.c.username == bindparam("login")
+_BY_USERNAME = func.lower(users.c.username) == bindparam("login")
 _BY_LOGIN = (
     select(users)
     .where(or_(_BY_USERNAME, func.lower(users.c.email) == bindparam("email")))
@@ -85,8 +97,13 @@ def _user(row: Any) -> User | None:
     return user
 
 
-def _principal(row: Any) -> tuple[User | None, bool]:
-    return (None, False) if row is None else (_user(row), bool(row[_REVOKED]))
+def _principal(row: Any, now: datetime) -> tuple[User | None, bool]:
+    """The user, and whether the session is live: the family exists, is not revoked, not expired."""
+    if row is None:
+        return None, False
+    expires_at = _timestamp(row[_EXPIRES_AT])
+    live = row[_FAMILY] is not None and row[_REVOKED_AT] is None and expires_at is not None and now < expires_at
+    return _user(row), live
 
 
 class SqliteSessionLookup:
@@ -95,11 +112,13 @@ class SqliteSessionLookup:
         self._queries = _Queries(sqlite.dialect(paramstyle="qmark"))
         self._connection: sqlite3.Connection | None = None
 
-    async def principal(self, user_id: int, jti: str) -> tuple[User | None, bool]:
-        return _principal(self._fetch_one(self._queries.principal, user_id=user_id, jti=jti))
+    async def principal(self, user_id: int, family_id: str, now: datetime) -> tuple[User | None, bool]:
+        return _principal(self._fetch_one(self._queries.principal, user_id=user_id, family_id=family_id), now)
 
     async def user_by_login(self, login: str) -> User | None:
-        return _user(self._fetch_one(self._queries.by_login, login=login, email=normalize_email(login)))
+        return _user(
+            self._fetch_one(self._queries.by_login, login=normalize_username(login), email=normalize_email(login))
+        )
 
     async def close(self) -> None:
         if self._connection is not None:
@@ -132,11 +151,14 @@ class PostgresSessionLookup:
         self._pool: Any = None
         self._lock = asyncio.Lock()
 
-    async def principal(self, user_id: int, jti: str) -> tuple[User | None, bool]:
-        return _principal(await self._fetch_one(self._queries.principal, user_id=user_id, jti=jti))
+    async def principal(self, user_id: int, family_id: str, now: datetime) -> tuple[User | None, bool]:
+        row = await self._fetch_one(self._queries.principal, user_id=user_id, family_id=family_id)
+        return _principal(row, now)
 
     async def user_by_login(self, login: str) -> User | None:
-        return _user(await self._fetch_one(self._queries.by_login, login=login, email=normalize_email(login)))
+        return _user(
+            await self._fetch_one(self._queries.by_login, login=normalize_username(login), email=normalize_email(login))
+        )
 
     async def close(self) -> None:
         if self._pool is not None:

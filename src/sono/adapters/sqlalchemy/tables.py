@@ -32,14 +32,15 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import registry
+from sqlalchemy.orm import registry, relationship
 
 from sono.domain.announcements import Announcement
+from sono.domain.audio import AudioFile
 from sono.domain.collections import Collaborator, Collection, CollectionTrack, CollectionType, Permission
 from sono.domain.gdpr import (
     CONSENT_TYPE_MAX,
     CONSENT_VERSION_MAX,
-    DELETION_REASON_MAX,
+    IP_ADDRESS_MAX,
     AuditEntry,
     Consent,
     DeletionRequest,
@@ -47,8 +48,7 @@ from sono.domain.gdpr import (
     DeletionType,
 )
 from sono.domain.maintenance import MESSAGE_MAX
-from sono.domain.media import AudioFile
-from sono.domain.sessions import PasswordResetToken, RefreshFamily, RevokedToken
+from sono.domain.sessions import PasswordResetToken, RefreshFamily
 from sono.domain.users import BIO_MAX, DISPLAY_NAME_MAX, EMAIL_MAX, USERNAME_MAX, User
 
 metadata = MetaData(
@@ -132,9 +132,10 @@ users = Table(
     _created("created_at", index=True),
     _timestamp("updated_at"),
     _timestamp("deactivated_at"),
-    UniqueConstraint("username"),
+    _timestamp("deletion_requested_at"),
 )
 Index("uq_users_email_lower", func.lower(users.c.email), unique=True)
+Index("uq_users_username_lower", func.lower(users.c.username), unique=True)
 
 refresh_families = Table(
     "refresh_families",
@@ -147,14 +148,7 @@ refresh_families = Table(
     _timestamp("last_rotated_at"),
     _timestamp("revoked_at"),
     Column("revoked_reason", String(100)),
-)
-
-revoked_tokens = Table(
-    "revoked_tokens",
-    metadata,
-    Column("jti", String(64), primary_key=True),
-    _timestamp("expires_at", nullable=False, index=True),
-    _user_id("user_id", on_delete="CASCADE", nullable=True),
+    Column("previous_jti", String(64)),
 )
 
 password_reset_tokens = Table(
@@ -176,7 +170,7 @@ consents = Table(
     Column("consent_type", String(CONSENT_TYPE_MAX), nullable=False),
     Column("consent_version", String(CONSENT_VERSION_MAX), nullable=False),
     _timestamp("given_at", nullable=False),
-    Column("ip_address", String(45)),
+    Column("ip_address", String(IP_ADDRESS_MAX)),
     _timestamp("withdrawn_at"),
     Index("ix_consents_user_id_given_at", "user_id", "given_at"),
 )
@@ -189,7 +183,7 @@ deletion_requests = Table(
     Column("deletion_type", _enum(DeletionType, "deletion_type"), nullable=False),
     _timestamp("requested_at", nullable=False),
     _timestamp("scheduled_for", nullable=False),
-    Column("reason", String(DELETION_REASON_MAX)),
+    Column("reason", String(1000)),
     Column("status", _enum(DeletionStatus, "status"), nullable=False),
     _timestamp("cancelled_at"),
     _timestamp("executed_at"),
@@ -233,10 +227,24 @@ audio_files = Table(
     Column("sample_rate", Integer),
     Column("channels", Integer),
     Column("is_public", Boolean, nullable=False),
+    Column("artist", Text),
+    Column("album", Text),
+    Column("track_number", Integer),
+    Column("year", Integer),
+    Column("genre", Text),
+    Column("cover_art_key", String(512)),
     _created("upload_date"),
     _timestamp("updated_at"),
     Index("ix_audio_files_owner_id_upload_date", "owner_id", "upload_date"),
     Index("ix_audio_files_is_public_upload_date", "is_public", "upload_date"),
+    UniqueConstraint("storage_key"),
+)
+
+pending_objects = Table(
+    "pending_objects",
+    metadata,
+    Column("key", String(1024), primary_key=True),
+    _timestamp("created_at", nullable=False, index=True),
 )
 
 collections = Table(
@@ -311,21 +319,43 @@ maintenance_state = Table(
 MAPPED: tuple[tuple[type, Table], ...] = (
     (User, users),
     (RefreshFamily, refresh_families),
-    (RevokedToken, revoked_tokens),
     (PasswordResetToken, password_reset_tokens),
     (Consent, consents),
     (DeletionRequest, deletion_requests),
     (AuditEntry, audit_log),
     (AudioFile, audio_files),
-    (Collection, collections),
     (CollectionTrack, collection_tracks),
     (Collaborator, collaborators),
+    (Collection, collections),
     (Announcement, announcements),
 )
+
+
+def _properties(cls: type) -> dict[str, object]:
+    """Relationships of the aggregates: a collection loads its tracks (in order) and collaborators
+    with it, and saving it saves them (removing one from its list deletes the row)."""
+    if cls is Collection:
+        return {
+            "tracks": relationship(
+                CollectionTrack,
+                order_by=collection_tracks.c.track_order,
+                cascade="all, delete-orphan",
+                passive_deletes=True,
+                lazy="selectin",
+            ),
+            "collaborators": relationship(
+                Collaborator,
+                order_by=(collaborators.c.added_date, collaborators.c.id),
+                cascade="all, delete-orphan",
+                passive_deletes=True,
+                lazy="selectin",
+            ),
+        }
+    return {}
 
 
 def start_mappers() -> None:
     """Map the domain dataclasses onto the tables (once; later calls do nothing)."""
     for cls, table in MAPPED:
         if inspect(cls, raiseerr=False) is None:
-            mapper_registry.map_imperatively(cls, table)
+            mapper_registry.map_imperatively(cls, table, properties=_properties(cls))

@@ -5,67 +5,43 @@ from __future__ import annotations
 import asyncio
 import weakref
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from sono.adapters.sqlalchemy import repositories as repos
 from sono.adapters.sqlalchemy.engine import with_deferred_begin
+from sono.adapters.sqlalchemy.repositories import REPOSITORIES, unique_violations_as_conflict
 from sono.adapters.sqlalchemy.tables import start_mappers
-from sono.application.ports import (
-    AnnouncementRepository,
-    AudioFileRepository,
-    AuditLogRepository,
-    CollectionRepository,
-    ConsentRepository,
-    DeletionRequestRepository,
-    MaintenanceRepository,
-    RefreshFamilyRepository,
-    ResetTokenRepository,
-    RevokedTokenRepository,
-    UnitOfWork,
-    UnitOfWorkFactory,
-    UserRepository,
-)
+from sono.application.uow import Repositories, UnitOfWork, UnitOfWorkFactory
 
 
-class SqlUnitOfWork:
+class SqlUnitOfWork(Repositories):
     """One transaction on one ``AsyncSession``; it begins on first use, also after a commit.
-    Read-only units of work begin ``DEFERRED`` on SQLite, so they never wait for the write lock;
-    the others pass the factory's write gate first."""
+    Repositories (``uow.users``, ...) come from the registry, made on first use. Read-only units of
+    work begin ``DEFERRED`` on SQLite, so they never wait for the write lock; the others pass the
+    factory's write gate first."""
 
-    users: UserRepository
-    families: RefreshFamilyRepository
-    revoked_tokens: RevokedTokenRepository
-    reset_tokens: ResetTokenRepository
-    consents: ConsentRepository
-    deletions: DeletionRequestRepository
-    audit: AuditLogRepository
-    audio_files: AudioFileRepository
-    collections: CollectionRepository
-    announcements: AnnouncementRepository
-    maintenance: MaintenanceRepository
     session: AsyncSession
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], gate: _WriteGate | None) -> None:
         self._sessions = sessions
         self._gate = gate
 
+    def __getattr__(self, name: str) -> Any:
+        """A repository of the registry, made once per unit of work."""
+        make = REPOSITORIES.get(name)
+        if make is None or "session" not in self.__dict__:
+            raise AttributeError(name)
+        repository = make(self.session)
+        setattr(self, name, repository)
+        return repository
+
     async def __aenter__(self) -> Self:
         if self._gate is not None:
             await self._gate.acquire()
-        self.session = session = self._sessions()
-        self.users = repos.SqlUserRepository(session)
-        self.families = repos.SqlRefreshFamilyRepository(session)
-        self.revoked_tokens = repos.SqlRevokedTokenRepository(session)
-        self.reset_tokens = repos.SqlResetTokenRepository(session)
-        self.consents = repos.SqlConsentRepository(session)
-        self.deletions = repos.SqlDeletionRequestRepository(session)
-        self.audit = repos.SqlAuditLogRepository(session)
-        self.audio_files = repos.SqlAudioFileRepository(session)
-        self.collections = repos.SqlCollectionRepository(session)
-        self.announcements = repos.SqlAnnouncementRepository(session)
-        self.maintenance = repos.SqlMaintenanceRepository(session)
+        for name in REPOSITORIES:  # a unit of work may be entered again after a commit
+            self.__dict__.pop(name, None)
+        self.session = self._sessions()
         return self
 
     async def __aexit__(
@@ -79,7 +55,7 @@ class SqlUnitOfWork:
 
     async def commit(self) -> None:
         try:
-            with repos.unique_violations_as_conflict():
+            with unique_violations_as_conflict():
                 await self.session.commit()
         except BaseException:
             await self.session.rollback()
@@ -129,9 +105,10 @@ class SqlUnitOfWorkFactory:
         self._gate = _WriteGate() if engine.dialect.name == "sqlite" else None
 
     def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
+        # mypy takes the registry's repositories for abstract attributes: __getattr__ makes them
         if read_only:
-            return SqlUnitOfWork(self._read_sessions, None)
-        return SqlUnitOfWork(self._sessions, self._gate)
+            return SqlUnitOfWork(self._read_sessions, None)  # type: ignore[abstract]
+        return SqlUnitOfWork(self._sessions, self._gate)  # type: ignore[abstract]
 
 
 if TYPE_CHECKING:  # the adapter implements the ports

@@ -11,19 +11,22 @@ All file I/O runs in worker threads, in chunks.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import tempfile
-import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
+from stat import S_ISREG
 from typing import BinaryIO
+from urllib.parse import urlencode
 
 from sono.adapters.files import atomic_write
-from sono.adapters.storage import CHUNK_SIZE, guess_content_type, resolve_range, validate_key
-from sono.adapters.storage.signing import media_url, sign_media_url, verify_media_signature
-from sono.application.ports import ObjectChunks, StoredObject
+from sono.adapters.storage import CHUNK_SIZE, InvalidKey, guess_content_type, resolve_range, validate_key
+from sono.adapters.storage.signing import media_url
+from sono.application.media.ports import ObjectChunks, ObjectInfo, StoredObject, UrlSigner
 from sono.domain.errors import NotFound, ServiceUnavailable
+from sono.domain.media import is_public_key
 
 FILE_MODE = 0o640
 META_DIR = ".meta"
@@ -33,29 +36,25 @@ class LocalStorage:
     """Objects as files under ``root``; URLs point at ``{base_url}{media_path}/{key}``.
 
     ``base_url`` is the API's public origin (e.g. ``https://sono.example``; empty for relative
-    URLs). ``signing_key`` signs private URLs (see ``sono.adapters.storage.signing``).
+    URLs). ``signer`` signs private URLs (see ``sono.adapters.storage.signing``).
     """
 
     def __init__(
         self,
         root: Path,
         base_url: str,
-        signing_key: bytes,
+        signer: UrlSigner,
         media_path: str = "/api/v1/media",
         *,
         chunk_size: int = CHUNK_SIZE,
         fsync: bool = True,
-        clock: Callable[[], float] = time.time,
     ) -> None:
-        if not signing_key:
-            raise ValueError("signing_key must not be empty")
         self.root = Path(root)
         self.base_url = base_url.rstrip("/")
         self.media_path = "/" + media_path.strip("/") if media_path.strip("/") else ""
-        self._signing_key = signing_key
+        self._signer = signer
         self._chunk_size = chunk_size
         self._fsync = fsync
-        self._clock = clock
 
     # ------------------------------------------------------------------ paths
 
@@ -142,6 +141,22 @@ class LocalStorage:
             end=last,
         )
 
+    def _head(self, key: str) -> ObjectInfo:
+        try:
+            stat = os.stat(self.path(key))
+        except (FileNotFoundError, NotADirectoryError):
+            raise NotFound() from None
+        if not S_ISREG(stat.st_mode):
+            raise NotFound()
+        tag = hashlib.sha256(f"{key}\n{stat.st_size}\n{stat.st_mtime_ns}".encode("utf-8", "surrogatepass"))
+        return ObjectInfo(key, stat.st_size, self._content_type(key), f'"{tag.hexdigest()[:32]}"')
+
+    async def head(self, key: str) -> ObjectInfo:
+        """Size, content type and an ETag (from the key, size and modification time). Raises
+        ``NotFound``."""
+        validate_key(key)
+        return await asyncio.to_thread(self._head, key)
+
     async def exists(self, key: str) -> bool:
         return await asyncio.to_thread(self.path(key).is_file)
 
@@ -166,23 +181,18 @@ class LocalStorage:
 
     # ------------------------------------------------------------------ URLs
 
-    async def url(self, key: str, *, public: bool, expires_in: int = 3600) -> str:
-        """Stable URL for public objects; signed and expiring after ``expires_in`` seconds
-        otherwise."""
-        validate_key(key)
-        base = f"{self.base_url}{self.media_path}"
-        if public:
-            return media_url(base, key)
-        expires = int(self._clock()) + max(1, int(expires_in))
-        return sign_media_url(base, key, expires, signing_key=self._signing_key)
+    async def public_url(self, key: str) -> str:
+        """The stable URL of a public object. Any other key is refused: whether an object may be
+        served without a signature is the key's to say, not the caller's."""
+        if not is_public_key(validate_key(key)):
+            raise InvalidKey("Not a public object")
+        return media_url(f"{self.base_url}{self.media_path}", key)
 
-    def verify_signature(
-        self, key: str, expires: str | int | None, signature: str | None, now: float | None = None
-    ) -> bool:
-        """Check the ``expires``/``signature`` query values of a private media URL."""
-        return verify_media_signature(
-            key, expires, signature, self._clock() if now is None else now, signing_key=self._signing_key
-        )
+    async def signed_url(self, key: str, expires_at: int) -> str:
+        """The URL of ``key`` signed until the unix time ``expires_at``."""
+        validate_key(key)
+        query = urlencode({"expires": int(expires_at), "signature": self._signer.sign(key, int(expires_at))})
+        return f"{media_url(f'{self.base_url}{self.media_path}', key)}?{query}"
 
     # ------------------------------------------------------------------ readiness
 

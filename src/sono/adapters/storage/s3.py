@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any, BinaryIO
 from urllib.parse import quote
@@ -22,14 +23,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from sono.adapters.storage import (
     CHUNK_SIZE,
+    InvalidKey,
     RangeNotSatisfiable,
     bytes_chunks,
     range_header,
     resolve_range,
     validate_key,
 )
-from sono.application.ports import ObjectChunks, StoredObject
+from sono.application.media.ports import ObjectChunks, ObjectInfo, StoredObject
 from sono.domain.errors import NotFound, ServiceUnavailable
+from sono.domain.media import is_public_key
 
 log = logging.getLogger(__name__)
 
@@ -288,6 +291,20 @@ class S3Storage:
             end=last,
         )
 
+    async def head(self, key: str) -> ObjectInfo:
+        """Size, content type and ETag. Raises ``NotFound``."""
+        validate_key(key)
+        head = await self._head(key)
+        if head is None:
+            raise NotFound()
+        etag = str(head.get("ETag") or "")
+        return ObjectInfo(
+            key=key,
+            size=int(head["ContentLength"]),
+            content_type=str(head.get("ContentType") or "application/octet-stream"),
+            etag=etag if etag.startswith('"') else f'"{etag}"',
+        )
+
     async def exists(self, key: str) -> bool:
         validate_key(key)
         return await self._head(key) is not None
@@ -324,11 +341,21 @@ class S3Storage:
 
     # ------------------------------------------------------------------ URLs
 
-    async def url(self, key: str, *, public: bool, expires_in: int = 3600) -> str:
-        validate_key(key)
-        if public and self.public_base_url:
+    async def public_url(self, key: str) -> str:
+        """``{public_base_url}/{key}`` when a public base URL is configured, else a presigned GET
+        valid for 7 days. Refuses keys that are not public."""
+        if not is_public_key(validate_key(key)):
+            raise InvalidKey("Not a public object")
+        if self.public_base_url:
             return f"{self.public_base_url}/{quote(key, safe='/')}"
-        seconds = MAX_PRESIGN_SECONDS if public else expires_in
+        return await self._presign(key, MAX_PRESIGN_SECONDS)
+
+    async def signed_url(self, key: str, expires_at: int) -> str:
+        """A presigned GET valid until ``expires_at`` (at most 7 days from now, S3's limit)."""
+        validate_key(key)
+        return await self._presign(key, int(expires_at - time.time()))
+
+    async def _presign(self, key: str, seconds: int) -> str:
         client = await self._s3()
         return str(
             await client.generate_presigned_url(

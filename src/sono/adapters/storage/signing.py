@@ -63,3 +63,18 @@ def verify_media_signature(
     if not hmac.compare_digest(expected, signature):
         return False
     return (time.time() if now is None else now) <= expires
+
+
+class HmacUrlSigner:
+    """The ``UrlSigner`` port: HMAC-SHA256 signatures of media URLs with one secret key."""
+
+    def __init__(self, signing_key: bytes) -> None:
+        if not signing_key:
+            raise ValueError("signing_key must not be empty")
+        self._key = signing_key
+
+    def sign(self, key: str, expires_at: int) -> str:
+        return media_signature(key, expires_at, signing_key=self._key)
+
+    def verify(self, key: str, expires_at: str | None, signature: str | None, now: float) -> bool:
+        return verify_media_signature(key, expires_at, signature, now, signing_key=self._key)

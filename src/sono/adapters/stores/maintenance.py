@@ -19,7 +19,7 @@ from datetime import datetime
 from redis.exceptions import RedisError
 
 from sono.adapters.stores.redis import RedisBacked
-from sono.application.ports import UnitOfWorkFactory
+from sono.application.uow import UnitOfWorkFactory
 from sono.domain.maintenance import DEFAULT_MESSAGE, MaintenanceState
 
 log = logging.getLogger(__name__)

@@ -9,27 +9,51 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from functools import partial
+from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
+from litestar.exceptions import SerializationException
+from litestar.handlers import HTTPRouteHandler
+from litestar.types import ControllerRouterHandler
 
 from sono.bootstrap import Container, build_container
 from sono.config import Settings, load_dotenv_file, load_settings
-from sono.entrypoints.http.auth import DEPENDENCIES
+from sono.entrypoints.http.accounts.controller import UsersController
 from sono.entrypoints.http.errors import EXCEPTION_HANDLERS
-from sono.entrypoints.http.gdpr import GdprController
-from sono.entrypoints.http.health import HealthController
-from sono.entrypoints.http.maintenance import MaintenanceController
-from sono.entrypoints.http.media import MediaController
+from sono.entrypoints.http.gdpr.controller import GdprController
+from sono.entrypoints.http.health.controller import HealthController
+from sono.entrypoints.http.maintenance.controller import MaintenanceController
+from sono.entrypoints.http.media.controller import MediaController
 from sono.entrypoints.http.middleware import EdgeMiddleware, MaintenanceMiddleware, install_request_id_logging
 from sono.entrypoints.http.openapi import docs_routes, openapi_config
-from sono.entrypoints.http.users import UsersController
+from sono.entrypoints.http.security import DEPENDENCIES
 
 log = logging.getLogger(__name__)
 
 JSON_BODY_MAX = 1024 * 1024
 """Request bodies parsed by Litestar (JSON, forms). Uploads stream with limits of their own."""
+
+FEATURES: list[ControllerRouterHandler] = [
+    HealthController,
+    UsersController,
+    GdprController,
+    MaintenanceController,
+    MediaController,
+]
+"""Every feature's controllers: adding a feature adds its controllers here."""
+
+
+class SonoRequest(Request[Any, Any, Any]):
+    """Litestar's request, except that JSON nested too deeply for the decoder is a malformed body
+    (400), not a crash."""
+
+    async def json(self) -> Any:
+        try:
+            return await super().json()
+        except RecursionError:
+            raise SerializationException("JSON nested too deeply") from None
 
 
 def create_app(settings: Settings, *, container: Container | None = None, run_jobs: bool | None = None) -> Litestar:
@@ -38,14 +62,8 @@ def create_app(settings: Settings, *, container: Container | None = None, run_jo
     background every ``settings.jobs_interval_seconds``."""
     install_request_id_logging()
     app = Litestar(
-        route_handlers=[
-            HealthController,
-            UsersController,
-            GdprController,
-            MaintenanceController,
-            MediaController,
-            *docs_routes(),
-        ],
+        route_handlers=[*FEATURES, *docs_routes()],
+        request_class=SonoRequest,
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[MaintenanceMiddleware()],
@@ -64,10 +82,22 @@ def create_app(settings: Settings, *, container: Container | None = None, run_jo
         logging_config=None,  # the process (CLI, uvicorn) configures logging
         debug=False,
     )
+    check_access_declared(app)
     # Litestar applies ``middleware=`` per route, after routing; the edge layer must also see
     # unknown paths and routing errors, so it wraps the whole ASGI handler.
     app.asgi_handler = EdgeMiddleware(app.asgi_handler, settings.trusted_proxies)
     return app
+
+
+def check_access_declared(app: Litestar) -> None:
+    """A handler that takes the caller (``principal``) must be guarded: its audience is declared
+    with ``guards=[...]``, never implied by a parameter's name."""
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            if not isinstance(handler, HTTPRouteHandler):
+                continue
+            if "principal" in handler.parsed_fn_signature.parameters and not handler.resolve_guards():
+                raise RuntimeError(f"{handler}: takes `principal` but declares no guard")
 
 
 def app_from_env() -> Litestar:

@@ -1,6 +1,9 @@
 """Every error answers ``{"detail": ...}``: the domain's errors, Litestar's own (routing,
 validation, body size, malformed JSON) and unexpected ones (a bare 500; the trace goes to the log
-only). Validation failures of any origin use the 422 list form."""
+only). Validation failures of any origin use the 422 list form.
+
+The use cases name the fields they refuse (``new_password``); where each field travelled is the
+route's to say: ``opt=field_locations(password="query")`` (the body by default)."""
 
 from __future__ import annotations
 
@@ -34,6 +37,17 @@ from sono.entrypoints.http.schemas import ErrorBody, FieldErrorBody, Maintenance
 
 log = logging.getLogger(__name__)
 
+FIELD_LOCATIONS = "field_locations"
+
+
+def field_locations(**locations: str) -> dict[str, dict[str, str]]:
+    """A route's ``opt`` saying where its fields travel (``password="query"``); the others are in
+    the body."""
+    return {FIELD_LOCATIONS: locations}
+
+
+Loc = tuple[str | int, ...]
+
 NOT_AUTHENTICATED = "Not authenticated"
 INVALID_JSON = "Invalid JSON body"
 BODY_TOO_LARGE = "Request body too large"
@@ -65,9 +79,18 @@ def error_response(status: int, detail: str, headers: Mapping[str, str] | None =
     return Response(ErrorBody(detail), status_code=status, headers=headers)
 
 
-def validation_error_response(errors: list[FieldError]) -> Response[ValidationErrorBody]:
-    body = ValidationErrorBody([FieldErrorBody(list(e.loc), e.msg, e.type) for e in errors])
+def validation_error_response(errors: list[tuple[Loc, str, str]]) -> Response[ValidationErrorBody]:
+    body = ValidationErrorBody([FieldErrorBody(list(loc), msg, type_) for loc, msg, type_ in errors])
     return Response(body, status_code=HTTP_422_UNPROCESSABLE_ENTITY)
+
+
+def located(request: Request[Any, Any, Any], errors: list[FieldError]) -> list[tuple[Loc, str, str]]:
+    """The use case's field errors with the location of each field on this route."""
+    try:
+        locations: dict[str, str] = request.route_handler.opt.get(FIELD_LOCATIONS, {})
+    except Exception:  # no route (routing failed)
+        locations = {}
+    return [((locations.get(e.field, "body"), e.field), e.msg, e.type) for e in errors]
 
 
 def status_of(exc: SonoError) -> int:
@@ -79,7 +102,7 @@ def status_of(exc: SonoError) -> int:
 
 def handle_sono_error(request: Request[Any, Any, Any], exc: SonoError) -> Response[Any]:
     if isinstance(exc, ValidationFailed):
-        return validation_error_response(exc.errors)
+        return validation_error_response(located(request, exc.errors))
     if isinstance(exc, MaintenanceActive):
         retry_after = exc.retry_after
         return Response(
@@ -126,16 +149,16 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
 # --------------------------------------------------------------------------- validation
 
 
-def field_errors(exc: ValidationException) -> list[FieldError]:
-    """Litestar's validation failure as field errors located at ``body``/``query``/``path``/``header``."""
+def field_errors(exc: ValidationException) -> list[tuple[Loc, str, str]]:
+    """Litestar's validation failure as errors located at ``body``/``query``/``path``/``header``."""
     if isinstance(exc.extra, list) and exc.extra:
         return [_field_error(item) for item in exc.extra if isinstance(item, Mapping)]
     if missing := _MISSING_PARAMETER.search(exc.detail):
-        return [FieldError((missing["source"], missing["name"]), FIELD_REQUIRED, "missing")]
-    return [FieldError(("body",), exc.detail)]
+        return [((missing["source"], missing["name"]), FIELD_REQUIRED, "missing")]
+    return [(("body",), exc.detail, "value_error")]
 
 
-def _field_error(item: Mapping[str, Any]) -> FieldError:
+def _field_error(item: Mapping[str, Any]) -> tuple[Loc, str, str]:
     source = item.get("source") or "body"
     source = str(getattr(source, "value", source))  # Litestar's ParamType or a plain string
     message = str(item.get("message") or "Invalid value")
@@ -143,7 +166,7 @@ def _field_error(item: Mapping[str, Any]) -> FieldError:
     if source == "body" and path[:1] == ["data"]:  # "data" is the handler's body parameter, not a field
         path = path[1:]
     if missing := _MISSING_FIELD.match(message):
-        return FieldError((source, *path, missing["name"]), FIELD_REQUIRED, "missing")
+        return (source, *path, missing["name"]), FIELD_REQUIRED, "missing"
     if message == "'data'":  # no body at all
-        return FieldError(("body",), FIELD_REQUIRED, "missing")
-    return FieldError((source, *path), message)
+        return ("body",), FIELD_REQUIRED, "missing"
+    return (source, *path), message, "value_error"

@@ -25,8 +25,8 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from sono.config import IPNetwork
-from sono.domain.errors import MaintenanceActive, NotAuthenticated
-from sono.entrypoints.http.auth import authenticate
+from sono.domain.errors import NotAuthenticated
+from sono.entrypoints.http.security import optional_principal
 
 MAINTENANCE_EXEMPT = "maintenance_exempt"
 
@@ -173,7 +173,8 @@ def loggable_path(scope: Scope) -> str:
 
 class MaintenanceMiddleware(ASGIMiddleware):
     """While maintenance is on, only admins (a valid admin access token) get past this; everyone
-    else gets the 503 maintenance answer. One cached read of the state per request otherwise."""
+    else gets the 503 maintenance answer (the rule itself is the maintenance service's). One cached
+    read of the state per request otherwise."""
 
     scopes = (ScopeType.HTTP,)
     exclude_opt_key = MAINTENANCE_EXEMPT
@@ -183,9 +184,8 @@ class MaintenanceMiddleware(ASGIMiddleware):
         state = await container.maintenance.status()
         if state.enabled:
             try:
-                is_admin = (await authenticate(scope, container)).is_admin
-            except NotAuthenticated:
-                is_admin = False
-            if not is_admin:
-                raise MaintenanceActive(state.message)
+                principal = await optional_principal(scope, container)
+            except NotAuthenticated:  # an ended session: not an admin's
+                principal = None
+            await container.maintenance.enforce(is_admin=principal is not None and principal.is_admin)
         await next_app(scope, receive, send)

@@ -10,7 +10,7 @@ from typing import Any
 from litestar import Request
 
 from sono.domain.errors import RateLimited
-from sono.entrypoints.http.auth import client_ip
+from sono.entrypoints.http.security import client_ip
 
 _PERIOD_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 
@@ -25,7 +25,7 @@ def rate_limit(scope: str, rate: str) -> Callable[[Request[Any, Any, Any]], Awai
         container = request.app.state.container
         if not container.settings.rate_limits_enabled:
             return
-        retry_after = await container.rate_limiter.hit(scope, client_ip(request) or "unknown", limit, period)
+        retry_after = await container.ports.rate_limiter.hit(scope, client_ip(request) or "unknown", limit, period)
         if retry_after is not None:
             raise RateLimited(retry_after)
 

@@ -1,17 +1,20 @@
 """Streaming ``multipart/form-data`` uploads.
 
-The ``file`` part is spooled into a temporary file (in memory up to 1 MiB, then on disk) as the
-body arrives, and its size limit is enforced while reading: a declared ``Content-Length`` beyond
-the limit is refused before anything is read, and the bytes are counted as they come, so no request
-ever holds more than the limit. Small text parts (an upload's title, ...) are collected as fields.
+The ``file`` part is spooled into a temporary file on disk (in the data directory's ``tmp``
+folder) as the body arrives, and its size limit is enforced while reading: a declared
+``Content-Length`` beyond the limit is refused before anything is read, and the bytes are counted as
+they come, so no request ever holds more than one chunk in memory. Small text parts (an upload's
+title, ...) are collected as fields.
 """
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from litestar import Request
@@ -22,11 +25,11 @@ from python_multipart.multipart import parse_options_header
 from sono.domain.errors import BadRequest, FieldError, PayloadTooLarge, ValidationFailed
 from sono.domain.media import FILE_EMPTY
 from sono.entrypoints.http.errors import BODY_TOO_LARGE, FIELD_REQUIRED
+from sono.entrypoints.http.schemas import NUL_REFUSED
 
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
 
-SPOOL_IN_MEMORY = 1024 * 1024
 FORM_OVERHEAD = 64 * 1024
 """What a form may carry besides the file: boundaries, part headers and small text fields."""
 INVALID_MULTIPART = "Invalid multipart body"
@@ -34,9 +37,10 @@ INVALID_MULTIPART = "Invalid multipart body"
 
 @dataclass
 class Upload:
-    """The received file (positioned at its start) and the form's text fields."""
+    """The received file (positioned at its start, at ``path`` on disk) and the form's text fields."""
 
     file: BinaryIO
+    path: str
     size: int
     filename: str | None
     content_type: str | None
@@ -45,18 +49,19 @@ class Upload:
 
 @asynccontextmanager
 async def receive_upload(
-    request: Request[Any, Any, Any], *, max_bytes: int, too_large: str, file_field: str = "file"
+    request: Request[Any, Any, Any], *, max_bytes: int, too_large: str, spool_dir: Path, file_field: str = "file"
 ) -> AsyncIterator[Upload]:
-    """Read the request's multipart body. 413 ``too_large`` beyond ``max_bytes`` of file, 400 for an
-    empty file or a malformed body, 422 when the ``file_field`` part is missing. The spooled file is
-    removed when the context exits."""
+    """Read the request's multipart body into a temporary file under ``spool_dir``. 413
+    ``too_large`` beyond ``max_bytes`` of file, 400 for an empty file or a malformed body, 422 when
+    the ``file_field`` part is missing. The spooled file is removed when the context exits."""
     boundary = _boundary(request.headers.get("content-type"))
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes + FORM_OVERHEAD:
         raise PayloadTooLarge(too_large)
-    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spooled:
+    await asyncio.to_thread(spool_dir.mkdir, parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=spool_dir, prefix="upload-", suffix=".part") as spooled:
         spool = cast(BinaryIO, spooled)
-        form = _FormCollector(spool, file_field, max_bytes, too_large)
+        form = _FormCollector(spool, spooled.name, file_field, max_bytes, too_large)
         parser = MultipartParser(boundary, form.callbacks())
         try:
             async for chunk in request.stream():
@@ -65,6 +70,7 @@ async def receive_upload(
         except MultipartParseError:
             raise BadRequest(INVALID_MULTIPART) from None
         upload = form.result()
+        spool.flush()
         spool.seek(0)
         yield upload
 
@@ -72,7 +78,7 @@ async def receive_upload(
 def _boundary(content_type: str | None) -> bytes:
     mime, options = parse_options_header(content_type)
     if mime != b"multipart/form-data":
-        raise ValidationFailed([FieldError(("body", "file"), FIELD_REQUIRED, "missing")])
+        raise ValidationFailed([FieldError("file", FIELD_REQUIRED, "missing")])
     boundary = options.get(b"boundary")
     if not boundary:
         raise BadRequest(INVALID_MULTIPART)
@@ -82,12 +88,14 @@ def _boundary(content_type: str | None) -> bytes:
 class _FormCollector:
     """``MultipartParser`` callbacks: the file part goes to the spool, other parts to ``fields``."""
 
-    def __init__(self, spool: BinaryIO, file_field: str, max_bytes: int, too_large: str) -> None:
+    def __init__(self, spool: BinaryIO, path: str, file_field: str, max_bytes: int, too_large: str) -> None:
         self.spool = spool
+        self.path = path
         self.file_field = file_field
         self.max_bytes = max_bytes
         self.too_large = too_large
         self.fields: dict[str, str] = {}
+        self.refused: list[FieldError] = []
         self.field_bytes = 0
         self.size = 0
         self.seen_file = False
@@ -155,7 +163,10 @@ class _FormCollector:
 
     def _part_end(self) -> None:
         if not self._part_is_file and self._part_name is not None:
-            self.fields[self._part_name] = self._value.decode("utf-8", "replace")
+            value = self._value.decode("utf-8", "replace")
+            if "\x00" in value:
+                self.refused.append(FieldError(self._part_name, NUL_REFUSED))
+            self.fields[self._part_name] = value
 
     def _end(self) -> None:
         self.complete = True
@@ -163,8 +174,10 @@ class _FormCollector:
     def result(self) -> Upload:
         if not self.complete:
             raise BadRequest(INVALID_MULTIPART)
+        if self.refused:
+            raise ValidationFailed(self.refused)
         if not self.seen_file:
-            raise ValidationFailed([FieldError(("body", self.file_field), FIELD_REQUIRED, "missing")])
+            raise ValidationFailed([FieldError(self.file_field, FIELD_REQUIRED, "missing")])
         if self.size == 0:
             raise BadRequest(FILE_EMPTY)
-        return Upload(self.spool, self.size, self.filename, self.content_type, self.fields)
+        return Upload(self.spool, self.path, self.size, self.filename, self.content_type, self.fields)

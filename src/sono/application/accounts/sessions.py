@@ -1,5 +1,10 @@
-"""Sessions: login, token refresh with rotation and reuse detection, logout, and authenticating
-an access token."""
+"""Sessions: login, token refresh with rotation, a grace window and reuse detection, logout, and
+authenticating an access token.
+
+A session is a refresh-token family. Access tokens name their family, so whatever ends a session
+(logout, reuse detected) ends its access tokens at once, and whatever ends every session of a user
+(password reset, disable, deletion) does so through the user's ``token_version``.
+"""
 
 from __future__ import annotations
 
@@ -7,28 +12,28 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sono.application.common import PasswordInput, Principal, audit
-from sono.application.ports import (
+from sono.application.accounts.ports import (
     AccessClaims,
-    Clock,
-    MaintenanceStore,
     PasswordDecryptor,
     PasswordHasher,
     RefreshClaims,
     SessionLookup,
     TokenIssuer,
-    UnitOfWork,
-    UnitOfWorkFactory,
 )
-from sono.domain.errors import MaintenanceActive, NotAuthenticated, PermissionDenied
+from sono.application.common import PasswordInput, Principal, audit
+from sono.application.maintenance.service import MaintenanceService
+from sono.application.ports import Clock
+from sono.application.uow import UnitOfWork, UnitOfWorkFactory
+from sono.domain.errors import InvalidToken, NotAuthenticated, PermissionDenied, SessionEnded
 from sono.domain.gdpr import AuditEvent
-from sono.domain.sessions import RefreshFamily, RevokedToken
+from sono.domain.sessions import DEFAULT_REFRESH_GRACE, RefreshFamily, RefreshOutcome
 from sono.domain.users import User
 
 INCORRECT_CREDENTIALS = "Incorrect username or password"
 INVALID_CREDENTIALS = "Could not validate credentials"
+SESSION_ENDED = "Session has ended"
 INVALID_REFRESH = "Invalid refresh token"
-ACCOUNT_DISABLED = "Account is disabled"
+ACCOUNT_DISABLED = "This account has been deactivated. Please contact support to reactivate your account."
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +56,10 @@ class AuthService:
         tokens: TokenIssuer,
         decryptor: PasswordDecryptor,
         clock: Clock,
-        maintenance: MaintenanceStore,
+        maintenance: MaintenanceService,
         sessions: SessionLookup,
+        *,
+        refresh_grace: timedelta = DEFAULT_REFRESH_GRACE,
     ) -> None:
         self._uow = uow
         self._sessions = sessions
@@ -61,13 +68,18 @@ class AuthService:
         self._decryptor = decryptor
         self._clock = clock
         self._maintenance = maintenance
+        self._grace = refresh_grace
 
     async def login(self, login: str, password: PasswordInput, *, ip: str | None = None) -> TokenPair:
-        """By username or email. Unknown accounts cost one (dummy) verification too, so the answer
-        takes about as long whether or not the account exists. Hashing happens outside any
-        transaction; the only write is the new session (and the upgraded hash, if any)."""
-        plain = password.reveal(self._decryptor)
+        """By username or email. During maintenance only admins get as far as the password check
+        (no password oracle while the service is closed). Unknown accounts cost one (dummy)
+        verification too, so the answer takes about as long whether or not the account exists.
+        A disabled account is told so only after its password was verified. Hashing happens
+        outside any transaction; the only writes are the new session and the audit entry (and an
+        upgraded hash)."""
         user = await self._sessions.user_by_login(login.strip())
+        await self._maintenance.enforce(is_admin=user is not None and user.is_superuser)
+        plain = password.reveal(self._decryptor)
         if user is None:
             await self._hasher.verify_dummy(plain)
         if user is None or not await self._hasher.verify(user.password_hash, plain):
@@ -76,14 +88,11 @@ class AuthService:
         if not user.is_active:
             await self._record_failure(user.id, ip, "disabled")
             raise PermissionDenied(ACCOUNT_DISABLED)
-        if not user.is_superuser:
-            state = await self._maintenance.get()
-            if state.enabled:
-                raise MaintenanceActive(state.message)
         new_hash = await self._hasher.hash(plain) if self._hasher.needs_rehash(user.password_hash) else None
+        assert user.id is not None
         async with self._uow() as uow:
             if new_hash is not None:
-                stored = await uow.users.get_for_update(user.id)  # type: ignore[arg-type]
+                stored = await uow.users.get(user.id, for_update=True)
                 if stored is not None and stored.password_hash == user.password_hash:
                     stored.password_hash = new_hash
             pair = await self._start_session(uow, user)
@@ -107,35 +116,46 @@ class AuthService:
         return pair
 
     async def refresh(self, refresh_token: str, *, ip: str | None = None) -> TokenPair:
-        """Rotate: the presented token stops working and a new pair is issued. A token that was
-        already rotated is a stolen or replayed one: the whole family is revoked."""
-        claims = self._decode_refresh(refresh_token)
+        """Rotate: the presented token stops working and a new pair is issued. The token rotated
+        last stays acceptable for the grace window (the answer is a valid pair of the same
+        session); any other already-rotated token is a stolen or replayed one and ends the
+        session, its access tokens included. During maintenance only admins refresh."""
+        try:
+            claims = self._tokens.decode_refresh(refresh_token)
+        except NotAuthenticated:
+            await self._maintenance.enforce(is_admin=False)
+            raise InvalidToken(INVALID_REFRESH) from None
         now = self._clock.now()
         async with self._uow() as uow:
             family = await uow.families.get(claims.family_id)
-            if family is None or family.user_id != claims.user_id or family.is_revoked:
-                raise NotAuthenticated(INVALID_REFRESH)
             user = await uow.users.get(claims.user_id)
+            await self._maintenance.enforce(is_admin=user is not None and user.is_superuser)
+            if family is None or family.user_id != claims.user_id:
+                raise InvalidToken(INVALID_REFRESH)
             if user is None or not user.is_active or user.token_version != claims.token_version:
-                raise NotAuthenticated(INVALID_REFRESH)
-            new_jti = _new_id()
-            rotated = family.current_jti == claims.jti and await uow.families.rotate(
-                family.id, claims.jti, new_jti, now
-            )
-            if not rotated:
+                raise SessionEnded(INVALID_REFRESH)
+            outcome = family.outcome(claims.jti, now, self._grace)
+            if outcome == RefreshOutcome.ROTATE:
+                new_jti = _new_id()
+                if await uow.families.rotate(family.id, claims.jti, new_jti, now):
+                    family.expires_at = now + timedelta(seconds=self._tokens.refresh_ttl_seconds)
+                    pair = self._pair(user, family.id, new_jti)
+                    await audit(uow, self._clock, AuditEvent.TOKEN_REFRESH, user_id=user.id, ip=ip)
+                    await uow.commit()
+                    return pair
+                outcome = family.outcome(claims.jti, now, self._grace)  # another request rotated it first
+            if outcome == RefreshOutcome.GRACE:
+                return self._pair(user, family.id, family.current_jti)
+            if outcome == RefreshOutcome.REUSE:
                 family.revoke(now, "reuse")
                 await audit(uow, self._clock, AuditEvent.TOKEN_REUSE, user_id=user.id, ip=ip, family=family.id)
                 await uow.commit()
-                raise NotAuthenticated(INVALID_REFRESH)
-            family.expires_at = now + timedelta(seconds=self._tokens.refresh_ttl_seconds)
-            pair = self._pair(user, family.id, new_jti)
-            await audit(uow, self._clock, AuditEvent.TOKEN_REFRESH, user_id=user.id, ip=ip)
-            await uow.commit()
-        return pair
+            raise SessionEnded(INVALID_REFRESH)
 
     async def logout(self, principal: Principal, refresh_token: str | None, *, ip: str | None = None) -> None:
-        """End this session: its access token and its refresh-token family stop working. Logging
-        out is idempotent; a refresh token of another session of the same user ends that too."""
+        """End the caller's session (its access and refresh tokens), whatever refresh token came
+        with the request; a valid refresh token of another session of the same user ends that
+        session too. Idempotent."""
         now = self._clock.now()
         families = {principal.claims.family_id}
         if refresh_token:
@@ -146,9 +166,6 @@ class AuthService:
             if claims is not None and claims.user_id == principal.user_id:
                 families.add(claims.family_id)
         async with self._uow() as uow:
-            await uow.revoked_tokens.add(
-                RevokedToken(principal.claims.jti, principal.claims.expires_at, principal.user_id)
-            )
             for family_id in sorted(families):
                 family = await uow.families.get(family_id)
                 if family is not None and family.user_id == principal.user_id:
@@ -157,22 +174,16 @@ class AuthService:
             await uow.commit()
 
     async def authenticate(self, access_token: str) -> Principal:
-        """The caller behind a bearer token, or ``NotAuthenticated``. Checks signature and expiry,
-        logout (revoked jti), and that the account is still active with the same session version
-        (a password reset, disable or deletion bumps it)."""
+        """The caller behind a bearer token. ``InvalidToken`` when it is malformed, forged or
+        expired; ``SessionEnded`` when it is genuine but its session is over (logout, reuse,
+        password reset, disable, deletion)."""
         claims = self._tokens.decode_access(access_token)
-        user, revoked = await self._sessions.principal(claims.user_id, claims.jti)
-        if revoked or user is None or not user.is_active or user.token_version != claims.token_version:
-            raise NotAuthenticated(INVALID_CREDENTIALS)
+        user, live = await self._sessions.principal(claims.user_id, claims.family_id, self._clock.now())
+        if not live or user is None or not user.is_active or user.token_version != claims.token_version:
+            raise SessionEnded(SESSION_ENDED)
         return Principal(user=user, claims=claims)
 
     # ------------------------------------------------------------------ helpers
-
-    def _decode_refresh(self, token: str) -> RefreshClaims:
-        try:
-            return self._tokens.decode_refresh(token)
-        except NotAuthenticated:
-            raise NotAuthenticated(INVALID_REFRESH) from None
 
     async def _start_session(self, uow: UnitOfWork, user: User) -> TokenPair:
         assert user.id is not None

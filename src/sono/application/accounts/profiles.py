@@ -1,21 +1,19 @@
-"""Accounts: registration, the caller's profile and profile picture, admins from the command line."""
+"""Accounts: registration, the caller's profile and profile picture, finding users, admins from the
+command line."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any, BinaryIO
 
-from sono.application.common import UNSET, PasswordInput, Principal, Problems, audit, delete_objects
-from sono.application.ports import (
-    Clock,
-    MediaInspector,
-    ObjectStorage,
-    PasswordDecryptor,
-    PasswordHasher,
-    UnitOfWorkFactory,
-)
+from sono.application.accounts.ports import PasswordDecryptor, PasswordHasher
+from sono.application.common import UNSET, Page, PasswordInput, Principal, Problems, audit
+from sono.application.media.service import MediaService
+from sono.application.ports import Clock
+from sono.application.uow import UnitOfWork, UnitOfWorkFactory
 from sono.domain.errors import Conflict, NotFound
 from sono.domain.gdpr import AuditEvent
+from sono.domain.media import AVATARS, object_key
 from sono.domain.users import (
     User,
     bio_problems,
@@ -27,16 +25,19 @@ from sono.domain.users import (
 
 EMAIL_TAKEN = "Email already registered"
 USERNAME_TAKEN = "Username already taken"
-_CONSTRAINT_MESSAGES = {"uq_users_email_lower": EMAIL_TAKEN, "uq_users_username": USERNAME_TAKEN}
+USER_NOT_FOUND = "User not found"
+SEARCH_QUERY_MIN = 2
+SEARCH_QUERY_MAX = 100
+_CONSTRAINT_MESSAGES = {"uq_users_email_lower": EMAIL_TAKEN, "uq_users_username_lower": USERNAME_TAKEN}
 
 
 def check_new_account(username: str, email: str, password: str, display_name: str | None) -> None:
     """Every rule a new account breaks, as one 422."""
     problems = Problems()
-    problems.check(("body", "username"), username_problems(username))
-    problems.check(("body", "email"), email_problems(email))
-    problems.check(("body", "password"), password_problems(password))
-    problems.check(("body", "display_name"), display_name_problems(display_name))
+    problems.check("username", username_problems(username))
+    problems.check("email", email_problems(email))
+    problems.check("password", password_problems(password))
+    problems.check("display_name", display_name_problems(display_name))
     problems.raise_if_any()
 
 
@@ -47,14 +48,12 @@ class AccountService:
         hasher: PasswordHasher,
         decryptor: PasswordDecryptor,
         clock: Clock,
-        storage: ObjectStorage,
-        media: MediaInspector,
+        media: MediaService,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
         self._decryptor = decryptor
         self._clock = clock
-        self._storage = storage
         self._media = media
 
     async def register(
@@ -100,7 +99,7 @@ class AccountService:
         async with self._uow() as uow:
             user = await uow.users.get_by_username(username)
             if user is None:
-                raise NotFound("User not found")
+                raise NotFound(USER_NOT_FOUND)
             user.is_superuser = True
             user.updated_at = self._clock.now()
             await audit(uow, self._clock, AuditEvent.ADMIN_ACTION, user_id=user.id, action="promote", via="cli")
@@ -111,9 +110,9 @@ class AccountService:
         """Change the fields that were sent; ``None`` clears a field, a left-out field stays."""
         problems = Problems()
         if display_name is not UNSET:
-            problems.check(("body", "display_name"), display_name_problems(display_name))
+            problems.check("display_name", display_name_problems(display_name))
         if bio is not UNSET:
-            problems.check(("body", "bio"), bio_problems(bio))
+            problems.check("bio", bio_problems(bio))
         problems.raise_if_any()
         async with self._uow() as uow:
             user = await self._own_account(uow, principal)
@@ -131,32 +130,40 @@ class AccountService:
         return user
 
     async def set_profile_picture(self, principal: Principal, image: BinaryIO) -> User:
-        """Decode and re-encode the image, store it, point the profile at it and remove the old
-        picture. A failure leaves neither a new object nor a changed profile behind."""
+        """Decode and re-encode the image, store it under a new key (so its URL changes), point the
+        profile at it and remove the old picture. A failure leaves neither a new object nor a
+        changed profile behind."""
         processed = await self._media.process_image(image)
-        key = f"avatars/{principal.user_id}/{uuid.uuid4().hex}.{processed.extension}"
-        await self._storage.put_bytes(key, processed.data, processed.content_type)
+        key = object_key(AVATARS, principal.user_id, uuid.uuid4().hex, processed.extension)
+        await self._media.stage([key])
         try:
+            await self._media.put_image(key, processed)
             async with self._uow() as uow:
                 user = await self._own_account(uow, principal, lock=True)
                 old_key, user.profile_picture_key = user.profile_picture_key, key
                 user.updated_at = self._clock.now()
+                await self._media.settle(uow, [key])
                 await uow.commit()
         except BaseException:
-            await delete_objects(self._storage, [key])
+            await self._media.discard([key])
             raise
         if old_key:
-            await delete_objects(self._storage, [old_key])
+            await self._media.remove([old_key])
         return user
 
-    async def picture_url(self, user: User) -> str | None:
-        if not user.profile_picture_key:
-            return None
-        return await self._storage.url(user.profile_picture_key, public=True)
+    async def search(self, query: str, *, skip: int, limit: int) -> Page[User]:
+        """Active users whose username or display name contains ``query`` (at least two
+        characters), case-insensitively."""
+        text = query.strip()
+        problems = Problems()
+        if not SEARCH_QUERY_MIN <= len(text) <= SEARCH_QUERY_MAX:
+            problems.check("query", [f"Query must be {SEARCH_QUERY_MIN} to {SEARCH_QUERY_MAX} characters"])
+        problems.raise_if_any()
+        async with self._uow(read_only=True) as uow:
+            return await uow.users.search(text, skip=skip, limit=limit)
 
-    async def _own_account(self, uow: Any, principal: Principal, *, lock: bool = False) -> User:
-        getter = uow.users.get_for_update if lock else uow.users.get
-        user = await getter(principal.user_id)
+    async def _own_account(self, uow: UnitOfWork, principal: Principal, *, lock: bool = False) -> User:
+        user = await uow.users.get(principal.user_id, for_update=lock)
         if user is None:
-            raise NotFound("User not found")
+            raise NotFound(USER_NOT_FOUND)
         return user

@@ -1,22 +1,40 @@
-"""Liveness and readiness."""
+"""The root, liveness and readiness."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 
+import msgspec
 from litestar import Controller, Response, get
 from litestar.openapi.datastructures import ResponseSpec
 
 from sono import __version__
 from sono.application.ports import HealthCheck
-from sono.entrypoints.http.auth import AppContainer
 from sono.entrypoints.http.openapi import EXEMPT
-from sono.entrypoints.http.schemas import HealthOut, ReadinessFailureBody, ReadinessOut
+from sono.entrypoints.http.schemas import MessageOut
+from sono.entrypoints.http.security import AppContainer
 
 log = logging.getLogger(__name__)
 
+PROJECT_NAME = "Sono"
 CHECK_TIMEOUT_SECONDS = 2.0
+
+
+class HealthOut(msgspec.Struct):
+    status: str
+    version: str
+    project_name: str
+
+
+class ReadinessOut(msgspec.Struct):
+    status: str
+    checks: dict[str, str]
+
+
+class ReadinessFailureBody(msgspec.Struct):
+    detail: str
+    checks: dict[str, str]
 
 
 async def probe(check: HealthCheck) -> str:
@@ -36,9 +54,13 @@ class HealthController(Controller):
     tags = ["Health"]
     opt = EXEMPT
 
+    @get("/", summary="The API answers")
+    async def root(self) -> MessageOut:
+        return MessageOut("OK")
+
     @get("/health", summary="Liveness")
     async def health(self) -> HealthOut:
-        return HealthOut(status="healthy", version=__version__)
+        return HealthOut(status="healthy", version=__version__, project_name=PROJECT_NAME)
 
     @get(
         "/health/ready",
@@ -48,8 +70,9 @@ class HealthController(Controller):
         },
     )
     async def ready(self, container: AppContainer) -> Response[ReadinessOut | ReadinessFailureBody]:
-        statuses = await asyncio.gather(*(probe(check) for check in container.health_checks))
-        checks = {check.name: status for check, status in zip(container.health_checks, statuses, strict=True)}
+        checks_to_run = container.ports.health_checks
+        statuses = await asyncio.gather(*(probe(check) for check in checks_to_run))
+        checks = {check.name: status for check, status in zip(checks_to_run, statuses, strict=True)}
         down = [name for name, status in checks.items() if status != "ok"]
         if down:
             return Response(ReadinessFailureBody(f"Service unavailable: {', '.join(down)}", checks), status_code=503)

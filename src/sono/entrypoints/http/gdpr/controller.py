@@ -1,36 +1,42 @@
 """Account deletion requests, data export and consents: ``/api/v1/users/me/...``. (Deleting the
-account at once is ``DELETE /api/v1/users/me``, with the rest of that resource in ``users``.)"""
+account at once is ``DELETE /api/v1/users/me``, with the rest of that resource in ``accounts``.)"""
 
 from __future__ import annotations
 
-from typing import Any
-
-import msgspec
 from litestar import Controller, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 
-from sono.entrypoints.http.auth import AppContainer, Caller, ClientIp
-from sono.entrypoints.http.openapi import BEARER, errors
-from sono.entrypoints.http.schemas import (
+from sono.entrypoints.http.gdpr.schemas import (
     ConsentIn,
     ConsentOut,
+    ConsentRecordedOut,
     DataExportOut,
     DeletionRequestIn,
     DeletionScheduledOut,
     DeletionStatusOut,
-    MessageOut,
     consent_out,
+    consent_recorded_out,
+    deletion_scheduled_out,
     deletion_status_out,
+    export_out,
 )
+from sono.entrypoints.http.openapi import BEARER, errors
+from sono.entrypoints.http.schemas import MessageOut
+from sono.entrypoints.http.security import AppContainer, Caller, ClientIp, signed_in
 
-DELETION_SCHEDULED = "Account deletion scheduled"
-DELETION_CANCELLED = "Deletion request cancelled"
+DELETION_SCHEDULED = (
+    "Account deletion scheduled. Your account will remain active for 7 days. "
+    "Cancel anytime using /users/me/cancel-deletion"
+)
+DELETION_CANCELLED = "Account deletion cancelled"
+CONSENT_RECORDED = "Consent recorded"
 
 
 class GdprController(Controller):
     path = "/api/v1/users/me"
     tags = ["GDPR"]
+    guards = [signed_in]
     security = BEARER
 
     @post(
@@ -44,7 +50,7 @@ class GdprController(Controller):
     ) -> DeletionScheduledOut:
         data = data or DeletionRequestIn()
         request = await container.gdpr.request_deletion(principal, data.deletion_type, data.reason, ip=ip)
-        return DeletionScheduledOut(message=DELETION_SCHEDULED, **msgspec.structs.asdict(deletion_status_out(request)))
+        return deletion_scheduled_out(DELETION_SCHEDULED, request)
 
     @post("/cancel-deletion", summary="Cancel the pending deletion", status_code=200, responses=errors(401, 404))
     async def cancel_deletion(self, principal: Caller, container: AppContainer, ip: ClientIp) -> MessageOut:
@@ -61,19 +67,19 @@ class GdprController(Controller):
         responses={200: ResponseSpec(DataExportOut, generate_examples=False, description="A JSON attachment")}
         | errors(401),
     )
-    async def export_data(self, principal: Caller, container: AppContainer, ip: ClientIp) -> Response[dict[str, Any]]:
-        data = await container.gdpr.export_data(principal, ip=ip)
+    async def export_data(self, principal: Caller, container: AppContainer, ip: ClientIp) -> Response[DataExportOut]:
+        export = await export_out(container.media, await container.gdpr.export_data(principal, ip=ip))
         filename = f"sono-export-{principal.user.username}.json"
-        return Response(data, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+        return Response(export, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
     @post("/consent", summary="Record a consent", status_code=201, responses=errors(401, 422))
     async def give_consent(
         self, data: JSONBody[ConsentIn], principal: Caller, container: AppContainer, ip: ClientIp
-    ) -> ConsentOut:
+    ) -> ConsentRecordedOut:
         consent = await container.gdpr.give_consent(
             principal, data.consent_type, data.consent_version, data.ip_address, ip=ip
         )
-        return consent_out(consent)
+        return consent_recorded_out(consent, CONSENT_RECORDED)
 
     @get("/consents", summary="The caller's consents, newest first", responses=errors(401))
     async def consents(self, principal: Caller, container: AppContainer) -> list[ConsentOut]:

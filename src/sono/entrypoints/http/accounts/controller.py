@@ -7,22 +7,18 @@ from typing import Annotated, Any
 from litestar import Controller, Request, delete, get, post, put
 from litestar.params import FromQuery, JSONBody, QueryParameter, URLEncodedBody
 
-from sono.application.auth import TokenPair
+from sono.application.accounts.sessions import TokenPair
 from sono.application.common import PasswordInput
-from sono.bootstrap import Container
 from sono.domain.gdpr import DeletionType
 from sono.domain.media import IMAGE_MAX_BYTES, IMAGE_TOO_LARGE
-from sono.domain.users import User
-from sono.entrypoints.http.auth import AppContainer, Caller, ClientIp, PasswordsEncrypted
-from sono.entrypoints.http.openapi import BEARER, EXEMPT, errors, file_upload_operation
-from sono.entrypoints.http.ratelimit import rate_limit
-from sono.entrypoints.http.schemas import (
+from sono.entrypoints.http.accounts.schemas import (
+    PASSWORD_EDGE_MAX,
     ForgotPasswordIn,
     LoginForm,
     LogoutIn,
-    MessageOut,
     ProfileUpdateIn,
     PublicKeyOut,
+    PublicUserPage,
     RefreshIn,
     RegisterIn,
     ResetPasswordIn,
@@ -30,17 +26,25 @@ from sono.entrypoints.http.schemas import (
     SuccessOut,
     TokenOut,
     UserOut,
+    public_user,
     user_out,
 )
+from sono.entrypoints.http.errors import field_locations
+from sono.entrypoints.http.openapi import BEARER, EXEMPT, errors, file_upload_operation
+from sono.entrypoints.http.ratelimit import rate_limit
+from sono.entrypoints.http.schemas import Limit, MessageOut, QueryText, Skip, page_fields
+from sono.entrypoints.http.security import AppContainer, Caller, ClientIp, PasswordsEncrypted, signed_in
 from sono.entrypoints.http.uploads import receive_upload
 
 PASSWORD_ALGORITHM = "RSA-OAEP-256"
 LOGGED_OUT = "Successfully logged out"
-ACCOUNT_DELETED = "Account deleted"
-
-
-async def present_user(container: Container, user: User) -> UserOut:
-    return user_out(user, await container.accounts.picture_url(user))
+FORGOT_MESSAGE = "If an account with that email exists, we've sent password reset instructions."
+VALID_MESSAGE = "Reset token is valid"
+RESET_DONE_MESSAGE = "Password has been reset successfully. You can now log in with your new password."
+DELETED_MESSAGES = {
+    DeletionType.SOFT: "Account deactivated (soft delete)",
+    DeletionType.HARD: "Account permanently deleted (hard delete - GDPR)",
+}
 
 
 def succeeded(message: str) -> SuccessOut:
@@ -60,9 +64,14 @@ class UsersController(Controller):
     path = "/api/v1/users"
     tags = ["Users"]
 
-    @get("/public-key", summary="The RSA public key for encrypting passwords", responses=errors())
+    @get(
+        "/public-key",
+        summary="The RSA public key for encrypting passwords",
+        opt=EXEMPT,  # an admin's client encrypts before it logs in, also during maintenance
+        responses=errors(maintenance=False),
+    )
     async def public_key(self, container: AppContainer) -> PublicKeyOut:
-        decryptor = container.decryptor
+        decryptor = container.ports.decryptor
         return PublicKeyOut(public_key=decryptor.public_key_pem, algorithm=PASSWORD_ALGORITHM, key_id=decryptor.key_id)
 
     @post(
@@ -78,13 +87,13 @@ class UsersController(Controller):
         user = await container.accounts.register(
             data.username, data.email, PasswordInput(data.password, encrypted), data.display_name, ip=ip
         )
-        return await present_user(container, user)
+        return await user_out(container.media, user)
 
     @post(
         "/token",
         summary="Log in (OAuth2 password grant)",
         status_code=200,
-        opt=EXEMPT,  # the use case itself lets only admins in during maintenance
+        opt=EXEMPT,  # the use case lets only admins in during maintenance, before checking the password
         before_request=rate_limit("users.token", "10/minute"),
         responses=errors(401, 403, 422, 429),
     )
@@ -101,13 +110,21 @@ class UsersController(Controller):
         "/token/refresh",
         summary="Rotate the refresh token",
         status_code=200,
+        opt=EXEMPT,  # the use case lets only admins refresh during maintenance
         before_request=rate_limit("users.token.refresh", "30/minute"),
         responses=errors(401, 422, 429),
     )
     async def refresh(self, data: JSONBody[RefreshIn], container: AppContainer, ip: ClientIp) -> TokenOut:
         return token_out(await container.auth.refresh(data.refresh_token, ip=ip))
 
-    @post("/logout", summary="End this session", status_code=200, security=BEARER, responses=errors(401, 422))
+    @post(
+        "/logout",
+        summary="End this session",
+        status_code=200,
+        guards=[signed_in],
+        security=BEARER,
+        responses=errors(401, 422),
+    )
     async def logout(
         self, principal: Caller, container: AppContainer, ip: ClientIp, data: JSONBody[LogoutIn | None] = None
     ) -> MessageOut:
@@ -124,11 +141,13 @@ class UsersController(Controller):
     async def forgot_password(
         self, data: JSONBody[ForgotPasswordIn], container: AppContainer, ip: ClientIp
     ) -> SuccessOut:
-        return succeeded(await container.password_reset.forgot_password(data.email, ip=ip))
+        await container.password_reset.forgot_password(data.email, ip=ip)
+        return succeeded(FORGOT_MESSAGE)
 
     @post("/verify-reset-token", summary="Check a reset token", status_code=200, responses=errors(422))
     async def verify_reset_token(self, data: JSONBody[ResetTokenIn], container: AppContainer) -> SuccessOut:
-        return succeeded(await container.password_reset.verify_token(data.token))
+        await container.password_reset.verify_token(data.token)
+        return succeeded(VALID_MESSAGE)
 
     @post(
         "/reset-password",
@@ -140,22 +159,30 @@ class UsersController(Controller):
     async def reset_password(
         self, data: JSONBody[ResetPasswordIn], container: AppContainer, ip: ClientIp, encrypted: PasswordsEncrypted
     ) -> SuccessOut:
-        new_password = PasswordInput(data.new_password, encrypted)
-        return succeeded(await container.password_reset.reset_password(data.token, new_password, ip=ip))
+        await container.password_reset.reset_password(data.token, PasswordInput(data.new_password, encrypted), ip=ip)
+        return succeeded(RESET_DONE_MESSAGE)
 
-    @get("/me", summary="The caller's account", security=BEARER, responses=errors(401))
+    @get("/me", summary="The caller's account", guards=[signed_in], security=BEARER, responses=errors(401))
     async def me(self, principal: Caller, container: AppContainer) -> UserOut:
-        return await present_user(container, principal.user)
+        return await user_out(container.media, principal.user)
 
-    @put("/me", summary="Update the caller's profile", security=BEARER, responses=errors(401, 422))
+    @put(
+        "/me",
+        summary="Update the caller's profile",
+        guards=[signed_in],
+        security=BEARER,
+        responses=errors(401, 422),
+    )
     async def update_me(self, data: JSONBody[ProfileUpdateIn], principal: Caller, container: AppContainer) -> UserOut:
-        return await present_user(container, await container.accounts.update_profile(principal, **data.changes()))
+        return await user_out(container.media, await container.accounts.update_profile(principal, **data.changes()))
 
     @delete(
         "/me",
         summary="Delete the caller's account now",
         status_code=200,
+        guards=[signed_in],
         security=BEARER,
+        opt=field_locations(password="query"),
         before_request=rate_limit("users.delete", "3/hour"),
         responses=errors(401, 422, 429),
     )
@@ -165,16 +192,22 @@ class UsersController(Controller):
         container: AppContainer,
         ip: ClientIp,
         encrypted: PasswordsEncrypted,
-        password: Annotated[str, QueryParameter(description="The account's password (encrypted if so declared)")],
+        password: Annotated[
+            QueryText,
+            QueryParameter(
+                max_length=PASSWORD_EDGE_MAX, description="The account's password (encrypted if so declared)"
+            ),
+        ],
         deletion_type: FromQuery[DeletionType] = DeletionType.SOFT,
     ) -> MessageOut:
         await container.gdpr.delete_now(principal, PasswordInput(password, encrypted), deletion_type, ip=ip)
-        return MessageOut(ACCOUNT_DELETED)
+        return MessageOut(DELETED_MESSAGES[deletion_type])
 
     @post(
         "/me/upload-profile-picture",
         summary="Set the caller's profile picture",
         status_code=200,
+        guards=[signed_in],
         security=BEARER,
         request_max_body_size=None,  # the upload enforces its own limit while streaming
         operation_class=file_upload_operation("PNG, JPG or WebP, at most 5 MB"),
@@ -183,6 +216,27 @@ class UsersController(Controller):
     async def upload_profile_picture(
         self, request: Request[Any, Any, Any], principal: Caller, container: AppContainer
     ) -> UserOut:
-        async with receive_upload(request, max_bytes=IMAGE_MAX_BYTES, too_large=IMAGE_TOO_LARGE) as upload:
+        async with receive_upload(
+            request, max_bytes=IMAGE_MAX_BYTES, too_large=IMAGE_TOO_LARGE, spool_dir=container.settings.upload_dir
+        ) as upload:
             user = await container.accounts.set_profile_picture(principal, upload.file)
-        return await present_user(container, user)
+        return await user_out(container.media, user)
+
+    @get(
+        "/search",
+        summary="Find users by username or display name",
+        guards=[signed_in],
+        security=BEARER,
+        opt=field_locations(query="query"),
+        responses=errors(401, 422),
+    )
+    async def search(
+        self,
+        container: AppContainer,
+        text: Annotated[QueryText, QueryParameter(name="query", max_length=1000, description="At least 2 characters")],
+        skip: Skip = 0,
+        limit: Limit = 100,
+    ) -> PublicUserPage:
+        page = await container.accounts.search(text, skip=skip, limit=limit)
+        items = [await public_user(container.media, user) for user in page.items]
+        return PublicUserPage(**page_fields(items, page.total, page.skip))

@@ -1,0 +1,55 @@
+"""Audio files, in memory."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from operator import attrgetter
+
+from sono.adapters.memory.repositories.base import FakeRepository, Where, newest, page, repository
+from sono.application.common import Page
+from sono.domain.audio import AudioFile
+
+
+@repository("audio_files")
+class FakeAudioFileRepository(FakeRepository):
+    async def add(self, audio: AudioFile) -> AudioFile:
+        return self.session.insert(self.db.audio_files, audio)
+
+    async def get(self, audio_id: int) -> AudioFile | None:
+        return self.session.get(self.db.audio_files, audio_id)
+
+    async def get_many(self, audio_ids: Sequence[int]) -> dict[int, AudioFile]:
+        wanted = set(audio_ids)
+        found = self.session.select(self.db.audio_files, lambda audio: audio.id in wanted)
+        return {audio.id: audio for audio in found if audio.id is not None}
+
+    async def delete(self, audio: AudioFile) -> None:
+        self.session.delete(self.db.audio_files, audio)
+
+    async def list_for_owner(self, owner_id: int, *, skip: int, limit: int) -> Page[AudioFile]:
+        return page(self._newest(lambda audio: audio.owner_id == owner_id), skip, limit)
+
+    async def list_public(self, *, skip: int, limit: int) -> Page[AudioFile]:
+        return page(self._newest(lambda audio: audio.is_public and self._is_active_user(audio.owner_id)), skip, limit)
+
+    async def count_for_owner(self, owner_id: int) -> int:
+        return len(self._of(owner_id))
+
+    async def total_bytes_for_owner(self, owner_id: int) -> int:
+        return sum(audio.file_size for audio in self._of(owner_id))
+
+    async def ids_for_owner(self, owner_id: int) -> list[int]:
+        return sorted(audio.id for audio in self._of(owner_id) if audio.id is not None)
+
+    async def keys_for_owner(self, owner_id: int) -> list[str]:
+        return [key for audio in sorted(self._of(owner_id), key=attrgetter("id")) for key in audio.stored_keys]
+
+    async def delete_for_owner(self, owner_id: int) -> list[str]:
+        deleted = self.session.delete_where(self.db.audio_files, lambda audio: audio.owner_id == owner_id)
+        return [key for audio in deleted for key in audio.stored_keys]
+
+    def _of(self, owner_id: int) -> list[AudioFile]:
+        return [audio for audio in self.db.audio_files.values() if audio.owner_id == owner_id]
+
+    def _newest(self, where: Where[AudioFile] | None = None) -> list[AudioFile]:
+        return newest(self.session.select(self.db.audio_files, where), "upload_date")

@@ -1,0 +1,74 @@
+"""Audio files."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, func, select
+
+from sono.adapters.sqlalchemy.repositories.base import SqlRepository, newest, repository
+from sono.adapters.sqlalchemy.tables import audio_files, users
+from sono.application.common import Page
+from sono.domain.audio import AudioFile
+
+
+@repository("audio_files")
+class SqlAudioFileRepository(SqlRepository):
+    _newest_first = newest(audio_files.c.upload_date, audio_files.c.id)
+
+    async def add(self, audio: AudioFile) -> AudioFile:
+        return await self._insert(audio)
+
+    async def get(self, audio_id: int) -> AudioFile | None:
+        return await self.session.get(AudioFile, audio_id)
+
+    async def get_many(self, audio_ids: Sequence[int]) -> dict[int, AudioFile]:
+        if not audio_ids:
+            return {}
+        found = await self._all(select(AudioFile).where(audio_files.c.id.in_(list(audio_ids))))
+        return {audio.id: audio for audio in found if audio.id is not None}
+
+    async def delete(self, audio: AudioFile) -> None:
+        await self._delete(audio)
+
+    async def list_for_owner(self, owner_id: int, *, skip: int, limit: int) -> Page[AudioFile]:
+        statement = select(AudioFile).where(audio_files.c.owner_id == owner_id)
+        return await self._page(statement, self._newest_first, skip, limit)
+
+    async def list_public(self, *, skip: int, limit: int) -> Page[AudioFile]:
+        statement = (
+            select(AudioFile)
+            .join(users, users.c.id == audio_files.c.owner_id)
+            .where(audio_files.c.is_public, users.c.is_active)
+        )
+        return await self._page(statement, self._newest_first, skip, limit)
+
+    async def count_for_owner(self, owner_id: int) -> int:
+        count = select(func.count()).select_from(audio_files).where(audio_files.c.owner_id == owner_id)
+        return await self.session.scalar(count) or 0
+
+    async def total_bytes_for_owner(self, owner_id: int) -> int:
+        total = select(func.coalesce(func.sum(audio_files.c.file_size), 0)).where(audio_files.c.owner_id == owner_id)
+        return int(await self.session.scalar(total) or 0)
+
+    async def ids_for_owner(self, owner_id: int) -> list[int]:
+        ids = select(audio_files.c.id).where(audio_files.c.owner_id == owner_id).order_by(audio_files.c.id)
+        return list(await self.session.scalars(ids))
+
+    async def keys_for_owner(self, owner_id: int) -> list[str]:
+        statement = (
+            select(audio_files.c.storage_key, audio_files.c.cover_art_key)
+            .where(audio_files.c.owner_id == owner_id)
+            .order_by(audio_files.c.id)
+        )
+        rows = await self.session.execute(statement)
+        return [key for row in rows for key in row if key is not None]
+
+    async def delete_for_owner(self, owner_id: int) -> list[str]:
+        statement = (
+            delete(AudioFile)
+            .where(audio_files.c.owner_id == owner_id)
+            .returning(audio_files.c.storage_key, audio_files.c.cover_art_key)
+        )
+        result = await self.session.execute(statement.execution_options(synchronize_session="fetch"))
+        return [key for row in result for key in row if key is not None]

@@ -1,0 +1,1 @@
+"""Accounts: registration and profiles, sessions (login, refresh, logout), password reset."""

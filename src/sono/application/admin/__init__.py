@@ -1,0 +1,1 @@
+"""Administration: user moderation, quotas, content and statistics."""

@@ -1,0 +1,1 @@
+"""Announcements published by admins, read by everyone."""

@@ -1,0 +1,1 @@
+"""Audio files: upload, metadata, playback and download, quotas."""

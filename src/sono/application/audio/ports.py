@@ -1,0 +1,33 @@
+"""Where audio files are kept."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from sono.application.common import Page
+from sono.domain.audio import AudioFile
+
+
+class AudioFileRepository(Protocol):
+    async def add(self, audio: AudioFile) -> AudioFile: ...
+    async def get(self, audio_id: int) -> AudioFile | None: ...
+    async def get_many(self, audio_ids: Sequence[int]) -> dict[int, AudioFile]: ...
+    async def delete(self, audio: AudioFile) -> None:
+        """Delete the row; its collection entries go with it (callers close up track orders
+        through the collections first)."""
+
+    async def list_for_owner(self, owner_id: int, *, skip: int, limit: int) -> Page[AudioFile]:
+        """Newest first."""
+
+    async def list_public(self, *, skip: int, limit: int) -> Page[AudioFile]:
+        """Public files of active owners, newest first."""
+
+    async def count_for_owner(self, owner_id: int) -> int: ...
+    async def total_bytes_for_owner(self, owner_id: int) -> int: ...
+    async def ids_for_owner(self, owner_id: int) -> list[int]: ...
+    async def keys_for_owner(self, owner_id: int) -> list[str]:
+        """Every stored object of the owner's files (audio and cover art)."""
+
+    async def delete_for_owner(self, owner_id: int) -> list[str]:
+        """Delete every file of the owner, returning their stored objects' keys."""

@@ -1,0 +1,1 @@
+"""Collections: albums, playlists and compilations, their tracks and collaborators."""

@@ -1,0 +1,1 @@
+"""GDPR: deletion (scheduled or immediate, soft or hard), data export and consents."""

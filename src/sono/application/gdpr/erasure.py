@@ -1,0 +1,55 @@
+"""Carrying out an account deletion, inside the caller's unit of work."""
+
+from __future__ import annotations
+
+from sono.application.common import audit
+from sono.application.ports import Clock
+from sono.application.uow import UnitOfWork
+from sono.domain.gdpr import AuditEvent, DeletionType
+from sono.domain.users import User
+
+
+class AccountEraser:
+    """Soft deletion deactivates the account (its public content is hidden with it); hard
+    deletion erases the account and everything it owns, and closes the gaps its tracks leave in
+    other people's collections. Returns the stored objects' keys to remove once the unit of work
+    has committed."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
+    async def erase(
+        self, uow: UnitOfWork, user: User, deletion_type: DeletionType, *, actor_id: int | None = None
+    ) -> list[str]:
+        assert user.id is not None
+        now = self._clock.now()
+        await uow.families.revoke_all_for_user(user.id, now, f"deletion:{deletion_type}")
+        user.deletion_requested_at = None
+        if deletion_type == DeletionType.SOFT:
+            user.deactivate(now)
+            await audit(
+                uow, self._clock, AuditEvent.DELETION_EXECUTED, user_id=user.id, actor_id=actor_id, deletion_type="soft"
+            )
+            return []
+        keys = await uow.audio_files.keys_for_owner(user.id)
+        keys += await uow.collections.cover_keys_for_owner(user.id)
+        if user.profile_picture_key:
+            keys.append(user.profile_picture_key)
+        await close_gaps(uow, await uow.audio_files.ids_for_owner(user.id), keep_owner=user.id)
+        await uow.audit.anonymise_user(user.id)
+        await uow.users.delete(user)
+        await audit(uow, self._clock, AuditEvent.DELETION_EXECUTED, actor_id=actor_id, deletion_type="hard")
+        return keys
+
+
+async def close_gaps(uow: UnitOfWork, audio_file_ids: list[int], *, keep_owner: int | None = None) -> int:
+    """Take these audio files (about to be deleted) out of every collection holding them, so the
+    remaining track orders close up in the same transaction. Collections of ``keep_owner`` are
+    skipped (they are being deleted too). Returns the number of entries removed."""
+    if not audio_file_ids:
+        return 0
+    removed = 0
+    for collection in await uow.collections.containing_audio(audio_file_ids):
+        if collection.owner_id != keep_owner:
+            removed += collection.remove_audio(audio_file_ids)
+    return removed

@@ -1,0 +1,1 @@
+"""Maintenance mode: a shared switch that turns away everyone but admins."""

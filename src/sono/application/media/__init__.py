@@ -1,0 +1,1 @@
+"""Stored media: object storage, signed URLs, content inspection, and who may fetch what."""

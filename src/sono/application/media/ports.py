@@ -1,0 +1,98 @@
+"""What media handling needs from the outside world."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import BinaryIO, Protocol
+
+from sono.domain.media import AudioInfo, AudioTags, ProcessedImage
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    key: str
+    size: int
+    content_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    """An object's metadata: enough to answer ``HEAD`` and conditional requests."""
+
+    key: str
+    size: int
+    content_type: str
+    etag: str  # a strong validator, quoted as HTTP writes it: ``"<opaque>"``
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectChunks:
+    """An object's bytes (possibly a range of them) as an async stream."""
+
+    chunks: AsyncIterator[bytes]
+    content_type: str
+    total_size: int
+    start: int
+    end: int  # inclusive
+
+
+class ObjectStorage(Protocol):
+    async def put(self, key: str, data: BinaryIO, content_type: str) -> StoredObject:
+        """Store from a readable binary file object (read in chunks, never whole)."""
+
+    async def put_bytes(self, key: str, data: bytes, content_type: str) -> StoredObject: ...
+    async def head(self, key: str) -> ObjectInfo:
+        """Raises ``NotFound`` when there is no such object."""
+
+    async def open(self, key: str, start: int = 0, end: int | None = None) -> ObjectChunks:
+        """Raises ``NotFound`` when there is no such object, ``RangeNotSatisfiable`` for a range
+        that starts beyond its end."""
+
+    async def delete(self, key: str) -> None:
+        """Idempotent."""
+
+    async def delete_many(self, keys: Sequence[str]) -> None: ...
+    async def exists(self, key: str) -> bool: ...
+    async def public_url(self, key: str) -> str:
+        """A stable URL of a public object (``is_public_key``); refuses any other key."""
+
+    async def signed_url(self, key: str, expires_at: int) -> str:
+        """A URL that lets anyone fetch ``key`` until the unix time ``expires_at``."""
+
+    async def check(self) -> None:
+        """Raise if the backing store is unreachable (readiness)."""
+
+
+class UrlSigner(Protocol):
+    """Signatures of the API's own media URLs (local storage)."""
+
+    def sign(self, key: str, expires_at: int) -> str: ...
+    def verify(self, key: str, expires_at: str | None, signature: str | None, now: float) -> bool:
+        """Never raises for malformed input; constant-time."""
+
+
+class MediaInspector(Protocol):
+    """Decides a file's type from its content. CPU-bound work runs off the event loop."""
+
+    async def inspect_audio(self, path: str) -> AudioInfo:
+        """Raises ``UnsupportedMedia(AUDIO_UNSUPPORTED)`` for anything but the allowed formats."""
+
+    async def read_tags(self, path: str) -> AudioTags:
+        """The descriptive tags and embedded picture of an audio file ``inspect_audio`` accepted;
+        empty tags when there are none or they cannot be read."""
+
+    async def process_image(self, data: BinaryIO) -> ProcessedImage:
+        """Decode (refusing decompression bombs), bound the longest side, strip metadata and
+        re-encode. Raises ``UnsupportedMedia(IMAGE_UNSUPPORTED)`` for anything else."""
+
+
+class PendingObjectRepository(Protocol):
+    """Objects being stored whose row is not committed yet. A key is recorded (and committed)
+    before its object is written and forgotten in the transaction that commits the row pointing at
+    it, so a crash in between leaves a record that the jobs use to remove the orphan."""
+
+    async def add(self, key: str, created_at: datetime) -> None: ...
+    async def forget(self, keys: Sequence[str]) -> None: ...
+    async def older_than(self, cutoff: datetime, limit: int) -> list[str]: ...

@@ -1,0 +1,157 @@
+"""Who may fetch a stored object and through which URL, and storing new objects safely.
+
+The rules: public keys (``is_public_key``) get stable unsigned URLs and are served to anyone;
+every other key gets a signed URL that expires, and the media route serves it only with a valid
+signature. Signed URLs expire at the end of a whole interval (``url_bucket_seconds``) at least
+``url_ttl_seconds`` away, so the same object keeps the same URL for a while and clients and proxies
+can cache it.
+
+New objects are staged: their key is recorded (``pending_objects``) before the bytes are written,
+and the unit of work that commits the row pointing at them forgets the record. A failure removes
+the object at once; a crash in between leaves a record that ``purge_orphans`` clears later.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import BinaryIO
+
+from sono.application.common import delete_objects
+from sono.application.media.ports import MediaInspector, ObjectChunks, ObjectInfo, ObjectStorage, UrlSigner
+from sono.application.ports import Clock
+from sono.application.uow import UnitOfWork, UnitOfWorkFactory
+from sono.domain.errors import NotFound, PermissionDenied
+from sono.domain.media import ProcessedImage, is_public_key
+
+log = logging.getLogger(__name__)
+
+MEDIA_NOT_FOUND = "Media not found"
+BAD_SIGNATURE = "Invalid or expired media link"
+ORPHAN_AGE = timedelta(hours=1)
+DEFAULT_URL_TTL_SECONDS = 12 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class MediaAccess:
+    """An object the caller may fetch, and whether it is public (cacheable by anyone)."""
+
+    info: ObjectInfo
+    public: bool
+
+
+class MediaService:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        storage: ObjectStorage,
+        signer: UrlSigner,
+        inspector: MediaInspector,
+        clock: Clock,
+        *,
+        url_ttl_seconds: int = DEFAULT_URL_TTL_SECONDS,
+        url_bucket_seconds: int = 3600,
+    ) -> None:
+        self._uow = uow
+        self._storage = storage
+        self._signer = signer
+        self._inspector = inspector
+        self._clock = clock
+        self._ttl = url_ttl_seconds
+        self._bucket = max(1, url_bucket_seconds)
+
+    # ------------------------------------------------------------------ URLs
+
+    async def url(self, key: str | None) -> str | None:
+        """The URL a client fetches ``key`` at (None for no key)."""
+        if not key:
+            return None
+        if is_public_key(key):
+            return await self._storage.public_url(key)
+        return await self._storage.signed_url(key, self.expiry())
+
+    def expiry(self) -> int:
+        """Unix time at which URLs signed now expire."""
+        earliest = self._clock.now().timestamp() + self._ttl
+        return math.ceil(earliest / self._bucket) * self._bucket
+
+    # ------------------------------------------------------------------ serving (the media route)
+
+    async def authorize(self, key: str, *, expires: str | None, signature: str | None) -> MediaAccess:
+        """The object behind a media URL, if the URL lets the caller have it: public keys always,
+        private ones with a valid, unexpired signature (else ``PermissionDenied``)."""
+        public = is_public_key(key)
+        if not public and not self._signer.verify(key, expires, signature, self._clock.now().timestamp()):
+            raise PermissionDenied(BAD_SIGNATURE)
+        try:
+            info = await self._storage.head(key)
+        except (NotFound, ValueError):  # ValueError: a key the storage refuses (e.g. "..")
+            raise NotFound(MEDIA_NOT_FOUND) from None
+        return MediaAccess(info, public)
+
+    async def open(self, key: str, start: int = 0, end: int | None = None) -> ObjectChunks:
+        """The bytes of an object ``authorize`` (or a use case) let the caller have."""
+        try:
+            return await self._storage.open(key, start, end)
+        except NotFound:
+            raise NotFound(MEDIA_NOT_FOUND) from None
+
+    # ------------------------------------------------------------------ storing
+
+    async def stage(self, keys: Sequence[str]) -> None:
+        """Record ``keys`` as pending before their objects are written (committed at once)."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            for key in keys:
+                await uow.pending_objects.add(key, now)
+            await uow.commit()
+
+    async def settle(self, uow: UnitOfWork, keys: Sequence[str]) -> None:
+        """In the unit of work that commits the rows pointing at ``keys``: they are no orphans."""
+        await uow.pending_objects.forget(keys)
+
+    async def discard(self, keys: Sequence[str]) -> None:
+        """Remove objects whose row was never committed, and their pending records."""
+        await delete_objects(self._storage, keys)
+        try:
+            async with self._uow() as uow:
+                await uow.pending_objects.forget(keys)
+                await uow.commit()
+        except Exception:  # the jobs will find the record and try again
+            log.warning("could not forget %d pending objects", len(keys), exc_info=True)
+
+    async def remove(self, keys: Sequence[str]) -> None:
+        """Remove objects whose rows are gone (committed); failures only leave orphans behind."""
+        await delete_objects(self._storage, keys)
+
+    async def put_image(self, key: str, image: ProcessedImage) -> None:
+        await self._storage.put_bytes(key, image.data, image.content_type)
+
+    async def put_file(self, key: str, data: BinaryIO, content_type: str) -> int:
+        return (await self._storage.put(key, data, content_type)).size
+
+    async def process_image(self, data: BinaryIO) -> ProcessedImage:
+        return await self._inspector.process_image(data)
+
+    # ------------------------------------------------------------------ jobs
+
+    async def purge_orphans(self, *, batch: int = 500) -> int:
+        """Remove objects staged more than ``ORPHAN_AGE`` ago whose row never came (a crash
+        between storing and committing). Safe to run anywhere, any number of times."""
+        purged = 0
+        cutoff = self._clock.now() - ORPHAN_AGE
+        while True:
+            async with self._uow(read_only=True) as uow:
+                keys = await uow.pending_objects.older_than(cutoff, batch)
+            if not keys:
+                return purged
+            await self._storage.delete_many(keys)
+            async with self._uow() as uow:
+                await uow.pending_objects.forget(keys)
+                await uow.commit()
+            purged += len(keys)
+            if len(keys) < batch:
+                return purged

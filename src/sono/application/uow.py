@@ -1,0 +1,66 @@
+"""The unit of work: one transaction, and every repository working inside it.
+
+``Repositories`` is the one registry of repositories: a feature adds its repository here (one
+line) and implements it once per backend, registering the implementation with that backend's
+``@repository("name")`` decorator (``sono.adapters.sqlalchemy.repositories``,
+``sono.adapters.memory.repositories``). The units of work build repositories from those registries;
+a test checks that every name here has an implementation on every backend.
+
+Repositories return domain objects whose attribute changes are saved when the unit of work
+commits (the SQL adapter maps the domain dataclasses imperatively, the fakes keep the objects
+themselves), so there is no ``update`` method.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Protocol, Self
+
+from sono.application.accounts.ports import (
+    RefreshFamilyRepository,
+    ResetTokenRepository,
+    UserRepository,
+)
+from sono.application.admin.ports import AdminQueries
+from sono.application.announcements.ports import AnnouncementRepository
+from sono.application.audio.ports import AudioFileRepository
+from sono.application.collections.ports import CollectionQueries, CollectionRepository
+from sono.application.gdpr.ports import AuditLogRepository, ConsentRepository, DeletionRequestRepository
+from sono.application.maintenance.ports import MaintenanceRepository
+from sono.application.media.ports import PendingObjectRepository
+
+
+class Repositories(Protocol):
+    users: UserRepository
+    families: RefreshFamilyRepository
+    reset_tokens: ResetTokenRepository
+    consents: ConsentRepository
+    deletions: DeletionRequestRepository
+    audit: AuditLogRepository
+    pending_objects: PendingObjectRepository
+    audio_files: AudioFileRepository
+    collections: CollectionRepository
+    collection_queries: CollectionQueries
+    announcements: AnnouncementRepository
+    admin_queries: AdminQueries
+    maintenance: MaintenanceRepository
+
+
+class UnitOfWork(Repositories, Protocol):
+    """One use case's transaction. ``async with uow:`` opens it; leaving without ``commit()``
+    (or with an exception) rolls back. After ``commit()`` the same object can be reused."""
+
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+    async def commit(self) -> None:
+        """Raises ``Conflict(constraint=...)`` when a unique constraint is violated."""
+
+    async def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+        """A new unit of work. ``read_only`` ones must not write; on SQLite they take no write
+        lock, so reads never queue behind writers."""
