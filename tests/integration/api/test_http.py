@@ -230,7 +230,7 @@ async def test_readiness_names_what_is_down(api: Api, monkeypatch: pytest.Monkey
 
             await asyncio.sleep(10)
 
-    monkeypatch.setattr("sono.entrypoints.http.health.CHECK_TIMEOUT_SECONDS", 0.05)
+    monkeypatch.setattr("sono.entrypoints.http.health.controller.CHECK_TIMEOUT_SECONDS", 0.05)
     monkeypatch.setattr(
         api.container.ports, "health_checks", [*api.container.ports.health_checks[:1], Failing(), Hanging()]
     )
