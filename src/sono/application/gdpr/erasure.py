@@ -52,4 +52,5 @@ async def close_gaps(uow: UnitOfWork, audio_file_ids: list[int], *, keep_owner: 
     for collection in await uow.collections.containing_audio(audio_file_ids):
         if collection.owner_id != keep_owner:
             removed += collection.remove_audio(audio_file_ids)
+            await uow.collections.save(collection)
     return removed
