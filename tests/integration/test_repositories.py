@@ -24,7 +24,7 @@ from sono.domain.collections import Collaborator, Collection, CollectionTrack, C
 from sono.domain.errors import Conflict
 from sono.domain.gdpr import AuditEntry, Consent, DeletionRequest, DeletionStatus, DeletionType
 from sono.domain.maintenance import DEFAULT_MESSAGE, MaintenanceState
-from sono.domain.sessions import PasswordResetToken, RefreshFamily, RevokedToken
+from sono.domain.sessions import PasswordResetToken, RefreshFamily
 from sono.domain.users import User
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -106,6 +106,11 @@ async def add_all(uows: UnitOfWorkFactory, adder: str, *rows: Any) -> list[Any]:
     return added
 
 
+async def save_and_commit(uow: UnitOfWork, collection: Collection) -> None:
+    await uow.collections.save(collection)
+    await uow.commit()
+
+
 def ids(rows: list[Any]) -> list[int]:
     return [row.id for row in rows]
 
@@ -118,9 +123,9 @@ async def test_users_are_found_by_id_username_email_and_login(uows: UnitOfWorkFa
     assert isinstance(alice.id, int)
     async with uows() as uow:
         assert (await uow.users.get(alice.id)).username == "alice"
-        assert (await uow.users.get_for_update(alice.id)).username == "alice"
+        assert (await uow.users.get(alice.id, for_update=True)).username == "alice"
         assert (await uow.users.get_by_username("alice")).id == alice.id
-        assert await uow.users.get_by_username("ALICE") is None
+        assert (await uow.users.get_by_username("ALICE")).id == alice.id  # case-insensitive, spelling kept
         assert (await uow.users.get_by_email(" ALICE@Example.COM ")).id == alice.id
         assert (await uow.users.get_by_login("alice")).id == alice.id
         assert (await uow.users.get_by_login("Alice@EXAMPLE.com")).id == alice.id
@@ -159,18 +164,19 @@ async def test_creation_time_defaults_to_now(uows: UnitOfWorkFactory) -> None:
     assert abs(created - datetime.now(UTC)) < timedelta(minutes=5)
 
 
-async def test_users_are_listed_newest_first_with_the_total(uows: UnitOfWorkFactory) -> None:
-    old, new = await add_users(uows, "old", "new")
-    (same_time,) = await add_users(uows, "tie")
+async def test_users_are_searched_by_username_or_display_name(uows: UnitOfWorkFactory) -> None:
+    await add_users(uows, "Alice", "bob_smith", "carol")
+    await add_all(uows, "users.add", a_user("dave", display_name="Alicia Keys"), a_user("eve_100%", is_active=False))
+    await add_all(uows, "users.add", a_user("x_y", display_name="under_score"), a_user("xay", display_name="xay"))
     async with uows() as uow:
-        uow_new = await uow.users.get(new.id)
-        uow_new.created_at = NOW + HOUR
-        await uow.commit()
-    async with uows() as uow:
-        assert ids((await uow.users.list(skip=0, limit=10))[0]) == [new.id, same_time.id, old.id]
-        assert ids((await uow.users.list(skip=1, limit=1))[0]) == [same_time.id]
-        assert (await uow.users.list(skip=0, limit=2))[1] == 3
-        assert await uow.users.list(skip=5, limit=2) == ([], 3)
+        found = await uow.users.search("ALI", skip=0, limit=10)
+        assert ([u.username for u in found.items], found.total) == (["Alice", "dave"], 2)
+        page = await uow.users.search("a", skip=1, limit=2)
+        assert [u.username for u in page.items] == ["carol", "dave"] and page.total == 4 and page.has_more
+        assert [u.username for u in (await uow.users.search("_", skip=0, limit=10)).items] == ["bob_smith", "x_y"]
+        assert (await uow.users.search("100%", skip=0, limit=10)).total == 0  # inactive users are not found
+        assert (await uow.users.search("%", skip=0, limit=10)).total == 0  # wildcards are literal
+        assert (await uow.users.search("zzz", skip=5, limit=2)).items == []
 
 
 async def test_a_taken_email_in_another_case_or_username_conflicts(uows: UnitOfWorkFactory) -> None:
@@ -179,24 +185,24 @@ async def test_a_taken_email_in_another_case_or_username_conflicts(uows: UnitOfW
         with pytest.raises(Conflict) as email_taken:
             await uow.users.add(User(username="other", email="ALICE@example.COM", password_hash="h"))
         with pytest.raises(Conflict) as username_taken:
-            await uow.users.add(User(username="alice", email="new@example.com", password_hash="h"))
+            await uow.users.add(User(username="ALICE", email="new@example.com", password_hash="h"))
         # the unit of work stays usable after a conflict
         bob = await uow.users.add(User(username="bob", email="bob@example.com", password_hash="h"))
         await uow.commit()
     assert email_taken.value.constraint == "uq_users_email_lower"
-    assert username_taken.value.constraint == "uq_users_username"
+    assert username_taken.value.constraint == "uq_users_username_lower"
     async with uows() as uow:
-        assert [u.username for u in (await uow.users.list(skip=0, limit=10))[0]] == ["bob", "alice"]
+        assert (await uow.users.get_by_username("ALICE")).email == "alice@example.com"
         assert (await uow.users.get(bob.id)).email == "bob@example.com"
 
 
 async def test_commit_raises_conflict_for_a_changed_attribute(uows: UnitOfWorkFactory) -> None:
     _, bob = await add_users(uows, "alice", "bob")
     async with uows() as uow:
-        (await uow.users.get(bob.id)).username = "alice"
+        (await uow.users.get(bob.id)).username = "Alice"
         with pytest.raises(Conflict) as taken:
             await uow.commit()
-    assert taken.value.constraint == "uq_users_username"
+    assert taken.value.constraint == "uq_users_username_lower"
     async with uows() as uow:
         assert (await uow.users.get(bob.id)).username == "bob"
 
@@ -232,9 +238,9 @@ async def test_leaving_without_commit_or_rolling_back_discards_changes(uows: Uni
     with pytest.raises(RuntimeError):
         await fail_midway()
     async with uows() as uow:
-        users, total = await uow.users.list(skip=0, limit=10)
-        assert (ids(users), total) == ([alice.id], 1)
-        assert (users[0].display_name, users[0].bio) == (None, None)
+        assert await uow.users.get_by_username("ghost") is None
+        stored = await uow.users.get(alice.id)
+        assert (stored.display_name, stored.bio) == (None, None)
         assert await uow.audit.list_for_user(alice.id) == []
         if hasattr(uow, "committed"):
             assert not uow.committed
@@ -285,58 +291,54 @@ async def test_deleting_a_user_removes_what_they_own_and_anonymises_the_rest(uow
     async with uows() as uow:
         own_audio = await uow.audio_files.add(an_audio(owner, "mine"))
         other_audio = await uow.audio_files.add(an_audio(other, "theirs", is_public=True))
-        own_collection = await uow.collections.add(a_collection(owner, is_collaborative=True))
-        other_collection = await uow.collections.add(a_collection(other, is_collaborative=True))
-        await uow.collections.add_track(CollectionTrack(own_collection.id, other_audio.id, 1))
-        other_first = await uow.collections.add_track(CollectionTrack(other_collection.id, other_audio.id, 1))
-        await uow.collections.add_track(CollectionTrack(other_collection.id, own_audio.id, 2))
         other_audio_2 = await uow.audio_files.add(an_audio(other, "b"))
-        added_by_owner = await uow.collections.add_track(
-            CollectionTrack(other_collection.id, other_audio_2.id, 3, added_by_id=owner.id)
-        )
-        await uow.collections.add_collaborator(Collaborator(other_collection.id, owner.id, Permission.EDIT))
-        await uow.collections.add_collaborator(
-            Collaborator(own_collection.id, other.id, Permission.VIEW, added_by_id=owner.id)
-        )
+        own_collection = await uow.collections.add(a_collection(owner, is_collaborative=True))
+        own_collection.add_track(other_audio.id, now=NOW, added_by_id=owner.id)
+        own_collection.add_collaborator(other.id, Permission.VIEW, now=NOW, added_by_id=owner.id)
+        await uow.collections.save(own_collection)
+        other_collection = await uow.collections.add(a_collection(other, is_collaborative=True))
+        other_collection.add_track(other_audio.id, now=NOW, added_by_id=other.id)
+        other_collection.add_track(own_audio.id, now=NOW, added_by_id=other.id)
+        other_collection.add_track(other_audio_2.id, now=NOW, added_by_id=owner.id)
+        other_collection.add_collaborator(owner.id, Permission.EDIT, now=NOW, added_by_id=other.id)
+        await uow.collections.save(other_collection)
         await uow.consents.add(Consent(owner.id, "terms", "1", NOW))
         await uow.deletions.add(a_deletion(owner))
         await uow.families.add(a_family(owner))
         await uow.reset_tokens.add(PasswordResetToken(owner.id, "hash", NOW, NOW + HOUR))
-        await uow.revoked_tokens.add(RevokedToken("jti", NOW + HOUR, owner.id))
+        await uow.pending_objects.add("audio/1/pending.mp3", NOW)
         await uow.audit.add(AuditEntry("about", NOW, user_id=owner.id, ip_address="10.0.0.1"))
         await uow.audit.add(AuditEntry("by", NOW, user_id=other.id, actor_id=owner.id))
         announcement = await uow.announcements.add(Announcement("News", "text", created_by_id=owner.id))
         await uow.maintenance.set(MaintenanceState(True, "down", NOW, owner.id))
         await uow.commit()
+    first_track, _, added_by_owner = other_collection.tracks
 
     async with uows() as uow:
-        loaded = [
-            await uow.audio_files.get(own_audio.id),
-            await uow.collections.get(own_collection.id),
-            *await uow.collections.tracks(other_collection.id),
-            *await uow.audit.list_for_user(other.id),
-        ]
+        held = await uow.collections.get(other_collection.id)
+        entries = await uow.audit.list_for_user(other.id)
         await uow.users.delete(await uow.users.get(owner.id))
         # in the same unit of work, what the database deleted is gone and references are cleared
         assert await uow.audio_files.get(own_audio.id) is None
         assert await uow.collections.get(own_collection.id) is None
-        assert [t.added_by_id for t in loaded[2:5]] == [None, None, None]
-        assert loaded[-1].actor_id is None
+        assert [t.audio_file_id for t in held.tracks] == [other_audio.id, other_audio_2.id]
+        assert [t.added_by_id for t in held.tracks] == [other.id, None]
+        assert held.collaborators == []
+        assert entries[-1].actor_id is None
         await uow.commit()
 
     async with uows() as uow:
         assert await uow.users.get(owner.id) is None
         assert await uow.audio_files.get(own_audio.id) is None
         assert await uow.collections.get(own_collection.id) is None
-        assert await uow.collections.collaborators(own_collection.id) == []
-        assert ids(await uow.collections.tracks(other_collection.id)) == [other_first.id, added_by_owner.id]
-        assert (await uow.collections.tracks(other_collection.id))[1].added_by_id is None
-        assert await uow.collections.collaborators(other_collection.id) == []
+        stored = await uow.collections.get(other_collection.id)
+        assert ids(stored.tracks) == [first_track.id, added_by_owner.id]
+        assert stored.tracks[1].added_by_id is None
+        assert stored.collaborators == []
         assert await uow.consents.list_for_user(owner.id) == []
         assert await uow.deletions.list_for_user(owner.id) == []
         assert await uow.families.get("f" * 32) is None
         assert await uow.reset_tokens.get_by_hash("hash") is None
-        assert not await uow.revoked_tokens.is_revoked("jti")
         assert await uow.audit.list_for_user(owner.id) == []
         (by_owner,) = await uow.audit.list_for_user(other.id)
         assert (by_owner.event, by_owner.user_id, by_owner.actor_id) == ("by", other.id, None)
@@ -366,7 +368,7 @@ async def test_rotate_is_a_compare_and_swap(uows: UnitOfWorkFactory) -> None:
         await uow.commit()
     async with uows() as uow:
         family = await uow.families.get("f" * 32)
-        assert (family.current_jti, family.last_rotated_at) == ("jti-2", NOW + HOUR)
+        assert (family.current_jti, family.previous_jti, family.last_rotated_at) == ("jti-2", "jti-1", NOW + HOUR)
         family.revoke(NOW, "logout")
         await uow.commit()
     async with uows() as uow:
@@ -381,7 +383,7 @@ async def test_concurrent_rotations_have_exactly_one_winner(uows: UnitOfWorkFact
     async def rotate(new_jti: str) -> bool:
         async with uows() as uow:
             won = await uow.families.rotate("f" * 32, "jti-0", new_jti, NOW)
-            await asyncio.sleep(0.05)  # hold the row lock while the other one tries
+            await asyncio.sleep(0)  # let the others try while this one holds the row lock
             await uow.commit()
             return won
 
@@ -411,26 +413,6 @@ async def test_families_are_revoked_per_user_and_expire(uows: UnitOfWorkFactory)
     assert (a2.revoked_at, a2.revoked_reason) == (NOW - HOUR, "old")
     assert a3 is None
     assert not b1.is_revoked
-
-
-async def test_revoking_a_token_is_idempotent_and_expired_ones_are_deleted(uows: UnitOfWorkFactory) -> None:
-    (alice,) = await add_users(uows, "alice")
-    async with uows() as uow:
-        await uow.revoked_tokens.add(RevokedToken("a", NOW + HOUR, alice.id))
-        await uow.revoked_tokens.add(RevokedToken("a", NOW + HOUR, alice.id))
-        await uow.commit()
-    async with uows() as uow:
-        await uow.revoked_tokens.add(RevokedToken("a", NOW + HOUR))
-        await uow.revoked_tokens.add(RevokedToken("old", NOW - HOUR))
-        await uow.commit()
-    async with uows() as uow:
-        assert await uow.revoked_tokens.is_revoked("a")
-        assert not await uow.revoked_tokens.is_revoked("b")
-        assert await uow.revoked_tokens.delete_expired(NOW) == 1
-        await uow.commit()
-    async with uows() as uow:
-        assert not await uow.revoked_tokens.is_revoked("old")
-        assert await uow.revoked_tokens.is_revoked("a")
 
 
 async def test_reset_tokens(uows: UnitOfWorkFactory) -> None:
@@ -510,10 +492,10 @@ async def test_one_pending_deletion_per_user(uows: UnitOfWorkFactory) -> None:
         again = await uow.deletions.add(a_deletion(alice, requested_at=NOW + HOUR, deletion_type=DeletionType.SOFT))
         await uow.commit()
     async with uows() as uow:
-        assert (await uow.deletions.latest_for_user(alice.id)).id == again.id
-        assert (await uow.deletions.latest_for_user(alice.id)).deletion_type == DeletionType.SOFT
+        latest = (await uow.deletions.list_for_user(alice.id))[0]
+        assert (latest.id, latest.deletion_type) == (again.id, DeletionType.SOFT)
         assert len(await uow.deletions.list_for_user(alice.id)) == 3
-        assert await uow.deletions.latest_for_user(bob.id + 100) is None
+        assert await uow.deletions.list_for_user(bob.id + 100) == []
 
 
 async def test_claim_due_returns_pending_requests_whose_time_has_come(uows: UnitOfWorkFactory) -> None:
@@ -572,19 +554,17 @@ async def test_audio_files(uows: UnitOfWorkFactory) -> None:
         an_audio(inactive, "hidden", is_public=True),
     )
     async with uows() as uow:
-        assert await uow.audio_files.list_public(skip=0, limit=10) == (
-            [await uow.audio_files.get(i) for i in (other.id, new.id, old.id)],
-            3,
-        )
-        assert ids((await uow.audio_files.list_public(skip=1, limit=1))[0]) == [new.id]
-        assert (await uow.audio_files.list_public(skip=1, limit=1))[1] == 3
-        assert ids((await uow.audio_files.list_for_owner(alice.id, skip=0, limit=10))[0]) == ids([private, new, old])
-        assert (await uow.audio_files.list_all(skip=0, limit=2))[1] == 5
+        public = await uow.audio_files.list_public(skip=0, limit=10)
+        assert (ids(list(public.items)), public.total) == ([other.id, new.id, old.id], 3)
+        assert ids((await uow.audio_files.list_public(skip=1, limit=1)).items) == [new.id]
+        assert (await uow.audio_files.list_public(skip=1, limit=1)).total == 3
+        assert ids((await uow.audio_files.list_for_owner(alice.id, skip=0, limit=10)).items) == ids([private, new, old])
+        assert await uow.audio_files.ids_for_owner(alice.id) == ids([old, new, private])
         assert await uow.audio_files.count_for_owner(alice.id) == 3
         assert await uow.audio_files.count_for_owner(bob.id + 100) == 0
         assert await uow.audio_files.total_bytes_for_owner(alice.id) == 3000
         assert await uow.audio_files.total_bytes_for_owner(bob.id + 100) == 0
-        assert await uow.audio_files.storage_keys_for_owner(alice.id) == [a.storage_key for a in (old, new, private)]
+        assert await uow.audio_files.keys_for_owner(alice.id) == [a.storage_key for a in (old, new, private)]
         many = await uow.audio_files.get_many([old.id, hidden.id, 999_999])
         assert sorted(many) == sorted([old.id, hidden.id])
         assert many[old.id].duration == 10.5
@@ -595,155 +575,150 @@ async def test_audio_files(uows: UnitOfWorkFactory) -> None:
         )
         await uow.commit()
     async with uows() as uow:
-        assert ids((await uow.audio_files.list_all(skip=0, limit=10))[0]) == [hidden.id]
+        assert await uow.audio_files.get(other.id) is None
+        assert await uow.audio_files.ids_for_owner(alice.id) == []
+        assert (await uow.audio_files.get(hidden.id)).title == "hidden"
 
 
 # --------------------------------------------------------------------------- collections
 
 
-async def test_which_collections_each_viewer_sees(uows: UnitOfWorkFactory) -> None:
-    owner, viewer, member, admin = await add_users(uows, "owner", "viewer", "member", "admin")
-    (inactive,) = await add_users(uows, "gone", is_active=False)
-    album = CollectionType.ALBUM
-    public, private, orphan, viewers, shared = await add_all(
-        uows,
-        "collections.add",
-        a_collection(owner, "public", is_public=True, collection_type=album, created_date=NOW - HOUR),
-        a_collection(owner, "private"),
-        a_collection(inactive, "orphan", is_public=True),
-        a_collection(viewer, "viewer's", collection_type=album),
-        a_collection(owner, "shared", is_collaborative=True, created_date=NOW + HOUR),
-    )
-    await add_all(uows, "collections.add_collaborator", Collaborator(shared.id, member.id, Permission.VIEW))
-
-    async def visible(viewer_id: int | None, *, admin: bool = False, public_only: bool = False, kind: Any = None):
-        async with uows() as uow:
-            items, total = await uow.collections.list_visible(
-                viewer_id=viewer_id,
-                viewer_is_admin=admin,
-                public_only=public_only,
-                collection_type=kind,
-                skip=0,
-                limit=10,
-            )
-        assert total == len(items)
-        return [c.title for c in items]
-
-    assert await visible(None) == ["public"]
-    assert await visible(None, admin=True) == ["public"]
-    assert await visible(viewer.id, public_only=True) == ["public"]
-    assert await visible(admin.id, admin=True, public_only=True) == ["public"]
-    assert await visible(viewer.id) == ["viewer's", "public"]
-    assert await visible(member.id) == ["shared", "public"]
-    assert await visible(owner.id) == ["shared", "private", "public"]
-    assert await visible(admin.id, admin=True) == ["shared", "viewer's", "orphan", "private", "public"]
-    assert await visible(viewer.id, kind="album") == ["viewer's", "public"]
-    assert await visible(viewer.id, kind="single") == []
-    assert await visible(admin.id, admin=True, kind=CollectionType.PLAYLIST) == ["shared", "orphan", "private"]
+async def test_a_collection_comes_back_whole_with_ordered_tracks_and_collaborators(uows: UnitOfWorkFactory) -> None:
+    owner, member, other = await add_users(uows, "owner", "member", "other")
+    songs = await add_all(uows, "audio_files.add", *(an_audio(owner, f"s{i}") for i in range(3)))
     async with uows() as uow:
-        items, total = await uow.collections.list_visible(
-            viewer_id=admin.id, viewer_is_admin=True, public_only=False, collection_type=None, skip=1, limit=2
-        )
-        assert ([c.title for c in items], total) == (["viewer's", "orphan"], 5)
-        assert ids((await uow.collections.list_for_owner(owner.id, skip=0, limit=10))[0]) == ids(
-            [shared, private, public]
-        )
-        assert ids(await uow.collections.list_for_member(member.id)) == [shared.id]
-        assert (await uow.collections.get(viewers.id)).collection_type is CollectionType.ALBUM
-        assert (await uow.collections.get_for_update(orphan.id)).title == "orphan"
+        mix = await uow.collections.add(a_collection(owner, "mix", is_collaborative=True))
+        for song in songs:
+            mix.add_track(song.id, now=NOW, added_by_id=owner.id)
+        mix.add_collaborator(member.id, Permission.EDIT, now=NOW, added_by_id=owner.id)
+        await uow.collections.save(mix)
+        await uow.commit()
+    assert all(isinstance(t.id, int) for t in mix.tracks) and isinstance(mix.collaborators[0].id, int)
+    async with uows() as uow:
+        loaded = await uow.collections.get(mix.id)
+        assert loaded is not None and loaded.collection_type is CollectionType.PLAYLIST
+        assert [(t.audio_file_id, t.track_order) for t in loaded.tracks] == [(s.id, i) for i, s in enumerate(songs, 1)]
+        assert all(t.collection_id == mix.id and t.added_by_id == owner.id for t in loaded.tracks)
+        (collaborator,) = loaded.collaborators
+        assert (collaborator.user_id, collaborator.permission_level) == (member.id, Permission.EDIT)
+        assert isinstance(collaborator.permission_level, Permission)
+        assert (await uow.collections.get(mix.id, for_update=True)) is loaded
+        assert await uow.collections.get(mix.id + 1000) is None
+        assert ids(await uow.collections.member_of(member.id)) == [mix.id]
+        assert await uow.collections.member_of(other.id) == []
 
 
-async def test_collection_tracks_stay_unique_and_renumber(uows: UnitOfWorkFactory) -> None:
+async def test_any_reordering_is_saved_without_tripping_the_unique_positions(uows: UnitOfWorkFactory) -> None:
     (alice,) = await add_users(uows, "alice")
-    songs = await add_all(uows, "audio_files.add", *(an_audio(alice, f"s{i}", duration=i * 10.0) for i in range(4)))
-    mix, empty = await add_all(uows, "collections.add", a_collection(alice, "mix"), a_collection(alice, "empty"))
-    entries = [CollectionTrack(mix.id, song.id, i, added_by_id=alice.id) for i, song in enumerate(songs[:3], 1)]
-    tracks = await add_all(uows, "collections.add_track", *entries)
+    songs = await add_all(uows, "audio_files.add", *(an_audio(alice, f"s{i}") for i in range(5)))
     async with uows() as uow:
-        with pytest.raises(Conflict) as same_audio:
-            await uow.collections.add_track(CollectionTrack(mix.id, songs[0].id, 4))
-        with pytest.raises(Conflict) as same_position:
-            await uow.collections.add_track(CollectionTrack(mix.id, songs[3].id, 1))
-        assert await uow.collections.add_track(CollectionTrack(empty.id, songs[0].id, 1))
+        mix = await uow.collections.add(a_collection(alice, "mix"))
+        mix.add_tracks([s.id for s in songs[:4]], now=NOW, added_by_id=alice.id)
+        await uow.collections.save(mix)
         await uow.commit()
-    assert same_audio.value.constraint == "uq_collection_tracks_collection_id_audio_file_id"
-    assert same_position.value.constraint == "uq_collection_tracks_collection_id_track_order"
-
-    async with uows() as uow:
-        loaded = await uow.collections.tracks(mix.id)
-        await uow.collections.set_track_orders(mix.id, ids(tracks)[::-1])
-        assert [t.track_order for t in loaded] == [3, 2, 1]  # loaded objects follow
-        with pytest.raises(ValueError, match="every track"):
-            await uow.collections.set_track_orders(mix.id, ids(tracks)[:2])
-        await uow.commit()
-    async with uows() as uow:
-        assert [(t.id, t.track_order) for t in await uow.collections.tracks(mix.id)] == [
-            (tracks[2].id, 1),
-            (tracks[1].id, 2),
-            (tracks[0].id, 3),
-        ]
-        assert await uow.collections.collection_ids_with_audio(songs[0].id) == sorted([mix.id, empty.id])
-        assert await uow.collections.stats_for([mix.id, empty.id, 999_999]) == {
-            mix.id: (3, 30.0),
-            empty.id: (1, 0.0),
-            999_999: (0, 0.0),
-        }
-        assert await uow.collections.stats_for([]) == {}
-        await uow.collections.delete_track((await uow.collections.tracks(mix.id))[0])
-        await uow.audio_files.delete(await uow.audio_files.get(songs[0].id))
-        await uow.collections.set_track_orders(mix.id, [tracks[1].id])
-        await uow.commit()
-    async with uows() as uow:
-        assert [(t.id, t.track_order) for t in await uow.collections.tracks(mix.id)] == [(tracks[1].id, 1)]
-        assert await uow.collections.tracks(empty.id) == []
+    expected = [s.id for s in songs[:4]]
+    steps = [
+        lambda c: c.move_track(c.tracks[0].id, 4),
+        lambda c: c.move_track(c.tracks[3].id, 1),
+        lambda c: c.add_track(songs[4].id, now=NOW, added_by_id=alice.id, position=1),
+        lambda c: c.remove_track(c.tracks[2].id),
+        lambda c: c.tracks.reverse() or c._renumber(),
+    ]
+    model_steps = [
+        lambda m: m.append(m.pop(0)),
+        lambda m: m.insert(0, m.pop()),
+        lambda m: m.insert(0, songs[4].id),
+        lambda m: m.pop(2),
+        lambda m: m.reverse(),
+    ]
+    for step, model in zip(steps, model_steps, strict=True):
+        async with uows() as uow:
+            collection = await uow.collections.get(mix.id, for_update=True)
+            step(collection)
+            await uow.collections.save(collection)
+            await uow.commit()
+        model(expected)
+        async with uows() as uow:
+            stored = await uow.collections.get(mix.id)
+            assert [t.audio_file_id for t in stored.tracks] == expected
+            assert [t.track_order for t in stored.tracks] == list(range(1, len(expected) + 1))
 
 
-async def test_collaborators_are_unique_per_collection(uows: UnitOfWorkFactory) -> None:
+async def test_the_database_refuses_duplicate_tracks_and_collaborators(uows: UnitOfWorkFactory) -> None:
+    """The aggregate's rules come first; the constraints are the last line of defence."""
     owner, member = await add_users(uows, "owner", "member")
-    mix, other = await add_all(uows, "collections.add", a_collection(owner, "mix"), a_collection(owner, "other"))
-    (collaborator,) = await add_all(
-        uows, "collections.add_collaborator", Collaborator(mix.id, member.id, Permission.EDIT, added_by_id=owner.id)
+    (song,) = await add_all(uows, "audio_files.add", an_audio(owner))
+    (mix,) = await add_all(uows, "collections.add", a_collection(owner, "mix", is_collaborative=True))
+    async with uows() as uow:
+        collection = await uow.collections.get(mix.id)
+        collection.add_track(song.id, now=NOW, added_by_id=owner.id)
+        collection.tracks.append(CollectionTrack(mix.id, song.id, 2))  # around the aggregate's rule
+        with pytest.raises(Conflict) as same_audio:
+            await save_and_commit(uow, collection)
+    assert same_audio.value.constraint == "uq_collection_tracks_collection_id_audio_file_id"
+    async with uows() as uow:
+        collection = await uow.collections.get(mix.id)
+        collection.add_collaborator(member.id, Permission.VIEW, now=NOW, added_by_id=owner.id)
+        collection.collaborators.append(Collaborator(mix.id, member.id, Permission.EDIT))
+        with pytest.raises(Conflict) as same_member:
+            await save_and_commit(uow, collection)
+    assert same_member.value.constraint == "uq_collaborators_collection_id_user_id"
+    async with uows() as uow:
+        stored = await uow.collections.get(mix.id)
+        assert (stored.tracks, stored.collaborators) == ([], [])
+
+
+async def test_collections_holding_audio_files_and_closing_their_gaps(uows: UnitOfWorkFactory) -> None:
+    owner, other = await add_users(uows, "owner", "other")
+    mine, theirs, spare = await add_all(
+        uows, "audio_files.add", an_audio(owner, "mine"), an_audio(other, "theirs"), an_audio(other, "spare")
     )
     async with uows() as uow:
-        with pytest.raises(Conflict) as duplicate:
-            await uow.collections.add_collaborator(Collaborator(mix.id, member.id, Permission.VIEW))
-        await uow.collections.add_collaborator(Collaborator(other.id, member.id, Permission.VIEW, NOW + HOUR))
-        await uow.commit()
-    assert duplicate.value.constraint == "uq_collaborators_collection_id_user_id"
-    async with uows() as uow:
-        found = await uow.collections.get_collaborator(mix.id, member.id)
-        assert (found.id, found.permission_level, found.added_by_id) == (collaborator.id, Permission.EDIT, owner.id)
-        assert isinstance(found.permission_level, Permission)
-        assert await uow.collections.get_collaborator(mix.id, owner.id) is None
-        assert ids(await uow.collections.collaborators(mix.id)) == [collaborator.id]
-        assert ids(await uow.collections.list_for_member(member.id)) == ids([other, mix])
-        await uow.collections.delete_collaborator(found)
+        holding = await uow.collections.add(a_collection(other, "holding"))
+        holding.add_tracks([theirs.id, mine.id, spare.id], now=NOW, added_by_id=other.id)
+        await uow.collections.save(holding)
+        unrelated = await uow.collections.add(a_collection(other, "unrelated"))
+        unrelated.add_track(spare.id, now=NOW, added_by_id=other.id)
+        await uow.collections.save(unrelated)
         await uow.commit()
     async with uows() as uow:
-        assert await uow.collections.collaborators(mix.id) == []
+        assert ids(await uow.collections.containing_audio([mine.id])) == [holding.id]
+        assert ids(await uow.collections.containing_audio([mine.id, spare.id])) == [holding.id, unrelated.id]
+        assert await uow.collections.containing_audio([]) == []
+        for collection in await uow.collections.containing_audio([mine.id]):
+            assert collection.remove_audio([mine.id]) == 1
+            await uow.collections.save(collection)
+        await uow.audio_files.delete(await uow.audio_files.get(mine.id))
+        await uow.commit()
+    async with uows() as uow:
+        stored = await uow.collections.get(holding.id)
+        assert [(t.audio_file_id, t.track_order) for t in stored.tracks] == [(theirs.id, 1), (spare.id, 2)]
 
 
 async def test_deleting_collections(uows: UnitOfWorkFactory) -> None:
     owner, member = await add_users(uows, "owner", "member")
     (song,) = await add_all(uows, "audio_files.add", an_audio(owner))
-    first, _, third = await add_all(
-        uows,
-        "collections.add",
-        a_collection(owner, "a", cover_art_key="covers/a.png"),
-        a_collection(owner, "b"),
-        a_collection(owner, "c", cover_art_key="covers/c.png"),
-    )
-    await add_all(uows, "collections.add_track", CollectionTrack(first.id, song.id, 1))
-    await add_all(uows, "collections.add_collaborator", Collaborator(third.id, member.id, Permission.VIEW))
     async with uows() as uow:
+        first = await uow.collections.add(a_collection(owner, "a", cover_art_key="covers/a.png"))
+        first.add_track(song.id, now=NOW, added_by_id=owner.id)
+        await uow.collections.save(first)
+        await uow.collections.add(a_collection(owner, "b", created_date=NOW + HOUR))
+        third = await uow.collections.add(
+            a_collection(owner, "c", cover_art_key="covers/c.png", is_collaborative=True, created_date=NOW + 2 * HOUR)
+        )
+        third.add_collaborator(member.id, Permission.VIEW, now=NOW, added_by_id=owner.id)
+        await uow.collections.save(third)
+        await uow.commit()
+    async with uows() as uow:
+        assert [c.title for c in await uow.collections.owned_by(owner.id)] == ["c", "b", "a"]
         assert await uow.collections.cover_keys_for_owner(owner.id) == ["covers/a.png", "covers/c.png"]
         await uow.collections.delete(await uow.collections.get(first.id))
-        assert await uow.collections.tracks(first.id) == []
+        assert await uow.collections.get(first.id) is None
         assert sorted(await uow.collections.delete_for_owner(owner.id)) == ["covers/c.png"]
         await uow.commit()
     async with uows() as uow:
-        assert (await uow.collections.list_for_owner(owner.id, skip=0, limit=10)) == ([], 0)
-        assert await uow.collections.list_for_member(member.id) == []
+        assert await uow.collections.owned_by(owner.id) == []
+        assert await uow.collections.member_of(member.id) == []
         assert await uow.audio_files.get(song.id) is not None
 
 
@@ -760,22 +735,17 @@ async def test_announcements_ordering(uows: UnitOfWorkFactory) -> None:
         Announcement("draft", "text", created_date=NOW),
     )
     async with uows() as uow:
-        assert await uow.announcements.list(published_only=True, skip=0, limit=10) == (
-            [await uow.announcements.get(first.id), await uow.announcements.get(second.id)],
-            2,
-        )
-        assert ids((await uow.announcements.list(published_only=False, skip=0, limit=10))[0]) == ids(
-            [draft, second, first]
-        )
-        assert (await uow.announcements.list(published_only=False, skip=2, limit=1)) == (
-            [await uow.announcements.get(first.id)],
-            3,
-        )
+        published = await uow.announcements.list(published_only=True, skip=0, limit=10)
+        assert (ids(list(published.items)), published.total) == ([first.id, second.id], 2)
+        every = await uow.announcements.list(published_only=False, skip=0, limit=10)
+        assert ids(list(every.items)) == ids([draft, second, first])
+        last = await uow.announcements.list(published_only=False, skip=2, limit=1)
+        assert (ids(list(last.items)), last.total, last.has_more) == ([first.id], 3, False)
         stored = await uow.announcements.get(draft.id)
         stored.set_published(True, NOW + HOUR)
         await uow.commit()
     async with uows() as uow:
-        assert ids((await uow.announcements.list(published_only=True, skip=0, limit=1))[0]) == [draft.id]
+        assert ids(list((await uow.announcements.list(published_only=True, skip=0, limit=1)).items)) == [draft.id]
         await uow.announcements.delete(await uow.announcements.get(draft.id))
         await uow.commit()
     async with uows() as uow:
@@ -809,7 +779,7 @@ async def test_concurrent_writers_all_succeed(uows: UnitOfWorkFactory) -> None:
 
     async def bump(uow_index: int) -> None:
         async with uows() as uow:
-            user = await uow.users.get_for_update(alice.id)
+            user = await uow.users.get(alice.id, for_update=True)
             await asyncio.sleep(0.01)
             user.token_version += 1
             await uow.audit.add(AuditEntry(f"bump {uow_index}", NOW, user_id=alice.id))

@@ -55,7 +55,7 @@ class RefreshFamily:
         if jti == self.current_jti:
             return RefreshOutcome.ROTATE
         rotated = self.last_rotated_at
-        if jti == self.previous_jti and rotated is not None and now - rotated <= grace:
+        if jti == self.previous_jti and rotated is not None and now - rotated < grace:
             return RefreshOutcome.GRACE
         return RefreshOutcome.REUSE
 

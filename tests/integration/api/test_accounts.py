@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.api.conftest import PASSWORD, Api, bearer
+from tests.integration.api.conftest import PASSWORD, Api, MakeApi, bearer
 
 USER_FIELDS = {
     "id",
@@ -17,6 +17,7 @@ USER_FIELDS = {
     "is_superuser",
     "max_audio_uploads",
     "created_at",
+    "deletion_requested_at",
 }
 
 
@@ -181,7 +182,9 @@ async def test_a_disabled_account_cannot_log_in(api: Api) -> None:
     response = await api.login("alice")
 
     assert response.status_code == 403
-    assert response.json() == {"detail": "Account is disabled"}
+    assert response.json() == {
+        "detail": "This account has been deactivated. Please contact support to reactivate your account."
+    }
 
 
 async def test_login_form_without_password_is_422(api: Api) -> None:
@@ -194,7 +197,8 @@ async def test_login_form_without_password_is_422(api: Api) -> None:
 # --------------------------------------------------------------------------- refresh and logout
 
 
-async def test_refresh_rotates_and_a_replayed_token_revokes_the_family(api: Api) -> None:
+async def test_refresh_rotates_and_a_replayed_token_ends_the_session(make_api: MakeApi) -> None:
+    api = await make_api(SONO_REFRESH_GRACE_SECONDS="0")  # no grace: a replay is reuse at once
     alice = await api.account("alice")
 
     first = await api.client.post("/api/v1/users/token/refresh", json={"refresh_token": alice.refresh_token})
@@ -210,6 +214,22 @@ async def test_refresh_rotates_and_a_replayed_token_revokes_the_family(api: Api)
 
     newest = await api.client.post("/api/v1/users/token/refresh", json={"refresh_token": rotated["refresh_token"]})
     assert newest.status_code == 401
+    # the session's access tokens ended with it
+    assert (await api.client.get("/api/v1/users/me", headers=bearer(rotated["access_token"]))).status_code == 401
+
+
+async def test_a_racing_refresh_within_the_grace_window_gets_a_pair_of_the_same_session(api: Api) -> None:
+    alice = await api.account("alice")
+    first = await api.client.post("/api/v1/users/token/refresh", json={"refresh_token": alice.refresh_token})
+    second = await api.client.post("/api/v1/users/token/refresh", json={"refresh_token": alice.refresh_token})
+
+    assert (first.status_code, second.status_code) == (200, 200), second.text
+    for pair in (first.json(), second.json()):
+        assert (await api.client.get("/api/v1/users/me", headers=bearer(pair["access_token"]))).status_code == 200
+        assert isinstance(pair["expires_in"], int)
+    # both refresh tokens carry the session's current token: either goes on
+    third = await api.client.post("/api/v1/users/token/refresh", json={"refresh_token": second.json()["refresh_token"]})
+    assert third.status_code == 200
 
 
 async def test_refresh_with_garbage_is_401(api: Api) -> None:

@@ -56,10 +56,10 @@ async def test_an_empty_json_body_is_422(api: Api) -> None:
 async def test_an_unexpected_error_is_a_bare_500(api: Api, monkeypatch: pytest.MonkeyPatch, caplog) -> None:
     alice = await api.account("alice")
 
-    async def broken(user: object) -> str:
+    async def broken(key: object) -> str:
         raise RuntimeError("database password is hunter2")
 
-    monkeypatch.setattr(api.container.accounts, "picture_url", broken)
+    monkeypatch.setattr(api.container.media, "url", broken)
     with caplog.at_level(logging.ERROR):
         response = await api.client.get("/api/v1/users/me", headers=alice.headers)
 
@@ -92,11 +92,11 @@ async def test_access_log_lines_carry_the_request_and_no_secrets(api: Api, caplo
             headers=alice.headers | {"X-Request-ID": "req-42"},
         )
 
-    assert response.status_code == 400
+    assert response.status_code == 401
     [record] = [r for r in caplog.records if r.name == "sono.access"]
     line = record.getMessage()
     assert "DELETE /api/v1/users/me?password=***&deletion_type=soft" in line
-    assert " 400 " in line
+    assert " 401 " in line
     assert "127.0.0.1" in line
     assert "req-42" in line
     assert record.request_id == "req-42"
@@ -200,7 +200,15 @@ async def test_health(api: Api) -> None:
     response = await api.client.get("/health")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "healthy", "version": __version__}
+    assert response.json() == {"status": "healthy", "version": __version__, "project_name": "Sono"}
+    assert_edge_headers(response)
+
+
+async def test_root(api: Api) -> None:
+    response = await api.client.get("/", headers={"Authorization": "Bearer expired.or.garbage"})
+
+    assert response.status_code == 200
+    assert response.json() == {"message": "OK"}
     assert_edge_headers(response)
 
 
@@ -272,6 +280,8 @@ DOCUMENTED = {
     ("post", "/api/v1/admin/maintenance/disable"),
     ("post", "/api/v1/admin/maintenance/toggle"),
     ("get", "/api/v1/media/{key}"),
+    ("get", "/"),
+    ("get", "/api/v1/users/search"),
 }
 
 

@@ -41,9 +41,11 @@ async def test_maintenance_turns_away_everyone_but_admins(api: Api) -> None:
     expected = {"detail": "Back at 3pm", "status": "maintenance", "retry_after": 3600}
     for response in (
         await api.client.get("/api/v1/users/me", headers=alice.headers),
-        await api.client.get("/api/v1/users/public-key"),
         await api.client.post("/api/v1/users/", json={"username": "bob"}),
-        await api.login("alice"),  # the use case refuses non-admins
+        await api.login("alice"),  # the use case refuses non-admins, whatever the password
+        await api.login("alice", "Wr0ng!Password"),
+        await api.login("nobody"),
+        await api.client.post("/api/v1/users/token/refresh", json={"refresh_token": alice.refresh_token}),
     ):
         assert response.status_code == 503, response.request.url
         assert response.json() == expected
@@ -56,7 +58,15 @@ async def test_maintenance_turns_away_everyone_but_admins(api: Api) -> None:
     assert (await api.client.get("/openapi.json")).status_code == 200
     assert (await api.client.get(f"{MAINTENANCE}/status")).json() == {"enabled": True, "message": "Back at 3pm"}
     assert (await api.client.get("/api/v1/users/me", headers=admin.headers)).status_code == 200
-    assert (await api.login("root")).status_code == 200
+    # an admin's client encrypts the password before it logs in, and refreshes its session
+    assert (await api.client.get("/api/v1/users/public-key")).status_code == 200
+    encrypted = await api.encrypt("Str0ng!Passw0rd")
+    relogin = await api.login("root", encrypted, headers={"X-Password-Encrypted": "true"})
+    assert relogin.status_code == 200, relogin.text
+    refreshed = await api.client.post(
+        "/api/v1/users/token/refresh", json={"refresh_token": relogin.json()["refresh_token"]}
+    )
+    assert refreshed.status_code == 200
 
     disabled = await api.client.post(f"{MAINTENANCE}/disable", headers=admin.headers)
     assert disabled.status_code == 200
@@ -70,7 +80,7 @@ async def test_enable_without_a_message_uses_the_default(api: Api) -> None:
     response = await api.client.post(f"{MAINTENANCE}/enable", headers=admin.headers)
 
     assert response.json() == {"enabled": True, "message": DEFAULT_MESSAGE}
-    assert (await api.client.get("/api/v1/users/public-key")).json()["detail"] == DEFAULT_MESSAGE
+    assert (await api.client.get("/api/v1/users/search?query=ro")).json()["detail"] == DEFAULT_MESSAGE
 
 
 async def test_a_message_over_200_characters_is_422(api: Api) -> None:

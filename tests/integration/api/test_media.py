@@ -6,13 +6,14 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import AsyncIterator
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
 from PIL import Image
 
 from tests.fixtures.media import jpeg_with_metadata, png_bytes
-from tests.integration.api.conftest import Account, Api, local_url
+from tests.integration.api.conftest import Account, Api, MakeApi, local_url
 
 UPLOAD = "/api/v1/users/me/upload-profile-picture"
 FIVE_MB = 5 * 1024 * 1024
@@ -54,8 +55,11 @@ async def test_upload_sets_a_fetchable_reencoded_picture(
     me = await api.client.get("/api/v1/users/me", headers=alice.headers)
     assert me.json()["profile_picture_url"] == url
 
+    assert "?" not in url  # public and unsigned
     picture = await api.client.get(local_url(url))
     assert picture.status_code == 200
+    busted = await api.client.get(local_url(url) + "?t=1733000000000")  # the web's cache-buster
+    assert busted.status_code == 200 and busted.content == picture.content
     assert picture.headers["content-type"].startswith("image/")
     assert picture.headers["accept-ranges"] == "bytes"
     assert picture.headers["cache-control"].startswith("public")
@@ -199,7 +203,7 @@ async def test_private_objects_need_a_valid_signature(api: Api) -> None:
     key = "audio/1/song.mp3"
     data = bytes(range(256)) * 4
     await storage.put_bytes(key, data, "audio/mpeg")
-    signed = local_url(await storage.url(key, public=False))
+    signed = local_url(await api.container.media.url(key))  # type: ignore[arg-type]
 
     ok = await api.client.get(signed)
     assert ok.status_code == 200
@@ -215,8 +219,8 @@ async def test_private_objects_need_a_valid_signature(api: Api) -> None:
     tampered = await api.client.get(signed[:-4] + ("0000" if not signed.endswith("0000") else "1111"))
     other_key = await api.client.get(signed.replace("song.mp3", "other.mp3"))
     for response in (unsigned, tampered, other_key):
-        assert response.status_code == 404
-        assert response.json() == {"detail": "Media not found"}
+        assert response.status_code == 403
+        assert response.json() == {"detail": "Invalid or expired media link"}
 
 
 async def test_missing_objects_and_bad_keys_are_404(api: Api) -> None:
@@ -226,3 +230,29 @@ async def test_missing_objects_and_bad_keys_are_404(api: Api) -> None:
     for response in (missing, hidden):
         assert response.status_code == 404
         assert response.json() == {"detail": "Media not found"}
+
+
+async def test_every_upload_gets_a_new_url_and_the_answer_is_the_whole_user(api: Api) -> None:
+    alice = await api.account("alice")
+
+    first = await upload(api, alice, png_bytes())
+    second = await upload(api, alice, png_bytes())
+
+    assert first.status_code == second.status_code == 200
+    me = (await api.client.get("/api/v1/users/me", headers=alice.headers)).json()
+    assert second.json() == me
+    assert first.json()["profile_picture_url"] != second.json()["profile_picture_url"]
+    assert (await api.client.get(local_url(first.json()["profile_picture_url"]))).status_code == 404
+    assert len(await stored_keys(api, "avatars")) == 1
+
+
+async def test_signed_urls_live_as_long_as_configured(make_api: MakeApi) -> None:
+    api = await make_api(SONO_MEDIA_URL_TTL_SECONDS="7200")
+    await api.container.ports.storage.put_bytes("audio/1/a.mp3", b"abc", "audio/mpeg")
+    url = await api.container.media.url("audio/1/a.mp3")
+    assert url is not None and url.startswith("http://testserver.local/api/v1/media/audio/1/a.mp3?")
+
+    expires = int(dict(parse_qsl(urlsplit(url).query))["expires"])
+    now = api.container.ports.clock.now().timestamp()
+    assert 7200 <= expires - now <= 7200 + 3600  # rounded up to the hour, so the URL stays put a while
+    assert await api.container.media.url("audio/1/a.mp3") == url

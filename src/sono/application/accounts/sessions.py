@@ -31,7 +31,6 @@ from sono.domain.users import User
 
 INCORRECT_CREDENTIALS = "Incorrect username or password"
 INVALID_CREDENTIALS = "Could not validate credentials"
-SESSION_ENDED = "Session has ended"
 INVALID_REFRESH = "Invalid refresh token"
 ACCOUNT_DISABLED = "This account has been deactivated. Please contact support to reactivate your account."
 
@@ -180,7 +179,7 @@ class AuthService:
         claims = self._tokens.decode_access(access_token)
         user, live = await self._sessions.principal(claims.user_id, claims.family_id, self._clock.now())
         if not live or user is None or not user.is_active or user.token_version != claims.token_version:
-            raise SessionEnded(SESSION_ENDED)
+            raise SessionEnded(INVALID_CREDENTIALS)
         return Principal(user=user, claims=claims)
 
     # ------------------------------------------------------------------ helpers

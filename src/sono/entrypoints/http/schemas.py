@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar.params import QueryParameter
+from litestar.params import PathParameter, QueryParameter
 from msgspec import Meta
 
 NUL_REFUSED = "Value must not contain NUL characters"
@@ -76,7 +76,13 @@ def text(max_length: int, *, description: str | None = None, min_length: int = 0
 QueryText = Annotated[str, Meta(pattern=NO_NUL)]
 """A query or path parameter's text: NUL refused with a 422 (use ``max_length`` per parameter)."""
 
-Skip = Annotated[int, QueryParameter(ge=0, description="Items to skip")]
+ID_MAX = 2**31 - 1
+"""Ids are 32-bit integers in the database: anything larger is refused at the edge (422)."""
+SKIP_MAX = 1_000_000_000
+
+Id = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
+"""An id in a path (``/{audio_id:int}``)."""
+Skip = Annotated[int, QueryParameter(ge=0, le=SKIP_MAX, description="Items to skip")]
 Limit = Annotated[int, QueryParameter(ge=1, le=100, description="Items per page (1..100)")]
 
 

@@ -142,6 +142,8 @@ class _FormCollector:
         name = options.get(b"name")
         self._part_name = name.decode("utf-8", "replace") if name is not None else None
         self._part_is_file = self._part_name == self.file_field and not self.seen_file
+        if options.get(b"filename") is not None and not self._part_is_file:
+            self._part_name = None  # another file: not a text field, its bytes are only counted
         if self._part_is_file:
             self.seen_file = True
             filename = options.get(b"filename")
@@ -159,7 +161,8 @@ class _FormCollector:
         self.field_bytes += end - start
         if self.field_bytes > FORM_OVERHEAD:
             raise PayloadTooLarge(BODY_TOO_LARGE)
-        self._value.extend(data[start:end])
+        if self._part_name is not None:
+            self._value.extend(data[start:end])
 
     def _part_end(self) -> None:
         if not self._part_is_file and self._part_name is not None:

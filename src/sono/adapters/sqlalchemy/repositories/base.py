@@ -124,6 +124,40 @@ def _apply_on_delete(session: Session, table: FromClause, key: tuple[Any, ...] |
     """Do to the objects the session holds what the database's ``ON DELETE`` actions did to their
     rows once the row ``key`` of ``table`` was deleted: forget them (CASCADE, recursively) or
     clear the reference (SET NULL). Otherwise ``get`` could return a row that is gone."""
+    _forget_cascaded(session, table, key, [])
+
+
+async def _prune_vanished_children(session: AsyncSession) -> None:
+    """Aggregates held by the session (a collection's tracks and collaborators) lose the children
+    whose rows a cascade removed, also when the row in between (an audio file of a deleted user)
+    was never loaded: one query per kind of child, and only when such aggregates are loaded."""
+    lists: dict[Table, list[tuple[object, str, list[Any]]]] = {}
+    for holder in list(session.identity_map.values()):
+        state = inspect(holder)
+        for relationship in state.mapper.relationships:
+            children = state.dict.get(relationship.key)
+            if relationship.uselist and children:
+                lists.setdefault(relationship.mapper.local_table, []).append((holder, relationship.key, children))
+    for table, holders in lists.items():
+        (key_column,) = table.primary_key.columns
+        wanted = {
+            inspect(child).identity[0] for _, _, children in holders for child in children if inspect(child).identity
+        }
+        if not wanted:
+            continue
+        present = set(await session.scalars(select(key_column).where(key_column.in_(wanted))))
+        for holder, name, children in holders:
+            kept = [c for c in children if inspect(c).identity is None or inspect(c).identity[0] in present]
+            if len(kept) != len(children):
+                for child in children:
+                    if child not in kept and child in session.sync_session:
+                        session.expunge(child)
+                set_committed_value(holder, name, kept)
+
+
+def _forget_cascaded(session: Session, table: FromClause, key: tuple[Any, ...] | None, forgotten: list[object]) -> None:
+    """The loaded objects whose rows the deletion of ``key`` cascaded to, forgotten; references to
+    it cleared."""
     if key is None:
         return
     for instance in list(session.identity_map.values()):
@@ -135,7 +169,8 @@ def _apply_on_delete(session: Session, table: FromClause, key: tuple[Any, ...] |
             if fk.ondelete == "CASCADE":
                 if instance in session:
                     session.expunge(instance)
-                _apply_on_delete(session, child_table, state.identity)
+                    forgotten.append(instance)
+                _forget_cascaded(session, child_table, state.identity, forgotten)
             elif fk.ondelete == "SET NULL":
                 set_committed_value(instance, fk.parent.key, None)
 
@@ -176,6 +211,7 @@ class SqlRepository:
         await self.session.delete(instance)
         await self.session.flush()
         _apply_on_delete(self.session.sync_session, object_mapper(instance).local_table, key)
+        await _prune_vanished_children(self.session)
 
     async def _bulk(self, statement: Update | Delete) -> int:
         """Run an ORM-enabled bulk UPDATE or DELETE; the number of rows it matched."""
