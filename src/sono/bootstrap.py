@@ -132,10 +132,11 @@ async def build_container(settings: Settings, *, public_url: str | None = None) 
         private_key = load_or_create_private_key(secrets_dir / "rsa_private_key.pem")
 
     start_mappers()
-    engine = create_engine(settings.database_url)
+    timeouts = {"connect_timeout": settings.db_connect_timeout, "statement_timeout": settings.db_statement_timeout}
+    engine = create_engine(settings.database_url, **timeouts)
     exit_stack.push_async_callback(engine.dispose)
     uow = SqlUnitOfWorkFactory(engine)
-    sessions = session_lookup_for(settings.database_url)
+    sessions = session_lookup_for(settings.database_url, **timeouts)
     exit_stack.push_async_callback(sessions.close)
     clock = SystemClock()
     hasher = Argon2PasswordHasher(
