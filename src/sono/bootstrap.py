@@ -118,7 +118,7 @@ async def build_container(settings: Settings, *, public_url: str | None = None) 
     from sono.adapters.sqlalchemy.sessions import session_lookup_for
     from sono.adapters.sqlalchemy.tables import start_mappers
     from sono.adapters.sqlalchemy.uow import SqlUnitOfWorkFactory
-    from sono.adapters.stores.maintenance import DatabaseMaintenanceStore, RedisMaintenanceStore
+    from sono.adapters.stores.maintenance import DatabaseMaintenanceStore
     from sono.adapters.stores.rate_limit import MemoryRateLimiter, RedisRateLimiter
 
     exit_stack = AsyncExitStack()
@@ -188,17 +188,14 @@ async def build_container(settings: Settings, *, public_url: str | None = None) 
         mailer = OutboxMailer(settings.outbox_dir, sender=settings.smtp_from)
 
     rate_limiter: RateLimiter
-    maintenance_store: MaintenanceStore
     if settings.redis_url:
         redis_limiter = RedisRateLimiter(settings.redis_url)
         exit_stack.push_async_callback(redis_limiter.close)
-        redis_maintenance = RedisMaintenanceStore(settings.redis_url, uow)
-        exit_stack.push_async_callback(redis_maintenance.close)
-        rate_limiter, maintenance_store = redis_limiter, redis_maintenance
-        checks.append(_Check("cache", redis_maintenance.ping))
+        rate_limiter = redis_limiter
+        checks.append(_Check("cache", redis_limiter.ping))
     else:
         rate_limiter = MemoryRateLimiter()
-        maintenance_store = DatabaseMaintenanceStore(uow)
+    maintenance_store: MaintenanceStore = DatabaseMaintenanceStore(uow)  # the database only: Redis could go stale
 
     container = wire(
         settings,
