@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from sono.adapters.sqlalchemy.migrate import upgrade
 from sono.bootstrap import build_container
 from sono.config import load_settings
 from sono.entrypoints.http.app import create_app
@@ -98,6 +99,7 @@ async def test_through_the_app(tmp_path: Path, caplog: pytest.LogCaptureFixture)
     """Percent-encoded line breaks and escapes in a real request's path, on a 404 (the access
     line) and on a 500 (the error line too)."""
     settings = load_settings({"SONO_DATA_DIR": str(tmp_path / "data"), "SONO_JOBS_ENABLED": "false"})
+    await upgrade(settings.database_url)
     container = await build_container(settings)
     caplog.set_level(logging.INFO)
     try:
