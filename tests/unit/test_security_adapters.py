@@ -254,7 +254,7 @@ def test_claims_roundtrip(user_id: int, version: int, jti: str, family: str, adm
 
 @pytest.fixture(scope="module")
 def decryptor() -> RsaPasswordDecryptor:
-    return RsaPasswordDecryptor(rsa.generate_private_key(public_exponent=65537, key_size=3072))
+    return RsaPasswordDecryptor(rsa.generate_private_key(public_exponent=65537, key_size=4096))
 
 
 @pytest.fixture(scope="module")
@@ -266,7 +266,7 @@ def test_rsa_roundtrip_and_public_key(decryptor: RsaPasswordDecryptor) -> None:
     assert decryptor.public_key_pem.startswith("-----BEGIN PUBLIC KEY-----\n")
     assert len(decryptor.key_id) == 16
     int(decryptor.key_id, 16)
-    assert decryptor.max_plaintext_bytes == 318
+    assert decryptor.max_plaintext_bytes == 446  # the default 4096-bit key: any 128 BMP characters
     assert decryptor.decrypt(encrypt_password(decryptor.public_key_pem, "Str0ng!Passw0rd")) == "Str0ng!Passw0rd"
 
 
@@ -322,10 +322,10 @@ def test_rsa_rejects_garbage(decryptor: RsaPasswordDecryptor, other_decryptor: R
 
 
 def test_rsa_long_non_ascii_password(decryptor: RsaPasswordDecryptor) -> None:
-    password = "Ж" * 128  # 256 UTF-8 bytes: the policy's maximum length in Cyrillic
-    assert decryptor.decrypt(encrypt_password(decryptor.public_key_pem, password)) == password
+    for password in ("Ж" * 128, "語" * 128):  # the policy's maximum length: 256 and 384 UTF-8 bytes
+        assert decryptor.decrypt(encrypt_password(decryptor.public_key_pem, password)) == password
     with pytest.raises(ValueError, match="too long"):  # beyond what RSA-OAEP-256 can carry with this key
-        encrypt_password(decryptor.public_key_pem, "語" * 128)
+        encrypt_password(decryptor.public_key_pem, "🎵" * 128)  # 512 bytes
 
 
 @settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
