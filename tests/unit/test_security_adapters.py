@@ -7,6 +7,7 @@ import base64
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import jwt
 import pytest
@@ -343,16 +344,26 @@ def test_rsa_refuses_small_keys() -> None:
 # --------------------------------------------------------------------------- clock
 
 
-async def test_system_clock() -> None:
+async def test_system_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = SystemClock()
+    before = datetime.now(UTC).replace(microsecond=0)
     now = clock.now()
+    after = datetime.now(UTC)
     assert now.tzinfo is not None
     assert now.utcoffset() == timedelta(0)
     assert now.microsecond == 0
-    assert abs((now - datetime.now(UTC)).total_seconds()) < 2
-    before = clock.monotonic()
+    assert before <= now <= after  # the real time, in whole seconds (no duration compared)
+    first = clock.monotonic()
+    assert first <= clock.monotonic() <= time.monotonic()
+
+    slept: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr("sono.adapters.clock.asyncio", SimpleNamespace(sleep=fake_sleep))
     await clock.sleep(0.01)
-    assert clock.monotonic() - before >= 0.009
+    assert slept == [0.01]  # sleeps on the event loop, for as long as asked
 
 
 async def test_fake_clock() -> None:
