@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from sono.adapters.sqlalchemy.engine import create_engine
-from sono.adapters.sqlalchemy.errors import DATABASE_UNAVAILABLE
+from sono.adapters.sqlalchemy.errors import DATABASE_UNAVAILABLE, DatabaseError
 from sono.adapters.sqlalchemy.migrate import upgrade
 from sono.adapters.sqlalchemy.sessions import session_lookup_for
 from sono.adapters.sqlalchemy.uow import SqlUnitOfWorkFactory
@@ -267,3 +267,14 @@ async def test_session_lookup_errors_never_log_bound_values(
     logging.getLogger("sono.test").error("lookup failed", exc_info=caught.value)
     assert str(TOO_BIG_ID) not in logging.Formatter().format(caplog.records[-1])
     _assert_no_secret_logged(caplog)
+
+
+async def test_sqlite_session_lookup_errors_leave_as_database_errors(tmp_path: Path) -> None:
+    garbage = tmp_path / "not-a-database.db"
+    garbage.write_bytes(b"this is not SQLite " * 100)
+    lookup = session_lookup_for(f"sqlite+aiosqlite:///{garbage}")
+    try:
+        with pytest.raises(DatabaseError, match="DatabaseError"):
+            await lookup.user_by_login(SECRET_EMAIL)
+    finally:
+        await lookup.close()

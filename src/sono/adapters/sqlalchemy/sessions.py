@@ -109,11 +109,14 @@ class SqliteSessionLookup:
             self._connection = None
 
     def _fetch_one(self, query: _Query, **values: Any) -> sqlite3.Row | None:
-        cursor = self._connect().execute(query.sql, query.parameters(**values))
         try:
-            row: sqlite3.Row | None = cursor.fetchone()
-        finally:
-            cursor.close()
+            cursor = self._connect().execute(query.sql, query.parameters(**values))
+            try:
+                row: sqlite3.Row | None = cursor.fetchone()
+            finally:
+                cursor.close()
+        except sqlite3.Error as exc:  # "database is locked" is a 503; nothing quotes a value
+            raise errors.translate(exc)  # noqa: B904 - translate() chains what is safe to log
         return row
 
     def _connect(self) -> sqlite3.Connection:
