@@ -146,7 +146,7 @@ async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_
     from sono.adapters.sqlalchemy.sessions import session_lookup_for
     from sono.adapters.sqlalchemy.uow import SqlUnitOfWorkFactory
     from sono.adapters.storage.signing import HmacUrlSigner
-    from sono.adapters.stores.maintenance import DatabaseMaintenanceStore, RedisMaintenanceStore
+    from sono.adapters.stores.maintenance import DatabaseMaintenanceStore
     from sono.adapters.stores.rate_limit import MemoryRateLimiter, RedisRateLimiter
 
     secrets_dir = settings.secrets_dir
@@ -158,10 +158,11 @@ async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_
     else:
         private_key = load_or_create_private_key(secrets_dir / "rsa_private_key.pem")
 
-    engine = create_engine(settings.database_url)
+    timeouts = {"connect_timeout": settings.db_connect_timeout, "statement_timeout": settings.db_statement_timeout}
+    engine = create_engine(settings.database_url, **timeouts)
     exit_stack.push_async_callback(engine.dispose)
     uow = SqlUnitOfWorkFactory(engine)
-    sessions = session_lookup_for(settings.database_url)
+    sessions = session_lookup_for(settings.database_url, **timeouts)
     exit_stack.push_async_callback(sessions.close)
     hasher = Argon2PasswordHasher(
         memory_kib=settings.argon2_memory_kib,
@@ -212,17 +213,14 @@ async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_
     )
 
     rate_limiter: RateLimiter
-    maintenance: MaintenanceStore
     if settings.redis_url:
         redis_limiter = RedisRateLimiter(settings.redis_url)
         exit_stack.push_async_callback(redis_limiter.close)
-        redis_maintenance = RedisMaintenanceStore(settings.redis_url, uow)
-        exit_stack.push_async_callback(redis_maintenance.close)
-        rate_limiter, maintenance = redis_limiter, redis_maintenance
-        checks.append(_Check("cache", redis_maintenance.ping))
+        rate_limiter = redis_limiter
+        checks.append(_Check("cache", redis_limiter.ping))
     else:
         rate_limiter = MemoryRateLimiter()
-        maintenance = DatabaseMaintenanceStore(uow)
+    maintenance = DatabaseMaintenanceStore(uow)  # the database only: a cache in Redis could go stale
 
     return Ports(
         uow=uow,

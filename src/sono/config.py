@@ -5,6 +5,7 @@ Every variable is validated at start-up; a bad one raises ``ConfigError`` naming
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 from collections.abc import Mapping
@@ -69,6 +70,10 @@ class Settings:
     allow_insecure: bool = False
     log_level: str = "INFO"
 
+    db_connect_timeout: float = 5.0  # seconds to open a database connection
+    db_statement_timeout: float = 15.0  # seconds one statement may run (PostgreSQL)
+    header_timeout_seconds: float = 10.0  # seconds a client has to send a request's head
+
     @property
     def is_production(self) -> bool:
         return self.env == "production"
@@ -93,6 +98,70 @@ class Settings:
     def upload_dir(self) -> Path:
         """Where uploads are spooled while they arrive (on the data dir's disk, never in memory)."""
         return self.data_dir / "tmp"
+
+
+KNOWN_VARIABLES = frozenset(
+    {
+        "SONO_ENV",
+        "SONO_DATA_DIR",
+        "SONO_DATABASE_URL",
+        "SONO_REDIS_URL",
+        "SONO_PUBLIC_URL",
+        "SONO_STORAGE",
+        "SONO_S3_ENDPOINT_URL",
+        "SONO_S3_BUCKET",
+        "SONO_S3_ACCESS_KEY",
+        "SONO_S3_SECRET_KEY",
+        "SONO_S3_REGION",
+        "SONO_S3_PUBLIC_URL",
+        "SONO_SMTP_HOST",
+        "SONO_SMTP_PORT",
+        "SONO_SMTP_USERNAME",
+        "SONO_SMTP_PASSWORD",
+        "SONO_SMTP_FROM",
+        "SONO_SMTP_STARTTLS",
+        "SONO_SMTP_TIMEOUT",
+        "SONO_FRONTEND_URL",
+        "SONO_SECRET_KEY",
+        "SONO_REFRESH_SECRET_KEY",
+        "SONO_RSA_PRIVATE_KEY_FILE",
+        "SONO_TRUSTED_PROXIES",
+        "SONO_CORS_ORIGINS",
+        "SONO_ACCESS_TOKEN_MINUTES",
+        "SONO_REFRESH_TOKEN_DAYS",
+        "SONO_REFRESH_GRACE_SECONDS",
+        "SONO_MEDIA_URL_TTL_SECONDS",
+        "SONO_ARGON2_MEMORY_KIB",
+        "SONO_ARGON2_TIME_COST",
+        "SONO_ARGON2_PARALLELISM",
+        "SONO_HASH_CONCURRENCY",
+        "SONO_MIGRATE_ON_START",
+        "SONO_JOBS_ENABLED",
+        "SONO_JOBS_INTERVAL_SECONDS",
+        "SONO_RATE_LIMITS_ENABLED",
+        "SONO_ALLOW_INSECURE",
+        "SONO_LOG_LEVEL",
+        "SONO_DB_CONNECT_TIMEOUT",
+        "SONO_DB_STATEMENT_TIMEOUT",
+        "SONO_HEADER_TIMEOUT_SECONDS",
+    }
+)
+"""Every ``SONO_*`` variable ``load_settings`` reads."""
+
+_NOT_SETTINGS = ("SONO_TEST_", "SONO_CI_VENV")  # read by the tests and by CI, not by Sono
+
+
+def unknown_variables(env: Mapping[str, str] | None = None) -> list[str]:
+    """One warning per ``SONO_*`` variable that no setting reads (a typo, most likely), naming the
+    known variable it is closest to, if any."""
+    warnings = []
+    for name in sorted(os.environ if env is None else env):
+        if not name.startswith("SONO_") or name in KNOWN_VARIABLES or name.startswith(_NOT_SETTINGS):
+            continue
+        close = difflib.get_close_matches(name, sorted(KNOWN_VARIABLES), n=1, cutoff=0.8)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        warnings.append(f"unknown variable {name} is ignored{hint}")
+    return warnings
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -251,6 +320,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rate_limits_enabled=bool(r.flag("SONO_RATE_LIMITS_ENABLED", True)),
         allow_insecure=bool(r.flag("SONO_ALLOW_INSECURE", False)),
         log_level=r.choice("SONO_LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper(),
+        db_connect_timeout=r.number("SONO_DB_CONNECT_TIMEOUT", 5.0),
+        db_statement_timeout=r.number("SONO_DB_STATEMENT_TIMEOUT", 15.0),
+        header_timeout_seconds=r.number("SONO_HEADER_TIMEOUT_SECONDS", 10.0),
     )
     if storage == "s3" and not settings.s3_bucket:
         raise ConfigError("SONO_S3_BUCKET must be set when SONO_STORAGE=s3")

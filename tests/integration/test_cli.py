@@ -4,8 +4,8 @@ on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import io
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +19,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from sono.config import KNOWN_VARIABLES, load_settings
 from sono.domain.users import User
 from sono.entrypoints.cli import main
 
@@ -221,6 +222,7 @@ def test_create_admin_applies_the_registration_rules(migrated: str, sono: Sono) 
 
 
 def test_create_admin_asks_for_the_password_twice(migrated: str, sono: Sono, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sono.entrypoints.cli._stdin_is_a_terminal", lambda: True)
     answers = iter(["Typo!Passw0rd", STRONG_PASSWORD])
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
     mismatch = sono("users", "create-admin", "--username", "boss", "--email", "boss@example.com")
@@ -231,6 +233,37 @@ def test_create_admin_asks_for_the_password_twice(migrated: str, sono: Sono, mon
     created = sono("users", "create-admin", "--username", "boss", "--email", "boss@example.com")
     assert created.code == 0, created.err
     assert _superuser(migrated, "boss") is True
+
+
+def test_create_admin_without_a_terminal_needs_the_password_option(
+    migrated: str, sono: Sono, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(STRONG_PASSWORD + "\n"))  # piped in: not a terminal
+
+    def never(prompt: str = "") -> str:
+        raise AssertionError("asked for a password without a terminal")
+
+    monkeypatch.setattr("getpass.getpass", never)
+    result = sono("users", "create-admin", "--username", "boss", "--email", "boss@example.com")
+    assert result.code == 2
+    assert result.err == (
+        "error: no terminal to ask for the password on: pass --password, or run the command in a terminal\n"
+    )
+    assert _user(migrated, "boss") is None
+
+
+def test_create_admin_without_a_terminal_as_a_real_process(cli_env: Path) -> None:
+    subprocess.run([sys.executable, "-m", "sono", "db", "upgrade"], check=True, capture_output=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "sono", "users", "create-admin", "--username", "boss", "--email", "boss@example.com"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: no terminal to ask for the password on: pass --password")
+    assert "Traceback" not in done.stderr
 
 
 def test_promote(migrated: str, sono: Sono) -> None:
@@ -387,9 +420,49 @@ def test_as_a_real_process(cli_env: Path) -> None:
     assert status.stdout.startswith("enabled: false\n")
 
 
+class _RecordingEnv(dict[str, str]):
+    """An empty environment that records every variable asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: set[str] = set()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.asked.add(key)
+        return super().get(key, default)
+
+
+def test_known_variables_are_exactly_those_the_settings_read() -> None:
+    env = _RecordingEnv()
+    load_settings(env)
+    assert {name for name in env.asked if name.startswith("SONO_")} == set(KNOWN_VARIABLES)
+
+
 def test_readme_documents_every_variable() -> None:
-    root = Path(__file__).resolve().parents[2]
-    variables = set(re.findall(r'"((?:SONO|KWORB)_[A-Z0-9_]+)"', (root / "src/sono/config.py").read_text()))
-    readme = (root / "README.md").read_text()
-    assert variables, "no variables found in config.py"
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    variables = {*KNOWN_VARIABLES, "KWORB_DATABASE_URL"}
     assert sorted(v for v in variables if f"`{v}`" not in readme) == []
+
+
+def test_unknown_variables_are_reported_at_start_up(migrated: str, sono: Sono, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SONO_DATABSE_URL", "postgresql://sono@db/sono")  # a typo
+    monkeypatch.setenv("SONO_SMTP_TIMEOUTS", "3")
+    monkeypatch.setenv("SONO_SOMETHING_ELSE", "x")
+    monkeypatch.setenv("SONO_TEST_WHATEVER", "used by the tests")
+    monkeypatch.setenv("SONO_CI_VENV", "/tmp/venv")
+    result = sono("maintenance", "status")
+    assert result.code == 0, result.err
+    assert result.err.splitlines() == [
+        "warning: unknown variable SONO_DATABSE_URL is ignored (did you mean SONO_DATABASE_URL?)",
+        "warning: unknown variable SONO_SMTP_TIMEOUTS is ignored (did you mean SONO_SMTP_TIMEOUT?)",
+        "warning: unknown variable SONO_SOMETHING_ELSE is ignored",
+    ]
+    assert result.out.startswith("enabled: false\n")
+
+
+def test_known_and_test_variables_raise_no_warning(cli_env: Path, sono: Sono, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SONO_DB_STATEMENT_TIMEOUT", "20")
+    monkeypatch.setenv("SONO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1/test")
+    result = sono("db", "current")
+    assert result.code == 0, result.err
+    assert result.err == ""

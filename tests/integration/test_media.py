@@ -12,8 +12,14 @@ from PIL import Image
 
 from sono.adapters.media import ContentInspector
 from sono.adapters.memory.media import FakeMediaInspector
-from sono.domain.errors import UnsupportedMedia
-from sono.domain.media import AUDIO_UNSUPPORTED, IMAGE_MAX_SIDE, IMAGE_UNSUPPORTED
+from sono.domain.errors import PayloadTooLarge, UnsupportedMedia
+from sono.domain.media import (
+    AUDIO_UNSUPPORTED,
+    IMAGE_DIMENSIONS_TOO_LARGE,
+    IMAGE_MAX_PIXELS,
+    IMAGE_MAX_SIDE,
+    IMAGE_UNSUPPORTED,
+)
 from tests.fixtures import media
 
 inspector = ContentInspector()
@@ -182,18 +188,67 @@ async def test_other_content_is_unsupported(data: bytes) -> None:
     assert caught.value.detail == IMAGE_UNSUPPORTED
 
 
-@pytest.mark.parametrize("size", [(20000, 20000), (8000, 6000), (1, 50_000_000)])
-async def test_decompression_bombs_are_refused(size: tuple[int, int]) -> None:
+@pytest.mark.parametrize("size", [(20000, 20000), (8000, 6000), (1, 50_000_000), (6325, 6325)])
+async def test_decompression_bombs_are_too_large(size: tuple[int, int]) -> None:
+    """Whether Pillow's own bound or ours (40 megapixels) catches it: too large, not unsupported."""
     data = media.png_declaring(*size)
     assert len(data) < 20_000, "the bomb is cheap to build and to send"
-    with pytest.raises(UnsupportedMedia):
+    with pytest.raises(PayloadTooLarge) as caught:
         await inspector.process_image(io.BytesIO(data))
+    assert caught.value.detail == IMAGE_DIMENSIONS_TOO_LARGE == "Image dimensions too large. Maximum is 40 megapixels"
+
+
+async def test_the_message_states_the_bound_the_inspector_uses() -> None:
+    assert inspector.max_pixels == IMAGE_MAX_PIXELS == 40_000_000
+    with pytest.raises(PayloadTooLarge):
+        await inspector.process_image(io.BytesIO(media.png_declaring(8000, 5001)))  # 40 008 000 pixels
+    with pytest.raises(UnsupportedMedia):  # exactly at the bound: accepted, then found truncated
+        await inspector.process_image(io.BytesIO(media.png_declaring(8000, 5000)))
 
 
 async def test_pixel_bound_is_configurable() -> None:
-    with pytest.raises(UnsupportedMedia):
+    with pytest.raises(PayloadTooLarge):
         await ContentInspector(max_pixels=1000).process_image(io.BytesIO(media.png_bytes()))
     await ContentInspector(max_pixels=64 * 48).process_image(io.BytesIO(media.png_bytes()))
+
+
+async def test_a_huge_image_upload_answers_413(tmp_path: Path) -> None:
+    import httpx
+
+    from sono.adapters.sqlalchemy.migrate import upgrade
+    from sono.application.common import PasswordInput
+    from sono.bootstrap import build_container
+    from sono.config import load_settings
+    from sono.entrypoints.http.app import create_app
+
+    password = "Str0ng!Passw0rd"
+    settings = load_settings(
+        {
+            "SONO_DATA_DIR": str(tmp_path / "data"),
+            "SONO_JOBS_ENABLED": "false",
+            "SONO_ARGON2_MEMORY_KIB": "1024",
+            "SONO_ARGON2_TIME_COST": "1",
+        }
+    )
+    await upgrade(settings.database_url)
+    container = await build_container(settings)
+    try:
+        await container.accounts.register("alice", "alice@example.com", PasswordInput(password))
+        transport = httpx.ASGITransport(create_app(settings, container=container))  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
+            login = await client.post("/api/v1/users/token", data={"username": "alice", "password": password})
+            assert login.status_code == 200, login.text
+            response = await client.post(
+                "/api/v1/users/me/upload-profile-picture",
+                headers={"Authorization": f"Bearer {login.json()['access_token']}"},
+                files={"file": ("huge.png", media.png_declaring(20000, 20000), "image/png")},
+            )
+    finally:
+        await container.aclose()
+    assert response.status_code == 413
+    assert response.json() == {"detail": "Image dimensions too large. Maximum is 40 megapixels"}
+    avatars = settings.media_dir / "avatars"
+    assert not avatars.exists() or not any(avatars.rglob("*")), "nothing stored"
 
 
 # --------------------------------------------------------------------------- audio

@@ -130,8 +130,17 @@ async def test_upgrade_waits_for_the_advisory_lock(postgres_url: str) -> None:
     try:
         await holder.execute("SELECT pg_advisory_lock($1)", 0x736F6E6F)
         upgrade = asyncio.create_task(migrate.upgrade(postgres_url))
-        await asyncio.sleep(0.5)
+        # wait (event-driven, with a failure guard) until the upgrade is queued behind our lock
+        waiting = (
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = $1"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
+        async with asyncio.timeout(60):
+            while not await holder.fetchval(waiting, 0x736F6E6F):
+                assert not upgrade.done(), "the upgrade did not wait for the lock"
+                await asyncio.sleep(0.01)  # polling pace
         assert not upgrade.done()
+        assert await migrate.current(postgres_url) is None  # nothing migrated behind the lock
         await holder.execute("SELECT pg_advisory_unlock($1)", 0x736F6E6F)
         await asyncio.wait_for(upgrade, timeout=30)
     finally:

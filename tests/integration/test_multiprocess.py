@@ -25,8 +25,10 @@ USER = ("listener", "listener@example.com", "L1sten!Passw0rd")
 LOGIN_LIMIT_PER_MINUTE = 10
 
 
-def _until(predicate: Callable[[], bool], timeout: float = 2.0) -> bool:
-    deadline = time.monotonic() + timeout
+def _until(predicate: Callable[[], bool], guard_seconds: float = 30.0) -> bool:
+    """Poll ``predicate`` until it holds; False after ``guard_seconds``, a failure guard only (how
+    soon processes agree is tested with an injected clock in ``test_stores.py``)."""
+    deadline = time.monotonic() + guard_seconds
     while True:
         if predicate():
             return True
@@ -128,7 +130,7 @@ def test_rate_limits_maintenance_and_logout_are_shared(deployment: tuple[Server,
         def b_in_maintenance() -> bool:
             return client.get(f"{b.url}/api/v1/users/me").status_code == 503
 
-        assert _until(b_in_maintenance), "B did not see maintenance mode within 2 s"
+        assert _until(b_in_maintenance), "B did not see maintenance mode"
         refused = client.get(f"{b.url}/api/v1/users/me")
         assert refused.json() == {"detail": "Back soon", "status": "maintenance", "retry_after": 3600}
         assert refused.headers["retry-after"] == "3600"

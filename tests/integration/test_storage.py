@@ -366,6 +366,89 @@ async def test_local_check_fails_when_the_root_is_unusable(tmp_path: Path) -> No
         await LocalStorage(blocker / "media", base_url="", signer=SIGNER).check()
 
 
+# --------------------------------------------------------------------------- local disk: symbolic links
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    """A folder beside the media root holding a secret (like the JWT signing key)."""
+    folder = tmp_path / "secrets"
+    folder.mkdir()
+    (folder / "secret_key").write_bytes(b"the-jwt-signing-key")
+    return folder
+
+
+async def test_local_never_reads_through_a_link(local: LocalStorage, tmp_path: Path, outside: Path) -> None:
+    root = tmp_path / "media"
+    await local.put_bytes("avatars/real.webp", b"real", "image/webp")
+    (root / "avatars" / "key.webp").symlink_to(outside / "secret_key")  # a link to a file outside
+    (root / "avatars" / "inside.webp").symlink_to(root / "avatars" / "real.webp")  # even to one inside
+    (root / "leak").symlink_to(outside, target_is_directory=True)  # a link to a folder outside
+    (root / "again").symlink_to(root / "avatars", target_is_directory=True)  # a link to a folder inside
+    (root / "audio").mkdir()
+    (root / "audio" / "dir.mp3").mkdir()
+    os.mkfifo(root / "audio" / "fifo.mp3")  # opening a FIFO would wait for a writer
+
+    for key in ("avatars/key.webp", "avatars/inside.webp", "leak/secret_key", "again/real.webp", "audio/dir.mp3",
+                "audio/fifo.mp3"):  # fmt: skip
+        with pytest.raises(NotFound):
+            await local.open(key)
+        with pytest.raises(NotFound):
+            await local.open(key, 0, 3)
+        assert not await local.exists(key), key
+    assert await _read(local, "avatars/real.webp") == b"real"
+
+
+async def test_local_never_writes_or_deletes_through_a_link(local: LocalStorage, tmp_path: Path, outside: Path) -> None:
+    root = tmp_path / "media"
+    root.mkdir()
+    (root / "leak").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(OSError, match=r"loop|link|directory"):
+        await local.put_bytes("leak/planted", b"planted", "text/plain")
+    await local.delete("leak/secret_key")
+    await local.delete_many(["leak/secret_key"])
+    assert sorted(p.name for p in outside.iterdir()) == ["secret_key"]
+    assert (outside / "secret_key").read_bytes() == b"the-jwt-signing-key"
+
+    (root / "avatars").mkdir()
+    (root / "avatars" / "a.webp").symlink_to(outside / "secret_key")
+    await local.put_bytes("avatars/a.webp", b"new picture", "image/webp")  # replaces the link itself
+    assert not (root / "avatars" / "a.webp").is_symlink()
+    assert await _read(local, "avatars/a.webp") == b"new picture"
+    (root / "avatars" / "b.webp").symlink_to(outside / "secret_key")
+    await local.delete("avatars/b.webp")  # removes the link, not its target
+    assert not (root / "avatars" / "b.webp").exists()
+    assert (outside / "secret_key").read_bytes() == b"the-jwt-signing-key"
+
+
+async def test_media_route_does_not_serve_a_link_to_the_signing_key(tmp_path: Path) -> None:
+    """The incident: a link inside the media folder served the JWT signing key."""
+    import httpx
+
+    from sono.adapters.sqlalchemy.migrate import upgrade
+    from sono.bootstrap import build_container
+    from sono.config import load_settings
+    from sono.entrypoints.http.app import create_app
+
+    settings = load_settings({"SONO_DATA_DIR": str(tmp_path / "data"), "SONO_JOBS_ENABLED": "false"})
+    await upgrade(settings.database_url)
+    container = await build_container(settings)
+    try:
+        secret = (settings.secrets_dir / "secret_key").read_text()
+        settings.media_dir.joinpath("avatars").mkdir(parents=True)
+        settings.media_dir.joinpath("avatars", "key.webp").symlink_to(settings.secrets_dir / "secret_key")
+        settings.media_dir.joinpath("covers").symlink_to(settings.secrets_dir, target_is_directory=True)
+        transport = httpx.ASGITransport(create_app(settings, container=container))  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
+            for path in ("/api/v1/media/avatars/key.webp", "/api/v1/media/covers/secret_key"):
+                response = await client.get(path)
+                assert response.status_code == 404, path
+                assert response.json() == {"detail": "Media not found"}
+                assert secret not in response.text
+    finally:
+        await container.aclose()
+
+
 # --------------------------------------------------------------------------- S3
 
 

@@ -1,20 +1,30 @@
-"""Rate limiters and maintenance stores, in-process and on Redis."""
+"""Rate limiters (in-process and on Redis) and the maintenance store (the database, cached)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime
-from types import TracebackType
+from pathlib import Path
+from types import SimpleNamespace, TracebackType
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 import redis.exceptions
 
-from sono.adapters.stores.maintenance import REDIS_KEY, DatabaseMaintenanceStore, RedisMaintenanceStore
+from sono.adapters.memory.security import FakeClock
+from sono.adapters.sqlalchemy.engine import create_engine
+from sono.adapters.sqlalchemy.migrate import upgrade
+from sono.adapters.sqlalchemy.uow import SqlUnitOfWorkFactory
+from sono.adapters.stores.maintenance import DatabaseMaintenanceStore
 from sono.adapters.stores.rate_limit import MemoryRateLimiter, RedisRateLimiter
+from sono.bootstrap import Container, build_container
+from sono.config import load_settings
 from sono.domain.maintenance import DEFAULT_MESSAGE, MaintenanceState
+from tests.integration.tcp_proxy import TcpProxy
 
 UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
 
@@ -26,9 +36,36 @@ def limiter_redis_url(request: pytest.FixtureRequest) -> str | None:
     return None if request.param == "memory" else request.getfixturevalue("redis_clean_url")
 
 
+class WallClock:
+    """A wall clock the test moves: for the limiters, and for ``limits``, which keeps Redis
+    windows in ``time.time()`` seconds."""
+
+    def __init__(self) -> None:
+        self.now = float(int(time.time()))  # whole seconds: Redis keeps the hit times as text
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 @pytest.fixture
-async def limiter(limiter_redis_url: str | None) -> AsyncIterator[Any]:
-    instance: Any = MemoryRateLimiter() if limiter_redis_url is None else RedisRateLimiter(limiter_redis_url)
+def clock(monkeypatch: pytest.MonkeyPatch) -> WallClock:
+    clock = WallClock()
+    fake_time = SimpleNamespace(time=clock)
+    monkeypatch.setattr("limits.aio.storage.redis.redispy.time", fake_time)
+    monkeypatch.setattr("limits.aio.strategies.time", fake_time)
+    return clock
+
+
+@pytest.fixture
+async def limiter(limiter_redis_url: str | None, clock: WallClock) -> AsyncIterator[Any]:
+    instance: Any = (
+        MemoryRateLimiter(monotonic=clock)
+        if limiter_redis_url is None
+        else RedisRateLimiter(limiter_redis_url, wall_clock=clock)
+    )
     yield instance
     await instance.close()
 
@@ -49,12 +86,14 @@ async def test_keys_and_scopes_are_independent(limiter: Any) -> None:
     assert await limiter.hit("register", "10.0.0.1", 1, 60) is None
 
 
-async def test_window_moves_on(limiter: Any) -> None:
-    assert await limiter.hit("s", "k", 2, 1) is None
-    assert await limiter.hit("s", "k", 2, 1) is None
-    assert await limiter.hit("s", "k", 2, 1) == 1
-    await asyncio.sleep(1.05)
-    assert await limiter.hit("s", "k", 2, 1) is None
+async def test_window_moves_on(limiter: Any, clock: WallClock) -> None:
+    assert await limiter.hit("s", "k", 2, 10) is None
+    clock.advance(4)
+    assert await limiter.hit("s", "k", 2, 10) is None
+    assert await limiter.hit("s", "k", 2, 10) == 6  # the first hit leaves the window in 6 s
+    clock.advance(6.01)
+    assert await limiter.hit("s", "k", 2, 10) is None  # the first hit has left the window
+    assert await limiter.hit("s", "k", 2, 10) == 4  # the second leaves it 4 s later
 
 
 async def test_reset_clears_every_counter(limiter: Any) -> None:
@@ -191,6 +230,7 @@ ON = MaintenanceState(
     updated_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
     updated_by_id=1,
 )
+OFF = MaintenanceState(enabled=False, message="done")
 
 
 async def _database_state(uow_factory: Any) -> MaintenanceState:
@@ -198,7 +238,7 @@ async def _database_state(uow_factory: Any) -> MaintenanceState:
         return await uow.maintenance.get()
 
 
-# --------------------------------------------------------------------------- maintenance: database
+# --------------------------------------------------------------------------- maintenance
 
 
 async def test_database_store_default_set_and_get(uow_factory: Any) -> None:
@@ -212,21 +252,25 @@ async def test_database_store_default_set_and_get(uow_factory: Any) -> None:
 
 
 async def test_database_store_instances_converge_after_the_cache_interval(uow_factory: Any) -> None:
-    a = DatabaseMaintenanceStore(uow_factory, cache_seconds=0.05)
-    b = DatabaseMaintenanceStore(uow_factory, cache_seconds=0.05)
+    clock = FakeClock()
+    a = DatabaseMaintenanceStore(uow_factory, cache_seconds=1.0, monotonic=clock.monotonic)
+    b = DatabaseMaintenanceStore(uow_factory, cache_seconds=1.0, monotonic=clock.monotonic)
     assert (await b.get()).enabled is False
     await a.set(ON)
     assert await a.get() == ON  # the writer sees its change at once
-    await asyncio.sleep(0.08)
-    assert await b.get() == ON
-    await b.set(MaintenanceState())
-    await asyncio.sleep(0.08)
-    assert (await a.get()).enabled is False
+    clock.advance(0.5)
+    assert (await b.get()).enabled is False  # B's cache is still fresh
+    clock.advance(0.5)
+    assert await b.get() == ON  # one interval after B last read the database
+    await b.set(OFF)
+    clock.advance(1.0)
+    assert await a.get() == OFF
 
 
 async def test_database_store_reads_at_most_once_per_interval() -> None:
     factory = _StubUnitOfWorkFactory()
-    store = DatabaseMaintenanceStore(factory, cache_seconds=60)
+    clock = FakeClock()
+    store = DatabaseMaintenanceStore(factory, cache_seconds=1.0, monotonic=clock.monotonic)
     results = await asyncio.gather(*(store.get() for _ in range(20)))
     assert all(r == MaintenanceState() for r in results)
     for _ in range(100):
@@ -235,13 +279,17 @@ async def test_database_store_reads_at_most_once_per_interval() -> None:
     await store.set(ON)
     assert await store.get() == ON
     assert factory.db.reads == 1
+    clock.advance(1.0)
+    assert await store.get() == ON
+    assert factory.db.reads == 2
 
 
 async def test_database_store_serves_the_cached_state_when_the_database_fails() -> None:
     factory = _StubUnitOfWorkFactory()
-    store = DatabaseMaintenanceStore(factory, cache_seconds=0.01)
+    clock = FakeClock()
+    store = DatabaseMaintenanceStore(factory, cache_seconds=1.0, monotonic=clock.monotonic)
     await store.set(ON)
-    await asyncio.sleep(0.02)
+    clock.advance(1.0)
 
     async def broken() -> MaintenanceState:
         raise ConnectionError("database down")
@@ -253,90 +301,59 @@ async def test_database_store_serves_the_cached_state_when_the_database_fails() 
         await store.get()
 
 
-# --------------------------------------------------------------------------- maintenance: Redis
+async def _until(predicate: Callable[[], Awaitable[bool]], guard_seconds: float = 30.0) -> bool:
+    """Poll ``predicate`` until it holds; False after ``guard_seconds`` (a failure guard only)."""
+    deadline = time.monotonic() + guard_seconds
+    while not await predicate():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True
 
 
 @pytest.mark.redis
-async def test_redis_store_default_set_and_get(redis_clean_url: str, uow_factory: Any) -> None:
-    store = RedisMaintenanceStore(redis_clean_url, uow_factory)
-    try:
-        state = await store.get()
-        assert state.enabled is False
-        assert state.message == DEFAULT_MESSAGE
-        await store.set(ON)
-        assert await store.get() == ON
-        assert await _database_state(uow_factory) == ON
-        await store.ping()
-    finally:
-        await store.close()
+async def test_maintenance_follows_the_database_whatever_redis_went_through(
+    tmp_path: Path, redis_clean_url: str
+) -> None:
+    """The incident: maintenance switched on, Redis went down, maintenance switched off (on
+    another process), Redis came back, and the old "on" in Redis kept the service in
+    maintenance. The database is the truth: every process follows it."""
+    from redis.asyncio.connection import parse_url
 
+    address = parse_url(redis_clean_url)
+    proxy = await TcpProxy(address.get("host", "127.0.0.1"), address.get("port", 6379)).start()
+    database = str(address.get("db", 0))
+    env = {
+        "SONO_DATA_DIR": str(tmp_path / "data"),
+        "SONO_REDIS_URL": f"redis://127.0.0.1:{proxy.port}/{database}",
+        "SONO_JOBS_ENABLED": "false",
+    }
+    settings = load_settings(env)
+    await upgrade(settings.database_url)
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(proxy.close)
 
-@pytest.mark.redis
-async def test_redis_stores_share_state(redis_clean_url: str, uow_factory: Any) -> None:
-    a = RedisMaintenanceStore(redis_clean_url, uow_factory)
-    b = RedisMaintenanceStore(redis_clean_url, uow_factory)
-    try:
-        assert (await b.get()).enabled is False
-        await a.set(ON)
-        assert await b.get() == ON  # immediately, no cache interval
-        await b.set(MaintenanceState(enabled=False, message="done"))
-        assert await a.get() == MaintenanceState(enabled=False, message="done")
-    finally:
-        await a.close()
-        await b.close()
+        async def process() -> Container:
+            container = await build_container(settings)
+            stack.push_async_callback(container.aclose)
+            return container
 
+        a, b = await process(), await process()
 
-@pytest.mark.redis
-async def test_redis_store_state_survives_a_redis_flush(redis_clean_url: str, uow_factory: Any) -> None:
-    store = RedisMaintenanceStore(redis_clean_url, uow_factory)
-    await store.set(ON)
-    await store.close()
-    client = aioredis.from_url(redis_clean_url)
-    try:
-        await client.flushdb()
-        fresh = RedisMaintenanceStore(redis_clean_url, uow_factory)
-        try:
-            assert await fresh.get() == ON  # reloaded from the database
-            assert await client.exists(REDIS_KEY) == 1  # and written back to Redis
-            assert 0 < await client.ttl(REDIS_KEY) <= 60
-        finally:
-            await fresh.close()
-    finally:
-        await client.aclose()
+        async def everyone_sees(enabled: bool, *processes: Container) -> bool:
+            states = [await p.maintenance.status() for p in processes]
+            return all(state.enabled is enabled for state in states)
 
+        await a.maintenance.set(True, "Upgrading")
+        assert await _until(lambda: everyone_sees(True, a, b))
 
-@pytest.mark.redis
-async def test_redis_store_reads_redis_not_the_database(redis_clean_url: str) -> None:
-    factory = _StubUnitOfWorkFactory()
-    store = RedisMaintenanceStore(redis_clean_url, factory)
-    try:
-        for _ in range(50):
-            await store.get()
-        assert factory.db.reads == 1
-    finally:
-        await store.close()
+        await proxy.set_mode("refuse")  # Redis goes down
+        await b.maintenance.set(False)
+        assert await everyone_sees(False, b)
+        assert await _until(lambda: everyone_sees(False, a, b))
 
-
-@pytest.mark.redis
-async def test_redis_store_replaces_a_malformed_value(redis_clean_url: str, uow_factory: Any) -> None:
-    store = RedisMaintenanceStore(redis_clean_url, uow_factory)
-    client = aioredis.from_url(redis_clean_url)
-    try:
-        await store.set(ON)
-        await client.set(REDIS_KEY, b"{not json")
-        assert await store.get() == ON
-        assert await store.get() == ON
-    finally:
-        await store.close()
-        await client.aclose()
-
-
-async def test_redis_store_falls_back_to_the_database_when_redis_is_down(uow_factory: Any) -> None:
-    store = RedisMaintenanceStore(UNREACHABLE_REDIS, uow_factory)
-    try:
-        assert (await store.get()).enabled is False
-        await store.set(ON)  # the database write succeeds; Redis is skipped
-        assert await store.get() == ON
-        assert await _database_state(uow_factory) == ON
-    finally:
-        await store.close()
+        await proxy.set_mode("forward")  # Redis is back
+        assert await everyone_sees(False, a, b, await process())
+        engine = create_engine(settings.database_url)
+        stack.push_async_callback(engine.dispose)
+        assert (await _database_state(SqlUnitOfWorkFactory(engine))).enabled is False

@@ -7,6 +7,7 @@ import base64
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import jwt
 import pytest
@@ -254,7 +255,7 @@ def test_claims_roundtrip(user_id: int, version: int, jti: str, family: str, adm
 
 @pytest.fixture(scope="module")
 def decryptor() -> RsaPasswordDecryptor:
-    return RsaPasswordDecryptor(rsa.generate_private_key(public_exponent=65537, key_size=3072))
+    return RsaPasswordDecryptor(rsa.generate_private_key(public_exponent=65537, key_size=4096))
 
 
 @pytest.fixture(scope="module")
@@ -266,7 +267,7 @@ def test_rsa_roundtrip_and_public_key(decryptor: RsaPasswordDecryptor) -> None:
     assert decryptor.public_key_pem.startswith("-----BEGIN PUBLIC KEY-----\n")
     assert len(decryptor.key_id) == 16
     int(decryptor.key_id, 16)
-    assert decryptor.max_plaintext_bytes == 318
+    assert decryptor.max_plaintext_bytes == 446  # the default 4096-bit key: any 128 BMP characters
     assert decryptor.decrypt(encrypt_password(decryptor.public_key_pem, "Str0ng!Passw0rd")) == "Str0ng!Passw0rd"
 
 
@@ -322,10 +323,10 @@ def test_rsa_rejects_garbage(decryptor: RsaPasswordDecryptor, other_decryptor: R
 
 
 def test_rsa_long_non_ascii_password(decryptor: RsaPasswordDecryptor) -> None:
-    password = "Ж" * 128  # 256 UTF-8 bytes: the policy's maximum length in Cyrillic
-    assert decryptor.decrypt(encrypt_password(decryptor.public_key_pem, password)) == password
+    for password in ("Ж" * 128, "語" * 128):  # the policy's maximum length: 256 and 384 UTF-8 bytes
+        assert decryptor.decrypt(encrypt_password(decryptor.public_key_pem, password)) == password
     with pytest.raises(ValueError, match="too long"):  # beyond what RSA-OAEP-256 can carry with this key
-        encrypt_password(decryptor.public_key_pem, "語" * 128)
+        encrypt_password(decryptor.public_key_pem, "🎵" * 128)  # 512 bytes
 
 
 @settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -343,16 +344,26 @@ def test_rsa_refuses_small_keys() -> None:
 # --------------------------------------------------------------------------- clock
 
 
-async def test_system_clock() -> None:
+async def test_system_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = SystemClock()
+    before = datetime.now(UTC).replace(microsecond=0)
     now = clock.now()
+    after = datetime.now(UTC)
     assert now.tzinfo is not None
     assert now.utcoffset() == timedelta(0)
     assert now.microsecond == 0
-    assert abs((now - datetime.now(UTC)).total_seconds()) < 2
-    before = clock.monotonic()
+    assert before <= now <= after  # the real time, in whole seconds (no duration compared)
+    first = clock.monotonic()
+    assert first <= clock.monotonic() <= time.monotonic()
+
+    slept: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr("sono.adapters.clock.asyncio", SimpleNamespace(sleep=fake_sleep))
     await clock.sleep(0.01)
-    assert clock.monotonic() - before >= 0.009
+    assert slept == [0.01]  # sleeps on the event loop, for as long as asked
 
 
 async def test_fake_clock() -> None:

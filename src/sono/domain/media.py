@@ -15,12 +15,14 @@ MB = 1024 * 1024
 AUDIO_MAX_BYTES = 50 * MB
 IMAGE_MAX_BYTES = 5 * MB
 IMAGE_MAX_SIDE = 2048
+IMAGE_MAX_PIXELS = 40_000_000  # width x height an uploaded image may declare (decoded images take memory)
 AUDIO_FORMATS = ("MP3", "WAV", "OGG", "M4A", "AAC", "FLAC", "WEBM")
 IMAGE_FORMATS = ("PNG", "JPG", "WebP")
 AUDIO_UNSUPPORTED = f"Unsupported audio format. Allowed formats: {', '.join(AUDIO_FORMATS)}"
 IMAGE_UNSUPPORTED = f"Unsupported image format. Allowed formats: {', '.join(IMAGE_FORMATS)}"
 AUDIO_TOO_LARGE = "File too large. Maximum size is 50 MB"
 IMAGE_TOO_LARGE = "File too large. Maximum size is 5 MB"
+IMAGE_DIMENSIONS_TOO_LARGE = f"Image dimensions too large. Maximum is {IMAGE_MAX_PIXELS // 1_000_000} megapixels"
 FILE_EMPTY = "File is empty"
 
 PUBLIC_PREFIXES = ("avatars/", "covers/")

@@ -18,9 +18,9 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 from sono import __version__
-from sono.config import ConfigError, Settings, load_dotenv_file, load_settings
+from sono.config import ConfigError, Settings, load_dotenv_file, load_settings, unknown_variables
 from sono.domain.errors import SonoError, ValidationFailed
-from sono.entrypoints.serve import LOG_FORMAT
+from sono.entrypoints.serve import LOG_FORMAT, CannotServe
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -41,11 +41,19 @@ class CommandFailed(Exception):
     """A failure to report as ``error: <message>`` with exit code 1."""
 
 
+class UsageError(Exception):
+    """A command used in a way that cannot work: ``error: <message>`` with exit code 2."""
+
+
 # --------------------------------------------------------------------------- output helpers
 
 
 def _error(message: str) -> None:
     print(f"error: {message}", file=sys.stderr)
+
+
+def _warning(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
 
 
 def _show(**fields: object) -> None:
@@ -79,7 +87,10 @@ async def _container(settings: Settings) -> AsyncIterator[Container]:
 def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from sono.entrypoints.serve import serve
 
-    serve(settings, host=args.host, port=args.port, workers=args.workers, migrate=not args.no_migrate)
+    try:
+        serve(settings, host=args.host, port=args.port, workers=args.workers, migrate=not args.no_migrate)
+    except CannotServe as exc:
+        raise CommandFailed(str(exc)) from None
     return EXIT_OK
 
 
@@ -103,7 +114,13 @@ def _cmd_db(settings: Settings, args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- users
 
 
+def _stdin_is_a_terminal() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
 def _ask_password() -> str:
+    if not _stdin_is_a_terminal():
+        raise UsageError("no terminal to ask for the password on: pass --password, or run the command in a terminal")
     first = getpass.getpass("Password: ")
     second = getpass.getpass("Password (again): ")
     if first != second:
@@ -259,10 +276,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         load_dotenv_file()
+        for warning in unknown_variables():
+            _warning(warning)
         settings = load_settings()
         _configure_logging(settings)
         return handler(settings, args)
-    except ConfigError as exc:
+    except (ConfigError, UsageError) as exc:
         _error(str(exc))
         return EXIT_USAGE
     except ValidationFailed as exc:
@@ -275,8 +294,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except Exception as exc:  # never a traceback on the terminal unless asked for
-        log.debug("command failed", exc_info=True)
-        _error(f"{type(exc).__name__}: {exc} (SONO_LOG_LEVEL=debug shows the traceback)")
+        from sono.adapters.sqlalchemy.errors import scrub
+
+        shown = scrub(exc)  # a database driver's message could quote values
+        log.debug("command failed", exc_info=shown)
+        _error(f"{type(shown).__name__}: {shown} (SONO_LOG_LEVEL=debug shows the traceback)")
         return EXIT_FAILED
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import errno
 import logging
 import os
+import socket
 from typing import Any
 
 from sono.config import Settings
@@ -21,6 +23,30 @@ log = logging.getLogger("sono.serve")
 APP_FACTORY = "sono.entrypoints.http.app:app_from_env"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _WILDCARD_HOSTS = {"", "0.0.0.0", "::", "[::]"}  # noqa: S104 - only compared against
+_STARTUP_FAILURE = 3  # uvicorn's exit code when the server could not start
+
+
+class CannotServe(Exception):
+    """The server cannot start (e.g. the address is in use); the message names the address."""
+
+
+def display_address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
+
+
+def check_address(host: str, port: int) -> None:
+    """Raise ``CannotServe`` unless ``host:port`` can be listened on now, binding the way uvicorn
+    will: before the migrations run, and with a message that names the address."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host.strip("[]"), port))
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if exc.errno == errno.EADDRINUSE:
+            reason = "address already in use (is another server running?)"
+        raise CannotServe(f"cannot listen on {display_address(host, port)}: {reason}") from None
 
 
 def default_public_url(host: str, port: int) -> str:
@@ -70,6 +96,9 @@ def logging_config(level: str) -> dict[str, Any]:
 def serve(settings: Settings, *, host: str, port: int, workers: int, migrate: bool = True) -> None:
     import uvicorn
 
+    from sono.entrypoints.protocol import PROTOCOL, TIMEOUT_VARIABLE
+
+    check_address(host, port)
     public_url = settings.public_url or default_public_url(host, port)
     if settings.public_url is None and host in _WILDCARD_HOSTS:
         log.warning("SONO_PUBLIC_URL is not set; media URLs will point at %s", public_url)
@@ -79,16 +108,26 @@ def serve(settings: Settings, *, host: str, port: int, workers: int, migrate: bo
     # media URLs need the address clients reach us at.
     os.environ["SONO_MIGRATE_ON_START"] = "false"
     os.environ["SONO_PUBLIC_URL"] = public_url
-    uvicorn.run(
-        APP_FACTORY,
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        lifespan="on",
-        log_level=settings.log_level.lower(),
-        log_config=logging_config(settings.log_level),
-        access_log=False,  # the app logs its own access lines; uvicorn's would show query strings (passwords)
-        proxy_headers=False,  # the app decides when X-Forwarded-For is trustworthy
-        server_header=False,
-    )
+    os.environ[TIMEOUT_VARIABLE] = str(settings.header_timeout_seconds)
+    try:
+        uvicorn.run(
+            APP_FACTORY,
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            http=PROTOCOL,  # uvicorn's HTTP/1.1 with a header-read timeout
+            lifespan="on",
+            log_level=settings.log_level.lower(),
+            log_config=logging_config(settings.log_level),
+            access_log=False,  # the app logs its own access lines; uvicorn's would show query strings (passwords)
+            proxy_headers=False,  # the app decides when X-Forwarded-For is trustworthy
+            server_header=False,
+        )
+    except SystemExit as exc:  # uvicorn logged why (e.g. the port was taken since the check)
+        address = display_address(host, port)
+        if exc.code == _STARTUP_FAILURE:
+            raise CannotServe(f"the server did not start on {address} (see the log above)") from None
+        if exc.code not in (None, 0):
+            raise CannotServe(f"the server on {address} stopped with status {exc.code} (see the log above)") from None
+        raise

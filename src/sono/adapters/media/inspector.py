@@ -26,13 +26,22 @@ from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 from PIL import Image, ImageCms, ImageOps
 
-from sono.domain.errors import UnsupportedMedia
-from sono.domain.media import AUDIO_UNSUPPORTED, IMAGE_MAX_SIDE, IMAGE_UNSUPPORTED, AudioInfo, AudioTags, ProcessedImage
+from sono.domain.errors import PayloadTooLarge, UnsupportedMedia
+from sono.domain.media import (
+    AUDIO_UNSUPPORTED,
+    IMAGE_DIMENSIONS_TOO_LARGE,
+    IMAGE_MAX_PIXELS,
+    IMAGE_MAX_SIDE,
+    IMAGE_UNSUPPORTED,
+    AudioInfo,
+    AudioTags,
+    ProcessedImage,
+)
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_PIXELS = 40_000_000
-"""Images with more pixels than this are refused before any pixel is decoded."""
+DEFAULT_MAX_PIXELS = IMAGE_MAX_PIXELS
+"""Images with more pixels than this are refused (``PayloadTooLarge``) before any pixel is decoded."""
 
 _SNIFF_BYTES = 64 * 1024
 _WEBM_SCAN_BYTES = 1024 * 1024
@@ -409,14 +418,18 @@ class ContentInspector:
         return AudioTags()
 
     async def process_image(self, data: BinaryIO) -> ProcessedImage:
-        """Decode, bound, strip and re-encode an image. Raises ``UnsupportedMedia``."""
+        """Decode, bound, strip and re-encode an image. Raises ``UnsupportedMedia``, or
+        ``PayloadTooLarge(IMAGE_DIMENSIONS_TOO_LARGE)`` for more than ``max_pixels``."""
         return await asyncio.to_thread(self._process_image, data)
 
     def _process_image(self, data: BinaryIO) -> ProcessedImage:
         try:
             return self._reencode(data)
-        except UnsupportedMedia:
+        except (UnsupportedMedia, PayloadTooLarge):
             raise
+        except Image.DecompressionBombError:  # Pillow's own bound, far above ours, met on opening
+            log.debug("image rejected: Pillow refused its dimensions")
+            raise PayloadTooLarge(IMAGE_DIMENSIONS_TOO_LARGE) from None
         except Exception as exc:  # Pillow raises many types on hostile input; all mean "not an image"
             log.debug("image rejected: %s: %s", type(exc).__name__, exc)
             raise UnsupportedMedia(IMAGE_UNSUPPORTED) from None
@@ -426,9 +439,11 @@ class ContentInspector:
             if source.format not in _DECODED_FORMATS:
                 raise UnsupportedMedia(IMAGE_UNSUPPORTED)
             width, height = source.size
-            if width < 1 or height < 1 or width * height > self.max_pixels:
-                log.debug("image rejected: %dx%d exceeds the pixel bound", width, height)
+            if width < 1 or height < 1:
                 raise UnsupportedMedia(IMAGE_UNSUPPORTED)
+            if width * height > self.max_pixels:
+                log.debug("image rejected: %dx%d exceeds the pixel bound", width, height)
+                raise PayloadTooLarge(IMAGE_DIMENSIONS_TOO_LARGE)
             if source.format in ("JPEG", "MPO"):
                 source.draft("RGB", (self.max_image_side, self.max_image_side))  # cheap DCT downscale
             source.load()

@@ -1,8 +1,10 @@
 """The deployment's RSA key pair for client-side password encryption (RSA-OAEP-256).
 
 Clients encrypt the UTF-8 password with RSA-OAEP, MGF1(SHA-256), SHA-256, no label, and send it
-base64. OAEP limits the plaintext to ``key_bytes - 66`` bytes: 318 UTF-8 bytes with the default
-3072-bit key (every 128-character password of characters up to U+07FF, e.g. Latin or Cyrillic).
+base64. OAEP limits the plaintext to ``key_bytes - 66`` bytes: 446 UTF-8 bytes with the default
+4096-bit key, enough for any password of the maximum 128 characters taken from the Basic
+Multilingual Plane (at most 3 UTF-8 bytes each: Latin, Cyrillic, Greek, CJK...); 128 emoji (4 bytes
+each) do not fit. Keys generated before (3072 bits: 318 bytes) keep working as they are.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from sono.domain.errors import BadRequest
 
 log = logging.getLogger(__name__)
 
-DEFAULT_KEY_SIZE = 3072
+DEFAULT_KEY_SIZE = 4096
 MIN_KEY_SIZE = 2048
 _INVALID = "Invalid encrypted password"
 _OAEP = padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None)

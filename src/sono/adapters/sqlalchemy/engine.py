@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, make_url, text
-from sqlalchemy.engine import URL, Connection
+from sqlalchemy.engine import URL, Connection, ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 _BEGIN_OPTION = "sono_sqlite_begin"
@@ -18,19 +19,62 @@ _SQLITE_PRAGMAS = (
 )
 
 
-def create_engine(url: str) -> AsyncEngine:
-    """An engine for ``postgresql+asyncpg://`` or ``sqlite+aiosqlite://`` URLs."""
+def create_engine(url: str, *, connect_timeout: float = 5.0, statement_timeout: float | None = None) -> AsyncEngine:
+    """An engine for ``postgresql+asyncpg://`` or ``sqlite+aiosqlite://`` URLs.
+
+    ``connect_timeout`` bounds opening a PostgreSQL connection (a database that hangs), and
+    ``statement_timeout`` (None: no limit, e.g. for migrations) one statement: PostgreSQL cancels
+    it, and the client gives up a little later on a server that stopped answering. Bound values
+    never appear in SQLAlchemy's error messages (``hide_parameters``)."""
+    _quiet_value_logging()
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(parsed)
-    return create_async_engine(
-        parsed,
-        pool_size=10,
-        max_overflow=10,
-        pool_pre_ping=True,
-        pool_recycle=1800,
-        connect_args={"server_settings": {"application_name": "sono"}},
-    )
+        engine = _sqlite_engine(parsed)
+    else:
+        server_settings = {"application_name": "sono"}
+        connect_args: dict[str, Any] = {"timeout": connect_timeout, "server_settings": server_settings}
+        if statement_timeout is not None:
+            server_settings["statement_timeout"] = str(max(1, round(statement_timeout * 1000)))
+            connect_args["command_timeout"] = statement_timeout + CLIENT_TIMEOUT_MARGIN
+        engine = create_async_engine(
+            parsed,
+            pool_size=10,
+            max_overflow=10,
+            pool_pre_ping=True,
+            pool_recycle=1800,
+            pool_timeout=max(connect_timeout, statement_timeout or 0.0),
+            hide_parameters=True,
+            connect_args=connect_args,
+        )
+    event.listen(engine.sync_engine, "handle_error", _on_error)
+    return engine
+
+
+_VALUE_LOGGERS = {
+    "aiosqlite": logging.INFO,  # logs every call with its arguments (statements and values) at DEBUG
+    "sqlalchemy.engine": logging.WARNING,  # statements at INFO, result rows at DEBUG
+    "sqlalchemy.pool": logging.WARNING,
+}
+
+
+def _quiet_value_logging() -> None:
+    """Keep the loggers that would write bound values or rows (password hashes, emails) below
+    debug level, unless a logging configuration chose a level for them explicitly."""
+    for name, level in _VALUE_LOGGERS.items():
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(level)
+
+
+CLIENT_TIMEOUT_MARGIN = 2.0
+"""Seconds the client waits beyond the server's statement timeout before it gives up."""
+
+
+def _on_error(context: ExceptionContext) -> None:
+    """A statement that failed because the server stopped answering leaves its connection in an
+    unknown state: never hand it out again (the pool makes a new one)."""
+    if not context.is_pre_ping and isinstance(context.original_exception, OSError | TimeoutError):
+        context.is_disconnect = True
 
 
 def with_deferred_begin(engine: AsyncEngine) -> AsyncEngine:
@@ -53,7 +97,7 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
     database = url.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url)
+    engine = create_async_engine(url, hide_parameters=True)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

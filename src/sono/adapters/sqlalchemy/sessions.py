@@ -20,6 +20,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import configure_mappers
 from sqlalchemy.orm.instrumentation import manager_of_class
 
+from sono.adapters.sqlalchemy import errors
+from sono.adapters.sqlalchemy.engine import CLIENT_TIMEOUT_MARGIN
 from sono.adapters.sqlalchemy.tables import UtcDateTime, refresh_families, start_mappers, users
 from sono.domain.users import User, normalize_email, normalize_username
 
@@ -126,11 +128,14 @@ class SqliteSessionLookup:
             self._connection = None
 
     def _fetch_one(self, query: _Query, **values: Any) -> sqlite3.Row | None:
-        cursor = self._connect().execute(query.sql, query.parameters(**values))
         try:
-            row: sqlite3.Row | None = cursor.fetchone()
-        finally:
-            cursor.close()
+            cursor = self._connect().execute(query.sql, query.parameters(**values))
+            try:
+                row: sqlite3.Row | None = cursor.fetchone()
+            finally:
+                cursor.close()
+        except sqlite3.Error as exc:  # "database is locked" is a 503; nothing quotes a value
+            raise errors.translate(exc)  # noqa: B904 - translate() chains what is safe to log
         return row
 
     def _connect(self) -> sqlite3.Connection:
@@ -144,9 +149,22 @@ class SqliteSessionLookup:
 
 
 class PostgresSessionLookup:
-    def __init__(self, dsn: str, *, max_size: int = 4) -> None:
+    """Failures leave as ``ServiceUnavailable`` when the database cannot serve (refused, timed
+    out, connection lost; the pool reconnects by itself afterwards), else scrubbed of any value
+    the driver quoted (see ``sono.adapters.sqlalchemy.errors``)."""
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        max_size: int = 4,
+        connect_timeout: float = 5.0,
+        statement_timeout: float | None = None,
+    ) -> None:
         self._dsn = dsn
         self._max_size = max_size
+        self._connect_timeout = connect_timeout
+        self._statement_timeout = statement_timeout
         self._queries = _Queries(postgresql.asyncpg.dialect(paramstyle="numeric_dollar"))
         self._pool: Any = None
         self._lock = asyncio.Lock()
@@ -166,23 +184,43 @@ class PostgresSessionLookup:
             self._pool = None
 
     async def _fetch_one(self, query: _Query, **values: Any) -> Any:
-        pool = self._pool or await self._start()
-        return await pool.fetchrow(query.sql, *query.parameters(**values))
+        try:
+            pool = self._pool or await self._start()
+            return await pool.fetchrow(query.sql, *query.parameters(**values))
+        except Exception as exc:
+            raise errors.translate(exc)  # noqa: B904 - translate() chains what is safe to log
 
     async def _start(self) -> Any:
         import asyncpg
 
+        server_settings = {"application_name": "sono"}
+        command_timeout = None
+        if self._statement_timeout is not None:
+            server_settings["statement_timeout"] = str(max(1, round(self._statement_timeout * 1000)))
+            command_timeout = self._statement_timeout + CLIENT_TIMEOUT_MARGIN
         async with self._lock:
             if self._pool is None:
                 self._pool = await asyncpg.create_pool(
-                    self._dsn, min_size=1, max_size=self._max_size, server_settings={"application_name": "sono"}
+                    self._dsn,
+                    min_size=1,
+                    max_size=self._max_size,
+                    timeout=self._connect_timeout,
+                    command_timeout=command_timeout,
+                    server_settings=server_settings,
                 )
         return self._pool
 
 
-def session_lookup_for(url: str) -> SqliteSessionLookup | PostgresSessionLookup:
-    """The lookup for a ``sqlite+aiosqlite://`` or ``postgresql+asyncpg://`` URL."""
+def session_lookup_for(
+    url: str, *, connect_timeout: float = 5.0, statement_timeout: float | None = None
+) -> SqliteSessionLookup | PostgresSessionLookup:
+    """The lookup for a ``sqlite+aiosqlite://`` or ``postgresql+asyncpg://`` URL, with the same
+    timeouts as ``create_engine`` (they apply to PostgreSQL)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return SqliteSessionLookup(parsed.database or "")
-    return PostgresSessionLookup(parsed.set(drivername="postgresql").render_as_string(hide_password=False))
+    return PostgresSessionLookup(
+        parsed.set(drivername="postgresql").render_as_string(hide_password=False),
+        connect_timeout=connect_timeout,
+        statement_timeout=statement_timeout,
+    )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import weakref
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from sono.adapters.sqlalchemy import errors
 from sono.adapters.sqlalchemy.engine import with_deferred_begin
 from sono.adapters.sqlalchemy.repositories import REPOSITORIES, unique_violations_as_conflict
 from sono.adapters.sqlalchemy.tables import start_mappers
@@ -47,18 +49,34 @@ class SqlUnitOfWork(Repositories):
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        """Roll back what was not committed. What leaves the unit of work is translated (see
+        ``sono.adapters.sqlalchemy.errors``): ``ServiceUnavailable`` when the database cannot
+        serve, and never a driver message that could quote a value."""
         try:
-            await self.session.close()  # rolls back what was not committed
+            await self.session.close()
+        except Exception as close_error:
+            if exc is None:
+                raise errors.translate(close_error)  # noqa: B904 - translate() chains what is safe to log
+            # the failure in the block (or a cancellation) is the one to report
         finally:
             if self._gate is not None:
                 self._gate.release()
+        if isinstance(exc, Exception):
+            translated = errors.translate(exc)
+            if translated is not exc:
+                raise translated.with_traceback(tb)
 
     async def commit(self) -> None:
         try:
             with unique_violations_as_conflict():
                 await self.session.commit()
-        except BaseException:
-            await self.session.rollback()
+        except BaseException as error:
+            with contextlib.suppress(Exception):  # a lost connection took the transaction along
+                await self.session.rollback()
+            if isinstance(error, Exception):
+                translated = errors.translate(error)
+                if translated is not error:
+                    raise translated  # noqa: B904 - translate() chains what is safe to log
             raise
 
     async def rollback(self) -> None:

@@ -6,22 +6,29 @@ neither the sidecars nor the temporary files (``.<name>.<random>.tmp`` beside th
 can collide with an object. Writes go to a temporary file that is fsynced and then atomically
 renamed over the target, so readers see the old object or the new one, never a partial file.
 All file I/O runs in worker threads, in chunks.
+
+Symbolic links are never followed below ``root`` (``root`` itself may be one): every folder of a
+key is opened relative to its parent with ``O_NOFOLLOW`` and the file itself too, so nothing
+outside ``root`` can be read, written or deleted through a link. A link, or anything but a
+regular file, reads as a missing object.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import hashlib
 import json
 import os
+import secrets
+import stat
 import tempfile
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
-from stat import S_ISREG
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 from urllib.parse import urlencode
 
-from sono.adapters.files import atomic_write
 from sono.adapters.storage import CHUNK_SIZE, InvalidKey, guess_content_type, resolve_range, validate_key
 from sono.adapters.storage.signing import media_url
 from sono.application.media.ports import ObjectChunks, ObjectInfo, StoredObject, UrlSigner
@@ -30,6 +37,13 @@ from sono.domain.media import is_public_key
 
 FILE_MODE = 0o640
 META_DIR = ".meta"
+
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | _CLOEXEC
+_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | _CLOEXEC  # NONBLOCK: a FIFO must not hang the open
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC
+_MISSING = frozenset({errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.EISDIR})  # ELOOP: a link where O_NOFOLLOW
+_T = TypeVar("_T")
 
 
 class LocalStorage:
@@ -59,12 +73,84 @@ class LocalStorage:
     # ------------------------------------------------------------------ paths
 
     def path(self, key: str) -> Path:
-        """The file holding ``key`` (validated)."""
+        """The file holding ``key`` (validated). For information: I/O goes through ``_folder``."""
         return self.root.joinpath(*validate_key(key).split("/"))
 
-    def _meta_path(self, key: str) -> Path:
-        parts = validate_key(key).split("/")
-        return self.root.joinpath(META_DIR, *parts[:-1], parts[-1] + ".json")
+    def _parts(self, key: str) -> list[str]:
+        return validate_key(key).split("/")
+
+    def _meta_parts(self, key: str) -> list[str]:
+        parts = self._parts(key)
+        return [META_DIR, *parts[:-1], parts[-1] + ".json"]
+
+    @contextlib.contextmanager
+    def _folder(self, names: Sequence[str], *, create: bool = False) -> Iterator[int]:
+        """A descriptor of the folder ``root/names...``, each component opened relative to the
+        previous one without following links (made first when ``create``). Raises ``OSError``
+        (errno in ``_MISSING`` when it is missing or a link)."""
+        if create:
+            self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC)
+        try:
+            for name in names:
+                if create:
+                    with contextlib.suppress(FileExistsError):
+                        os.mkdir(name, dir_fd=fd)
+                child = os.open(name, _DIRECTORY, dir_fd=fd)
+                os.close(fd)
+                fd = child
+            yield fd
+        finally:
+            os.close(fd)
+
+    def _open_regular(self, parts: Sequence[str]) -> BinaryIO:
+        """The regular file ``root/parts...`` opened for reading; ``NotFound`` for anything else
+        (missing, a link anywhere below ``root``, a folder, a FIFO or device)."""
+        try:
+            with self._folder(parts[:-1]) as folder:
+                fd = os.open(parts[-1], _READ, dir_fd=folder)
+        except OSError as exc:
+            if exc.errno in _MISSING:
+                raise NotFound() from None
+            raise
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise NotFound()
+            os.set_blocking(fd, True)
+            return os.fdopen(fd, "rb")
+        except BaseException:
+            os.close(fd)
+            raise
+
+    def _write(self, parts: Sequence[str], write: Callable[[BinaryIO], _T]) -> _T:
+        """Write ``root/parts...`` through a temporary file renamed into place (within a folder
+        opened without following links; a link at the target is replaced, not followed)."""
+        with self._folder(parts[:-1], create=True) as folder:
+            name = parts[-1]
+            temp = f".{name}.{secrets.token_hex(8)}.tmp"
+            fd = os.open(temp, _CREATE, FILE_MODE, dir_fd=folder)
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    result = write(out)
+                    os.fchmod(out.fileno(), FILE_MODE)
+                    if self._fsync:
+                        out.flush()
+                        os.fsync(out.fileno())
+                os.replace(temp, name, src_dir_fd=folder, dst_dir_fd=folder)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp, dir_fd=folder)
+                raise
+        return result
+
+    def _unlink(self, parts: Sequence[str]) -> None:
+        """Remove ``root/parts...`` if it is there (a link is removed itself, never its target)."""
+        try:
+            with self._folder(parts[:-1]) as folder:
+                os.unlink(parts[-1], dir_fd=folder)
+        except OSError as exc:
+            if exc.errno not in _MISSING:
+                raise
 
     # ------------------------------------------------------------------ writing
 
@@ -79,9 +165,9 @@ class LocalStorage:
                 size += len(chunk)
             return size
 
-        size = atomic_write(self.path(key), copy, mode=FILE_MODE, fsync=self._fsync)
+        size = self._write(self._parts(key), copy)
         meta = json.dumps({"content_type": content_type, "size": size}).encode()
-        atomic_write(self._meta_path(key), lambda out: out.write(meta), mode=FILE_MODE, fsync=self._fsync)
+        self._write(self._meta_parts(key), lambda out: out.write(meta))
         return StoredObject(key=key, size=size, content_type=content_type)
 
     async def put(self, key: str, data: BinaryIO, content_type: str) -> StoredObject:
@@ -97,17 +183,15 @@ class LocalStorage:
 
     def _content_type(self, key: str) -> str:
         try:
-            meta = json.loads(self._meta_path(key).read_bytes())
+            with self._open_regular(self._meta_parts(key)) as sidecar:
+                meta = json.loads(sidecar.read(64 * 1024))
             content_type = meta["content_type"]
-        except (OSError, ValueError, KeyError, TypeError):
+        except (NotFound, OSError, ValueError, KeyError, TypeError):
             return guess_content_type(key)
         return content_type if isinstance(content_type, str) and content_type else guess_content_type(key)
 
     def _open(self, key: str, start: int, end: int | None) -> tuple[BinaryIO, int, int, int, str]:
-        try:
-            file = open(self.path(key), "rb")  # noqa: SIM115 - closed by the chunk stream
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            raise NotFound() from None
+        file = self._open_regular(self._parts(key))
         try:
             total = os.fstat(file.fileno()).st_size
             first, last = resolve_range(total, start, end)
@@ -142,30 +226,34 @@ class LocalStorage:
         )
 
     def _head(self, key: str) -> ObjectInfo:
-        try:
-            stat = os.stat(self.path(key))
-        except (FileNotFoundError, NotADirectoryError):
-            raise NotFound() from None
-        if not S_ISREG(stat.st_mode):
-            raise NotFound()
+        with self._open_regular(self._parts(key)) as file:
+            stat = os.fstat(file.fileno())
         tag = hashlib.sha256(f"{key}\n{stat.st_size}\n{stat.st_mtime_ns}".encode("utf-8", "surrogatepass"))
         return ObjectInfo(key, stat.st_size, self._content_type(key), f'"{tag.hexdigest()[:32]}"')
 
     async def head(self, key: str) -> ObjectInfo:
         """Size, content type and an ETag (from the key, size and modification time). Raises
-        ``NotFound``."""
+        ``NotFound`` (also for links and anything but a regular file)."""
         validate_key(key)
         return await asyncio.to_thread(self._head, key)
 
+    def _exists(self, key: str) -> bool:
+        try:
+            self._open_regular(self._parts(key)).close()
+        except NotFound:
+            return False
+        return True
+
     async def exists(self, key: str) -> bool:
-        return await asyncio.to_thread(self.path(key).is_file)
+        validate_key(key)
+        return await asyncio.to_thread(self._exists, key)
 
     # ------------------------------------------------------------------ deleting
 
     def _delete(self, keys: Sequence[str]) -> None:
         for key in keys:
-            self.path(key).unlink(missing_ok=True)
-            self._meta_path(key).unlink(missing_ok=True)
+            self._unlink(self._parts(key))
+            self._unlink(self._meta_parts(key))
 
     async def delete(self, key: str) -> None:
         """Idempotent."""

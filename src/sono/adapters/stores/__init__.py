@@ -1,6 +1,6 @@
 """Shared stores: rate limiters and the maintenance state."""
 
-from sono.adapters.stores.maintenance import DatabaseMaintenanceStore, RedisMaintenanceStore
+from sono.adapters.stores.maintenance import DatabaseMaintenanceStore
 from sono.adapters.stores.rate_limit import MemoryRateLimiter, RedisRateLimiter
 
-__all__ = ["DatabaseMaintenanceStore", "MemoryRateLimiter", "RedisMaintenanceStore", "RedisRateLimiter"]
+__all__ = ["DatabaseMaintenanceStore", "MemoryRateLimiter", "RedisRateLimiter"]

@@ -79,8 +79,11 @@ class RedisRateLimiter(RedisBacked):
 
     fallback = "using per-process limits"
 
-    def __init__(self, redis_url: str, *, retry_after: float = 5.0) -> None:
+    def __init__(
+        self, redis_url: str, *, retry_after: float = 5.0, wall_clock: Callable[[], float] = time.time
+    ) -> None:
         super().__init__(redis_url, retry_after=retry_after)
+        self._wall_clock = wall_clock  # the windows are in wall-clock time, as ``limits`` keeps them
         # The storage talks through our pool; the URI is only parsed by ``limits``.
         self._storage = RedisStorage(
             "async+redis://",
@@ -107,7 +110,7 @@ class RedisRateLimiter(RedisBacked):
             return self._fallback.hit_now(scope, key, limit, period_seconds)
         if stats.remaining > 0:  # the window moved on between the two calls
             return 1
-        return min(period_seconds, max(1, math.ceil(stats.reset_time - time.time())))
+        return min(period_seconds, max(1, math.ceil(stats.reset_time - self._wall_clock())))
 
     async def reset(self) -> None:
         """Delete Sono's rate-limit keys (SCAN by prefix; other data in the database is kept)."""

@@ -33,6 +33,7 @@ from sono.domain.errors import (
     UnsupportedMedia,
     ValidationFailed,
 )
+from sono.entrypoints.http.logtext import printable
 from sono.entrypoints.http.schemas import ErrorBody, FieldErrorBody, MaintenanceBody, ValidationErrorBody
 
 log = logging.getLogger(__name__)
@@ -112,7 +113,7 @@ def handle_sono_error(request: Request[Any, Any, Any], exc: SonoError) -> Respon
         )
     status = status_of(exc)
     if status >= 500:
-        log.error("%s %s failed: %s: %s", request.method, request.url.path, type(exc).__name__, exc.detail)
+        log.error("%s %s failed: %s: %s", *_request_line(request), type(exc).__name__, exc.detail)
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
     return error_response(status, exc.detail, headers)
 
@@ -127,15 +128,19 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     elif isinstance(exc.__cause__, SerializationException):
         detail = INVALID_JSON
     elif status >= 500:
-        log.error("%s %s failed: %r", request.method, request.url.path, exc, exc_info=exc)
+        log.error("%s %s failed: %r", *_request_line(request), exc, exc_info=exc)
         detail = INTERNAL_ERROR
     else:
         detail = exc.detail
     return error_response(status, detail, exc.headers)
 
 
+def _request_line(request: Request[Any, Any, Any]) -> tuple[str, str]:
+    return printable(request.method), printable(request.url.path)
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
-    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    log.error("%s %s failed", *_request_line(request), exc_info=exc)
     return error_response(HTTP_500_INTERNAL_SERVER_ERROR, INTERNAL_ERROR)
 
 

@@ -26,6 +26,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from sono.config import IPNetwork
 from sono.domain.errors import NotAuthenticated
+from sono.entrypoints.http.logtext import printable
 from sono.entrypoints.http.security import optional_principal
 
 MAINTENANCE_EXEMPT = "maintenance_exempt"
@@ -107,8 +108,8 @@ class EdgeMiddleware:
                 client = scope.get("client")
                 access_log.info(
                     '%s "%s %s" %d %.1fms request_id=%s',
-                    client[0] if client else "-",
-                    scope["method"],
+                    printable(str(client[0])) if client else "-",
+                    printable(scope["method"]),
                     loggable_path(scope),
                     status,
                     (time.perf_counter() - started) * 1000,
@@ -156,16 +157,17 @@ def client_address(peer: str, forwarded_for: str, trusted: Sequence[IPNetwork]) 
 
 
 def loggable_path(scope: Scope) -> str:
-    """The path and query string, with the values of password and token parameters redacted."""
+    """The path and query string, with the values of password and token parameters redacted and
+    anything non-printable escaped (see ``printable``)."""
     query = scope.get("query_string", b"").decode("latin-1")
     if not query:
-        return scope["path"]
+        return printable(scope["path"])
     pairs = query.split("&")
     for i, pair in enumerate(pairs):
         name, sep, _ = pair.partition("=")
         if sep and _SECRET_PARAMETER.search(unquote_plus(name)):
             pairs[i] = f"{name}=***"
-    return f"{scope['path']}?{'&'.join(pairs)}"
+    return printable(f"{scope['path']}?{'&'.join(pairs)}")
 
 
 # --------------------------------------------------------------------------- maintenance
