@@ -780,7 +780,7 @@ async def test_concurrent_writers_all_succeed(uows: UnitOfWorkFactory) -> None:
     async def bump(uow_index: int) -> None:
         async with uows() as uow:
             user = await uow.users.get(alice.id, for_update=True)
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0)  # let the others start while this one holds the lock
             user.token_version += 1
             await uow.audit.add(AuditEntry(f"bump {uow_index}", NOW, user_id=alice.id))
             await uow.commit()

@@ -39,21 +39,50 @@ class CountingJobs:
             raise RuntimeError("first run fails")
 
 
+class SteppedClock:
+    """The system clock, except that ``sleep`` waits until the test lets it go (``step``)."""
+
+    def __init__(self, clock: object) -> None:
+        self._clock = clock
+        self.sleeping = asyncio.Event()
+        self._wake = asyncio.Event()
+        self.slept: list[float] = []
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._clock, name)
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.sleeping.set()
+        await self._wake.wait()
+        self._wake.clear()
+
+    async def step(self) -> None:
+        """Wake the sleeper and wait until it sleeps again."""
+        self.sleeping.clear()
+        self._wake.set()
+        await asyncio.wait_for(self.sleeping.wait(), timeout=30)
+
+
 async def test_the_jobs_run_periodically_and_stop_at_shutdown(tmp_path: Path, caplog) -> None:
-    settings = load_settings({"SONO_DATA_DIR": str(tmp_path), "SONO_JOBS_INTERVAL_SECONDS": "1"})
+    settings = load_settings({"SONO_DATA_DIR": str(tmp_path), "SONO_JOBS_INTERVAL_SECONDS": "7"})
     container = await build_container(settings)
     jobs = CountingJobs()
-    container.jobs = jobs
+    container.jobs = jobs  # type: ignore[misc]
+    clock = container.ports.clock = SteppedClock(container.ports.clock)  # type: ignore[assignment]
     app = create_app(settings, container=container)
     assert settings.jobs_enabled
 
     try:
         with caplog.at_level(logging.ERROR):
             async with app.lifespan():
-                await asyncio.sleep(1.3)
-                assert jobs.runs == 2  # at startup, then after an interval despite the failure
+                await asyncio.wait_for(clock.sleeping.wait(), timeout=30)
+                assert jobs.runs == 1 and clock.slept == [7]  # at startup, then it waits an interval
+                await clock.step()
+                assert jobs.runs == 2 and clock.slept == [7, 7]  # again, despite the first failure
         assert "periodic jobs failed" in caplog.text
-        await asyncio.sleep(1.1)
+        clock._wake.set()  # a sleeper left now would run the jobs again
+        await asyncio.sleep(0)
         assert jobs.runs == 2  # cancelled at shutdown
     finally:
         await container.aclose()
@@ -63,11 +92,11 @@ async def test_jobs_can_be_switched_off(tmp_path: Path) -> None:
     settings = load_settings({"SONO_DATA_DIR": str(tmp_path)})
     container = await build_container(settings)
     jobs = CountingJobs()
-    container.jobs = jobs
+    container.jobs = jobs  # type: ignore[misc]
 
     try:
         async with create_app(settings, container=container, run_jobs=False).lifespan():
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0)
     finally:
         await container.aclose()
 

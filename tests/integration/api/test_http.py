@@ -46,6 +46,15 @@ async def test_routing_and_parsing_errors(api: Api) -> None:
         assert_edge_headers(response)
 
 
+async def test_options_lists_every_method_of_the_path(api: Api) -> None:
+    me = await api.client.options("/api/v1/users/me")
+    users = await api.client.options("/api/v1/users/")
+
+    assert me.status_code == 204
+    assert me.headers["allow"] == "DELETE, GET, OPTIONS, PUT"
+    assert users.headers["allow"] == "OPTIONS, POST"
+
+
 async def test_an_empty_json_body_is_422(api: Api) -> None:
     response = await api.client.post("/api/v1/users/token/refresh", headers={"Content-Type": "application/json"})
 
@@ -236,7 +245,7 @@ async def test_readiness_names_what_is_down(api: Api, monkeypatch: pytest.Monkey
         async def check(self) -> None:
             import asyncio
 
-            await asyncio.sleep(10)
+            await asyncio.Event().wait()  # never answers
 
     monkeypatch.setattr("sono.entrypoints.http.health.controller.CHECK_TIMEOUT_SECONDS", 0.05)
     monkeypatch.setattr(

@@ -11,12 +11,14 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from functools import partial
 from typing import Any
 
-from litestar import Litestar, Request
+from litestar import Litestar, Request, Response
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
+from litestar.enums import MediaType
 from litestar.exceptions import SerializationException
 from litestar.handlers import HTTPRouteHandler
-from litestar.types import ControllerRouterHandler
+from litestar.routes import HTTPRoute
+from litestar.types import ControllerRouterHandler, Scope
 
 from sono.bootstrap import Container, build_container
 from sono.config import Settings, load_dotenv_file, load_settings
@@ -83,10 +85,29 @@ def create_app(settings: Settings, *, container: Container | None = None, run_jo
         debug=False,
     )
     check_access_declared(app)
+    allow_every_method(app)
     # Litestar applies ``middleware=`` per route, after routing; the edge layer must also see
     # unknown paths and routing errors, so it wraps the whole ASGI handler.
     app.asgi_handler = EdgeMiddleware(app.asgi_handler, settings.trusted_proxies)
     return app
+
+
+def allow_every_method(app: Litestar) -> None:
+    """Litestar answers ``OPTIONS`` itself, but the ``Allow`` header of a path served by several
+    handlers lists only the methods of the first one registered (its answer is built before the
+    others join the route): answer with the route's final methods."""
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute) or "OPTIONS" not in route.route_handler_map:
+            continue
+        handler, _ = route.route_handler_map["OPTIONS"]
+        if handler.handler_name != "options_handler":  # one of ours
+            continue
+        allowed = ", ".join(sorted(route.methods))
+
+        def options(scope: Scope, allowed: str = allowed) -> Response[None]:
+            return Response(None, status_code=204, headers={"Allow": allowed}, media_type=MediaType.TEXT)
+
+        handler._fn = options  # type: ignore[assignment]  # a sync callable, as the one it replaces
 
 
 def check_access_declared(app: Litestar) -> None:
@@ -142,7 +163,7 @@ async def run_jobs_periodically(container: Container, interval_seconds: float) -
             log.debug("periodic jobs: %s", report)
         except Exception:
             log.exception("periodic jobs failed")
-        await asyncio.sleep(interval_seconds)
+        await container.ports.clock.sleep(interval_seconds)
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

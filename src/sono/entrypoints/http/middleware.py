@@ -18,11 +18,12 @@ import time
 from collections.abc import Sequence
 from contextvars import ContextVar
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import parse_qsl, unquote_plus
 
+import msgspec
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
 from sono.config import IPNetwork
 from sono.domain.errors import NotAuthenticated
@@ -102,7 +103,11 @@ class EdgeMiddleware:
 
         token = request_id_var.set(request_id)
         try:
-            await self.app(scope, receive, send_with_headers)
+            refused = nul_refusal(scope)
+            if refused is None:
+                await self.app(scope, receive, send_with_headers)
+            else:
+                await _send_json(send_with_headers, 422, refused)
         finally:
             if access_log.isEnabledFor(logging.INFO):
                 client = scope.get("client")
@@ -116,6 +121,33 @@ class EdgeMiddleware:
                     request_id,
                 )
             request_id_var.reset(token)
+
+
+NUL_REFUSED = "Value must not contain NUL characters"
+
+
+def nul_refusal(scope: Scope) -> bytes | None:
+    """The 422 body for a path or query parameter carrying a NUL character (PostgreSQL refuses them
+    in text; no route could use one), or None. Checked here, once, for every route."""
+    errors: list[dict[str, object]] = []
+    if "\x00" in scope["path"]:
+        errors.append({"loc": ["path"], "msg": NUL_REFUSED, "type": "value_error"})
+    query: bytes = scope.get("query_string", b"")
+    if b"%00" in query or b"\x00" in query:
+        for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+            if "\x00" in value or "\x00" in name:
+                errors.append({"loc": ["query", printable(name)], "msg": NUL_REFUSED, "type": "value_error"})
+    return msgspec.json.encode({"detail": errors}) if errors else None
+
+
+async def _send_json(send: Send, status: int, body: bytes) -> None:
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+    }
+    await send(start)
+    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 def _read_headers(headers: Any) -> tuple[str | None, str | None]:
