@@ -21,9 +21,14 @@ config = context.config
 
 
 def _url() -> str:
+    """The attribute set by ``sono db``, else the ini file's ``sqlalchemy.url``, else the database
+    Sono's own settings name (``SONO_DATABASE_URL``, or the SQLite file in ``SONO_DATA_DIR``)."""
     url = config.attributes.get("sqlalchemy.url") or config.get_main_option("sqlalchemy.url")
     if not url:
-        raise RuntimeError("no database URL: set the sqlalchemy.url attribute of the Alembic config")
+        from sono.config import load_dotenv_file, load_settings
+
+        load_dotenv_file()
+        url = load_settings().database_url
     return str(url)
 
 

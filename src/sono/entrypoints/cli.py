@@ -100,6 +100,11 @@ def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 def _cmd_db(settings: Settings, args: argparse.Namespace) -> int:
     from sono.adapters.sqlalchemy import migrate
 
+    if args.db_command == "revision":
+        path = asyncio.run(migrate.revision(settings.database_url, args.message, autogenerate=args.autogenerate))
+        _show(created=path)
+        return EXIT_OK
+
     async def run() -> str | None:
         if args.db_command == "upgrade":
             await migrate.upgrade(settings.database_url, args.revision)
@@ -220,6 +225,16 @@ def build_parser() -> argparse.ArgumentParser:
     downgrade.add_argument("revision", help="target revision")
     downgrade.set_defaults(handler=_cmd_db)
     db.add_parser("current", help="print the current revision").set_defaults(handler=_cmd_db)
+    revision = db.add_parser(
+        "revision", help="write a new migration (numbered after the head) into the migrations folder"
+    )
+    revision.add_argument("-m", "--message", required=True, help="what the migration does (names the file)")
+    revision.add_argument(
+        "--autogenerate",
+        action="store_true",
+        help="fill it with the differences between the database (at head) and the tables in code",
+    )
+    revision.set_defaults(handler=_cmd_db)
 
     users = commands.add_parser("users", help="user accounts").add_subparsers(
         dest="users_command", required=True, metavar="ACTION"

@@ -52,6 +52,35 @@ async def downgrade(url: str, revision: str) -> None:
     await _run(url, lambda config: command.downgrade(config, revision))
 
 
+async def revision(url: str, message: str, *, autogenerate: bool = False) -> Path:
+    """Write a new migration file after the current head, numbered after it (``0003_<slug>.py``).
+    With ``autogenerate`` Alembic fills it with the differences between the database at ``url``
+    (which must be at head) and ``sono.adapters.sqlalchemy.tables``; otherwise it is empty.
+    Returns the file's path."""
+    config = alembic_config(url)
+    heads = ScriptDirectory.from_config(config).get_heads()
+    if len(heads) != 1:
+        raise RuntimeError(f"the migrations have {len(heads)} heads; merge them first")
+    number = int(heads[0]) + 1 if heads[0].isdigit() else None
+    written: list[Path] = []
+
+    def write(config: Config) -> None:
+        script = command.revision(
+            config,
+            message=message,
+            autogenerate=autogenerate,
+            rev_id=f"{number:04d}" if number is not None else None,
+        )
+        scripts = script if isinstance(script, list) else [script]
+        written.extend(Path(s.path) for s in scripts if s is not None)
+
+    if autogenerate:
+        await _run(url, write)
+    else:
+        write(config)
+    return written[0]
+
+
 async def current(url: str) -> str | None:
     """The revision the database is at (None before the first migration)."""
     async with _connect(url) as connection:
