@@ -140,6 +140,9 @@ def test_fresh_data_dir_is_healthy(tmp_path: Path, servers: list[Server]) -> Non
     assert server.stop() in CLEAN_EXIT
     assert "Application shutdown complete" in server.output()
     assert "Traceback" not in server.output()
+    assert f"Sono is serving at http://127.0.0.1:{server.port} (API docs: http://127.0.0.1:{server.port}/docs" in (
+        server.output()
+    )
 
 
 def test_two_workers_share_one_key_pair(tmp_path: Path, servers: list[Server]) -> None:

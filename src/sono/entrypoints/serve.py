@@ -109,6 +109,8 @@ def serve(settings: Settings, *, host: str, port: int, workers: int, migrate: bo
     os.environ["SONO_MIGRATE_ON_START"] = "false"
     os.environ["SONO_PUBLIC_URL"] = public_url
     os.environ[TIMEOUT_VARIABLE] = str(settings.header_timeout_seconds)
+    local = default_public_url(host, port)
+    print(f"Sono is serving at {local} (API docs: {local}/docs, OpenAPI: {local}/openapi.json)", flush=True)
     try:
         uvicorn.run(
             APP_FACTORY,
