@@ -19,6 +19,8 @@ from sono.application.accounts.password_reset import PasswordResetService
 from sono.application.accounts.ports import Notifier, PasswordDecryptor, PasswordHasher, SessionLookup, TokenIssuer
 from sono.application.accounts.profiles import AccountService
 from sono.application.accounts.sessions import AuthService
+from sono.application.admin.service import AdminService
+from sono.application.announcements.service import AnnouncementService
 from sono.application.gdpr.service import GdprService
 from sono.application.jobs import JobRunner
 from sono.application.maintenance.ports import MaintenanceStore
@@ -105,6 +107,14 @@ class Container:
     def gdpr(self) -> GdprService:
         p = self.ports
         return GdprService(p.uow, p.hasher, p.decryptor, p.clock, self.media)
+
+    @cached_property
+    def admin(self) -> AdminService:
+        return AdminService(self.ports.uow, self.ports.clock, self.media, self.gdpr)
+
+    @cached_property
+    def announcements(self) -> AnnouncementService:
+        return AnnouncementService(self.ports.uow, self.ports.clock)
 
     @cached_property
     def jobs(self) -> JobRunner:

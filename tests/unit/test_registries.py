@@ -37,6 +37,6 @@ def test_a_route_that_takes_the_caller_must_declare_a_guard() -> None:
     async def guarded(principal: Caller) -> str:
         return "x"
 
-    check_access_declared(Litestar([guarded], dependencies=DEPENDENCIES))
+    check_access_declared(Litestar([guarded], dependencies=DEPENDENCIES, logging_config=None))
     with pytest.raises(RuntimeError, match="declares no guard"):
-        check_access_declared(Litestar([open_route], dependencies=DEPENDENCIES))
+        check_access_declared(Litestar([open_route], dependencies=DEPENDENCIES, logging_config=None))

@@ -14,6 +14,7 @@ stored object) are sent explicitly and validated with the same checks.
 
 from __future__ import annotations
 
+import re
 import secrets
 import subprocess
 import sys
@@ -233,16 +234,23 @@ def operations() -> list[APIOperation]:
     return found
 
 
-PATH_PARAMETERS = {"key": "avatars/none.png"}
+class _PathParameters(dict[str, str]):
+    """Values for the path parameters of explicit requests: ids are 1, names a placeholder."""
+
+    def __missing__(self, name: str) -> str:
+        return "1" if name.endswith("_id") else "nobody"
+
+
+PATH_PARAMETERS = _PathParameters(key="avatars/none.png")
 
 
 def path_of(operation: APIOperation) -> str:
-    return operation.path.format(**PATH_PARAMETERS)
+    return operation.path.format_map(PATH_PARAMETERS)
 
 
 def validate(operation: APIOperation, response: httpx.Response, checks: list[Callable[..., Any]] = CHECKS) -> None:
     """``response`` (to a request for ``path_of(operation)``) is as documented."""
-    path_parameters = {name: value for name, value in PATH_PARAMETERS.items() if f"{{{name}}}" in operation.path}
+    path_parameters = {name: PATH_PARAMETERS[name] for name in re.findall(r"{(\w+)}", operation.path)}
     operation.Case(path_parameters=path_parameters).validate_response(response, checks=checks)
 
 

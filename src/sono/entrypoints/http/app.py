@@ -23,6 +23,8 @@ from litestar.types import ControllerRouterHandler, Scope
 from sono.bootstrap import Container, build_container
 from sono.config import Settings, load_dotenv_file, load_settings
 from sono.entrypoints.http.accounts.controller import UsersController
+from sono.entrypoints.http.admin.controller import AdminController, list_users_alias
+from sono.entrypoints.http.announcements.controller import AdminAnnouncementsController, AnnouncementsController
 from sono.entrypoints.http.errors import EXCEPTION_HANDLERS
 from sono.entrypoints.http.gdpr.controller import GdprController
 from sono.entrypoints.http.health.controller import HealthController
@@ -43,6 +45,10 @@ FEATURES: list[ControllerRouterHandler] = [
     GdprController,
     MaintenanceController,
     MediaController,
+    AdminController,
+    list_users_alias,  # after UsersController: it joins that controller's /api/v1/users route
+    AnnouncementsController,
+    AdminAnnouncementsController,
 ]
 """Every feature's controllers: adding a feature adds its controllers here."""
 
@@ -135,7 +141,14 @@ def cors_config(settings: Settings) -> CORSConfig | None:
         allow_origins=list(settings.cors_origins),
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type", "X-Password-Encrypted", "X-Request-ID"],
-        expose_headers=["X-Request-ID", "Retry-After", "Content-Disposition", "Content-Range", "Accept-Ranges"],
+        expose_headers=[
+            "X-Request-ID",
+            "Retry-After",
+            "Content-Disposition",
+            "Content-Range",
+            "Accept-Ranges",
+            "X-Total-Count",
+        ],
     )
 
 

@@ -64,6 +64,8 @@ _TAGS = [
     Tag(name="GDPR", description="Account deletion, data export and consents"),
     Tag(name="Maintenance", description="Maintenance mode"),
     Tag(name="Media", description="Stored media served by the API (local storage)"),
+    Tag(name="Admin", description="Statistics and user moderation (administrators)"),
+    Tag(name="Announcements", description="Announcements: published ones for everyone, all of them for admins"),
 ]
 _ERROR_DESCRIPTIONS = {
     400: "Bad request: malformed JSON, an invalid encrypted password, or a rule of the operation",

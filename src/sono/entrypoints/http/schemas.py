@@ -78,7 +78,7 @@ QueryText = Annotated[str, Meta(pattern=NO_NUL)]
 
 ID_MAX = 2**31 - 1
 """Ids are 32-bit integers in the database: anything larger is refused at the edge (422)."""
-SKIP_MAX = 1_000_000_000
+SKIP_MAX = ID_MAX
 
 Id = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
 """An id in a path (``/{audio_id:int}``)."""

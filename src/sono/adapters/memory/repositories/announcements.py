@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from operator import attrgetter
 
 from sono.adapters.memory.repositories.base import FakeRepository, newest, page, repository
 from sono.application.common import Page
 from sono.domain.announcements import Announcement
+from sono.domain.users import User
 
 
 @repository("announcements")
@@ -19,6 +21,10 @@ class FakeAnnouncementRepository(FakeRepository):
 
     async def delete(self, announcement: Announcement) -> None:
         self.session.delete(self.db.announcements, announcement)
+
+    async def authors(self, user_ids: Sequence[int]) -> dict[int, User]:
+        wanted = set(user_ids)
+        return {user.id: user for user in self.session.select(self.db.users, lambda u: u.id in wanted) if user.id}
 
     async def list(self, *, published_only: bool, skip: int, limit: int) -> Page[Announcement]:
         if published_only:

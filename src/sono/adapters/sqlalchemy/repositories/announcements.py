@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 
 from sono.adapters.sqlalchemy.repositories.base import SqlRepository, newest, repository
-from sono.adapters.sqlalchemy.tables import announcements
+from sono.adapters.sqlalchemy.tables import announcements, users
 from sono.application.common import Page
 from sono.domain.announcements import Announcement
+from sono.domain.users import User
 
 
 @repository("announcements")
@@ -20,6 +23,12 @@ class SqlAnnouncementRepository(SqlRepository):
 
     async def delete(self, announcement: Announcement) -> None:
         await self._delete(announcement)
+
+    async def authors(self, user_ids: Sequence[int]) -> dict[int, User]:
+        if not user_ids:
+            return {}
+        found = await self._all(select(User).where(users.c.id.in_(list(user_ids))))
+        return {user.id: user for user in found if user.id is not None}
 
     async def list(self, *, published_only: bool, skip: int, limit: int) -> Page[Announcement]:
         if published_only:

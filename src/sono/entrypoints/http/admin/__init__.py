@@ -1,0 +1,1 @@
+"""Administration of users: ``/api/v1/admin`` (and the admin list at ``GET /api/v1/users/``)."""

@@ -1,0 +1,176 @@
+"""Administration of users: ``/api/v1/admin`` (statistics, users, quotas, disabling, erasing, due
+deletions) and ``GET /api/v1/users/``, the admin user list on the users path. Admins only."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Response, delete, get, post, put
+from litestar.datastructures import ResponseHeader
+from litestar.params import JSONBody, QueryParameter
+
+from sono.application.admin.service import USER_QUERY_MAX, UploadStats
+from sono.entrypoints.http.admin.schemas import (
+    AdminStatsOut,
+    AdminUserOut,
+    PendingDeletionsOut,
+    UploadLimitIn,
+    UploadLimitOut,
+    UploadStatsOut,
+    UserDeletedOut,
+    UserId,
+    UserStatusOut,
+    admin_user_out,
+    stats_out,
+    upload_stats_out,
+)
+from sono.entrypoints.http.errors import field_locations
+from sono.entrypoints.http.openapi import BEARER, errors
+from sono.entrypoints.http.schemas import NO_NUL, Limit, Skip
+from sono.entrypoints.http.security import AppContainer, Caller, ClientIp, admin_only
+
+UPLOAD_LIMIT_UPDATED = "Upload limit updated"
+TOTAL_COUNT = "X-Total-Count"
+_TOTAL_HEADER = [
+    ResponseHeader(name=TOTAL_COUNT, description="How many users match, over every page", documentation_only=True)
+]
+SearchText = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=1000,
+        pattern=NO_NUL,
+        description=f"Part of a username, email or display name (at most {USER_QUERY_MAX} characters)",
+    ),
+]
+
+
+async def user_list(
+    principal: Caller, container: AppContainer, q: str | None, skip: int, limit: int
+) -> Response[list[AdminUserOut]]:
+    """The plain array the web admin panel reads, with the total in ``X-Total-Count``."""
+    page = await container.admin.users(principal, query=q, skip=skip, limit=limit)
+    items = [await admin_user_out(container.media, summary) for summary in page.items]
+    return Response(items, headers={TOTAL_COUNT: str(page.total)})
+
+
+class AdminController(Controller):
+    path = "/api/v1/admin"
+    tags = ["Admin"]
+    guards = [admin_only]
+    security = BEARER
+
+    @get("/stats", summary="Counts over the whole catalogue", responses=errors(401, 403))
+    async def stats(self, principal: Caller, container: AppContainer) -> AdminStatsOut:
+        return stats_out(await container.admin.stats(principal))
+
+    @get(
+        "/users",
+        summary="Users, newest first (a plain array; the total in X-Total-Count)",
+        response_headers=_TOTAL_HEADER,
+        opt=field_locations(q="query"),
+        responses=errors(401, 403, 422),
+    )
+    async def list_users(
+        self, principal: Caller, container: AppContainer, q: SearchText = None, skip: Skip = 0, limit: Limit = 100
+    ) -> Response[list[AdminUserOut]]:
+        return await user_list(principal, container, q, skip, limit)
+
+    @get("/users/{user_id:int}", summary="A user, with what they store", responses=errors(401, 403, 404, 422))
+    async def get_user(self, principal: Caller, container: AppContainer, user_id: UserId) -> AdminUserOut:
+        return await admin_user_out(container.media, await container.admin.user(principal, user_id))
+
+    @put(
+        "/users/{user_id:int}/upload-limit",
+        summary="Set how many audio files a user may keep (0..1000)",
+        responses=errors(401, 403, 404, 422),
+    )
+    async def set_upload_limit(
+        self, data: JSONBody[UploadLimitIn], principal: Caller, container: AppContainer, ip: ClientIp, user_id: UserId
+    ) -> UploadLimitOut:
+        summary = await container.admin.set_upload_limit(principal, user_id, data.max_audio_uploads, ip=ip)
+        stats = UploadStats.of(summary)
+        return UploadLimitOut(
+            message=UPLOAD_LIMIT_UPDATED,
+            user_id=user_id,
+            max_audio_uploads=stats.max_uploads,
+            used_uploads=stats.used_uploads,
+            remaining_uploads=stats.remaining_uploads,
+        )
+
+    @get(
+        "/users/{user_id:int}/upload-stats",
+        summary="A user's uploads against their limit",
+        responses=errors(401, 403, 404, 422),
+    )
+    async def upload_stats(self, principal: Caller, container: AppContainer, user_id: UserId) -> UploadStatsOut:
+        return upload_stats_out(await container.admin.upload_stats(principal, user_id))
+
+    @post(
+        "/users/{user_id:int}/disable",
+        summary="Disable an account and end its sessions (not one's own, not an admin's)",
+        status_code=200,
+        responses=errors(400, 401, 403, 404, 422),
+    )
+    async def disable_user(
+        self, principal: Caller, container: AppContainer, ip: ClientIp, user_id: UserId
+    ) -> UserStatusOut:
+        user = await container.admin.disable(principal, user_id, ip=ip)
+        return UserStatusOut(message=f"User {user.username} has been disabled", user_id=user_id, is_active=False)
+
+    @post(
+        "/users/{user_id:int}/enable",
+        summary="Enable a disabled account (not one's own, not an admin's)",
+        status_code=200,
+        responses=errors(400, 401, 403, 404, 422),
+    )
+    async def enable_user(
+        self, principal: Caller, container: AppContainer, ip: ClientIp, user_id: UserId
+    ) -> UserStatusOut:
+        user = await container.admin.enable(principal, user_id, ip=ip)
+        return UserStatusOut(message=f"User {user.username} has been enabled", user_id=user_id, is_active=True)
+
+    @delete(
+        "/users/{user_id:int}",
+        summary="Erase an account now, with everything it stores (not one's own, not an admin's)",
+        status_code=200,
+        responses=errors(400, 401, 403, 404, 422),
+    )
+    async def delete_user(
+        self, principal: Caller, container: AppContainer, ip: ClientIp, user_id: UserId
+    ) -> UserDeletedOut:
+        usage = await container.admin.delete_user(principal, user_id, ip=ip)
+        return UserDeletedOut(
+            message="User permanently deleted", user_id=user_id, deleted_audio_files=usage.audio_files
+        )
+
+    @post(
+        "/process-pending-deletions",
+        summary="Run the deletions whose grace period is over, now",
+        status_code=200,
+        responses=errors(401, 403),
+    )
+    async def process_pending_deletions(
+        self, principal: Caller, container: AppContainer, ip: ClientIp
+    ) -> PendingDeletionsOut:
+        processed = await container.admin.process_pending_deletions(principal, ip=ip)
+        return PendingDeletionsOut(message=f"Processed {processed} pending deletions", processed_count=processed)
+
+
+@get(
+    "/api/v1/users/",
+    summary="Users, newest first (admins; the same list as GET /admin/users)",
+    tags=["Admin"],
+    guards=[admin_only],
+    security=BEARER,
+    response_headers=_TOTAL_HEADER,
+    opt=field_locations(q="query"),
+    responses=errors(401, 403, 422),
+)
+async def list_users_alias(
+    principal: Caller, container: AppContainer, q: SearchText = None, skip: Skip = 0, limit: Limit = 100
+) -> Response[list[AdminUserOut]]:
+    """``GET /api/v1/users/``: the admin user list on the users path, as the original server had it.
+    A route of its own, not a controller: Litestar 2 merges a handler into the accounts
+    controller's ``/api/v1/users`` route (its ``POST`` registers) only when the handler comes after
+    that controller in the app's handlers, and refuses a second controller on the same path."""
+    return await user_list(principal, container, q, skip, limit)

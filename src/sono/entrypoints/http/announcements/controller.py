@@ -1,0 +1,142 @@
+"""Announcements: the published ones for everyone (``/api/v1/announcements``, cacheable and
+answering conditional GETs), and every one for admins (``/api/v1/admin/announcements``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.datastructures import ResponseHeader
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import JSONBody, QueryParameter
+
+from sono.entrypoints.http.announcements.schemas import (
+    AnnouncementId,
+    AnnouncementIn,
+    AnnouncementOut,
+    AnnouncementPageOut,
+    AnnouncementUpdateIn,
+    announcement_out,
+    announcement_page_out,
+    cacheable,
+)
+from sono.entrypoints.http.openapi import BEARER, errors
+from sono.entrypoints.http.schemas import Limit, MessageOut, Skip
+from sono.entrypoints.http.security import AppContainer, Caller, ClientIp, OptionalCaller, admin_only
+
+ANNOUNCEMENT_DELETED = "Announcement deleted successfully"
+PUBLIC_LIMIT_DEFAULT = 20
+_CACHE_HEADERS = [
+    ResponseHeader(name="ETag", description="Changes whenever the answer changes", documentation_only=True),
+    ResponseHeader(name="Cache-Control", description="`public, max-age=30`", documentation_only=True),
+]
+
+
+def _cacheable_responses(shape: type) -> dict[int, ResponseSpec]:
+    return {
+        200: ResponseSpec(shape, generate_examples=False, description="Request fulfilled"),
+        304: ResponseSpec(None, generate_examples=False, description="Not modified (`If-None-Match` matched)"),
+    }
+
+
+class AnnouncementsController(Controller):
+    """Public reads. ``viewer`` is taken only so that a token of an ended session answers 401, as
+    everywhere; the answer itself is the same for every caller."""
+
+    path = "/api/v1/announcements"
+    tags = ["Announcements"]
+
+    @get(
+        "/",
+        summary="Published announcements, newest first",
+        response_headers=_CACHE_HEADERS,
+        responses=_cacheable_responses(AnnouncementPageOut) | errors(401, 422),
+    )
+    async def list_published(
+        self,
+        request: Request[Any, Any, Any],
+        container: AppContainer,
+        viewer: OptionalCaller,
+        skip: Skip = 0,
+        limit: Annotated[
+            int, QueryParameter(ge=1, le=100, description="Items per page (1..100)")
+        ] = PUBLIC_LIMIT_DEFAULT,
+    ) -> Response[bytes]:
+        page = await container.announcements.published(skip=skip, limit=limit)
+        return cacheable(request, await announcement_page_out(container.media, page))
+
+    @get(
+        "/{announcement_id:int}",
+        summary="A published announcement",
+        response_headers=_CACHE_HEADERS,
+        responses=_cacheable_responses(AnnouncementOut) | errors(401, 404, 422),
+    )
+    async def get_published(
+        self,
+        request: Request[Any, Any, Any],
+        container: AppContainer,
+        viewer: OptionalCaller,
+        announcement_id: AnnouncementId,
+    ) -> Response[bytes]:
+        view = await container.announcements.published_one(announcement_id)
+        return cacheable(request, await announcement_out(container.media, view))
+
+
+class AdminAnnouncementsController(Controller):
+    path = "/api/v1/admin/announcements"
+    tags = ["Announcements"]
+    guards = [admin_only]
+    security = BEARER
+
+    @post("/", summary="Write an announcement", status_code=201, responses=errors(401, 403, 422))
+    async def create(
+        self, data: JSONBody[AnnouncementIn], principal: Caller, container: AppContainer, ip: ClientIp
+    ) -> AnnouncementOut:
+        view = await container.announcements.create(principal, data.title, data.content, data.is_published, ip=ip)
+        return await announcement_out(container.media, view)
+
+    @get("/", summary="Every announcement, drafts too, newest first", responses=errors(401, 403, 422))
+    async def list_all(
+        self,
+        principal: Caller,
+        container: AppContainer,
+        published_only: Annotated[bool, QueryParameter(description="Only the published ones")] = False,
+        skip: Skip = 0,
+        limit: Limit = 100,
+    ) -> AnnouncementPageOut:
+        page = await container.announcements.list(principal, published_only=published_only, skip=skip, limit=limit)
+        return await announcement_page_out(container.media, page)
+
+    @get("/{announcement_id:int}", summary="An announcement", responses=errors(401, 403, 404, 422))
+    async def get_one(
+        self, principal: Caller, container: AppContainer, announcement_id: AnnouncementId
+    ) -> AnnouncementOut:
+        return await announcement_out(container.media, await container.announcements.get(principal, announcement_id))
+
+    @put(
+        "/{announcement_id:int}",
+        summary="Change an announcement (fields left out stay; publishing the first time dates it)",
+        responses=errors(401, 403, 404, 422),
+    )
+    async def update(
+        self,
+        data: JSONBody[AnnouncementUpdateIn],
+        principal: Caller,
+        container: AppContainer,
+        ip: ClientIp,
+        announcement_id: AnnouncementId,
+    ) -> AnnouncementOut:
+        view = await container.announcements.update(principal, announcement_id, **data.changes(), ip=ip)
+        return await announcement_out(container.media, view)
+
+    @delete(
+        "/{announcement_id:int}",
+        summary="Delete an announcement",
+        status_code=200,
+        responses=errors(401, 403, 404, 422),
+    )
+    async def remove(
+        self, principal: Caller, container: AppContainer, ip: ClientIp, announcement_id: AnnouncementId
+    ) -> MessageOut:
+        await container.announcements.delete(principal, announcement_id, ip=ip)
+        return MessageOut(ANNOUNCEMENT_DELETED)

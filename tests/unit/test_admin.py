@@ -1,0 +1,144 @@
+"""The admin use cases on the fakes."""
+
+from __future__ import annotations
+
+import pytest
+
+from sono.application.admin.ports import Usage
+from sono.application.common import Principal
+from sono.domain.audio import AudioFile
+from sono.domain.errors import BadRequest, NotFound, PermissionDenied, SessionEnded, ValidationFailed
+from sono.domain.gdpr import AuditEvent, DeletionType
+from sono.domain.users import User
+from tests.unit.conftest import World
+
+
+async def _admin(world: World, name: str = "root") -> Principal:
+    return await world.principal(await world.register(name, superuser=True))
+
+
+async def _audio(world: World, owner: User, key: str, size: int) -> AudioFile:
+    await world.storage.put_bytes(key, b"x", "audio/mpeg")
+    async with world.uow() as uow:
+        audio = await uow.audio_files.add(
+            AudioFile(owner.id, "t", "t.mp3", key, "audio/mpeg", size, "mp3", upload_date=world.clock.now())  # type: ignore[arg-type]
+        )
+        await uow.commit()
+    return audio
+
+
+async def test_users_come_with_their_usage_and_pending_deletion(world: World) -> None:
+    root = await _admin(world)
+    world.clock.advance(60)
+    alice = await world.register("alice")
+    await _audio(world, alice, "audio/a1.mp3", 10)
+    await _audio(world, alice, "audio/a2.mp3", 20)
+    await world.app.gdpr.request_deletion(await world.principal(alice), DeletionType.SOFT, None)
+
+    page = await world.app.admin.users(root, query=None, skip=0, limit=10)
+    assert [(s.user.username, s.usage, s.pending_deletion) for s in page.items] == [
+        ("alice", Usage(2, 30), True),
+        ("root", Usage(), False),
+    ]
+    assert (await world.app.admin.users(root, query="  ROO ", skip=0, limit=10)).total == 1
+    with pytest.raises(ValidationFailed) as too_long:
+        await world.app.admin.users(root, query="q" * 255, skip=0, limit=10)
+    assert too_long.value.errors[0].field == "q"
+    stats = await world.app.admin.upload_stats(root, alice.id)  # type: ignore[arg-type]
+    assert (stats.used_uploads, stats.max_uploads, stats.remaining_uploads, stats.total_bytes) == (2, 20, 18, 30)
+
+
+async def test_upload_limits_stay_within_0_and_1000(world: World) -> None:
+    root = await _admin(world)
+    alice = await world.register("alice")
+    assert alice.id is not None
+    for limit in (-1, 1001):
+        with pytest.raises(ValidationFailed) as refused:
+            await world.app.admin.set_upload_limit(root, alice.id, limit)
+        assert refused.value.errors[0].field == "max_audio_uploads"
+    summary = await world.app.admin.set_upload_limit(root, alice.id, 0)
+    assert summary.user.max_audio_uploads == 0
+    assert (await world.user(alice.id)).max_audio_uploads == 0  # type: ignore[union-attr]
+    with pytest.raises(NotFound):
+        await world.app.admin.set_upload_limit(root, 999, 5)
+
+
+async def test_disabling_ends_sessions_and_revokes_refresh_families(world: World) -> None:
+    root = await _admin(world)
+    alice = await world.register("alice")
+    assert alice.id is not None
+    session = await world.app.auth.issue_session(alice.id)
+
+    world.clock.advance(5)
+    await world.app.admin.disable(root, alice.id, ip="10.0.0.1")
+
+    with pytest.raises(SessionEnded):
+        await world.app.auth.authenticate(session.access_token)
+    async with world.uow() as uow:
+        stored = await uow.users.get(alice.id)
+        assert stored is not None and not stored.is_active and stored.deactivated_at == world.clock.now()
+        families = [f for f in world.uow.database.families.values() if f.user_id == alice.id]
+        assert families and all(f.revoked_at == world.clock.now() for f in families)
+        entry = next(e for e in await uow.audit.list_for_user(alice.id) if e.event == AuditEvent.ADMIN_ACTION)
+    assert (entry.actor_id, entry.user_id, entry.ip_address, entry.details["action"]) == (
+        root.user_id,
+        alice.id,
+        "10.0.0.1",
+        "disable",
+    )
+    await world.app.admin.enable(root, alice.id)
+    assert (await world.user(alice.id)).is_active  # type: ignore[union-attr]
+
+
+async def test_admins_are_protected_from_each_other_and_from_themselves(world: World) -> None:
+    root = await _admin(world)
+    other = await _admin(world, "other")
+    for action in (world.app.admin.disable, world.app.admin.enable, world.app.admin.delete_user):
+        for target in (root.user_id, other.user_id):
+            with pytest.raises(BadRequest):
+                await action(root, target)
+    assert (await world.user(other.user_id)) is not None
+
+
+async def test_users_cannot_use_the_admin_use_cases(world: World) -> None:
+    alice = await world.principal(await world.register("alice"))
+    bob = await world.register("bob")
+    assert bob.id is not None
+    for attempt in (
+        world.app.admin.stats(alice),
+        world.app.admin.users(alice, query=None, skip=0, limit=10),
+        world.app.admin.user(alice, bob.id),
+        world.app.admin.upload_stats(alice, bob.id),
+        world.app.admin.set_upload_limit(alice, bob.id, 100),
+        world.app.admin.disable(alice, bob.id),
+        world.app.admin.enable(alice, bob.id),
+        world.app.admin.delete_user(alice, bob.id),
+        world.app.admin.process_pending_deletions(alice),
+    ):
+        with pytest.raises(PermissionDenied):
+            await attempt
+    stored = await world.user(bob.id)
+    assert stored is not None and stored.is_active and stored.max_audio_uploads == 20
+
+
+async def test_deleting_a_user_removes_their_objects_after_commit(world: World) -> None:
+    root = await _admin(world)
+    alice = await world.register("alice")
+    assert alice.id is not None
+    await _audio(world, alice, "audio/alice.mp3", 5)
+    usage = await world.app.admin.delete_user(root, alice.id)
+    assert usage == Usage(1, 5)
+    assert await world.user(alice.id) is None
+    assert not await world.storage.exists("audio/alice.mp3")
+    stats = await world.app.admin.stats(root)
+    assert (stats.total_users, stats.total_audio_files) == (1, 0)
+
+
+async def test_due_deletions_run_on_demand(world: World) -> None:
+    root = await _admin(world)
+    alice = await world.register("alice")
+    await world.app.gdpr.request_deletion(await world.principal(alice), DeletionType.HARD, None)
+    assert await world.app.admin.process_pending_deletions(root) == 0
+    world.clock.advance(7 * 86400 + 1)
+    assert await world.app.admin.process_pending_deletions(root) == 1
+    assert await world.user(alice.id) is None  # type: ignore[arg-type]
