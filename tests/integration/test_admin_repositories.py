@@ -118,6 +118,46 @@ async def test_stats_count_users_files_bytes_and_collections(uows: UnitOfWorkFac
     assert stats.inactive_users == 2
 
 
+async def test_stats_follow_every_change_cascades_included(uows: UnitOfWorkFactory) -> None:
+    """On SQL the statistics are counters kept by triggers: they follow updates of the counted
+    columns, deletions, and the rows a deleted user takes along."""
+    users = [await add_user(uows, f"user{i}") for i in range(20)]  # every shard of 16, some twice
+    for user in users:
+        await add_audio(uows, user, 100)
+        await add_collection(uows, user, CollectionType.PLAYLIST)
+    leaving, demoted = users[3], users[19]
+    async with uows() as uow:
+        gone = await uow.users.get(leaving.id)  # type: ignore[arg-type]
+        await uow.users.delete(gone)  # its audio file and collection go with it
+        promoted = await uow.users.get(demoted.id)  # type: ignore[arg-type]
+        promoted.is_superuser = True
+        promoted.is_active = False
+        promoted.bio = "no counter moves for this"
+        (collection,) = await uow.collections.owned_by(users[5].id)  # type: ignore[arg-type]
+        collection.collection_type = CollectionType.ALBUM
+        collection.artist = "A"
+        collection.is_public = True
+        audio = (await uow.audio_files.list_for_owner(users[6].id, skip=0, limit=1)).items[0]  # type: ignore[arg-type]
+        await uow.audio_files.delete(audio)
+        await uow.commit()
+
+    async with uows(read_only=True) as uow:
+        stats = await uow.admin_queries.stats()
+    assert stats == CatalogueStats(
+        total_users=19,
+        active_users=18,
+        superusers=1,
+        total_audio_files=18,
+        total_storage_bytes=1800,
+        total_collections=19,
+        total_albums=1,
+        total_playlists=18,
+        total_compilations=0,
+        public_collections=1,
+        collaborative_collections=0,
+    )
+
+
 async def test_users_are_listed_newest_first_and_searched(uows: UnitOfWorkFactory) -> None:
     old = await add_user(uows, "old_timer", hours_ago=5, display_name="Grand Père")
     mid = await add_user(uows, "Middle", hours_ago=3)

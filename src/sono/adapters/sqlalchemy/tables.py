@@ -316,6 +316,30 @@ maintenance_state = Table(
     CheckConstraint("id = 1", name="singleton"),
 )
 
+catalogue_counters = Table(
+    "catalogue_counters",
+    metadata,
+    Column("shard", Integer, primary_key=True, autoincrement=False),
+    *(
+        Column(name, BigInteger, nullable=False, server_default=text("0"))
+        for name in (
+            "users",
+            "active_users",
+            "superusers",
+            "audio_files",
+            "storage_bytes",
+            "collections",
+            "albums",
+            "playlists",
+            "compilations",
+            "public_collections",
+            "collaborative_collections",
+        )
+    ),
+)
+"""Kept by triggers (migration 0003): per shard (a user's id, or an owner's, modulo 16), what the
+admin statistics sum. Never written by the application."""
+
 MAPPED: tuple[tuple[type, Table], ...] = (
     (User, users),
     (RefreshFamily, refresh_families),
