@@ -1,0 +1,325 @@
+"""The two table layouts a charts database may have, told apart by inspecting it:
+
+- Sono's own schema (``schema.py``), written by ``sono kworb import``;
+- the layout the original Kworb scraper writes (and existing deployments have): the tables
+  ``spotify_top_streamed_artists`` ("Rank", "Artist", "Streams", "Daily", "As lead", "Solo",
+  "As feature"), ``spotify_artist_monthly_listeners`` ("Rank", "Artist", "Listeners", "Peak",
+  "PkListeners") and ``spotify_top_song_streams`` ("Rank", "Artist and Title", "Streams",
+  "Daily"), with quoted mixed-case column names and values stored as numbers or as text with
+  thousands separators. Columns are found by name ignoring case; a missing count column reads as
+  null, a missing table as an empty chart. "Artist and Title" is split at the first " - " (the
+  artist is empty without one); ``peak`` is "PkListeners" ("Peak" is the best rank reached, which
+  the API does not show); ``peak_date`` and ``scraped_at`` are null.
+
+Sono's schema wins when a database has both. A page of a chart is one statement; a search is one
+statement per chart (the exact matches and the partial ones, each cut at the limit in rank order:
+``best_matches`` picks the results among them)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    MetaData,
+    Numeric,
+    Table,
+    Text,
+    case,
+    cast,
+    func,
+    inspect,
+    literal,
+    null,
+    select,
+    union_all,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
+
+from sono.adapters.charts import schema
+from sono.adapters.charts.engines import FOLD_FUNCTION
+from sono.application.charts.ports import ArtistCandidates
+from sono.domain.charts import (
+    ARTIST_TITLE_SEPARATOR,
+    MonthlyListeners,
+    Song,
+    StreamedArtist,
+    fold,
+    parse_count,
+    split_artist_and_title,
+)
+
+R = TypeVar("R")
+
+SCRAPER_TABLES = {
+    "top_streamed": "spotify_top_streamed_artists",
+    "monthly_listeners": "spotify_artist_monthly_listeners",
+    "top_songs": "spotify_top_song_streams",
+}
+LIKE_ESCAPE = "/"
+
+
+class LayoutUnknown(Exception):
+    """The database has no chart tables, or a scraper table lacks a column it cannot do without."""
+
+
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern (with ``ESCAPE '/'``) for values that contain ``text`` literally: ``%`` and
+    ``_`` in it are no wildcards."""
+    escaped = text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2)
+    escaped = escaped.replace("%", LIKE_ESCAPE + "%").replace("_", LIKE_ESCAPE + "_")
+    return f"%{escaped}%"
+
+
+@dataclass(frozen=True)
+class Chart(Generic[R]):
+    """How to read one chart: the selected ``columns`` (in ``to_row``'s order), the ``order`` of its
+    rows, the artist as searches compare it (``key``) and a searched text folded the same way."""
+
+    columns: Sequence[ColumnElement[Any]]
+    order: Sequence[ColumnElement[Any]]
+    key: ColumnElement[Any]
+    folded: Callable[[str], ColumnElement[Any]]
+    to_row: Callable[[Sequence[Any]], R | None]
+
+    async def page(self, connection: AsyncConnection, limit: int, offset: int) -> list[R]:
+        statement = select(*self.columns).order_by(*self.order).limit(limit).offset(offset)
+        return self._rows(await connection.execute(statement))
+
+    async def candidates(self, connection: AsyncConnection, name: str, limit: int) -> list[R]:
+        exact = self.key == self.folded(name)
+        partial = self.key.like(self.folded(contains_pattern(name)), escape=LIKE_ESCAPE)
+        firsts = [
+            select(*self.columns).where(condition).order_by(*self.order).limit(limit).subquery()
+            for condition in (exact, partial)
+        ]
+        statement = union_all(*(first.select() for first in firsts))
+        return self._rows(await connection.execute(statement))
+
+    def _rows(self, result: Any) -> list[R]:
+        return [row for row in map(self.to_row, result) if row is not None]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A database's charts (``None``: the database has no such table: an empty chart)."""
+
+    name: str
+    top_streamed: Chart[StreamedArtist] | None
+    monthly_listeners: Chart[MonthlyListeners] | None
+    top_songs: Chart[Song] | None
+
+    async def find_artist(self, connection: AsyncConnection, name: str, limit: int) -> ArtistCandidates:
+        async def candidates(chart: Chart[R] | None) -> list[R]:
+            return [] if chart is None else await chart.candidates(connection, name, limit)
+
+        return ArtistCandidates(
+            top_streamed=await candidates(self.top_streamed),
+            monthly_listeners=await candidates(self.monthly_listeners),
+            top_songs=await candidates(self.top_songs),
+        )
+
+
+def detect(connection: Connection) -> Layout:
+    """The layout of the database behind ``connection``. Raises ``LayoutUnknown``."""
+    names = set(inspect(connection).get_table_names())
+    if names >= schema.TABLE_NAMES:
+        return sono_layout()
+    tables = {
+        chart: Table(name, MetaData(), autoload_with=connection)
+        for chart, name in SCRAPER_TABLES.items()
+        if name in names
+    }
+    if not tables:
+        raise LayoutUnknown("no chart tables")
+    return scraper_layout(tables, connection.dialect.name)
+
+
+# --------------------------------------------------------------------------- Sono's schema
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """Aware UTC (SQLite gives naive datetimes back)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _folded(text: str) -> ColumnElement[Any]:
+    return literal(fold(text), Text)
+
+
+def sono_layout() -> Layout:
+    streamed, listeners, songs = schema.top_streamed_artists.c, schema.monthly_listeners.c, schema.top_songs.c
+    return Layout(
+        name="sono",
+        top_streamed=Chart(
+            columns=[
+                streamed.rank,
+                streamed.artist,
+                streamed.streams,
+                streamed.daily,
+                streamed.as_lead,
+                streamed.solo,
+                streamed.as_feature,
+                streamed.scraped_at,
+            ],
+            order=[streamed.rank],
+            key=streamed.artist_key,
+            folded=_folded,
+            to_row=_sono_streamed_artist,
+        ),
+        monthly_listeners=Chart(
+            columns=[
+                listeners.rank,
+                listeners.artist,
+                listeners.listeners,
+                listeners.peak,
+                listeners.peak_date,
+                listeners.scraped_at,
+            ],
+            order=[listeners.rank],
+            key=listeners.artist_key,
+            folded=_folded,
+            to_row=_sono_monthly_listeners,
+        ),
+        top_songs=Chart(
+            columns=[songs.rank, songs.title, songs.artist, songs.streams, songs.daily, songs.scraped_at],
+            order=[songs.rank],
+            key=songs.artist_key,
+            folded=_folded,
+            to_row=_sono_song,
+        ),
+    )
+
+
+def _sono_streamed_artist(row: Sequence[Any]) -> StreamedArtist:
+    rank, artist, streams, daily, as_lead, solo, as_feature, scraped_at = row
+    return StreamedArtist(rank, artist, streams, daily, as_lead, solo, as_feature, _utc(scraped_at))
+
+
+def _sono_monthly_listeners(row: Sequence[Any]) -> MonthlyListeners:
+    rank, artist, listeners, peak, peak_date, scraped_at = row
+    return MonthlyListeners(rank, artist, listeners, peak, peak_date, _utc(scraped_at))
+
+
+def _sono_song(row: Sequence[Any]) -> Song:
+    rank, title, artist, streams, daily, scraped_at = row
+    return Song(rank, title, artist, streams, daily, _utc(scraped_at))
+
+
+# --------------------------------------------------------------------------- the scraper's tables
+
+
+def _count(value: object) -> int | None:
+    """A stored number, however it was stored; unreadable reads as null."""
+    try:
+        return parse_count(value)
+    except ValueError:
+        return None
+
+
+def _column(table: Table, name: str) -> ColumnElement[Any] | None:
+    wanted = " ".join(name.split()).casefold()
+    for column in table.columns:
+        if " ".join(column.name.split()).casefold() == wanted:
+            return column
+    return None
+
+
+def _required(table: Table, name: str) -> ColumnElement[Any]:
+    column = _column(table, name)
+    if column is None:
+        raise LayoutUnknown(f"table {table.name} has no column {name!r}")
+    return column
+
+
+def _counts(table: Table, *names: str) -> list[ColumnElement[Any]]:
+    found = (_column(table, name) for name in names)
+    return [column if column is not None else null().label(f"no_{i}") for i, column in enumerate(found)]
+
+
+def _rank(column: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
+    """The rank as an integer to order by, also when it is stored as text (``1,234``)."""
+    if dialect == "sqlite":  # any column may hold text in SQLite
+        return cast(func.replace(column, ",", ""), Integer).label("rank")
+    if isinstance(column.type, Integer):
+        return column
+    if isinstance(column.type, Numeric):
+        return cast(column, BigInteger).label("rank")
+    digits = func.regexp_replace(cast(column, Text), "[^0-9]", "", "g")
+    return cast(func.nullif(digits, ""), BigInteger).label("rank")
+
+
+def scraper_layout(tables: dict[str, Table], dialect: str) -> Layout:
+    """The scraper's tables that exist (``tables`` by chart). On SQLite names are folded with
+    ``fold`` itself (registered as an SQL function by the reader's engine), on PostgreSQL with
+    ``lower`` on both sides."""
+    sqlite = dialect == "sqlite"
+
+    def fold_sql(expression: ColumnElement[Any]) -> ColumnElement[Any]:
+        return getattr(func, FOLD_FUNCTION)(expression) if sqlite else func.lower(expression)
+
+    def folded(text: str) -> ColumnElement[Any]:
+        return _folded(text) if sqlite else func.lower(literal(text, Text))
+
+    top_streamed = monthly_listeners = top_songs = None
+    if (table := tables.get("top_streamed")) is not None:
+        rank, artist = _rank(_required(table, "Rank"), dialect), _required(table, "Artist")
+        top_streamed = Chart(
+            columns=[rank, artist, *_counts(table, "Streams", "Daily", "As lead", "Solo", "As feature")],
+            order=[rank, artist],
+            key=fold_sql(artist),
+            folded=folded,
+            to_row=_streamed_artist,
+        )
+    if (table := tables.get("monthly_listeners")) is not None:
+        rank, artist = _rank(_required(table, "Rank"), dialect), _required(table, "Artist")
+        monthly_listeners = Chart(
+            columns=[rank, artist, *_counts(table, "Listeners", "PkListeners")],
+            order=[rank, artist],
+            key=fold_sql(artist),
+            folded=folded,
+            to_row=_monthly_listeners,
+        )
+    if (table := tables.get("top_songs")) is not None:
+        rank, both = _rank(_required(table, "Rank"), dialect), _required(table, "Artist and Title")
+        position = (func.instr if sqlite else func.strpos)(both, ARTIST_TITLE_SEPARATOR)
+        artist_part = func.trim(case((position > 0, func.substr(both, 1, position - 1)), else_=""))
+        top_songs = Chart(
+            columns=[rank, both, *_counts(table, "Streams", "Daily")],
+            order=[rank, both],
+            key=fold_sql(artist_part),
+            folded=folded,
+            to_row=_song,
+        )
+    return Layout("scraper", top_streamed, monthly_listeners, top_songs)
+
+
+def _streamed_artist(row: Sequence[Any]) -> StreamedArtist | None:
+    rank = _count(row[0])
+    if rank is None:
+        return None
+    streams, daily, as_lead, solo, as_feature = (_count(value) for value in row[2:7])
+    return StreamedArtist(rank, str(row[1] or ""), streams, daily, as_lead, solo, as_feature)
+
+
+def _monthly_listeners(row: Sequence[Any]) -> MonthlyListeners | None:
+    rank = _count(row[0])
+    if rank is None:
+        return None
+    return MonthlyListeners(rank, str(row[1] or ""), listeners=_count(row[2]), peak=_count(row[3]))
+
+
+def _song(row: Sequence[Any]) -> Song | None:
+    rank = _count(row[0])
+    if rank is None:
+        return None
+    artist, title = split_artist_and_title(str(row[1] or ""))
+    return Song(rank, title, artist, streams=_count(row[2]), daily=_count(row[3]))
