@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import event, make_url
 from sqlalchemy.engine import URL, Connection
@@ -34,14 +35,24 @@ def reader_engine(url: str) -> AsyncEngine:
     ``sqlite+aiosqlite://``)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        read_only = _read_only_sqlite_url(parsed)
         engine = create_async_engine(
-            _read_only_sqlite_url(parsed),
+            read_only,
             hide_parameters=True,
             pool_size=2,
             max_overflow=2,
             pool_timeout=CONNECT_TIMEOUT_SECONDS,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
         )
+
+        database = Path(unquote(urlsplit(read_only.database or "").path))
+
+        @event.listens_for(engine.sync_engine, "do_connect")
+        def _refuse_missing_file(*_args: Any) -> None:
+            # SQLite would refuse too, but aiosqlite's worker thread of a failed connection may
+            # outlive its event loop.
+            if not database.is_file():
+                raise FileNotFoundError(f"no SQLite database file {database}")
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
