@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from sono.application.accounts import AccountService
 from sono.application.auth import AuthService
+from sono.application.charts import ChartsReader, ChartsService
 from sono.application.gdpr import GdprService
 from sono.application.jobs import JobRunner
 from sono.application.maintenance import MaintenanceService
@@ -48,6 +49,7 @@ class Container:
     tokens: TokenIssuer
     decryptor: PasswordDecryptor
     media_signing_key: bytes
+    charts: ChartsService = field(default_factory=lambda: ChartsService(None))
     health_checks: list[HealthCheck] = field(default_factory=list)
     _exit: AsyncExitStack = field(default_factory=AsyncExitStack)
 
@@ -81,6 +83,7 @@ def wire(
     media_signing_key: bytes,
     health_checks: list[HealthCheck] | None = None,
     forgot_password_floor: float = 0.05,
+    charts: ChartsReader | None = None,
 ) -> Container:
     """Wire ports into use cases. Used by ``build_container`` and by tests that bring fakes."""
     gdpr = GdprService(uow, hasher, decryptor, clock, storage)
@@ -99,6 +102,7 @@ def wire(
         tokens=tokens,
         decryptor=decryptor,
         media_signing_key=media_signing_key,
+        charts=ChartsService(charts),
         health_checks=health_checks or [],
     )
 
@@ -106,6 +110,7 @@ def wire(
 async def build_container(settings: Settings, *, public_url: str | None = None) -> Container:
     """Build the real adapters the settings ask for: SQLite or PostgreSQL, local disk or S3, an
     outbox folder or SMTP, in-process stores or Redis."""
+    from sono.adapters.charts import build_charts
     from sono.adapters.clock import SystemClock
     from sono.adapters.mail.outbox import OutboxMailer
     from sono.adapters.mail.smtp import SmtpMailer
@@ -199,6 +204,12 @@ async def build_container(settings: Settings, *, public_url: str | None = None) 
         rate_limiter = MemoryRateLimiter()
         maintenance_store = DatabaseMaintenanceStore(uow)
 
+    charts, charts_check = build_charts(settings)
+    if charts is not None:
+        exit_stack.push_async_callback(charts.aclose)
+    if charts_check is not None:
+        checks.append(charts_check)
+
     container = wire(
         settings,
         uow=uow,
@@ -219,6 +230,7 @@ async def build_container(settings: Settings, *, public_url: str | None = None) 
         sessions=sessions,
         media_signing_key=media_key,
         health_checks=checks,
+        charts=charts,
     )
     container._exit = exit_stack
     return container

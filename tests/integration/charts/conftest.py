@@ -1,6 +1,6 @@
 """Charts databases for the tests: SQLite or PostgreSQL, in Sono's schema or the scraper's layout,
-filled with ``tests.fixtures.kworb``'s rows. The API fixtures (``make_api``) are re-exported from
-``tests/integration/api/conftest.py``."""
+filled with ``tests.fixtures.kworb``'s rows. ``make_api`` is re-exported from
+``tests/integration/api/conftest.py``, on Sono's own database on SQLite."""
 
 from __future__ import annotations
 
@@ -12,9 +12,20 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.kworb import write_charts
-from tests.integration.api.conftest import api, backend_env, make_api
+from tests.integration.api.conftest import BASE_URL, make_api
 
-__all__ = ["ChartsDb", "api", "backend_env", "make_api"]
+__all__ = ["ChartsDb", "make_api"]
+
+
+@pytest.fixture
+def backend_env(tmp_path: Path) -> dict[str, str]:
+    """Sono's own database on SQLite with in-process stores (the charts tests vary the charts
+    database instead)."""
+    return {
+        "SONO_DATA_DIR": str(tmp_path / "data"),
+        "SONO_PUBLIC_URL": BASE_URL,
+        "SONO_JOBS_ENABLED": "false",
+    }
 
 
 @dataclass(frozen=True)

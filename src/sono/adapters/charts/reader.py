@@ -36,9 +36,9 @@ class SqlChartsReader:
     ``LAYOUT_TTL_SECONDS``). Every failure to reach or read the database (refused connection,
     missing SQLite file, timeout, no chart tables) is ``ServiceUnavailable``, never a hang."""
 
-    def __init__(self, engine: AsyncEngine, *, timeout: float = READ_TIMEOUT_SECONDS) -> None:
+    def __init__(self, engine: AsyncEngine, *, timeout: float | None = None) -> None:
         self._engine = engine
-        self._timeout = timeout
+        self._timeout = READ_TIMEOUT_SECONDS if timeout is None else timeout
         self._layout: Layout | None = None
         self._detected_at = 0.0
 

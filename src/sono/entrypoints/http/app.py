@@ -17,6 +17,7 @@ from litestar.datastructures import State
 from sono.bootstrap import Container, build_container
 from sono.config import Settings, load_dotenv_file, load_settings
 from sono.entrypoints.http.auth import DEPENDENCIES
+from sono.entrypoints.http.charts import ChartsController
 from sono.entrypoints.http.errors import EXCEPTION_HANDLERS
 from sono.entrypoints.http.gdpr import GdprController
 from sono.entrypoints.http.health import HealthController
@@ -44,6 +45,7 @@ def create_app(settings: Settings, *, container: Container | None = None, run_jo
             GdprController,
             MaintenanceController,
             MediaController,
+            ChartsController,
             *docs_routes(),
         ],
         dependencies=DEPENDENCIES,
