@@ -254,7 +254,7 @@ async def test_an_import_beside_the_scrapers_tables_takes_over(empty_url: str) -
     assert streamed[0].scraped_at is not None
 
 
-async def test_the_schema_has_an_index_for_exact_names(empty_url: str) -> None:
+async def test_the_schema_has_indexes_for_exact_names_and_for_parts_of_names(empty_url: str) -> None:
     await run_import(empty_url)
     engine = writer_engine(empty_url)
     try:
@@ -264,10 +264,18 @@ async def test_the_schema_has_an_index_for_exact_names(empty_url: str) -> None:
                     text("EXPLAIN QUERY PLAN SELECT rank FROM kworb_monthly_listeners WHERE artist_key = 'drake'")
                 )
                 assert "ix_kworb_monthly_listeners_artist_key" in " ".join(str(row) for row in plan)
+                found = await connection.execute(
+                    text("SELECT rowid FROM kworb_monthly_listeners_search WHERE artist_key MATCH :phrase"),
+                    {"phrase": '"rake"'},
+                )
+                assert list(found.scalars()) == [4]
             else:
                 found = await connection.execute(
                     text("SELECT indexname FROM pg_indexes WHERE tablename = 'kworb_monthly_listeners'")
                 )
-                assert "ix_kworb_monthly_listeners_artist_key" in set(found.scalars())
+                assert {
+                    "ix_kworb_monthly_listeners_artist_key",
+                    "ix_kworb_monthly_listeners_artist_key_trigram",
+                } <= set(found.scalars())
     finally:
         await engine.dispose()

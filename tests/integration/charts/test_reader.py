@@ -15,7 +15,7 @@ from sono.adapters.charts.reader import NO_CHARTS, UNAVAILABLE, SqlChartsReader
 from sono.application.charts import ChartsService
 from sono.config import load_settings
 from sono.domain.errors import ServiceUnavailable
-from tests.fixtures.kworb import LISTENERS, SONGS, STREAMED, stamped
+from tests.fixtures.kworb import LISTENERS, SONGS, STREAMED, stamped, write_charts
 from tests.integration.charts.conftest import ChartsDb
 
 
@@ -116,9 +116,15 @@ async def test_non_ascii_names_match_ignoring_case(charts: ChartsService) -> Non
         ("e_B", ["The_Band"]),
         ("_", ["The_Band"]),
         ("/", ["AC/DC", "Hall // Oates"]),
+        ('"', []),
+        ('x"y', []),
+        ("*", []),
+        ("Swift*", []),
+        ("e OR Drake", []),
+        ("NEAR(a b)", []),
     ],
 )
-async def test_wildcards_are_literal(charts: ChartsService, name: str, expected: list[str]) -> None:
+async def test_wildcards_and_search_syntax_are_literal(charts: ChartsService, name: str, expected: list[str]) -> None:
     assert names((await charts.search(name)).top_streamed) == expected
 
 
@@ -138,6 +144,25 @@ async def test_search_results_carry_the_layouts_dates(charts: ChartsService, cha
     found = await charts.search("The Weeknd")
 
     assert found.monthly_listeners == stamped(LISTENERS[:1], charts_db.layout)
+
+
+async def test_sonos_schema_without_trigram_tables_is_searched_all_the_same(tmp_path) -> None:
+    """An SQLite without FTS5 (or a database whose trigram tables were dropped) scans instead."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'kworb.db'}"
+    await write_charts(url, "sono")
+    engine = writer_engine(url)
+    async with engine.begin() as connection:
+        for chart in ("kworb_top_streamed_artists", "kworb_monthly_listeners", "kworb_top_songs"):
+            await connection.execute(text(f"DROP TABLE {chart}_search"))
+    await engine.dispose()
+    reader = SqlChartsReader.from_url(url)
+    try:
+        found = await ChartsService(reader).search("drake")
+        assert names(found.monthly_listeners) == ["DRAKE", "Drakeo the Ruler"]
+        assert len(found.top_streamed) == 10
+        assert names((await ChartsService(reader).search("100%")).top_streamed) == ["100% Pure"]
+    finally:
+        await reader.aclose()
 
 
 # --------------------------------------------------------------------------- read only

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
@@ -29,18 +30,21 @@ from sqlalchemy import (
     Numeric,
     Table,
     Text,
+    bindparam,
     case,
     cast,
     func,
     inspect,
-    literal,
+    literal_column,
     null,
     select,
+    table,
     union_all,
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import CompoundSelect, Select
 
 from sono.adapters.charts import schema
 from sono.adapters.charts.engines import FOLD_FUNCTION
@@ -80,27 +84,56 @@ def contains_pattern(text: str) -> str:
 @dataclass(frozen=True)
 class Chart(Generic[R]):
     """How to read one chart: the selected ``columns`` (in ``to_row``'s order), the ``order`` of its
-    rows, the artist as searches compare it (``key``) and a searched text folded the same way."""
+    rows and the artist as searches compare it (``key``). A searched name is folded the same way:
+    by ``fold`` in Python when ``fold_in_sql`` is None, else by that SQL function. The statements
+    are built once, with bound parameters (SQLAlchemy then reuses their compiled form)."""
 
     columns: Sequence[ColumnElement[Any]]
     order: Sequence[ColumnElement[Any]]
     key: ColumnElement[Any]
-    folded: Callable[[str], ColumnElement[Any]]
     to_row: Callable[[Sequence[Any]], R | None]
+    fold_in_sql: Callable[[ColumnElement[Any]], ColumnElement[Any]] | None = None
+    indexed_partial: ColumnElement[bool] | None = None
+    """The partial match through a trigram index, with a ``phrase`` parameter (SQLite's FTS5)."""
 
-    async def page(self, connection: AsyncConnection, limit: int, offset: int) -> list[R]:
-        statement = select(*self.columns).order_by(*self.order).limit(limit).offset(offset)
-        return self._rows(await connection.execute(statement))
+    @cached_property
+    def _page(self) -> Select[Any]:
+        return select(*self.columns).order_by(*self.order).limit(bindparam("limit")).offset(bindparam("offset"))
 
-    async def candidates(self, connection: AsyncConnection, name: str, limit: int) -> list[R]:
-        exact = self.key == self.folded(name)
-        partial = self.key.like(self.folded(contains_pattern(name)), escape=LIKE_ESCAPE)
+    @cached_property
+    def _candidates(self) -> CompoundSelect[Any]:
+        def folded(name: str) -> ColumnElement[Any]:
+            value = bindparam(name, type_=Text)
+            return value if self.fold_in_sql is None else self.fold_in_sql(value)
+
+        return self._exact_and(self.key.like(folded("pattern"), escape=LIKE_ESCAPE))
+
+    @cached_property
+    def _indexed_candidates(self) -> CompoundSelect[Any]:
+        assert self.indexed_partial is not None
+        return self._exact_and(self.indexed_partial)
+
+    def _exact_and(self, partial: ColumnElement[bool]) -> CompoundSelect[Any]:
+        value = bindparam("name", type_=Text)
+        exact = self.key == (value if self.fold_in_sql is None else self.fold_in_sql(value))
         firsts = [
-            select(*self.columns).where(condition).order_by(*self.order).limit(limit).subquery()
+            select(*self.columns).where(condition).order_by(*self.order).limit(bindparam("limit")).subquery()
             for condition in (exact, partial)
         ]
-        statement = union_all(*(first.select() for first in firsts))
-        return self._rows(await connection.execute(statement))
+        return union_all(*(first.select() for first in firsts))
+
+    async def page(self, connection: AsyncConnection, limit: int, offset: int) -> list[R]:
+        return self._rows(await connection.execute(self._page, {"limit": limit, "offset": offset}))
+
+    async def candidates(self, connection: AsyncConnection, name: str, limit: int) -> list[R]:
+        """The first ``limit`` exact matches and the first ``limit`` partial ones, by rank."""
+        searched = name if self.fold_in_sql is not None else fold(name)
+        if self.indexed_partial is not None and len(searched) >= schema.TRIGRAM_MIN:
+            phrase = '"' + searched.replace('"', '""') + '"'
+            parameters = {"name": searched, "phrase": phrase, "limit": limit}
+            return self._rows(await connection.execute(self._indexed_candidates, parameters))
+        parameters = {"name": searched, "pattern": contains_pattern(searched), "limit": limit}
+        return self._rows(await connection.execute(self._candidates, parameters))
 
     def _rows(self, result: Any) -> list[R]:
         return [row for row in map(self.to_row, result) if row is not None]
@@ -130,7 +163,8 @@ def detect(connection: Connection) -> Layout:
     """The layout of the database behind ``connection``. Raises ``LayoutUnknown``."""
     names = set(inspect(connection).get_table_names())
     if names >= schema.TABLE_NAMES:
-        return sono_layout()
+        sqlite = connection.dialect.name == "sqlite"
+        return sono_layout({name for name in names if name.endswith("_search")} if sqlite else set())
     tables = {
         chart: Table(name, MetaData(), autoload_with=connection)
         for chart, name in SCRAPER_TABLES.items()
@@ -151,11 +185,18 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _folded(text: str) -> ColumnElement[Any]:
-    return literal(fold(text), Text)
+def _indexed_partial(chart: Table, search_tables: set[str]) -> ColumnElement[bool] | None:
+    """``rank IN (SELECT rowid FROM <chart>_search WHERE <chart>_search MATCH :phrase)`` when the
+    chart has its FTS5 trigram table: a quoted phrase matches where it is a substring."""
+    name = schema.search_table(chart)
+    if name not in search_tables:
+        return None
+    matching: Select[Any] = select(literal_column("rowid")).select_from(table(name))
+    return chart.c.rank.in_(matching.where(literal_column(name).op("MATCH")(bindparam("phrase", type_=Text))))
 
 
-def sono_layout() -> Layout:
+def sono_layout(search_tables: set[str]) -> Layout:
+    """Sono's schema; ``search_tables``: the FTS5 trigram tables present (SQLite)."""
     streamed, listeners, songs = schema.top_streamed_artists.c, schema.monthly_listeners.c, schema.top_songs.c
     return Layout(
         name="sono",
@@ -172,8 +213,8 @@ def sono_layout() -> Layout:
             ],
             order=[streamed.rank],
             key=streamed.artist_key,
-            folded=_folded,
             to_row=_sono_streamed_artist,
+            indexed_partial=_indexed_partial(schema.top_streamed_artists, search_tables),
         ),
         monthly_listeners=Chart(
             columns=[
@@ -186,15 +227,15 @@ def sono_layout() -> Layout:
             ],
             order=[listeners.rank],
             key=listeners.artist_key,
-            folded=_folded,
             to_row=_sono_monthly_listeners,
+            indexed_partial=_indexed_partial(schema.monthly_listeners, search_tables),
         ),
         top_songs=Chart(
             columns=[songs.rank, songs.title, songs.artist, songs.streams, songs.daily, songs.scraped_at],
             order=[songs.rank],
             key=songs.artist_key,
-            folded=_folded,
             to_row=_sono_song,
+            indexed_partial=_indexed_partial(schema.top_songs, search_tables),
         ),
     )
 
@@ -266,9 +307,6 @@ def scraper_layout(tables: dict[str, Table], dialect: str) -> Layout:
     def fold_sql(expression: ColumnElement[Any]) -> ColumnElement[Any]:
         return getattr(func, FOLD_FUNCTION)(expression) if sqlite else func.lower(expression)
 
-    def folded(text: str) -> ColumnElement[Any]:
-        return _folded(text) if sqlite else func.lower(literal(text, Text))
-
     top_streamed = monthly_listeners = top_songs = None
     if (table := tables.get("top_streamed")) is not None:
         rank, artist = _rank(_required(table, "Rank"), dialect), _required(table, "Artist")
@@ -276,7 +314,7 @@ def scraper_layout(tables: dict[str, Table], dialect: str) -> Layout:
             columns=[rank, artist, *_counts(table, "Streams", "Daily", "As lead", "Solo", "As feature")],
             order=[rank, artist],
             key=fold_sql(artist),
-            folded=folded,
+            fold_in_sql=None if sqlite else func.lower,
             to_row=_streamed_artist,
         )
     if (table := tables.get("monthly_listeners")) is not None:
@@ -285,7 +323,7 @@ def scraper_layout(tables: dict[str, Table], dialect: str) -> Layout:
             columns=[rank, artist, *_counts(table, "Listeners", "PkListeners")],
             order=[rank, artist],
             key=fold_sql(artist),
-            folded=folded,
+            fold_in_sql=None if sqlite else func.lower,
             to_row=_monthly_listeners,
         )
     if (table := tables.get("top_songs")) is not None:
@@ -296,7 +334,7 @@ def scraper_layout(tables: dict[str, Table], dialect: str) -> Layout:
             columns=[rank, both, *_counts(table, "Streams", "Daily")],
             order=[rank, both],
             key=fold_sql(artist_part),
-            folded=folded,
+            fold_in_sql=None if sqlite else func.lower,
             to_row=_song,
         )
     return Layout("scraper", top_streamed, monthly_listeners, top_songs)

@@ -42,6 +42,7 @@ class SqlChartsWriter:
         at = snapshot.scraped_at
         async with self._engine.begin() as connection:
             await connection.run_sync(schema.metadata.create_all)
+            indexes = await schema.create_substring_indexes(connection)
             await _replace(
                 connection,
                 schema.top_streamed_artists,
@@ -92,6 +93,7 @@ class SqlChartsWriter:
                     for row in snapshot.top_songs
                 ),
             )
+            await schema.rebuild_substring_indexes(connection, indexes)
 
 
 async def _replace(connection: AsyncConnection, table: Table, rows: Iterable[Mapping[str, Any]]) -> None:
