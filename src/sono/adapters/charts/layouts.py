@@ -95,6 +95,11 @@ class Chart(Generic[R]):
     fold_in_sql: Callable[[ColumnElement[Any]], ColumnElement[Any]] | None = None
     indexed_partial: ColumnElement[bool] | None = None
     """The partial match through a trigram index, with a ``phrase`` parameter (SQLite's FTS5)."""
+    ascii_key: ColumnElement[Any] | None = None
+    """SQLite: the artist as stored, which SQLite's own ``LIKE`` and ``NOCASE`` compare ignoring
+    ASCII case; used for ASCII names, sparing a call of ``fold`` per row."""
+    ascii_haystack: ColumnElement[Any] | None = None
+    """SQLite: a cheap column that contains ``ascii_key`` ("Artist and Title"), looked at first."""
 
     @cached_property
     def _page(self) -> Select[Any]:
@@ -113,9 +118,21 @@ class Chart(Generic[R]):
         assert self.indexed_partial is not None
         return self._exact_and(self.indexed_partial)
 
-    def _exact_and(self, partial: ColumnElement[bool]) -> CompoundSelect[Any]:
-        value = bindparam("name", type_=Text)
-        exact = self.key == (value if self.fold_in_sql is None else self.fold_in_sql(value))
+    @cached_property
+    def _ascii_candidates(self) -> CompoundSelect[Any]:
+        assert self.ascii_key is not None
+        pattern = bindparam("pattern", type_=Text)
+        exact: ColumnElement[bool] = self.ascii_key.collate("NOCASE") == bindparam("name", type_=Text)
+        partial: ColumnElement[bool] = self.ascii_key.like(pattern, escape=LIKE_ESCAPE)
+        if self.ascii_haystack is not None:  # SQLite evaluates AND left to right
+            contains = self.ascii_haystack.like(pattern, escape=LIKE_ESCAPE)
+            exact, partial = contains & exact, contains & partial
+        return self._exact_and(partial, exact)
+
+    def _exact_and(self, partial: ColumnElement[bool], exact: ColumnElement[bool] | None = None) -> CompoundSelect[Any]:
+        if exact is None:
+            value = bindparam("name", type_=Text)
+            exact = self.key == (value if self.fold_in_sql is None else self.fold_in_sql(value))
         firsts = [
             select(*self.columns).where(condition).order_by(*self.order).limit(bindparam("limit")).subquery()
             for condition in (exact, partial)
@@ -133,6 +150,8 @@ class Chart(Generic[R]):
             parameters = {"name": searched, "phrase": phrase, "limit": limit}
             return self._rows(await connection.execute(self._indexed_candidates, parameters))
         parameters = {"name": searched, "pattern": contains_pattern(searched), "limit": limit}
+        if self.ascii_key is not None and searched.isascii():
+            return self._rows(await connection.execute(self._ascii_candidates, parameters))
         return self._rows(await connection.execute(self._candidates, parameters))
 
     def _rows(self, result: Any) -> list[R]:
@@ -300,8 +319,9 @@ def _rank(column: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
 
 def scraper_layout(tables: dict[str, Table], dialect: str) -> Layout:
     """The scraper's tables that exist (``tables`` by chart). On SQLite names are folded with
-    ``fold`` itself (registered as an SQL function by the reader's engine), on PostgreSQL with
-    ``lower`` on both sides."""
+    ``fold`` itself (registered as an SQL function by the reader's engine), or, for an ASCII name,
+    compared by SQLite ignoring ASCII case (a part of "Straße" is then not found as "ss"); on
+    PostgreSQL with ``lower`` on both sides."""
     sqlite = dialect == "sqlite"
 
     def fold_sql(expression: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -315,6 +335,7 @@ def scraper_layout(tables: dict[str, Table], dialect: str) -> Layout:
             order=[rank, artist],
             key=fold_sql(artist),
             fold_in_sql=None if sqlite else func.lower,
+            ascii_key=artist if sqlite else None,
             to_row=_streamed_artist,
         )
     if (table := tables.get("monthly_listeners")) is not None:
@@ -324,6 +345,7 @@ def scraper_layout(tables: dict[str, Table], dialect: str) -> Layout:
             order=[rank, artist],
             key=fold_sql(artist),
             fold_in_sql=None if sqlite else func.lower,
+            ascii_key=artist if sqlite else None,
             to_row=_monthly_listeners,
         )
     if (table := tables.get("top_songs")) is not None:
@@ -335,6 +357,8 @@ def scraper_layout(tables: dict[str, Table], dialect: str) -> Layout:
             order=[rank, both],
             key=fold_sql(artist_part),
             fold_in_sql=None if sqlite else func.lower,
+            ascii_key=artist_part if sqlite else None,
+            ascii_haystack=both if sqlite else None,
             to_row=_song,
         )
     return Layout("scraper", top_streamed, monthly_listeners, top_songs)
