@@ -89,6 +89,12 @@ def test_best_matches_puts_exact_names_first_then_ranks() -> None:
     ]
 
 
+def test_best_matches_drops_candidates_that_do_not_match() -> None:
+    rows = [artist(1, "Drake"), artist(2, "Drakkar"), artist(3, "Sir Drake")]
+
+    assert [row.rank for row in best_matches("drake", rows)] == [1, 3]
+
+
 def test_best_matches_keeps_ten_and_each_row_once() -> None:
     rows = [artist(rank, f"Band {rank}") for rank in range(20, 0, -1)]
 

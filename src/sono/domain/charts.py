@@ -106,11 +106,12 @@ def is_match(artist: str, name: str) -> bool:
 
 
 def best_matches(name: str, candidates: Iterable[R], limit: int = SEARCH_RESULTS_MAX) -> list[R]:
-    """The search results of one chart among ``candidates`` (rows matching ``name``): exact
-    matches first (ignoring case; the mobile app takes the first monthly-listeners entry as *the*
-    artist), then by rank; at most ``limit``, each row once."""
+    """The search results of one chart among ``candidates``: the rows that match ``name``
+    (``is_match``; a reader's index may be looser), exact matches first (ignoring case; the mobile
+    app takes the first monthly-listeners entry as *the* artist), then by rank; at most ``limit``,
+    each row once."""
     key = fold(name)
-    unique = dict.fromkeys(candidates)
+    unique = [row for row in dict.fromkeys(candidates) if key in fold(row.artist)]
     return sorted(unique, key=lambda row: (fold(row.artist) != key, row.rank))[:limit]
 
 
