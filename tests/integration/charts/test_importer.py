@@ -130,12 +130,15 @@ def pages_server() -> Iterator[str]:
         thread.join()
 
 
-async def test_pages_are_read_from_urls_and_files(pages_server: str) -> None:
+async def test_pages_are_read_from_urls_and_files(pages_server: str, tmp_path: Path) -> None:
     source = UrlOrFilePageSource(timeout=5)
 
     assert await source.read(f"{pages_server}/songs.html") == read("songs.html")
     assert await source.read(page("songs.html")) == read("songs.html")
     assert await source.read(Path(page("songs.html")).as_uri()) == read("songs.html")
+    spaced = tmp_path / "a page.html"
+    spaced.write_text("<table></table>")
+    assert await source.read(spaced.as_uri()) == "<table></table>"
 
 
 async def test_unreadable_pages_are_refused_saying_why(pages_server: str, closed_port: int) -> None:

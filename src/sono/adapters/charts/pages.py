@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 from sono import __version__
 from sono.domain.charts import ChartImportFailed
@@ -29,7 +30,7 @@ class UrlOrFilePageSource:
         if scheme in ("http", "https"):
             data, charset = self._fetch(location)
         else:
-            path = Path(location[len("file://") :] if scheme == "file" else location).expanduser()
+            path = Path(url2pathname(urlsplit(location).path) if scheme == "file" else location).expanduser()
             try:
                 with path.open("rb") as file:
                     data = file.read(self.max_bytes + 1)
