@@ -270,6 +270,10 @@ DOCUMENTED = {
     ("post", "/api/v1/admin/maintenance/disable"),
     ("post", "/api/v1/admin/maintenance/toggle"),
     ("get", "/api/v1/media/{key}"),
+    ("get", "/api/v1/kworb/top-streamed-artists"),
+    ("get", "/api/v1/kworb/monthly-listeners"),
+    ("get", "/api/v1/kworb/top-songs"),
+    ("get", "/api/v1/kworb/artist/{artist_name}"),
 }
 
 
