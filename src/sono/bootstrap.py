@@ -21,6 +21,7 @@ from sono.application.accounts.profiles import AccountService
 from sono.application.accounts.sessions import AuthService
 from sono.application.admin.service import AdminService
 from sono.application.announcements.service import AnnouncementService
+from sono.application.charts import ChartsReader, ChartsService
 from sono.application.gdpr.service import GdprService
 from sono.application.jobs import JobRunner
 from sono.application.maintenance.ports import MaintenanceStore
@@ -50,6 +51,7 @@ class Ports:
     notifier: Notifier
     rate_limiter: RateLimiter
     maintenance: MaintenanceStore
+    charts: ChartsReader | None = None
     health_checks: list[HealthCheck] = field(default_factory=list)
 
 
@@ -117,6 +119,10 @@ class Container:
         return AnnouncementService(self.ports.uow, self.ports.clock)
 
     @cached_property
+    def charts(self) -> ChartsService:
+        return ChartsService(self.ports.charts)
+
+    @cached_property
     def jobs(self) -> JobRunner:
         return JobRunner(self.ports.uow, self.gdpr, self.media, self.ports.clock)
 
@@ -143,6 +149,7 @@ async def build_container(settings: Settings, *, public_url: str | None = None) 
 
 
 async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_url: str | None = None) -> Ports:
+    from sono.adapters.charts import build_charts
     from sono.adapters.clock import SystemClock
     from sono.adapters.mail.notifier import EmailNotifier
     from sono.adapters.mail.outbox import OutboxMailer
@@ -232,6 +239,12 @@ async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_
         rate_limiter = MemoryRateLimiter()
     maintenance = DatabaseMaintenanceStore(uow)  # the database only: a cache in Redis could go stale
 
+    charts, charts_check = build_charts(settings)
+    if charts is not None:
+        exit_stack.push_async_callback(charts.aclose)
+    if charts_check is not None:
+        checks.append(charts_check)
+
     return Ports(
         uow=uow,
         clock=SystemClock(),
@@ -251,4 +264,5 @@ async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_
         rate_limiter=rate_limiter,
         maintenance=maintenance,
         health_checks=checks,
+        charts=charts,
     )

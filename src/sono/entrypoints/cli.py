@@ -195,6 +195,32 @@ def _cmd_jobs_run_due(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --------------------------------------------------------------------------- kworb
+
+
+def _cmd_kworb_import(settings: Settings, args: argparse.Namespace) -> int:
+    from sono.adapters.charts import charts_importer, display_url, import_database_url
+    from sono.application.charts import ChartSources
+
+    url = import_database_url(settings)
+
+    async def run() -> None:
+        async with charts_importer(url, fetch_timeout=args.timeout) as importer:
+            report = await importer.run(ChartSources(args.artists, args.listeners, args.songs))
+        _show(
+            top_streamed_artists=report.top_streamed,
+            monthly_listeners=report.monthly_listeners,
+            top_songs=report.top_songs,
+            scraped_at=report.scraped_at.isoformat().replace("+00:00", "Z"),
+            kworb_database_url=display_url(url),
+        )
+        if not settings.kworb_database_url:
+            print(f"set KWORB_DATABASE_URL={display_url(url)} for `sono serve` to serve these charts")
+
+    asyncio.run(run())
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -258,6 +284,29 @@ def build_parser() -> argparse.ArgumentParser:
     maintenance.add_parser("status", help="print the maintenance state")
     for action in ("on", "off", "status"):
         maintenance.choices[action].set_defaults(handler=_cmd_maintenance)
+
+    from sono.application.charts import KWORB_PAGES
+
+    kworb = commands.add_parser("kworb", help="Kworb charts").add_subparsers(
+        dest="kworb_command", required=True, metavar="ACTION"
+    )
+    kworb_import = kworb.add_parser(
+        "import",
+        help="load Kworb's chart pages (URLs or files) into the charts database (KWORB_DATABASE_URL, else the"
+        " SQLite file $SONO_DATA_DIR/kworb.db), replacing the previous snapshot",
+    )
+    for option, chart, page in (
+        ("--artists", "top_streamed", "the most streamed artists"),
+        ("--listeners", "monthly_listeners", "the artists' monthly listeners"),
+        ("--songs", "top_songs", "the most streamed songs"),
+    ):
+        kworb_import.add_argument(
+            option, default=KWORB_PAGES[chart], metavar="URL_OR_FILE", help=f"{page} (default: %(default)s)"
+        )
+    kworb_import.add_argument(
+        "--timeout", type=float, default=30.0, help="seconds per page download (default: %(default)s)"
+    )
+    kworb_import.set_defaults(handler=_cmd_kworb_import)
 
     jobs = commands.add_parser("jobs", help="periodic jobs").add_subparsers(
         dest="jobs_command", required=True, metavar="ACTION"

@@ -42,6 +42,7 @@ from schemathesis.specs.openapi.checks import (
 
 from sono.config import load_settings
 from sono.entrypoints.http.app import create_app
+from tests.fixtures.kworb import page
 from tests.fixtures.media import png_bytes
 from tests.integration.api.conftest import Api
 from tests.integration.test_serve import Server, base_env, start_server
@@ -55,6 +56,7 @@ MAINTENANCE_ROUTES = "/api/v1/admin/maintenance/"
 MEDIA = "/api/v1/media/{key}"
 JSON_BODY_MAX = 1024 * 1024
 MAX_EXAMPLES = 25
+KWORB_PAGES = ("--artists", page("artists.html"), "--listeners", page("listeners.html"), "--songs", page("songs.html"))
 
 CHECKS: list[Callable[..., Any]] = [
     not_a_server_error,
@@ -173,8 +175,10 @@ def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
         SONO_JOBS_ENABLED="false",
         SONO_ARGON2_MEMORY_KIB="1024",
         SONO_ARGON2_TIME_COST="1",
+        KWORB_DATABASE_URL=f"sqlite:///{workdir / 'kworb.db'}",
     )
     sono(env, workdir, "db", "upgrade")
+    sono(env, workdir, "kworb", "import", *KWORB_PAGES)
     sono(
         env,
         workdir,
@@ -241,7 +245,7 @@ class _PathParameters(dict[str, str]):
         return "1" if name.endswith("_id") else "nobody"
 
 
-PATH_PARAMETERS = _PathParameters(key="avatars/none.png")
+PATH_PARAMETERS = _PathParameters(key="avatars/none.png", artist_name="Drake")
 
 
 def path_of(operation: APIOperation) -> str:

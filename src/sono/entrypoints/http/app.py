@@ -25,6 +25,7 @@ from sono.config import Settings, load_dotenv_file, load_settings
 from sono.entrypoints.http.accounts.controller import UsersController
 from sono.entrypoints.http.admin.controller import AdminController, list_users_alias
 from sono.entrypoints.http.announcements.controller import AdminAnnouncementsController, AnnouncementsController
+from sono.entrypoints.http.charts import ChartsController
 from sono.entrypoints.http.errors import EXCEPTION_HANDLERS
 from sono.entrypoints.http.gdpr.controller import GdprController
 from sono.entrypoints.http.health.controller import HealthController
@@ -49,6 +50,7 @@ FEATURES: list[ControllerRouterHandler] = [
     list_users_alias,  # after UsersController: it joins that controller's /api/v1/users route
     AnnouncementsController,
     AdminAnnouncementsController,
+    ChartsController,
 ]
 """Every feature's controllers: adding a feature adds its controllers here."""
 

@@ -66,6 +66,7 @@ _TAGS = [
     Tag(name="Media", description="Stored media served by the API (local storage)"),
     Tag(name="Admin", description="Statistics and user moderation (administrators)"),
     Tag(name="Announcements", description="Announcements: published ones for everyone, all of them for admins"),
+    Tag(name="Kworb", description="Spotify streaming charts from the Kworb database (read-only)"),
 ]
 _ERROR_DESCRIPTIONS = {
     400: "Bad request: malformed JSON, an invalid encrypted password, or a rule of the operation",
