@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import enum
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
-from sono.domain.collections import Collection
+from sono.application.common import Page
+from sono.domain.collections import Collection, CollectionType
+from sono.domain.users import User
 
 
 class CollectionRepository(Protocol):
@@ -34,6 +38,71 @@ class CollectionRepository(Protocol):
         """Delete every collection of the owner, returning their cover-art keys."""
 
 
+class Scope(enum.Enum):
+    """Which collections a list shows."""
+
+    PUBLIC = "public"
+    """Public collections of active owners."""
+    VISIBLE = "visible"
+    """What a signed-in user sees in the library: their own, those shared with them (of active
+    owners) and the public ones."""
+    OWNED = "owned"
+    """The user's own."""
+    SHARED = "shared"
+    """Those the user collaborates on (of active owners)."""
+    ALL = "all"
+    """Every collection (administration)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A list's filter: ``scope`` for ``user_id`` (the caller; unused by PUBLIC and ALL), of one
+    ``collection_type`` or all."""
+
+    scope: Scope
+    user_id: int | None = None
+    collection_type: CollectionType | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrackTotals:
+    """How many tracks a collection holds and their total duration in seconds (files without a
+    known duration count as 0)."""
+
+    count: int = 0
+    duration: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionCounts:
+    """Collections counted by type and flags (all of them, or one owner's)."""
+
+    total: int = 0
+    albums: int = 0
+    playlists: int = 0
+    compilations: int = 0
+    public: int = 0
+    collaborative: int = 0
+
+
 class CollectionQueries(Protocol):
-    """The read side of collection lists and statistics (shaped for their screens, a fixed
-    number of statements per page)."""
+    """The read side of collection lists and statistics, shaped for their screens: each method is
+    one statement (``page`` two at most, plus the collaborators it loads with the page), whatever
+    the number of rows."""
+
+    async def page(self, listing: Listing, *, skip: int, limit: int) -> Page[Collection]:
+        """Newest first (``created_date``, then ``id``). The collections come with their
+        collaborators but without their tracks (``track_totals`` has the numbers)."""
+
+    async def track_totals(self, collection_ids: Sequence[int]) -> dict[int, TrackTotals]:
+        """By collection id; collections without tracks are left out."""
+
+    async def users(self, user_ids: Iterable[int]) -> dict[int, User]:
+        """The users shown on a screen (owners, collaborators, the owners of the tracks' files),
+        by id; unknown ids are left out."""
+
+    async def counts(self, *, owner_id: int | None = None) -> CollectionCounts:
+        """Of every collection, or of one owner's."""
+
+    async def track_entries(self) -> int:
+        """Tracks in all collections together."""

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import ColumnElement, Integer, and_, case, delete, exists, false, func, or_, select, true
+from sqlalchemy.orm import raiseload
 from sqlalchemy.orm.attributes import get_history
 
 from sono.adapters.sqlalchemy.repositories.base import SqlRepository, newest, repository, unique_violations_as_conflict
-from sono.adapters.sqlalchemy.tables import collaborators, collection_tracks, collections
-from sono.domain.collections import Collection
+from sono.adapters.sqlalchemy.tables import audio_files, collaborators, collection_tracks, collections, users
+from sono.application.collections.ports import CollectionCounts, Listing, Scope, TrackTotals
+from sono.application.common import Page
+from sono.domain.collections import Collection, CollectionType
+from sono.domain.users import User
 
 
 @repository("collections")
@@ -86,4 +91,83 @@ class SqlCollectionRepository(SqlRepository):
 
 @repository("collection_queries")
 class SqlCollectionQueries(SqlRepository):
-    """The read side of collection lists (built with the collections feature)."""
+    """The read side of collection lists and statistics: each method one statement (a page two at
+    most, plus the ``selectin`` load of its collaborators), whatever the number of rows.
+
+    Pages load ``Collection`` objects without their tracks (``raiseload``: a list that touched them
+    would fail loudly instead of loading them one collection at a time)."""
+
+    _newest_first = newest(collections.c.created_date, collections.c.id)
+
+    async def page(self, listing: Listing, *, skip: int, limit: int) -> Page[Collection]:
+        statement = select(Collection).options(raiseload(Collection.tracks))  # type: ignore[arg-type]
+        if listing.scope is not Scope.ALL and listing.scope is not Scope.OWNED:
+            statement = statement.join(users, users.c.id == collections.c.owner_id)
+        statement = statement.where(self._scope(listing))
+        if listing.collection_type is not None:
+            statement = statement.where(collections.c.collection_type == listing.collection_type)
+        return await self._page(statement, self._newest_first, skip, limit)
+
+    @staticmethod
+    def _scope(listing: Listing) -> ColumnElement[bool]:
+        user_id = listing.user_id if listing.user_id is not None else -1
+        shared = exists().where(collaborators.c.collection_id == collections.c.id, collaborators.c.user_id == user_id)
+        match listing.scope:
+            case Scope.ALL:
+                return true()
+            case Scope.OWNED:
+                return collections.c.owner_id == user_id
+            case Scope.PUBLIC:
+                return and_(collections.c.is_public, users.c.is_active)
+            case Scope.SHARED:
+                return and_(shared, users.c.is_active)
+            case Scope.VISIBLE:
+                return or_(
+                    collections.c.owner_id == user_id,
+                    and_(users.c.is_active, or_(collections.c.is_public, shared)),
+                )
+        return false()  # pragma: no cover
+
+    async def track_totals(self, collection_ids: Sequence[int]) -> dict[int, TrackTotals]:
+        if not collection_ids:
+            return {}
+        statement = (
+            select(
+                collection_tracks.c.collection_id,
+                func.count(),
+                func.coalesce(func.sum(audio_files.c.duration), 0.0),
+            )
+            .join(audio_files, audio_files.c.id == collection_tracks.c.audio_file_id)
+            .where(collection_tracks.c.collection_id.in_(list(collection_ids)))
+            .group_by(collection_tracks.c.collection_id)
+        )
+        rows = await self.session.execute(statement)
+        return {row[0]: TrackTotals(int(row[1]), float(row[2] or 0.0)) for row in rows}
+
+    async def users(self, user_ids: Iterable[int]) -> dict[int, User]:
+        wanted = sorted(set(user_ids))
+        if not wanted:
+            return {}
+        found = await self._all(select(User).where(users.c.id.in_(wanted)))
+        return {user.id: user for user in found if user.id is not None}
+
+    async def counts(self, *, owner_id: int | None = None) -> CollectionCounts:
+        def number(condition: ColumnElement[bool]) -> Any:
+            return func.coalesce(func.sum(case((condition, 1), else_=0)), 0).cast(Integer)
+
+        kind = collections.c.collection_type
+        statement = select(
+            func.count(),
+            number(kind == CollectionType.ALBUM),
+            number(kind == CollectionType.PLAYLIST),
+            number(kind == CollectionType.COMPILATION),
+            number(collections.c.is_public),
+            number(collections.c.is_collaborative),
+        ).select_from(collections)
+        if owner_id is not None:
+            statement = statement.where(collections.c.owner_id == owner_id)
+        row = (await self.session.execute(statement)).one()
+        return CollectionCounts(*(int(value or 0) for value in row))
+
+    async def track_entries(self) -> int:
+        return int(await self.session.scalar(select(func.count()).select_from(collection_tracks)) or 0)
