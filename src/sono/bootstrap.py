@@ -19,6 +19,8 @@ from sono.application.accounts.password_reset import PasswordResetService
 from sono.application.accounts.ports import Notifier, PasswordDecryptor, PasswordHasher, SessionLookup, TokenIssuer
 from sono.application.accounts.profiles import AccountService
 from sono.application.accounts.sessions import AuthService
+from sono.application.collections.admin import CollectionAdminService
+from sono.application.collections.service import CollectionService
 from sono.application.gdpr.service import GdprService
 from sono.application.jobs import JobRunner
 from sono.application.maintenance.ports import MaintenanceStore
@@ -105,6 +107,14 @@ class Container:
     def gdpr(self) -> GdprService:
         p = self.ports
         return GdprService(p.uow, p.hasher, p.decryptor, p.clock, self.media)
+
+    @cached_property
+    def collections(self) -> CollectionService:
+        return CollectionService(self.ports.uow, self.ports.clock, self.media)
+
+    @cached_property
+    def collection_admin(self) -> CollectionAdminService:
+        return CollectionAdminService(self.ports.uow, self.ports.clock, self.media)
 
     @cached_property
     def jobs(self) -> JobRunner:

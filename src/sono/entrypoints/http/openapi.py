@@ -64,6 +64,7 @@ _TAGS = [
     Tag(name="GDPR", description="Account deletion, data export and consents"),
     Tag(name="Maintenance", description="Maintenance mode"),
     Tag(name="Media", description="Stored media served by the API (local storage)"),
+    Tag(name="Collections", description="Albums, playlists and compilations, their tracks and collaborators"),
 ]
 _ERROR_DESCRIPTIONS = {
     400: "Bad request: malformed JSON, an invalid encrypted password, or a rule of the operation",
