@@ -97,7 +97,8 @@ def track_filenames(entries: Sequence[tuple[int, str, str]]) -> list[str]:
     taken: set[str] = set()
     for order, title, extension in entries:
         ext = clean_filename(extension, "bin").lower()[:10]
-        name = clean_filename(f"{order:0{width}d} - {title}.{ext}", f"{order:0{width}d}.{ext}")
+        flat = title.replace("/", "_").replace("\\", "_")  # a title's slashes are no folders
+        name = clean_filename(f"{order:0{width}d} - {flat}.{ext}", f"{order:0{width}d}.{ext}")
         candidate, copy = name, 2
         while candidate.lower() in taken:
             stem, dot, suffix = name.rpartition(".")
