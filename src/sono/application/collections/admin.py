@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sono.application.collections.ports import CollectionCounts, Listing, Scope
-from sono.application.collections.service import USER_NOT_FOUND, CollectionStats, known_id
+from sono.application.collections.service import USER_NOT_FOUND, CollectionStats, bounded_skip, known_id
 from sono.application.collections.views import CollectionView, cards
 from sono.application.common import Page, Principal, audit
 from sono.application.media.service import MediaService
@@ -56,7 +56,7 @@ class CollectionAdminService:
     async def recent(self, principal: Principal, *, skip: int, limit: int) -> Page[CollectionView]:
         """Every collection (deactivated owners' too), newest first."""
         async with self._uow(read_only=True) as uow:
-            page = await uow.collection_queries.page(Listing(Scope.ALL), skip=skip, limit=limit)
+            page = await uow.collection_queries.page(Listing(Scope.ALL), skip=bounded_skip(skip), limit=limit)
             return Page(await cards(uow, principal.viewer, page.items), page.total, page.skip)
 
     async def summary(self, principal: Principal) -> CollectionSummary:

@@ -53,6 +53,12 @@ def known_id(value: int) -> bool:
     return 1 <= value <= ID_MAX
 
 
+def bounded_skip(skip: int) -> int:
+    """No list holds more than ``ID_MAX`` rows: a larger ``skip`` (which the database could not
+    take as an ``OFFSET``) is an empty page all the same."""
+    return min(skip, ID_MAX)
+
+
 @dataclass(frozen=True, slots=True)
 class NewCollection:
     title: str
@@ -109,7 +115,7 @@ class CollectionService:
 
     async def page(self, viewer: Viewer, listing: Listing, *, skip: int, limit: int) -> Page[CollectionView]:
         async with self._uow(read_only=True) as uow:
-            page = await uow.collection_queries.page(listing, skip=skip, limit=limit)
+            page = await uow.collection_queries.page(listing, skip=bounded_skip(skip), limit=limit)
             return Page(await cards(uow, viewer, page.items), page.total, page.skip)
 
     async def library(
