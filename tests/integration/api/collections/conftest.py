@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import event
 
 from sono.domain.audio import AudioFile
-from tests.integration.api.conftest import Account, Api
+from tests.integration.api.conftest import Account, Api, MakeApi
 
 COLLECTIONS = "/api/v1/collections"
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -102,6 +102,13 @@ class Library:
 @pytest.fixture
 def library(api: Api) -> Library:
     return Library(api)
+
+
+@pytest.fixture
+async def crowd(make_api: MakeApi) -> Library:
+    """A library without rate limits, for tests that register more users than a client may per
+    minute."""
+    return Library(await make_api(SONO_RATE_LIMITS_ENABLED="false"))
 
 
 class StatementCounter:
