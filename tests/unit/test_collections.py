@@ -11,7 +11,7 @@ import pytest
 from sono.adapters.memory.media import FAKE_IMAGE
 from sono.application.collections.archive import zip_stream
 from sono.application.collections.ports import Listing, Scope
-from sono.application.collections.service import NewCollection
+from sono.application.collections.service import NewCollection, _constraint_messages
 from sono.application.common import Principal
 from sono.domain.access import Viewer
 from sono.domain.audio import AudioFile
@@ -396,3 +396,17 @@ async def test_the_archive_holds_the_tracks_in_order_stored_not_recompressed(wor
     assert bundle.testzip() is None
     with pytest.raises(NotFound):
         await service.archive(people["other"].viewer, collection_id)
+
+
+@pytest.mark.parametrize(
+    ("constraint", "message"),
+    [
+        ("uq_collection_tracks_collection_id_audio_file_id", "Audio file already in collection"),
+        ("uq_collaborators_collection_id_user_id", "User is already a collaborator"),
+        ("uq_collection_tracks_collection_id_track_order", "The collection changed meanwhile, please try again"),
+    ],
+)
+def test_a_tripped_constraint_names_the_rule_it_kept(constraint: str, message: str) -> None:
+    with pytest.raises(Conflict) as refused, _constraint_messages():
+        raise Conflict(constraint=constraint)
+    assert (refused.value.detail, refused.value.constraint) == (message, constraint)

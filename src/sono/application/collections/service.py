@@ -10,7 +10,8 @@ decides who is asking, finds the files and users the request names, and saves.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO
@@ -24,7 +25,9 @@ from sono.application.uow import UnitOfWork, UnitOfWorkFactory
 from sono.domain.access import Viewer
 from sono.domain.audio import AudioFile
 from sono.domain.collections import (
+    ALREADY_COLLABORATOR,
     BULK_ADD_MAX,
+    TRACK_ALREADY_PRESENT,
     Collection,
     CollectionType,
     Permission,
@@ -32,7 +35,7 @@ from sono.domain.collections import (
     ids_text,
     track_filenames,
 )
-from sono.domain.errors import FieldError, NotFound, ValidationFailed
+from sono.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from sono.domain.gdpr import AuditEvent
 from sono.domain.media import COVERS, clean_filename, object_key
 from sono.domain.users import User
@@ -47,6 +50,27 @@ USER_NOT_FOUND = "User not found"
 BULK_EMPTY = "At least one audio file id is required"
 BULK_TOO_MANY = f"At most {BULK_ADD_MAX} audio files can be added at once"
 COLLABORATOR_NEEDS_USER = "Either user_id or username is required"
+
+
+CHANGED_MEANWHILE = "The collection changed meanwhile, please try again"
+_CONSTRAINT_MESSAGES = {
+    "uq_collection_tracks_collection_id_audio_file_id": TRACK_ALREADY_PRESENT,
+    "uq_collaborators_collection_id_user_id": ALREADY_COLLABORATOR,
+    "uq_collection_tracks_collection_id_track_order": CHANGED_MEANWHILE,
+}
+
+
+@contextmanager
+def _constraint_messages() -> Iterator[None]:
+    """The database's unique constraints are the last line of defence behind the aggregate's rules
+    (writers are serialised, so they should never trip): if one does, say which rule it kept."""
+    try:
+        yield
+    except Conflict as exc:
+        message = _CONSTRAINT_MESSAGES.get(exc.constraint or "")
+        if message is None:
+            raise
+        raise Conflict(message, constraint=exc.constraint) from None
 
 
 def known_id(value: int) -> bool:
@@ -178,7 +202,7 @@ class CollectionService:
             await audit(
                 uow, self._clock, AuditEvent.COLLECTION_CREATED, user_id=principal.user_id, collection_id=collection.id
             )
-            await uow.commit()
+            await self._commit(uow)
         return CollectionView(collection, principal.user, [], TrackTotals(), True, [])
 
     async def update(self, principal: Principal, collection_id: int, changes: dict[str, Any]) -> CollectionView:
@@ -188,10 +212,10 @@ class CollectionService:
             collection, _ = await self._load(uow, viewer, collection_id)
             changed = collection.revise(viewer, changes, now=self._clock.now())
             if changed:
-                await uow.collections.save(collection)
+                await self._save(uow, collection)
                 await self._audit(uow, AuditEvent.COLLECTION_UPDATED, principal, collection, fields=changed)
             view = await self._view(uow, viewer, collection)
-            await uow.commit()
+            await self._commit(uow)
         return view
 
     async def delete(self, principal: Principal, collection_id: int) -> None:
@@ -202,7 +226,7 @@ class CollectionService:
             cover = collection.cover_art_key
             await uow.collections.delete(collection)
             await self._audit(uow, AuditEvent.COLLECTION_DELETED, principal, collection)
-            await uow.commit()
+            await self._commit(uow)
         if cover:
             await self._media.remove([cover])
 
@@ -224,10 +248,10 @@ class CollectionService:
                 collection.check_editable(viewer)
                 old_key, collection.cover_art_key = collection.cover_art_key, key
                 collection.updated_date = self._clock.now()
-                await uow.collections.save(collection)
+                await self._save(uow, collection)
                 await self._media.settle(uow, [key])
                 view = await self._view(uow, viewer, collection)
-                await uow.commit()
+                await self._commit(uow)
         except BaseException:
             await self._media.discard([key])
             raise
@@ -250,8 +274,8 @@ class CollectionService:
                 audio_file_id, now=self._clock.now(), added_by_id=principal.user_id, position=position
             )
             collection.updated_date = self._clock.now()
-            await uow.collections.save(collection)
-            await uow.commit()
+            await self._save(uow, collection)
+            await self._commit(uow)
         return TrackView(track, audio, audio_owner)
 
     async def add_tracks(
@@ -271,8 +295,8 @@ class CollectionService:
             files = await self._visible_files(uow, viewer, ids)
             tracks = collection.add_tracks(ids, now=self._clock.now(), added_by_id=principal.user_id)
             collection.updated_date = self._clock.now()
-            await uow.collections.save(collection)
-            await uow.commit()
+            await self._save(uow, collection)
+            await self._commit(uow)
         return [TrackView(track, *files[track.audio_file_id]) for track in tracks]
 
     async def remove_track(self, principal: Principal, collection_id: int, track_id: int) -> None:
@@ -282,8 +306,8 @@ class CollectionService:
             collection.check_editable(viewer)
             collection.remove_track(track_id)
             collection.updated_date = self._clock.now()
-            await uow.collections.save(collection)
-            await uow.commit()
+            await self._save(uow, collection)
+            await self._commit(uow)
 
     async def move_track(self, principal: Principal, collection_id: int, track_id: int, position: int) -> TrackView:
         """Move to ``position`` (clamped to 1..n), shifting the tracks in between."""
@@ -293,9 +317,9 @@ class CollectionService:
             collection.check_editable(viewer)
             track = collection.move_track(track_id, position)
             collection.updated_date = self._clock.now()
-            await uow.collections.save(collection)
+            await self._save(uow, collection)
             files = await self._people_of_files(uow, [track.audio_file_id])
-            await uow.commit()
+            await self._commit(uow)
         return TrackView(track, *files[track.audio_file_id])
 
     # ------------------------------------------------------------------ collaborators
@@ -326,9 +350,9 @@ class CollectionService:
             collaborator = collection.add_collaborator(
                 user.id, permission, now=self._clock.now(), added_by_id=principal.user_id
             )
-            await uow.collections.save(collection)
+            await self._save(uow, collection)
             await self._audit(uow, AuditEvent.COLLECTION_UPDATED, principal, collection, collaborator_added=user.id)
-            await uow.commit()
+            await self._commit(uow)
         return CollaboratorView(collaborator, user)
 
     async def set_collaborator_permission(
@@ -339,9 +363,9 @@ class CollectionService:
             collection, _ = await self._load(uow, viewer, collection_id)
             collection.check_manageable(viewer)
             collaborator = collection.set_permission(user_id, permission)
-            await uow.collections.save(collection)
+            await self._save(uow, collection)
             user = (await uow.collection_queries.users([user_id]))[user_id]
-            await uow.commit()
+            await self._commit(uow)
         return CollaboratorView(collaborator, user)
 
     async def remove_collaborator(self, principal: Principal, collection_id: int, user_id: int) -> None:
@@ -350,11 +374,19 @@ class CollectionService:
             collection, _ = await self._load(uow, viewer, collection_id)
             collection.check_manageable(viewer)
             collection.remove_collaborator(user_id)
-            await uow.collections.save(collection)
+            await self._save(uow, collection)
             await self._audit(uow, AuditEvent.COLLECTION_UPDATED, principal, collection, collaborator_removed=user_id)
-            await uow.commit()
+            await self._commit(uow)
 
     # ------------------------------------------------------------------ helpers
+
+    async def _save(self, uow: UnitOfWork, collection: Collection) -> None:
+        with _constraint_messages():
+            await uow.collections.save(collection)
+
+    async def _commit(self, uow: UnitOfWork) -> None:
+        with _constraint_messages():
+            await uow.commit()
 
     async def _load(
         self, uow: UnitOfWork, viewer: Viewer, collection_id: int, *, lock: bool = True
