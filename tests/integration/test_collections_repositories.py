@@ -170,7 +170,8 @@ async def test_deleting_a_collection_takes_its_tracks_and_collaborators(uows: Un
         assert await uow.collections.get(doomed) is None
         assert await uow.collection_queries.track_entries() == 1
         assert await uow.collections.member_of(friend.id) == []  # type: ignore[arg-type]
-        assert await uow.collection_queries.track_totals([doomed, kept]) == {kept: TrackTotals(1, 10.0)}
+        listed = (await uow.collection_queries.page(Listing(Scope.ALL), skip=0, limit=10)).items
+        assert [(item.collection.id, item.totals) for item in listed] == [(kept, TrackTotals(1, 10.0))]
 
 
 async def test_deleted_audio_leaves_no_gap_in_any_collection(uows: UnitOfWorkFactory) -> None:
@@ -216,7 +217,7 @@ async def test_lists_by_scope_newest_first(uows: UnitOfWorkFactory) -> None:
     async def listed(listing: Listing, skip: int = 0, limit: int = 100) -> tuple[list[int | None], int]:
         async with uows(read_only=True) as uow:
             page = await uow.collection_queries.page(listing, skip=skip, limit=limit)
-            return [c.id for c in page.items], page.total
+            return [listed.collection.id for listed in page.items], page.total
 
     assert await listed(Listing(Scope.PUBLIC)) == ([public_album, mine_public], 2)
     assert await listed(Listing(Scope.PUBLIC, collection_type=CollectionType.ALBUM)) == ([public_album], 1)
@@ -230,7 +231,9 @@ async def test_lists_by_scope_newest_first(uows: UnitOfWorkFactory) -> None:
     assert await listed(Listing(Scope.ALL), skip=10) == ([], 7)
     async with uows(read_only=True) as uow:
         page = await uow.collection_queries.page(Listing(Scope.SHARED, me.id), skip=0, limit=10)
-        assert [c.user_id for c in page.items[0].collaborators] == [me.id]
+        assert [c.user_id for c in page.items[0].collection.collaborators] == [me.id]
+        assert {user_id: user.username for user_id, user in page.items[0].people.items()} == {me.id: "me"}
+        assert page.items[0].owner.username == "friend"
 
 
 async def test_totals_counts_and_people(uows: UnitOfWorkFactory) -> None:
@@ -241,8 +244,13 @@ async def test_totals_counts_and_people(uows: UnitOfWorkFactory) -> None:
     await collection(uows, other, "c", collection_type=CollectionType.COMPILATION, is_public=True)
     async with uows(read_only=True) as uow:
         queries = uow.collection_queries
-        assert await queries.track_totals([full, empty]) == {full: TrackTotals(3, 12.75)}
-        assert await queries.track_totals([]) == {}
+        listed = (await queries.page(Listing(Scope.OWNED, owner.id), skip=0, limit=10)).items
+        assert [(item.collection.id, item.totals) for item in listed] == [
+            (empty, TrackTotals()),
+            (full, TrackTotals(3, 12.75)),
+        ]
+        assert [item.owner.username for item in listed] == ["owner", "owner"]
+        assert [item.collection.tracks for item in listed] == [[], []]  # lists do not load tracks
         assert await queries.counts() == CollectionCounts(3, 1, 1, 1, 2, 1)
         assert await queries.counts(owner_id=owner.id) == CollectionCounts(2, 1, 1, 0, 1, 1)
         assert await queries.counts(owner_id=10**6) == CollectionCounts()

@@ -57,14 +57,14 @@ class CollectionAdminService:
         """Every collection (deactivated owners' too), newest first."""
         async with self._uow(read_only=True) as uow:
             page = await uow.collection_queries.page(Listing(Scope.ALL), skip=bounded_skip(skip), limit=limit)
-            return Page(await cards(uow, principal.viewer, page.items), page.total, page.skip)
+            return Page(cards(principal.viewer, page.items), page.total, page.skip)
 
     async def summary(self, principal: Principal) -> CollectionSummary:
         async with self._uow(read_only=True) as uow:
             counts = await uow.collection_queries.counts()
             tracks = await uow.collection_queries.track_entries()
             page = await uow.collection_queries.page(Listing(Scope.ALL), skip=0, limit=SUMMARY_RECENT)
-            recent = await cards(uow, principal.viewer, page.items)
+            recent = cards(principal.viewer, page.items)
         return CollectionSummary(counts, tracks, recent)
 
     async def delete_all(self, principal: Principal, user_id: int) -> int:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from sono.application.common import Page
+from sono.domain.audio import AudioFile
 from sono.domain.collections import Collection, CollectionType
 from sono.domain.users import User
 
@@ -74,6 +75,29 @@ class TrackTotals:
 
 
 @dataclass(frozen=True, slots=True)
+class Listed:
+    """One collection of a list page as the read side finds it: the collection with its
+    collaborators (its tracks are not loaded: ``tracks`` is empty), its owner, its track totals and
+    the users of its collaborators by id."""
+
+    collection: Collection
+    owner: User
+    totals: TrackTotals = TrackTotals()
+    people: Mapping[int, User] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """A collection as its own screen shows it: the aggregate (its tracks in order and its
+    collaborators), the audio files of its tracks and everyone on it (owner, collaborators, the
+    files' owners), by id."""
+
+    collection: Collection
+    files: Mapping[int, AudioFile]
+    people: Mapping[int, User]
+
+
+@dataclass(frozen=True, slots=True)
 class CollectionCounts:
     """Collections counted by type and flags (all of them, or one owner's)."""
 
@@ -87,15 +111,15 @@ class CollectionCounts:
 
 class CollectionQueries(Protocol):
     """The read side of collection lists and statistics, shaped for their screens: each method is
-    one statement (``page`` two at most, plus the collaborators it loads with the page), whatever
-    the number of rows."""
+    one statement (``page`` three at most), whatever the number of rows."""
 
-    async def page(self, listing: Listing, *, skip: int, limit: int) -> Page[Collection]:
-        """Newest first (``created_date``, then ``id``). The collections come with their
-        collaborators but without their tracks (``track_totals`` has the numbers)."""
+    async def page(self, listing: Listing, *, skip: int, limit: int) -> Page[Listed]:
+        """Newest first (``created_date``, then ``id``): each collection with its owner, track
+        totals and collaborators (one statement for the page with its owners and totals, one for
+        the collaborators with their users, and one counting the list when the page is full)."""
 
-    async def track_totals(self, collection_ids: Sequence[int]) -> dict[int, TrackTotals]:
-        """By collection id; collections without tracks are left out."""
+    async def shown(self, collection_id: int) -> Shown | None:
+        """One collection with its files and people (three statements whatever its size)."""
 
     async def users(self, user_ids: Iterable[int]) -> dict[int, User]:
         """The users shown on a screen (owners, collaborators, the owners of the tracks' files),

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, BinaryIO
 
 from sono.application.collections.ports import Listing, Scope, TrackTotals
-from sono.application.collections.views import CollaboratorView, CollectionView, TrackView, cards, detail
+from sono.application.collections.views import CollaboratorView, CollectionView, TrackView, assemble, cards, detail
 from sono.application.common import Page, Principal, audit
 from sono.application.media.service import MediaService
 from sono.application.ports import Clock
@@ -131,8 +131,8 @@ class CollectionService:
 
     async def get(self, viewer: Viewer, collection_id: int) -> CollectionView:
         async with self._uow(read_only=True) as uow:
-            collection = await uow.collections.get(collection_id) if known_id(collection_id) else None
-            view = await detail(uow, viewer, collection) if collection is not None else None
+            shown = await uow.collection_queries.shown(collection_id) if known_id(collection_id) else None
+        view = assemble(viewer, shown) if shown is not None else None
         if view is None or not view.collection.visible_to(viewer, owner_active=view.owner.is_active):
             raise NotFound(COLLECTION_NOT_FOUND)
         return view
@@ -140,7 +140,7 @@ class CollectionService:
     async def page(self, viewer: Viewer, listing: Listing, *, skip: int, limit: int) -> Page[CollectionView]:
         async with self._uow(read_only=True) as uow:
             page = await uow.collection_queries.page(listing, skip=bounded_skip(skip), limit=limit)
-            return Page(await cards(uow, viewer, page.items), page.total, page.skip)
+            return Page(cards(viewer, page.items), page.total, page.skip)
 
     async def library(
         self, viewer: Viewer, *, public_only: bool, collection_type: CollectionType | None, skip: int, limit: int

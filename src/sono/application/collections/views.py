@@ -1,14 +1,14 @@
 """What the collection screens show, read in a fixed number of statements whatever their size: a
-list page is the page, its collaborators, the track totals of its collections and the people on
-it; a single collection is the aggregate (with its tracks and collaborators), the audio files of
-its tracks and the people on it."""
+list page is the page with its owners and track totals, then its collaborators with their users
+(a count only for a page beyond the end); a single collection is itself with its owner, its
+tracks with their files and the files' owners, and its collaborators with their users."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sono.application.collections.ports import TrackTotals
+from sono.application.collections.ports import Listed, Shown, TrackTotals
 from sono.application.uow import UnitOfWork
 from sono.domain.access import Viewer
 from sono.domain.audio import AudioFile
@@ -45,12 +45,9 @@ def collaborator_views(collection: Collection, people: dict[int, User]) -> list[
     return [CollaboratorView(c, people[c.user_id]) for c in collection.collaborators if c.user_id in people]
 
 
-async def detail(uow: UnitOfWork, viewer: Viewer, collection: Collection) -> CollectionView | None:
-    """The whole collection with its tracks; None when its owner is gone. Two statements beyond
-    loading the aggregate: its files, then everyone shown (owner, collaborators, file owners)."""
-    files = await uow.audio_files.get_many(collection.audio_file_ids)
-    wanted = {collection.owner_id, *(c.user_id for c in collection.collaborators)}
-    people = await uow.collection_queries.users(wanted | {audio.owner_id for audio in files.values()})
+def assemble(viewer: Viewer, shown: Shown) -> CollectionView | None:
+    """The whole collection with its tracks as the viewer sees it; None when its owner is gone."""
+    collection, files, people = shown.collection, shown.files, shown.people
     owner = people.get(collection.owner_id)
     if owner is None:
         return None
@@ -63,28 +60,31 @@ async def detail(uow: UnitOfWork, viewer: Viewer, collection: Collection) -> Col
     return CollectionView(
         collection,
         owner,
-        collaborator_views(collection, people),
+        collaborator_views(collection, dict(people)),
         TrackTotals(len(tracks), duration),
         collection.editable_by(viewer),
         tracks,
     )
 
 
-async def cards(uow: UnitOfWork, viewer: Viewer, collections: Sequence[Collection]) -> list[CollectionView]:
-    """List items (collaborators and totals, no tracks): two statements for the whole page."""
-    if not collections:
-        return []
-    totals = await uow.collection_queries.track_totals([c.id for c in collections if c.id is not None])
-    wanted = {c.owner_id for c in collections} | {x.user_id for c in collections for x in c.collaborators}
-    people = await uow.collection_queries.users(wanted)
+async def detail(uow: UnitOfWork, viewer: Viewer, collection: Collection) -> CollectionView | None:
+    """``assemble`` for an aggregate loaded to be changed: two statements more, its files, then
+    everyone shown (owner, collaborators, file owners)."""
+    files = await uow.audio_files.get_many(collection.audio_file_ids)
+    wanted = {collection.owner_id, *(c.user_id for c in collection.collaborators)}
+    people = await uow.collection_queries.users(wanted | {audio.owner_id for audio in files.values()})
+    return assemble(viewer, Shown(collection, files, people))
+
+
+def cards(viewer: Viewer, found: Sequence[Listed]) -> list[CollectionView]:
+    """List items (collaborators and totals, no tracks) as the viewer sees them."""
     return [
         CollectionView(
-            collection,
-            people[collection.owner_id],
-            collaborator_views(collection, people),
-            totals.get(collection.id or 0, TrackTotals()),
-            collection.editable_by(viewer),
+            listed.collection,
+            listed.owner,
+            collaborator_views(listed.collection, dict(listed.people)),
+            listed.totals,
+            listed.collection.editable_by(viewer),
         )
-        for collection in collections
-        if collection.owner_id in people
+        for listed in found
     ]
