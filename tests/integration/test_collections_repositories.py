@@ -296,6 +296,7 @@ async def test_writers_of_one_collection_queue_on_its_row_lock(postgres_url: str
                             " AND wait_event_type = 'Lock'"
                         )
                     )
+                    await probe.rollback()  # pg_stat_activity is a snapshot per transaction
                     if waiting:
                         break
                     await asyncio.sleep(0.01)

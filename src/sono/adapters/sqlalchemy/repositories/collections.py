@@ -238,9 +238,10 @@ class SqlCollectionQueries(SqlRepository):
         statements = _page_statements(listing.scope, listing.collection_type is not None)
         values = {"user_id": listing.user_id or -1, "collection_type": listing.collection_type}
         rows = (await self.session.execute(statements.page, {**values, "skip": skip, "limit": limit})).mappings().all()
-        found = [self._listed(row) for row in rows]
+        people: dict[int, User] = {}  # each user built once per page
+        found = [self._listed(row, people) for row in rows]
         if found:
-            await self._add_collaborators(found)
+            await self._add_collaborators(found, people)
             return Page(found, int(rows[0]["total"]), skip)
         total = 0 if skip == 0 else int(await self.session.scalar(statements.count, values) or 0)
         return Page(found, total, skip)
@@ -266,18 +267,21 @@ class SqlCollectionQueries(SqlRepository):
         return Shown(collection, files, people)
 
     @staticmethod
-    def _listed(row: Any) -> Listed:
+    def _listed(row: Any, people: dict[int, User]) -> Listed:
         collection = _COLLECTION(row)
         collection.__dict__.update(tracks=[], collaborators=[])
         totals = TrackTotals(int(row["track_count"] or 0), float(row["duration"] or 0.0))
-        return Listed(collection, _OWNER_OF(row), totals, {})
+        owner = people.get(collection.owner_id) or people.setdefault(collection.owner_id, _OWNER_OF(row))
+        return Listed(collection, owner, totals, {})
 
-    async def _add_collaborators(self, found: list[Listed]) -> None:
+    async def _add_collaborators(self, found: list[Listed], people: dict[int, User]) -> None:
         by_id = {listed.collection.id: listed for listed in found}
         for row in (await self.session.execute(_COLLABORATORS, {"ids": list(by_id)})).mappings():
             listed = by_id[row["collection_id"]]
             listed.collection.collaborators.append(_COLLABORATOR(row))
-            listed.people[row["user_id"]] = _PERSON_OF(row)  # type: ignore[index]
+            user_id = row["user_id"]
+            person = people.get(user_id) or people.setdefault(user_id, _PERSON_OF(row))
+            listed.people[user_id] = person  # type: ignore[index]
 
     async def users(self, user_ids: Iterable[int]) -> dict[int, User]:
         wanted = sorted(set(user_ids))
