@@ -295,10 +295,12 @@ async def main() -> None:
         r = results[name]
         report(f"{label} GET {r['path']} ({r['bytes']} bytes): {describe(r['route'])}")
         report(
-            f"    GET /bench/bare, the same bytes: {r['bare']:8.1f} req/s  (mean of {r['before']:.1f} before and {r['after']:.1f} after)"
+            f"    GET /bench/bare, the same bytes: {r['bare']:8.1f} req/s"
+            f"  (mean of {r['before']:.1f} before and {r['after']:.1f} after)"
         )
         report(
-            f"    ratio: {r['ratio']:.2f} (goal: at least 0.25); SQL statements per request: {results['statements'][r['path']]}"
+            f"    ratio: {r['ratio']:.2f} (goal: at least 0.25);"
+            f" SQL statements per request: {results['statements'][r['path']]}"
         )
     reorders = results["reorders"]
     rates = ", ".join(f"{rate:.1f}" for rate in reorders["rates"])
