@@ -22,6 +22,8 @@ from sono.application.accounts.sessions import AuthService
 from sono.application.admin.service import AdminService
 from sono.application.announcements.service import AnnouncementService
 from sono.application.charts import ChartsReader, ChartsService
+from sono.application.collections.admin import CollectionAdminService
+from sono.application.collections.service import CollectionService
 from sono.application.gdpr.service import GdprService
 from sono.application.jobs import JobRunner
 from sono.application.maintenance.ports import MaintenanceStore
@@ -121,6 +123,14 @@ class Container:
     @cached_property
     def charts(self) -> ChartsService:
         return ChartsService(self.ports.charts)
+
+    @cached_property
+    def collections(self) -> CollectionService:
+        return CollectionService(self.ports.uow, self.ports.clock, self.media)
+
+    @cached_property
+    def collection_admin(self) -> CollectionAdminService:
+        return CollectionAdminService(self.ports.uow, self.ports.clock, self.media)
 
     @cached_property
     def jobs(self) -> JobRunner:

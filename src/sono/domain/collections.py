@@ -12,9 +12,11 @@ import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sono.domain.access import Viewer
-from sono.domain.errors import BadRequest, Conflict, NotFound
+from sono.domain.errors import BadRequest, Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
+from sono.domain.media import clean_filename
 
 TITLE_MAX = 200
 DESCRIPTION_MAX = 5000
@@ -23,12 +25,24 @@ CURATOR_NOTE_MAX = 2000
 BULK_ADD_MAX = 100
 
 TRACK_ALREADY_PRESENT = "Audio file already in collection"
+TRACKS_ALREADY_PRESENT = "Audio files already in collection: {ids}"
+TRACKS_REPEATED = "Audio file ids repeated in the request: {ids}"
 TRACK_NOT_FOUND = "Track not found in collection"
 NOT_COLLABORATIVE = "Collection is not collaborative"
 OWNER_NOT_COLLABORATOR = "The owner cannot be added as a collaborator"
 ALREADY_COLLABORATOR = "User is already a collaborator"
 COLLABORATOR_NOT_FOUND = "Collaborator not found"
 ALBUM_NEEDS_ARTIST = "An album requires an artist"
+TITLE_EMPTY = "Title must not be empty"
+NOT_EDITABLE = "You do not have permission to edit this collection"
+OWNER_ONLY = "Only the owner can change {field}"
+MANAGERS_ONLY = "Only the owner can manage this collection"
+
+OWNER_FIELDS = ("is_public", "is_collaborative", "collection_type")
+"""Fields only the owner (or an admin) changes; an edit collaborator may repeat their value."""
+DESCRIPTIVE_FIELDS = ("title", "description", "artist", "curator_note")
+_TEXT_MAX = {"title": TITLE_MAX, "description": DESCRIPTION_MAX, "artist": ARTIST_MAX, "curator_note": CURATOR_NOTE_MAX}
+_LABELS = {"title": "Title", "description": "Description", "artist": "Artist", "curator_note": "Curator note"}
 
 
 class CollectionType(enum.StrEnum):
@@ -43,10 +57,56 @@ class Permission(enum.StrEnum):
 
 
 def type_problems(collection_type: CollectionType, artist: str | None) -> list[str]:
-    """What a collection of ``collection_type`` with this ``artist`` lacks."""
+    """What a collection of ``collection_type`` with this ``artist`` lacks. (Any type may carry a
+    ``curator_note``: the reference's own example sends one with a playlist.)"""
     if collection_type == CollectionType.ALBUM and not (artist or "").strip():
         return [ALBUM_NEEDS_ARTIST]
     return []
+
+
+def text_problems(field_name: str, value: str | None) -> list[str]:
+    """The length rules of a descriptive field (``title`` must also hold more than blanks)."""
+    if value is None:
+        return [TITLE_EMPTY] if field_name == "title" else []
+    if field_name == "title" and not value.strip():
+        return [TITLE_EMPTY]
+    limit = _TEXT_MAX[field_name]
+    if len(value) > limit:
+        return [f"{_LABELS[field_name]} must be at most {limit} characters"]
+    return []
+
+
+def check_fields(collection_type: CollectionType, values: dict[str, str | None]) -> None:
+    """Every rule the descriptive ``values`` (by field name) of a collection of ``collection_type``
+    break, as one ``ValidationFailed``."""
+    errors = [FieldError(name, message) for name, value in values.items() for message in text_problems(name, value)]
+    errors += [FieldError("artist", message) for message in type_problems(collection_type, values.get("artist"))]
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def ids_text(ids: Iterable[int]) -> str:
+    return ", ".join(str(i) for i in sorted(set(ids)))
+
+
+def track_filenames(entries: Sequence[tuple[int, str, str]]) -> list[str]:
+    """Names of a collection's tracks inside its archive: ``NN - title.ext`` from
+    ``(track_order, title, extension)``, made safe by ``clean_filename`` and unique."""
+    width = max(2, len(str(max((order for order, _, _ in entries), default=0))))
+    names: list[str] = []
+    taken: set[str] = set()
+    for order, title, extension in entries:
+        ext = clean_filename(extension, "bin").lower()[:10]
+        flat = title.replace("/", "_").replace("\\", "_")  # a title's slashes are no folders
+        name = clean_filename(f"{order:0{width}d} - {flat}.{ext}", f"{order:0{width}d}.{ext}")
+        candidate, copy = name, 2
+        while candidate.lower() in taken:
+            stem, dot, suffix = name.rpartition(".")
+            candidate = f"{stem} ({copy}){dot}{suffix}" if dot else f"{name} ({copy})"
+            copy += 1
+        taken.add(candidate.lower())
+        names.append(candidate)
+    return names
 
 
 @dataclass(eq=False)
@@ -95,11 +155,13 @@ class Collection:
         return next((c.permission_level for c in self.collaborators if c.user_id == viewer.user_id), None)
 
     def visible_to(self, viewer: Viewer, *, owner_active: bool = True) -> bool:
-        """Public collections (of active owners) are seen by everyone; private ones by their owner,
-        their collaborators and admins."""
-        if viewer.is_admin or viewer.is_user(self.owner_id) or self.permission_of(viewer) is not None:
+        """Public collections are seen by everyone; private ones by their owner, their
+        collaborators and admins. A deactivated owner's collections are seen by admins only."""
+        if viewer.is_admin:
             return True
-        return self.is_public and owner_active
+        if not owner_active:
+            return False
+        return self.is_public or viewer.is_user(self.owner_id) or self.permission_of(viewer) is not None
 
     def editable_by(self, viewer: Viewer) -> bool:
         """May change the tracks, the cover and the descriptive fields: owner, admins, and
@@ -109,6 +171,34 @@ class Collection:
     def manageable_by(self, viewer: Viewer) -> bool:
         """May change visibility and collaboration, manage collaborators and delete: owner, admins."""
         return viewer.is_admin or viewer.is_user(self.owner_id)
+
+    def check_editable(self, viewer: Viewer) -> None:
+        if not self.editable_by(viewer):
+            raise PermissionDenied(NOT_EDITABLE)
+
+    def check_manageable(self, viewer: Viewer) -> None:
+        if not self.manageable_by(viewer):
+            raise PermissionDenied(MANAGERS_ONLY)
+
+    # ------------------------------------------------------------------ fields
+
+    def revise(self, viewer: Viewer, changes: dict[str, Any], *, now: datetime) -> list[str]:
+        """Apply the fields that were sent (``changes`` by name; ``None`` clears an optional text).
+        Edit collaborators may change the descriptive fields and repeat the current value of the
+        owner's fields; the result must satisfy its type's rules. Returns the names that changed."""
+        self.check_editable(viewer)
+        for name in OWNER_FIELDS:
+            if name in changes and changes[name] != getattr(self, name) and not self.manageable_by(viewer):
+                raise PermissionDenied(OWNER_ONLY.format(field=name))
+        new_type = CollectionType(changes.get("collection_type", self.collection_type))
+        texts = {name: changes[name] for name in DESCRIPTIVE_FIELDS if name in changes}
+        check_fields(new_type, {**texts, "artist": changes.get("artist", self.artist)})
+        changed = [name for name, value in changes.items() if getattr(self, name) != value]
+        for name in changed:
+            setattr(self, name, changes[name])
+        if changed:
+            self.updated_date = now
+        return changed
 
     # ------------------------------------------------------------------ tracks
 
@@ -138,12 +228,14 @@ class Collection:
     def add_tracks(
         self, audio_file_ids: Sequence[int], *, now: datetime, added_by_id: int | None
     ) -> list[CollectionTrack]:
-        """Append several, in order; all or nothing (``Conflict`` naming none is added when one
-        is already present or repeated)."""
-        present = set(self.audio_file_ids)
+        """Append several, in order; all or nothing: ids repeated in ``audio_file_ids`` are a
+        ``ValidationFailed``, ids already present a ``Conflict``, each naming the ids."""
         repeated = {audio_id for audio_id in audio_file_ids if audio_file_ids.count(audio_id) > 1}
-        if present.intersection(audio_file_ids) or repeated:
-            raise Conflict(TRACK_ALREADY_PRESENT)
+        if repeated:
+            raise ValidationFailed([FieldError("audio_file_ids", TRACKS_REPEATED.format(ids=ids_text(repeated)))])
+        present = set(self.audio_file_ids).intersection(audio_file_ids)
+        if present:
+            raise Conflict(TRACKS_ALREADY_PRESENT.format(ids=ids_text(present)))
         added = [
             CollectionTrack(self.id, audio_id, 0, added_date=now, added_by_id=added_by_id)
             for audio_id in audio_file_ids
@@ -201,6 +293,11 @@ class Collection:
             raise Conflict(ALREADY_COLLABORATOR)
         collaborator = Collaborator(self.id, user_id, permission, added_date=now, added_by_id=added_by_id)
         self.collaborators.append(collaborator)
+        return collaborator
+
+    def set_permission(self, user_id: int, permission: Permission) -> Collaborator:
+        collaborator = self.collaborator(user_id)
+        collaborator.permission_level = permission
         return collaborator
 
     def remove_collaborator(self, user_id: int) -> Collaborator:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
-from sono.domain.collections import Collection
+from sono.application.common import Page
+from sono.domain.audio import AudioFile
+from sono.domain.collections import Collection, CollectionType
+from sono.domain.users import User
 
 
 class CollectionRepository(Protocol):
@@ -34,6 +39,94 @@ class CollectionRepository(Protocol):
         """Delete every collection of the owner, returning their cover-art keys."""
 
 
+class Scope(enum.Enum):
+    """Which collections a list shows."""
+
+    PUBLIC = "public"
+    """Public collections of active owners."""
+    VISIBLE = "visible"
+    """What a signed-in user sees in the library: their own, those shared with them (of active
+    owners) and the public ones."""
+    OWNED = "owned"
+    """The user's own."""
+    SHARED = "shared"
+    """Those the user collaborates on (of active owners)."""
+    ALL = "all"
+    """Every collection (administration)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A list's filter: ``scope`` for ``user_id`` (the caller; unused by PUBLIC and ALL), of one
+    ``collection_type`` or all."""
+
+    scope: Scope
+    user_id: int | None = None
+    collection_type: CollectionType | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrackTotals:
+    """How many tracks a collection holds and their total duration in seconds (files without a
+    known duration count as 0)."""
+
+    count: int = 0
+    duration: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """One collection of a list page as the read side finds it: the collection with its
+    collaborators (its tracks are not loaded: ``tracks`` is empty), its owner, its track totals and
+    the users of its collaborators by id."""
+
+    collection: Collection
+    owner: User
+    totals: TrackTotals = TrackTotals()
+    people: Mapping[int, User] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """A collection as its own screen shows it: the aggregate (its tracks in order and its
+    collaborators), the audio files of its tracks and everyone on it (owner, collaborators, the
+    files' owners), by id."""
+
+    collection: Collection
+    files: Mapping[int, AudioFile]
+    people: Mapping[int, User]
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionCounts:
+    """Collections counted by type and flags (all of them, or one owner's)."""
+
+    total: int = 0
+    albums: int = 0
+    playlists: int = 0
+    compilations: int = 0
+    public: int = 0
+    collaborative: int = 0
+
+
 class CollectionQueries(Protocol):
-    """The read side of collection lists and statistics (shaped for their screens, a fixed
-    number of statements per page)."""
+    """The read side of collection lists and statistics, shaped for their screens: each method is
+    one statement (``page`` three at most), whatever the number of rows."""
+
+    async def page(self, listing: Listing, *, skip: int, limit: int) -> Page[Listed]:
+        """Newest first (``created_date``, then ``id``): each collection with its owner, track
+        totals and collaborators (one statement for the page with its owners and totals, one for
+        the collaborators with their users, and one counting the list when the page is full)."""
+
+    async def shown(self, collection_id: int) -> Shown | None:
+        """One collection with its files and people (three statements whatever its size)."""
+
+    async def users(self, user_ids: Iterable[int]) -> dict[int, User]:
+        """The users shown on a screen (owners, collaborators, the owners of the tracks' files),
+        by id; unknown ids are left out."""
+
+    async def counts(self, *, owner_id: int | None = None) -> CollectionCounts:
+        """Of every collection, or of one owner's."""
+
+    async def track_entries(self) -> int:
+        """Tracks in all collections together."""

@@ -26,6 +26,7 @@ from sono.entrypoints.http.accounts.controller import UsersController
 from sono.entrypoints.http.admin.controller import AdminController, list_users_alias
 from sono.entrypoints.http.announcements.controller import AdminAnnouncementsController, AnnouncementsController
 from sono.entrypoints.http.charts import ChartsController
+from sono.entrypoints.http.collections.controller import CollectionAdminController, CollectionsController
 from sono.entrypoints.http.errors import EXCEPTION_HANDLERS
 from sono.entrypoints.http.gdpr.controller import GdprController
 from sono.entrypoints.http.health.controller import HealthController
@@ -51,6 +52,8 @@ FEATURES: list[ControllerRouterHandler] = [
     AnnouncementsController,
     AdminAnnouncementsController,
     ChartsController,
+    CollectionsController,
+    CollectionAdminController,
 ]
 """Every feature's controllers: adding a feature adds its controllers here."""
 

@@ -67,6 +67,7 @@ _TAGS = [
     Tag(name="Admin", description="Statistics and user moderation (administrators)"),
     Tag(name="Announcements", description="Announcements: published ones for everyone, all of them for admins"),
     Tag(name="Kworb", description="Spotify streaming charts from the Kworb database (read-only)"),
+    Tag(name="Collections", description="Albums, playlists and compilations, their tracks and collaborators"),
 ]
 _ERROR_DESCRIPTIONS = {
     400: "Bad request: malformed JSON, an invalid encrypted password, or a rule of the operation",

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from operator import attrgetter
 
-from sono.adapters.memory.repositories.base import FakeRepository, newest, repository
-from sono.domain.collections import Collaborator, Collection, CollectionTrack
+from sono.adapters.memory.repositories.base import FakeRepository, newest, page, repository
+from sono.application.collections.ports import CollectionCounts, Listed, Listing, Scope, Shown, TrackTotals
+from sono.application.common import Page
+from sono.domain.collections import Collaborator, Collection, CollectionTrack, CollectionType
+from sono.domain.users import User
 
 
 @repository("collections")
@@ -64,4 +68,70 @@ class FakeCollectionRepository(FakeRepository):
 
 @repository("collection_queries")
 class FakeCollectionQueries(FakeRepository):
-    """The read side of collection lists (built with the collections feature)."""
+    """The read side of collection lists and statistics, over the fake tables."""
+
+    async def page(self, listing: Listing, *, skip: int, limit: int) -> Page[Listed]:
+        def listed(collection: Collection) -> bool:
+            return self._in_scope(listing, collection) and (
+                listing.collection_type is None or collection.collection_type == listing.collection_type
+            )
+
+        chosen = page(newest(self.session.select(self.db.collections, listed), "created_date"), skip, limit)
+        return Page([self._listed(c) for c in chosen.items], chosen.total, chosen.skip)
+
+    def _listed(self, collection: Collection) -> Listed:
+        """What the database returns: a copy without its tracks, with their totals."""
+        files = [self.db.audio_files.get(track.audio_file_id) for track in collection.tracks]
+        known = [audio for audio in files if audio is not None]
+        totals = TrackTotals(len(known), float(sum(audio.duration or 0.0 for audio in known)))
+        people = {c.user_id: self.db.users[c.user_id] for c in collection.collaborators if c.user_id in self.db.users}
+        shown = replace(collection, tracks=[], collaborators=list(collection.collaborators))
+        return Listed(shown, self.db.users[collection.owner_id], totals, people)
+
+    def _in_scope(self, listing: Listing, collection: Collection) -> bool:
+        owner_active = self._is_active_user(collection.owner_id)
+        owned = listing.user_id is not None and collection.owner_id == listing.user_id
+        shared = any(c.user_id == listing.user_id for c in collection.collaborators)
+        match listing.scope:
+            case Scope.ALL:
+                return True
+            case Scope.OWNED:
+                return owned
+            case Scope.PUBLIC:
+                return collection.is_public and owner_active
+            case Scope.SHARED:
+                return shared and owner_active
+            case Scope.VISIBLE:
+                return owned or (owner_active and (collection.is_public or shared))
+        return False  # pragma: no cover
+
+    async def shown(self, collection_id: int) -> Shown | None:
+        collection = self.session.get(self.db.collections, collection_id)
+        if collection is None:
+            return None
+        files = {i: self.db.audio_files[i] for i in collection.audio_file_ids if i in self.db.audio_files}
+        wanted = {collection.owner_id, *(c.user_id for c in collection.collaborators)}
+        wanted |= {audio.owner_id for audio in files.values()}
+        return Shown(collection, files, {i: self.db.users[i] for i in wanted if i in self.db.users})
+
+    async def users(self, user_ids: Iterable[int]) -> dict[int, User]:
+        found = (self.session.get(self.db.users, user_id) for user_id in set(user_ids))
+        return {user.id: user for user in found if user is not None and user.id is not None}
+
+    async def counts(self, *, owner_id: int | None = None) -> CollectionCounts:
+        rows = [c for c in self.db.collections.values() if owner_id is None or c.owner_id == owner_id]
+
+        def number(kind: CollectionType) -> int:
+            return sum(1 for c in rows if c.collection_type == kind)
+
+        return CollectionCounts(
+            total=len(rows),
+            albums=number(CollectionType.ALBUM),
+            playlists=number(CollectionType.PLAYLIST),
+            compilations=number(CollectionType.COMPILATION),
+            public=sum(1 for c in rows if c.is_public),
+            collaborative=sum(1 for c in rows if c.is_collaborative),
+        )
+
+    async def track_entries(self) -> int:
+        return sum(len(c.tracks) for c in self.db.collections.values())

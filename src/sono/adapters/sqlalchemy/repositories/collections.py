@@ -2,14 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm.attributes import get_history
+from sqlalchemy.orm.instrumentation import manager_of_class
 
 from sono.adapters.sqlalchemy.repositories.base import SqlRepository, newest, repository, unique_violations_as_conflict
-from sono.adapters.sqlalchemy.tables import collaborators, collection_tracks, collections
-from sono.domain.collections import Collection
+from sono.adapters.sqlalchemy.tables import audio_files, collaborators, collection_tracks, collections, users
+from sono.application.collections.ports import CollectionCounts, Listed, Listing, Scope, Shown, TrackTotals
+from sono.application.common import Page
+from sono.domain.audio import AudioFile
+from sono.domain.collections import Collaborator, Collection, CollectionTrack, CollectionType
+from sono.domain.users import User
 
 
 @repository("collections")
@@ -84,6 +107,206 @@ class SqlCollectionRepository(SqlRepository):
         return [key for key in result.scalars() if key is not None]
 
 
+class _Builder:
+    """Makes detached domain objects from rows of Core columns (already converted by their
+    types), through the mapper's class manager instead of ``__init__``, which would fire the ORM's
+    attribute events for every field."""
+
+    def __init__(self, cls: type[Any], table: Table, prefix: str = "") -> None:
+        self._cls = cls
+        self._keys = [(column.name, f"{prefix}{column.name}") for column in table.c]
+        self.columns = [column.label(f"{prefix}{column.name}") if prefix else column for column in table.c]
+
+    @functools.cached_property
+    def _manager(self) -> Any:  # the mappers start after this module is imported
+        return manager_of_class(self._cls)
+
+    def __call__(self, row: Any) -> Any:
+        instance = self._manager.new_instance()
+        instance.__dict__.update({name: row[key] for name, key in self._keys})
+        return instance
+
+
+_OWNER, _PERSON = "owner__", "person__"
+_NEWEST_FIRST = newest(collections.c.created_date, collections.c.id)
+_USER_ID = bindparam("user_id", type_=Integer)
+_TYPE = bindparam("collection_type", type_=collections.c.collection_type.type)
+
+
+def _scope(scope: Scope) -> ColumnElement[bool]:
+    shared = exists().where(collaborators.c.collection_id == collections.c.id, collaborators.c.user_id == _USER_ID)
+    match scope:
+        case Scope.ALL:
+            return true()
+        case Scope.OWNED:
+            return collections.c.owner_id == _USER_ID
+        case Scope.PUBLIC:
+            return and_(collections.c.is_public, users.c.is_active)
+        case Scope.SHARED:
+            return and_(shared, users.c.is_active)
+        case Scope.VISIBLE:
+            return or_(
+                collections.c.owner_id == _USER_ID, and_(users.c.is_active, or_(collections.c.is_public, shared))
+            )
+    return false()  # pragma: no cover
+
+
+@dataclass(frozen=True)
+class _PageStatements:
+    page: Select[Any]
+    count: Select[Any]
+
+
+@functools.cache
+def _page_statements(scope: Scope, typed: bool) -> _PageStatements:
+    """The statements of one kind of list, built once (parameters: ``user_id``,
+    ``collection_type``, ``skip``, ``limit``): the page of ids chosen in a subquery (with the
+    list's length, counted by a window function), then their columns, owners and track totals for
+    those rows only. ``count`` is for a page beyond the end, which has no row to carry the length."""
+    chosen = select(collections.c.id)
+    if scope is not Scope.ALL and scope is not Scope.OWNED:
+        chosen = chosen.join(users, users.c.id == collections.c.owner_id)
+    chosen = chosen.where(_scope(scope))
+    if typed:
+        chosen = chosen.where(collections.c.collection_type == _TYPE)
+    counted = chosen.add_columns(func.count().over().label("total"))  # the whole list's length, on every row
+    ids = counted.order_by(*_NEWEST_FIRST).offset(bindparam("skip")).limit(bindparam("limit")).subquery("page")
+    in_collection = collection_tracks.c.collection_id == collections.c.id
+    track_count = select(func.count()).select_from(collection_tracks).where(in_collection).scalar_subquery()
+    duration = (
+        select(func.coalesce(func.sum(audio_files.c.duration), 0.0))
+        .select_from(collection_tracks.join(audio_files, audio_files.c.id == collection_tracks.c.audio_file_id))
+        .where(in_collection)
+        .scalar_subquery()
+    )
+    page = (
+        select(
+            *_COLLECTION.columns,
+            *_OWNER_OF.columns,
+            track_count.label("track_count"),
+            duration.label("duration"),
+            ids.c.total,
+        )
+        .select_from(
+            collections.join(ids, ids.c.id == collections.c.id).join(users, users.c.id == collections.c.owner_id)
+        )
+        .order_by(*_NEWEST_FIRST)
+    )
+    return _PageStatements(page, select(func.count()).select_from(chosen.subquery()))
+
+
+_COLLECTION = _Builder(Collection, collections)
+_OWNER_OF = _Builder(User, users, _OWNER)
+_TRACK = _Builder(CollectionTrack, collection_tracks)
+_FILE = _Builder(AudioFile, audio_files, "file__")
+_FILE_OWNER = _Builder(User, users, "file_owner__")
+_COLLECTION_WITH_OWNER = (
+    select(*_COLLECTION.columns, *_OWNER_OF.columns)
+    .join(users, users.c.id == collections.c.owner_id)
+    .where(collections.c.id == bindparam("collection_id", type_=Integer))
+)
+_TRACKS_WITH_FILES = (
+    select(*_TRACK.columns, *_FILE.columns, *_FILE_OWNER.columns)
+    .select_from(
+        collection_tracks.join(audio_files, audio_files.c.id == collection_tracks.c.audio_file_id).join(
+            users, users.c.id == audio_files.c.owner_id
+        )
+    )
+    .where(collection_tracks.c.collection_id == bindparam("collection_id", type_=Integer))
+    .order_by(collection_tracks.c.track_order)
+)
+_COLLABORATOR = _Builder(Collaborator, collaborators)
+_PERSON_OF = _Builder(User, users, _PERSON)
+_COLLABORATORS = (
+    select(*_COLLABORATOR.columns, *_PERSON_OF.columns)
+    .join(users, users.c.id == collaborators.c.user_id)
+    .where(collaborators.c.collection_id.in_(bindparam("ids", expanding=True)))
+    .order_by(collaborators.c.added_date, collaborators.c.id)
+)
+
+
 @repository("collection_queries")
 class SqlCollectionQueries(SqlRepository):
-    """The read side of collection lists (built with the collections feature)."""
+    """The read side of collection screens and statistics, a fixed number of statements whatever
+    the number of rows: a list page two (the page with owners, totals and the list's length; the
+    collaborators with their users), a collection three (itself with its owner; its tracks with
+    their files and the files' owners; its collaborators with their users), statistics one. They
+    run Core statements built once and make detached domain objects without the ORM's identity
+    map: a screen costs its round trips."""
+
+    async def page(self, listing: Listing, *, skip: int, limit: int) -> Page[Listed]:
+        statements = _page_statements(listing.scope, listing.collection_type is not None)
+        values = {"user_id": listing.user_id or -1, "collection_type": listing.collection_type}
+        rows = (await self.session.execute(statements.page, {**values, "skip": skip, "limit": limit})).mappings().all()
+        people: dict[int, User] = {}  # each user built once per page
+        found = [self._listed(row, people) for row in rows]
+        if found:
+            await self._add_collaborators(found, people)
+            return Page(found, int(rows[0]["total"]), skip)
+        total = 0 if skip == 0 else int(await self.session.scalar(statements.count, values) or 0)
+        return Page(found, total, skip)
+
+    async def shown(self, collection_id: int) -> Shown | None:
+        values = {"collection_id": collection_id}
+        row = (await self.session.execute(_COLLECTION_WITH_OWNER, values)).mappings().first()
+        if row is None:
+            return None
+        collection, owner = _COLLECTION(row), _OWNER_OF(row)
+        files: dict[int, AudioFile] = {}
+        people: dict[int, User] = {owner.id: owner}
+        tracks = []
+        for track_row in (await self.session.execute(_TRACKS_WITH_FILES, values)).mappings():
+            tracks.append(_TRACK(track_row))
+            audio = files[track_row["audio_file_id"]] = _FILE(track_row)
+            people.setdefault(audio.owner_id, _FILE_OWNER(track_row))
+        members = []
+        for member_row in (await self.session.execute(_COLLABORATORS, {"ids": [collection_id]})).mappings():
+            members.append(_COLLABORATOR(member_row))
+            people.setdefault(member_row["user_id"], _PERSON_OF(member_row))
+        collection.__dict__.update(tracks=tracks, collaborators=members)
+        return Shown(collection, files, people)
+
+    @staticmethod
+    def _listed(row: Any, people: dict[int, User]) -> Listed:
+        collection = _COLLECTION(row)
+        collection.__dict__.update(tracks=[], collaborators=[])
+        totals = TrackTotals(int(row["track_count"] or 0), float(row["duration"] or 0.0))
+        owner = people.get(collection.owner_id) or people.setdefault(collection.owner_id, _OWNER_OF(row))
+        return Listed(collection, owner, totals, {})
+
+    async def _add_collaborators(self, found: list[Listed], people: dict[int, User]) -> None:
+        by_id = {listed.collection.id: listed for listed in found}
+        for row in (await self.session.execute(_COLLABORATORS, {"ids": list(by_id)})).mappings():
+            listed = by_id[row["collection_id"]]
+            listed.collection.collaborators.append(_COLLABORATOR(row))
+            user_id = row["user_id"]
+            person = people.get(user_id) or people.setdefault(user_id, _PERSON_OF(row))
+            listed.people[user_id] = person  # type: ignore[index]
+
+    async def users(self, user_ids: Iterable[int]) -> dict[int, User]:
+        wanted = sorted(set(user_ids))
+        if not wanted:
+            return {}
+        found = await self._all(select(User).where(users.c.id.in_(wanted)))
+        return {user.id: user for user in found if user.id is not None}
+
+    async def counts(self, *, owner_id: int | None = None) -> CollectionCounts:
+        def number(condition: ColumnElement[bool]) -> Any:
+            return func.coalesce(func.sum(case((condition, 1), else_=0)), 0).cast(Integer)
+
+        kind = collections.c.collection_type
+        statement = select(
+            func.count(),
+            number(kind == CollectionType.ALBUM),
+            number(kind == CollectionType.PLAYLIST),
+            number(kind == CollectionType.COMPILATION),
+            number(collections.c.is_public),
+            number(collections.c.is_collaborative),
+        ).select_from(collections)
+        if owner_id is not None:
+            statement = statement.where(collections.c.owner_id == owner_id)
+        row = (await self.session.execute(statement)).one()
+        return CollectionCounts(*(int(value or 0) for value in row))
+
+    async def track_entries(self) -> int:
+        return int(await self.session.scalar(select(func.count()).select_from(collection_tracks)) or 0)

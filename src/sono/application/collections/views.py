@@ -1,0 +1,90 @@
+"""What the collection screens show, read in a fixed number of statements whatever their size: a
+list page is the page with its owners and track totals, then its collaborators with their users
+(a count only for a page beyond the end); a single collection is itself with its owner, its
+tracks with their files and the files' owners, and its collaborators with their users."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sono.application.collections.ports import Listed, Shown, TrackTotals
+from sono.application.uow import UnitOfWork
+from sono.domain.access import Viewer
+from sono.domain.audio import AudioFile
+from sono.domain.collections import Collaborator, Collection, CollectionTrack
+from sono.domain.users import User
+
+
+@dataclass(frozen=True, slots=True)
+class TrackView:
+    track: CollectionTrack
+    audio: AudioFile
+    audio_owner: User
+
+
+@dataclass(frozen=True, slots=True)
+class CollaboratorView:
+    collaborator: Collaborator
+    user: User
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionView:
+    """A collection as a caller sees it. ``tracks`` is None in lists (they show the totals)."""
+
+    collection: Collection
+    owner: User
+    collaborators: list[CollaboratorView]
+    totals: TrackTotals
+    can_edit: bool
+    tracks: list[TrackView] | None = None
+
+
+def collaborator_views(collection: Collection, people: dict[int, User]) -> list[CollaboratorView]:
+    return [CollaboratorView(c, people[c.user_id]) for c in collection.collaborators if c.user_id in people]
+
+
+def assemble(viewer: Viewer, shown: Shown) -> CollectionView | None:
+    """The whole collection with its tracks as the viewer sees it; None when its owner is gone."""
+    collection, files, people = shown.collection, shown.files, shown.people
+    owner = people.get(collection.owner_id)
+    if owner is None:
+        return None
+    tracks = [
+        TrackView(track, files[track.audio_file_id], people[files[track.audio_file_id].owner_id])
+        for track in collection.tracks
+        if track.audio_file_id in files and files[track.audio_file_id].owner_id in people
+    ]
+    duration = sum(view.audio.duration or 0.0 for view in tracks)
+    return CollectionView(
+        collection,
+        owner,
+        collaborator_views(collection, dict(people)),
+        TrackTotals(len(tracks), duration),
+        collection.editable_by(viewer),
+        tracks,
+    )
+
+
+async def detail(uow: UnitOfWork, viewer: Viewer, collection: Collection) -> CollectionView | None:
+    """``assemble`` for an aggregate loaded to be changed: two statements more, its files, then
+    everyone shown (owner, collaborators, file owners)."""
+    files = await uow.audio_files.get_many(collection.audio_file_ids)
+    wanted = {collection.owner_id, *(c.user_id for c in collection.collaborators)}
+    people = await uow.collection_queries.users(wanted | {audio.owner_id for audio in files.values()})
+    return assemble(viewer, Shown(collection, files, people))
+
+
+def cards(viewer: Viewer, found: Sequence[Listed]) -> list[CollectionView]:
+    """List items (collaborators and totals, no tracks) as the viewer sees them."""
+    return [
+        CollectionView(
+            listed.collection,
+            listed.owner,
+            collaborator_views(listed.collection, dict(listed.people)),
+            listed.totals,
+            listed.collection.editable_by(viewer),
+        )
+        for listed in found
+    ]

@@ -1,0 +1,420 @@
+"""Collections, their tracks, collaborators, cover art and ZIP download: ``/api/v1/collections``;
+and the administrators' collection routes under ``/api/v1/admin``.
+
+Reading routes serve anonymous callers too (public collections); the others need a signed-in
+caller. Who may see or change a collection is the use case's decision: 404 for a collection the
+caller may not see, 403 for one they see but may not change this way."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from litestar import Controller, Request, delete, get, post, put
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.response import Stream
+
+from sono.application.collections.archive import zip_stream
+from sono.application.collections.ports import Listing, Scope
+from sono.application.common import viewer_of
+from sono.domain.collections import CollectionType
+from sono.domain.errors import FieldError, ValidationFailed
+from sono.domain.media import IMAGE_MAX_BYTES, IMAGE_TOO_LARGE
+from sono.entrypoints.http.collections.schemas import (
+    BulkAddIn,
+    CollaboratorIn,
+    CollaboratorOut,
+    CollaboratorUpdateIn,
+    CollectionCountsOut,
+    CollectionDetailOut,
+    CollectionIn,
+    CollectionPage,
+    CollectionStatsOut,
+    CollectionSummaryOut,
+    CollectionUpdateIn,
+    DeletedCountOut,
+    Presenter,
+    ReorderIn,
+    TrackIn,
+    TrackOut,
+    collection_page,
+    counts_out,
+    stats_out,
+    summary_out,
+)
+from sono.entrypoints.http.openapi import BEARER, errors, file_upload_operation
+from sono.entrypoints.http.schemas import Limit, MessageOut, Skip
+from sono.entrypoints.http.security import AppContainer, Caller, OptionalCaller, admin_only, signed_in
+from sono.entrypoints.http.uploads import receive_upload
+
+COLLECTION_DELETED = "Collection deleted successfully"
+TRACK_REMOVED = "Track removed from collection"
+COLLABORATOR_REMOVED = "Collaborator removed"
+COLLECTIONS_DELETED = "Deleted {count} collections"
+ORDER_REQUIRED = "Field required"
+ZIP = "application/zip"
+
+TypeFilter = Annotated[CollectionType | None, FromQuery]
+
+
+def attachment(filename: str) -> str:
+    """``Content-Disposition`` for a download: an ASCII fallback and the RFC 6266 ``filename*``."""
+    fallback = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+class CollectionsController(Controller):
+    path = "/api/v1/collections"
+    tags = ["Collections"]
+
+    # ------------------------------------------------------------------ lists
+
+    @get("/", summary="Collections the caller can see", responses=errors(401, 422))
+    async def list_collections(
+        self,
+        container: AppContainer,
+        viewer: OptionalCaller,
+        skip: Skip = 0,
+        limit: Limit = 100,
+        collection_type: TypeFilter = None,
+        public_only: FromQuery[bool] = False,
+    ) -> CollectionPage:
+        """Anonymous, or with `public_only=true`: public collections. Signed in: the caller's own,
+        those shared with them and the public ones. Newest first."""
+        page = await container.collections.library(
+            viewer_of(viewer), public_only=public_only, collection_type=collection_type, skip=skip, limit=limit
+        )
+        return await collection_page(container.media, page.items, page.total, page.skip)
+
+    @get(
+        "/my-collections",
+        summary="The caller's own collections",
+        guards=[signed_in],
+        security=BEARER,
+        responses=errors(401, 422),
+    )
+    async def my_collections(
+        self, principal: Caller, container: AppContainer, skip: Skip = 0, limit: Limit = 100
+    ) -> CollectionPage:
+        listing = Listing(Scope.OWNED, principal.user_id)
+        page = await container.collections.page(principal.viewer, listing, skip=skip, limit=limit)
+        return await collection_page(container.media, page.items, page.total, page.skip)
+
+    @get(
+        "/collaborative",
+        summary="Collections shared with the caller",
+        guards=[signed_in],
+        security=BEARER,
+        responses=errors(401, 422),
+    )
+    async def shared_with_me(
+        self, principal: Caller, container: AppContainer, skip: Skip = 0, limit: Limit = 100
+    ) -> CollectionPage:
+        listing = Listing(Scope.SHARED, principal.user_id)
+        page = await container.collections.page(principal.viewer, listing, skip=skip, limit=limit)
+        return await collection_page(container.media, page.items, page.total, page.skip)
+
+    async def _public_of_type(
+        self, container: AppContainer, viewer: OptionalCaller, kind: CollectionType, skip: int, limit: int
+    ) -> CollectionPage:
+        listing = Listing(Scope.PUBLIC, collection_type=kind)
+        page = await container.collections.page(viewer_of(viewer), listing, skip=skip, limit=limit)
+        return await collection_page(container.media, page.items, page.total, page.skip)
+
+    @get("/albums", summary="Public albums", responses=errors(401, 422))
+    async def albums(
+        self, container: AppContainer, viewer: OptionalCaller, skip: Skip = 0, limit: Limit = 100
+    ) -> CollectionPage:
+        return await self._public_of_type(container, viewer, CollectionType.ALBUM, skip, limit)
+
+    @get("/playlists", summary="Public playlists", responses=errors(401, 422))
+    async def playlists(
+        self, container: AppContainer, viewer: OptionalCaller, skip: Skip = 0, limit: Limit = 100
+    ) -> CollectionPage:
+        return await self._public_of_type(container, viewer, CollectionType.PLAYLIST, skip, limit)
+
+    @get("/compilations", summary="Public compilations", responses=errors(401, 422))
+    async def compilations(
+        self, container: AppContainer, viewer: OptionalCaller, skip: Skip = 0, limit: Limit = 100
+    ) -> CollectionPage:
+        return await self._public_of_type(container, viewer, CollectionType.COMPILATION, skip, limit)
+
+    @get(
+        "/stats",
+        summary="The caller's collection statistics",
+        guards=[signed_in],
+        security=BEARER,
+        responses=errors(401),
+    )
+    async def my_stats(self, principal: Caller, container: AppContainer) -> CollectionStatsOut:
+        return stats_out(await container.collections.stats(principal.user))
+
+    # ------------------------------------------------------------------ one collection
+
+    @post(
+        "/",
+        summary="Create a collection",
+        status_code=201,
+        guards=[signed_in],
+        security=BEARER,
+        responses=errors(401, 422),
+    )
+    async def create(
+        self, data: JSONBody[CollectionIn], principal: Caller, container: AppContainer
+    ) -> CollectionDetailOut:
+        """`album` requires `artist`."""
+        view = await container.collections.create(principal, data.new())
+        return await Presenter(container.media).detail(view)
+
+    @get("/{collection_id:int}", summary="A collection with its tracks", responses=errors(401, 404))
+    async def get_collection(
+        self, collection_id: FromPath[int], container: AppContainer, viewer: OptionalCaller
+    ) -> CollectionDetailOut:
+        view = await container.collections.get(viewer_of(viewer), collection_id)
+        return await Presenter(container.media).detail(view)
+
+    @put(
+        "/{collection_id:int}",
+        summary="Update a collection",
+        guards=[signed_in],
+        security=BEARER,
+        responses=errors(401, 403, 404, 422),
+    )
+    async def update(
+        self,
+        collection_id: FromPath[int],
+        data: JSONBody[CollectionUpdateIn],
+        principal: Caller,
+        container: AppContainer,
+    ) -> CollectionDetailOut:
+        """Edit collaborators may change `title`, `description`, `artist` and `curator_note`, and
+        send the current values of `is_public`, `is_collaborative` and `collection_type`; only the
+        owner (or an admin) changes those. The result must satisfy its type (`album` needs `artist`)."""
+        view = await container.collections.update(principal, collection_id, data.changes())
+        return await Presenter(container.media).detail(view)
+
+    @delete(
+        "/{collection_id:int}",
+        summary="Delete a collection",
+        status_code=200,
+        guards=[signed_in],
+        security=BEARER,
+        responses=errors(401, 403, 404),
+    )
+    async def delete_collection(
+        self, collection_id: FromPath[int], principal: Caller, container: AppContainer
+    ) -> MessageOut:
+        await container.collections.delete(principal, collection_id)
+        return MessageOut(COLLECTION_DELETED)
+
+    @post(
+        "/{collection_id:int}/cover-art",
+        summary="Set a collection's cover art",
+        status_code=200,
+        guards=[signed_in],
+        security=BEARER,
+        request_max_body_size=None,  # the upload enforces its own limit while streaming
+        operation_class=file_upload_operation("PNG, JPG or WebP, at most 5 MB"),
+        responses=errors(401, 403, 404, 413, 415, 422),
+    )
+    async def upload_cover(
+        self, collection_id: FromPath[int], request: Request[Any, Any, Any], principal: Caller, container: AppContainer
+    ) -> CollectionDetailOut:
+        async with receive_upload(
+            request, max_bytes=IMAGE_MAX_BYTES, too_large=IMAGE_TOO_LARGE, spool_dir=container.settings.upload_dir
+        ) as upload:
+            view = await container.collections.set_cover(principal, collection_id, upload.file)
+        return await Presenter(container.media).detail(view)
+
+    @get(
+        "/{collection_id:int}/download",
+        summary="The collection's tracks as a ZIP archive",
+        media_type=ZIP,
+        responses={
+            200: ResponseSpec(
+                data_container=bytes,
+                media_type=ZIP,
+                description="`NN - title.ext` per track, in order (streamed; stored, not recompressed)",
+            ),
+            **errors(401, 404),
+        },
+    )
+    async def download(self, collection_id: FromPath[int], container: AppContainer, viewer: OptionalCaller) -> Stream:
+        archive = await container.collections.archive(viewer_of(viewer), collection_id)
+        return Stream(
+            zip_stream(container.media, archive),
+            media_type=ZIP,
+            headers={"Content-Disposition": attachment(archive.filename), "Cache-Control": "private, no-store"},
+        )
+
+    # ------------------------------------------------------------------ tracks
+
+    @post(
+        "/{collection_id:int}/tracks",
+        summary="Add a track",
+        status_code=201,
+        guards=[signed_in],
+        security=BEARER,
+        responses=errors(401, 403, 404, 409, 422),
+    )
+    async def add_track(
+        self, collection_id: FromPath[int], data: JSONBody[TrackIn], principal: Caller, container: AppContainer
+    ) -> TrackOut:
+        """The caller must be able to see the audio file (their own or a public one). With
+        `track_order` it is inserted there (beyond the end appends), else appended."""
+        view = await container.collections.add_track(principal, collection_id, data.audio_file_id, data.track_order)
+        return await Presenter(container.media).track(view)
+
+    @post(
+        "/{collection_id:int}/tracks/bulk-add",
+        summary="Add several tracks at once",
+        status_code=201,
+        guards=[signed_in],
+        security=BEARER,
+        responses=errors(401, 403, 404, 409, 422),
+    )
+    async def bulk_add(
+        self, collection_id: FromPath[int], data: JSONBody[BulkAddIn], principal: Caller, container: AppContainer
+    ) -> list[TrackOut]:
+        """Up to 100 ids, appended in order, all or nothing: if any cannot be added, nothing is
+        and the answer names them (404 unknown or not visible, 409 already present, 422 repeated)."""
+        views = await container.collections.add_tracks(principal, collection_id, data.audio_file_ids)
+        presenter = Presenter(container.media)
+        return [await presenter.track(view) for view in views]
+
+    @delete(
+        "/{collection_id:int}/tracks/{track_id:int}",
+        summary="Remove a track",
+        status_code=200,
+        guards=[signed_in],
+        security=BEARER,
+        responses=errors(401, 403, 404),
+    )
+    async def remove_track(
+        self, collection_id: FromPath[int], track_id: FromPath[int], principal: Caller, container: AppContainer
+    ) -> MessageOut:
+        await container.collections.remove_track(principal, collection_id, track_id)
+        return MessageOut(TRACK_REMOVED)
+
+    @put(
+        "/{collection_id:int}/tracks/{track_id:int}/reorder",
+        summary="Move a track",
+        guards=[signed_in],
+        security=BEARER,
+        responses=errors(401, 403, 404, 422),
+    )
+    async def reorder(
+        self,
+        collection_id: FromPath[int],
+        track_id: FromPath[int],
+        data: JSONBody[ReorderIn],
+        principal: Caller,
+        container: AppContainer,
+    ) -> TrackOut:
+        """`{"new_order": N}` (or `{"track_order": N}`) moves the track there and shifts the rest."""
+        position = data.new_order if data.new_order is not None else data.track_order
+        if position is None:
+            raise ValidationFailed([FieldError("new_order", ORDER_REQUIRED, "missing")])
+        view = await container.collections.move_track(principal, collection_id, track_id, position)
+        return await Presenter(container.media).track(view)
+
+    # ------------------------------------------------------------------ collaborators
+
+    @post(
+        "/{collection_id:int}/collaborators",
+        summary="Add a collaborator",
+        status_code=201,
+        guards=[signed_in],
+        security=BEARER,
+        responses=errors(401, 403, 404, 409, 422),
+    )
+    async def add_collaborator(
+        self, collection_id: FromPath[int], data: JSONBody[CollaboratorIn], principal: Caller, container: AppContainer
+    ) -> CollaboratorOut:
+        """By `user_id` or `username`: an active user, not the owner (400), not already one (409),
+        on a collaborative collection (400)."""
+        view = await container.collections.add_collaborator(
+            principal, collection_id, data.permission_level, user_id=data.user_id, username=data.username
+        )
+        return await Presenter(container.media).collaborator(view)
+
+    @put(
+        "/{collection_id:int}/collaborators/{user_id:int}",
+        summary="Change a collaborator's permission",
+        guards=[signed_in],
+        security=BEARER,
+        responses=errors(401, 403, 404, 422),
+    )
+    async def update_collaborator(
+        self,
+        collection_id: FromPath[int],
+        user_id: FromPath[int],
+        data: JSONBody[CollaboratorUpdateIn],
+        principal: Caller,
+        container: AppContainer,
+    ) -> CollaboratorOut:
+        view = await container.collections.set_collaborator_permission(
+            principal, collection_id, user_id, data.permission_level
+        )
+        return await Presenter(container.media).collaborator(view)
+
+    @delete(
+        "/{collection_id:int}/collaborators/{user_id:int}",
+        summary="Remove a collaborator",
+        status_code=200,
+        guards=[signed_in],
+        security=BEARER,
+        responses=errors(401, 403, 404),
+    )
+    async def remove_collaborator(
+        self, collection_id: FromPath[int], user_id: FromPath[int], principal: Caller, container: AppContainer
+    ) -> MessageOut:
+        await container.collections.remove_collaborator(principal, collection_id, user_id)
+        return MessageOut(COLLABORATOR_REMOVED)
+
+
+class CollectionAdminController(Controller):
+    """The administrators' collection routes (the rest of ``/api/v1/admin`` is another feature's)."""
+
+    path = "/api/v1/admin"
+    tags = ["Admin"]
+    guards = [admin_only]
+    security = BEARER
+
+    @get("/collections/stats", summary="Collections counted", responses=errors(401, 403))
+    async def stats(self, container: AppContainer) -> CollectionCountsOut:
+        return counts_out(await container.collection_admin.stats())
+
+    @get(
+        "/collections/summary",
+        summary="Collections by type and visibility, tracks, the newest",
+        responses=errors(401, 403),
+    )
+    async def summary(self, principal: Caller, container: AppContainer) -> CollectionSummaryOut:
+        return await summary_out(container.media, await container.collection_admin.summary(principal))
+
+    @get("/collections/recent", summary="Every collection, newest first", responses=errors(401, 403, 422))
+    async def recent(
+        self, principal: Caller, container: AppContainer, skip: Skip = 0, limit: Limit = 20
+    ) -> CollectionPage:
+        page = await container.collection_admin.recent(principal, skip=skip, limit=limit)
+        return await collection_page(container.media, page.items, page.total, page.skip)
+
+    @get(
+        "/users/{user_id:int}/collections/stats",
+        summary="A user's collections counted",
+        responses=errors(401, 403, 404),
+    )
+    async def user_stats(self, user_id: FromPath[int], container: AppContainer) -> CollectionStatsOut:
+        return stats_out(await container.collection_admin.user_stats(user_id))
+
+    @delete(
+        "/users/{user_id:int}/collections/all",
+        summary="Delete all of a user's collections",
+        status_code=200,
+        responses=errors(401, 403, 404),
+    )
+    async def delete_all(self, user_id: FromPath[int], principal: Caller, container: AppContainer) -> DeletedCountOut:
+        deleted = await container.collection_admin.delete_all(principal, user_id)
+        return DeletedCountOut(message=COLLECTIONS_DELETED.format(count=deleted), deleted_count=deleted)

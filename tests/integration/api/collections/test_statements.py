@@ -1,0 +1,79 @@
+"""A page costs a fixed number of SQL statements whatever its size (owners, collaborators, track
+counts and durations are fetched once per page, never once per collection), and so does a
+collection with 100 tracks. Counted on the app's engine, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from tests.integration.api.collections.conftest import COLLECTIONS, Library, counting
+from tests.integration.api.conftest import Account
+
+LIST_STATEMENTS_MAX = 3  # (BEGIN on SQLite,) the page with owners, totals and length; the collaborators
+DETAIL_STATEMENTS_MAX = 4  # (BEGIN on SQLite,) the collection; its tracks with their files; its collaborators
+
+
+async def _collections(
+    library: Library, owner: Account, count: int, tracks: list[int], friends: list[str]
+) -> list[int]:
+    made = []
+    for i in range(count):
+        collection = await library.collection(owner, title=f"c{i}", is_collaborative=True)
+        await library.add(owner, collection["id"], *tracks)
+        for friend in friends:
+            await library.share(owner, collection["id"], friend, "view")
+        made.append(collection["id"])
+    return made
+
+
+async def test_a_list_page_costs_the_same_statements_whatever_its_size(crowd: Library) -> None:
+    library = crowd
+    api, client = library.api, library.client
+    owners = [await api.account(f"owner{i}") for i in range(3)]
+    friends = [f"friend{i}" for i in range(3)]
+    viewer, *_ = [await api.account(name) for name in friends]  # the first friend sees everything shared
+    for i, owner in enumerate(owners):
+        tracks = await library.audio(owner.username, *[f"{owner.username}-{n}" for n in range(3 + i)])
+        await _collections(library, owner, 4, tracks, friends[: i + 1])
+
+    counts = {}
+    sizes = {"/": (2, 12, 100), "/collaborative": (2, 12, 50), "/my-collections": (1, 4, 10)}
+    for path, limits in sizes.items():
+        account = owners[0] if path == "/my-collections" else viewer
+        for limit in limits:
+            await client.get(f"{COLLECTIONS}{path}", params={"limit": limit}, headers=account.headers)  # warm
+            with counting(api) as counter:
+                response = await client.get(f"{COLLECTIONS}{path}", params={"limit": limit}, headers=account.headers)
+            assert response.status_code == 200
+            body = response.json()
+            assert len(body["items"]) == min(limit, limits[1]) and body["total"] == limits[1]
+            assert all(item["track_count"] >= 3 and item["collaborators"] for item in body["items"])
+            counts[path, limit] = counter.count
+        assert counts[path, limits[0]] == counts[path, limits[1]] == counts[path, limits[2]], counts
+        assert counts[path, limits[0]] <= LIST_STATEMENTS_MAX, counts
+    with counting(api) as counter:  # beyond the end: no row carries the length, so it is counted
+        beyond = await client.get(f"{COLLECTIONS}/", params={"skip": 50}, headers=viewer.headers)
+    assert (beyond.json()["items"], beyond.json()["total"]) == ([], 12)
+    assert counter.count == counts["/", 2], counter.statements  # the count replaces the collaborators
+
+
+async def test_a_collection_with_100_tracks_costs_the_same_statements_as_one_with_1(crowd: Library) -> None:
+    library = crowd
+    api, client = library.api, library.api.client
+    owner = await api.account("owner")
+    others = [await api.account(f"artist{i}") for i in range(4)]
+    for name in ("fan1", "fan2"):
+        await api.account(name)
+    files = await library.audio("owner", *[f"o{i}" for i in range(60)])
+    for artist in others:
+        files += await library.audio(artist.username, *[f"{artist.username}-{i}" for i in range(10)], public=True)
+    small = (await _collections(library, owner, 1, files[:1], ["fan1"]))[0]
+    large = (await _collections(library, owner, 1, files, ["fan1", "fan2"]))[0]
+
+    counts = {}
+    for collection_id in (small, large):
+        await client.get(f"{COLLECTIONS}/{collection_id}")  # warm
+        with counting(api) as counter:
+            response = await client.get(f"{COLLECTIONS}/{collection_id}", headers=owner.headers)
+        assert response.status_code == 200
+        counts[collection_id] = (counter.count, len(response.json()["tracks"]))
+    assert counts[large][1] == 100
+    assert counts[small][0] == counts[large][0] <= DETAIL_STATEMENTS_MAX, counts

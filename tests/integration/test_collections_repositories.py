@@ -1,0 +1,310 @@
+"""The collections' repository and read side, one contract on the in-memory fakes, SQLite and
+PostgreSQL: saving moved, inserted and removed tracks, the lists by scope, totals and counts, and
+the row lock that serialises writers of one collection."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from sono.adapters.memory.repositories import FakeDatabase
+from sono.adapters.memory.uow import FakeUnitOfWorkFactory
+from sono.adapters.sqlalchemy import migrate
+from sono.adapters.sqlalchemy.engine import create_engine
+from sono.adapters.sqlalchemy.uow import SqlUnitOfWorkFactory
+from sono.application.collections.ports import CollectionCounts, Listing, Scope, TrackTotals
+from sono.application.gdpr.erasure import close_gaps
+from sono.application.uow import UnitOfWorkFactory
+from sono.domain.audio import AudioFile
+from sono.domain.collections import Collection, CollectionType, Permission
+from sono.domain.users import User
+
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    if request.param == "memory":
+        return None
+    return request.getfixturevalue(f"{request.param}_url")
+
+
+@pytest.fixture
+async def uows(database_url: str | None) -> AsyncIterator[UnitOfWorkFactory]:
+    if database_url is None:
+        yield FakeUnitOfWorkFactory(FakeDatabase(check_references=True))
+        return
+    await migrate.upgrade(database_url)
+    engine = create_engine(database_url)
+    try:
+        yield SqlUnitOfWorkFactory(engine)
+    finally:
+        await engine.dispose()
+
+
+async def users(uows: UnitOfWorkFactory, *names: str, **fields: Any) -> list[User]:
+    async with uows() as uow:
+        made = [
+            await uow.users.add(User(name, f"{name}@example.com", "hash", created_at=NOW, **fields)) for name in names
+        ]
+        await uow.commit()
+    return made
+
+
+async def files(
+    uows: UnitOfWorkFactory, owner: User, count: int, *, durations: list[float | None] | None = None
+) -> list[int]:
+    assert owner.id is not None
+    async with uows() as uow:
+        made = [
+            await uow.audio_files.add(
+                AudioFile(
+                    owner.id,
+                    f"t{i}",
+                    "t.mp3",
+                    f"audio/{owner.id}/{owner.username}-{i}.mp3",
+                    "audio/mpeg",
+                    10,
+                    "mp3",
+                    duration=(durations[i] if durations else 10.0),
+                    upload_date=NOW,
+                )
+            )
+            for i in range(count)
+        ]
+        await uow.commit()
+    return [audio.id for audio in made]  # type: ignore[misc]
+
+
+async def collection(
+    uows: UnitOfWorkFactory,
+    owner: User,
+    title: str = "mix",
+    *,
+    minutes: int = 0,
+    audio: Sequence[int] = (),
+    **fields: Any,
+) -> int:
+    assert owner.id is not None
+    fields.setdefault("collection_type", CollectionType.PLAYLIST)
+    async with uows() as uow:
+        made = await uow.collections.add(
+            Collection(owner.id, title, created_date=NOW + timedelta(minutes=minutes), **fields)
+        )
+        if audio:
+            made.add_tracks(list(audio), now=NOW, added_by_id=owner.id)
+            await uow.collections.save(made)
+        await uow.commit()
+    assert made.id is not None
+    return made.id
+
+
+async def order(uows: UnitOfWorkFactory, collection_id: int) -> list[int]:
+    async with uows() as uow:
+        loaded = await uow.collections.get(collection_id)
+        assert loaded is not None
+        assert [t.track_order for t in loaded.tracks] == list(range(1, len(loaded.tracks) + 1))
+        return loaded.audio_file_ids
+
+
+async def test_moves_inserts_and_removals_are_saved_in_one_transaction(uows: UnitOfWorkFactory) -> None:
+    (owner,) = await users(uows, "owner")
+    a, b, c, d, e, f = await files(uows, owner, 6)
+    mix = await collection(uows, owner, audio=[a, b, c, d, e])
+    async with uows() as uow:
+        loaded = await uow.collections.get(mix, for_update=True)
+        assert loaded is not None
+        loaded.move_track(loaded.tracks[4].id, 1)  # type: ignore[arg-type]  # e a b c d
+        loaded.remove_track(loaded.tracks[2].id)  # type: ignore[arg-type]  # e a c d
+        loaded.add_track(f, now=NOW, added_by_id=owner.id, position=2)  # e f a c d
+        loaded.move_track(loaded.tracks[4].id, 3)  # type: ignore[arg-type]  # e f d a c
+        await uow.collections.save(loaded)
+        await uow.commit()
+    assert await order(uows, mix) == [e, f, d, a, c]
+
+    async with uows() as uow:  # a reverse of the whole list: every position changes
+        loaded = await uow.collections.get(mix, for_update=True)
+        assert loaded is not None
+        for position, track in enumerate(reversed(list(loaded.tracks)), start=1):
+            loaded.move_track(track.id, position)  # type: ignore[arg-type]
+        await uow.collections.save(loaded)
+        await uow.commit()
+    assert await order(uows, mix) == [c, a, d, f, e]
+
+
+async def test_a_failed_save_changes_nothing(uows: UnitOfWorkFactory) -> None:
+    (owner,) = await users(uows, "owner")
+    a, b = await files(uows, owner, 2)
+    mix = await collection(uows, owner, audio=[a, b])
+    async with uows() as uow:
+        loaded = await uow.collections.get(mix, for_update=True)
+        assert loaded is not None
+        loaded.move_track(loaded.tracks[1].id, 1)  # type: ignore[arg-type]
+        await uow.collections.save(loaded)
+        await uow.rollback()
+    assert await order(uows, mix) == [a, b]
+
+
+async def test_deleting_a_collection_takes_its_tracks_and_collaborators(uows: UnitOfWorkFactory) -> None:
+    owner, friend = await users(uows, "owner", "friend")
+    audio = await files(uows, owner, 3)
+    doomed = await collection(uows, owner, audio=audio, is_collaborative=True)
+    kept = await collection(uows, owner, "kept", audio=audio[:1])
+    async with uows() as uow:
+        loaded = await uow.collections.get(doomed)
+        assert loaded is not None
+        loaded.add_collaborator(friend.id, Permission.VIEW, now=NOW, added_by_id=owner.id)  # type: ignore[arg-type]
+        await uow.collections.save(loaded)
+        await uow.commit()
+    async with uows() as uow:
+        loaded = await uow.collections.get(doomed)
+        assert loaded is not None
+        await uow.collections.delete(loaded)
+        await uow.commit()
+    async with uows(read_only=True) as uow:
+        assert await uow.collections.get(doomed) is None
+        assert await uow.collection_queries.track_entries() == 1
+        assert await uow.collections.member_of(friend.id) == []  # type: ignore[arg-type]
+        listed = (await uow.collection_queries.page(Listing(Scope.ALL), skip=0, limit=10)).items
+        assert [(item.collection.id, item.totals) for item in listed] == [(kept, TrackTotals(1, 10.0))]
+
+
+async def test_deleted_audio_leaves_no_gap_in_any_collection(uows: UnitOfWorkFactory) -> None:
+    owner, other = await users(uows, "owner", "other")
+    a, b, c = await files(uows, owner, 3)
+    (x,) = await files(uows, other, 1)
+    first = await collection(uows, owner, audio=[a, b, c])
+    second = await collection(uows, other, audio=[b, x, a])
+    async with uows() as uow:
+        removed = await close_gaps(uow, [a, b])
+        for audio_id in (a, b):
+            audio = await uow.audio_files.get(audio_id)
+            assert audio is not None
+            await uow.audio_files.delete(audio)
+        await uow.commit()
+    assert removed == 4
+    assert await order(uows, first) == [c]
+    assert await order(uows, second) == [x]
+
+
+async def test_lists_by_scope_newest_first(uows: UnitOfWorkFactory) -> None:
+    me, friend, stranger, gone = await users(uows, "me", "friend", "stranger", "gone")
+    mine_private = await collection(uows, me, "mine private", minutes=1)
+    mine_public = await collection(uows, me, "mine public", minutes=2, is_public=True)
+    shared = await collection(uows, friend, "shared", minutes=3, is_collaborative=True)
+    public_album = await collection(
+        uows, stranger, "album", minutes=4, is_public=True, collection_type=CollectionType.ALBUM, artist="A"
+    )
+    private = await collection(uows, stranger, "private", minutes=5)
+    gone_public = await collection(uows, gone, "gone public", minutes=6, is_public=True)
+    gone_shared = await collection(uows, gone, "gone shared", minutes=7, is_collaborative=True)
+    async with uows() as uow:
+        for collection_id in (shared, gone_shared):
+            loaded = await uow.collections.get(collection_id)
+            assert loaded is not None
+            loaded.add_collaborator(me.id, Permission.VIEW, now=NOW, added_by_id=loaded.owner_id)  # type: ignore[arg-type]
+            await uow.collections.save(loaded)
+        gone_user = await uow.users.get(gone.id)  # type: ignore[arg-type]
+        assert gone_user is not None
+        gone_user.deactivate(NOW)
+        await uow.commit()
+
+    async def listed(listing: Listing, skip: int = 0, limit: int = 100) -> tuple[list[int | None], int]:
+        async with uows(read_only=True) as uow:
+            page = await uow.collection_queries.page(listing, skip=skip, limit=limit)
+            return [listed.collection.id for listed in page.items], page.total
+
+    assert await listed(Listing(Scope.PUBLIC)) == ([public_album, mine_public], 2)
+    assert await listed(Listing(Scope.PUBLIC, collection_type=CollectionType.ALBUM)) == ([public_album], 1)
+    assert await listed(Listing(Scope.VISIBLE, me.id)) == ([public_album, shared, mine_public, mine_private], 4)
+    assert await listed(Listing(Scope.VISIBLE, me.id), skip=1, limit=2) == ([shared, mine_public], 4)
+    assert await listed(Listing(Scope.OWNED, me.id)) == ([mine_public, mine_private], 2)
+    assert await listed(Listing(Scope.SHARED, me.id)) == ([shared], 1)
+    everything = [gone_shared, gone_public, private, public_album, shared, mine_public, mine_private]
+    assert await listed(Listing(Scope.ALL)) == (everything, 7)
+    assert await listed(Listing(Scope.ALL), skip=6, limit=5) == ([mine_private], 7)
+    assert await listed(Listing(Scope.ALL), skip=10) == ([], 7)
+    async with uows(read_only=True) as uow:
+        page = await uow.collection_queries.page(Listing(Scope.SHARED, me.id), skip=0, limit=10)
+        assert [c.user_id for c in page.items[0].collection.collaborators] == [me.id]
+        assert {user_id: user.username for user_id, user in page.items[0].people.items()} == {me.id: "me"}
+        assert page.items[0].owner.username == "friend"
+
+
+async def test_totals_counts_and_people(uows: UnitOfWorkFactory) -> None:
+    owner, other = await users(uows, "owner", "other")
+    audio = await files(uows, owner, 3, durations=[10.5, None, 2.25])
+    full = await collection(uows, owner, audio=audio, is_public=True, is_collaborative=True)
+    empty = await collection(uows, owner, "empty", collection_type=CollectionType.ALBUM, artist="A")
+    await collection(uows, other, "c", collection_type=CollectionType.COMPILATION, is_public=True)
+    async with uows(read_only=True) as uow:
+        queries = uow.collection_queries
+        listed = (await queries.page(Listing(Scope.OWNED, owner.id), skip=0, limit=10)).items
+        assert [(item.collection.id, item.totals) for item in listed] == [
+            (empty, TrackTotals()),
+            (full, TrackTotals(3, 12.75)),
+        ]
+        assert [item.owner.username for item in listed] == ["owner", "owner"]
+        assert [item.collection.tracks for item in listed] == [[], []]  # lists do not load tracks
+        assert await queries.counts() == CollectionCounts(3, 1, 1, 1, 2, 1)
+        assert await queries.counts(owner_id=owner.id) == CollectionCounts(2, 1, 1, 0, 1, 1)
+        assert await queries.counts(owner_id=10**6) == CollectionCounts()
+        assert await queries.track_entries() == 3
+        found = await queries.users([owner.id, other.id, owner.id, 10**6])  # type: ignore[list-item]
+        assert {user_id: user.username for user_id, user in found.items()} == {owner.id: "owner", other.id: "other"}
+
+
+@pytest.mark.postgres
+async def test_writers_of_one_collection_queue_on_its_row_lock(postgres_url: str) -> None:
+    """A second writer's ``get(for_update=True)`` waits for the first to commit, then sees its
+    track: both appends land at distinct, contiguous positions."""
+    await migrate.upgrade(postgres_url)
+    engine = create_engine(postgres_url)
+    uows = SqlUnitOfWorkFactory(engine)
+    try:
+        (owner,) = await users(uows, "owner")
+        a, b, c = await files(uows, owner, 3)
+        mix = await collection(uows, owner, audio=[a])
+
+        async def append(audio_id: int, started: asyncio.Event | None = None) -> int:
+            async with uows() as uow:
+                if started is not None:
+                    started.set()
+                loaded = await uow.collections.get(mix, for_update=True)
+                assert loaded is not None
+                track = loaded.add_track(audio_id, now=NOW, added_by_id=owner.id)
+                await uow.collections.save(loaded)
+                await uow.commit()
+                return track.track_order
+
+        async with uows() as first:
+            holder = await first.collections.get(mix, for_update=True)
+            assert holder is not None
+            started = asyncio.Event()
+            second = asyncio.create_task(append(c, started))
+            await started.wait()
+            async with engine.connect() as probe:  # until the second writer waits on the lock
+                for _ in range(500):
+                    waiting = await probe.scalar(
+                        text(
+                            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                            " AND wait_event_type = 'Lock'"
+                        )
+                    )
+                    await probe.rollback()  # pg_stat_activity is a snapshot per transaction
+                    if waiting:
+                        break
+                    await asyncio.sleep(0.01)
+                assert waiting == 1, "the second writer did not wait for the lock"
+            holder.add_track(b, now=NOW, added_by_id=owner.id)
+            await first.collections.save(holder)
+            await first.commit()
+        assert await second == 3
+        assert await order(uows, mix) == [a, b, c]
+    finally:
+        await engine.dispose()

@@ -1,0 +1,412 @@
+"""The collection rules (the aggregate) and the collections use cases on the in-memory fakes."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import UTC, datetime
+
+import pytest
+
+from sono.adapters.memory.media import FAKE_IMAGE
+from sono.application.collections.archive import zip_stream
+from sono.application.collections.ports import Listing, Scope
+from sono.application.collections.service import NewCollection, _constraint_messages
+from sono.application.common import Principal
+from sono.domain.access import Viewer
+from sono.domain.audio import AudioFile
+from sono.domain.collections import (
+    Collection,
+    CollectionType,
+    Permission,
+    track_filenames,
+)
+from sono.domain.errors import BadRequest, Conflict, NotFound, PermissionDenied, UnsupportedMedia, ValidationFailed
+from sono.domain.gdpr import AuditEvent
+from sono.domain.users import User
+from tests.unit.conftest import World
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+OWNER, EDITOR, VIEWER, OTHER, ADMIN = 1, 2, 3, 4, 5
+
+
+def a_collection(**fields: object) -> Collection:
+    collection = Collection(owner_id=OWNER, title="Mix", collection_type=CollectionType.PLAYLIST, **fields)  # type: ignore[arg-type]
+    collection.is_collaborative = True
+    collection.add_collaborator(EDITOR, Permission.EDIT, now=NOW, added_by_id=OWNER)
+    collection.add_collaborator(VIEWER, Permission.VIEW, now=NOW, added_by_id=OWNER)
+    return collection
+
+
+# --------------------------------------------------------------------------- the aggregate
+
+
+@pytest.mark.parametrize("public", [True, False])
+def test_who_sees_and_who_changes_a_collection(public: bool) -> None:
+    collection = a_collection(is_public=public)
+    seen = {who: collection.visible_to(Viewer(who, who == ADMIN)) for who in (OWNER, EDITOR, VIEWER, OTHER, ADMIN)}
+    assert seen == {OWNER: True, EDITOR: True, VIEWER: True, OTHER: public, ADMIN: True}
+    assert collection.visible_to(Viewer()) is public
+    edits = {who: collection.editable_by(Viewer(who, who == ADMIN)) for who in (OWNER, EDITOR, VIEWER, OTHER, ADMIN)}
+    assert edits == {OWNER: True, EDITOR: True, VIEWER: False, OTHER: False, ADMIN: True}
+    manages = {
+        who: collection.manageable_by(Viewer(who, who == ADMIN)) for who in (OWNER, EDITOR, VIEWER, OTHER, ADMIN)
+    }
+    assert manages == {OWNER: True, EDITOR: False, VIEWER: False, OTHER: False, ADMIN: True}
+
+
+def test_a_deactivated_owners_collections_are_seen_by_admins_only() -> None:
+    collection = a_collection(is_public=True)
+    for who in (OWNER, EDITOR, VIEWER, OTHER, None):
+        assert not collection.visible_to(Viewer(who), owner_active=False)
+    assert collection.visible_to(Viewer(ADMIN, True), owner_active=False)
+
+
+def test_edit_collaborators_change_descriptive_fields_and_may_repeat_the_owners() -> None:
+    collection = a_collection(is_public=True)
+    editor = Viewer(EDITOR)
+    changed = collection.revise(
+        editor,
+        {
+            "title": "New",
+            "description": "d",
+            "is_public": True,
+            "is_collaborative": True,
+            "collection_type": "playlist",
+        },
+        now=NOW,
+    )
+    assert changed == ["title", "description"]
+    assert (collection.title, collection.description, collection.updated_date) == ("New", "d", NOW)
+    for field, value in (("is_public", False), ("is_collaborative", False), ("collection_type", "compilation")):
+        with pytest.raises(PermissionDenied):
+            collection.revise(editor, {field: value}, now=NOW)
+    with pytest.raises(PermissionDenied):
+        collection.revise(Viewer(VIEWER), {"title": "x"}, now=NOW)
+    assert collection.revise(Viewer(OWNER), {"is_public": False}, now=NOW) == ["is_public"]
+    assert collection.revise(Viewer(ADMIN, True), {"collection_type": "compilation"}, now=NOW) == ["collection_type"]
+
+
+def test_the_type_changes_only_when_the_new_types_rules_hold() -> None:
+    collection = a_collection()
+    owner = Viewer(OWNER)
+    with pytest.raises(ValidationFailed) as refused:
+        collection.revise(owner, {"collection_type": CollectionType.ALBUM}, now=NOW)
+    assert [(e.field, e.msg) for e in refused.value.errors] == [("artist", "An album requires an artist")]
+    assert collection.collection_type == CollectionType.PLAYLIST
+    collection.revise(owner, {"collection_type": CollectionType.ALBUM, "artist": "Band"}, now=NOW)
+    assert (collection.collection_type, collection.artist) == (CollectionType.ALBUM, "Band")
+    with pytest.raises(ValidationFailed):
+        collection.revise(owner, {"artist": None}, now=NOW)  # an album keeps its artist
+    with pytest.raises(ValidationFailed):
+        collection.revise(owner, {"artist": "   "}, now=NOW)
+    collection.revise(owner, {"collection_type": CollectionType.PLAYLIST, "artist": None}, now=NOW)
+    assert collection.artist is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"title": ""}, "title", "Title must not be empty"),
+        ({"title": "   "}, "title", "Title must not be empty"),
+        ({"title": None}, "title", "Title must not be empty"),
+        ({"title": "x" * 201}, "title", "Title must be at most 200 characters"),
+        ({"description": "x" * 5001}, "description", "Description must be at most 5000 characters"),
+        ({"artist": "x" * 201}, "artist", "Artist must be at most 200 characters"),
+        ({"curator_note": "x" * 2001}, "curator_note", "Curator note must be at most 2000 characters"),
+    ],
+)
+def test_field_rules(changes: dict[str, object], field: str, message: str) -> None:
+    collection = a_collection()
+    with pytest.raises(ValidationFailed) as refused:
+        collection.revise(Viewer(OWNER), changes, now=NOW)
+    assert [(e.field, e.msg) for e in refused.value.errors] == [(field, message)]
+    assert collection.title == "Mix"
+
+
+def test_bulk_add_is_all_or_nothing_and_names_the_ids() -> None:
+    collection = a_collection()
+    collection.add_tracks([10, 11], now=NOW, added_by_id=OWNER)
+    with pytest.raises(Conflict) as present:
+        collection.add_tracks([12, 11, 10], now=NOW, added_by_id=OWNER)
+    assert present.value.detail == "Audio files already in collection: 10, 11"
+    with pytest.raises(ValidationFailed) as repeated:
+        collection.add_tracks([13, 14, 13], now=NOW, added_by_id=OWNER)
+    assert repeated.value.errors[0].msg == "Audio file ids repeated in the request: 13"
+    assert collection.audio_file_ids == [10, 11]
+
+
+def test_collaborator_rules() -> None:
+    collection = a_collection()
+    with pytest.raises(Conflict):
+        collection.add_collaborator(EDITOR, Permission.VIEW, now=NOW, added_by_id=OWNER)
+    with pytest.raises(BadRequest):
+        collection.add_collaborator(OWNER, Permission.VIEW, now=NOW, added_by_id=OWNER)
+    collection.is_collaborative = False
+    with pytest.raises(BadRequest):
+        collection.add_collaborator(OTHER, Permission.VIEW, now=NOW, added_by_id=OWNER)
+    assert collection.set_permission(VIEWER, Permission.EDIT).permission_level == Permission.EDIT
+    assert collection.editable_by(Viewer(VIEWER))
+    collection.remove_collaborator(VIEWER)
+    assert not collection.visible_to(Viewer(VIEWER))
+    with pytest.raises(NotFound):
+        collection.remove_collaborator(VIEWER)
+
+
+def test_archive_names_are_numbered_clean_and_unique() -> None:
+    names = track_filenames([(1, "Intro", "mp3"), (2, 'a/b: "c"?', "flac"), (3, "", "ogg"), (10, "x" * 400, "wav")])
+    assert names[:3] == ["01 - Intro.mp3", "02 - a_b_ _c_.flac", "03 - .ogg"]
+    assert names[3].startswith("10 - xxx") and names[3].endswith(".wav") and len(names[3]) <= 255
+    assert track_filenames([(1, "a", "mp3"), (1, "a", "mp3")]) == ["01 - a.mp3", "01 - a (2).mp3"]
+    assert track_filenames([(100, "a", "mp3")]) == ["100 - a.mp3"]
+
+
+# --------------------------------------------------------------------------- the use cases
+
+
+async def _people(world: World) -> dict[str, Principal]:
+    names = ("owner", "editor", "viewer", "other")
+    people = {name: await world.principal(await world.register(name)) for name in names}
+    people["admin"] = await world.principal(await world.register("admin", superuser=True))
+    return people
+
+
+async def _file(world: World, owner: User | Principal, title: str, *, public: bool = True, data: bytes = b"") -> int:
+    user_id = owner.user_id if isinstance(owner, Principal) else owner.id
+    key = f"audio/{user_id}/{title}.mp3"
+    await world.storage.put_bytes(key, data or title.encode() * 100, "audio/mpeg")
+    async with world.uow() as uow:
+        audio = await uow.audio_files.add(
+            AudioFile(user_id, title, f"{title}.mp3", key, "audio/mpeg", 100, "mp3", duration=30.5, is_public=public)  # type: ignore[arg-type]
+        )
+        await uow.commit()
+    assert audio.id is not None
+    return audio.id
+
+
+async def _shared(world: World, people: dict[str, Principal], *, public: bool = False) -> int:
+    service = world.app.collections
+    view = await service.create(people["owner"], NewCollection("Mix", is_public=public, is_collaborative=True))
+    collection_id = view.collection.id
+    assert collection_id is not None
+    await service.add_collaborator(people["owner"], collection_id, Permission.EDIT, username="editor")
+    await service.add_collaborator(people["owner"], collection_id, Permission.VIEW, user_id=people["viewer"].user_id)
+    return collection_id
+
+
+async def test_create_validates_and_answers_the_whole_collection(world: World) -> None:
+    people = await _people(world)
+    service = world.app.collections
+    with pytest.raises(ValidationFailed) as refused:
+        await service.create(people["owner"], NewCollection("", CollectionType.ALBUM))
+    assert {e.field for e in refused.value.errors} == {"title", "artist"}
+    view = await service.create(
+        people["owner"], NewCollection("Note", CollectionType.PLAYLIST, curator_note="A note", is_public=True)
+    )
+    assert (view.collection.curator_note, view.can_edit, view.tracks, view.totals.count) == ("A note", True, [], 0)
+    async with world.uow() as uow:
+        entries = await uow.audit.list_for_user(people["owner"].user_id)
+    assert AuditEvent.COLLECTION_CREATED in [e.event for e in entries]
+
+
+async def test_a_private_file_in_a_collection_is_shown_to_its_audience(world: World) -> None:
+    people = await _people(world)
+    service = world.app.collections
+    collection_id = await _shared(world, people, public=True)
+    private = await _file(world, people["owner"], "secret", public=False)
+    await service.add_track(people["owner"], collection_id, private)
+    for who in ("viewer", "other"):
+        view = await service.get(people[who].viewer, collection_id)
+        assert view.tracks is not None and [t.audio.id for t in view.tracks] == [private]
+    anonymous = await service.get(Viewer(), collection_id)
+    assert anonymous.can_edit is False and anonymous.totals.count == 1
+
+
+async def test_tracks_only_of_files_the_caller_may_see(world: World) -> None:
+    people = await _people(world)
+    service = world.app.collections
+    collection_id = await _shared(world, people)
+    others_private = await _file(world, people["other"], "theirs", public=False)
+    editors_private = await _file(world, people["editor"], "mine", public=False)
+    with pytest.raises(NotFound) as hidden:
+        await service.add_track(people["editor"], collection_id, others_private)
+    assert hidden.value.detail == f"Audio file {others_private} not found"
+    with pytest.raises(NotFound) as unknown:
+        await service.add_tracks(people["editor"], collection_id, [editors_private, 999, others_private, -4])
+    assert unknown.value.detail == f"Audio files not found: -4, {others_private}, 999"
+    added = await service.add_track(people["editor"], collection_id, editors_private)
+    assert (added.track.track_order, added.track.added_by_id) == (1, people["editor"].user_id)
+    with pytest.raises(Conflict):
+        await service.add_track(people["editor"], collection_id, editors_private)
+    admin_adds = await service.add_track(people["admin"], collection_id, others_private)
+    assert admin_adds.track.track_order == 2
+
+
+async def test_bulk_add_limits(world: World) -> None:
+    people = await _people(world)
+    service = world.app.collections
+    collection_id = await _shared(world, people)
+    with pytest.raises(ValidationFailed):
+        await service.add_tracks(people["owner"], collection_id, [])
+    with pytest.raises(ValidationFailed) as too_many:
+        await service.add_tracks(people["owner"], collection_id, list(range(1, 102)))
+    assert too_many.value.errors[0].msg == "At most 100 audio files can be added at once"
+
+
+async def test_view_collaborators_and_strangers_cannot_change_anything(world: World) -> None:
+    people = await _people(world)
+    service = world.app.collections
+    collection_id = await _shared(world, people)
+    audio = await _file(world, people["viewer"], "v")
+    with pytest.raises(PermissionDenied):
+        await service.add_track(people["viewer"], collection_id, audio)
+    with pytest.raises(NotFound):  # a private collection is not even there for strangers
+        await service.add_track(people["other"], collection_id, audio)
+    with pytest.raises(PermissionDenied):
+        await service.add_collaborator(people["editor"], collection_id, Permission.VIEW, username="other")
+    with pytest.raises(PermissionDenied):
+        await service.delete(people["editor"], collection_id)
+
+
+async def test_collaborators_must_be_active_users(world: World) -> None:
+    people = await _people(world)
+    service = world.app.collections
+    collection_id = await _shared(world, people)
+    with pytest.raises(NotFound):
+        await service.add_collaborator(people["owner"], collection_id, Permission.VIEW, username="nobody")
+    with pytest.raises(NotFound):
+        await service.add_collaborator(people["owner"], collection_id, Permission.VIEW, user_id=2**40)
+    async with world.uow() as uow:
+        other = await uow.users.get(people["other"].user_id)
+        assert other is not None
+        other.deactivate(world.clock.now())
+        await uow.commit()
+    with pytest.raises(NotFound):
+        await service.add_collaborator(people["owner"], collection_id, Permission.VIEW, username="other")
+    with pytest.raises(BadRequest):
+        await service.add_collaborator(people["owner"], collection_id, Permission.VIEW, username="owner")
+    with pytest.raises(Conflict):
+        await service.add_collaborator(people["owner"], collection_id, Permission.EDIT, username="EDITOR")
+
+
+async def test_cover_art_replaces_the_old_object_and_rights_come_before_decoding(world: World) -> None:
+    people = await _people(world)
+    service = world.app.collections
+    collection_id = await _shared(world, people)
+    with pytest.raises(PermissionDenied):  # not a 415: the caller may not change it at all
+        await service.set_cover(people["viewer"], collection_id, io.BytesIO(b"not an image"))
+    with pytest.raises(UnsupportedMedia):
+        await service.set_cover(people["editor"], collection_id, io.BytesIO(b"not an image"))
+    first = await service.set_cover(people["editor"], collection_id, io.BytesIO(FAKE_IMAGE + b"1"))
+    first_key = first.collection.cover_art_key
+    assert first_key is not None and first_key.startswith(f"covers/{collection_id}/")
+    second = await service.set_cover(people["owner"], collection_id, io.BytesIO(FAKE_IMAGE + b"2"))
+    assert second.collection.cover_art_key != first_key
+    assert first_key not in world.storage.objects
+    assert world.storage.objects[second.collection.cover_art_key][0] == FAKE_IMAGE + b"2"  # type: ignore[index]
+    async with world.uow() as uow:
+        assert await uow.pending_objects.older_than(datetime(2100, 1, 1, tzinfo=UTC), 10) == []
+
+    await service.delete(people["owner"], collection_id)
+    assert not [key for key in world.storage.objects if key.startswith("covers/")]
+    with pytest.raises(NotFound):
+        await service.get(people["admin"].viewer, collection_id)
+
+
+async def test_lists_by_scope_and_deactivated_owners(world: World) -> None:
+    people = await _people(world)
+    service = world.app.collections
+    own_private = (await service.create(people["owner"], NewCollection("own private"))).collection.id
+    own_public = (await service.create(people["owner"], NewCollection("own public", is_public=True))).collection.id
+    shared = await _shared(world, people)
+    others = (await service.create(people["other"], NewCollection("other public", is_public=True))).collection.id
+    album = (
+        await service.create(people["other"], NewCollection("album", CollectionType.ALBUM, artist="A", is_public=True))
+    ).collection.id
+
+    async def listed(who: str, scope: Scope, kind: CollectionType | None = None) -> list[int | None]:
+        principal = people[who]
+        page = await service.page(principal.viewer, Listing(scope, principal.user_id, kind), skip=0, limit=100)
+        return [view.collection.id for view in page.items]
+
+    assert await listed("editor", Scope.VISIBLE) == [album, others, shared, own_public]
+    assert await listed("owner", Scope.OWNED) == [shared, own_public, own_private]
+    assert await listed("viewer", Scope.SHARED) == [shared]
+    assert await listed("viewer", Scope.PUBLIC, CollectionType.ALBUM) == [album]
+    library = await service.library(Viewer(), public_only=False, collection_type=None, skip=0, limit=2)
+    assert ([v.collection.id for v in library.items], library.total, library.has_more) == ([album, others], 3, True)
+
+    async with world.uow() as uow:
+        owner = await uow.users.get(people["owner"].user_id)
+        assert owner is not None
+        owner.deactivate(world.clock.now())
+        await uow.commit()
+    assert await listed("editor", Scope.VISIBLE) == [album, others]
+    assert await listed("viewer", Scope.SHARED) == []
+    with pytest.raises(NotFound):
+        await service.get(people["editor"].viewer, shared)
+    assert (await service.get(people["admin"].viewer, shared)).collection.id == shared
+
+
+async def test_stats_and_admin_deletion(world: World) -> None:
+    people = await _people(world)
+    service, admin = world.app.collections, world.app.collection_admin
+    await service.create(people["owner"], NewCollection("a", CollectionType.ALBUM, artist="x", is_public=True))
+    await _shared(world, people)
+    with_cover = await service.create(people["owner"], NewCollection("c", CollectionType.COMPILATION))
+    await service.set_cover(people["owner"], with_cover.collection.id, io.BytesIO(FAKE_IMAGE))  # type: ignore[arg-type]
+    await service.create(people["other"], NewCollection("o"))
+    stats = await service.stats(people["owner"].user)
+    assert (stats.total, stats.albums, stats.playlists, stats.compilations, stats.public, stats.collaborative) == (
+        3, 1, 1, 1, 1, 1,
+    )  # fmt: skip
+    everything = await admin.stats()
+    assert (everything.total, everything.playlists) == (4, 2)
+
+    assert await admin.delete_all(people["admin"], people["owner"].user_id) == 3
+    assert not [key for key in world.storage.objects if key.startswith("covers/")]
+    assert (await admin.user_stats(people["owner"].user_id)).total == 0
+    assert (await admin.stats()).total == 1
+    async with world.uow() as uow:
+        entries = await uow.audit.list_for_user(people["owner"].user_id)
+    deleted = [e for e in entries if e.event == AuditEvent.ADMIN_ACTION]
+    assert deleted[-1].actor_id == people["admin"].user_id
+    assert deleted[-1].details == {"action": "delete_all_collections", "deleted_count": 3}
+    with pytest.raises(NotFound):
+        await admin.delete_all(people["admin"], 10**12)
+
+
+async def test_the_archive_holds_the_tracks_in_order_stored_not_recompressed(world: World) -> None:
+    people = await _people(world)
+    service = world.app.collections
+    collection_id = await _shared(world, people)
+    payloads = {title: title.encode() * 50_000 for title in ("b", "a", "c")}
+    ids = [await _file(world, people["owner"], title, data=data) for title, data in payloads.items()]
+    await service.add_tracks(people["owner"], collection_id, ids)
+    await service.add_track(people["owner"], collection_id, await _file(world, people["owner"], "gone"))
+    world.storage.objects.pop(f"audio/{people['owner'].user_id}/gone.mp3")  # its object vanished
+
+    archive = await service.archive(people["viewer"].viewer, collection_id)
+    pieces = [piece async for piece in zip_stream(world.app.media, archive, flush_bytes=10_000)]
+    assert len(pieces) > 3, "the archive must be produced piece by piece"
+    bundle = zipfile.ZipFile(io.BytesIO(b"".join(pieces)))
+    assert bundle.namelist() == ["01 - b.mp3", "02 - a.mp3", "03 - c.mp3"]
+    assert all(info.compress_type == zipfile.ZIP_STORED for info in bundle.infolist())
+    assert [bundle.read(name) for name in bundle.namelist()] == list(payloads.values())
+    assert bundle.testzip() is None
+    with pytest.raises(NotFound):
+        await service.archive(people["other"].viewer, collection_id)
+
+
+@pytest.mark.parametrize(
+    ("constraint", "message"),
+    [
+        ("uq_collection_tracks_collection_id_audio_file_id", "Audio file already in collection"),
+        ("uq_collaborators_collection_id_user_id", "User is already a collaborator"),
+        ("uq_collection_tracks_collection_id_track_order", "The collection changed meanwhile, please try again"),
+    ],
+)
+def test_a_tripped_constraint_names_the_rule_it_kept(constraint: str, message: str) -> None:
+    with pytest.raises(Conflict) as refused, _constraint_messages():
+        raise Conflict(constraint=constraint)
+    assert (refused.value.detail, refused.value.constraint) == (message, constraint)
