@@ -15,6 +15,7 @@ the object's size for the ``Content-Range: bytes */<size>`` header.
 from __future__ import annotations
 
 import mimetypes
+import re
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -85,11 +86,13 @@ def validate_key(key: str) -> str:
     """
     if not isinstance(key, str) or not key or len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_LENGTH:
         raise InvalidKey()
-    if "\\" in key or any(ord(c) < 32 or ord(c) == 127 for c in key):
-        raise InvalidKey()
-    if any(not part or part.startswith(".") for part in key.split("/")):  # also catches a leading "/"
+    if _UNSAFE_KEY.search(key):
         raise InvalidKey()
     return key
+
+
+_UNSAFE_KEY = re.compile(r"[\\\x00-\x1f\x7f]|(?:^|/)(?:\.|/|$)")
+"""A backslash, a control character, or a segment that is empty or starts with a dot."""
 
 
 def resolve_range(total_size: int, start: int = 0, end: int | None = None) -> tuple[int, int]:

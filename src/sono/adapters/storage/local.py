@@ -27,7 +27,6 @@ import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO, TypeVar
-from urllib.parse import urlencode
 
 from sono.adapters.storage import CHUNK_SIZE, InvalidKey, guess_content_type, resolve_range, validate_key
 from sono.adapters.storage.signing import media_url
@@ -66,6 +65,7 @@ class LocalStorage:
         self.root = Path(root)
         self.base_url = base_url.rstrip("/")
         self.media_path = "/" + media_path.strip("/") if media_path.strip("/") else ""
+        self._media_base = f"{self.base_url}{self.media_path}"
         self._signer = signer
         self._chunk_size = chunk_size
         self._fsync = fsync
@@ -274,13 +274,13 @@ class LocalStorage:
         served without a signature is the key's to say, not the caller's."""
         if not is_public_key(validate_key(key)):
             raise InvalidKey("Not a public object")
-        return media_url(f"{self.base_url}{self.media_path}", key)
+        return media_url(self._media_base, key)
 
     async def signed_url(self, key: str, expires_at: int) -> str:
-        """The URL of ``key`` signed until the unix time ``expires_at``."""
+        """The URL of ``key`` signed until the unix time ``expires_at`` (the signature is hex)."""
         validate_key(key)
-        query = urlencode({"expires": int(expires_at), "signature": self._signer.sign(key, int(expires_at))})
-        return f"{media_url(f'{self.base_url}{self.media_path}', key)}?{query}"
+        expires = int(expires_at)
+        return f"{media_url(self._media_base, key)}?expires={expires}&signature={self._signer.sign(key, expires)}"
 
     # ------------------------------------------------------------------ readiness
 
