@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from sono.application.common import Page
 from sono.domain.audio import AudioFile
+from sono.domain.users import User
+
+
+@dataclass(frozen=True, slots=True)
+class OwnedAudio:
+    """A list entry: an audio file and its owner, read together."""
+
+    audio: AudioFile
+    owner: User
 
 
 class AudioFileRepository(Protocol):
@@ -22,6 +32,14 @@ class AudioFileRepository(Protocol):
 
     async def list_public(self, *, skip: int, limit: int) -> Page[AudioFile]:
         """Public files of active owners, newest first."""
+
+    async def list_all(self, *, skip: int, limit: int) -> Page[AudioFile]:
+        """Every file, newest first."""
+
+    async def listing(self, *, public_only: bool, skip: int, limit: int) -> Page[OwnedAudio]:
+        """The read side of the public list (``public_only``: as ``list_public``) and of the
+        admin list (every file), each file with its owner, newest first: one statement for the
+        page (owners joined) and at most one more for the total."""
 
     async def count_for_owner(self, owner_id: int) -> int: ...
     async def total_bytes_for_owner(self, owner_id: int) -> int: ...

@@ -8,8 +8,10 @@ from sqlalchemy import delete, func, select
 
 from sono.adapters.sqlalchemy.repositories.base import SqlRepository, newest, repository
 from sono.adapters.sqlalchemy.tables import audio_files, users
+from sono.application.audio.ports import OwnedAudio
 from sono.application.common import Page
 from sono.domain.audio import AudioFile
+from sono.domain.users import User
 
 
 @repository("audio_files")
@@ -42,6 +44,19 @@ class SqlAudioFileRepository(SqlRepository):
             .where(audio_files.c.is_public, users.c.is_active)
         )
         return await self._page(statement, self._newest_first, skip, limit)
+
+    async def list_all(self, *, skip: int, limit: int) -> Page[AudioFile]:
+        return await self._page(select(AudioFile), self._newest_first, skip, limit)
+
+    async def listing(self, *, public_only: bool, skip: int, limit: int) -> Page[OwnedAudio]:
+        statement = select(AudioFile, User).join(users, users.c.id == audio_files.c.owner_id)
+        if public_only:
+            statement = statement.where(audio_files.c.is_public, users.c.is_active)
+        rows = (await self.session.execute(statement.order_by(*self._newest_first).offset(skip).limit(limit))).all()
+        items = [OwnedAudio(audio, owner) for audio, owner in rows]
+        if len(items) < limit and (items or skip == 0):  # the last page: no need to count
+            return Page(items, skip + len(items), skip)
+        return Page(items, await self._count(statement.with_only_columns(audio_files.c.id)), skip)
 
     async def count_for_owner(self, owner_id: int) -> int:
         count = select(func.count()).select_from(audio_files).where(audio_files.c.owner_id == owner_id)
