@@ -19,6 +19,7 @@ from sono.application.accounts.password_reset import PasswordResetService
 from sono.application.accounts.ports import Notifier, PasswordDecryptor, PasswordHasher, SessionLookup, TokenIssuer
 from sono.application.accounts.profiles import AccountService
 from sono.application.accounts.sessions import AuthService
+from sono.application.audio.service import AudioService
 from sono.application.gdpr.service import GdprService
 from sono.application.jobs import JobRunner
 from sono.application.maintenance.ports import MaintenanceStore
@@ -105,6 +106,10 @@ class Container:
     def gdpr(self) -> GdprService:
         p = self.ports
         return GdprService(p.uow, p.hasher, p.decryptor, p.clock, self.media)
+
+    @cached_property
+    def audio(self) -> AudioService:
+        return AudioService(self.ports.uow, self.media, self.ports.clock)
 
     @cached_property
     def jobs(self) -> JobRunner:

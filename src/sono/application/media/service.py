@@ -25,7 +25,7 @@ from sono.application.media.ports import MediaInspector, ObjectChunks, ObjectInf
 from sono.application.ports import Clock
 from sono.application.uow import UnitOfWork, UnitOfWorkFactory
 from sono.domain.errors import NotFound, PermissionDenied
-from sono.domain.media import ProcessedImage, is_public_key
+from sono.domain.media import AudioInfo, AudioTags, ProcessedImage, is_public_key
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,14 @@ class MediaService:
             raise NotFound(MEDIA_NOT_FOUND) from None
         return MediaAccess(info, public)
 
+    async def info(self, key: str) -> ObjectInfo:
+        """An object a use case let the caller have (size, type, ETag); ``NotFound`` when its
+        bytes are gone."""
+        try:
+            return await self._storage.head(key)
+        except NotFound:
+            raise NotFound(MEDIA_NOT_FOUND) from None
+
     async def open(self, key: str, start: int = 0, end: int | None = None) -> ObjectChunks:
         """The bytes of an object ``authorize`` (or a use case) let the caller have."""
         try:
@@ -135,6 +143,13 @@ class MediaService:
 
     async def process_image(self, data: BinaryIO) -> ProcessedImage:
         return await self._inspector.process_image(data)
+
+    async def inspect_audio(self, path: str) -> AudioInfo:
+        """The audio file's format and stream, decided from its content (``UnsupportedMedia``)."""
+        return await self._inspector.inspect_audio(path)
+
+    async def read_tags(self, path: str) -> AudioTags:
+        return await self._inspector.read_tags(path)
 
     # ------------------------------------------------------------------ jobs
 

@@ -21,6 +21,7 @@ from litestar.types import ControllerRouterHandler
 from sono.bootstrap import Container, build_container
 from sono.config import Settings, load_dotenv_file, load_settings
 from sono.entrypoints.http.accounts.controller import UsersController
+from sono.entrypoints.http.audio.controller import AudioAdminController, AudioController
 from sono.entrypoints.http.errors import EXCEPTION_HANDLERS
 from sono.entrypoints.http.gdpr.controller import GdprController
 from sono.entrypoints.http.health.controller import HealthController
@@ -41,6 +42,8 @@ FEATURES: list[ControllerRouterHandler] = [
     GdprController,
     MaintenanceController,
     MediaController,
+    AudioController,
+    AudioAdminController,
 ]
 """Every feature's controllers: adding a feature adds its controllers here."""
 

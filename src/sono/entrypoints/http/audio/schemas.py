@@ -5,16 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
-from msgspec import Meta
+from msgspec import UNSET, Meta, UnsetType
 
+from sono.application.audio.service import AudioDetails, UploadStats
+from sono.application.common import UNSET as APP_UNSET
 from sono.application.media.service import MediaService
-from sono.domain.audio import AudioFile
+from sono.domain.audio import TITLE_MAX, AudioFile
+from sono.domain.errors import FieldError, ValidationFailed
 from sono.domain.users import User
 from sono.entrypoints.http.accounts.schemas import PublicUserOut, public_user
-from sono.entrypoints.http.schemas import utc
+from sono.entrypoints.http.schemas import EDGE_TEXT_MAX, Input, documented, page_fields, text, utc
 
 
 class AudioOut(msgspec.Struct):
@@ -85,3 +88,126 @@ async def audio_outs(media: MediaService, files: Iterable[AudioFile], owners: Ma
             owner = presented[audio.owner_id] = await public_user(media, owners[audio.owner_id])
         result.append(await audio_out(media, audio, owner))
     return result
+
+
+# --------------------------------------------------------------------------- lists and other answers
+
+
+class AudioPage(msgspec.Struct):
+    """The list envelope, with the same array under ``files`` for the existing clients."""
+
+    items: list[AudioOut]
+    total: int
+    has_more: bool
+    files: list[AudioOut]
+
+
+def audio_page(items: list[AudioOut], total: int, skip: int) -> AudioPage:
+    fields = page_fields(items, total, skip)
+    return AudioPage(**fields, files=fields["items"])
+
+
+class UploadStatsOut(msgspec.Struct):
+    used_uploads: int
+    max_uploads: int
+    remaining_uploads: int
+    total_bytes: int
+
+
+def upload_stats_out(stats: UploadStats) -> UploadStatsOut:
+    return UploadStatsOut(stats.used_uploads, stats.max_uploads, stats.remaining_uploads, stats.total_bytes)
+
+
+class DeletedFilesOut(msgspec.Struct):
+    message: str
+    deleted_count: int
+
+
+class UploadsResetOut(msgspec.Struct):
+    message: str
+    deleted_count: int
+    max_audio_uploads: int
+
+
+# --------------------------------------------------------------------------- requests
+
+OptionalText = Annotated[str, text(EDGE_TEXT_MAX)] | UnsetType | None
+
+
+class AudioUpdateIn(Input):
+    """A field left out stays as it is; ``null`` clears an optional one. ``title`` is 1 to 200
+    characters, ``description`` at most 5000, ``artist``/``album`` 200, ``genre`` 100;
+    ``track_number`` and ``year`` 1..9999."""
+
+    title: Annotated[str, text(EDGE_TEXT_MAX, extra_json_schema=documented(min_length=1, max_length=TITLE_MAX))] | (
+        UnsetType
+    ) = UNSET
+    description: OptionalText = UNSET
+    is_public: bool | UnsetType = UNSET
+    artist: OptionalText = UNSET
+    album: OptionalText = UNSET
+    track_number: int | UnsetType | None = UNSET
+    year: int | UnsetType | None = UNSET
+    genre: OptionalText = UNSET
+
+    def changes(self) -> dict[str, Any]:
+        """Keyword arguments for ``AudioService.update``."""
+        return {
+            name: APP_UNSET if getattr(self, name) is UNSET else getattr(self, name) for name in self.__struct_fields__
+        }
+
+
+UPLOAD_FIELDS = {
+    "title": "At most 200 characters; default: the file's title tag, else its name without the extension",
+    "description": "At most 5000 characters",
+    "is_public": "`true` or `false` (default)",
+    "artist": "At most 200 characters; default: the file's tag",
+    "album": "At most 200 characters; default: the file's tag",
+    "track_number": "1..9999; default: the file's tag",
+    "year": "1..9999; default: the file's tag",
+    "genre": "At most 100 characters; default: the file's tag",
+}
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off", ""})
+NOT_A_BOOLEAN = "Input should be a valid boolean"
+NOT_AN_INTEGER = "Input should be a valid integer"
+
+
+def upload_details(fields: Mapping[str, str]) -> AudioDetails:
+    """The upload form's text fields as the use case takes them: blank means not given; a value
+    that is not a boolean or an integer where one is expected is a 422 naming the field."""
+    errors: list[FieldError] = []
+
+    def optional(name: str) -> str | None:
+        value = fields.get(name)
+        return value if value is not None and value.strip() else None
+
+    def integer(name: str) -> int | None:
+        value = optional(name)
+        if value is None:
+            return None
+        try:
+            return int(value.strip())
+        except ValueError:  # also digits beyond Python's conversion limit
+            errors.append(FieldError(name, NOT_AN_INTEGER, "int_parsing"))
+            return None
+
+    is_public = False
+    flag = fields.get("is_public", "").strip().lower()
+    if flag in _TRUE:
+        is_public = True
+    elif flag not in _FALSE:
+        errors.append(FieldError("is_public", NOT_A_BOOLEAN, "bool_parsing"))
+    details = AudioDetails(
+        title=optional("title"),
+        description=optional("description"),
+        is_public=is_public,
+        artist=optional("artist"),
+        album=optional("album"),
+        track_number=integer("track_number"),
+        year=integer("year"),
+        genre=optional("genre"),
+    )
+    if errors:
+        raise ValidationFailed(errors)
+    return details
