@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import random
 import re
 import socket
@@ -12,7 +11,7 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aioboto3
@@ -77,27 +76,6 @@ async def _read(storage: ObjectStorage, key: str, start: int = 0, end: int | Non
 
 
 # --------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    saved = {name: os.environ.get(name) for name in ("NO_PROXY", "no_proxy")}
-    for name in saved:  # botocore honours proxy variables: keep loopback traffic direct
-        os.environ[name] = ",".join(filter(None, [saved[name], "127.0.0.1", "localhost"]))
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 async def _s3_storage(endpoint: str, **options: object) -> S3Storage:

@@ -119,12 +119,14 @@ def _picture(pictures: list[tuple[int, bytes]]) -> bytes | None:
 
 
 def _first(values: object) -> object:
-    """The first of a tag's values (containers keep lists)."""
-    if isinstance(values, str | bytes) or values is None:
+    """The first non-blank of a tag's values (containers keep lists; ID3 separates values with
+    NUL)."""
+    if values is None or isinstance(values, str | bytes | int | tuple):
         return values
     if isinstance(values, Iterable):
         for value in values:
-            return value
+            if value is not None and str(value).strip():
+                return value
         return None
     return values
 
@@ -160,8 +162,8 @@ def _from_id3(tags: Any) -> _Raw:
         artist=text("TPE1") or text("TPE2"),
         album=text("TALB"),
         track=text("TRCK"),
-        year=_first(year.text) if year is not None and getattr(year, "text", None) else None,
-        genre=genres[0] if genres else None,
+        year=_first([str(stamp) for stamp in year.text]) if year is not None and getattr(year, "text", None) else None,
+        genre=_first(genres),
         pictures=[(int(getattr(frame, "type", 0)), bytes(frame.data)) for frame in tags.getall("APIC")],
     )
 
@@ -192,9 +194,9 @@ def _from_vorbis(comments: Any, pictures: Iterable[Any] = ()) -> _Raw:
 
     def get(*names: str) -> object:
         for name in names:
-            values = comments.get(name)
-            if values:
-                return values[0]
+            value = _first(comments.get(name))
+            if value is not None:
+                return value
         return None
 
     return _Raw(
@@ -214,7 +216,7 @@ def _from_mp4(tags: Any) -> _Raw:
 
     def get(key: str) -> object:
         values = tags.get(key)
-        return values[0] if values else None
+        return _first(list(values)) if values else None
 
     track = get("trkn")
     return _Raw(
