@@ -17,7 +17,7 @@ from urllib.parse import quote
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.datastructures import ResponseHeader
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import HeaderParameter, JSONBody
+from litestar.params import HeaderParameter, JSONBody, QueryParameter
 
 from sono.application.audio.service import UploadedFile
 from sono.application.common import viewer_of
@@ -38,13 +38,17 @@ from sono.entrypoints.http.audio.schemas import (
 )
 from sono.entrypoints.http.media.controller import object_response
 from sono.entrypoints.http.openapi import BEARER, errors, file_upload_operation
-from sono.entrypoints.http.schemas import Limit, MessageOut, Skip
+from sono.entrypoints.http.schemas import Limit, MessageOut
 from sono.entrypoints.http.security import AppContainer, Caller, ClientIp, OptionalCaller, admin_only, signed_in
 from sono.entrypoints.http.uploads import receive_upload
 
 AUDIO_DELETED = "Audio file deleted successfully"
 TOTAL_COUNT = "X-Total-Count"
 
+SKIP_MAX = 2**31 - 1
+Skip = Annotated[int, QueryParameter(ge=0, le=SKIP_MAX, description="Items to skip")]
+"""The shared ``Skip`` with an upper bound: a larger offset would overflow the databases' integers
+(a 500); no list is that long."""
 RangeHeader = Annotated[str | None, HeaderParameter(name="Range", required=False)]
 IfNoneMatch = Annotated[str | None, HeaderParameter(name="If-None-Match", required=False)]
 IfRange = Annotated[str | None, HeaderParameter(name="If-Range", required=False)]
