@@ -103,13 +103,26 @@ class LocalStorage:
             return guess_content_type(key)
         return content_type if isinstance(content_type, str) and content_type else guess_content_type(key)
 
+    def _served_path(self, key: str) -> Path:
+        """The file of ``key`` if no symbolic link leads to it (``NotFound`` otherwise): what is
+        served is always a file of the store itself."""
+        path = self.path(key)
+        inside = os.path.join(os.path.realpath(self.root), *key.split("/"))
+        if os.path.realpath(path) != inside:
+            raise NotFound()
+        return path
+
     def _open(self, key: str, start: int, end: int | None) -> tuple[BinaryIO, int, int, int, str]:
         try:
-            file = open(self.path(key), "rb")  # noqa: SIM115 - closed by the chunk stream
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            descriptor = os.open(self._served_path(key), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:  # missing, a directory, or a link (ELOOP)
             raise NotFound() from None
+        file = os.fdopen(descriptor, "rb")
         try:
-            total = os.fstat(file.fileno()).st_size
+            stat = os.fstat(file.fileno())
+            if not S_ISREG(stat.st_mode):
+                raise NotFound()
+            total = stat.st_size
             first, last = resolve_range(total, start, end)
             file.seek(first)
             return file, total, first, last, self._content_type(key)
@@ -143,7 +156,7 @@ class LocalStorage:
 
     def _head(self, key: str) -> ObjectInfo:
         try:
-            stat = os.stat(self.path(key))
+            stat = os.lstat(self._served_path(key))
         except (FileNotFoundError, NotADirectoryError):
             raise NotFound() from None
         if not S_ISREG(stat.st_mode):

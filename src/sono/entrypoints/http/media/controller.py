@@ -150,10 +150,5 @@ class HeadResponse(Response[bytes]):
     send), no body."""
 
     def __init__(self, length: int, media_type: str, headers: dict[str, str], status_code: int = 200) -> None:
+        headers = {**headers, "Content-Length": str(length)}  # not the empty body's length
         super().__init__(b"", status_code=status_code, media_type=media_type, headers=headers)
-        self.length = length
-
-    def to_asgi_response(self, *args: Any, **kwargs: Any) -> Any:
-        response = super().to_asgi_response(*args, **kwargs)
-        response.content_length = self.length
-        return response
