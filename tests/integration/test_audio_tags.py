@@ -3,8 +3,10 @@ picture, hostile strings cleaned and bounded, and metadata too large to load lef
 
 from __future__ import annotations
 
+import threading
 import unicodedata
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -148,3 +150,24 @@ def test_clean_text(value: object, expected: str | None) -> None:
 def test_clean_text_bounds_after_cleaning() -> None:
     assert clean_text("\x00" * 10 + "abcdef", 3) == "abc"
     assert clean_text("ab    cd", 3) == "ab"
+
+
+async def test_parsing_runs_off_the_event_loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sono.adapters.media import inspector as inspector_module
+
+    threads: list[int] = []
+
+    def in_thread(function: Any) -> Any:
+        def run(path: str) -> Any:
+            threads.append(threading.get_ident())
+            return function(path)
+
+        return run
+
+    monkeypatch.setattr(inspector_module, "_audio_info", in_thread(inspector_module._audio_info))
+    monkeypatch.setattr(inspector_module, "read_audio_tags", in_thread(inspector_module.read_audio_tags))
+
+    found = await read(tmp_path, tagged("mp3", GOOD))
+
+    assert found.title == GOOD.title
+    assert len(threads) == 2 and threading.get_ident() not in threads
