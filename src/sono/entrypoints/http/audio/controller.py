@@ -17,7 +17,7 @@ from urllib.parse import quote
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.datastructures import ResponseHeader
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from sono.application.audio.service import UploadedFile
 from sono.application.common import viewer_of
@@ -101,7 +101,13 @@ class AudioController(Controller):
             stored = await container.audio.upload(principal, uploaded, details, ip=ip)
         return await audio_out(container.media, stored.audio, stored.owner)
 
-    @get("/stats", summary="The caller's upload quota and usage", guards=[signed_in], security=BEARER)
+    @get(
+        "/stats",
+        summary="The caller's upload quota and usage",
+        guards=[signed_in],
+        security=BEARER,
+        responses=errors(401),
+    )
     async def stats(self, principal: Caller, container: AppContainer) -> UploadStatsOut:
         return upload_stats_out(await container.audio.stats(principal))
 
@@ -131,7 +137,7 @@ class AudioController(Controller):
         summary="One audio file (public ones for anyone; private ones for the owner and admins)",
         responses=errors(401, 404),
     )
-    async def get_file(self, audio_id: int, viewer: OptionalCaller, container: AppContainer) -> AudioOut:
+    async def get_file(self, audio_id: FromPath[int], viewer: OptionalCaller, container: AppContainer) -> AudioOut:
         found = await container.audio.get(viewer_of(viewer), audio_id)
         return await audio_out(container.media, found.audio, found.owner)
 
@@ -143,7 +149,12 @@ class AudioController(Controller):
         responses=errors(401, 403, 404, 422),
     )
     async def update_file(
-        self, audio_id: int, data: JSONBody[AudioUpdateIn], principal: Caller, container: AppContainer, ip: ClientIp
+        self,
+        audio_id: FromPath[int],
+        data: JSONBody[AudioUpdateIn],
+        principal: Caller,
+        container: AppContainer,
+        ip: ClientIp,
     ) -> AudioOut:
         updated = await container.audio.update(principal, audio_id, ip=ip, **data.changes())
         return await audio_out(container.media, updated.audio, updated.owner)
@@ -156,7 +167,9 @@ class AudioController(Controller):
         security=BEARER,
         responses=errors(401, 403, 404),
     )
-    async def delete_file(self, audio_id: int, principal: Caller, container: AppContainer, ip: ClientIp) -> MessageOut:
+    async def delete_file(
+        self, audio_id: FromPath[int], principal: Caller, container: AppContainer, ip: ClientIp
+    ) -> MessageOut:
         await container.audio.delete(principal, audio_id, ip=ip)
         return MessageOut(AUDIO_DELETED)
 
@@ -168,7 +181,7 @@ class AudioController(Controller):
     async def download(
         self,
         request: Request[Any, Any, Any],
-        audio_id: int,
+        audio_id: FromPath[int],
         viewer: OptionalCaller,
         container: AppContainer,
         byte_range: RangeHeader = None,
@@ -195,7 +208,7 @@ class AudioController(Controller):
     async def cover_art(
         self,
         request: Request[Any, Any, Any],
-        audio_id: int,
+        audio_id: FromPath[int],
         viewer: OptionalCaller,
         container: AppContainer,
         byte_range: RangeHeader = None,
@@ -243,7 +256,7 @@ class AudioAdminController(Controller):
         responses=errors(401, 403, 404),
     )
     async def delete_user_files(
-        self, user_id: int, principal: Caller, container: AppContainer, ip: ClientIp
+        self, user_id: FromPath[int], principal: Caller, container: AppContainer, ip: ClientIp
     ) -> DeletedFilesOut:
         deleted, user = await container.audio.delete_all_of(principal, user_id, ip=ip)
         return DeletedFilesOut(message=f"Deleted {deleted} audio files of user {user.username}", deleted_count=deleted)
@@ -255,7 +268,7 @@ class AudioAdminController(Controller):
         responses=errors(401, 403, 404),
     )
     async def reset_uploads(
-        self, user_id: int, principal: Caller, container: AppContainer, ip: ClientIp
+        self, user_id: FromPath[int], principal: Caller, container: AppContainer, ip: ClientIp
     ) -> UploadsResetOut:
         deleted, user = await container.audio.delete_all_of(principal, user_id, reset_quota=True, ip=ip)
         return UploadsResetOut(
