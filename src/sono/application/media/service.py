@@ -33,6 +33,7 @@ MEDIA_NOT_FOUND = "Media not found"
 BAD_SIGNATURE = "Invalid or expired media link"
 ORPHAN_AGE = timedelta(hours=1)
 DEFAULT_URL_TTL_SECONDS = 12 * 3600
+SIGNED_URLS_KEPT = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,7 @@ class MediaService:
         self._clock = clock
         self._ttl = url_ttl_seconds
         self._bucket = max(1, url_bucket_seconds)
+        self._signed: dict[tuple[str, int], str] = {}
 
     # ------------------------------------------------------------------ URLs
 
@@ -71,7 +73,13 @@ class MediaService:
             return None
         if is_public_key(key):
             return await self._storage.public_url(key)
-        return await self._storage.signed_url(key, self.expiry())
+        expires = self.expiry()
+        url = self._signed.get((key, expires))
+        if url is None:  # signed once per object and expiry: lists sign dozens of URLs per request
+            if len(self._signed) >= SIGNED_URLS_KEPT:
+                self._signed.clear()
+            url = self._signed[key, expires] = await self._storage.signed_url(key, expires)
+        return url
 
     def expiry(self) -> int:
         """Unix time at which URLs signed now expire."""
