@@ -19,6 +19,7 @@ from sono.application.accounts.password_reset import PasswordResetService
 from sono.application.accounts.ports import Notifier, PasswordDecryptor, PasswordHasher, SessionLookup, TokenIssuer
 from sono.application.accounts.profiles import AccountService
 from sono.application.accounts.sessions import AuthService
+from sono.application.audio.ports import AudioCatalog
 from sono.application.audio.service import AudioService
 from sono.application.gdpr.service import GdprService
 from sono.application.jobs import JobRunner
@@ -50,6 +51,7 @@ class Ports:
     rate_limiter: RateLimiter
     maintenance: MaintenanceStore
     health_checks: list[HealthCheck] = field(default_factory=list)
+    audio_catalog: AudioCatalog | None = None
 
 
 class Container:
@@ -109,7 +111,7 @@ class Container:
 
     @cached_property
     def audio(self) -> AudioService:
-        return AudioService(self.ports.uow, self.media, self.ports.clock)
+        return AudioService(self.ports.uow, self.media, self.ports.clock, self.ports.audio_catalog)
 
     @cached_property
     def jobs(self) -> JobRunner:
@@ -147,6 +149,7 @@ async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_
     from sono.adapters.security.rsa_keys import RsaPasswordDecryptor, load_or_create_private_key, load_private_key
     from sono.adapters.security.secrets import load_or_create_secret
     from sono.adapters.security.tokens import JwtTokenIssuer
+    from sono.adapters.sqlalchemy.catalog import audio_catalog_for
     from sono.adapters.sqlalchemy.engine import create_engine, ping
     from sono.adapters.sqlalchemy.sessions import session_lookup_for
     from sono.adapters.sqlalchemy.uow import SqlUnitOfWorkFactory
@@ -168,6 +171,8 @@ async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_
     uow = SqlUnitOfWorkFactory(engine)
     sessions = session_lookup_for(settings.database_url)
     exit_stack.push_async_callback(sessions.close)
+    audio_catalog = audio_catalog_for(settings.database_url)
+    exit_stack.push_async_callback(audio_catalog.close)
     hasher = Argon2PasswordHasher(
         memory_kib=settings.argon2_memory_kib,
         time_cost=settings.argon2_time_cost,
@@ -248,4 +253,5 @@ async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_
         rate_limiter=rate_limiter,
         maintenance=maintenance,
         health_checks=checks,
+        audio_catalog=audio_catalog,
     )

@@ -12,6 +12,7 @@ import pytest
 from sono.adapters.memory.repositories import FakeDatabase
 from sono.adapters.memory.uow import FakeUnitOfWorkFactory
 from sono.adapters.sqlalchemy import migrate
+from sono.adapters.sqlalchemy.catalog import audio_catalog_for
 from sono.adapters.sqlalchemy.engine import create_engine
 from sono.adapters.sqlalchemy.uow import SqlUnitOfWorkFactory
 from sono.application.uow import UnitOfWorkFactory
@@ -114,3 +115,37 @@ async def test_ties_in_time_are_ordered_by_id(uows: UnitOfWorkFactory) -> None:
         page = await uow.audio_files.listing(public_only=True, skip=0, limit=10)
 
     assert [e.audio.id for e in page.items] == [second.id, first.id]
+
+
+@pytest.mark.parametrize("page", [(0, 10), (1, 1), (0, 2), (3, 5), (50, 5)])
+async def test_the_catalog_reads_what_the_repository_lists(
+    uows: UnitOfWorkFactory, database_url: str | None, catalogue: dict[str, AudioFile], page: tuple[int, int]
+) -> None:
+    """The public list's fast path (a connection of its own, no unit of work) gives the same
+    entries, fields and types as the repository."""
+    if database_url is None:
+        pytest.skip("the catalog reads a database")
+    skip, limit = page
+    catalog = audio_catalog_for(database_url)
+    statements: list[str] = []
+    catalog.listen(statements.append)
+    try:
+        fast = await catalog.public_page(skip=skip, limit=limit)
+    finally:
+        await catalog.close()
+    async with uows(read_only=True) as uow:
+        listed = await uow.audio_files.listing(public_only=True, skip=skip, limit=limit)
+
+    assert (fast.total, fast.has_more, fast.skip) == (listed.total, listed.has_more, listed.skip)
+    assert len(statements) == (1 if fast.items or skip == 0 else 2)
+    for mine, theirs in zip(fast.items, listed.items, strict=True):
+        for name in vars(theirs.audio):
+            if not name.startswith("_"):
+                assert getattr(mine.audio, name) == getattr(theirs.audio, name), name
+        assert isinstance(mine.audio.is_public, bool) and mine.audio.upload_date.tzinfo is not None  # type: ignore[union-attr]
+        assert (mine.owner.id, mine.owner.username, mine.owner.is_active) == (
+            theirs.owner.id,
+            theirs.owner.username,
+            True,
+        )
+        assert mine.owner.created_at == theirs.owner.created_at

@@ -92,7 +92,8 @@ async def fetch(api: Api, url: str, headers: dict[str, str] | None = None, metho
 
 @contextmanager
 def counted_statements(api: Api) -> Iterator[list[str]]:
-    """The SQL statements the app's engine runs inside the block."""
+    """The SQL statements run inside the block: on the app's engine, and by the audio catalog
+    (the public list's reads, on a connection of their own)."""
     statements: list[str] = []
     engine = api.container.ports.uow.engine.sync_engine  # type: ignore[attr-defined]
 
@@ -100,7 +101,11 @@ def counted_statements(api: Api) -> Iterator[list[str]]:
         statements.append(statement)
 
     event.listen(engine, "before_cursor_execute", record)
+    catalog = api.container.ports.audio_catalog
+    stop = catalog.listen(statements.append) if catalog is not None else None  # type: ignore[attr-defined]
     try:
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", record)
+        if stop is not None:
+            stop()

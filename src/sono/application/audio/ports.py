@@ -49,3 +49,11 @@ class AudioFileRepository(Protocol):
 
     async def delete_for_owner(self, owner_id: int) -> list[str]:
         """Delete every file of the owner, returning their stored objects' keys."""
+
+
+class AudioCatalog(Protocol):
+    """The public list read outside units of work (the busiest read of the API: one statement
+    per page on a connection of its own, no transaction). The same entries as
+    ``AudioFileRepository.listing(public_only=True, ...)``."""
+
+    async def public_page(self, *, skip: int, limit: int) -> Page[OwnedAudio]: ...

@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from sono.application.audio.ports import OwnedAudio
+from sono.application.audio.ports import AudioCatalog, OwnedAudio
 from sono.application.common import UNSET, Page, Principal, Problems, audit
 from sono.application.gdpr.erasure import close_gaps
 from sono.application.media.ports import ObjectInfo
@@ -93,10 +93,13 @@ class StoredMedia:
 
 
 class AudioService:
-    def __init__(self, uow: UnitOfWorkFactory, media: MediaService, clock: Clock) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, media: MediaService, clock: Clock, catalog: AudioCatalog | None = None
+    ) -> None:
         self._uow = uow
         self._media = media
         self._clock = clock
+        self._catalog = catalog
 
     # ------------------------------------------------------------------ uploading
 
@@ -192,6 +195,9 @@ class AudioService:
             return await uow.audio_files.list_for_owner(principal.user_id, skip=skip, limit=limit)
 
     async def public_files(self, *, skip: int, limit: int) -> Page[OwnedAudio]:
+        """Public files of active owners, newest first (from the catalog when there is one)."""
+        if self._catalog is not None:
+            return await self._catalog.public_page(skip=skip, limit=limit)
         async with self._uow(read_only=True) as uow:
             return await uow.audio_files.listing(public_only=True, skip=skip, limit=limit)
 

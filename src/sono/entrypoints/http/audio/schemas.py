@@ -4,6 +4,7 @@ the admin screens)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import fields
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -46,35 +47,47 @@ class AudioOut(msgspec.Struct):
     cover_art_url: str | None = None
 
 
+_FIELDS = frozenset(field.name for field in fields(AudioFile))
+
+
+def _values(audio: AudioFile) -> dict[str, Any]:
+    """The file's attribute values, read from the instance's dictionary where the ORM keeps the
+    loaded ones (each instrumented attribute read is a descriptor call, and a list page presents
+    hundreds); through the attributes when one is not loaded."""
+    values = vars(audio)
+    return values if values.keys() >= _FIELDS else {name: getattr(audio, name) for name in _FIELDS}
+
+
 async def audio_out(media: MediaService, audio: AudioFile, owner: User | PublicUserOut) -> AudioOut:
     """The audio shape for a caller who may see the file (the use case decided that)."""
-    assert audio.id is not None
-    file_url = await media.url(audio.storage_key)
+    v = _values(audio)
+    assert v["id"] is not None
+    file_url = await media.url(v["storage_key"])
     assert file_url is not None
     return AudioOut(
-        id=audio.id,
-        title=audio.title,
-        description=audio.description,
-        original_filename=audio.original_filename,
-        content_type=audio.content_type,
-        file_size=audio.file_size,
-        duration=audio.duration,
-        bitrate=audio.bitrate,
-        sample_rate=audio.sample_rate,
-        channels=audio.channels,
-        format=audio.format,
-        is_public=audio.is_public,
-        owner_id=audio.owner_id,
+        id=v["id"],
+        title=v["title"],
+        description=v["description"],
+        original_filename=v["original_filename"],
+        content_type=v["content_type"],
+        file_size=v["file_size"],
+        duration=v["duration"],
+        bitrate=v["bitrate"],
+        sample_rate=v["sample_rate"],
+        channels=v["channels"],
+        format=v["format"],
+        is_public=v["is_public"],
+        owner_id=v["owner_id"],
         owner=owner if isinstance(owner, PublicUserOut) else await public_user(media, owner),
-        upload_date=utc(audio.upload_date),
-        updated_at=utc(audio.updated_at),
+        upload_date=utc(v["upload_date"]),
+        updated_at=utc(v["updated_at"]),
         file_url=file_url,
-        artist=audio.artist,
-        album=audio.album,
-        track_number=audio.track_number,
-        year=audio.year,
-        genre=audio.genre,
-        cover_art_url=await media.url(audio.cover_art_key),
+        artist=v["artist"],
+        album=v["album"],
+        track_number=v["track_number"],
+        year=v["year"],
+        genre=v["genre"],
+        cover_art_url=await media.url(v["cover_art_key"]) if v["cover_art_key"] else None,
     )
 
 
