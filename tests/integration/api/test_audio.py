@@ -10,6 +10,7 @@ import io
 import random
 import wave
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -801,3 +802,23 @@ async def test_a_hard_deletion_erases_the_audio_files_and_their_objects(api: Api
     assert len(keys) == 1 and keys.pop().startswith("audio/")
     assert await track_orders(api, playlist) == [(his["id"], 1)]
     assert (await api.client.get(f"{AUDIO}/{hers['id']}", headers=bob.headers)).status_code == 404
+
+
+async def test_the_jobs_remove_an_orphan_left_by_a_crash(api: Api) -> None:
+    """A process that died between storing an upload and inserting its row leaves a staged object:
+    ``sono jobs run-due`` removes it once it is over an hour old, and nothing younger."""
+    storage = api.container.ports.storage
+    old, young = "audio/1/" + "a" * 32 + ".mp3", "audio/1/" + "b" * 32 + ".mp3"
+    await api.container.media.stage([old, young])
+    for key in (old, young):
+        await storage.put_bytes(key, mp3_bytes(), "audio/mpeg")
+    async with api.uow() as uow:  # the crash happened two hours ago for one of them
+        await uow.pending_objects.forget([old])
+        await uow.pending_objects.add(old, api.container.ports.clock.now() - timedelta(hours=2))
+        await uow.commit()
+
+    report = await api.container.jobs.run_due()
+
+    assert report.orphaned_objects_purged == 1
+    assert await stored_keys(api) == {young}
+    assert await pending_keys(api) == [young]
