@@ -7,8 +7,10 @@ stdlib ``sqlite3`` connection (in WAL mode a reader never waits for writers, and
 well under a millisecond, less than ``aiosqlite``'s thread hand-offs for the same statement); on
 PostgreSQL it is one prepared statement on a small ``asyncpg`` pool of its own. The statement is
 the repository's listing (files joined with their owners, newest first, a window count of the
-whole list), compiled once per dialect. ``listen`` registers a callback that sees every statement
-(tests and benchmarks count them).
+whole list), compiled once per dialect. On SQLite, pages are kept until any commit changes the
+database (``PRAGMA data_version``), so repeated reads of an unchanged list cost one trivial
+statement. ``listen`` registers a callback that sees every statement (tests and benchmarks count
+them).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ _PUBLIC_COUNT = (
 )
 
 Listener = Callable[[str], None]
+_DATA_VERSION = "PRAGMA data_version"
 
 
 class _Shape:
@@ -109,15 +112,39 @@ class _Catalog:
 
 
 class SqliteAudioCatalog(_Catalog):
+    """Pages are kept while the database is unchanged: ``PRAGMA data_version`` (one cheap
+    statement) changes whenever any other connection, of this process or another, commits; then
+    every kept page is dropped. A kept page is the same object each time (callers only read it)."""
+
+    PAGES_KEPT = 64
+
     def __init__(self, database_path: str) -> None:
         super().__init__(sqlite.dialect(paramstyle="qmark"))
         self._path = database_path
         self._connection: sqlite3.Connection | None = None
+        self._pages: dict[tuple[int, int], Page[OwnedAudio]] = {}
+        self._version: int | None = None
 
     async def public_page(self, *, skip: int, limit: int) -> Page[OwnedAudio]:
-        rows = self._fetch(self._page, skip=skip, limit=limit)
-        total = None if rows or not skip else self._fetch(self._count)[0][0]
-        return self._page_of(rows, skip, total)
+        version = self._data_version()
+        if version != self._version:
+            self._pages.clear()
+            self._version = version
+        page = self._pages.get((skip, limit))
+        if page is None:
+            rows = self._fetch(self._page, skip=skip, limit=limit)
+            total = None if rows or not skip else self._fetch(self._count)[0][0]
+            page = self._page_of(rows, skip, total)
+            if len(self._pages) >= self.PAGES_KEPT:
+                self._pages.clear()
+            self._pages[skip, limit] = page
+        return page
+
+    def _data_version(self) -> int:
+        for listener in list(self._listeners):
+            listener(_DATA_VERSION)
+        version: int = self._connect().execute(_DATA_VERSION).fetchone()[0]
+        return version
 
     async def close(self) -> None:
         if self._connection is not None:
