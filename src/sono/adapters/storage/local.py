@@ -4,16 +4,20 @@ Layout under ``root``: each object is the file ``root/<key>``; its metadata (con
 is the JSON sidecar ``root/.meta/<key>.json``. Keys never have segments starting with a dot, so
 neither the sidecars nor the temporary files (``.<name>.<random>.tmp`` beside their target)
 can collide with an object. Writes go to a temporary file that is fsynced and then atomically
-renamed over the target, so readers see the old object or the new one, never a partial file.
-All file I/O runs in worker threads, in chunks.
+renamed over the target, so readers see the old object or the new one, never a partial file; a
+whole file already on the store's file system (an upload spooled under the data directory) is
+fsynced and hard-linked into place the same way instead of being copied. All file I/O runs in
+worker threads, in chunks.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
+import secrets
 import tempfile
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -68,6 +72,38 @@ class LocalStorage:
 
     # ------------------------------------------------------------------ writing
 
+    def _link(self, key: str, source: BinaryIO) -> int | None:
+        """Put a whole regular file that lives on the store's file system (an upload spooled
+        under the data directory) into place by linking it, without copying its bytes; its data
+        is fsynced first, and the caller must not write to it afterwards. None when ``source`` is
+        not such a file (then it is copied)."""
+        try:
+            descriptor, name, position = source.fileno(), source.name, source.tell()
+        except (AttributeError, OSError, ValueError):  # not a file on disk (io.UnsupportedOperation is an OSError)
+            return None
+        target = self.path(key)
+        try:
+            stat = os.fstat(descriptor)
+            if not isinstance(name, str) or position != 0 or not S_ISREG(stat.st_mode):
+                return None
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if os.stat(name).st_ino != stat.st_ino or os.stat(target.parent).st_dev != stat.st_dev:
+                return None
+            if self._fsync:
+                os.fsync(descriptor)
+            temp = target.parent / f".{target.name}.{secrets.token_hex(8)}.tmp"
+            os.link(name, temp)
+        except OSError:
+            return None
+        try:
+            os.chmod(temp, FILE_MODE)
+            os.replace(temp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            raise
+        return stat.st_size
+
     def _store(self, key: str, source: BinaryIO | bytes, content_type: str) -> StoredObject:
         def copy(out: BinaryIO) -> int:
             if isinstance(source, bytes | bytearray | memoryview):
@@ -79,7 +115,8 @@ class LocalStorage:
                 size += len(chunk)
             return size
 
-        size = atomic_write(self.path(key), copy, mode=FILE_MODE, fsync=self._fsync)
+        linked = None if isinstance(source, bytes | bytearray | memoryview) else self._link(key, source)
+        size = linked if linked is not None else atomic_write(self.path(key), copy, mode=FILE_MODE, fsync=self._fsync)
         meta = json.dumps({"content_type": content_type, "size": size}).encode()
         atomic_write(self._meta_path(key), lambda out: out.write(meta), mode=FILE_MODE, fsync=self._fsync)
         return StoredObject(key=key, size=size, content_type=content_type)
