@@ -116,7 +116,7 @@ class SqliteAudioCatalog(_Catalog):
     statement) changes whenever any other connection, of this process or another, commits; then
     every kept page is dropped. A kept page is the same object each time (callers only read it)."""
 
-    PAGES_KEPT = 64
+    PAGES_KEPT = 64  # 0: keep none (every request reads its page)
 
     def __init__(self, database_path: str) -> None:
         super().__init__(sqlite.dialect(paramstyle="qmark"))
@@ -130,14 +130,15 @@ class SqliteAudioCatalog(_Catalog):
         if version != self._version:
             self._pages.clear()
             self._version = version
-        page = self._pages.get((skip, limit))
+        page = self._pages.get((skip, limit)) if self.PAGES_KEPT else None
         if page is None:
             rows = self._fetch(self._page, skip=skip, limit=limit)
             total = None if rows or not skip else self._fetch(self._count)[0][0]
             page = self._page_of(rows, skip, total)
             if len(self._pages) >= self.PAGES_KEPT:
                 self._pages.clear()
-            self._pages[skip, limit] = page
+            if self.PAGES_KEPT:
+                self._pages[skip, limit] = page
         return page
 
     def _data_version(self) -> int:
