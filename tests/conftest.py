@@ -93,7 +93,8 @@ async def redis_clean_url(redis_url: str) -> AsyncIterator[str]:
 
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
-    """An S3 endpoint on loopback (a moto server) for the whole session."""
+    """An S3 service for the tests: a moto server on loopback (one per session; use a bucket of
+    your own)."""
     from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

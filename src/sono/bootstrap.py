@@ -21,6 +21,8 @@ from sono.application.accounts.profiles import AccountService
 from sono.application.accounts.sessions import AuthService
 from sono.application.admin.service import AdminService
 from sono.application.announcements.service import AnnouncementService
+from sono.application.audio.ports import AudioCatalog
+from sono.application.audio.service import AudioService
 from sono.application.charts import ChartsReader, ChartsService
 from sono.application.collections.admin import CollectionAdminService
 from sono.application.collections.service import CollectionService
@@ -55,6 +57,7 @@ class Ports:
     maintenance: MaintenanceStore
     charts: ChartsReader | None = None
     health_checks: list[HealthCheck] = field(default_factory=list)
+    audio_catalog: AudioCatalog | None = None
 
 
 class Container:
@@ -133,6 +136,10 @@ class Container:
         return CollectionAdminService(self.ports.uow, self.ports.clock, self.media)
 
     @cached_property
+    def audio(self) -> AudioService:
+        return AudioService(self.ports.uow, self.media, self.ports.clock, self.ports.audio_catalog)
+
+    @cached_property
     def jobs(self) -> JobRunner:
         return JobRunner(self.ports.uow, self.gdpr, self.media, self.ports.clock)
 
@@ -169,6 +176,7 @@ async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_
     from sono.adapters.security.rsa_keys import RsaPasswordDecryptor, load_or_create_private_key, load_private_key
     from sono.adapters.security.secrets import load_or_create_secret
     from sono.adapters.security.tokens import JwtTokenIssuer
+    from sono.adapters.sqlalchemy.catalog import audio_catalog_for
     from sono.adapters.sqlalchemy.engine import create_engine, ping
     from sono.adapters.sqlalchemy.sessions import session_lookup_for
     from sono.adapters.sqlalchemy.uow import SqlUnitOfWorkFactory
@@ -191,6 +199,8 @@ async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_
     uow = SqlUnitOfWorkFactory(engine)
     sessions = session_lookup_for(settings.database_url, **timeouts)
     exit_stack.push_async_callback(sessions.close)
+    audio_catalog = audio_catalog_for(settings.database_url)
+    exit_stack.push_async_callback(audio_catalog.close)
     hasher = Argon2PasswordHasher(
         memory_kib=settings.argon2_memory_kib,
         time_cost=settings.argon2_time_cost,
@@ -275,4 +285,5 @@ async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_
         maintenance=maintenance,
         health_checks=checks,
         charts=charts,
+        audio_catalog=audio_catalog,
     )

@@ -11,6 +11,13 @@ TITLE_MAX = 200
 DESCRIPTION_MAX = 5000
 TAG_MAX = 200
 GENRE_MAX = 100
+TRACK_NUMBER_MIN, TRACK_NUMBER_MAX = 1, 9999
+YEAR_MIN, YEAR_MAX = 1, 9999
+UNTITLED = "Untitled"
+
+AUDIO_NOT_FOUND = "Audio file not found"
+COVER_ART_NOT_FOUND = "Cover art not found"
+TITLE_EMPTY = "Title must not be empty"
 
 
 @dataclass(eq=False)
@@ -53,3 +60,38 @@ class AudioFile:
     def stored_keys(self) -> list[str]:
         """Every stored object of the file (the audio and its cover art)."""
         return [self.storage_key, *([self.cover_art_key] if self.cover_art_key else [])]
+
+
+def title_problems(title: str) -> list[str]:
+    if not title.strip():
+        return [TITLE_EMPTY]
+    return bounded_problems("Title", title, TITLE_MAX)
+
+
+def bounded_problems(label: str, value: str | None, maximum: int) -> list[str]:
+    """``label`` (as the message names the field) is at most ``maximum`` characters."""
+    if value is not None and len(value) > maximum:
+        return [f"{label} must be at most {maximum} characters"]
+    return []
+
+
+def track_number_problems(track_number: int | None) -> list[str]:
+    if track_number is not None and not TRACK_NUMBER_MIN <= track_number <= TRACK_NUMBER_MAX:
+        return [f"Track number must be between {TRACK_NUMBER_MIN} and {TRACK_NUMBER_MAX}"]
+    return []
+
+
+def year_problems(year: int | None) -> list[str]:
+    if year is not None and not YEAR_MIN <= year <= YEAR_MAX:
+        return [f"Year must be between {YEAR_MIN} and {YEAR_MAX}"]
+    return []
+
+
+def default_title(tag_title: str | None, original_filename: str) -> str:
+    """The title of an upload whose form gave none: the file's own title tag, else its file name
+    without the extension."""
+    if tag_title and tag_title.strip():
+        return tag_title.strip()[:TITLE_MAX]
+    stem, dot, _ = original_filename.rpartition(".")
+    name = stem if dot and stem else original_filename
+    return name.strip()[:TITLE_MAX] or UNTITLED

@@ -26,6 +26,7 @@ from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 from PIL import Image, ImageCms, ImageOps
 
+from sono.adapters.media.tags import read_audio_tags
 from sono.domain.errors import PayloadTooLarge, UnsupportedMedia
 from sono.domain.media import (
     AUDIO_UNSUPPORTED,
@@ -414,8 +415,10 @@ class ContentInspector:
         return await asyncio.to_thread(_audio_info, path)
 
     async def read_tags(self, path: str) -> AudioTags:
-        """The descriptive tags of an accepted audio file (built with the audio feature)."""
-        return AudioTags()
+        """The descriptive tags and embedded picture of an accepted audio file, cleaned and
+        bounded; empty tags when there are none, they cannot be read, or the metadata is larger
+        than ``TAG_BYTES_MAX`` (never loaded then)."""
+        return await asyncio.to_thread(read_audio_tags, path)
 
     async def process_image(self, data: BinaryIO) -> ProcessedImage:
         """Decode, bound, strip and re-encode an image. Raises ``UnsupportedMedia``, or

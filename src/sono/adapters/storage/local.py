@@ -11,6 +11,9 @@ Symbolic links are never followed below ``root`` (``root`` itself may be one): e
 key is opened relative to its parent with ``O_NOFOLLOW`` and the file itself too, so nothing
 outside ``root`` can be read, written or deleted through a link. A link, or anything but a
 regular file, reads as a missing object.
+
+A whole file already on the store's file system (an upload spooled under the data directory) is
+fsynced and hard-linked into place the same way, instead of being copied.
 """
 
 from __future__ import annotations
@@ -154,6 +157,40 @@ class LocalStorage:
 
     # ------------------------------------------------------------------ writing
 
+    def _link(self, parts: Sequence[str], source: BinaryIO) -> int | None:
+        """Put a whole regular file that lives on the store's file system (an upload spooled
+        under the data directory) into place by linking it, without copying its bytes; its data
+        is fsynced first, and the caller must not write to it afterwards. None when ``source`` is
+        not such a file (then it is copied). The target folder is opened without following links,
+        as for every write."""
+        try:
+            descriptor, name, position = source.fileno(), source.name, source.tell()
+            status = os.fstat(descriptor)
+            if not isinstance(name, str) or position != 0 or not stat.S_ISREG(status.st_mode):
+                return None
+            if os.stat(name).st_ino != status.st_ino:
+                return None
+        except (AttributeError, OSError, ValueError):  # not a file on disk (io.UnsupportedOperation is an OSError)
+            return None
+        with self._folder(parts[:-1], create=True) as folder:
+            if os.fstat(folder).st_dev != status.st_dev:
+                return None
+            if self._fsync:
+                os.fsync(descriptor)
+            temp = f".{parts[-1]}.{secrets.token_hex(8)}.tmp"
+            try:
+                os.link(name, temp, dst_dir_fd=folder)
+            except OSError:
+                return None
+            try:
+                os.chmod(temp, FILE_MODE, dir_fd=folder)
+                os.replace(temp, parts[-1], src_dir_fd=folder, dst_dir_fd=folder)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp, dir_fd=folder)
+                raise
+        return status.st_size
+
     def _store(self, key: str, source: BinaryIO | bytes, content_type: str) -> StoredObject:
         def copy(out: BinaryIO) -> int:
             if isinstance(source, bytes | bytearray | memoryview):
@@ -165,7 +202,8 @@ class LocalStorage:
                 size += len(chunk)
             return size
 
-        size = self._write(self._parts(key), copy)
+        linked = None if isinstance(source, bytes | bytearray | memoryview) else self._link(self._parts(key), source)
+        size = linked if linked is not None else self._write(self._parts(key), copy)
         meta = json.dumps({"content_type": content_type, "size": size}).encode()
         self._write(self._meta_parts(key), lambda out: out.write(meta))
         return StoredObject(key=key, size=size, content_type=content_type)
@@ -191,7 +229,7 @@ class LocalStorage:
         return content_type if isinstance(content_type, str) and content_type else guess_content_type(key)
 
     def _open(self, key: str, start: int, end: int | None) -> tuple[BinaryIO, int, int, int, str]:
-        file = self._open_regular(self._parts(key))
+        file = self._open_regular(self._parts(key))  # a regular file, reached through no link
         try:
             total = os.fstat(file.fileno()).st_size
             first, last = resolve_range(total, start, end)

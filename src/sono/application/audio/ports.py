@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from sono.application.common import Page
 from sono.domain.audio import AudioFile
+from sono.domain.users import User
+
+
+@dataclass(frozen=True, slots=True)
+class OwnedAudio:
+    """A list entry: an audio file and its owner, read together."""
+
+    audio: AudioFile
+    owner: User
 
 
 class AudioFileRepository(Protocol):
@@ -23,6 +33,14 @@ class AudioFileRepository(Protocol):
     async def list_public(self, *, skip: int, limit: int) -> Page[AudioFile]:
         """Public files of active owners, newest first."""
 
+    async def list_all(self, *, skip: int, limit: int) -> Page[AudioFile]:
+        """Every file, newest first."""
+
+    async def listing(self, *, public_only: bool, skip: int, limit: int) -> Page[OwnedAudio]:
+        """The read side of the public list (``public_only``: as ``list_public``) and of the
+        admin list (every file), each file with its owner, newest first: one statement for the
+        page (owners joined) and at most one more for the total."""
+
     async def count_for_owner(self, owner_id: int) -> int: ...
     async def total_bytes_for_owner(self, owner_id: int) -> int: ...
     async def ids_for_owner(self, owner_id: int) -> list[int]: ...
@@ -31,3 +49,11 @@ class AudioFileRepository(Protocol):
 
     async def delete_for_owner(self, owner_id: int) -> list[str]:
         """Delete every file of the owner, returning their stored objects' keys."""
+
+
+class AudioCatalog(Protocol):
+    """The public list read outside units of work (the busiest read of the API: one statement
+    per page on a connection of its own, no transaction). The same entries as
+    ``AudioFileRepository.listing(public_only=True, ...)``."""
+
+    async def public_page(self, *, skip: int, limit: int) -> Page[OwnedAudio]: ...

@@ -25,7 +25,7 @@ from sono.application.media.ports import MediaInspector, ObjectChunks, ObjectInf
 from sono.application.ports import Clock
 from sono.application.uow import UnitOfWork, UnitOfWorkFactory
 from sono.domain.errors import NotFound, PermissionDenied
-from sono.domain.media import ProcessedImage, is_public_key
+from sono.domain.media import AudioInfo, AudioTags, ProcessedImage, is_public_key
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,7 @@ MEDIA_NOT_FOUND = "Media not found"
 BAD_SIGNATURE = "Invalid or expired media link"
 ORPHAN_AGE = timedelta(hours=1)
 DEFAULT_URL_TTL_SECONDS = 12 * 3600
+SIGNED_URLS_KEPT = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,7 @@ class MediaService:
         self._clock = clock
         self._ttl = url_ttl_seconds
         self._bucket = max(1, url_bucket_seconds)
+        self._signed: dict[tuple[str, int], str] = {}
 
     # ------------------------------------------------------------------ URLs
 
@@ -71,7 +73,13 @@ class MediaService:
             return None
         if is_public_key(key):
             return await self._storage.public_url(key)
-        return await self._storage.signed_url(key, self.expiry())
+        expires = self.expiry()
+        url = self._signed.get((key, expires))
+        if url is None:  # signed once per object and expiry: lists sign dozens of URLs per request
+            if len(self._signed) >= SIGNED_URLS_KEPT:
+                self._signed.clear()
+            url = self._signed[key, expires] = await self._storage.signed_url(key, expires)
+        return url
 
     def expiry(self) -> int:
         """Unix time at which URLs signed now expire."""
@@ -91,6 +99,14 @@ class MediaService:
         except (NotFound, ValueError):  # ValueError: a key the storage refuses (e.g. "..")
             raise NotFound(MEDIA_NOT_FOUND) from None
         return MediaAccess(info, public)
+
+    async def info(self, key: str) -> ObjectInfo:
+        """An object a use case let the caller have (size, type, ETag); ``NotFound`` when its
+        bytes are gone."""
+        try:
+            return await self._storage.head(key)
+        except NotFound:
+            raise NotFound(MEDIA_NOT_FOUND) from None
 
     async def open(self, key: str, start: int = 0, end: int | None = None) -> ObjectChunks:
         """The bytes of an object ``authorize`` (or a use case) let the caller have."""
@@ -135,6 +151,13 @@ class MediaService:
 
     async def process_image(self, data: BinaryIO) -> ProcessedImage:
         return await self._inspector.process_image(data)
+
+    async def inspect_audio(self, path: str) -> AudioInfo:
+        """The audio file's format and stream, decided from its content (``UnsupportedMedia``)."""
+        return await self._inspector.inspect_audio(path)
+
+    async def read_tags(self, path: str) -> AudioTags:
+        return await self._inspector.read_tags(path)
 
     # ------------------------------------------------------------------ jobs
 

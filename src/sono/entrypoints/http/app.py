@@ -25,6 +25,7 @@ from sono.config import Settings, load_dotenv_file, load_settings
 from sono.entrypoints.http.accounts.controller import UsersController
 from sono.entrypoints.http.admin.controller import AdminController, list_users_alias
 from sono.entrypoints.http.announcements.controller import AdminAnnouncementsController, AnnouncementsController
+from sono.entrypoints.http.audio.controller import AudioAdminController, AudioController
 from sono.entrypoints.http.charts import ChartsController
 from sono.entrypoints.http.collections.controller import CollectionAdminController, CollectionsController
 from sono.entrypoints.http.errors import EXCEPTION_HANDLERS
@@ -54,6 +55,8 @@ FEATURES: list[ControllerRouterHandler] = [
     ChartsController,
     CollectionsController,
     CollectionAdminController,
+    AudioController,
+    AudioAdminController,
 ]
 """Every feature's controllers: adding a feature adds its controllers here."""
 

@@ -68,6 +68,7 @@ _TAGS = [
     Tag(name="Announcements", description="Announcements: published ones for everyone, all of them for admins"),
     Tag(name="Kworb", description="Spotify streaming charts from the Kworb database (read-only)"),
     Tag(name="Collections", description="Albums, playlists and compilations, their tracks and collaborators"),
+    Tag(name="Audio", description="Audio files: uploads, lists, playback and downloads"),
 ]
 _ERROR_DESCRIPTIONS = {
     400: "Bad request: malformed JSON, an invalid encrypted password, or a rule of the operation",
@@ -98,19 +99,22 @@ def _error_spec(status: int) -> ResponseSpec:
     return ResponseSpec(data_container=body, generate_examples=False, description=_ERROR_DESCRIPTIONS[status])
 
 
-def file_upload_operation(description: str) -> type[Operation]:
+def file_upload_operation(description: str, fields: dict[str, str] | None = None) -> type[Operation]:
     """An ``operation_class`` documenting a ``multipart/form-data`` body with one ``file`` part
-    (the handler reads the stream itself, so Litestar cannot infer it)."""
+    and optional text ``fields`` (name: description); the handler reads the stream itself, so
+    Litestar cannot infer it."""
 
     @dataclass
     class FileUploadOperation(Operation):
         def __post_init__(self) -> None:
             file_schema = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY, description=description)
+            texts = {name: Schema(type=OpenAPIType.STRING, description=text) for name, text in (fields or {}).items()}
+            properties: dict[str, Schema | Reference] = {"file": file_schema, **texts}
             self.request_body = RequestBody(
                 required=True,
                 content={
                     "multipart/form-data": MediaTypeObject(
-                        schema=Schema(type=OpenAPIType.OBJECT, properties={"file": file_schema}, required=["file"])
+                        schema=Schema(type=OpenAPIType.OBJECT, properties=properties, required=["file"])
                     )
                 },
             )

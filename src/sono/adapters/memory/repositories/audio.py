@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from operator import attrgetter
 
 from sono.adapters.memory.repositories.base import FakeRepository, Where, newest, page, repository
+from sono.application.audio.ports import OwnedAudio
 from sono.application.common import Page
 from sono.domain.audio import AudioFile
 
@@ -31,6 +32,21 @@ class FakeAudioFileRepository(FakeRepository):
 
     async def list_public(self, *, skip: int, limit: int) -> Page[AudioFile]:
         return page(self._newest(lambda audio: audio.is_public and self._is_active_user(audio.owner_id)), skip, limit)
+
+    async def list_all(self, *, skip: int, limit: int) -> Page[AudioFile]:
+        return page(self._newest(), skip, limit)
+
+    async def listing(self, *, public_only: bool, skip: int, limit: int) -> Page[OwnedAudio]:
+        def listed(audio: AudioFile) -> bool:
+            return not public_only or (audio.is_public and self._is_active_user(audio.owner_id))
+
+        files = page(self._newest(listed), skip, limit)
+        owned = []
+        for audio in files.items:
+            owner = self.session.get(self.db.users, audio.owner_id)
+            assert owner is not None  # audio_files.owner_id references users
+            owned.append(OwnedAudio(audio, owner))
+        return Page(owned, files.total, files.skip)
 
     async def count_for_owner(self, owner_id: int) -> int:
         return len(self._of(owner_id))

@@ -3,13 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Row, delete, func, select
+from sqlalchemy.orm.instrumentation import manager_of_class
 
 from sono.adapters.sqlalchemy.repositories.base import SqlRepository, newest, repository
 from sono.adapters.sqlalchemy.tables import audio_files, users
+from sono.application.audio.ports import OwnedAudio
 from sono.application.common import Page
 from sono.domain.audio import AudioFile
+from sono.domain.users import User
+
+T = TypeVar("T")
+
+
+_OWNER_FIELDS = {f"sono_owner_{column.name}": column.name for column in users.c}
+_OWNER_COLUMNS = [column.label(label) for label, column in zip(_OWNER_FIELDS, users.c, strict=True)]
+_AUDIO_FIELDS = {column.name: column.name for column in audio_files.c}
+_TOTAL = func.count().over().label("sono_total")
+
+
+def _detached(cls: type[T], row: Row[Any, *tuple[Any, ...]], fields: dict[str, str]) -> T:
+    """A detached instance of a mapped class from a row's columns (``fields``: row key -> attribute),
+    built through the class manager: ``__init__`` would fire the ORM's attribute events for every
+    field, several times slower, and a list page builds dozens."""
+    instance: T = manager_of_class(cls).new_instance()
+    mapping = row._mapping
+    instance.__dict__.update({attribute: mapping[key] for key, attribute in fields.items()})
+    return instance
 
 
 @repository("audio_files")
@@ -42,6 +64,24 @@ class SqlAudioFileRepository(SqlRepository):
             .where(audio_files.c.is_public, users.c.is_active)
         )
         return await self._page(statement, self._newest_first, skip, limit)
+
+    async def list_all(self, *, skip: int, limit: int) -> Page[AudioFile]:
+        return await self._page(select(AudioFile), self._newest_first, skip, limit)
+
+    async def listing(self, *, public_only: bool, skip: int, limit: int) -> Page[OwnedAudio]:
+        """One statement: the page's rows with their owners' columns and the list's length (a
+        window count), read without the ORM's identity map (the entries are detached, read-only
+        objects). A page past the end counts separately."""
+        statement = select(*audio_files.c, *_OWNER_COLUMNS, _TOTAL).join(users, users.c.id == audio_files.c.owner_id)
+        if public_only:
+            statement = statement.where(audio_files.c.is_public, users.c.is_active)
+        rows = (await self.session.execute(statement.order_by(*self._newest_first).offset(skip).limit(limit))).all()
+        items = [
+            OwnedAudio(_detached(AudioFile, row, _AUDIO_FIELDS), _detached(User, row, _OWNER_FIELDS)) for row in rows
+        ]
+        if rows:
+            return Page(items, rows[0].sono_total, skip)
+        return Page(items, await self._count(statement.with_only_columns(audio_files.c.id)) if skip else 0, skip)
 
     async def count_for_owner(self, owner_id: int) -> int:
         count = select(func.count()).select_from(audio_files).where(audio_files.c.owner_id == owner_id)

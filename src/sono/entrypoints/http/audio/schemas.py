@@ -4,17 +4,21 @@ the admin screens)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import fields
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
-from msgspec import Meta
+from msgspec import UNSET, Meta, UnsetType
 
+from sono.application.audio.service import AudioDetails, UploadStats
+from sono.application.common import UNSET as APP_UNSET
 from sono.application.media.service import MediaService
-from sono.domain.audio import AudioFile
+from sono.domain.audio import TITLE_MAX, AudioFile
+from sono.domain.errors import FieldError, ValidationFailed
 from sono.domain.users import User
 from sono.entrypoints.http.accounts.schemas import PublicUserOut, public_user
-from sono.entrypoints.http.schemas import utc
+from sono.entrypoints.http.schemas import EDGE_TEXT_MAX, Input, documented, page_fields, text, utc
 
 
 class AudioOut(msgspec.Struct):
@@ -43,35 +47,47 @@ class AudioOut(msgspec.Struct):
     cover_art_url: str | None = None
 
 
+_FIELDS = frozenset(field.name for field in fields(AudioFile))
+
+
+def _values(audio: AudioFile) -> dict[str, Any]:
+    """The file's attribute values, read from the instance's dictionary where the ORM keeps the
+    loaded ones (each instrumented attribute read is a descriptor call, and a list page presents
+    hundreds); through the attributes when one is not loaded."""
+    values = vars(audio)
+    return values if values.keys() >= _FIELDS else {name: getattr(audio, name) for name in _FIELDS}
+
+
 async def audio_out(media: MediaService, audio: AudioFile, owner: User | PublicUserOut) -> AudioOut:
     """The audio shape for a caller who may see the file (the use case decided that)."""
-    assert audio.id is not None
-    file_url = await media.url(audio.storage_key)
+    v = _values(audio)
+    assert v["id"] is not None
+    file_url = await media.url(v["storage_key"])
     assert file_url is not None
     return AudioOut(
-        id=audio.id,
-        title=audio.title,
-        description=audio.description,
-        original_filename=audio.original_filename,
-        content_type=audio.content_type,
-        file_size=audio.file_size,
-        duration=audio.duration,
-        bitrate=audio.bitrate,
-        sample_rate=audio.sample_rate,
-        channels=audio.channels,
-        format=audio.format,
-        is_public=audio.is_public,
-        owner_id=audio.owner_id,
+        id=v["id"],
+        title=v["title"],
+        description=v["description"],
+        original_filename=v["original_filename"],
+        content_type=v["content_type"],
+        file_size=v["file_size"],
+        duration=v["duration"],
+        bitrate=v["bitrate"],
+        sample_rate=v["sample_rate"],
+        channels=v["channels"],
+        format=v["format"],
+        is_public=v["is_public"],
+        owner_id=v["owner_id"],
         owner=owner if isinstance(owner, PublicUserOut) else await public_user(media, owner),
-        upload_date=utc(audio.upload_date),
-        updated_at=utc(audio.updated_at),
+        upload_date=utc(v["upload_date"]),
+        updated_at=utc(v["updated_at"]),
         file_url=file_url,
-        artist=audio.artist,
-        album=audio.album,
-        track_number=audio.track_number,
-        year=audio.year,
-        genre=audio.genre,
-        cover_art_url=await media.url(audio.cover_art_key),
+        artist=v["artist"],
+        album=v["album"],
+        track_number=v["track_number"],
+        year=v["year"],
+        genre=v["genre"],
+        cover_art_url=await media.url(v["cover_art_key"]) if v["cover_art_key"] else None,
     )
 
 
@@ -85,3 +101,126 @@ async def audio_outs(media: MediaService, files: Iterable[AudioFile], owners: Ma
             owner = presented[audio.owner_id] = await public_user(media, owners[audio.owner_id])
         result.append(await audio_out(media, audio, owner))
     return result
+
+
+# --------------------------------------------------------------------------- lists and other answers
+
+
+class AudioPage(msgspec.Struct):
+    """The list envelope, with the same array under ``files`` for the existing clients."""
+
+    items: list[AudioOut]
+    total: int
+    has_more: bool
+    files: list[AudioOut]
+
+
+def audio_page(items: list[AudioOut], total: int, skip: int) -> AudioPage:
+    fields = page_fields(items, total, skip)
+    return AudioPage(**fields, files=fields["items"])
+
+
+class UploadStatsOut(msgspec.Struct):
+    used_uploads: int
+    max_uploads: int
+    remaining_uploads: int
+    total_bytes: int
+
+
+def upload_stats_out(stats: UploadStats) -> UploadStatsOut:
+    return UploadStatsOut(stats.used_uploads, stats.max_uploads, stats.remaining_uploads, stats.total_bytes)
+
+
+class DeletedFilesOut(msgspec.Struct):
+    message: str
+    deleted_count: int
+
+
+class UploadsResetOut(msgspec.Struct):
+    message: str
+    deleted_count: int
+    max_audio_uploads: int
+
+
+# --------------------------------------------------------------------------- requests
+
+OptionalText = Annotated[str, text(EDGE_TEXT_MAX)] | UnsetType | None
+
+
+class AudioUpdateIn(Input):
+    """A field left out stays as it is; ``null`` clears an optional one. ``title`` is 1 to 200
+    characters, ``description`` at most 5000, ``artist``/``album`` 200, ``genre`` 100;
+    ``track_number`` and ``year`` 1..9999."""
+
+    title: Annotated[str, text(EDGE_TEXT_MAX, extra_json_schema=documented(min_length=1, max_length=TITLE_MAX))] | (
+        UnsetType
+    ) = UNSET
+    description: OptionalText = UNSET
+    is_public: bool | UnsetType = UNSET
+    artist: OptionalText = UNSET
+    album: OptionalText = UNSET
+    track_number: int | UnsetType | None = UNSET
+    year: int | UnsetType | None = UNSET
+    genre: OptionalText = UNSET
+
+    def changes(self) -> dict[str, Any]:
+        """Keyword arguments for ``AudioService.update``."""
+        return {
+            name: APP_UNSET if getattr(self, name) is UNSET else getattr(self, name) for name in self.__struct_fields__
+        }
+
+
+UPLOAD_FIELDS = {
+    "title": "At most 200 characters; default: the file's title tag, else its name without the extension",
+    "description": "At most 5000 characters",
+    "is_public": "`true` or `false` (default)",
+    "artist": "At most 200 characters; default: the file's tag",
+    "album": "At most 200 characters; default: the file's tag",
+    "track_number": "1..9999; default: the file's tag",
+    "year": "1..9999; default: the file's tag",
+    "genre": "At most 100 characters; default: the file's tag",
+}
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off", ""})
+NOT_A_BOOLEAN = "Input should be a valid boolean"
+NOT_AN_INTEGER = "Input should be a valid integer"
+
+
+def upload_details(fields: Mapping[str, str]) -> AudioDetails:
+    """The upload form's text fields as the use case takes them: blank means not given; a value
+    that is not a boolean or an integer where one is expected is a 422 naming the field."""
+    errors: list[FieldError] = []
+
+    def optional(name: str) -> str | None:
+        value = fields.get(name)
+        return value if value is not None and value.strip() else None
+
+    def integer(name: str) -> int | None:
+        value = optional(name)
+        if value is None:
+            return None
+        try:
+            return int(value.strip())
+        except ValueError:  # also digits beyond Python's conversion limit
+            errors.append(FieldError(name, NOT_AN_INTEGER, "int_parsing"))
+            return None
+
+    is_public = False
+    flag = fields.get("is_public", "").strip().lower()
+    if flag in _TRUE:
+        is_public = True
+    elif flag not in _FALSE:
+        errors.append(FieldError("is_public", NOT_A_BOOLEAN, "bool_parsing"))
+    details = AudioDetails(
+        title=optional("title"),
+        description=optional("description"),
+        is_public=is_public,
+        artist=optional("artist"),
+        album=optional("album"),
+        track_number=integer("track_number"),
+        year=integer("year"),
+        genre=optional("genre"),
+    )
+    if errors:
+        raise ValidationFailed(errors)
+    return details

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from litestar import Controller, Request, delete, get, post, put
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromQuery, JSONBody
 from litestar.response import Stream
 
 from sono.application.collections.archive import zip_stream
@@ -44,7 +44,7 @@ from sono.entrypoints.http.collections.schemas import (
     summary_out,
 )
 from sono.entrypoints.http.openapi import BEARER, errors, file_upload_operation
-from sono.entrypoints.http.schemas import Limit, MessageOut, Skip
+from sono.entrypoints.http.schemas import Id, Limit, MessageOut, Skip
 from sono.entrypoints.http.security import AppContainer, Caller, OptionalCaller, admin_only, signed_in
 from sono.entrypoints.http.uploads import receive_upload
 
@@ -169,7 +169,7 @@ class CollectionsController(Controller):
 
     @get("/{collection_id:int}", summary="A collection with its tracks", responses=errors(401, 404))
     async def get_collection(
-        self, collection_id: FromPath[int], container: AppContainer, viewer: OptionalCaller
+        self, collection_id: Id, container: AppContainer, viewer: OptionalCaller
     ) -> CollectionDetailOut:
         view = await container.collections.get(viewer_of(viewer), collection_id)
         return await Presenter(container.media).detail(view)
@@ -183,7 +183,7 @@ class CollectionsController(Controller):
     )
     async def update(
         self,
-        collection_id: FromPath[int],
+        collection_id: Id,
         data: JSONBody[CollectionUpdateIn],
         principal: Caller,
         container: AppContainer,
@@ -202,9 +202,7 @@ class CollectionsController(Controller):
         security=BEARER,
         responses=errors(401, 403, 404),
     )
-    async def delete_collection(
-        self, collection_id: FromPath[int], principal: Caller, container: AppContainer
-    ) -> MessageOut:
+    async def delete_collection(self, collection_id: Id, principal: Caller, container: AppContainer) -> MessageOut:
         await container.collections.delete(principal, collection_id)
         return MessageOut(COLLECTION_DELETED)
 
@@ -219,7 +217,7 @@ class CollectionsController(Controller):
         responses=errors(401, 403, 404, 413, 415, 422),
     )
     async def upload_cover(
-        self, collection_id: FromPath[int], request: Request[Any, Any, Any], principal: Caller, container: AppContainer
+        self, collection_id: Id, request: Request[Any, Any, Any], principal: Caller, container: AppContainer
     ) -> CollectionDetailOut:
         async with receive_upload(
             request, max_bytes=IMAGE_MAX_BYTES, too_large=IMAGE_TOO_LARGE, spool_dir=container.settings.upload_dir
@@ -240,7 +238,7 @@ class CollectionsController(Controller):
             **errors(401, 404),
         },
     )
-    async def download(self, collection_id: FromPath[int], container: AppContainer, viewer: OptionalCaller) -> Stream:
+    async def download(self, collection_id: Id, container: AppContainer, viewer: OptionalCaller) -> Stream:
         archive = await container.collections.archive(viewer_of(viewer), collection_id)
         return Stream(
             zip_stream(container.media, archive),
@@ -259,7 +257,7 @@ class CollectionsController(Controller):
         responses=errors(401, 403, 404, 409, 422),
     )
     async def add_track(
-        self, collection_id: FromPath[int], data: JSONBody[TrackIn], principal: Caller, container: AppContainer
+        self, collection_id: Id, data: JSONBody[TrackIn], principal: Caller, container: AppContainer
     ) -> TrackOut:
         """The caller must be able to see the audio file (their own or a public one). With
         `track_order` it is inserted there (beyond the end appends), else appended."""
@@ -275,7 +273,7 @@ class CollectionsController(Controller):
         responses=errors(401, 403, 404, 409, 422),
     )
     async def bulk_add(
-        self, collection_id: FromPath[int], data: JSONBody[BulkAddIn], principal: Caller, container: AppContainer
+        self, collection_id: Id, data: JSONBody[BulkAddIn], principal: Caller, container: AppContainer
     ) -> list[TrackOut]:
         """Up to 100 ids, appended in order, all or nothing: if any cannot be added, nothing is
         and the answer names them (404 unknown or not visible, 409 already present, 422 repeated)."""
@@ -292,7 +290,7 @@ class CollectionsController(Controller):
         responses=errors(401, 403, 404),
     )
     async def remove_track(
-        self, collection_id: FromPath[int], track_id: FromPath[int], principal: Caller, container: AppContainer
+        self, collection_id: Id, track_id: Id, principal: Caller, container: AppContainer
     ) -> MessageOut:
         await container.collections.remove_track(principal, collection_id, track_id)
         return MessageOut(TRACK_REMOVED)
@@ -306,8 +304,8 @@ class CollectionsController(Controller):
     )
     async def reorder(
         self,
-        collection_id: FromPath[int],
-        track_id: FromPath[int],
+        collection_id: Id,
+        track_id: Id,
         data: JSONBody[ReorderIn],
         principal: Caller,
         container: AppContainer,
@@ -330,7 +328,7 @@ class CollectionsController(Controller):
         responses=errors(401, 403, 404, 409, 422),
     )
     async def add_collaborator(
-        self, collection_id: FromPath[int], data: JSONBody[CollaboratorIn], principal: Caller, container: AppContainer
+        self, collection_id: Id, data: JSONBody[CollaboratorIn], principal: Caller, container: AppContainer
     ) -> CollaboratorOut:
         """By `user_id` or `username`: an active user, not the owner (400), not already one (409),
         on a collaborative collection (400)."""
@@ -348,8 +346,8 @@ class CollectionsController(Controller):
     )
     async def update_collaborator(
         self,
-        collection_id: FromPath[int],
-        user_id: FromPath[int],
+        collection_id: Id,
+        user_id: Id,
         data: JSONBody[CollaboratorUpdateIn],
         principal: Caller,
         container: AppContainer,
@@ -368,7 +366,7 @@ class CollectionsController(Controller):
         responses=errors(401, 403, 404),
     )
     async def remove_collaborator(
-        self, collection_id: FromPath[int], user_id: FromPath[int], principal: Caller, container: AppContainer
+        self, collection_id: Id, user_id: Id, principal: Caller, container: AppContainer
     ) -> MessageOut:
         await container.collections.remove_collaborator(principal, collection_id, user_id)
         return MessageOut(COLLABORATOR_REMOVED)
@@ -406,7 +404,7 @@ class CollectionAdminController(Controller):
         summary="A user's collections counted",
         responses=errors(401, 403, 404),
     )
-    async def user_stats(self, user_id: FromPath[int], container: AppContainer) -> CollectionStatsOut:
+    async def user_stats(self, user_id: Id, container: AppContainer) -> CollectionStatsOut:
         return stats_out(await container.collection_admin.user_stats(user_id))
 
     @delete(
@@ -415,6 +413,6 @@ class CollectionAdminController(Controller):
         status_code=200,
         responses=errors(401, 403, 404),
     )
-    async def delete_all(self, user_id: FromPath[int], principal: Caller, container: AppContainer) -> DeletedCountOut:
+    async def delete_all(self, user_id: Id, principal: Caller, container: AppContainer) -> DeletedCountOut:
         deleted = await container.collection_admin.delete_all(principal, user_id)
         return DeletedCountOut(message=COLLECTIONS_DELETED.format(count=deleted), deleted_count=deleted)

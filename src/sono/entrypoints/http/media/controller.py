@@ -18,6 +18,7 @@ from litestar.response import Stream
 
 from sono.adapters.storage import RangeNotSatisfiable
 from sono.application.media.ports import ObjectInfo
+from sono.application.media.service import MediaService
 from sono.entrypoints.http.openapi import errors
 from sono.entrypoints.http.schemas import ErrorBody
 from sono.entrypoints.http.security import AppContainer
@@ -93,31 +94,55 @@ class MediaController(Controller):
     ) -> Response[Any]:
         object_key = key.lstrip("/")
         access = await container.media.authorize(object_key, expires=expires, signature=signature)
-        info = access.info
-        headers = media_headers(info, access.public)
-        if etag_matches(if_none_match, info.etag):
-            return Response(None, status_code=304, headers=headers)
-        requested = parse_range(byte_range) if info.size and range_applies(if_range, info.etag) else None
-        if requested is not None:
-            try:
-                stored = await container.media.open(object_key, *requested)
-            except RangeNotSatisfiable:
-                return Response(
-                    ErrorBody(RANGE_NOT_SATISFIABLE),
-                    status_code=416,
-                    headers={**headers, "Content-Range": f"bytes */{info.size}"},
-                )
-            headers["Content-Range"] = f"bytes {stored.start}-{stored.end}/{stored.total_size}"
-        else:
-            if request.method == HttpMethod.HEAD:
-                return HeadResponse(info.size, info.content_type, headers)
-            stored = await container.media.open(object_key)
-        headers["Content-Length"] = str(stored.end - stored.start + 1)
-        status = 206 if requested is not None else 200
+        return await object_response(
+            request,
+            container.media,
+            access.info,
+            public=access.public,
+            byte_range=byte_range,
+            if_none_match=if_none_match,
+            if_range=if_range,
+        )
+
+
+async def object_response(
+    request: Request[Any, Any, Any],
+    media: MediaService,
+    info: ObjectInfo,
+    *,
+    public: bool,
+    byte_range: str | None = None,
+    if_none_match: str | None = None,
+    if_range: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
+    """The answer to a ``GET`` or ``HEAD`` of a stored object the caller may have: the whole
+    object (200), a range (206, or 416 beyond its end), or 304 when ``If-None-Match`` matches;
+    the bytes are streamed from storage. ``headers`` are added (e.g. ``Content-Disposition``)."""
+    headers = media_headers(info, public) | (headers or {})
+    if etag_matches(if_none_match, info.etag):
+        return Response(None, status_code=304, headers=headers)
+    requested = parse_range(byte_range) if info.size and range_applies(if_range, info.etag) else None
+    if requested is not None:
+        try:
+            stored = await media.open(info.key, *requested)
+        except RangeNotSatisfiable:
+            return Response(
+                ErrorBody(RANGE_NOT_SATISFIABLE),
+                status_code=416,
+                headers={**headers, "Content-Range": f"bytes */{info.size}"},
+            )
+        headers["Content-Range"] = f"bytes {stored.start}-{stored.end}/{stored.total_size}"
+    else:
         if request.method == HttpMethod.HEAD:
-            await stored.chunks.aclose()  # type: ignore[attr-defined]
-            return HeadResponse(int(headers.pop("Content-Length")), info.content_type, headers, status)
-        return Stream(stored.chunks, status_code=status, media_type=stored.content_type, headers=headers)
+            return HeadResponse(info.size, info.content_type, headers)
+        stored = await media.open(info.key)
+    headers["Content-Length"] = str(stored.end - stored.start + 1)
+    status = 206 if requested is not None else 200
+    if request.method == HttpMethod.HEAD:
+        await stored.chunks.aclose()  # type: ignore[attr-defined]
+        return HeadResponse(int(headers.pop("Content-Length")), info.content_type, headers, status)
+    return Stream(stored.chunks, status_code=status, media_type=stored.content_type, headers=headers)
 
 
 class HeadResponse(Response[bytes]):
@@ -125,10 +150,5 @@ class HeadResponse(Response[bytes]):
     send), no body."""
 
     def __init__(self, length: int, media_type: str, headers: dict[str, str], status_code: int = 200) -> None:
+        headers = {**headers, "Content-Length": str(length)}  # not the empty body's length
         super().__init__(b"", status_code=status_code, media_type=media_type, headers=headers)
-        self.length = length
-
-    def to_asgi_response(self, *args: Any, **kwargs: Any) -> Any:
-        response = super().to_asgi_response(*args, **kwargs)
-        response.content_length = self.length
-        return response

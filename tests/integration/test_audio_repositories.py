@@ -1,0 +1,152 @@
+"""The audio repository's lists on the in-memory fakes, SQLite and PostgreSQL alike: newest first,
+the public list (public files of active owners) and every file, each with its owner."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from sono.adapters.memory.repositories import FakeDatabase
+from sono.adapters.memory.uow import FakeUnitOfWorkFactory
+from sono.adapters.sqlalchemy import migrate
+from sono.adapters.sqlalchemy.catalog import audio_catalog_for
+from sono.adapters.sqlalchemy.engine import create_engine
+from sono.adapters.sqlalchemy.uow import SqlUnitOfWorkFactory
+from sono.application.uow import UnitOfWorkFactory
+from sono.domain.audio import AudioFile
+from sono.domain.users import User
+
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    return None if request.param == "memory" else request.getfixturevalue(f"{request.param}_url")
+
+
+@pytest.fixture
+async def uows(database_url: str | None) -> AsyncIterator[UnitOfWorkFactory]:
+    if database_url is None:
+        yield FakeUnitOfWorkFactory(FakeDatabase(check_references=True))
+        return
+    url = database_url
+    await migrate.upgrade(url)
+    engine = create_engine(url)
+    try:
+        yield SqlUnitOfWorkFactory(engine)
+    finally:
+        await engine.dispose()
+
+
+def an_audio(owner: User, title: str, minutes: int, **fields: Any) -> AudioFile:
+    assert owner.id is not None
+    return AudioFile(
+        owner_id=owner.id,
+        title=title,
+        original_filename=f"{title}.mp3",
+        storage_key=f"audio/{owner.id}/{title}.mp3",
+        content_type="audio/mpeg",
+        file_size=100,
+        format="mp3",
+        upload_date=NOW + timedelta(minutes=minutes),
+        **fields,
+    )
+
+
+@pytest.fixture
+async def catalogue(uows: UnitOfWorkFactory) -> dict[str, AudioFile]:
+    async with uows() as uow:
+        alice = await uow.users.add(User("alice", "alice@example.com", "h", created_at=NOW))
+        bob = await uow.users.add(User("bob", "bob@example.com", "h", created_at=NOW))
+        gone = await uow.users.add(User("gone", "gone@example.com", "h", created_at=NOW, is_active=False))
+        files = [
+            an_audio(alice, "a-public-old", 1, is_public=True),
+            an_audio(alice, "a-private", 2),
+            an_audio(bob, "b-public", 3, is_public=True),
+            an_audio(gone, "g-public", 4, is_public=True),
+            an_audio(alice, "a-public-new", 5, is_public=True),
+        ]
+        for audio in files:
+            await uow.audio_files.add(audio)
+        await uow.commit()
+    return {audio.title: audio for audio in files}
+
+
+async def titles_and_owners(uows: UnitOfWorkFactory, *, public_only: bool, skip: int, limit: int) -> Any:
+    async with uows(read_only=True) as uow:
+        page = await uow.audio_files.listing(public_only=public_only, skip=skip, limit=limit)
+    return [(e.audio.title, e.owner.username) for e in page.items], page.total, page.has_more
+
+
+async def test_the_public_listing(uows: UnitOfWorkFactory, catalogue: dict[str, AudioFile]) -> None:
+    assert await titles_and_owners(uows, public_only=True, skip=0, limit=10) == (
+        [("a-public-new", "alice"), ("b-public", "bob"), ("a-public-old", "alice")],
+        3,
+        False,
+    )
+    assert await titles_and_owners(uows, public_only=True, skip=1, limit=1) == ([("b-public", "bob")], 3, True)
+    assert await titles_and_owners(uows, public_only=True, skip=3, limit=5) == ([], 3, False)
+    assert await titles_and_owners(uows, public_only=True, skip=50, limit=5) == ([], 3, False)
+
+
+async def test_the_listing_of_every_file(uows: UnitOfWorkFactory, catalogue: dict[str, AudioFile]) -> None:
+    items, total, has_more = await titles_and_owners(uows, public_only=False, skip=0, limit=2)
+
+    assert (items, total, has_more) == ([("a-public-new", "alice"), ("g-public", "gone")], 5, True)
+    async with uows(read_only=True) as uow:
+        every = await uow.audio_files.list_all(skip=0, limit=10)
+        public = await uow.audio_files.list_public(skip=0, limit=10)
+    assert [a.title for a in every.items] == ["a-public-new", "g-public", "b-public", "a-private", "a-public-old"]
+    assert every.total == 5
+    assert [a.title for a in public.items] == ["a-public-new", "b-public", "a-public-old"]
+
+
+async def test_ties_in_time_are_ordered_by_id(uows: UnitOfWorkFactory) -> None:
+    async with uows() as uow:
+        alice = await uow.users.add(User("alice", "alice@example.com", "h", created_at=NOW))
+        first = await uow.audio_files.add(an_audio(alice, "first", 0, is_public=True))
+        second = await uow.audio_files.add(an_audio(alice, "second", 0, is_public=True))
+        await uow.commit()
+
+    async with uows(read_only=True) as uow:
+        page = await uow.audio_files.listing(public_only=True, skip=0, limit=10)
+
+    assert [e.audio.id for e in page.items] == [second.id, first.id]
+
+
+@pytest.mark.parametrize("page", [(0, 10), (1, 1), (0, 2), (3, 5), (50, 5)])
+async def test_the_catalog_reads_what_the_repository_lists(
+    uows: UnitOfWorkFactory, database_url: str | None, catalogue: dict[str, AudioFile], page: tuple[int, int]
+) -> None:
+    """The public list's fast path (a connection of its own, no unit of work) gives the same
+    entries, fields and types as the repository."""
+    if database_url is None:
+        pytest.skip("the catalog reads a database")
+    skip, limit = page
+    catalog = audio_catalog_for(database_url)
+    statements: list[str] = []
+    catalog.listen(statements.append)
+    try:
+        fast = await catalog.public_page(skip=skip, limit=limit)
+    finally:
+        await catalog.close()
+    async with uows(read_only=True) as uow:
+        listed = await uow.audio_files.listing(public_only=True, skip=skip, limit=limit)
+
+    assert (fast.total, fast.has_more, fast.skip) == (listed.total, listed.has_more, listed.skip)
+    queries = [sql for sql in statements if not sql.startswith("PRAGMA")]
+    assert len(queries) == (1 if fast.items or skip == 0 else 2)
+    for mine, theirs in zip(fast.items, listed.items, strict=True):
+        for name in vars(theirs.audio):
+            if not name.startswith("_"):
+                assert getattr(mine.audio, name) == getattr(theirs.audio, name), name
+        assert isinstance(mine.audio.is_public, bool) and mine.audio.upload_date.tzinfo is not None  # type: ignore[union-attr]
+        assert (mine.owner.id, mine.owner.username, mine.owner.is_active) == (
+            theirs.owner.id,
+            theirs.owner.username,
+            True,
+        )
+        assert mine.owner.created_at == theirs.owner.created_at
