@@ -520,15 +520,22 @@ async def test_a_single_file(api: Api) -> None:
     assert (await fetch(api, body["file_url"])).status_code == 200
 
 
-@pytest.mark.parametrize("audio_id", ["0", "-1", "2147483648", "99999999999999999999999999"])
-async def test_ids_that_name_nothing_are_404(api: Api, audio_id: str) -> None:
+@pytest.mark.parametrize(
+    ("audio_id", "status"), [("999", 404), ("0", 422), ("-1", 422), ("2147483648", 422), ("9" * 26, 422)]
+)
+async def test_ids_that_name_nothing_are_404_and_impossible_ones_422(api: Api, audio_id: str, status: int) -> None:
+    """Ids are positive 32-bit integers: one outside that range is refused as input (422 at
+    ``path``); one in range that names no file is 404."""
     alice = await api.account("alice")
 
     for method in ("GET", "PUT", "DELETE"):
         body = {"title": "x"} if method == "PUT" else None
         response = await api.client.request(method, f"{AUDIO}/{audio_id}", headers=alice.headers, json=body)
-        assert response.status_code == 404, (method, response.text)
-        assert "detail" in response.json()
+        assert response.status_code == status, (method, response.text)
+        if status == 422:
+            assert response.json()["detail"][0]["loc"] == ["path", "audio_id"]
+        else:
+            assert "detail" in response.json()
 
 
 async def test_lists(api: Api) -> None:

@@ -159,15 +159,19 @@ async def test_reset_uploads(api: Api) -> None:
 
 
 @pytest.mark.parametrize("user_id", ["999", "0", "-1", "2147483648", "99999999999999999999"])
-async def test_unknown_users_are_404(api: Api, user_id: str) -> None:
+async def test_unknown_users_are_404_and_impossible_ids_422(api: Api, user_id: str) -> None:
     root = await api.account("root", admin=True)
 
     deleted = await api.client.delete(f"{ADMIN}/users/{user_id}/audio-files", headers=root.headers)
     reset = await api.client.post(f"{ADMIN}/users/{user_id}/reset-uploads", headers=root.headers)
 
     for response in (deleted, reset):
-        assert response.status_code == 404
-        assert response.json() == {"detail": "User not found"}
+        if user_id == "999":
+            assert response.status_code == 404
+            assert response.json() == {"detail": "User not found"}
+        else:
+            assert response.status_code == 422
+            assert response.json()["detail"][0]["loc"] == ["path", "user_id"]
 
 
 async def test_admin_list_parameters(api: Api) -> None:

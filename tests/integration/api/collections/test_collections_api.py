@@ -237,9 +237,11 @@ async def test_tracks_insert_append_remove_and_reorder(library: Library) -> None
     for response in (
         await client.delete(f"{url}/{ids[a]}", headers=alice.headers),
         await client.put(f"{url}/{ids[a]}/reorder", json={"new_order": 1}, headers=alice.headers),
-        await client.delete(f"{url}/{2**70}", headers=alice.headers),
+        await client.delete(f"{url}/{2**31 - 1}", headers=alice.headers),
     ):
         assert (response.status_code, detail(response)) == (404, "Track not found in collection")
+    beyond = await client.delete(f"{url}/{2**70}", headers=alice.headers)  # no id is that large
+    assert (beyond.status_code, detail(beyond)[0]["loc"]) == (422, ["path", "track_id"])
 
 
 async def test_track_errors_name_the_file(library: Library) -> None:
@@ -383,7 +385,7 @@ async def test_collaborators_by_id_or_username(library: Library) -> None:
     for response in (
         await client.delete(f"{url}/{carol_id}", headers=alice.headers),
         await client.put(f"{url}/{carol_id}", json={"permission_level": "view"}, headers=alice.headers),
-        await client.delete(f"{url}/{2**70}", headers=alice.headers),
+        await client.delete(f"{url}/{2**31 - 1}", headers=alice.headers),
     ):
         assert (response.status_code, detail(response)) == (404, "Collaborator not found")
     by_editor = await client.post(url, json={"username": "carol"}, headers=bob.headers)
@@ -442,8 +444,10 @@ async def test_lists_show_what_the_caller_may_see(library: Library) -> None:
         response = await client.get(f"{COLLECTIONS}/", params=params)
         assert response.status_code == 422, params
         assert detail(response)[0]["loc"][0] == "query"
-    huge = await client.get(f"{COLLECTIONS}/", params={"skip": 10**30})
-    assert (huge.status_code, huge.json()["items"], huge.json()["total"]) == (200, [], 2)
+    huge = await client.get(f"{COLLECTIONS}/", params={"skip": 10**30})  # out of range: a 422, not a clamp
+    assert (huge.status_code, detail(huge)[0]["loc"]) == (422, ["query", "skip"])
+    far = await client.get(f"{COLLECTIONS}/", params={"skip": 2**31 - 1})
+    assert (far.status_code, far.json()["items"], far.json()["total"]) == (200, [], 2)
     for path in ("/my-collections", "/collaborative", "/stats"):
         assert (await client.get(f"{COLLECTIONS}{path}")).status_code == 401
 
@@ -620,9 +624,11 @@ async def test_admin_collection_routes(library: Library) -> None:
     user_stats = (await client.get(f"{admin}/users/{alice_id}/collections/stats", headers=root.headers)).json()
     counted = ("username", "total_collections", "albums", "compilations")
     assert tuple(user_stats[key] for key in counted) == ("alice", 2, 1, 1)
-    for missing in (10**6, 2**70, -1):
-        response = await client.get(f"{admin}/users/{missing}/collections/stats", headers=root.headers)
-        assert (response.status_code, detail(response)) == (404, "User not found")
+    response = await client.get(f"{admin}/users/{10**6}/collections/stats", headers=root.headers)
+    assert (response.status_code, detail(response)) == (404, "User not found")
+    for impossible in (2**70, -1):
+        response = await client.get(f"{admin}/users/{impossible}/collections/stats", headers=root.headers)
+        assert (response.status_code, detail(response)[0]["loc"]) == (422, ["path", "user_id"])
 
     recent = (await client.get(f"{admin}/collections/recent", params={"limit": 2}, headers=root.headers)).json()
     assert ([c["id"] for c in recent["items"]], recent["total"], recent["has_more"]) == (
