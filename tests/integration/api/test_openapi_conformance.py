@@ -367,3 +367,8 @@ def test_stored_media_is_served_with_a_documented_content_type(
 
     assert response.status_code in (200, 206)
     case.validate_response(response, checks=[content_type_conformance])
+
+
+def test_the_document_is_the_same_every_time() -> None:
+    """No generated examples or other randomness: every process serves one document."""
+    assert openapi_document() == openapi_document() == schema.raw_schema

@@ -139,6 +139,7 @@ def _header(description: str, type_: OpenAPIType = OpenAPIType.STRING) -> OpenAP
 
 
 _ERROR_BODY = Reference(ref="#/components/schemas/ErrorBody")
+_VALIDATION_BODY = Reference(ref="#/components/schemas/ValidationErrorBody")
 _MAINTENANCE_BODY = "#/components/schemas/MaintenanceBody"
 _RETRY_AFTER = _header("Seconds until the request may be retried", OpenAPIType.INTEGER)
 _HEADERS_OF_STATUS: dict[str, dict[str, OpenAPIHeader]] = {
@@ -154,6 +155,8 @@ def complete_document(document: OpenAPI) -> OpenAPI:
     """Add to every operation what the application imposes on all routes alike (idempotent):
 
     - an operation with a request body answers 413 beyond the application's body size limit;
+    - an operation with parameters or a body answers 422 when they break their rules (ids out of
+      range, a NUL character in a query, ...);
     - a body whose schema admits ``null`` is optional (the handler's ``data`` defaults to None;
       Litestar marks every body as required);
     - error answers carry their headers: ``WWW-Authenticate`` on 401, ``Retry-After`` on 429 and on
@@ -178,6 +181,14 @@ def _complete_operation(operation: Operation) -> None:
             OpenAPIResponse(
                 description=_ERROR_DESCRIPTIONS[413],
                 content={MediaType.JSON.value: MediaTypeObject(schema=_ERROR_BODY)},
+            ),
+        )
+    if operation.parameters or isinstance(body, RequestBody):
+        responses.setdefault(
+            "422",
+            OpenAPIResponse(
+                description=_ERROR_DESCRIPTIONS[422],
+                content={MediaType.JSON.value: MediaTypeObject(schema=_VALIDATION_BODY)},
             ),
         )
     for status, response in responses.items():

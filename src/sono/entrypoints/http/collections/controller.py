@@ -232,6 +232,7 @@ class CollectionsController(Controller):
         responses={
             200: ResponseSpec(
                 data_container=bytes,
+                generate_examples=False,
                 media_type=ZIP,
                 description="`NN - title.ext` per track, in order (streamed; stored, not recompressed)",
             ),
