@@ -10,14 +10,14 @@ from __future__ import annotations
 from bench_app import create as create_with_bare_route
 from litestar import Litestar, post
 
-from sono.adapters.sqlalchemy.catalog import SqliteAudioCatalog
+from sono.adapters.sqlalchemy.catalog import SqlAudioCatalog
 
-PAGES_KEPT = SqliteAudioCatalog.PAGES_KEPT
+PAGES_KEPT = SqlAudioCatalog.PAGES_KEPT
 
 
 @post("/bench/keep-pages/{on:int}", status_code=204, sync_to_thread=False, include_in_schema=False)
 def keep_pages(on: int) -> None:
-    SqliteAudioCatalog.PAGES_KEPT = PAGES_KEPT if on else 0
+    SqlAudioCatalog.PAGES_KEPT = PAGES_KEPT if on else 0
 
 
 def create() -> Litestar:

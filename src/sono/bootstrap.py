@@ -176,9 +176,10 @@ async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_
     from sono.adapters.security.rsa_keys import RsaPasswordDecryptor, load_or_create_private_key, load_private_key
     from sono.adapters.security.secrets import load_or_create_secret
     from sono.adapters.security.tokens import JwtTokenIssuer
-    from sono.adapters.sqlalchemy.catalog import audio_catalog_for
+    from sono.adapters.sqlalchemy.catalog import SqlAudioCatalog
     from sono.adapters.sqlalchemy.engine import create_engine, ping
-    from sono.adapters.sqlalchemy.sessions import session_lookup_for
+    from sono.adapters.sqlalchemy.reads import reads_for
+    from sono.adapters.sqlalchemy.sessions import SqlSessionLookup
     from sono.adapters.sqlalchemy.uow import SqlUnitOfWorkFactory
     from sono.adapters.storage.signing import HmacUrlSigner
     from sono.adapters.stores.maintenance import DatabaseMaintenanceStore
@@ -197,10 +198,10 @@ async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_
     engine = create_engine(settings.database_url, **timeouts)
     exit_stack.push_async_callback(engine.dispose)
     uow = SqlUnitOfWorkFactory(engine)
-    sessions = session_lookup_for(settings.database_url, **timeouts)
-    exit_stack.push_async_callback(sessions.close)
-    audio_catalog = audio_catalog_for(settings.database_url)
-    exit_stack.push_async_callback(audio_catalog.close)
+    reads = reads_for(settings.database_url, **timeouts)  # the hot reads, outside units of work
+    exit_stack.push_async_callback(reads.close)
+    sessions = SqlSessionLookup(reads)
+    audio_catalog = SqlAudioCatalog(reads)
     hasher = Argon2PasswordHasher(
         memory_kib=settings.argon2_memory_kib,
         time_cost=settings.argon2_time_cost,

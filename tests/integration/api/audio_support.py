@@ -92,8 +92,8 @@ async def fetch(api: Api, url: str, headers: dict[str, str] | None = None, metho
 
 @contextmanager
 def counted_statements(api: Api) -> Iterator[list[str]]:
-    """The SQL statements run inside the block: on the app's engine, and by the audio catalog
-    (the public list's reads, on a connection of their own)."""
+    """The SQL statements run inside the block: on the app's engine, and on the connection of the
+    fast reads (session lookups and the public list)."""
     statements: list[str] = []
     engine = api.container.ports.uow.engine.sync_engine  # type: ignore[attr-defined]
 

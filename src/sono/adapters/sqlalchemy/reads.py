@@ -1,0 +1,194 @@
+"""Reads on the hot paths, outside units of work: one compiled statement, one round trip.
+
+Authenticating a request, finding a user to log in, and the public audio list need no transaction:
+each reads one snapshot of committed rows. They skip the ORM session and its BEGIN/ROLLBACK round
+trips. On SQLite a statement runs synchronously on a read-only stdlib ``sqlite3`` connection (in WAL
+mode a reader never waits for writers, and an indexed read takes microseconds, less than the
+thread hand-offs ``aiosqlite`` needs); on PostgreSQL it is a prepared statement on a small
+``asyncpg`` pool with the same connect and statement timeouts as the engine. Failures leave as the
+unit of work's do (``sono.adapters.sqlalchemy.errors``): ``ServiceUnavailable`` when the database
+cannot serve, never a driver message that could quote a value.
+
+``listen`` registers a callback that sees every statement (tests and benchmarks count them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Select, make_url
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+
+from sono.adapters.sqlalchemy import errors
+from sono.adapters.sqlalchemy.engine import CLIENT_TIMEOUT_MARGIN
+
+Listener = Callable[[str], None]
+
+
+def timestamp(value: Any) -> datetime | None:
+    """A timestamp column's raw driver value (SQLite: text) as an aware UTC datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Query:
+    """A statement compiled once for one dialect, and the order of its positional parameters."""
+
+    def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql = str(compiled)
+        self._order = tuple(compiled.positiontup or ())
+        self._constants = compiled.params  # literals of the statement, e.g. those of CASE
+
+    def parameters(self, **values: Any) -> list[Any]:
+        merged = self._constants | values
+        return [merged[name] for name in self._order]
+
+
+class _Reads:
+    dialect: Dialect
+
+    def __init__(self) -> None:
+        self._listeners: list[Listener] = []
+
+    def listen(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener`` with every statement run from now on; returns the way to stop."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def query(self, statement: Select[Any]) -> Query:
+        return Query(statement, self.dialect)
+
+    def _announce(self, sql: str) -> None:
+        for listener in list(self._listeners):
+            listener(sql)
+
+
+class SqliteReads(_Reads):
+    """A read-only connection to the SQLite file, opened on first use."""
+
+    dialect = sqlite.dialect(paramstyle="qmark")
+    DATA_VERSION = "PRAGMA data_version"
+
+    def __init__(self, database_path: str) -> None:
+        super().__init__()
+        self._path = database_path
+        self._connection: sqlite3.Connection | None = None
+
+    async def fetch_all(self, query: Query, **values: Any) -> list[Any]:
+        return self._run(query.sql, query.parameters(**values), all_rows=True)
+
+    async def fetch_one(self, query: Query, **values: Any) -> Any:
+        return self._run(query.sql, query.parameters(**values), all_rows=False)
+
+    def data_version(self) -> int:
+        """A number that changes whenever another connection (of any process) commits."""
+        version: int = self._run(self.DATA_VERSION, [], all_rows=False)[0]
+        return version
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def _run(self, sql: str, parameters: list[Any], *, all_rows: bool) -> Any:
+        self._announce(sql)
+        try:
+            cursor = self._connect().execute(sql, parameters)
+            try:
+                return cursor.fetchall() if all_rows else cursor.fetchone()
+            finally:
+                cursor.close()
+        except sqlite3.Error as exc:  # "database is locked" is a 503; nothing quotes a value
+            raise errors.translate(exc)  # noqa: B904 - translate() chains what is safe to log
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is None:
+            connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            connection.row_factory = sqlite3.Row
+            connection.execute("PRAGMA query_only=ON")
+            connection.execute("PRAGMA busy_timeout=250")
+            self._connection = connection
+        return self._connection
+
+
+class PostgresReads(_Reads):
+    """A small pool of its own (the pool reconnects by itself after an outage)."""
+
+    dialect = postgresql.asyncpg.dialect(paramstyle="numeric_dollar")
+
+    def __init__(
+        self, dsn: str, *, max_size: int = 4, connect_timeout: float = 5.0, statement_timeout: float | None = None
+    ) -> None:
+        super().__init__()
+        self._dsn = dsn
+        self._max_size = max_size
+        self._connect_timeout = connect_timeout
+        self._statement_timeout = statement_timeout
+        self._pool: Any = None
+        self._lock = asyncio.Lock()
+
+    async def fetch_all(self, query: Query, **values: Any) -> list[Any]:
+        self._announce(query.sql)
+        try:
+            pool = self._pool or await self._start()
+            return list(await pool.fetch(query.sql, *query.parameters(**values)))
+        except Exception as exc:
+            raise errors.translate(exc)  # noqa: B904 - translate() chains what is safe to log
+
+    async def fetch_one(self, query: Query, **values: Any) -> Any:
+        self._announce(query.sql)
+        try:
+            pool = self._pool or await self._start()
+            return await pool.fetchrow(query.sql, *query.parameters(**values))
+        except Exception as exc:
+            raise errors.translate(exc)  # noqa: B904 - translate() chains what is safe to log
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    async def _start(self) -> Any:
+        import asyncpg
+
+        server_settings = {"application_name": "sono"}
+        command_timeout = None
+        if self._statement_timeout is not None:
+            server_settings["statement_timeout"] = str(max(1, round(self._statement_timeout * 1000)))
+            command_timeout = self._statement_timeout + CLIENT_TIMEOUT_MARGIN
+        async with self._lock:
+            if self._pool is None:
+                self._pool = await asyncpg.create_pool(
+                    self._dsn,
+                    min_size=1,
+                    max_size=self._max_size,
+                    timeout=self._connect_timeout,
+                    command_timeout=command_timeout,
+                    server_settings=server_settings,
+                )
+        return self._pool
+
+
+Reads = SqliteReads | PostgresReads
+
+
+def reads_for(url: str, *, connect_timeout: float = 5.0, statement_timeout: float | None = None) -> Reads:
+    """The reads for a ``sqlite+aiosqlite://`` or ``postgresql+asyncpg://`` URL, with the same
+    timeouts as ``create_engine`` (they apply to PostgreSQL)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return SqliteReads(parsed.database or "")
+    return PostgresReads(
+        parsed.set(drivername="postgresql").render_as_string(hide_password=False),
+        connect_timeout=connect_timeout,
+        statement_timeout=statement_timeout,
+    )
