@@ -4,17 +4,9 @@ SQLite and PostgreSQL (``SONO_TEST_POSTGRES_URL``): the fakes must count what th
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-
-from sono.adapters.memory.repositories import FakeDatabase
-from sono.adapters.memory.uow import FakeUnitOfWorkFactory
-from sono.adapters.sqlalchemy import migrate
-from sono.adapters.sqlalchemy.engine import create_engine
-from sono.adapters.sqlalchemy.uow import SqlUnitOfWorkFactory
 from sono.application.admin.ports import CatalogueStats, Usage
 from sono.application.uow import UnitOfWorkFactory
 from sono.domain.announcements import Announcement
@@ -25,26 +17,6 @@ from sono.domain.users import User
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
 _KEYS = itertools.count()
-
-
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest) -> str | None:
-    if request.param == "memory":
-        return None
-    return request.getfixturevalue(f"{request.param}_url")
-
-
-@pytest.fixture
-async def uows(database_url: str | None) -> AsyncIterator[UnitOfWorkFactory]:
-    if database_url is None:
-        yield FakeUnitOfWorkFactory(FakeDatabase(check_references=True))
-        return
-    await migrate.upgrade(database_url)
-    engine = create_engine(database_url)
-    try:
-        yield SqlUnitOfWorkFactory(engine)
-    finally:
-        await engine.dispose()
 
 
 async def add_user(uows: UnitOfWorkFactory, name: str, *, hours_ago: int = 0, **fields: Any) -> User:

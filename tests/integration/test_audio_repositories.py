@@ -3,42 +3,17 @@ the public list (public files of active owners) and every file, each with its ow
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from sono.adapters.memory.repositories import FakeDatabase
-from sono.adapters.memory.uow import FakeUnitOfWorkFactory
-from sono.adapters.sqlalchemy import migrate
 from sono.adapters.sqlalchemy.catalog import audio_catalog_for
-from sono.adapters.sqlalchemy.engine import create_engine
-from sono.adapters.sqlalchemy.uow import SqlUnitOfWorkFactory
 from sono.application.uow import UnitOfWorkFactory
 from sono.domain.audio import AudioFile
 from sono.domain.users import User
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest) -> str | None:
-    return None if request.param == "memory" else request.getfixturevalue(f"{request.param}_url")
-
-
-@pytest.fixture
-async def uows(database_url: str | None) -> AsyncIterator[UnitOfWorkFactory]:
-    if database_url is None:
-        yield FakeUnitOfWorkFactory(FakeDatabase(check_references=True))
-        return
-    url = database_url
-    await migrate.upgrade(url)
-    engine = create_engine(url)
-    try:
-        yield SqlUnitOfWorkFactory(engine)
-    finally:
-        await engine.dispose()
 
 
 def an_audio(owner: User, title: str, minutes: int, **fields: Any) -> AudioFile:

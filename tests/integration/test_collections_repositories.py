@@ -5,15 +5,13 @@ the row lock that serialises writers of one collection."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 
-from sono.adapters.memory.repositories import FakeDatabase
-from sono.adapters.memory.uow import FakeUnitOfWorkFactory
 from sono.adapters.sqlalchemy import migrate
 from sono.adapters.sqlalchemy.engine import create_engine
 from sono.adapters.sqlalchemy.uow import SqlUnitOfWorkFactory
@@ -25,26 +23,6 @@ from sono.domain.collections import Collection, CollectionType, Permission
 from sono.domain.users import User
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest) -> str | None:
-    if request.param == "memory":
-        return None
-    return request.getfixturevalue(f"{request.param}_url")
-
-
-@pytest.fixture
-async def uows(database_url: str | None) -> AsyncIterator[UnitOfWorkFactory]:
-    if database_url is None:
-        yield FakeUnitOfWorkFactory(FakeDatabase(check_references=True))
-        return
-    await migrate.upgrade(database_url)
-    engine = create_engine(database_url)
-    try:
-        yield SqlUnitOfWorkFactory(engine)
-    finally:
-        await engine.dispose()
 
 
 async def users(uows: UnitOfWorkFactory, *names: str, **fields: Any) -> list[User]:

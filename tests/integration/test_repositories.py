@@ -4,7 +4,6 @@ PostgreSQL (``SONO_TEST_POSTGRES_URL``): the fakes must behave like the database
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from sono.adapters.memory.repositories import FakeDatabase, ForeignKeyViolation
+from sono.adapters.memory.repositories import ForeignKeyViolation
 from sono.adapters.memory.uow import FakeUnitOfWorkFactory
 from sono.adapters.sqlalchemy import migrate
 from sono.adapters.sqlalchemy.engine import create_engine, ping
@@ -29,26 +28,6 @@ from sono.domain.users import User
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
-
-
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest) -> str | None:
-    if request.param == "memory":
-        return None
-    return request.getfixturevalue(f"{request.param}_url")
-
-
-@pytest.fixture
-async def uows(database_url: str | None) -> AsyncIterator[UnitOfWorkFactory]:
-    if database_url is None:
-        yield FakeUnitOfWorkFactory(FakeDatabase(check_references=True))
-        return
-    await migrate.upgrade(database_url)
-    engine = create_engine(database_url)
-    try:
-        yield SqlUnitOfWorkFactory(engine)
-    finally:
-        await engine.dispose()
 
 
 # --------------------------------------------------------------------------- builders
