@@ -356,7 +356,7 @@ async def test_stats_and_admin_deletion(world: World) -> None:
     with_cover = await service.create(people["owner"], NewCollection("c", CollectionType.COMPILATION))
     await service.set_cover(people["owner"], with_cover.collection.id, io.BytesIO(FAKE_IMAGE))  # type: ignore[arg-type]
     await service.create(people["other"], NewCollection("o"))
-    stats = await service.stats(people["owner"].user)
+    stats = (await service.stats(people["owner"].user)).counts
     assert (stats.total, stats.albums, stats.playlists, stats.compilations, stats.public, stats.collaborative) == (
         3, 1, 1, 1, 1, 1,
     )  # fmt: skip
@@ -365,7 +365,7 @@ async def test_stats_and_admin_deletion(world: World) -> None:
 
     assert await admin.delete_all(people["admin"], people["owner"].user_id) == 3
     assert not [key for key in world.storage.objects if key.startswith("covers/")]
-    assert (await admin.user_stats(people["owner"].user_id)).total == 0
+    assert (await admin.user_stats(people["owner"].user_id)).counts.total == 0
     assert (await admin.stats()).total == 1
     async with world.uow() as uow:
         entries = await uow.audit.list_for_user(people["owner"].user_id)

@@ -61,6 +61,22 @@ class User:
             return f"Upload limit reached. You have {current_uploads} out of {self.max_audio_uploads} audio files."
         return None
 
+    def upload_quota(self, used_uploads: int, total_bytes: int) -> UploadQuota:
+        return UploadQuota(used_uploads=used_uploads, max_uploads=self.max_audio_uploads, total_bytes=total_bytes)
+
+
+@dataclass(frozen=True, slots=True)
+class UploadQuota:
+    """A user's audio uploads against their limit (what both they and the admins see)."""
+
+    used_uploads: int
+    max_uploads: int
+    total_bytes: int
+
+    @property
+    def remaining_uploads(self) -> int:
+        return max(0, self.max_uploads - self.used_uploads)
+
 
 def normalize_email(email: str) -> str:
     """Emails are unique case-insensitively; we keep the user's spelling but compare lowercased."""

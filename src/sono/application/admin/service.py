@@ -16,7 +16,7 @@ from sono.application.ports import Clock
 from sono.application.uow import UnitOfWork, UnitOfWorkFactory
 from sono.domain.errors import BadRequest, NotFound, PermissionDenied
 from sono.domain.gdpr import AuditEvent, DeletionType
-from sono.domain.users import MAX_AUDIO_UPLOADS_LIMIT, User
+from sono.domain.users import MAX_AUDIO_UPLOADS_LIMIT, UploadQuota, User
 
 USER_NOT_FOUND = "User not found"
 NOT_ADMIN = "Not enough permissions"
@@ -49,20 +49,9 @@ class UserSummary:
     def pending_deletion(self) -> bool:
         return self.user.deletion_requested_at is not None
 
-
-@dataclass(frozen=True, slots=True)
-class UploadStats:
-    used_uploads: int
-    max_uploads: int
-    total_bytes: int
-
     @property
-    def remaining_uploads(self) -> int:
-        return max(0, self.max_uploads - self.used_uploads)
-
-    @classmethod
-    def of(cls, summary: UserSummary) -> UploadStats:
-        return cls(summary.usage.audio_files, summary.user.max_audio_uploads, summary.usage.storage_bytes)
+    def quota(self) -> UploadQuota:
+        return self.user.upload_quota(self.usage.audio_files, self.usage.storage_bytes)
 
 
 class AdminService:
@@ -99,9 +88,8 @@ class AdminService:
             user = await _existing(uow, user_id)
             return UserSummary(user, await self._usage_of(uow, user_id))
 
-    async def upload_stats(self, admin: Principal, user_id: int) -> UploadStats:
-        summary = await self.user(admin, user_id)
-        return UploadStats.of(summary)
+    async def upload_stats(self, admin: Principal, user_id: int) -> UploadQuota:
+        return (await self.user(admin, user_id)).quota
 
     # ------------------------------------------------------------------ changes
 

@@ -41,7 +41,7 @@ from sono.domain.audio import (
 from sono.domain.errors import NotFound, PermissionDenied, UnsupportedMedia
 from sono.domain.gdpr import AuditEvent
 from sono.domain.media import AUDIO, ProcessedImage, clean_filename, object_key
-from sono.domain.users import DEFAULT_MAX_AUDIO_UPLOADS, User
+from sono.domain.users import DEFAULT_MAX_AUDIO_UPLOADS, UploadQuota, User
 
 log = logging.getLogger(__name__)
 
@@ -73,14 +73,6 @@ class UploadedFile:
     path: str
     data: BinaryIO
     filename: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class UploadStats:
-    used_uploads: int
-    max_uploads: int
-    remaining_uploads: int
-    total_bytes: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +193,7 @@ class AudioService:
         async with self._uow(read_only=True) as uow:
             return await uow.audio_files.listing(public_only=True, skip=skip, limit=limit)
 
-    async def stats(self, principal: Principal) -> UploadStats:
+    async def stats(self, principal: Principal) -> UploadQuota:
         """The caller's upload quota and usage."""
         async with self._uow(read_only=True) as uow:
             return await upload_stats(uow, principal.user)
@@ -333,16 +325,11 @@ class AudioService:
         return view.audio, view.owner
 
 
-async def upload_stats(uow: UnitOfWork, user: User) -> UploadStats:
-    """A user's upload quota and usage (also the admins' view of a user)."""
+async def upload_stats(uow: UnitOfWork, user: User) -> UploadQuota:
+    """A user's upload quota and usage."""
     assert user.id is not None
     used = await uow.audio_files.count_for_owner(user.id)
-    return UploadStats(
-        used_uploads=used,
-        max_uploads=user.max_audio_uploads,
-        remaining_uploads=max(0, user.max_audio_uploads - used),
-        total_bytes=await uow.audio_files.total_bytes_for_owner(user.id),
-    )
+    return user.upload_quota(used, await uow.audio_files.total_bytes_for_owner(user.id))
 
 
 def _require_admin(principal: Principal) -> None:

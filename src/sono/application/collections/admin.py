@@ -42,16 +42,7 @@ class CollectionAdminService:
     async def user_stats(self, user_id: int) -> CollectionStats:
         async with self._uow(read_only=True) as uow:
             user = await _user(uow, user_id)
-            counts = await uow.collection_queries.counts(owner_id=user_id)
-        return CollectionStats(
-            user,
-            counts.total,
-            counts.albums,
-            counts.playlists,
-            counts.compilations,
-            counts.public,
-            counts.collaborative,
-        )
+            return CollectionStats(user, await uow.collection_queries.counts(owner_id=user_id))
 
     async def recent(self, principal: Principal, *, skip: int, limit: int) -> Page[CollectionView]:
         """Every collection (deactivated owners' too), newest first."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO
 
-from sono.application.collections.ports import Listing, Scope, TrackTotals
+from sono.application.collections.ports import CollectionCounts, Listing, Scope, TrackTotals
 from sono.application.collections.views import CollaboratorView, CollectionView, TrackView, assemble, cards, detail
 from sono.application.common import Page, Principal, audit
 from sono.application.media.service import MediaService
@@ -112,13 +112,10 @@ class Archive:
 
 @dataclass(frozen=True, slots=True)
 class CollectionStats:
+    """One user's collections counted."""
+
     user: User
-    total: int
-    albums: int
-    playlists: int
-    compilations: int
-    public: int
-    collaborative: int
+    counts: CollectionCounts
 
 
 class CollectionService:
@@ -156,16 +153,7 @@ class CollectionService:
     async def stats(self, user: User) -> CollectionStats:
         assert user.id is not None
         async with self._uow(read_only=True) as uow:
-            counts = await uow.collection_queries.counts(owner_id=user.id)
-        return CollectionStats(
-            user,
-            counts.total,
-            counts.albums,
-            counts.playlists,
-            counts.compilations,
-            counts.public,
-            counts.collaborative,
-        )
+            return CollectionStats(user, await uow.collection_queries.counts(owner_id=user.id))
 
     async def archive(self, viewer: Viewer, collection_id: int) -> Archive:
         """What ``GET /collections/{id}/download`` packs: the tracks in order, named

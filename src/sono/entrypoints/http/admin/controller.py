@@ -9,21 +9,20 @@ from litestar import Controller, Response, delete, get, post, put
 from litestar.datastructures import ResponseHeader
 from litestar.params import JSONBody, QueryParameter
 
-from sono.application.admin.service import USER_QUERY_MAX, UploadStats
+from sono.application.admin.service import USER_QUERY_MAX
 from sono.entrypoints.http.admin.schemas import (
     AdminStatsOut,
     AdminUserOut,
     PendingDeletionsOut,
     UploadLimitIn,
     UploadLimitOut,
-    UploadStatsOut,
     UserDeletedOut,
     UserId,
     UserStatusOut,
     admin_user_out,
     stats_out,
-    upload_stats_out,
 )
+from sono.entrypoints.http.audio.schemas import UploadStatsOut, upload_stats_out
 from sono.entrypoints.http.errors import field_locations
 from sono.entrypoints.http.openapi import BEARER, errors
 from sono.entrypoints.http.schemas import NO_NUL, Limit, Skip
@@ -88,13 +87,13 @@ class AdminController(Controller):
         self, data: JSONBody[UploadLimitIn], principal: Caller, container: AppContainer, ip: ClientIp, user_id: UserId
     ) -> UploadLimitOut:
         summary = await container.admin.set_upload_limit(principal, user_id, data.max_audio_uploads, ip=ip)
-        stats = UploadStats.of(summary)
+        quota = summary.quota
         return UploadLimitOut(
             message=UPLOAD_LIMIT_UPDATED,
             user_id=user_id,
-            max_audio_uploads=stats.max_uploads,
-            used_uploads=stats.used_uploads,
-            remaining_uploads=stats.remaining_uploads,
+            max_audio_uploads=quota.max_uploads,
+            used_uploads=quota.used_uploads,
+            remaining_uploads=quota.remaining_uploads,
         )
 
     @get(

@@ -9,7 +9,7 @@ from litestar.params import PathParameter
 from msgspec import Meta
 
 from sono.application.admin.ports import CatalogueStats
-from sono.application.admin.service import UploadStats, UserSummary
+from sono.application.admin.service import UserSummary
 from sono.application.media.service import MediaService
 from sono.domain.users import MAX_AUDIO_UPLOADS_LIMIT
 from sono.entrypoints.http.accounts.schemas import UserOut, user_fields
@@ -56,13 +56,6 @@ class AdminStatsOut(msgspec.Struct):
     total_compilations: int
     public_collections: int
     collaborative_collections: int
-
-
-class UploadStatsOut(msgspec.Struct):
-    used_uploads: int
-    max_uploads: int
-    remaining_uploads: int
-    total_bytes: int
 
 
 class UploadLimitOut(msgspec.Struct):
@@ -117,13 +110,4 @@ def stats_out(stats: CatalogueStats) -> AdminStatsOut:
         total_compilations=stats.total_compilations,
         public_collections=stats.public_collections,
         collaborative_collections=stats.collaborative_collections,
-    )
-
-
-def upload_stats_out(stats: UploadStats) -> UploadStatsOut:
-    return UploadStatsOut(
-        used_uploads=stats.used_uploads,
-        max_uploads=stats.max_uploads,
-        remaining_uploads=stats.remaining_uploads,
-        total_bytes=stats.total_bytes,
     )

@@ -11,12 +11,12 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from sono.application.audio.service import AudioDetails, UploadStats
+from sono.application.audio.service import AudioDetails
 from sono.application.common import UNSET as APP_UNSET
 from sono.application.media.service import MediaService
 from sono.domain.audio import TITLE_MAX, AudioFile
 from sono.domain.errors import FieldError, ValidationFailed
-from sono.domain.users import User
+from sono.domain.users import UploadQuota, User
 from sono.entrypoints.http.accounts.schemas import PublicUserOut, public_user
 from sono.entrypoints.http.schemas import EDGE_TEXT_MAX, Input, documented, page_fields, text, utc
 
@@ -127,7 +127,7 @@ class UploadStatsOut(msgspec.Struct):
     total_bytes: int
 
 
-def upload_stats_out(stats: UploadStats) -> UploadStatsOut:
+def upload_stats_out(stats: UploadQuota) -> UploadStatsOut:
     return UploadStatsOut(stats.used_uploads, stats.max_uploads, stats.remaining_uploads, stats.total_bytes)
 
 

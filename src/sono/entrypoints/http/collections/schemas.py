@@ -308,18 +308,14 @@ async def collection_page(
 
 def stats_out(stats: CollectionStats) -> CollectionStatsOut:
     assert stats.user.id is not None
+    counts = stats.counts
     return CollectionStatsOut(
         user_id=stats.user.id,
         username=stats.user.username,
-        total_collections=stats.total,
-        total_albums=stats.albums,
-        total_playlists=stats.playlists,
-        total_compilations=stats.compilations,
-        albums=stats.albums,
-        playlists=stats.playlists,
-        compilations=stats.compilations,
-        public_collections=stats.public,
-        collaborative_collections=stats.collaborative,
+        **msgspec.structs.asdict(counts_out(counts)),
+        albums=counts.albums,
+        playlists=counts.playlists,
+        compilations=counts.compilations,
     )
 
 
