@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.integration.api.conftest import PASSWORD, Api, MakeApi, bearer
@@ -326,3 +328,41 @@ async def test_update_me_validates_lengths(api: Api) -> None:
         field_error(["body", "display_name"], "Display name must be at most 50 characters"),
         field_error(["body", "bio"], "Bio must be at most 500 characters"),
     ]
+
+
+# --------------------------------------------------------------------------- user search
+
+
+async def test_users_are_found_by_part_of_their_username_or_display_name(make_api: MakeApi) -> None:
+    api = await make_api(SONO_RATE_LIMITS_ENABLED="false")  # seven registrations
+    alice = await api.account("alice")
+    for name, display in (("Roberta", "Bobbie"), ("rob_the_builder", None), ("carol", "Rob Roy"), ("dave", "d%_x")):
+        made = await api.account(name)
+        if display is not None:
+            changed = await api.client.put("/api/v1/users/me", headers=made.headers, json={"display_name": display})
+            assert changed.status_code == 200, changed.text
+    admin = await api.account("root", admin=True)
+    dave = (await api.client.get("/api/v1/users/me", headers=(await api.account("dave2")).headers)).json()
+    disabled = await api.client.post(f"/api/v1/admin/users/{dave['id']}/disable", headers=admin.headers)
+    assert disabled.status_code == 200
+
+    def search(query: str, **params: object) -> Any:
+        return api.client.get("/api/v1/users/search", params={"query": query, **params}, headers=alice.headers)
+
+    found = await search("ROB")
+    assert found.status_code == 200, found.text
+    body = found.json()
+    assert set(body) == {"items", "total", "has_more"}
+    assert [user["username"] for user in body["items"]] == ["carol", "rob_the_builder", "Roberta"]
+    assert (body["total"], body["has_more"]) == (3, False)
+    assert set(body["items"][0]) == {"id", "username", "display_name", "bio", "profile_picture_url"}  # no email
+
+    page = (await search("rob", skip=1, limit=1)).json()
+    assert ([u["username"] for u in page["items"]], page["total"], page["has_more"]) == (["rob_the_builder"], 3, True)
+    assert [u["username"] for u in (await search("%_")).json()["items"]] == ["dave"]  # wildcards are literal
+    assert (await search("dave")).json()["total"] == 1  # the disabled dave2 is not listed
+    assert (await search("zz")).json() == {"items": [], "total": 0, "has_more": False}
+    assert (await search("r")).status_code == 422
+    assert (await search(" r ")).status_code == 422
+    anonymous = await api.client.get("/api/v1/users/search", params={"query": "rob"})
+    assert anonymous.status_code == 401
