@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import random
 import wave
 from collections.abc import AsyncIterator
@@ -240,6 +241,35 @@ async def test_a_file_of_50_mb_and_one_byte_is_413(api: Api) -> None:
     assert response.status_code == 413
     assert response.json() == {"detail": "File too large. Maximum size is 50 MB"}
     assert await stored_keys(api) == set()
+
+
+async def test_the_body_is_spooled_to_a_file_in_the_data_directory_and_removed_after(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The inspector reads the upload from a real file under ``$SONO_DATA_DIR/tmp`` (also when it is
+    small), and nothing stays there once the request is answered, stored or refused."""
+    alice = await api.account("alice")
+    inspector = api.container.ports.inspector
+    inspect_audio = inspector.inspect_audio
+    seen: list[tuple[str, bool, int]] = []
+
+    async def recording(path: str) -> Any:
+        seen.append((path, os.path.isfile(path), os.path.getsize(path)))
+        return await inspect_audio(path)
+
+    monkeypatch.setattr(inspector, "inspect_audio", recording)
+    spool = api.settings.upload_dir
+    data = mp3_bytes()
+
+    assert (await upload(api, alice, data)).status_code == 201
+    assert (await upload(api, alice, b"not audio at all", "fake.mp3")).status_code == 415
+    assert (await upload(api, alice, b"\x00" * (50 * MB + 1), "big.wav", "audio/wav")).status_code == 413
+
+    assert [(os.path.dirname(path), is_file, size) for path, is_file, size in seen] == [
+        (str(spool), True, len(data)),
+        (str(spool), True, len(b"not audio at all")),
+    ]
+    assert list(spool.iterdir()) == []
 
 
 async def test_a_body_beyond_50_mb_is_refused_while_it_streams(api: Api) -> None:
