@@ -84,6 +84,22 @@ async def collection(
     return made.id
 
 
+async def share_then_deactivate(
+    uows: UnitOfWorkFactory, shares: list[tuple[int, User, Permission]], gone: User
+) -> None:
+    """Add collaborators (collection, user, permission; added by the owner), then deactivate ``gone``."""
+    async with uows() as uow:
+        for collection_id, user, permission in shares:
+            loaded = await uow.collections.get(collection_id)
+            assert loaded is not None and user.id is not None
+            loaded.add_collaborator(user.id, permission, now=NOW, added_by_id=loaded.owner_id)
+            await uow.collections.save(loaded)
+        gone_user = await uow.users.get(gone.id)  # type: ignore[arg-type]
+        assert gone_user is not None
+        gone_user.deactivate(NOW)
+        await uow.commit()
+
+
 async def order(uows: UnitOfWorkFactory, collection_id: int) -> list[int]:
     async with uows() as uow:
         loaded = await uow.collections.get(collection_id)
@@ -183,16 +199,7 @@ async def test_lists_by_scope_newest_first(uows: UnitOfWorkFactory) -> None:
     private = await collection(uows, stranger, "private", minutes=5)
     gone_public = await collection(uows, gone, "gone public", minutes=6, is_public=True)
     gone_shared = await collection(uows, gone, "gone shared", minutes=7, is_collaborative=True)
-    async with uows() as uow:
-        for collection_id in (shared, gone_shared):
-            loaded = await uow.collections.get(collection_id)
-            assert loaded is not None
-            loaded.add_collaborator(me.id, Permission.VIEW, now=NOW, added_by_id=loaded.owner_id)  # type: ignore[arg-type]
-            await uow.collections.save(loaded)
-        gone_user = await uow.users.get(gone.id)  # type: ignore[arg-type]
-        assert gone_user is not None
-        gone_user.deactivate(NOW)
-        await uow.commit()
+    await share_then_deactivate(uows, [(shared, me, Permission.VIEW), (gone_shared, me, Permission.VIEW)], gone)
 
     async def listed(listing: Listing, skip: int = 0, limit: int = 100) -> tuple[list[int | None], int]:
         async with uows(read_only=True) as uow:
@@ -247,17 +254,8 @@ async def test_the_catalog_reads_what_the_repository_lists(uows: UnitOfWorkFacto
         artist="A",
     )
     await collection(uows, gone, "gone", minutes=4, is_public=True)
-    async with uows() as uow:
-        for collection_id, permission in ((shared, Permission.EDIT), (album, Permission.VIEW)):
-            loaded = await uow.collections.get(collection_id)
-            assert loaded is not None
-            loaded.add_collaborator(me.id, permission, now=NOW, added_by_id=friend.id)  # type: ignore[arg-type]
-            loaded.add_collaborator(gone.id, Permission.VIEW, now=NOW, added_by_id=friend.id)  # type: ignore[arg-type]
-            await uow.collections.save(loaded)
-        gone_user = await uow.users.get(gone.id)  # type: ignore[arg-type]
-        assert gone_user is not None
-        gone_user.deactivate(NOW)
-        await uow.commit()
+    shares = [(shared, me, Permission.EDIT), (shared, gone, Permission.VIEW)]
+    await share_then_deactivate(uows, [*shares, (album, me, Permission.VIEW), (album, gone, Permission.VIEW)], gone)
 
     reads = reads_for(database_url)
     catalog = SqlCollectionCatalog(reads)

@@ -70,7 +70,7 @@ class Shape:
         columns = list(columns)
         self.names = [column.name for column in columns]
         self.start, self.end = start, start + len(self.names)
-        self._manager = manager_of_class(cls)
+        self._manager: Any = manager_of_class(cls)
         converted = [column for column in columns if isinstance(column.type, self.CONVERTED)]
         processors = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in converted]
         self._processors = [(column.name, p) for column, p in zip(converted, processors, strict=True) if p is not None]
