@@ -131,7 +131,8 @@ async def seed(database_url: str, bench_user_id: int) -> int:
 
 
 async def statements_per_request(env: dict[str, str], paths: list[str], headers: dict[str, str]) -> dict[str, int]:
-    """Each path requested twice in-process (ASGI); the statements of the second request."""
+    """Each path requested twice in-process (ASGI); the statements of the second request (on the
+    app's engine and on the fast reads' connection: the caller's session, the lists)."""
     settings = load_settings({k: v for k, v in env.items() if k.startswith("SONO_")})
     container = await build_container(settings)
     counts: dict[str, int] = {}
@@ -148,9 +149,11 @@ async def statements_per_request(env: dict[str, str], paths: list[str], headers:
             for path in paths:
                 (await client.get(path, headers=headers)).raise_for_status()
                 event.listen(engine, "before_cursor_execute", record)
+                stop = container.ports.collection_catalog.listen(statements.append)  # type: ignore[union-attr]
                 statements.clear()
                 (await client.get(path, headers=headers)).raise_for_status()
                 event.remove(engine, "before_cursor_execute", record)
+                stop()
                 counts[path] = len([s for s in statements if "maintenance_state" not in s])
     finally:
         await container.aclose()

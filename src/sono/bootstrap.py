@@ -25,6 +25,7 @@ from sono.application.audio.ports import AudioCatalog
 from sono.application.audio.service import AudioService
 from sono.application.charts import ChartsReader, ChartsService
 from sono.application.collections.admin import CollectionAdminService
+from sono.application.collections.ports import CollectionCatalog
 from sono.application.collections.service import CollectionService
 from sono.application.gdpr.service import GdprService
 from sono.application.jobs import JobRunner
@@ -58,6 +59,7 @@ class Ports:
     charts: ChartsReader | None = None
     health_checks: list[HealthCheck] = field(default_factory=list)
     audio_catalog: AudioCatalog | None = None
+    collection_catalog: CollectionCatalog | None = None
 
 
 class Container:
@@ -129,7 +131,7 @@ class Container:
 
     @cached_property
     def collections(self) -> CollectionService:
-        return CollectionService(self.ports.uow, self.ports.clock, self.media)
+        return CollectionService(self.ports.uow, self.ports.clock, self.media, self.ports.collection_catalog)
 
     @cached_property
     def collection_admin(self) -> CollectionAdminService:
@@ -177,6 +179,7 @@ async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_
     from sono.adapters.security.secrets import load_or_create_secret
     from sono.adapters.security.tokens import JwtTokenIssuer
     from sono.adapters.sqlalchemy.catalog import SqlAudioCatalog
+    from sono.adapters.sqlalchemy.collection_catalog import SqlCollectionCatalog
     from sono.adapters.sqlalchemy.engine import create_engine, ping
     from sono.adapters.sqlalchemy.reads import reads_for
     from sono.adapters.sqlalchemy.sessions import SqlSessionLookup
@@ -202,6 +205,7 @@ async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_
     exit_stack.push_async_callback(reads.close)
     sessions = SqlSessionLookup(reads)
     audio_catalog = SqlAudioCatalog(reads)
+    collection_catalog = SqlCollectionCatalog(reads)
     hasher = Argon2PasswordHasher(
         memory_kib=settings.argon2_memory_kib,
         time_cost=settings.argon2_time_cost,
@@ -287,4 +291,5 @@ async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_
         health_checks=checks,
         charts=charts,
         audio_catalog=audio_catalog,
+        collection_catalog=collection_catalog,
     )

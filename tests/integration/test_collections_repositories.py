@@ -13,9 +13,11 @@ import pytest
 from sqlalchemy import text
 
 from sono.adapters.sqlalchemy import migrate
+from sono.adapters.sqlalchemy.collection_catalog import SqlCollectionCatalog
 from sono.adapters.sqlalchemy.engine import create_engine
+from sono.adapters.sqlalchemy.reads import reads_for
 from sono.adapters.sqlalchemy.uow import SqlUnitOfWorkFactory
-from sono.application.collections.ports import CollectionCounts, Listing, Scope, TrackTotals
+from sono.application.collections.ports import CollectionCounts, Listed, Listing, Scope, TrackTotals
 from sono.application.gdpr.erasure import close_gaps
 from sono.application.uow import UnitOfWorkFactory
 from sono.domain.audio import AudioFile
@@ -80,6 +82,22 @@ async def collection(
         await uow.commit()
     assert made.id is not None
     return made.id
+
+
+async def share_then_deactivate(
+    uows: UnitOfWorkFactory, shares: list[tuple[int, User, Permission]], gone: User
+) -> None:
+    """Add collaborators (collection, user, permission; added by the owner), then deactivate ``gone``."""
+    async with uows() as uow:
+        for collection_id, user, permission in shares:
+            loaded = await uow.collections.get(collection_id)
+            assert loaded is not None and user.id is not None
+            loaded.add_collaborator(user.id, permission, now=NOW, added_by_id=loaded.owner_id)
+            await uow.collections.save(loaded)
+        gone_user = await uow.users.get(gone.id)  # type: ignore[arg-type]
+        assert gone_user is not None
+        gone_user.deactivate(NOW)
+        await uow.commit()
 
 
 async def order(uows: UnitOfWorkFactory, collection_id: int) -> list[int]:
@@ -181,16 +199,7 @@ async def test_lists_by_scope_newest_first(uows: UnitOfWorkFactory) -> None:
     private = await collection(uows, stranger, "private", minutes=5)
     gone_public = await collection(uows, gone, "gone public", minutes=6, is_public=True)
     gone_shared = await collection(uows, gone, "gone shared", minutes=7, is_collaborative=True)
-    async with uows() as uow:
-        for collection_id in (shared, gone_shared):
-            loaded = await uow.collections.get(collection_id)
-            assert loaded is not None
-            loaded.add_collaborator(me.id, Permission.VIEW, now=NOW, added_by_id=loaded.owner_id)  # type: ignore[arg-type]
-            await uow.collections.save(loaded)
-        gone_user = await uow.users.get(gone.id)  # type: ignore[arg-type]
-        assert gone_user is not None
-        gone_user.deactivate(NOW)
-        await uow.commit()
+    await share_then_deactivate(uows, [(shared, me, Permission.VIEW), (gone_shared, me, Permission.VIEW)], gone)
 
     async def listed(listing: Listing, skip: int = 0, limit: int = 100) -> tuple[list[int | None], int]:
         async with uows(read_only=True) as uow:
@@ -212,6 +221,72 @@ async def test_lists_by_scope_newest_first(uows: UnitOfWorkFactory) -> None:
         assert [c.user_id for c in page.items[0].collection.collaborators] == [me.id]
         assert {user_id: user.username for user_id, user in page.items[0].people.items()} == {me.id: "me"}
         assert page.items[0].owner.username == "friend"
+
+
+def _fields(instance: object) -> dict[str, Any]:
+    return {name: value for name, value in vars(instance).items() if not name.startswith("_")}
+
+
+def _described(listed: Listed) -> tuple[Any, ...]:
+    collection = _fields(listed.collection)
+    members = [_fields(member) for member in collection.pop("collaborators")]
+    people = {user_id: _fields(user) for user_id, user in listed.people.items()}
+    return collection, members, _fields(listed.owner), listed.totals, people
+
+
+async def test_the_catalog_reads_what_the_repository_lists(uows: UnitOfWorkFactory, database_url: str | None) -> None:
+    """The lists' fast path (a connection of its own, no unit of work) gives the same pages,
+    fields and types as the repository, in one statement per page (a count more beyond the end)."""
+    if database_url is None:
+        pytest.skip("the catalog reads a database")
+    me, friend, gone = await users(uows, "me", "friend", "gone")
+    audio = await files(uows, friend, 3, durations=[10.5, None, 2.25])
+    await collection(uows, me, "mine", minutes=1, description="d")
+    shared = await collection(uows, friend, "shared", minutes=2, audio=audio, is_public=True, is_collaborative=True)
+    album = await collection(
+        uows,
+        friend,
+        "album",
+        minutes=3,
+        is_public=True,
+        is_collaborative=True,
+        collection_type=CollectionType.ALBUM,
+        artist="A",
+    )
+    await collection(uows, gone, "gone", minutes=4, is_public=True)
+    shares = [(shared, me, Permission.EDIT), (shared, gone, Permission.VIEW)]
+    await share_then_deactivate(uows, [*shares, (album, me, Permission.VIEW), (album, gone, Permission.VIEW)], gone)
+
+    reads = reads_for(database_url)
+    catalog = SqlCollectionCatalog(reads)
+    statements: list[str] = []
+    catalog.listen(statements.append)
+    listings = [
+        Listing(Scope.PUBLIC),
+        Listing(Scope.PUBLIC, collection_type=CollectionType.ALBUM),
+        Listing(Scope.VISIBLE, me.id),
+        Listing(Scope.OWNED, friend.id),
+        Listing(Scope.SHARED, me.id),
+        Listing(Scope.ALL),
+    ]
+    try:
+        for listing in listings:
+            for skip, limit in ((0, 10), (1, 1), (0, 2), (10, 5)):
+                statements.clear()
+                fast = await catalog.page(listing, skip=skip, limit=limit)
+                async with uows(read_only=True) as uow:
+                    listed = await uow.collection_queries.page(listing, skip=skip, limit=limit)
+                assert (fast.total, fast.skip) == (listed.total, listed.skip), listing
+                assert [_described(x) for x in fast.items] == [_described(x) for x in listed.items], listing
+                queries = [sql for sql in statements if not sql.startswith("PRAGMA")]
+                assert len(queries) == (1 if fast.items or skip == 0 else 2), queries
+        everything = (await catalog.page(Listing(Scope.ALL), skip=0, limit=10)).items
+    finally:
+        await reads.close()
+    item = next(x for x in everything if x.collection.id == shared)
+    assert isinstance(item.collection.is_public, bool) and item.collection.created_date.tzinfo is not None  # type: ignore[union-attr]
+    assert [c.permission_level for c in item.collection.collaborators] == [Permission.EDIT, Permission.VIEW]
+    assert item.totals == TrackTotals(3, 12.75)
 
 
 async def test_totals_counts_and_people(uows: UnitOfWorkFactory) -> None:

@@ -12,11 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Boolean, bindparam, func, select
-from sqlalchemy.orm.instrumentation import manager_of_class
+from sqlalchemy import bindparam, func, select
 
-from sono.adapters.sqlalchemy.reads import Listener, Reads, SqliteReads, reads_for, timestamp
-from sono.adapters.sqlalchemy.tables import UtcDateTime, audio_files, start_mappers, users
+from sono.adapters.sqlalchemy.reads import Kept, Listener, Reads, Shape, reads_for
+from sono.adapters.sqlalchemy.tables import audio_files, start_mappers, users
 from sono.application.audio.ports import OwnedAudio
 from sono.application.common import Page
 from sono.domain.audio import AudioFile
@@ -43,34 +42,9 @@ _PUBLIC_COUNT = (
 )
 
 
-class _Shape:
-    """How a slice of a row's raw driver values (``start`` onwards, one per column of a table)
-    becomes a detached domain object."""
-
-    def __init__(self, cls: type, columns: Any, start: int) -> None:
-        self.cls = cls
-        self.names = [column.name for column in columns]
-        self.start, self.end = start, start + len(self.names)
-        self.booleans = [column.name for column in columns if isinstance(column.type, Boolean)]
-        self.timestamps = [column.name for column in columns if isinstance(column.type, UtcDateTime)]
-
-    def build(self, values: tuple[Any, ...]) -> Any:
-        fields = dict(zip(self.names, values[self.start : self.end], strict=True))
-        for name in self.booleans:
-            fields[name] = bool(fields[name])
-        for name in self.timestamps:
-            if fields[name] is not None:
-                fields[name] = timestamp(fields[name])
-        instance: Any = manager_of_class(self.cls).new_instance()  # no attribute events: see sessions._user
-        instance.__dict__.update(fields)
-        return instance
-
-
 class SqlAudioCatalog:
     """The ``AudioCatalog`` port on ``reads``. On SQLite, pages are kept while the database is
-    unchanged: ``PRAGMA data_version`` (one cheap statement) changes whenever any other connection,
-    of this process or another, commits; then every kept page is dropped. A kept page is the same
-    object each time (callers only read it)."""
+    unchanged (``reads.Kept``)."""
 
     PAGES_KEPT = 64  # 0: keep none (every request reads its page)
 
@@ -80,33 +54,21 @@ class SqlAudioCatalog:
         self._owns_reads = owns_reads
         self._page = reads.query(_PUBLIC_PAGE)
         self._count = reads.query(_PUBLIC_COUNT)
-        self._audio = _Shape(AudioFile, audio_files.c, 0)
-        self._owner = _Shape(User, users.c, len(audio_files.c))
-        self._pages: dict[tuple[int, int], Page[OwnedAudio]] = {}
-        self._version: int | None = None
+        self._audio = Shape(AudioFile, audio_files.c, 0, reads.dialect)
+        self._owner = Shape(User, users.c, len(audio_files.c), reads.dialect)
+        self._pages: Kept[Page[OwnedAudio]] = Kept(reads)
 
     def listen(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener`` with every statement run from now on; returns the way to stop."""
         return self._reads.listen(listener)
 
     async def public_page(self, *, skip: int, limit: int) -> Page[OwnedAudio]:
-        keep = isinstance(self._reads, SqliteReads) and self.PAGES_KEPT > 0
-        if keep:
-            version = self._reads.data_version()  # type: ignore[union-attr]
-            if version != self._version:
-                self._pages.clear()
-                self._version = version
-            page = self._pages.get((skip, limit))
-            if page is not None:
-                return page
-        rows = await self._reads.fetch_all(self._page, skip=skip, limit=limit)
-        total = None if rows or not skip else (await self._reads.fetch_one(self._count))[0]
-        page = self._page_of(rows, skip, total)
-        if keep:
-            if len(self._pages) >= self.PAGES_KEPT:
-                self._pages.clear()
-            self._pages[skip, limit] = page
-        return page
+        async def read() -> Page[OwnedAudio]:
+            rows = await self._reads.fetch_all(self._page, skip=skip, limit=limit)
+            total = None if rows or not skip else (await self._reads.fetch_one(self._count))[0]
+            return self._page_of(rows, skip, total)
+
+        return await self._pages.get((skip, limit), read, most=self.PAGES_KEPT)
 
     async def close(self) -> None:
         if self._owns_reads:

@@ -16,18 +16,20 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, make_url
+from sqlalchemy import Boolean, Column, Enum, Select, make_url
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 
 from sono.adapters.sqlalchemy import errors
 from sono.adapters.sqlalchemy.engine import CLIENT_TIMEOUT_MARGIN
+from sono.adapters.sqlalchemy.tables import UtcDateTime
 
 Listener = Callable[[str], None]
+V = TypeVar("V")
 
 
 def timestamp(value: Any) -> datetime | None:
@@ -51,6 +53,35 @@ class Query:
     def parameters(self, **values: Any) -> list[Any]:
         merged = self._constants | values
         return [merged[name] for name in self._order]
+
+
+class Shape:
+    """How a slice of a row's raw driver values (``start`` onwards, one per column) becomes a
+    detached domain object: booleans, enums and timestamps through their column type's result
+    processor for the dialect (as the ORM would give them; the drivers hand back the other types
+    as they are), set on an instance made by the mapper's class manager (no attribute events: see
+    ``sessions._user``)."""
+
+    CONVERTED = (Boolean, Enum, UtcDateTime)
+
+    def __init__(self, cls: type, columns: Iterable[Column[Any]], start: int, dialect: Dialect) -> None:
+        from sqlalchemy.orm.instrumentation import manager_of_class
+
+        columns = list(columns)
+        self.names = [column.name for column in columns]
+        self.start, self.end = start, start + len(self.names)
+        self._manager: Any = manager_of_class(cls)
+        converted = [column for column in columns if isinstance(column.type, self.CONVERTED)]
+        processors = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in converted]
+        self._processors = [(column.name, p) for column, p in zip(converted, processors, strict=True) if p is not None]
+
+    def build(self, values: tuple[Any, ...]) -> Any:
+        fields = dict(zip(self.names, values[self.start : self.end], strict=True))
+        for name, process in self._processors:
+            fields[name] = process(fields[name])
+        instance: Any = self._manager.new_instance()
+        instance.__dict__.update(fields)
+        return instance
 
 
 class _Reads:
@@ -179,6 +210,38 @@ class PostgresReads(_Reads):
 
 
 Reads = SqliteReads | PostgresReads
+
+
+class Kept(Generic[V]):
+    """Values read through ``reads``, kept on SQLite while the database is unchanged: ``PRAGMA
+    data_version`` (one cheap statement) changes whenever any other connection, of this process or
+    another, commits; then every kept value is dropped. A value read while a commit lands is kept
+    under the number seen before it, so the next read drops it. Nothing is kept on PostgreSQL. A
+    kept value is the same object each time (callers only read it)."""
+
+    def __init__(self, reads: Reads) -> None:
+        self._reads = reads
+        self._values: dict[Hashable, V] = {}
+        self._version: int | None = None
+
+    async def get(self, key: Hashable, load: Callable[[], Awaitable[V]], *, most: int) -> V:
+        """The value kept under ``key``, else ``load()`` kept there (at most ``most`` values; 0:
+        keep none)."""
+        reads = self._reads
+        if not isinstance(reads, SqliteReads) or most <= 0:
+            return await load()
+        version = reads.data_version()
+        if version != self._version:
+            self._values.clear()
+            self._version = version
+        value = self._values.get(key)
+        if value is None:
+            value = await load()
+            if self._version == version:  # no other read dropped the kept values meanwhile
+                if len(self._values) >= most:
+                    self._values.clear()
+                self._values[key] = value
+        return value
 
 
 def reads_for(url: str, *, connect_timeout: float = 5.0, statement_timeout: float | None = None) -> Reads:

@@ -130,3 +130,11 @@ class CollectionQueries(Protocol):
 
     async def track_entries(self) -> int:
         """Tracks in all collections together."""
+
+
+class CollectionCatalog(Protocol):
+    """The list pages read outside units of work, on a connection of their own (no transaction:
+    one statement per page, a count more for a page beyond the end): the same pages as
+    ``CollectionQueries.page``."""
+
+    async def page(self, listing: Listing, *, skip: int, limit: int) -> Page[Listed]: ...

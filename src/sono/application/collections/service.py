@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO
 
-from sono.application.collections.ports import CollectionCounts, Listing, Scope, TrackTotals
+from sono.application.collections.ports import CollectionCatalog, CollectionCounts, Listing, Scope, TrackTotals
 from sono.application.collections.views import CollaboratorView, CollectionView, TrackView, assemble, cards, detail
 from sono.application.common import Page, Principal, audit
 from sono.application.media.service import MediaService
@@ -119,10 +119,13 @@ class CollectionStats:
 
 
 class CollectionService:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, media: MediaService) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, media: MediaService, catalog: CollectionCatalog | None = None
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._media = media
+        self._catalog = catalog
 
     # ------------------------------------------------------------------ reading
 
@@ -135,9 +138,13 @@ class CollectionService:
         return view
 
     async def page(self, viewer: Viewer, listing: Listing, *, skip: int, limit: int) -> Page[CollectionView]:
-        async with self._uow(read_only=True) as uow:
-            page = await uow.collection_queries.page(listing, skip=bounded_skip(skip), limit=limit)
-            return Page(cards(viewer, page.items), page.total, page.skip)
+        """Newest first (from the catalog when there is one, else in a unit of work)."""
+        if self._catalog is not None:
+            page = await self._catalog.page(listing, skip=bounded_skip(skip), limit=limit)
+        else:
+            async with self._uow(read_only=True) as uow:
+                page = await uow.collection_queries.page(listing, skip=bounded_skip(skip), limit=limit)
+        return Page(cards(viewer, page.items), page.total, page.skip)
 
     async def library(
         self, viewer: Viewer, *, public_only: bool, collection_type: CollectionType | None, skip: int, limit: int

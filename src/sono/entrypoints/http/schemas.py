@@ -101,8 +101,18 @@ def utc(value: datetime | None) -> datetime | None:
     database is taken as UTC."""
     if value is None:
         return None
+    if value.tzinfo is UTC and not value.microsecond % 1000:  # as the database hands most back
+        return value
     value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+def values_of(instance: object, names: frozenset[str]) -> dict[str, Any]:
+    """The values of ``names`` on a domain object, read from the instance's dictionary where the
+    ORM keeps the loaded ones (each instrumented attribute read is a descriptor call, and a list
+    page presents hundreds); through the attributes when one is not loaded."""
+    values = vars(instance)
+    return values if values.keys() >= names else {name: getattr(instance, name) for name in names}
 
 
 def page_fields(items: Sequence[Any], total: int, skip: int) -> dict[str, Any]:

@@ -124,7 +124,8 @@ class StatementCounter:
 
 @contextmanager
 def counting(api: Api) -> Iterator[StatementCounter]:
-    """Count the SQL statements the app's engine runs meanwhile."""
+    """Count the SQL statements run meanwhile: on the app's engine, and on the connection of the
+    fast reads (session lookups and the lists)."""
     engine = api.container.ports.uow.engine.sync_engine  # type: ignore[attr-defined]
     counter = StatementCounter()
 
@@ -132,7 +133,11 @@ def counting(api: Api) -> Iterator[StatementCounter]:
         counter.statements.append(statement)
 
     event.listen(engine, "before_cursor_execute", record)
+    catalog = api.container.ports.collection_catalog
+    stop = catalog.listen(counter.statements.append) if catalog is not None else None  # type: ignore[attr-defined]
     try:
         yield counter
     finally:
         event.remove(engine, "before_cursor_execute", record)
+        if stop is not None:
+            stop()

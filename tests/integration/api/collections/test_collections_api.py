@@ -9,6 +9,7 @@ import re
 import zipfile
 from typing import Any
 
+import httpx
 import pytest
 
 from sono.domain.media import IMAGE_MAX_BYTES
@@ -667,3 +668,36 @@ async def test_admin_collection_routes(library: Library) -> None:
     action = [e for e in entries if e.event == "admin.action"][-1]
     assert action.details == {"action": "delete_all_collections", "deleted_count": 2}
     assert action.actor_id is not None and action.actor_id != alice_id
+
+
+async def test_the_lists_follow_every_change_at_once(library: Library) -> None:
+    """Pages kept for an unchanged database are dropped by any commit, of this app or another;
+    ``can_edit`` is always the caller's."""
+    api, client = library.api, library.client
+    alice, bob = await api.account("alice"), await api.account("bob")
+    made = await library.collection(alice, title="first", is_collaborative=True)
+    url = f"{COLLECTIONS}/?public_only=true"
+
+    def shown(response: httpx.Response) -> list[tuple[str, bool, list[str]]]:
+        assert response.status_code == 200, response.text
+        items = response.json()["items"]
+        return [(c["title"], c["can_edit"], [x["user"]["username"] for x in c["collaborators"]]) for c in items]
+
+    assert shown(await client.get(url, headers=bob.headers)) == [("first", False, [])]
+    assert shown(await client.get(url, headers=alice.headers)) == [("first", True, [])]
+    assert shown(await client.get(url)) == [("first", False, [])]
+    await library.share(alice, made["id"], "bob", "edit")
+    assert shown(await client.get(url, headers=bob.headers)) == [("first", True, ["bob"])]
+    assert shown(await client.get(url)) == [("first", False, ["bob"])]
+    async with api.uow() as uow:  # another connection, as another process would
+        loaded = await uow.collections.get(made["id"])
+        assert loaded is not None
+        loaded.title = "renamed"
+        await uow.commit()
+    assert shown(await client.get(url, headers=bob.headers)) == [("renamed", True, ["bob"])]
+    async with api.uow() as uow:
+        loaded = await uow.collections.get(made["id"])
+        assert loaded is not None
+        loaded.is_public = False
+        await uow.commit()
+    assert shown(await client.get(url, headers=bob.headers)) == []

@@ -158,7 +158,7 @@ class _PageStatements:
 
 
 @functools.cache
-def _page_statements(scope: Scope, typed: bool) -> _PageStatements:
+def page_statements(scope: Scope, typed: bool) -> _PageStatements:
     """The statements of one kind of list, built once (parameters: ``user_id``,
     ``collection_type``, ``skip``, ``limit``): the page of ids chosen in a subquery (with the
     list's length, counted by a window function), then their columns, owners and track totals for
@@ -235,7 +235,7 @@ class SqlCollectionQueries(SqlRepository):
     map: a screen costs its round trips."""
 
     async def page(self, listing: Listing, *, skip: int, limit: int) -> Page[Listed]:
-        statements = _page_statements(listing.scope, listing.collection_type is not None)
+        statements = page_statements(listing.scope, listing.collection_type is not None)
         values = {"user_id": listing.user_id or -1, "collection_type": listing.collection_type}
         rows = (await self.session.execute(statements.page, {**values, "skip": skip, "limit": limit})).mappings().all()
         people: dict[int, User] = {}  # each user built once per page

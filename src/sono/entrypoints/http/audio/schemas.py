@@ -18,7 +18,7 @@ from sono.domain.audio import TITLE_MAX, AudioFile
 from sono.domain.errors import FieldError, ValidationFailed
 from sono.domain.users import UploadQuota, User
 from sono.entrypoints.http.accounts.schemas import PublicUserOut, public_user
-from sono.entrypoints.http.schemas import EDGE_TEXT_MAX, Input, documented, page_fields, text, utc
+from sono.entrypoints.http.schemas import EDGE_TEXT_MAX, Input, documented, page_fields, text, utc, values_of
 
 
 class AudioOut(msgspec.Struct):
@@ -50,17 +50,9 @@ class AudioOut(msgspec.Struct):
 _FIELDS = frozenset(field.name for field in fields(AudioFile))
 
 
-def _values(audio: AudioFile) -> dict[str, Any]:
-    """The file's attribute values, read from the instance's dictionary where the ORM keeps the
-    loaded ones (each instrumented attribute read is a descriptor call, and a list page presents
-    hundreds); through the attributes when one is not loaded."""
-    values = vars(audio)
-    return values if values.keys() >= _FIELDS else {name: getattr(audio, name) for name in _FIELDS}
-
-
 async def audio_out(media: MediaService, audio: AudioFile, owner: User | PublicUserOut) -> AudioOut:
     """The audio shape for a caller who may see the file (the use case decided that)."""
-    v = _values(audio)
+    v = values_of(audio, _FIELDS)
     assert v["id"] is not None
     file_url = await media.url(v["storage_key"])
     assert file_url is not None

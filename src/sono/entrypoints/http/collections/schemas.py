@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -20,13 +21,14 @@ from sono.domain.collections import (
     CURATOR_NOTE_MAX,
     DESCRIPTION_MAX,
     TITLE_MAX,
+    Collaborator,
     CollectionType,
     Permission,
 )
 from sono.domain.users import User
 from sono.entrypoints.http.accounts.schemas import PublicUserOut, public_user
 from sono.entrypoints.http.audio.schemas import AudioOut, audio_out
-from sono.entrypoints.http.schemas import EDGE_TEXT_MAX, Input, documented, page_fields, text, utc
+from sono.entrypoints.http.schemas import EDGE_TEXT_MAX, Input, documented, page_fields, text, utc, values_of
 
 BULK_EDGE_MAX = 10_000
 """The edge's cap on a bulk add's list (the use case allows ``BULK_ADD_MAX`` and names the rule)."""
@@ -226,12 +228,23 @@ class CollectionSummaryOut(msgspec.Struct):
 # --------------------------------------------------------------------------- presenters
 
 
+_COLLECTION_FIELDS = frozenset(
+    (
+        "id", "title", "description", "collection_type", "artist", "curator_note", "cover_art_key",
+        "is_public", "is_collaborative", "owner_id", "created_date", "updated_date",
+    )
+)  # fmt: skip
+_COLLABORATOR_FIELDS = frozenset(field.name for field in dataclass_fields(Collaborator))
+
+
 class Presenter:
-    """Presents the collections of one response, each user once."""
+    """Presents the collections of one response, each user and each cover once: the URLs (which
+    may need the storage) are found first, then the shapes are built without awaiting."""
 
     def __init__(self, media: MediaService) -> None:
         self.media = media
         self._people: dict[int, PublicUserOut] = {}
+        self._covers: dict[str, str | None] = {}
 
     async def person(self, user: User) -> PublicUserOut:
         assert user.id is not None
@@ -240,18 +253,33 @@ class Presenter:
             shown = self._people[user.id] = await public_user(self.media, user)
         return shown
 
-    async def collaborator(self, view: CollaboratorView) -> CollaboratorOut:
-        c = view.collaborator
-        assert c.id is not None and c.collection_id is not None
+    async def _meet(self, views: list[CollectionView]) -> None:
+        """Present everyone the collections show and find their covers' URLs, each once."""
+        people = self._people
+        for view in views:
+            for user in (view.owner, *(x.user for x in view.collaborators)):
+                if user.id not in people:
+                    await self.person(user)
+            key = values_of(view.collection, _COLLECTION_FIELDS)["cover_art_key"]
+            if key and key not in self._covers:
+                self._covers[key] = await self.media.url(key)
+
+    def _collaborator(self, view: CollaboratorView) -> CollaboratorOut:
+        c = values_of(view.collaborator, _COLLABORATOR_FIELDS)
+        assert c["id"] is not None and c["collection_id"] is not None
         return CollaboratorOut(
-            id=c.id,
-            collection_id=c.collection_id,
-            user_id=c.user_id,
-            permission_level=c.permission_level,
-            added_date=utc(c.added_date),
-            added_by_id=c.added_by_id,
-            user=await self.person(view.user),
+            id=c["id"],
+            collection_id=c["collection_id"],
+            user_id=c["user_id"],
+            permission_level=c["permission_level"],
+            added_date=utc(c["added_date"]),
+            added_by_id=c["added_by_id"],
+            user=self._people[c["user_id"]],
         )
+
+    async def collaborator(self, view: CollaboratorView) -> CollaboratorOut:
+        await self.person(view.user)
+        return self._collaborator(view)
 
     async def track(self, view: TrackView) -> TrackOut:
         t = view.track
@@ -266,37 +294,42 @@ class Presenter:
             audio_file=await audio_out(self.media, view.audio, await self.person(view.audio_owner)),
         )
 
-    async def _fields(self, view: CollectionView) -> dict[str, Any]:
-        c = view.collection
-        assert c.id is not None
+    def _fields(self, view: CollectionView) -> dict[str, Any]:
+        """Call ``_meet`` with the view first."""
+        c = values_of(view.collection, _COLLECTION_FIELDS)
+        assert c["id"] is not None
+        key = c["cover_art_key"]
         return {
-            "id": c.id,
-            "title": c.title,
-            "description": c.description,
-            "collection_type": c.collection_type,
-            "artist": c.artist,
-            "curator_note": c.curator_note,
-            "cover_art_url": await self.media.url(c.cover_art_key),
-            "is_public": c.is_public,
-            "is_collaborative": c.is_collaborative,
-            "owner_id": c.owner_id,
-            "owner": await self.person(view.owner),
-            "created_date": utc(c.created_date),
-            "updated_date": utc(c.updated_date),
+            "id": c["id"],
+            "title": c["title"],
+            "description": c["description"],
+            "collection_type": c["collection_type"],
+            "artist": c["artist"],
+            "curator_note": c["curator_note"],
+            "cover_art_url": self._covers[key] if key else None,
+            "is_public": c["is_public"],
+            "is_collaborative": c["is_collaborative"],
+            "owner_id": c["owner_id"],
+            "owner": self._people[view.owner.id],  # type: ignore[index]
+            "created_date": utc(c["created_date"]),
+            "updated_date": utc(c["updated_date"]),
             "track_count": view.totals.count,
             "total_duration": view.totals.duration,
             "can_edit": view.can_edit,
-            "collaborators": [await self.collaborator(x) for x in view.collaborators],
+            "collaborators": [self._collaborator(x) for x in view.collaborators],
         }
 
     async def item(self, view: CollectionView) -> CollectionOut:
-        return CollectionOut(**await self._fields(view))
+        return (await self.items([view]))[0]
 
     async def detail(self, view: CollectionView) -> CollectionDetailOut:
-        return CollectionDetailOut(**await self._fields(view), tracks=[await self.track(t) for t in view.tracks or []])
+        await self._meet([view])
+        return CollectionDetailOut(**self._fields(view), tracks=[await self.track(t) for t in view.tracks or []])
 
     async def items(self, views: Iterable[CollectionView]) -> list[CollectionOut]:
-        return [await self.item(view) for view in views]
+        listed = list(views)
+        await self._meet(listed)
+        return [CollectionOut(**self._fields(view)) for view in listed]
 
 
 async def collection_page(
