@@ -7,6 +7,7 @@ The helpers here are also used by ``test_multiprocess.py``.
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import signal
@@ -319,3 +320,31 @@ def test_a_busy_port_is_an_error_naming_the_address(tmp_path: Path) -> None:
     assert done.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}: address already in use"), done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "data" / "sono.db").exists()  # refused before migrating anything
+
+
+def test_requests_the_http_parser_refuses_get_the_api_error_shape(tmp_path: Path, servers: list[Server]) -> None:
+    """A URL beyond the parser's limit on a request line, or a head that is not HTTP, is a 400 with
+    ``{"detail"}`` as JSON (not uvicorn's plain text), and the connection is closed."""
+    server = start_server(base_env(tmp_path / "data"), log_dir=tmp_path)
+    servers.append(server)
+    server.wait_healthy()
+    heads = [
+        b"GET /api/v1/users/search?query=" + b"a" * 100_000 + b" HTTP/1.1\r\nHost: sono\r\n\r\n",
+        b"GET /health HTTP/1.1\r\nHost: sono\r\nBroken header line\r\n\r\n",
+    ]
+    for head in heads:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=60) as sock:
+            sock.sendall(head)
+            response = b""
+            while chunk := sock.recv(65536):  # until the server closes the connection
+                response += chunk
+        status, _, rest = response.partition(b"\r\n")
+        headers, _, body = rest.partition(b"\r\n\r\n")
+        assert status == b"HTTP/1.1 400 Bad Request", response[:200]
+        assert b"content-type: application/json" in headers.lower()
+        assert json.loads(body) == {"detail": "Invalid HTTP request"}
+
+    with socket.create_connection(("127.0.0.1", server.port), timeout=60) as sock:  # and it still serves
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: sono\r\n\r\n")
+        assert _read_response(sock).startswith(b"HTTP/1.1 200 ")
+    assert "Traceback" not in server.output()

@@ -4,6 +4,10 @@ connecting, or of the end of the previous response on a kept-alive connection, e
 connection is closed. Without it, a client sending one header line a second holds a connection
 (and its memory) forever. Bodies are not concerned: the limit stops once the head is complete.
 
+A request the HTTP parser refuses (malformed, or a request line or head beyond its limits, such as
+a URL of more than about 64 KB) is answered in the API's error shape, ``{"detail": ...}`` as JSON,
+instead of uvicorn's plain text, and the connection is closed.
+
 ``sono serve`` passes ``PROTOCOL`` (an import string, so worker processes import it) to uvicorn;
 workers read the timeout from the environment they inherit, as they read every setting.
 """
@@ -14,10 +18,12 @@ import asyncio
 import os
 from typing import Any
 
+import msgspec
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 TIMEOUT_VARIABLE = "SONO_HEADER_TIMEOUT_SECONDS"
 DEFAULT_TIMEOUT = 10.0
+INVALID_REQUEST = "Invalid HTTP request"
 
 
 def _timeout_from_env() -> float:
@@ -38,6 +44,7 @@ class HeaderDeadline:
     loop: asyncio.AbstractEventLoop
     transport: asyncio.Transport
     cycle: Any
+    server_state: Any
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -77,6 +84,16 @@ class HeaderDeadline:
         if self._header_deadline is not None:
             self._header_deadline.cancel()
             self._header_deadline = None
+
+    def send_400_response(self, msg: str) -> None:
+        """What uvicorn sends when its parser refuses a request, as JSON (both parsers call it and
+        close the connection; ``msg`` is the parser's, not the client's business)."""
+        body = msgspec.json.encode({"detail": INVALID_REQUEST})
+        head = [b"HTTP/1.1 400 Bad Request\r\n"]
+        head.extend(name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers)
+        head.append(b"content-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n" % len(body))
+        self.transport.write(b"".join(head) + body)
+        self.transport.close()
 
     def _head_too_slow(self) -> None:
         self._header_deadline = None

@@ -74,6 +74,9 @@ def text(max_length: int, *, description: str | None = None, min_length: int = 0
 
 
 QueryText = Annotated[str, Meta(pattern=NO_NUL)]
+QUERY_TEXT_MAX = 1000
+"""The edge's cap on a text query parameter (its use case checks its own, lower limit): even in
+four-byte characters, percent-encoded, it stays well inside the server's limit on a request line."""
 """A query or path parameter's text: NUL refused with a 422 (use ``max_length`` per parameter)."""
 
 ID_MAX = 2**31 - 1

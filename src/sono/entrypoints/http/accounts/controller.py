@@ -32,7 +32,7 @@ from sono.entrypoints.http.accounts.schemas import (
 from sono.entrypoints.http.errors import field_locations
 from sono.entrypoints.http.openapi import BEARER, EXEMPT, errors, file_upload_operation
 from sono.entrypoints.http.ratelimit import rate_limit
-from sono.entrypoints.http.schemas import Limit, MessageOut, QueryText, Skip, page_fields
+from sono.entrypoints.http.schemas import QUERY_TEXT_MAX, Limit, MessageOut, QueryText, Skip, page_fields
 from sono.entrypoints.http.security import AppContainer, Caller, ClientIp, PasswordsEncrypted, signed_in
 from sono.entrypoints.http.uploads import receive_upload
 
@@ -233,7 +233,9 @@ class UsersController(Controller):
     async def search(
         self,
         container: AppContainer,
-        text: Annotated[QueryText, QueryParameter(name="query", max_length=1000, description="At least 2 characters")],
+        text: Annotated[
+            QueryText, QueryParameter(name="query", max_length=QUERY_TEXT_MAX, description="At least 2 characters")
+        ],
         skip: Skip = 0,
         limit: Limit = 100,
     ) -> PublicUserPage:

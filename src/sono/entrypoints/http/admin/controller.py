@@ -25,7 +25,7 @@ from sono.entrypoints.http.admin.schemas import (
 from sono.entrypoints.http.audio.schemas import UploadStatsOut, upload_stats_out
 from sono.entrypoints.http.errors import field_locations
 from sono.entrypoints.http.openapi import BEARER, errors
-from sono.entrypoints.http.schemas import NO_NUL, Limit, Skip
+from sono.entrypoints.http.schemas import NO_NUL, QUERY_TEXT_MAX, Limit, Skip
 from sono.entrypoints.http.security import AppContainer, Caller, ClientIp, admin_only
 
 UPLOAD_LIMIT_UPDATED = "Upload limit updated"
@@ -36,7 +36,7 @@ _TOTAL_HEADER = [
 SearchText = Annotated[
     str | None,
     QueryParameter(
-        max_length=1000,
+        max_length=QUERY_TEXT_MAX,
         pattern=NO_NUL,
         description=f"Part of a username, email or display name (at most {USER_QUERY_MAX} characters)",
     ),

@@ -11,7 +11,7 @@ from litestar.params import JSONBody, QueryParameter
 from sono.domain.maintenance import MESSAGE_MAX, MaintenanceState
 from sono.entrypoints.http.errors import field_locations
 from sono.entrypoints.http.openapi import BEARER, EXEMPT, errors
-from sono.entrypoints.http.schemas import EDGE_TEXT_MAX, Input, QueryText, documented, text
+from sono.entrypoints.http.schemas import EDGE_TEXT_MAX, QUERY_TEXT_MAX, Input, QueryText, documented, text
 from sono.entrypoints.http.security import AppContainer, Caller, ClientIp, admin_only
 
 
@@ -64,7 +64,7 @@ class MaintenanceController(Controller):
         ip: ClientIp,
         message: Annotated[
             QueryText | None,
-            QueryParameter(max_length=EDGE_TEXT_MAX, description=f"Custom message, at most {MESSAGE_MAX} characters"),
+            QueryParameter(max_length=QUERY_TEXT_MAX, description=f"Custom message, at most {MESSAGE_MAX} characters"),
         ] = None,
     ) -> MaintenanceOut:
         state = await container.maintenance.set(True, message, actor_id=principal.user_id, ip=ip)
