@@ -99,7 +99,10 @@ def provide_container(state: State) -> Container:
     return state.container
 
 
-def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+def provide_principal(request: Request[Any, Any, Any], container: AppContainer) -> Principal:
+    # ``container`` is not used: depending on it puts this dependency in a batch after the
+    # container's, and Litestar resolves a batch of two or more in an anyio task group, which
+    # costs more than the whole authentication of a request.
     principal: Principal | None = request.scope["state"].get(PRINCIPAL_KEY)
     if principal is None:
         raise RuntimeError(f"{request.method} {request.url.path}: `principal` needs the signed_in or admin_only guard")
