@@ -129,7 +129,8 @@ async def test_put_streams_a_file_object_in_chunks(storage: ObjectStorage) -> No
     assert body == data
     assert (obj.start, obj.end, obj.total_size, obj.content_type) == (0, len(data) - 1, len(data), "audio/mpeg")
     assert len(chunks) >= 3, "the body must be streamed, not returned whole"
-    assert max(len(chunk) for chunk in chunks) <= CHUNK_SIZE
+    assert len(chunks[0]) <= CHUNK_SIZE, "the first bytes go out in a small chunk"
+    assert max(len(chunk) for chunk in chunks) <= MiB, "a download holds at most 1 MiB at a time"
 
 
 async def test_put_from_a_real_file(storage: ObjectStorage, tmp_path: Path) -> None:

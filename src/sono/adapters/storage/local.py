@@ -38,6 +38,8 @@ from sono.domain.errors import NotFound, ServiceUnavailable
 from sono.domain.media import is_public_key
 
 FILE_MODE = 0o640
+STREAM_CHUNK_MAX = 1024 * 1024
+"""The largest chunk a download is read and sent in: the memory one download holds at a time."""
 META_DIR = ".meta"
 
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -240,13 +242,17 @@ class LocalStorage:
             raise
 
     async def _file_chunks(self, file: BinaryIO, length: int) -> AsyncIterator[bytes]:
+        """The bytes in chunks that start at the configured size (the first bytes go out soon,
+        a short range costs one small read) and double up to ``STREAM_CHUNK_MAX`` (a long
+        download takes few trips to a worker thread)."""
         try:
-            remaining = length
+            remaining, size = length, self._chunk_size
             while remaining > 0:
-                chunk = await asyncio.to_thread(file.read, min(self._chunk_size, remaining))
+                chunk = await asyncio.to_thread(file.read, min(size, remaining))
                 if not chunk:  # the file shrank under us; stop rather than hang
                     break
                 remaining -= len(chunk)
+                size = min(size * 2, max(STREAM_CHUNK_MAX, self._chunk_size))
                 yield chunk
         finally:
             file.close()

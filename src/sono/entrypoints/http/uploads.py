@@ -156,7 +156,7 @@ class _FormCollector:
             self.size += end - start
             if self.size > self.max_bytes:
                 raise PayloadTooLarge(self.too_large)
-            self.spool.write(data[start:end])
+            self.spool.write(memoryview(data)[start:end])  # no copy of the slice
             return
         self.field_bytes += end - start
         if self.field_bytes > FORM_OVERHEAD:
