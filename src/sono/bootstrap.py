@@ -33,7 +33,7 @@ from sono.application.maintenance.ports import MaintenanceStore
 from sono.application.maintenance.service import MaintenanceService
 from sono.application.media.ports import MediaInspector, ObjectStorage, UrlSigner
 from sono.application.media.service import MediaService
-from sono.application.ports import Clock, HealthCheck, RateLimiter
+from sono.application.ports import Clock, HealthCheck, RateLimiter, TemporaryFiles
 from sono.application.uow import UnitOfWorkFactory
 from sono.config import Settings
 
@@ -60,6 +60,7 @@ class Ports:
     health_checks: list[HealthCheck] = field(default_factory=list)
     audio_catalog: AudioCatalog | None = None
     collection_catalog: CollectionCatalog | None = None
+    temporary_files: TemporaryFiles | None = None
 
 
 class Container:
@@ -143,7 +144,8 @@ class Container:
 
     @cached_property
     def jobs(self) -> JobRunner:
-        return JobRunner(self.ports.uow, self.gdpr, self.media, self.ports.clock)
+        p = self.ports
+        return JobRunner(p.uow, self.gdpr, self.media, p.clock, p.temporary_files)
 
 
 @dataclass
@@ -170,6 +172,7 @@ async def build_container(settings: Settings, *, public_url: str | None = None) 
 async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_url: str | None = None) -> Ports:
     from sono.adapters.charts import build_charts
     from sono.adapters.clock import SystemClock
+    from sono.adapters.files import SpoolFolder
     from sono.adapters.mail.notifier import EmailNotifier
     from sono.adapters.mail.outbox import OutboxMailer
     from sono.adapters.mail.smtp import SmtpMailer
@@ -292,4 +295,5 @@ async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_
         charts=charts,
         audio_catalog=audio_catalog,
         collection_catalog=collection_catalog,
+        temporary_files=SpoolFolder(settings.upload_dir),
     )

@@ -336,6 +336,33 @@ def test_jobs_run_due_executes_due_deletions_once(migrated: str, sono: Sono) -> 
     assert second.field("deletions_executed") == "0"
 
 
+def test_jobs_run_due_removes_spooled_uploads_left_by_a_dead_process(
+    migrated: str, sono: Sono, cli_env: Path, tmp_path: Path
+) -> None:
+    """Spool files untouched for over an hour go; a fresh one (a live upload), a folder and
+    whatever a symbolic link in the spool folder points to stay."""
+    spool = cli_env / "tmp"
+    spool.mkdir(parents=True, exist_ok=True)
+    two_hours_ago = (datetime.now(UTC) - timedelta(hours=2)).timestamp()
+    dead, live, folder = spool / "upload-dead.part", spool / "upload-live.part", spool / "folder"
+    outside = tmp_path / "outside.txt"
+    for file in (dead, live, outside):
+        file.write_bytes(b"x")
+    folder.mkdir()
+    link = spool / "link.part"
+    link.symlink_to(outside)
+    for path in (dead, folder, outside):
+        os.utime(path, (two_hours_ago, two_hours_ago))
+    os.utime(link, (two_hours_ago, two_hours_ago), follow_symlinks=False)
+
+    result = sono("jobs", "run-due")
+
+    assert result.code == 0, result.err
+    assert result.field("spool_files_purged") == "1"
+    assert sorted(path.name for path in spool.iterdir()) == ["folder", "link.part", "upload-live.part"]
+    assert outside.read_bytes() == b"x"
+
+
 # --------------------------------------------------------------------------- configuration errors
 
 

@@ -14,7 +14,7 @@ from sono.adapters.memory.media import FakeMediaInspector
 from sono.adapters.memory.security import FakeClock, FakePasswordHasher
 from sono.adapters.memory.sessions import FakeSessionLookup
 from sono.adapters.memory.storage import InMemoryStorage
-from sono.adapters.memory.stores import FakeMaintenanceStore, FakeRateLimiter
+from sono.adapters.memory.stores import FakeMaintenanceStore, FakeRateLimiter, FakeTemporaryFiles
 from sono.adapters.memory.uow import FakeUnitOfWorkFactory
 from sono.adapters.security.tokens import JwtTokenIssuer
 from sono.adapters.storage.signing import HmacUrlSigner
@@ -106,6 +106,7 @@ def make_world(clock: FakeClock, **settings: str) -> World:
         notifier=EmailNotifier(mailer, frontend_url=config.frontend_url),
         rate_limiter=FakeRateLimiter(),
         maintenance=maintenance,
+        temporary_files=FakeTemporaryFiles(),
     )
     app = Container(config, ports)
     return World(app, uow, clock, hasher, mailer, storage, maintenance, tokens, decryptor, inspector)

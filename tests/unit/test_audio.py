@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import timedelta
 
 import pytest
 
 from sono.adapters.memory.media import FAKE_AUDIO, FAKE_IMAGE
 from sono.adapters.memory.repositories.audio import FakeAudioFileRepository
+from sono.adapters.memory.stores import FakeTemporaryFiles
 from sono.application.audio.service import AudioDetails, UploadedFile
 from sono.application.common import UNSET, Principal
 from sono.domain.access import ANONYMOUS, Viewer
@@ -254,6 +256,18 @@ async def test_a_crash_between_store_and_insert_leaves_an_orphan_the_jobs_remove
     world.clock.advance(2 * 60)
     assert (await world.app.jobs.run_due()).orphaned_objects_purged == 1
     assert world.storage.objects == {} and pending(world) == []
+
+
+async def test_the_jobs_remove_spooled_uploads_untouched_for_an_hour(world: World) -> None:
+    """A process that dies while receiving an upload leaves its spool file; the jobs remove it
+    once nothing has written to it for an hour, and leave younger ones (live uploads) alone."""
+    spool = world.app.ports.temporary_files
+    assert isinstance(spool, FakeTemporaryFiles)
+    now = world.clock.now()
+    spool.files = {"dead": now - timedelta(minutes=61), "live": now - timedelta(minutes=59)}
+
+    assert (await world.app.jobs.run_due()).spool_files_purged == 1
+    assert set(spool.files) == {"live"}
 
 
 # --------------------------------------------------------------------------- reading

@@ -1,11 +1,14 @@
-"""Files written whole or not at all."""
+"""Files written whole or not at all, and the folder uploads are spooled in."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
+import stat
 import tempfile
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
@@ -30,3 +33,30 @@ def atomic_write(target: Path, write: Callable[[BinaryIO], _T], *, mode: int, fs
             os.unlink(temp)
         raise
     return result
+
+
+class SpoolFolder:
+    """``TemporaryFiles`` on a local folder (``$SONO_DATA_DIR/tmp``): only regular files directly
+    in it are removed, never through a symbolic link, never a subfolder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    async def purge_older_than(self, cutoff: datetime) -> int:
+        return await asyncio.to_thread(self._purge, cutoff.timestamp())
+
+    def _purge(self, cutoff: float) -> int:
+        removed = 0
+        try:
+            entries = list(os.scandir(self.folder))
+        except FileNotFoundError:
+            return 0
+        for entry in entries:
+            try:
+                status = entry.stat(follow_symlinks=False)
+                if stat.S_ISREG(status.st_mode) and status.st_mtime < cutoff:
+                    os.unlink(entry.path)
+                    removed += 1
+            except FileNotFoundError:  # its request finished meanwhile, or another process took it
+                continue
+        return removed

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sono.application.gdpr.service import GdprService
 from sono.application.media.service import MediaService
-from sono.application.ports import Clock
+from sono.application.ports import Clock, TemporaryFiles
 from sono.application.uow import UnitOfWorkFactory
 
 
@@ -16,17 +17,31 @@ class JobReport:
     reset_tokens_purged: int
     sessions_purged: int
     orphaned_objects_purged: int
+    spool_files_purged: int = 0
+
+
+SPOOL_MAX_AGE = timedelta(hours=1)
+"""A spooled upload not written to for this long belongs to no live request (a request receives
+its body, or is timed out, well within it)."""
 
 
 class JobRunner:
     """Runs everything that is due now. Idempotent and safe to run on several machines at once:
     deletions are claimed under row locks, purges are plain conditional deletes."""
 
-    def __init__(self, uow: UnitOfWorkFactory, gdpr: GdprService, media: MediaService, clock: Clock) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        gdpr: GdprService,
+        media: MediaService,
+        clock: Clock,
+        temporary_files: TemporaryFiles | None = None,
+    ) -> None:
         self._uow = uow
         self._gdpr = gdpr
         self._media = media
         self._clock = clock
+        self._temporary_files = temporary_files
 
     async def run_due(self) -> JobReport:
         executed = await self._gdpr.execute_due()
@@ -36,4 +51,5 @@ class JobRunner:
             sessions = await uow.families.delete_expired(now)
             await uow.commit()
         orphans = await self._media.purge_orphans()
-        return JobReport(executed, resets, sessions, orphans)
+        spools = await self._temporary_files.purge_older_than(now - SPOOL_MAX_AGE) if self._temporary_files else 0
+        return JobReport(executed, resets, sessions, orphans, spools)

@@ -25,6 +25,14 @@ class RateLimiter(Protocol):
         """Forget every counter (tests and operators)."""
 
 
+class TemporaryFiles(Protocol):
+    """The folder requests spool their uploads in. A request removes its own file; a process that
+    dies mid-request leaves it behind."""
+
+    async def purge_older_than(self, cutoff: datetime) -> int:
+        """Remove the files last written before ``cutoff``; how many were removed."""
+
+
 class HealthCheck(Protocol):
     """A backing service's readiness probe."""
 

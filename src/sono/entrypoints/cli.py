@@ -189,6 +189,7 @@ def _cmd_jobs_run_due(settings: Settings, args: argparse.Namespace) -> int:
             reset_tokens_purged=report.reset_tokens_purged,
             sessions_purged=report.sessions_purged,
             orphaned_objects_purged=report.orphaned_objects_purged,
+            spool_files_purged=report.spool_files_purged,
         )
 
     asyncio.run(run_due())

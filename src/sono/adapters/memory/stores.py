@@ -1,8 +1,23 @@
-"""Fakes of the rate limiter and the maintenance store for unit tests."""
+"""Fakes of the rate limiter, the maintenance store and the spool folder for unit tests."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sono.domain.maintenance import MaintenanceState
+
+
+class FakeTemporaryFiles:
+    """Spooled files by name, with the time each was last written."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, datetime] = {}
+
+    async def purge_older_than(self, cutoff: datetime) -> int:
+        old = [name for name, written in self.files.items() if written < cutoff]
+        for name in old:
+            del self.files[name]
+        return len(old)
 
 
 class FakeRateLimiter:
