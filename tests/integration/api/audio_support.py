@@ -91,21 +91,27 @@ async def fetch(api: Api, url: str, headers: dict[str, str] | None = None, metho
 
 
 @contextmanager
-def counted_statements(api: Api) -> Iterator[list[str]]:
+def counted_statements(api: Api, catalog: Any = None) -> Iterator[list[str]]:
     """The SQL statements run inside the block: on the app's engine, and on the connection of the
-    fast reads (session lookups and the public list)."""
+    fast reads (session lookups and the lists of ``catalog``, by default the audio catalog). The
+    maintenance switch's reads are left out: cached for a second per process, they come and go
+    with time, not with the request."""
     statements: list[str] = []
     engine = api.container.ports.uow.engine.sync_engine  # type: ignore[attr-defined]
 
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
+    def record(statement: str) -> None:
+        if "maintenance_state" not in statement:
+            statements.append(statement)
 
-    event.listen(engine, "before_cursor_execute", record)
-    catalog = api.container.ports.audio_catalog
-    stop = catalog.listen(statements.append) if catalog is not None else None  # type: ignore[attr-defined]
+    def record_cursor(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        record(statement)
+
+    event.listen(engine, "before_cursor_execute", record_cursor)
+    catalog = catalog or api.container.ports.audio_catalog
+    stop = catalog.listen(record) if catalog is not None else None
     try:
         yield statements
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        event.remove(engine, "before_cursor_execute", record_cursor)
         if stop is not None:
             stop()

@@ -12,9 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event
 
 from sono.domain.audio import AudioFile
+from tests.integration.api.audio_support import counted_statements
 from tests.integration.api.conftest import Account, Api, MakeApi
 
 COLLECTIONS = "/api/v1/collections"
@@ -117,27 +117,15 @@ class StatementCounter:
 
     @property
     def count(self) -> int:
-        """Statements run, leaving out the maintenance switch's reads (cached per process, so
-        they come and go with time, not with the request)."""
-        return len([s for s in self.statements if "maintenance_state" not in s])
+        """Statements run (the maintenance switch's reads left out, see ``counted_statements``)."""
+        return len(self.statements)
 
 
 @contextmanager
 def counting(api: Api) -> Iterator[StatementCounter]:
     """Count the SQL statements run meanwhile: on the app's engine, and on the connection of the
-    fast reads (session lookups and the lists)."""
-    engine = api.container.ports.uow.engine.sync_engine  # type: ignore[attr-defined]
+    fast reads (session lookups and the collection lists)."""
     counter = StatementCounter()
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        counter.statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    catalog = api.container.ports.collection_catalog
-    stop = catalog.listen(counter.statements.append) if catalog is not None else None  # type: ignore[attr-defined]
-    try:
+    with counted_statements(api, api.container.ports.collection_catalog) as statements:
+        counter.statements = statements
         yield counter
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-        if stop is not None:
-            stop()
