@@ -19,6 +19,7 @@ import re
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+from sono.application.media.ports import RangeNotSatisfiable
 from sono.domain.errors import BadRequest
 
 if TYPE_CHECKING:
@@ -65,16 +66,6 @@ class InvalidKey(BadRequest, ValueError):
     """A storage key that could escape the store or is not portable across backends."""
 
     detail = "Invalid storage key"
-
-
-class RangeNotSatisfiable(BadRequest):
-    """The requested byte range starts beyond the object's end (HTTP 416)."""
-
-    detail = "Requested range not satisfiable"
-
-    def __init__(self, total_size: int) -> None:
-        super().__init__()
-        self.total_size = total_size
 
 
 def validate_key(key: str) -> str:

@@ -7,7 +7,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO, Protocol
 
+from sono.domain.errors import BadRequest
 from sono.domain.media import AudioInfo, AudioTags, ProcessedImage
+
+
+class RangeNotSatisfiable(BadRequest):
+    """The requested byte range starts beyond the object's end (HTTP 416): ``ObjectStorage.open``
+    raises it, whatever the backend."""
+
+    detail = "Requested range not satisfiable"
+
+    def __init__(self, total_size: int) -> None:
+        super().__init__()
+        self.total_size = total_size
 
 
 @dataclass(frozen=True, slots=True)

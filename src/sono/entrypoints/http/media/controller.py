@@ -16,8 +16,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, QueryParameter
 from litestar.response import Stream
 
-from sono.adapters.storage import RangeNotSatisfiable
-from sono.application.media.ports import ObjectInfo
+from sono.application.media.ports import ObjectInfo, RangeNotSatisfiable
 from sono.application.media.service import MediaService
 from sono.entrypoints.http.openapi import errors
 from sono.entrypoints.http.schemas import ErrorBody

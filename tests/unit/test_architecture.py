@@ -1,0 +1,98 @@
+"""The layers import what the design lets them: the domain and the use cases nothing but the
+standard library (and the layers under them), the HTTP edge no adapter, and the whole package
+nothing that `pip install -e .` does not install (no test package at run time)."""
+
+from __future__ import annotations
+
+import ast
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "src" / "sono"
+
+# The import name of each runtime dependency (and of the packages they bring in that Sono uses).
+IMPORT_NAMES = {
+    "litestar": {"litestar"},
+    "msgspec": {"msgspec"},
+    "uvicorn": {"uvicorn"},
+    "sqlalchemy": {"sqlalchemy"},
+    "alembic": {"alembic"},
+    "asyncpg": {"asyncpg"},
+    "aiosqlite": {"aiosqlite"},
+    "aioboto3": {"aioboto3", "aiobotocore", "botocore"},
+    "argon2-cffi": {"argon2"},
+    "pyjwt": {"jwt"},
+    "cryptography": {"cryptography"},
+    "mutagen": {"mutagen"},
+    "pillow": {"PIL"},
+    "redis": {"redis"},
+    "limits": {"limits"},
+    "aiosmtplib": {"aiosmtplib"},
+    "python-dotenv": {"dotenv"},
+    "python-multipart": {"python_multipart"},
+    "swagger-ui-py": {"swagger_ui"},
+}
+
+
+def imported_modules(folder: Path) -> dict[str, set[str]]:
+    """Every absolute module each file under ``folder`` imports (at any depth, typing-only
+    imports included), by file."""
+    found: dict[str, set[str]] = {}
+    for path in sorted(folder.rglob("*.py")):
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module)
+        found[str(path.relative_to(PACKAGE))] = names
+    return found
+
+
+def outside(imports: dict[str, set[str]], allowed: tuple[str, ...]) -> dict[str, list[str]]:
+    """The imports of each file that are neither the standard library nor under ``allowed``."""
+    refused = {}
+    for file, names in imports.items():
+        bad = sorted(
+            name for name in names if name.split(".")[0] not in sys.stdlib_module_names and not name.startswith(allowed)
+        )
+        if bad:
+            refused[file] = bad
+    return refused
+
+
+def test_the_domain_imports_only_the_standard_library() -> None:
+    assert outside(imported_modules(PACKAGE / "domain"), ("sono.domain",)) == {}
+
+
+def test_the_use_cases_import_only_the_standard_library_and_the_domain() -> None:
+    assert outside(imported_modules(PACKAGE / "application"), ("sono.domain", "sono.application")) == {}
+
+
+def test_the_http_edge_reaches_adapters_only_through_the_composition_root() -> None:
+    imports = imported_modules(PACKAGE / "entrypoints" / "http")
+    assert {file: sorted(n for n in names if n.startswith("sono.adapters")) for file, names in imports.items()} == {
+        file: [] for file in imports
+    }
+
+
+def test_the_package_imports_only_its_runtime_dependencies() -> None:
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    distributions = {
+        requirement.split("[")[0].split(">")[0].split("<")[0].split("=")[0].strip().lower() for requirement in declared
+    }
+    assert distributions == set(IMPORT_NAMES), "a dependency was added or removed: map its import name here"
+    allowed = tuple(sorted({"sono", *(name for names in IMPORT_NAMES.values() for name in names)}))
+    assert outside(imported_modules(PACKAGE), allowed) == {}
+
+
+@pytest.mark.parametrize("package", ["pytest", "hypothesis", "moto", "httpx", "schemathesis", "aiosmtpd", "flask"])
+def test_no_test_package_is_imported_at_run_time(package: str) -> None:
+    users = [
+        file for file, names in imported_modules(PACKAGE).items() if any(n.split(".")[0] == package for n in names)
+    ]
+    assert users == []
