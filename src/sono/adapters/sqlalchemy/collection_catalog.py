@@ -1,5 +1,6 @@
-"""``CollectionCatalog``: the collection lists read outside units of work, one statement per page
-(through ``sono.adapters.sqlalchemy.reads``, like the public audio list).
+"""``CollectionCatalog``: the collection lists read outside units of work, one statement per page,
+and single collections, two statements each (through ``sono.adapters.sqlalchemy.reads``, like the
+public audio list).
 
 The statement is the repository's page (``page_statements``: the page of ids with the list's
 length, then their columns, owners and track totals) with each collection's collaborators and their
@@ -8,6 +9,12 @@ without any), compiled once per kind of list. On SQLite, pages are kept until an
 the database (``reads.Kept``), so repeated reads of an unchanged list cost one trivial statement.
 What depends on the caller beyond the list itself (``can_edit``) is decided by the use case on
 every request.
+
+A single collection is one statement for itself with its owner and its collaborators with their
+users (one row per collaborator), and one for its tracks in order with their files and the files'
+owners. On SQLite it is kept like the pages; on either database, when the rows read are the same as
+the last time, the same ``Shown`` as the last time is returned (the use case and the edge then reuse
+what they made of it).
 """
 
 from __future__ import annotations
@@ -16,15 +23,23 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Integer, Select, bindparam, select
 from sqlalchemy.orm import configure_mappers
 
 from sono.adapters.sqlalchemy.reads import Kept, Listener, Query, Reads, Shape
 from sono.adapters.sqlalchemy.repositories.collections import page_statements
-from sono.adapters.sqlalchemy.tables import collaborators, collections, start_mappers, users
-from sono.application.collections.ports import Listed, Listing, Scope, TrackTotals
+from sono.adapters.sqlalchemy.tables import (
+    audio_files,
+    collaborators,
+    collection_tracks,
+    collections,
+    start_mappers,
+    users,
+)
+from sono.application.collections.ports import Listed, Listing, Scope, Shown, TrackTotals
 from sono.application.common import Page
-from sono.domain.collections import Collaborator, Collection
+from sono.domain.audio import AudioFile
+from sono.domain.collections import Collaborator, Collection, CollectionTrack
 from sono.domain.users import User
 
 _MEMBER, _PERSON = "sono_member_", "sono_person_"
@@ -33,6 +48,43 @@ _OWNER_END = _COLLECTION_END + len(users.c)
 _TRACK_COUNT, _DURATION, _TOTAL = _OWNER_END, _OWNER_END + 1, _OWNER_END + 2
 _MEMBER_START = _OWNER_END + 3
 _PERSON_START = _MEMBER_START + len(collaborators.c)
+
+
+_ONE_MEMBER_START = _OWNER_END
+_ONE_PERSON_START = _ONE_MEMBER_START + len(collaborators.c)
+_FILE_START = len(collection_tracks.c)
+_FILE_OWNER_START = _FILE_START + len(audio_files.c)
+_COLLECTION_ID = bindparam("collection_id", type_=Integer)
+
+
+def _one_collection() -> Select[Any]:
+    """A collection with its owner, and its collaborators with their users in the order they were
+    added: one row per collaborator (one with empty collaborator columns when it has none)."""
+    owner, person = users.alias("owner"), users.alias("person")
+    return (
+        select(collections, owner, collaborators, person)
+        .select_from(
+            collections.join(owner, owner.c.id == collections.c.owner_id)
+            .outerjoin(collaborators, collaborators.c.collection_id == collections.c.id)
+            .outerjoin(person, person.c.id == collaborators.c.user_id)
+        )
+        .where(collections.c.id == _COLLECTION_ID)
+        .order_by(collaborators.c.added_date, collaborators.c.id)
+    )
+
+
+def _tracks() -> Select[Any]:
+    """A collection's tracks in order, each with its file and the file's owner."""
+    return (
+        select(collection_tracks, audio_files, users)
+        .select_from(
+            collection_tracks.join(audio_files, audio_files.c.id == collection_tracks.c.audio_file_id).join(
+                users, users.c.id == audio_files.c.owner_id
+            )
+        )
+        .where(collection_tracks.c.collection_id == _COLLECTION_ID)
+        .order_by(collection_tracks.c.track_order)
+    )
 
 
 @functools.cache
@@ -62,6 +114,7 @@ class SqlCollectionCatalog:
     lists), ``skip`` and ``limit``."""
 
     PAGES_KEPT = 256  # 0: keep none (every request reads its page)
+    SHOWN_KEPT = 256  # single collections kept on SQLite (0: none); as many remembered by their rows
 
     def __init__(self, reads: Reads) -> None:
         start_mappers()
@@ -74,6 +127,15 @@ class SqlCollectionCatalog:
         self._member = Shape(Collaborator, collaborators.c, _MEMBER_START, dialect)
         self._person = Shape(User, users.c, _PERSON_START, dialect)
         self._pages: Kept[Page[Listed]] = Kept(reads)
+        self._one = reads.query(_one_collection())
+        self._tracks = reads.query(_tracks())
+        self._one_member = Shape(Collaborator, collaborators.c, _ONE_MEMBER_START, dialect)
+        self._one_person = Shape(User, users.c, _ONE_PERSON_START, dialect)
+        self._track = Shape(CollectionTrack, collection_tracks.c, 0, dialect)
+        self._file = Shape(AudioFile, audio_files.c, _FILE_START, dialect)
+        self._file_owner = Shape(User, users.c, _FILE_OWNER_START, dialect)
+        self._shown: Kept[Shown | None] = Kept(reads)  # a missing collection is read again
+        self._last: dict[int, tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], Shown]] = {}
 
     def listen(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener`` with every statement run from now on; returns the way to stop."""
@@ -90,6 +152,50 @@ class SqlCollectionCatalog:
             return Page([], int(total or 0), skip)
 
         return await self._pages.get((listing, skip, limit), read, most=self.PAGES_KEPT)
+
+    async def shown(self, collection_id: int) -> Shown | None:
+        async def read() -> Shown | None:
+            head = [tuple(row) for row in await self._reads.fetch_all(self._one, collection_id=collection_id)]
+            if not head:
+                return None
+            tracks = [tuple(row) for row in await self._reads.fetch_all(self._tracks, collection_id=collection_id)]
+            last = self._last.get(collection_id)
+            if last is not None and last[0] == head and last[1] == tracks:
+                return last[2]  # the same rows: the same collection as the last time
+            shown = self._shown_of(head, tracks)
+            if len(self._last) >= self.SHOWN_KEPT:
+                self._last.clear()
+            if self.SHOWN_KEPT > 0:
+                self._last[collection_id] = (head, tracks, shown)
+            return shown
+
+        return await self._shown.get(collection_id, read, most=self.SHOWN_KEPT)
+
+    def _shown_of(self, head: list[tuple[Any, ...]], rows: list[tuple[Any, ...]]) -> Shown:
+        """The collection from its rows (itself, its owner, one collaborator with their user), and
+        its tracks from theirs (the track, its file, the file's owner)."""
+        first = head[0]
+        collection = self._collection.build(first)
+        owner = self._owner.build(first)
+        people: dict[int, User] = {owner.id: owner}
+        members = []
+        for values in head:
+            if values[_ONE_MEMBER_START] is None or values[_ONE_PERSON_START] is None:
+                continue
+            members.append(self._one_member.build(values))
+            user_id = values[_ONE_PERSON_START]
+            if user_id not in people:
+                people[user_id] = self._one_person.build(values)
+        files: dict[int, AudioFile] = {}
+        tracks = []
+        for values in rows:
+            tracks.append(self._track.build(values))
+            files[values[_FILE_START]] = self._file.build(values)
+            owner_id = values[_FILE_OWNER_START]
+            if owner_id not in people:
+                people[owner_id] = self._file_owner.build(values)
+        collection.__dict__.update(tracks=tracks, collaborators=members)
+        return Shown(collection, files, people)
 
     def _statements(self, scope: Scope, typed: bool) -> tuple[Query, Query]:
         queries = self._queries.get((scope, typed))
