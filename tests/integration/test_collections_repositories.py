@@ -302,7 +302,7 @@ def _shown(shown: Shown | None) -> tuple[Any, ...] | None:
 
 async def test_the_catalog_shows_what_the_repository_shows(uows: UnitOfWorkFactory, database_url: str | None) -> None:
     """A single collection outside units of work: the same collection, tracks, collaborators, files
-    and people, with the same types, in two statements; read again unchanged, the same objects."""
+    and people, with the same types, in one statement; read again unchanged, the same objects."""
     if database_url is None:
         pytest.skip("the catalog reads a database")
     me, friend, gone = await users(uows, "me", "friend", "gone")
@@ -323,7 +323,7 @@ async def test_the_catalog_shows_what_the_repository_shows(uows: UnitOfWorkFacto
                 slow = await uow.collection_queries.shown(collection_id)
             assert _shown(fast) == _shown(slow), collection_id
             queries = [sql for sql in statements if not sql.startswith("PRAGMA")]
-            assert len(queries) == (1 if fast is None else 2), queries
+            assert len(queries) == 1, queries
         again = await catalog.shown(shared)
         first = await catalog.shown(shared)
     finally:

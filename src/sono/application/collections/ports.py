@@ -134,7 +134,7 @@ class CollectionQueries(Protocol):
 
 class CollectionCatalog(Protocol):
     """The list pages and single collections read outside units of work, on a connection of their
-    own (no transaction: one statement per page, a count more for a page beyond the end; two per
+    own (no transaction: one statement per page, a count more for a page beyond the end; one per
     collection): the same pages as ``CollectionQueries.page`` and the same collections as
     ``CollectionQueries.shown``. What it returns may be the very objects an earlier call returned
     (when nothing they show changed): callers only read them."""
