@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterable
 from dataclasses import fields as dataclass_fields
 from datetime import datetime
@@ -24,7 +23,6 @@ from sono.domain.collections import (
     DESCRIPTION_MAX,
     TITLE_MAX,
     Collaborator,
-    Collection,
     CollectionType,
     Permission,
 )
@@ -378,7 +376,9 @@ class _Encoded:
         )
 
 
-_ENCODED: weakref.WeakKeyDictionary[Collection, _Encoded] = weakref.WeakKeyDictionary()
+_ENCODED: dict[int | None, _Encoded] = {}  # by collection id
+ANSWERS_KEPT = 64
+"""Collections whose encoded answer is kept (0: none)."""
 
 
 async def detail_body(media: MediaService, view: CollectionView) -> bytes:
@@ -389,9 +389,14 @@ async def detail_body(media: MediaService, view: CollectionView) -> bytes:
     at the same moment), so a kept answer is the one presenting the view again would give (on S3,
     one signed a little earlier for the same expiry, as ``MediaService`` itself keeps them)."""
     expiry = media.expiry()
-    encoded = _ENCODED.get(view.collection)
+    key = view.collection.id
+    encoded = _ENCODED.get(key)
     if encoded is None or not encoded.answers(media, view, expiry):
-        encoded = _ENCODED[view.collection] = _Encoded(media, view, expiry)
+        if len(_ENCODED) >= ANSWERS_KEPT:
+            _ENCODED.clear()
+        encoded = _Encoded(media, view, expiry)
+        if ANSWERS_KEPT > 0:
+            _ENCODED[key] = encoded
     body = encoded.bodies.get(view.can_edit)
     if body is None:
         body = encoded.bodies[view.can_edit] = encode_json(await Presenter(media).detail(view))
