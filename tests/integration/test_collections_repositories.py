@@ -17,7 +17,7 @@ from sono.adapters.sqlalchemy.collection_catalog import SqlCollectionCatalog
 from sono.adapters.sqlalchemy.engine import create_engine
 from sono.adapters.sqlalchemy.reads import reads_for
 from sono.adapters.sqlalchemy.uow import SqlUnitOfWorkFactory
-from sono.application.collections.ports import CollectionCounts, Listed, Listing, Scope, TrackTotals
+from sono.application.collections.ports import CollectionCounts, Listed, Listing, Scope, Shown, TrackTotals
 from sono.application.gdpr.erasure import close_gaps
 from sono.application.uow import UnitOfWorkFactory
 from sono.domain.audio import AudioFile
@@ -287,6 +287,51 @@ async def test_the_catalog_reads_what_the_repository_lists(uows: UnitOfWorkFacto
     assert isinstance(item.collection.is_public, bool) and item.collection.created_date.tzinfo is not None  # type: ignore[union-attr]
     assert [c.permission_level for c in item.collection.collaborators] == [Permission.EDIT, Permission.VIEW]
     assert item.totals == TrackTotals(3, 12.75)
+
+
+def _shown(shown: Shown | None) -> tuple[Any, ...] | None:
+    if shown is None:
+        return None
+    collection = _fields(shown.collection)
+    tracks = [_fields(track) for track in collection.pop("tracks")]
+    members = [_fields(member) for member in collection.pop("collaborators")]
+    files = {audio_id: _fields(audio) for audio_id, audio in shown.files.items()}
+    people = {user_id: _fields(user) for user_id, user in shown.people.items()}
+    return collection, tracks, members, files, people
+
+
+async def test_the_catalog_shows_what_the_repository_shows(uows: UnitOfWorkFactory, database_url: str | None) -> None:
+    """A single collection outside units of work: the same collection, tracks, collaborators, files
+    and people, with the same types, in one statement; read again unchanged, the same objects."""
+    if database_url is None:
+        pytest.skip("the catalog reads a database")
+    me, friend, gone = await users(uows, "me", "friend", "gone")
+    audio = await files(uows, friend, 3, durations=[10.5, None, 2.25]) + await files(uows, me, 1)
+    shared = await collection(uows, friend, "shared", audio=audio, is_public=True, is_collaborative=True)
+    bare = await collection(uows, me, "bare", description="d")
+    await share_then_deactivate(uows, [(shared, me, Permission.EDIT), (shared, gone, Permission.VIEW)], gone)
+
+    reads = reads_for(database_url)
+    catalog = SqlCollectionCatalog(reads)
+    statements: list[str] = []
+    catalog.listen(statements.append)
+    try:
+        for collection_id in (shared, bare, 999_999):
+            statements.clear()
+            fast = await catalog.shown(collection_id)
+            async with uows(read_only=True) as uow:
+                slow = await uow.collection_queries.shown(collection_id)
+            assert _shown(fast) == _shown(slow), collection_id
+            queries = [sql for sql in statements if not sql.startswith("PRAGMA")]
+            assert len(queries) == 1, queries
+        again = await catalog.shown(shared)
+        first = await catalog.shown(shared)
+    finally:
+        await reads.close()
+    assert again is first and first is not None
+    assert [c.permission_level for c in first.collection.collaborators] == [Permission.EDIT, Permission.VIEW]
+    assert [t.track_order for t in first.collection.tracks] == [1, 2, 3, 4]
+    assert isinstance(first.collection.is_public, bool) and first.collection.created_date.tzinfo is not None  # type: ignore[union-attr]
 
 
 async def test_totals_counts_and_people(uows: UnitOfWorkFactory) -> None:

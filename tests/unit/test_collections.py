@@ -5,14 +5,16 @@ from __future__ import annotations
 import io
 import zipfile
 from datetime import UTC, datetime
+from typing import Any
 
+import msgspec
 import pytest
 
 from sono.adapters.memory.media import FAKE_IMAGE
 from sono.application.collections.archive import zip_stream
-from sono.application.collections.ports import Listing, Scope
-from sono.application.collections.service import NewCollection, _constraint_messages
-from sono.application.common import Principal
+from sono.application.collections.ports import Listed, Listing, Scope, Shown
+from sono.application.collections.service import CollectionService, NewCollection, _constraint_messages
+from sono.application.common import Page, Principal
 from sono.domain.access import Viewer
 from sono.domain.audio import AudioFile
 from sono.domain.collections import (
@@ -24,6 +26,7 @@ from sono.domain.collections import (
 from sono.domain.errors import BadRequest, Conflict, NotFound, PermissionDenied, UnsupportedMedia, ValidationFailed
 from sono.domain.gdpr import AuditEvent
 from sono.domain.users import User
+from sono.entrypoints.http.collections.schemas import Presenter, detail_body
 from tests.unit.conftest import World
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -410,3 +413,76 @@ def test_a_tripped_constraint_names_the_rule_it_kept(constraint: str, message: s
     with pytest.raises(Conflict) as refused, _constraint_messages():
         raise Conflict(constraint=constraint)
     assert (refused.value.detail, refused.value.constraint) == (message, constraint)
+
+
+# --------------------------------------------------------------------------- a collection read again
+
+
+class _SameShown:
+    """A catalog handing back the very same ``Shown`` every time (as the SQL one does while nothing
+    it shows changed)."""
+
+    def __init__(self, shown: Shown) -> None:
+        self.shown_ = shown
+
+    async def page(self, listing: Listing, *, skip: int, limit: int) -> Page[Listed]:
+        raise NotImplementedError
+
+    async def shown(self, collection_id: int) -> Shown | None:
+        return self.shown_ if collection_id == self.shown_.collection.id else None
+
+
+async def test_a_collection_handed_back_again_is_seen_by_each_caller_as_their_own(world: World) -> None:
+    people = await _people(world)
+    collection_id = await _shared(world, people)
+    await world.app.collections.add_track(people["owner"], collection_id, await _file(world, people["owner"], "a"))
+    async with world.uow() as uow:
+        shown = await uow.collection_queries.shown(collection_id)
+    assert shown is not None
+    service = CollectionService(world.uow, world.clock, world.app.media, _SameShown(shown))
+    seen = {who: await service.get(people[who].viewer, collection_id) for who in ("owner", "editor", "viewer", "admin")}
+    assert {who: view.can_edit for who, view in seen.items()} == {
+        "owner": True,
+        "editor": True,
+        "viewer": False,
+        "admin": True,
+    }
+    assert len({id(view.tracks) for view in seen.values()}) == 1  # the tracks' views were made once
+    assert [t.audio.title for t in seen["viewer"].tracks or []] == ["a"]
+    for viewer in (people["other"].viewer, Viewer()):  # a private collection stays hidden from the others
+        with pytest.raises(NotFound):
+            await service.get(viewer, collection_id)
+    again = await service.get(people["viewer"].viewer, collection_id)
+    assert again.can_edit is False and again.tracks is seen["viewer"].tracks
+
+
+async def test_a_kept_detail_answer_is_the_callers_and_the_current_urls(world: World) -> None:
+    """The edge keeps the encoded answer for views showing the same objects: per ``can_edit``, and
+    only while URLs signed now would expire when the kept ones do."""
+    people = await _people(world)
+    collection_id = await _shared(world, people)
+    await world.app.collections.add_track(
+        people["owner"], collection_id, await _file(world, people["owner"], "private", public=False)
+    )
+    async with world.uow() as uow:
+        shown = await uow.collection_queries.shown(collection_id)
+    assert shown is not None
+    service = CollectionService(world.uow, world.clock, world.app.media, _SameShown(shown))
+    media = world.app.media
+
+    async def answer(who: str) -> tuple[bytes, dict[str, Any]]:
+        view = await service.get(people[who].viewer, collection_id)
+        body = await detail_body(media, view)
+        assert body == msgspec.json.encode(await Presenter(media).detail(view))  # what presenting it gives
+        return body, msgspec.json.decode(body)
+
+    owner, owners = await answer("owner")
+    viewer, viewers = await answer("viewer")
+    assert (owners["can_edit"], viewers["can_edit"]) == (True, False)
+    assert (await answer("owner"))[0] is owner and (await answer("editor"))[0] is owner
+    assert (await answer("viewer"))[0] is viewer
+    url = viewers["tracks"][0]["audio_file"]["file_url"]
+    world.clock.advance(24 * 3600)  # URLs signed now expire later
+    later, shown_later = await answer("viewer")
+    assert later is not viewer and shown_later["tracks"][0]["audio_file"]["file_url"] != url
+    assert shown_later | {"tracks": None} == viewers | {"tracks": None}

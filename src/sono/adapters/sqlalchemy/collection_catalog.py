@@ -1,5 +1,6 @@
-"""``CollectionCatalog``: the collection lists read outside units of work, one statement per page
-(through ``sono.adapters.sqlalchemy.reads``, like the public audio list).
+"""``CollectionCatalog``: the collection lists read outside units of work, one statement per page,
+and single collections, one statement each (through ``sono.adapters.sqlalchemy.reads``, like the
+public audio list).
 
 The statement is the repository's page (``page_statements``: the page of ids with the list's
 length, then their columns, owners and track totals) with each collection's collaborators and their
@@ -8,6 +9,11 @@ without any), compiled once per kind of list. On SQLite, pages are kept until an
 the database (``reads.Kept``), so repeated reads of an unchanged list cost one trivial statement.
 What depends on the caller beyond the list itself (``can_edit``) is decided by the use case on
 every request.
+
+A single collection is one statement: a row for itself with its owner, one per collaborator with
+their user, one per track (in order) with its file and the file's owner. On SQLite it is kept like
+the pages; on either database, when the rows read are the same as the last time, the same ``Shown``
+as the last time is returned (the use case and the edge then reuse what they made of it).
 """
 
 from __future__ import annotations
@@ -16,15 +22,23 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import CompoundSelect, Integer, Select, Table, bindparam, cast, column, literal, null, select, union_all
 from sqlalchemy.orm import configure_mappers
 
 from sono.adapters.sqlalchemy.reads import Kept, Listener, Query, Reads, Shape
 from sono.adapters.sqlalchemy.repositories.collections import page_statements
-from sono.adapters.sqlalchemy.tables import collaborators, collections, start_mappers, users
-from sono.application.collections.ports import Listed, Listing, Scope, TrackTotals
+from sono.adapters.sqlalchemy.tables import (
+    audio_files,
+    collaborators,
+    collection_tracks,
+    collections,
+    start_mappers,
+    users,
+)
+from sono.application.collections.ports import Listed, Listing, Scope, Shown, TrackTotals
 from sono.application.common import Page
-from sono.domain.collections import Collaborator, Collection
+from sono.domain.audio import AudioFile
+from sono.domain.collections import Collaborator, Collection, CollectionTrack
 from sono.domain.users import User
 
 _MEMBER, _PERSON = "sono_member_", "sono_person_"
@@ -33,6 +47,49 @@ _OWNER_END = _COLLECTION_END + len(users.c)
 _TRACK_COUNT, _DURATION, _TOTAL = _OWNER_END, _OWNER_END + 1, _OWNER_END + 2
 _MEMBER_START = _OWNER_END + 3
 _PERSON_START = _MEMBER_START + len(collaborators.c)
+
+
+# A single collection's statement: rows of three kinds, each with every slot below, NULL where the
+# kind has none (the user slot holds the collection's owner, a collaborator's user or a file's owner).
+_KIND = 0
+_ONE_COLLECTION = 1
+_ONE_MEMBER = _ONE_COLLECTION + len(collections.c)
+_ONE_TRACK = _ONE_MEMBER + len(collaborators.c)
+_ONE_FILE = _ONE_TRACK + len(collection_tracks.c)
+_ONE_USER = _ONE_FILE + len(audio_files.c)
+_HEAD, _MEMBER_ROW, _TRACK_ROW = 0, 1, 2
+_COLLECTION_ID = bindparam("collection_id", type_=Integer)
+
+
+def _one_collection() -> CompoundSelect[Any]:
+    """A collection (one row, with its owner), its collaborators (one row each, with their user, in
+    the order they were added), and its tracks (one row each, with their file and its owner, in
+    order): one statement."""
+    slots = {"c": collections, "m": collaborators, "t": collection_tracks, "f": audio_files, "u": users}
+
+    def row(kind: int, **filled: Table) -> Select[Any]:
+        columns: list[Any] = [literal(kind, Integer).label("kind")]
+        for prefix, table in slots.items():
+            for slot in table.c:
+                value = slot if prefix in filled else cast(null(), slot.type)
+                columns.append(value.label(f"{prefix}_{slot.name}"))
+        return select(*columns)
+
+    head = row(_HEAD, c=collections, u=users).join_from(collections, users, users.c.id == collections.c.owner_id)
+    members = row(_MEMBER_ROW, m=collaborators, u=users).join_from(
+        collaborators, users, users.c.id == collaborators.c.user_id
+    )
+    tracks = (
+        row(_TRACK_ROW, t=collection_tracks, f=audio_files, u=users)
+        .join_from(collection_tracks, audio_files, audio_files.c.id == collection_tracks.c.audio_file_id)
+        .join(users, users.c.id == audio_files.c.owner_id)
+    )
+    statement = union_all(
+        head.where(collections.c.id == _COLLECTION_ID),
+        members.where(collaborators.c.collection_id == _COLLECTION_ID),
+        tracks.where(collection_tracks.c.collection_id == _COLLECTION_ID),
+    )
+    return statement.order_by(column("kind"), column("m_added_date"), column("m_id"), column("t_track_order"))
 
 
 @functools.cache
@@ -62,6 +119,7 @@ class SqlCollectionCatalog:
     lists), ``skip`` and ``limit``."""
 
     PAGES_KEPT = 256  # 0: keep none (every request reads its page)
+    SHOWN_KEPT = 256  # single collections kept on SQLite (0: none); as many remembered by their rows
 
     def __init__(self, reads: Reads) -> None:
         start_mappers()
@@ -74,6 +132,14 @@ class SqlCollectionCatalog:
         self._member = Shape(Collaborator, collaborators.c, _MEMBER_START, dialect)
         self._person = Shape(User, users.c, _PERSON_START, dialect)
         self._pages: Kept[Page[Listed]] = Kept(reads)
+        self._one = reads.query(_one_collection())
+        self._one_collection = Shape(Collection, collections.c, _ONE_COLLECTION, dialect)
+        self._one_member = Shape(Collaborator, collaborators.c, _ONE_MEMBER, dialect)
+        self._one_track = Shape(CollectionTrack, collection_tracks.c, _ONE_TRACK, dialect)
+        self._one_file = Shape(AudioFile, audio_files.c, _ONE_FILE, dialect)
+        self._one_user = Shape(User, users.c, _ONE_USER, dialect)
+        self._shown: Kept[Shown | None] = Kept(reads)  # a missing collection is read again
+        self._last: dict[int, tuple[list[tuple[Any, ...]], Shown]] = {}
 
     def listen(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener`` with every statement run from now on; returns the way to stop."""
@@ -90,6 +156,43 @@ class SqlCollectionCatalog:
             return Page([], int(total or 0), skip)
 
         return await self._pages.get((listing, skip, limit), read, most=self.PAGES_KEPT)
+
+    async def shown(self, collection_id: int) -> Shown | None:
+        async def read() -> Shown | None:
+            rows = [tuple(row) for row in await self._reads.fetch_all(self._one, collection_id=collection_id)]
+            if not rows or rows[0][_KIND] != _HEAD:
+                return None
+            last = self._last.get(collection_id)
+            if last is not None and last[0] == rows:
+                return last[1]  # the same rows: the same collection as the last time
+            shown = self._shown_of(rows)
+            if len(self._last) >= self.SHOWN_KEPT:
+                self._last.clear()
+            if self.SHOWN_KEPT > 0:
+                self._last[collection_id] = (rows, shown)
+            return shown
+
+        return await self._shown.get(collection_id, read, most=self.SHOWN_KEPT)
+
+    def _shown_of(self, rows: list[tuple[Any, ...]]) -> Shown:
+        """The collection from its rows: itself with its owner, then its collaborators with their
+        users, then its tracks with their files and the files' owners."""
+        collection = self._one_collection.build(rows[0])
+        owner = self._one_user.build(rows[0])
+        people: dict[int, User] = {owner.id: owner}
+        files: dict[int, AudioFile] = {}
+        members, tracks = [], []
+        for values in rows[1:]:
+            if values[_KIND] == _MEMBER_ROW:
+                members.append(self._one_member.build(values))
+            else:
+                tracks.append(self._one_track.build(values))
+                files[values[_ONE_FILE]] = self._one_file.build(values)
+            user_id = values[_ONE_USER]
+            if user_id not in people:
+                people[user_id] = self._one_user.build(values)
+        collection.__dict__.update(tracks=tracks, collaborators=members)
+        return Shown(collection, files, people)
 
     def _statements(self, scope: Scope, typed: bool) -> tuple[Query, Query]:
         queries = self._queries.get((scope, typed))

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Hashable, Iterable
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Boolean, Column, Enum, Select, make_url
+from sqlalchemy import Boolean, Column, CompoundSelect, Enum, Select, make_url
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 
@@ -44,7 +44,7 @@ def timestamp(value: Any) -> datetime | None:
 class Query:
     """A statement compiled once for one dialect, and the order of its positional parameters."""
 
-    def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
+    def __init__(self, statement: Select[Any] | CompoundSelect[Any], dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         self.sql = str(compiled)
         self._order = tuple(compiled.positiontup or ())
@@ -95,7 +95,7 @@ class _Reads:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
-    def query(self, statement: Select[Any]) -> Query:
+    def query(self, statement: Select[Any] | CompoundSelect[Any]) -> Query:
         return Query(statement, self.dialect)
 
     def _announce(self, sql: str) -> None:
@@ -205,8 +205,16 @@ class PostgresReads(_Reads):
                     timeout=self._connect_timeout,
                     command_timeout=command_timeout,
                     server_settings=server_settings,
+                    reset=_keep_session,
                 )
         return self._pool
+
+
+async def _keep_session(connection: Any) -> None:
+    """The pool's reset on release, which would otherwise send ``RESET ALL`` and friends: one more
+    round trip per read. Reads leave nothing to reset: single statements outside transactions (a
+    transaction left open is still rolled back by the pool), no cursors, locks, listeners or session
+    settings beyond the connection's own."""
 
 
 Reads = SqliteReads | PostgresReads

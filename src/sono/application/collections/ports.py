@@ -133,8 +133,11 @@ class CollectionQueries(Protocol):
 
 
 class CollectionCatalog(Protocol):
-    """The list pages read outside units of work, on a connection of their own (no transaction:
-    one statement per page, a count more for a page beyond the end): the same pages as
-    ``CollectionQueries.page``."""
+    """The list pages and single collections read outside units of work, on a connection of their
+    own (no transaction: one statement per page, a count more for a page beyond the end; one per
+    collection): the same pages as ``CollectionQueries.page`` and the same collections as
+    ``CollectionQueries.shown``. What it returns may be the very objects an earlier call returned
+    (when nothing they show changed): callers only read them."""
 
     async def page(self, listing: Listing, *, skip: int, limit: int) -> Page[Listed]: ...
+    async def shown(self, collection_id: int) -> Shown | None: ...

@@ -16,8 +16,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO
 
-from sono.application.collections.ports import CollectionCatalog, CollectionCounts, Listing, Scope, TrackTotals
-from sono.application.collections.views import CollaboratorView, CollectionView, TrackView, assemble, cards, detail
+from sono.application.collections.ports import (
+    CollectionCatalog,
+    CollectionCounts,
+    Listing,
+    Scope,
+    Shown,
+    TrackTotals,
+)
+from sono.application.collections.views import (
+    CollaboratorView,
+    CollectionView,
+    TrackView,
+    as_seen_by,
+    cards,
+    detail,
+    whole,
+)
 from sono.application.common import Page, Principal, audit
 from sono.application.media.service import MediaService
 from sono.application.ports import Clock
@@ -50,6 +65,8 @@ USER_NOT_FOUND = "User not found"
 BULK_EMPTY = "At least one audio file id is required"
 BULK_TOO_MANY = f"At most {BULK_ADD_MAX} audio files can be added at once"
 COLLABORATOR_NEEDS_USER = "Either user_id or username is required"
+VIEWS_KEPT = 256
+"""Collections whose caller-independent view is remembered (see ``CollectionService.get``)."""
 
 
 CHANGED_MEANWHILE = "The collection changed meanwhile, please try again"
@@ -126,16 +143,37 @@ class CollectionService:
         self._clock = clock
         self._media = media
         self._catalog = catalog
+        self._seen: dict[int | None, tuple[Shown, CollectionView | None]] = {}
 
     # ------------------------------------------------------------------ reading
 
     async def get(self, viewer: Viewer, collection_id: int) -> CollectionView:
-        async with self._uow(read_only=True) as uow:
-            shown = await uow.collection_queries.shown(collection_id) if known_id(collection_id) else None
-        view = assemble(viewer, shown) if shown is not None else None
-        if view is None or not view.collection.visible_to(viewer, owner_active=view.owner.is_active):
+        """From the catalog when there is one (it may hand back the same ``Shown`` as before, and
+        then the same view is reused for what does not depend on the caller), else in a unit of
+        work."""
+        shown = await self._shown(collection_id) if known_id(collection_id) else None
+        seen = self._whole(shown) if shown is not None else None
+        if seen is None or not seen.collection.visible_to(viewer, owner_active=seen.owner.is_active):
             raise NotFound(COLLECTION_NOT_FOUND)
-        return view
+        return as_seen_by(viewer, seen)
+
+    async def _shown(self, collection_id: int) -> Shown | None:
+        if self._catalog is not None:
+            return await self._catalog.shown(collection_id)
+        async with self._uow(read_only=True) as uow:
+            return await uow.collection_queries.shown(collection_id)
+
+    def _whole(self, shown: Shown) -> CollectionView | None:
+        """``whole(shown)``, made once for a ``Shown`` the catalog hands back again."""
+        collection_id = shown.collection.id
+        last = self._seen.get(collection_id)
+        if last is not None and last[0] is shown:
+            return last[1]
+        seen = whole(shown)
+        if len(self._seen) >= VIEWS_KEPT:
+            self._seen.clear()
+        self._seen[collection_id] = (shown, seen)
+        return seen
 
     async def page(self, viewer: Viewer, listing: Listing, *, skip: int, limit: int) -> Page[CollectionView]:
         """Newest first (from the catalog when there is one, else in a unit of work)."""

@@ -6,7 +6,7 @@ tracks with their files and the files' owners, and its collaborators with their 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sono.application.collections.ports import Listed, Shown, TrackTotals
 from sono.application.uow import UnitOfWork
@@ -47,6 +47,13 @@ def collaborator_views(collection: Collection, people: dict[int, User]) -> list[
 
 def assemble(viewer: Viewer, shown: Shown) -> CollectionView | None:
     """The whole collection with its tracks as the viewer sees it; None when its owner is gone."""
+    seen = whole(shown)
+    return None if seen is None else as_seen_by(viewer, seen)
+
+
+def whole(shown: Shown) -> CollectionView | None:
+    """The whole collection with its tracks, the same for every caller (``can_edit`` false: see
+    ``as_seen_by``); None when its owner is gone."""
     collection, files, people = shown.collection, shown.files, shown.people
     owner = people.get(collection.owner_id)
     if owner is None:
@@ -62,9 +69,16 @@ def assemble(viewer: Viewer, shown: Shown) -> CollectionView | None:
         owner,
         collaborator_views(collection, dict(people)),
         TrackTotals(len(tracks), duration),
-        collection.editable_by(viewer),
+        False,
         tracks,
     )
+
+
+def as_seen_by(viewer: Viewer, seen: CollectionView) -> CollectionView:
+    """``seen`` with what depends on the caller (``can_edit``); it shares everything else (the same
+    lists and objects)."""
+    can_edit = seen.collection.editable_by(viewer)
+    return seen if can_edit == seen.can_edit else replace(seen, can_edit=can_edit)
 
 
 async def detail(uow: UnitOfWork, viewer: Viewer, collection: Collection) -> CollectionView | None:

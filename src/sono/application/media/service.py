@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import BinaryIO
@@ -80,6 +80,15 @@ class MediaService:
                 self._signed.clear()
             url = self._signed[key, expires] = await self._storage.signed_url(key, expires)
         return url
+
+    async def urls(self, keys: Iterable[str | None]) -> dict[str, str]:
+        """The URLs of several keys by key (no keys left out: each is found once), so that a
+        response can be shaped afterwards without awaiting per item."""
+        found: dict[str, str] = {}
+        for key in keys:
+            if key and key not in found:
+                found[key] = await self.url(key)  # type: ignore[assignment]  # a key has a URL
+        return found
 
     def expiry(self) -> int:
         """Unix time at which URLs signed now expire."""

@@ -12,8 +12,8 @@ from tests.integration.api.collections.conftest import COLLECTIONS, Library, cou
 from tests.integration.api.conftest import Account
 
 LIST_STATEMENTS_MAX = 2  # the caller's session; the page with owners, totals, length and collaborators
-DETAIL_STATEMENTS_MAX = 5  # the caller's session; (BEGIN on SQLite,) the collection; its tracks with their
-# files; its collaborators
+DETAIL_STATEMENTS_MAX = 2  # the caller's session; the collection with its owner, its collaborators with their
+# users and its tracks with their files and the files' owners
 
 
 async def _collections(
@@ -63,8 +63,11 @@ async def test_a_list_page_costs_the_same_statements_whatever_its_size(
     assert counter.count == counts["/", 2] + 1, counter.statements  # the page, then the count
 
 
-async def test_a_collection_with_100_tracks_costs_the_same_statements_as_one_with_1(crowd: Library) -> None:
+async def test_a_collection_with_100_tracks_costs_the_same_statements_as_one_with_1(
+    crowd: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
     library = crowd
+    monkeypatch.setattr(SqlCollectionCatalog, "SHOWN_KEPT", 0)  # every collection read (SQLite keeps unchanged ones)
     api, client = library.api, library.api.client
     owner = await api.account("owner")
     others = [await api.account(f"artist{i}") for i in range(4)]
@@ -85,3 +88,20 @@ async def test_a_collection_with_100_tracks_costs_the_same_statements_as_one_wit
         counts[collection_id] = (counter.count, len(response.json()["tracks"]))
     assert counts[large][1] == 100
     assert counts[small][0] == counts[large][0] <= DETAIL_STATEMENTS_MAX, counts
+
+
+async def test_an_unchanged_collection_is_kept_on_sqlite(crowd: Library) -> None:
+    """On SQLite a collection read once is kept until a commit: the caller's session and ``PRAGMA
+    data_version`` then, whatever its size. PostgreSQL reads it every time (one statement)."""
+    library = crowd
+    api, client = library.api, library.api.client
+    owner = await api.account("owner")
+    files = await library.audio("owner", *[f"o{i}" for i in range(100)])
+    collection_id = (await _collections(library, owner, 1, files, []))[0]
+    path = f"{COLLECTIONS}/{collection_id}"
+    first = await client.get(path, headers=owner.headers)
+    with counting(api) as counter:
+        again = await client.get(path, headers=owner.headers)
+    assert again.content == first.content and len(again.json()["tracks"]) == 100
+    reread = any("collection_tracks" in sql for sql in counter.statements)
+    assert (counter.count, reread) == (2, not api.container.settings.is_sqlite), counter.statements

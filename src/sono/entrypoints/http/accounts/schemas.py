@@ -208,13 +208,18 @@ async def user_out(media: MediaService, user: User) -> UserOut:
 
 
 async def public_user(media: MediaService, user: User) -> PublicUserOut:
+    return public_user_shape(user, await media.url(user.profile_picture_key))
+
+
+def public_user_shape(user: User, profile_picture_url: str | None) -> PublicUserOut:
+    """``public_user`` with the picture's URL found beforehand."""
     assert user.id is not None
     return PublicUserOut(
         id=user.id,
         username=user.username,
         display_name=user.display_name,
         bio=user.bio,
-        profile_picture_url=await media.url(user.profile_picture_key),
+        profile_picture_url=profile_picture_url,
     )
 
 

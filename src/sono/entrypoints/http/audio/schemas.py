@@ -52,10 +52,16 @@ _FIELDS = frozenset(field.name for field in fields(AudioFile))
 
 async def audio_out(media: MediaService, audio: AudioFile, owner: User | PublicUserOut) -> AudioOut:
     """The audio shape for a caller who may see the file (the use case decided that)."""
+    shown_owner = owner if isinstance(owner, PublicUserOut) else await public_user(media, owner)
+    return audio_shape(audio, shown_owner, await media.urls((audio.storage_key, audio.cover_art_key)))
+
+
+def audio_shape(audio: AudioFile, owner: PublicUserOut, urls: Mapping[str, str]) -> AudioOut:
+    """``audio_out`` with the URLs found beforehand (``MediaService.urls``, by key: the file's and
+    its cover's), without awaiting."""
     v = values_of(audio, _FIELDS)
     assert v["id"] is not None
-    file_url = await media.url(v["storage_key"])
-    assert file_url is not None
+    cover = v["cover_art_key"]
     return AudioOut(
         id=v["id"],
         title=v["title"],
@@ -70,16 +76,16 @@ async def audio_out(media: MediaService, audio: AudioFile, owner: User | PublicU
         format=v["format"],
         is_public=v["is_public"],
         owner_id=v["owner_id"],
-        owner=owner if isinstance(owner, PublicUserOut) else await public_user(media, owner),
+        owner=owner,
         upload_date=utc(v["upload_date"]),
         updated_at=utc(v["updated_at"]),
-        file_url=file_url,
+        file_url=urls[v["storage_key"]],
         artist=v["artist"],
         album=v["album"],
         track_number=v["track_number"],
         year=v["year"],
         genre=v["genre"],
-        cover_art_url=await media.url(v["cover_art_key"]) if v["cover_art_key"] else None,
+        cover_art_url=urls[cover] if cover else None,
     )
 
 

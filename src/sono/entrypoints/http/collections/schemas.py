@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
+from litestar.serialization import encode_json
 from msgspec import UNSET, Meta, UnsetType
 
 from sono.application.collections.admin import CollectionSummary
@@ -26,8 +27,8 @@ from sono.domain.collections import (
     Permission,
 )
 from sono.domain.users import User
-from sono.entrypoints.http.accounts.schemas import PublicUserOut, public_user
-from sono.entrypoints.http.audio.schemas import AudioOut, audio_out
+from sono.entrypoints.http.accounts.schemas import PublicUserOut, public_user, public_user_shape
+from sono.entrypoints.http.audio.schemas import AudioOut, audio_shape
 from sono.entrypoints.http.schemas import EDGE_TEXT_MAX, Input, documented, page_fields, text, utc, values_of
 
 BULK_EDGE_MAX = 10_000
@@ -235,6 +236,7 @@ _COLLECTION_FIELDS = frozenset(
     )
 )  # fmt: skip
 _COLLABORATOR_FIELDS = frozenset(field.name for field in dataclass_fields(Collaborator))
+_AUDIO_KEYS = frozenset(("storage_key", "cover_art_key"))
 
 
 class Presenter:
@@ -281,7 +283,20 @@ class Presenter:
         await self.person(view.user)
         return self._collaborator(view)
 
-    async def track(self, view: TrackView) -> TrackOut:
+    async def _meet_tracks(self, tracks: list[TrackView]) -> dict[str, str]:
+        """Present the owners of the tracks' files, each once, and find the URLs of the files and
+        their covers: after this the tracks are shaped without awaiting."""
+        people = self._people
+        owners = {t.audio_owner.id: t.audio_owner for t in tracks if t.audio_owner.id not in people}
+        keys = [v[name] for t in tracks for v in (values_of(t.audio, _AUDIO_KEYS),) for name in _AUDIO_KEYS]
+        urls = await self.media.urls([*keys, *(user.profile_picture_key for user in owners.values())])
+        for user_id, user in owners.items():
+            key = user.profile_picture_key
+            people[user_id] = public_user_shape(user, urls[key] if key else None)  # type: ignore[index]
+        return urls
+
+    def _track(self, view: TrackView, urls: dict[str, str]) -> TrackOut:
+        """Call ``_meet_tracks`` with the track first."""
         t = view.track
         assert t.id is not None and t.collection_id is not None
         return TrackOut(
@@ -291,8 +306,11 @@ class Presenter:
             track_order=t.track_order,
             added_date=utc(t.added_date),
             added_by_id=t.added_by_id,
-            audio_file=await audio_out(self.media, view.audio, await self.person(view.audio_owner)),
+            audio_file=audio_shape(view.audio, self._people[view.audio_owner.id], urls),  # type: ignore[index]
         )
+
+    async def track(self, view: TrackView) -> TrackOut:
+        return self._track(view, await self._meet_tracks([view]))
 
     def _fields(self, view: CollectionView) -> dict[str, Any]:
         """Call ``_meet`` with the view first."""
@@ -324,12 +342,65 @@ class Presenter:
 
     async def detail(self, view: CollectionView) -> CollectionDetailOut:
         await self._meet([view])
-        return CollectionDetailOut(**self._fields(view), tracks=[await self.track(t) for t in view.tracks or []])
+        tracks = view.tracks or []
+        urls = await self._meet_tracks(tracks)
+        return CollectionDetailOut(**self._fields(view), tracks=[self._track(t, urls) for t in tracks])
 
     async def items(self, views: Iterable[CollectionView]) -> list[CollectionOut]:
         listed = list(views)
         await self._meet(listed)
         return [CollectionOut(**self._fields(view)) for view in listed]
+
+
+class _Encoded:
+    """A detail answer encoded for ``view``, while URLs signed then expire at ``expiry``, by the
+    caller's ``can_edit``."""
+
+    __slots__ = ("bodies", "expiry", "media", "view")
+
+    def __init__(self, media: MediaService, view: CollectionView, expiry: int) -> None:
+        self.media, self.view, self.expiry = media, view, expiry
+        self.bodies: dict[bool, bytes] = {}
+
+    def answers(self, media: MediaService, view: CollectionView, expiry: int) -> bool:
+        """Whether ``view`` shows the very objects this one did (every field but ``can_edit``)."""
+        kept = self.view
+        return (
+            self.expiry == expiry
+            and self.media is media
+            and kept.collection is view.collection
+            and kept.owner is view.owner
+            and kept.collaborators is view.collaborators
+            and kept.tracks is view.tracks
+            and kept.totals == view.totals
+        )
+
+
+_ENCODED: dict[int | None, _Encoded] = {}  # by collection id
+ANSWERS_KEPT = 64
+"""Collections whose encoded answer is kept (0: none)."""
+
+
+async def detail_body(media: MediaService, view: CollectionView) -> bytes:
+    """The JSON of ``Presenter(media).detail(view)``, encoded once for views that show the same
+    objects: ``CollectionService.get`` hands back the same objects while nothing the collection
+    shows changed, and they are only read. The answer depends on them, on ``can_edit`` and on the
+    URLs, which are the same while ``MediaService.expiry`` is (a signed URL found now would expire
+    at the same moment), so a kept answer is the one presenting the view again would give (on S3,
+    one signed a little earlier for the same expiry, as ``MediaService`` itself keeps them)."""
+    expiry = media.expiry()
+    key = view.collection.id
+    encoded = _ENCODED.get(key)
+    if encoded is None or not encoded.answers(media, view, expiry):
+        if len(_ENCODED) >= ANSWERS_KEPT:
+            _ENCODED.clear()
+        encoded = _Encoded(media, view, expiry)
+        if ANSWERS_KEPT > 0:
+            _ENCODED[key] = encoded
+    body = encoded.bodies.get(view.can_edit)
+    if body is None:
+        body = encoded.bodies[view.can_edit] = encode_json(await Presenter(media).detail(view))
+    return body
 
 
 async def collection_page(
