@@ -164,7 +164,9 @@ async def statements_per_request(env: dict[str, str], paths: list[str], headers:
 
 
 async def concurrent_reorders(url: str, collection_id: int, auth: dict[str, str]) -> dict[str, Any]:
-    limits = httpx.Limits(max_connections=REORDERS, max_keepalive_connections=REORDERS)
+    # Idle connections are dropped by the client before uvicorn's 5 s keep-alive ends them: a request
+    # sent on a connection the server is closing at that moment fails with a reset (ReadError).
+    limits = httpx.Limits(max_connections=REORDERS, max_keepalive_connections=REORDERS, keepalive_expiry=2.0)
     rng = random.Random(3)
     async with httpx.AsyncClient(base_url=url, headers=auth, limits=limits, timeout=120) as client:
         detail = (await client.get(f"/api/v1/collections/{collection_id}")).json()
