@@ -94,9 +94,10 @@ async def fetch(api: Api, url: str, headers: dict[str, str] | None = None, metho
 def counted_statements(api: Api, catalog: Any = None) -> Iterator[list[str]]:
     """The SQL statements run inside the block: on the app's engine, and on the connection of the
     fast reads (session lookups and the lists of ``catalog``, by default the audio catalog). The
-    maintenance switch's reads are left out: cached for a second per process, they come and go
-    with time, not with the request."""
+    maintenance switch's reads are left out, with the ``BEGIN`` SQLite runs before them: cached for
+    a second per process, they come and go with time, not with the request."""
     statements: list[str] = []
+    begun: dict[int, str] = {}  # a BEGIN per connection, held until what it begins is known
     engine = api.container.ports.uow.engine.sync_engine  # type: ignore[attr-defined]
 
     def record(statement: str) -> None:
@@ -104,6 +105,12 @@ def counted_statements(api: Api, catalog: Any = None) -> Iterator[list[str]]:
             statements.append(statement)
 
     def record_cursor(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("BEGIN"):
+            begun[id(conn)] = statement
+            return
+        begin = begun.pop(id(conn), None)
+        if begin is not None and "maintenance_state" not in statement:
+            statements.append(begin)
         record(statement)
 
     event.listen(engine, "before_cursor_execute", record_cursor)
@@ -113,5 +120,6 @@ def counted_statements(api: Api, catalog: Any = None) -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", record_cursor)
+        statements.extend(begun.values())  # a transaction begun that ran nothing yet
         if stop is not None:
             stop()

@@ -98,7 +98,7 @@ async def test_a_private_object_with_its_signature(api: Api, stored: dict[str, b
 async def test_bad_signatures_are_403(api: Api, stored: dict[str, bytes]) -> None:
     url = httpx.URL(await signed(api, PRIVATE_KEY))
     expires, signature = url.params["expires"], url.params["signature"]
-    flipped = ("0" if signature[-1] != "0" else "1") + signature[1:]
+    flipped = ("0" if signature[0] != "0" else "1") + signature[1:]  # its first character changed
     now = int(time.time())
     other_key = "audio/7/00000000000000000000000000000000.mp3"
     await api.container.ports.storage.put_bytes(other_key, b"other", "audio/mpeg")
