@@ -4,14 +4,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Boolean, and_, bindparam, case, func, or_, select
+from sqlalchemy import and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import configure_mappers
-from sqlalchemy.orm.instrumentation import manager_of_class
 
-from sono.adapters.sqlalchemy.reads import Reads, reads_for, timestamp
-from sono.adapters.sqlalchemy.tables import UtcDateTime, refresh_families, start_mappers, users
+from sono.adapters.sqlalchemy.reads import Reads, Shape, reads_for, timestamp
+from sono.adapters.sqlalchemy.tables import refresh_families, start_mappers, users
 from sono.domain.users import User, normalize_email, normalize_username
 
 _FAMILY, _REVOKED_AT, _EXPIRES_AT = "sono_family", "sono_family_revoked_at", "sono_family_expires_at"
@@ -37,34 +35,6 @@ _BY_LOGIN = (
     .order_by(case((_BY_USERNAME, 0), else_=1))
     .limit(1)
 )
-_COLUMNS = tuple(c.name for c in users.c)
-_BOOLEANS = frozenset(c.name for c in users.c if isinstance(c.type, Boolean))
-_TIMESTAMPS = frozenset(c.name for c in users.c if isinstance(c.type, UtcDateTime))
-
-
-def _user(row: Any) -> User | None:
-    """A detached ``User`` from a row (a mapping by column name). Built through the mapper's class
-    manager instead of ``__init__``, which would fire the ORM's attribute events for every field
-    (ten times slower)."""
-    if row is None:
-        return None
-    fields = {name: row[name] for name in _COLUMNS}
-    for name in _BOOLEANS:
-        fields[name] = bool(fields[name])
-    for name in _TIMESTAMPS:
-        fields[name] = timestamp(fields[name])
-    user: User = manager_of_class(User).new_instance()
-    user.__dict__.update(fields)
-    return user
-
-
-def _principal(row: Any, now: datetime) -> tuple[User | None, bool]:
-    """The user, and whether the session is live: the family exists, is not revoked, not expired."""
-    if row is None:
-        return None, False
-    expires_at = timestamp(row[_EXPIRES_AT])
-    live = row[_FAMILY] is not None and row[_REVOKED_AT] is None and expires_at is not None and now < expires_at
-    return _user(row), live
 
 
 class SqlSessionLookup:
@@ -72,18 +42,25 @@ class SqlSessionLookup:
 
     def __init__(self, reads: Reads, *, owns_reads: bool = False) -> None:
         start_mappers()
-        configure_mappers()  # ``_user`` builds instances through the mapper before any session does
+        configure_mappers()  # the shape builds instances through the mapper before any session does
         self._reads = reads
         self._owns_reads = owns_reads
         self._principal = reads.query(_PRINCIPAL)
         self._by_login = reads.query(_BY_LOGIN)
+        self._user = Shape(User, users.c, 0, reads.dialect)  # both statements start with the user's columns
 
     async def principal(self, user_id: int, family_id: str, now: datetime) -> tuple[User | None, bool]:
-        return _principal(await self._reads.fetch_one(self._principal, user_id=user_id, family_id=family_id), now)
+        """The user, and whether the session is live: the family exists, is not revoked, not expired."""
+        row = await self._reads.fetch_one(self._principal, user_id=user_id, family_id=family_id)
+        if row is None:
+            return None, False
+        expires_at = timestamp(row[_EXPIRES_AT])
+        live = row[_FAMILY] is not None and row[_REVOKED_AT] is None and expires_at is not None and now < expires_at
+        return self._user.build(tuple(row)), live
 
     async def user_by_login(self, login: str) -> User | None:
         row = await self._reads.fetch_one(self._by_login, login=normalize_username(login), email=normalize_email(login))
-        return _user(row)
+        return None if row is None else self._user.build(tuple(row))
 
     async def close(self) -> None:
         if self._owns_reads:
