@@ -27,7 +27,7 @@ from sono.domain.collections import (
     Permission,
 )
 from sono.domain.users import User
-from sono.entrypoints.http.accounts.schemas import PublicUserOut, public_user, public_user_shape
+from sono.entrypoints.http.accounts.schemas import PublicUserOut, public_user_shape
 from sono.entrypoints.http.audio.schemas import AudioOut, audio_shape
 from sono.entrypoints.http.schemas import EDGE_TEXT_MAX, Input, documented, page_fields, text, utc, values_of
 
@@ -240,31 +240,37 @@ _AUDIO_KEYS = frozenset(("storage_key", "cover_art_key"))
 
 
 class Presenter:
-    """Presents the collections of one response, each user and each cover once: the URLs (which
-    may need the storage) are found first, then the shapes are built without awaiting."""
+    """Presents the collections of one response, each user and each URL once: the URLs (which may
+    need the storage) are found first, then the shapes are built without awaiting."""
 
     def __init__(self, media: MediaService) -> None:
         self.media = media
         self._people: dict[int, PublicUserOut] = {}
-        self._covers: dict[str, str | None] = {}
+        self._urls: dict[str, str] = {}
 
-    async def person(self, user: User) -> PublicUserOut:
-        assert user.id is not None
-        shown = self._people.get(user.id)
-        if shown is None:
-            shown = self._people[user.id] = await public_user(self.media, user)
-        return shown
+    async def _find(self, users: Iterable[User], keys: Iterable[str | None]) -> None:
+        """Find the URLs of ``keys`` and present ``users`` (with their pictures' URLs), each once."""
+        people, urls = self._people, self._urls
+        new = {user.id: user for user in users if user.id not in people}
+        wanted = [key for key in (*keys, *(user.profile_picture_key for user in new.values())) if key]
+        urls.update(await self.media.urls(key for key in wanted if key not in urls))
+        for user_id, user in new.items():
+            key = user.profile_picture_key
+            people[user_id] = public_user_shape(user, urls[key] if key else None)  # type: ignore[index]
 
     async def _meet(self, views: list[CollectionView]) -> None:
-        """Present everyone the collections show and find their covers' URLs, each once."""
-        people = self._people
-        for view in views:
-            for user in (view.owner, *(x.user for x in view.collaborators)):
-                if user.id not in people:
-                    await self.person(user)
-            key = values_of(view.collection, _COLLECTION_FIELDS)["cover_art_key"]
-            if key and key not in self._covers:
-                self._covers[key] = await self.media.url(key)
+        """Present everyone the collections show and find their covers' URLs."""
+        await self._find(
+            (user for view in views for user in (view.owner, *(x.user for x in view.collaborators))),
+            (values_of(view.collection, _COLLECTION_FIELDS)["cover_art_key"] for view in views),
+        )
+
+    async def _meet_tracks(self, tracks: list[TrackView]) -> None:
+        """Present the owners of the tracks' files and find the URLs of the files and their covers."""
+        await self._find(
+            (t.audio_owner for t in tracks),
+            (v[name] for t in tracks for v in (values_of(t.audio, _AUDIO_KEYS),) for name in _AUDIO_KEYS),
+        )
 
     def _collaborator(self, view: CollaboratorView) -> CollaboratorOut:
         c = values_of(view.collaborator, _COLLABORATOR_FIELDS)
@@ -280,22 +286,10 @@ class Presenter:
         )
 
     async def collaborator(self, view: CollaboratorView) -> CollaboratorOut:
-        await self.person(view.user)
+        await self._find([view.user], [])
         return self._collaborator(view)
 
-    async def _meet_tracks(self, tracks: list[TrackView]) -> dict[str, str]:
-        """Present the owners of the tracks' files, each once, and find the URLs of the files and
-        their covers: after this the tracks are shaped without awaiting."""
-        people = self._people
-        owners = {t.audio_owner.id: t.audio_owner for t in tracks if t.audio_owner.id not in people}
-        keys = [v[name] for t in tracks for v in (values_of(t.audio, _AUDIO_KEYS),) for name in _AUDIO_KEYS]
-        urls = await self.media.urls([*keys, *(user.profile_picture_key for user in owners.values())])
-        for user_id, user in owners.items():
-            key = user.profile_picture_key
-            people[user_id] = public_user_shape(user, urls[key] if key else None)  # type: ignore[index]
-        return urls
-
-    def _track(self, view: TrackView, urls: dict[str, str]) -> TrackOut:
+    def _track(self, view: TrackView) -> TrackOut:
         """Call ``_meet_tracks`` with the track first."""
         t = view.track
         assert t.id is not None and t.collection_id is not None
@@ -306,11 +300,12 @@ class Presenter:
             track_order=t.track_order,
             added_date=utc(t.added_date),
             added_by_id=t.added_by_id,
-            audio_file=audio_shape(view.audio, self._people[view.audio_owner.id], urls),  # type: ignore[index]
+            audio_file=audio_shape(view.audio, self._people[view.audio_owner.id], self._urls),  # type: ignore[index]
         )
 
     async def track(self, view: TrackView) -> TrackOut:
-        return self._track(view, await self._meet_tracks([view]))
+        await self._meet_tracks([view])
+        return self._track(view)
 
     def _fields(self, view: CollectionView) -> dict[str, Any]:
         """Call ``_meet`` with the view first."""
@@ -324,7 +319,7 @@ class Presenter:
             "collection_type": c["collection_type"],
             "artist": c["artist"],
             "curator_note": c["curator_note"],
-            "cover_art_url": self._covers[key] if key else None,
+            "cover_art_url": self._urls[key] if key else None,
             "is_public": c["is_public"],
             "is_collaborative": c["is_collaborative"],
             "owner_id": c["owner_id"],
@@ -343,8 +338,8 @@ class Presenter:
     async def detail(self, view: CollectionView) -> CollectionDetailOut:
         await self._meet([view])
         tracks = view.tracks or []
-        urls = await self._meet_tracks(tracks)
-        return CollectionDetailOut(**self._fields(view), tracks=[self._track(t, urls) for t in tracks])
+        await self._meet_tracks(tracks)
+        return CollectionDetailOut(**self._fields(view), tracks=[self._track(t) for t in tracks])
 
     async def items(self, views: Iterable[CollectionView]) -> list[CollectionOut]:
         listed = list(views)
