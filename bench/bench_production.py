@@ -504,16 +504,20 @@ def statement_lines(measured: list[Measured]) -> list[str]:
 
 
 def commit() -> str:
+    """The code measured: the last commit that changed ``src/`` or ``migrations/``, and whether
+    they have changes not committed yet."""
+    repo = BENCH_DIR.parent
     try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=BENCH_DIR, capture_output=True, text=True, check=True
+        code = ["--", "src", "migrations"]
+        last = subprocess.run(
+            ["git", "log", "-1", "--format=%h", *code], cwd=repo, capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "src"], cwd=BENCH_DIR.parent, capture_output=True, text=True
+            ["git", "status", "--porcelain", *code], cwd=repo, capture_output=True, text=True, check=True
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-    return head + (" (src/ modified)" if dirty else "")
+    return last + (" with uncommitted changes" if dirty else "")
 
 
 def write_section(label: str, lines: list[str]) -> None:
@@ -562,7 +566,7 @@ def main() -> None:
             lines.append(line)
 
         report(
-            f"## {LABELS[database]}: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit()}, "
+            f"## {LABELS[database]}: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, code of commit {commit()}, "
             f"{os.cpu_count()} CPUs, Python {platform.python_version()}, 1 uvicorn worker, {generator}, "
             f"{args.duration:g} s per measurement, {args.rounds} rounds"
         )
