@@ -534,7 +534,9 @@ def write_section(label: str, lines: list[str]) -> None:
             if current is not None:
                 sections[current].append(line)
     sections[label] = lines
-    RESULTS.write_text("\n\n".join("\n".join(s).strip() for s in sections.values()) + "\n")
+    order = [*LABELS.values(), *sorted(set(sections) - set(LABELS.values()))]  # PostgreSQL first
+    text = "\n\n".join("\n".join(sections[name]).strip() for name in order if name in sections)
+    RESULTS.write_text(text + "\n")
 
 
 LABELS = {"postgres": "PostgreSQL + S3 (moto) + Redis", "sqlite": "SQLite + local storage"}
