@@ -104,14 +104,21 @@ def wrk_available() -> bool:
 
 
 def run_wrk(
-    url: str, *, connections: int, duration: float, headers: dict[str, str], script: Path | None = None
+    url: str,
+    *,
+    connections: int,
+    duration: float,
+    headers: dict[str, str],
+    script: Path | None = None,
+    threads: int = 1,
 ) -> dict[str, Any]:
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{duration:g}s", "--latency", "--timeout", "60s"]
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration:g}s", "--latency", "--timeout", "60s"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     if script is not None:
         command += ["-s", str(script)]
-    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    run = subprocess.run([*command, url], capture_output=True, text=True, check=True, timeout=duration + 120)
+    output = run.stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
     errors = re.search(r"Socket errors: (.*)", output)
@@ -146,9 +153,11 @@ def run_python_load(
     return result
 
 
-def measure_get(url: str, *, connections: int, duration: float, headers: dict[str, str]) -> dict[str, Any]:
+def measure_get(
+    url: str, *, connections: int, duration: float, headers: dict[str, str], threads: int = 1
+) -> dict[str, Any]:
     if wrk_available():
-        return run_wrk(url, connections=connections, duration=duration, headers=headers)
+        return run_wrk(url, connections=connections, duration=duration, headers=headers, threads=threads)
     return run_python_load(url, concurrency=connections, duration=duration, headers=headers)
 
 
