@@ -7,5 +7,7 @@ use cases as the JSON API without the protocol's rules leaking into them.
   child elements, in its order), and the one serializer that makes both JSON and XML from it.
 - ``shapes``: the descriptions of the elements Sono answers with.
 - ``response``: the ``subsonic-response`` envelope in XML, JSON or JSONP.
+- ``request``: the parsed request (method from the path, GET and form-POST parameters, ``v``,
+  ``c``, ``f``, ``callback``).
 - ``ids``: the prefixed string ids (``tr-``, ``al-``, ``ar-``, ``pl-``, ``cv-...``).
 """
