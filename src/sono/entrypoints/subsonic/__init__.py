@@ -6,6 +6,7 @@ use cases as the JSON API without the protocol's rules leaking into them.
 - ``model``: a declarative description of each response element (the 1.16.1 XSD's attributes and
   child elements, in its order), and the one serializer that makes both JSON and XML from it.
 - ``shapes``: the descriptions of the elements Sono answers with.
+- ``response``: the ``subsonic-response`` envelope in XML, JSON or JSONP.
 - ``request``: the parsed request (method from the path, GET and form-POST parameters, ``v``,
   ``c``, ``f``, ``callback``).
 - ``auth``: which authentication mechanism a request uses, or the error it gets, and the checks of
