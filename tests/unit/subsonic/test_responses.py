@@ -379,6 +379,22 @@ def test_every_error_code_renders() -> None:
         assert response["error"] == {"code": int(code), "message": "m"}
 
 
+@pytest.mark.parametrize(
+    "text",
+    ['say "hi" & <bye>', "line\nbreak\r\nand\ttab", "  spaced  ", "'single'", "]]>", "&amp; sent", "\u00e9\U0001f3b5"],
+)
+def test_xml_escapes_markup_and_keeps_whitespace(text: str) -> None:
+    song = xml_of(render_ok(XML, Responses.SONG, {**BARE_SONG, "title": text}))[0]
+    assert song.get("title") == text  # an XML parser gives back exactly what was sent
+
+    value = {"genre": [{"value": text, "songCount": 1, "albumCount": 1}]}
+    genre = xml_of(render_ok(XML, Responses.GENRES, value))[0][0]
+    assert genre.text == text
+
+    user = xml_of(render_ok(XML, Responses.PLAYLIST, {**BARE_PLAYLIST, "allowedUser": [text]}))[0]
+    assert user[0].text == text
+
+
 def test_xml_replaces_what_xml_cannot_carry_and_json_escapes_it() -> None:
     song = {**BARE_SONG, "title": "a\x00b\x1bc\ud800d\tok\ufffe"}
 

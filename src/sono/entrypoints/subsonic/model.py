@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
-from xml.etree.ElementTree import Element, SubElement
 
 NAMESPACE = "http://subsonic.org/restapi"
 TEXT = "value"
@@ -35,6 +34,13 @@ class Kind(Enum):
     DATETIME = "dateTime"
 
 
+_NEVER = type(None)  # a value is never None where this is compared
+_PLAIN: dict[Kind, type] = {Kind.STR: str, Kind.INT: int, Kind.BOOL: bool, Kind.FLOAT: _NEVER, Kind.DATETIME: _NEVER}
+"""The Python type of a kind's values that JSON takes as they are (most of them: no call per value);
+any other value goes through ``scalar``, which converts it or refuses it. A float always does (it
+must be finite), and so does a datetime."""
+
+
 @dataclass(frozen=True)
 class Attribute:
     """A scalar field: an XML attribute, a JSON member. Omitted when ``None`` unless required."""
@@ -43,6 +49,10 @@ class Attribute:
     kind: Kind = Kind.STR
     required: bool = False
     opensubsonic: bool = False  # an OpenSubsonic addition, not in the 1.16.1 XSD
+    plain: type = field(init=False, repr=False, compare=False)  # see _PLAIN
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "plain", _PLAIN[self.kind])
 
 
 @dataclass(frozen=True)
@@ -110,8 +120,10 @@ def to_json(shape: Shape, value: Mapping[str, Any]) -> dict[str, Any]:
         if item is None:
             if attribute.required:
                 raise ShapeError(f"{shape.type_name}.{attribute.name} is required")
-            continue
-        members[attribute.name] = scalar(attribute.kind, item, f"{shape.type_name}.{attribute.name}")
+        elif type(item) is attribute.plain:  # most values: taken as they are
+            members[attribute.name] = item
+        else:
+            members[attribute.name] = scalar(attribute.kind, item, f"{shape.type_name}.{attribute.name}")
     if shape.text is not None:
         item = value.get(TEXT)
         if item is None:
@@ -162,33 +174,48 @@ def iso_utc(value: datetime) -> str:
 # --------------------------------------------------------------------------- XML
 
 # Characters XML 1.0 cannot carry at all, not even escaped (C0 controls but tab and line breaks,
-# lone surrogates, U+FFFE/U+FFFF): a tag read from a file may hold them. JSON escapes them instead.
+# lone surrogates, U+FFFE/U+FFFF): a tag read from a file may hold them. They become U+FFFD; JSON
+# escapes them instead.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_PLAIN_XML = re.compile('[^&<>"\t\n\r\x00-\x1f\ud800-\udfff\ufffe\uffff]*')
+# Markup, and the whitespace an XML parser would normalise to a space in an attribute value.
+_ESCAPES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\t": "&#9;", "\n": "&#10;", "\r": "&#13;"}
+)
 
 
 def xml_text(value: str | int | float | bool) -> str:
+    """A JSON-ready scalar as escaped XML text, for an attribute value or element content."""
+    if isinstance(value, str):
+        if _PLAIN_XML.fullmatch(value):
+            return value
+        return _NOT_XML.sub("\ufffd", value).translate(_ESCAPES)
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str):
-        return _NOT_XML.sub("\ufffd", value)
     return repr(value)
 
 
-def to_xml(shape: Shape, members: Mapping[str, Any], parent: Element, tag: str) -> Element:
-    """The element ``tag`` under ``parent``, from the checked ``members`` of ``to_json``:
+def to_xml(shape: Shape, members: Mapping[str, Any], tag: str, out: list[str]) -> None:
+    """Append the element ``tag`` made from the checked ``members`` of ``to_json`` to ``out``:
     scalars as attributes, text as text, each list as repeated child elements in the shape's
-    order."""
-    element = SubElement(parent, tag)
+    order. (Written directly: ElementTree would build a tree only to walk it again, at twice the
+    cost for a page of 500 songs.)"""
+    out.append(f"<{tag}")
     for attribute in shape.attributes:
-        if attribute.name in members:
-            element.set(attribute.name, xml_text(members[attribute.name]))
+        item = members.get(attribute.name)
+        if item is not None:
+            out.append(f' {attribute.name}="{xml_text(item)}"')
+    if shape.text is None and not any(members[elements.name] for elements in shape.elements):
+        out.append("/>")
+        return
+    out.append(">")
     if shape.text is not None:
-        element.text = xml_text(members[TEXT])
+        out.append(xml_text(members[TEXT]))
     for elements in shape.elements:
-        of = elements.of
-        for item in members[elements.name]:
+        of, name = elements.of, elements.name
+        for item in members[name]:
             if isinstance(of, Shape):
-                to_xml(of, item, element, elements.name)
+                to_xml(of, item, name, out)
             else:
-                SubElement(element, elements.name).text = xml_text(item)
-    return element
+                out.append(f"<{name}>{xml_text(item)}</{name}>")
+    out.append(f"</{tag}>")

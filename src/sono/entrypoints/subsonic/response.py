@@ -14,12 +14,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
-from xml.etree.ElementTree import Element, tostring
 
 from sono import __version__
 from sono.entrypoints.subsonic import errors
 from sono.entrypoints.subsonic.errors import SubsonicError
-from sono.entrypoints.subsonic.model import NAMESPACE, ResponseElement, ShapeError, to_json, to_xml
+from sono.entrypoints.subsonic.model import NAMESPACE, ResponseElement, ShapeError, to_json, to_xml, xml_text
 from sono.entrypoints.subsonic.shapes import Responses
 
 API_VERSION = "1.16.1"
@@ -133,18 +132,18 @@ def _members(element: ResponseElement, value: Any) -> Any:
 
 
 def _xml(envelope: dict[str, Any], element: ResponseElement | None) -> bytes:
-    # The namespace as a plain xmlns attribute: every element is in it, and ElementTree needs no
-    # prefix registry (a process-wide table) to write it as the default namespace.
-    root = Element(ROOT, xmlns=NAMESPACE)
-    for name in ("status", "version", "type", "serverVersion"):
-        root.set(name, envelope[name])
-    root.set("openSubsonic", "true")
-    if element is not None:
+    out = ['<?xml version="1.0" encoding="UTF-8"?>\n', f'<{ROOT} xmlns="{NAMESPACE}"']
+    for name in ("status", "version", "type", "serverVersion", "openSubsonic"):
+        out.append(f' {name}="{xml_text(envelope[name])}"')
+    if element is None:
+        out.append("/>")
+    else:
+        out.append(">")
         members = envelope[element.name]
         for item in members if element.repeated else (members,):
-            to_xml(element.shape, item, root, element.name)
-    text = tostring(root, encoding="unicode")
-    return _utf8('<?xml version="1.0" encoding="UTF-8"?>\n' + text)
+            to_xml(element.shape, item, element.name, out)
+        out.append(f"</{ROOT}>")
+    return _utf8("".join(out))
 
 
 def _utf8(text: str) -> bytes:
