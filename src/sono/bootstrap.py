@@ -20,9 +20,10 @@ from sono.application.accounts.ports import Notifier, PasswordDecryptor, Passwor
 from sono.application.accounts.profiles import AccountService
 from sono.application.accounts.sessions import AuthService
 from sono.application.admin.service import AdminService
-from sono.application.announcements.service import AnnouncementService
+from sono.application.announcements.handlers import AnnouncementHandlers
 from sono.application.audio.ports import AudioCatalog
 from sono.application.audio.service import AudioService
+from sono.application.bus import MessageBus, Timing
 from sono.application.charts import ChartsReader, ChartsService
 from sono.application.collections.admin import CollectionAdminService
 from sono.application.collections.ports import CollectionCatalog
@@ -123,8 +124,12 @@ class Container:
         return AdminService(self.ports.uow, self.ports.clock, self.media, self.gdpr)
 
     @cached_property
-    def announcements(self) -> AnnouncementService:
-        return AnnouncementService(self.ports.uow, self.ports.clock)
+    def bus(self) -> MessageBus:
+        """The seam every entrypoint sends its messages through (features move onto it one by one;
+        the services below are called directly until they have)."""
+        bus = MessageBus(self.ports.uow, [Timing()])
+        bus.register(AnnouncementHandlers(self.ports.clock))
+        return bus
 
     @cached_property
     def charts(self) -> ChartsService:
