@@ -23,6 +23,7 @@ from sono.application.admin.service import AdminService
 from sono.application.announcements.handlers import AnnouncementHandlers
 from sono.application.audio.ports import AudioCatalog
 from sono.application.audio.service import AudioService
+from sono.application.audit.handlers import AuditHandlers
 from sono.application.bus import MessageBus, Timing
 from sono.application.charts import ChartsReader, ChartsService
 from sono.application.collections.admin import CollectionAdminService
@@ -128,7 +129,11 @@ class Container:
         """The seam every entrypoint sends its messages through (features move onto it one by one;
         the services below are called directly until they have)."""
         bus = MessageBus(self.ports.uow, [Timing()])
-        bus.register(AnnouncementHandlers(self.ports.clock))
+        retention_days = self.settings.audit_retention_days
+        bus.register(
+            AnnouncementHandlers(self.ports.clock),
+            AuditHandlers(self.ports.clock, retention=timedelta(days=retention_days) if retention_days else None),
+        )
         return bus
 
     @cached_property
@@ -150,7 +155,7 @@ class Container:
     @cached_property
     def jobs(self) -> JobRunner:
         p = self.ports
-        return JobRunner(p.uow, self.gdpr, self.media, p.clock, p.temporary_files)
+        return JobRunner(p.uow, self.gdpr, self.media, p.clock, p.temporary_files, self.bus)
 
 
 @dataclass

@@ -49,6 +49,11 @@ class Actor:
         """The command line: an operator of the machine may do what an admin may."""
         return cls(None, True, Via.CLI)
 
+    @classmethod
+    def worker(cls) -> Actor:
+        """Background work on the system's behalf (periodic jobs)."""
+        return cls(None, True, Via.WORKER)
+
     @property
     def signed_in(self) -> bool:
         return self.user_id is not None or self.via in (Via.CLI, Via.WORKER)
