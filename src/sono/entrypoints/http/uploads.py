@@ -10,12 +10,16 @@ title, ...) are collected as fields.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+import os
+import shutil
 import tempfile
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from litestar import Request
 from python_multipart import MultipartParser
@@ -75,9 +79,8 @@ async def receive_upload(
     if declared is not None and declared.isdigit() and int(declared) > body_limit:
         raise PayloadTooLarge(too_large)
     await asyncio.to_thread(spool_dir.mkdir, parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=spool_dir, prefix="upload-", suffix=".part") as spooled:
-        spool = cast(BinaryIO, spooled)
-        form = _FormCollector(spool, spooled.name, file_field, max_bytes, too_large)
+    with _spool_file(spool_dir) as (spool, path):
+        form = _FormCollector(spool, path, file_field, max_bytes, too_large)
         parser = MultipartParser(boundary, form.callbacks())
         received = 0
         try:
@@ -91,8 +94,51 @@ async def receive_upload(
             raise BadRequest(INVALID_MULTIPART) from None
         upload = form.result()
         spool.flush()
+        if not await asyncio.to_thread(_still_at, spool, path):
+            # Removed by someone else while the body arrived (an operator, or a sweep that ignores
+            # the lock): the open file still has every byte; put them back on disk.
+            with _spool_file(spool_dir) as (copy, copy_path):
+                await asyncio.to_thread(_copy_whole, spool, copy)
+                upload.file, upload.path = copy, copy_path
+                yield upload
+            return
         spool.seek(0)
         yield upload
+
+
+SPOOL_PREFIX = "upload-"
+
+
+@contextmanager
+def _spool_file(spool_dir: Path) -> Iterator[tuple[BinaryIO, str]]:
+    """A new file in ``spool_dir``, open for writing and reading, locked (``flock``, exclusive)
+    for as long as the request uses it: the spool sweep (``sono jobs run-due``) never removes a
+    locked file, however old it looks. Removed at the end; already gone is fine."""
+    descriptor, path = tempfile.mkstemp(dir=spool_dir, prefix=SPOOL_PREFIX, suffix=".part")
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)  # new: nobody else holds it
+        with os.fdopen(descriptor, "w+b") as spool:
+            descriptor = -1
+            yield spool, path
+    finally:
+        if descriptor >= 0:
+            os.close(descriptor)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+def _still_at(spool: BinaryIO, path: str) -> bool:
+    try:
+        return os.stat(path).st_ino == os.fstat(spool.fileno()).st_ino
+    except FileNotFoundError:
+        return False
+
+
+def _copy_whole(source: BinaryIO, target: BinaryIO) -> None:
+    source.seek(0)
+    shutil.copyfileobj(source, target, 1024 * 1024)
+    target.flush()
+    target.seek(0)
 
 
 def _boundary(content_type: str | None) -> bytes:
