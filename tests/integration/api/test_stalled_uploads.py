@@ -12,10 +12,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import uvicorn
 
 from sono.adapters.files import SpoolFolder
+from sono.entrypoints.http.middleware import BODY_TIMED_OUT
 from tests.fixtures.media import mp3_bytes
-from tests.integration.api.conftest import Api
+from tests.integration.api.conftest import Api, MakeApi
 
 BOUNDARY = "stalledboundary"
 UPLOAD = "/api/v1/audio/upload"
@@ -101,3 +103,86 @@ async def test_the_sweep_still_removes_abandoned_spool_files(tmp_path: Path) -> 
 
     assert purged == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["upload-b.part"]
+
+
+# --------------------------------------------------------------------------- a body that stops
+
+
+class NeverEnding:
+    """A body that sends ``first`` and then nothing, ever (the connection stays open)."""
+
+    def __init__(self, first: bytes) -> None:
+        self.first = first
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield self.first
+        await asyncio.Event().wait()
+        yield b""  # never reached
+
+
+async def test_an_upload_that_stops_sending_is_408_and_its_spool_file_removed(make_api: MakeApi) -> None:
+    api = await make_api(SONO_BODY_IDLE_TIMEOUT="0.3")
+    alice = await api.account("alice")
+    first = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="song.mp3"\r\n'
+        "Content-Type: audio/mpeg\r\n\r\n"
+    ).encode() + mp3_bytes()[:1000]
+    headers = alice.headers | {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
+
+    response = await asyncio.wait_for(api.client.post(UPLOAD, headers=headers, content=NeverEnding(first)), GUARD)
+
+    assert response.status_code == 408, response.text
+    assert response.json() == {"detail": BODY_TIMED_OUT}
+    assert response.headers["connection"] == "close"
+    assert list(api.settings.upload_dir.iterdir()) == []
+
+
+async def test_a_json_body_that_stops_is_408(make_api: MakeApi) -> None:
+    api = await make_api(SONO_BODY_IDLE_TIMEOUT="0.3")
+    headers = {"Content-Type": "application/json", "Content-Length": "200"}
+
+    response = await asyncio.wait_for(
+        api.client.post("/api/v1/users/", headers=headers, content=NeverEnding(b'{"username": "al')), GUARD
+    )
+
+    assert response.status_code == 408, response.text
+    assert response.json() == {"detail": BODY_TIMED_OUT}
+
+
+async def test_a_stalled_body_is_closed_over_a_real_connection(make_api: MakeApi, unused_tcp_port: int) -> None:
+    """uvicorn on loopback, a client that sends the head and half a body and then waits: the
+    server answers 408 and closes the connection; a body that keeps coming is not cut."""
+    api = await make_api(SONO_BODY_IDLE_TIMEOUT="0.5")
+    alice = await api.account("alice")
+    config = uvicorn.Config(api.app, host="127.0.0.1", port=unused_tcp_port, lifespan="off", log_level="warning")
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            await asyncio.sleep(0.01)
+        data = mp3_bytes()
+        form = (
+            (
+                f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="song.mp3"\r\n'
+                "Content-Type: audio/mpeg\r\n\r\n"
+            ).encode()
+            + data
+            + f"\r\n--{BOUNDARY}--\r\n".encode()
+        )
+        head = (
+            f"POST {UPLOAD} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {alice.access_token}\r\n"
+            f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {len(form)}\r\n\r\n"
+        ).encode()
+
+        reader, writer = await asyncio.open_connection("127.0.0.1", unused_tcp_port)
+        writer.write(head + form[: len(form) // 2])
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(), GUARD)  # returns once the server closed
+        writer.close()
+
+        assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
+        assert BODY_TIMED_OUT.encode() in answer
+        assert list(api.settings.upload_dir.iterdir()) == []
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(serving, GUARD)
