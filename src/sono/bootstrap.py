@@ -162,6 +162,7 @@ class Container:
 class _Check:
     name: str
     probe: Callable[[], Awaitable[object]]
+    essential: bool = False
 
     async def check(self) -> None:
         await self.probe()
@@ -226,7 +227,7 @@ async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_
         concurrency=settings.hash_concurrency,
     )
     exit_stack.callback(hasher.close)
-    checks: list[HealthCheck] = [_Check("database", lambda: ping(engine))]
+    checks: list[HealthCheck] = [_Check("database", lambda: ping(engine), essential=True)]
 
     base_url = settings.public_url or public_url or "http://127.0.0.1:8000"
     storage: ObjectStorage

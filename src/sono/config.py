@@ -74,6 +74,7 @@ class Settings:
     db_connect_timeout: float = 5.0  # seconds to open a database connection
     db_statement_timeout: float = 15.0  # seconds one statement may run (PostgreSQL)
     header_timeout_seconds: float = 10.0  # seconds a client has to send a request's head
+    body_idle_timeout: float = 30.0  # seconds a request's body may pause between two chunks
 
     @property
     def is_production(self) -> bool:
@@ -146,6 +147,7 @@ KNOWN_VARIABLES = frozenset(
         "SONO_DB_CONNECT_TIMEOUT",
         "SONO_DB_STATEMENT_TIMEOUT",
         "SONO_HEADER_TIMEOUT_SECONDS",
+        "SONO_BODY_IDLE_TIMEOUT",
     }
 )
 """Every ``SONO_*`` variable ``load_settings`` reads."""
@@ -326,6 +328,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         db_connect_timeout=r.number("SONO_DB_CONNECT_TIMEOUT", 5.0),
         db_statement_timeout=r.number("SONO_DB_STATEMENT_TIMEOUT", 15.0),
         header_timeout_seconds=r.number("SONO_HEADER_TIMEOUT_SECONDS", 10.0),
+        body_idle_timeout=r.number("SONO_BODY_IDLE_TIMEOUT", 30.0),
     )
     if storage == "s3" and not settings.s3_bucket:
         raise ConfigError("SONO_S3_BUCKET must be set when SONO_STORAGE=s3")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import stat
 import tempfile
@@ -54,9 +55,31 @@ class SpoolFolder:
         for entry in entries:
             try:
                 status = entry.stat(follow_symlinks=False)
-                if stat.S_ISREG(status.st_mode) and status.st_mtime < cutoff:
-                    os.unlink(entry.path)
+                if stat.S_ISREG(status.st_mode) and status.st_mtime < cutoff and _unlink_unless_locked(entry.path):
                     removed += 1
             except FileNotFoundError:  # its request finished meanwhile, or another process took it
                 continue
         return removed
+
+
+def _unlink_unless_locked(path: str) -> bool:
+    """Remove ``path`` unless a live request holds its lock: a request locks its spool file
+    (``flock``) for as long as it uses it, so a stalled upload, however old its file looks, is
+    left alone. The lock is taken before removing, so a request cannot take it in between."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        return False  # a link, or not ours to open: left alone
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # a live request's
+        if os.stat(path, follow_symlinks=False).st_ino != os.fstat(descriptor).st_ino:
+            return False  # replaced meanwhile
+        os.unlink(path)
+        return True
+    finally:
+        os.close(descriptor)

@@ -34,8 +34,11 @@ class TemporaryFiles(Protocol):
 
 
 class HealthCheck(Protocol):
-    """A backing service's readiness probe."""
+    """A backing service's readiness probe. ``essential``: without it the process cannot serve
+    (the database), so readiness fails; otherwise the API keeps serving with that part degraded
+    (rate limits fall back, charts answer 503, ...)."""
 
     name: str
+    essential: bool
 
     async def check(self) -> None: ...

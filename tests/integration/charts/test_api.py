@@ -242,6 +242,7 @@ async def test_an_unusable_charts_database_is_503_and_not_ready(
         response = await api.client.get(path)
         assert response.status_code == 503, response.text
         assert response.json() == {"detail": detail}
-    ready = await api.client.get("/health/ready")
-    assert ready.status_code == 503
-    assert ready.json()["checks"]["charts"] in ("error", "timeout")
+    ready = await api.client.get("/health/ready")  # the rest of the API serves: degraded, not down
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["status"] == "degraded"
+    assert ready.json()["checks"]["charts"] == "degraded"

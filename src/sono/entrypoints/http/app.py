@@ -104,7 +104,9 @@ def create_app(settings: Settings, *, container: Container | None = None, run_jo
     allow_every_method(app)
     # Litestar applies ``middleware=`` per route, after routing; the edge layer must also see
     # unknown paths and routing errors, so it wraps the whole ASGI handler.
-    app.asgi_handler = EdgeMiddleware(app.asgi_handler, settings.trusted_proxies)
+    app.asgi_handler = EdgeMiddleware(
+        app.asgi_handler, settings.trusted_proxies, body_idle_timeout=settings.body_idle_timeout
+    )
     return app
 
 

@@ -10,6 +10,7 @@ carry ``opt={MAINTENANCE_EXEMPT: True}``; on the others only admins get through.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import re
@@ -22,8 +23,9 @@ from urllib.parse import parse_qsl, unquote_plus
 
 import msgspec
 from litestar.enums import ScopeType
+from litestar.exceptions import HTTPException
 from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, ReceiveMessage, Scope, Send
 
 from sono.application import context
 from sono.config import IPNetwork
@@ -75,12 +77,58 @@ def install_request_id_logging() -> None:
 # --------------------------------------------------------------------------- edge
 
 
+BODY_TIMED_OUT = "Request body timed out"
+
+
+class BodyTimedOut(HTTPException):
+    """The client stopped sending its body: 408, and the connection is closed (the server closes
+    it after a ``Connection: close`` answer). What the request spooled is removed as its handler
+    unwinds."""
+
+    status_code = 408
+
+
+def body_deadline(receive: Receive, idle_seconds: float) -> Receive:
+    """``receive`` for a request with a body: each wait for the next body chunk may last at most
+    ``idle_seconds``, else ``BodyTimedOut`` is raised in whoever reads the body. Once the body is
+    complete, ``receive`` is the server's again (a streaming answer waits on it for the client's
+    disconnection, for as long as it lasts)."""
+    complete = False
+
+    async def receive_or_time_out() -> ReceiveMessage:
+        nonlocal complete
+        if complete:
+            return await receive()
+        try:
+            async with asyncio.timeout(idle_seconds):
+                message = await receive()
+        except TimeoutError:
+            raise BodyTimedOut(BODY_TIMED_OUT, headers={"Connection": "close"}) from None
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            complete = True
+        return message
+
+    return receive_or_time_out
+
+
+def _has_body(headers: Any) -> bool:
+    for name, value in headers:
+        if name == b"content-length":
+            return value.strip() not in (b"", b"0")
+        if name == b"transfer-encoding":
+            return True
+    return False
+
+
 class EdgeMiddleware:
     """Wraps the whole application: one closure and one header list per request."""
 
-    def __init__(self, app: ASGIApp, trusted_proxies: Sequence[IPNetwork] = ()) -> None:
+    def __init__(
+        self, app: ASGIApp, trusted_proxies: Sequence[IPNetwork] = (), *, body_idle_timeout: float = 30.0
+    ) -> None:
         self.app = app
         self.trusted_proxies = tuple(trusted_proxies)
+        self.body_idle_timeout = body_idle_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -102,6 +150,8 @@ class EdgeMiddleware:
                 message["headers"] = [*message.get("headers", ()), *added_headers]
             await send(message)
 
+        if _has_body(scope["headers"]):
+            receive = body_deadline(receive, self.body_idle_timeout)
         token = request_id_var.set(request_id)
         client = scope.get("client")
         served = context.enter(context.RequestInfo(request_id, client[0] if client else None))

@@ -10,12 +10,16 @@ title, ...) are collected as fields.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+import os
+import shutil
 import tempfile
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from litestar import Request
 from python_multipart import MultipartParser
@@ -31,8 +35,23 @@ if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
 
 FORM_OVERHEAD = 64 * 1024
-"""What a form may carry besides the file: boundaries, part headers and small text fields."""
+"""What a form may carry besides the file: every part's headers (names included) and its text
+fields, together. Past it: 413."""
+FORM_FRAMING = 16 * 1024
+"""Boundaries, line breaks, preamble and epilogue: the body may exceed the file and the form
+text by this much."""
+MAX_PARTS = 32
+"""Parts in one form (the upload forms have a handful). Past it: 400."""
+MAX_PART_NAME_BYTES = 128
+"""A part's ``name`` (the forms' field names are short). Past it: 400."""
+MAX_PART_HEADER_BYTES = 4096
+"""One part's headers together (a long file name fits). Past it: 400."""
+MAX_PART_HEADERS = 8
+"""Header lines in one part. Past it: 400."""
 INVALID_MULTIPART = "Invalid multipart body"
+TOO_MANY_PARTS = f"Too many parts in the form (at most {MAX_PARTS})"
+PART_NAME_TOO_LONG = f"A form field name is too long (at most {MAX_PART_NAME_BYTES} bytes)"
+PART_HEADERS_TOO_LARGE = "A form part's headers are too large"
 
 
 @dataclass
@@ -55,24 +74,71 @@ async def receive_upload(
     ``too_large`` beyond ``max_bytes`` of file, 400 for an empty file or a malformed body, 422 when
     the ``file_field`` part is missing. The spooled file is removed when the context exits."""
     boundary = _boundary(request.headers.get("content-type"))
+    body_limit = max_bytes + FORM_OVERHEAD + FORM_FRAMING
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes + FORM_OVERHEAD:
+    if declared is not None and declared.isdigit() and int(declared) > body_limit:
         raise PayloadTooLarge(too_large)
     await asyncio.to_thread(spool_dir.mkdir, parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=spool_dir, prefix="upload-", suffix=".part") as spooled:
-        spool = cast(BinaryIO, spooled)
-        form = _FormCollector(spool, spooled.name, file_field, max_bytes, too_large)
+    with _spool_file(spool_dir) as (spool, path):
+        form = _FormCollector(spool, path, file_field, max_bytes, too_large)
         parser = MultipartParser(boundary, form.callbacks())
+        received = 0
         try:
             async for chunk in request.stream():
+                received += len(chunk)
+                if received > body_limit:  # a chunked body: counted as it arrives, the rest never read
+                    raise PayloadTooLarge(too_large)
                 parser.write(chunk)
             parser.finalize()
         except MultipartParseError:
             raise BadRequest(INVALID_MULTIPART) from None
         upload = form.result()
         spool.flush()
+        if not await asyncio.to_thread(_still_at, spool, path):
+            # Removed by someone else while the body arrived (an operator, or a sweep that ignores
+            # the lock): the open file still has every byte; put them back on disk.
+            with _spool_file(spool_dir) as (copy, copy_path):
+                await asyncio.to_thread(_copy_whole, spool, copy)
+                upload.file, upload.path = copy, copy_path
+                yield upload
+            return
         spool.seek(0)
         yield upload
+
+
+SPOOL_PREFIX = "upload-"
+
+
+@contextmanager
+def _spool_file(spool_dir: Path) -> Iterator[tuple[BinaryIO, str]]:
+    """A new file in ``spool_dir``, open for writing and reading, locked (``flock``, exclusive)
+    for as long as the request uses it: the spool sweep (``sono jobs run-due``) never removes a
+    locked file, however old it looks. Removed at the end; already gone is fine."""
+    descriptor, path = tempfile.mkstemp(dir=spool_dir, prefix=SPOOL_PREFIX, suffix=".part")
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)  # new: nobody else holds it
+        with os.fdopen(descriptor, "w+b") as spool:
+            descriptor = -1
+            yield spool, path
+    finally:
+        if descriptor >= 0:
+            os.close(descriptor)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+def _still_at(spool: BinaryIO, path: str) -> bool:
+    try:
+        return os.stat(path).st_ino == os.fstat(spool.fileno()).st_ino
+    except FileNotFoundError:
+        return False
+
+
+def _copy_whole(source: BinaryIO, target: BinaryIO) -> None:
+    source.seek(0)
+    shutil.copyfileobj(source, target, 1024 * 1024)
+    target.flush()
+    target.seek(0)
 
 
 def _boundary(content_type: str | None) -> bytes:
@@ -97,6 +163,9 @@ class _FormCollector:
         self.fields: dict[str, str] = {}
         self.refused: list[FieldError] = []
         self.field_bytes = 0
+        self.parts = 0
+        self._header_bytes = 0
+        self._header_count = 0
         self.size = 0
         self.seen_file = False
         self.complete = False
@@ -122,17 +191,36 @@ class _FormCollector:
         }
 
     def _part_begin(self) -> None:
+        self.parts += 1
+        if self.parts > MAX_PARTS:
+            raise BadRequest(TOO_MANY_PARTS)
         self._headers.clear()
+        self._header_bytes = self._header_count = 0
         self._part_name, self._part_is_file = None, False
         self._value.clear()
 
+    def _count_header_bytes(self, size: int) -> None:
+        """Every header byte counts against the part's bound and the form's text budget, before
+        it is kept."""
+        self._header_bytes += size
+        if self._header_bytes > MAX_PART_HEADER_BYTES:
+            raise BadRequest(PART_HEADERS_TOO_LARGE)
+        self.field_bytes += size
+        if self.field_bytes > FORM_OVERHEAD:
+            raise PayloadTooLarge(BODY_TOO_LARGE)
+
     def _header_field(self, data: bytes, start: int, end: int) -> None:
+        self._count_header_bytes(end - start)
         self._header_name.extend(data[start:end])
 
     def _header_value_data(self, data: bytes, start: int, end: int) -> None:
+        self._count_header_bytes(end - start)
         self._header_value.extend(data[start:end])
 
     def _header_end(self) -> None:
+        self._header_count += 1
+        if self._header_count > MAX_PART_HEADERS:
+            raise BadRequest(PART_HEADERS_TOO_LARGE)
         self._headers[bytes(self._header_name).lower()] = bytes(self._header_value)
         self._header_name.clear()
         self._header_value.clear()
@@ -140,6 +228,8 @@ class _FormCollector:
     def _headers_finished(self) -> None:
         _, options = parse_options_header(self._headers.get(b"content-disposition"))
         name = options.get(b"name")
+        if name is not None and len(name) > MAX_PART_NAME_BYTES:
+            raise BadRequest(PART_NAME_TOO_LONG)
         self._part_name = name.decode("utf-8", "replace") if name is not None else None
         self._part_is_file = self._part_name == self.file_field and not self.seen_file
         if options.get(b"filename") is not None and not self._part_is_file:

@@ -37,6 +37,9 @@ class ReadinessFailureBody(msgspec.Struct):
     checks: dict[str, str]
 
 
+DEGRADED = "degraded"
+
+
 async def probe(check: HealthCheck) -> str:
     """``ok``, ``timeout`` or ``error`` (the cause goes to the log)."""
     try:
@@ -66,14 +69,22 @@ class HealthController(Controller):
         "/health/ready",
         summary="Readiness of every backing service",
         responses={
-            503: ResponseSpec(ReadinessFailureBody, generate_examples=False, description="A backing service is down")
+            503: ResponseSpec(ReadinessFailureBody, generate_examples=False, description="The database is down")
         },
     )
     async def ready(self, container: AppContainer) -> Response[ReadinessOut | ReadinessFailureBody]:
+        """Ready means "can serve": 503 when an essential service (the database) is down; a
+        non-essential one (cache, storage, charts) that is down is marked ``degraded`` and the
+        answer stays 200, so an orchestrator does not pull every instance on a Redis blip."""
         checks_to_run = container.ports.health_checks
         statuses = await asyncio.gather(*(probe(check) for check in checks_to_run))
-        checks = {check.name: status for check, status in zip(checks_to_run, statuses, strict=True)}
-        down = [name for name, status in checks.items() if status != "ok"]
+        checks: dict[str, str] = {}
+        down: list[str] = []
+        for check, status in zip(checks_to_run, statuses, strict=True):
+            if status != "ok" and check.essential:
+                down.append(check.name)
+            checks[check.name] = status if status == "ok" or check.essential else DEGRADED
         if down:
             return Response(ReadinessFailureBody(f"Service unavailable: {', '.join(down)}", checks), status_code=503)
-        return Response(ReadinessOut(status="ready", checks=checks))
+        degraded = DEGRADED in checks.values()
+        return Response(ReadinessOut(status=DEGRADED if degraded else "ready", checks=checks))
