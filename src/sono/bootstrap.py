@@ -170,6 +170,7 @@ async def build_container(settings: Settings, *, public_url: str | None = None) 
 
 
 async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_url: str | None = None) -> Ports:
+    from sono.adapters.allocator import limit_retained_memory
     from sono.adapters.charts import build_charts
     from sono.adapters.clock import SystemClock
     from sono.adapters.files import SpoolFolder
@@ -191,6 +192,7 @@ async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_
     from sono.adapters.stores.maintenance import DatabaseMaintenanceStore
     from sono.adapters.stores.rate_limit import MemoryRateLimiter, RedisRateLimiter
 
+    limit_retained_memory()  # large blocks (decoded images, password hashes) go back to the system when freed
     secrets_dir = settings.secrets_dir
     secret_key = settings.secret_key or load_or_create_secret(secrets_dir / "secret_key")
     refresh_key = settings.refresh_secret_key or load_or_create_secret(secrets_dir / "refresh_secret_key")
@@ -217,6 +219,9 @@ async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_
     )
     exit_stack.callback(hasher.close)
     checks: list[HealthCheck] = [_Check("database", lambda: ping(engine))]
+
+    inspector = ContentInspector(max_decodes=settings.image_decodes)
+    exit_stack.callback(inspector.close)
 
     base_url = settings.public_url or public_url or "http://127.0.0.1:8000"
     storage: ObjectStorage
@@ -287,7 +292,7 @@ async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_
         sessions=sessions,
         storage=storage,
         signer=signer,
-        inspector=ContentInspector(),
+        inspector=inspector,
         notifier=EmailNotifier(transport, frontend_url=settings.frontend_url),
         rate_limiter=rate_limiter,
         maintenance=maintenance,
