@@ -471,8 +471,9 @@ def _small_copy(source: Image.Image, max_side: int) -> tuple[Image.Image, int]:
     return image, orientation
 
 
-def _reencode(data: BinaryIO, max_side: int, max_pixels: int, decoded: list[int]) -> ProcessedImage:
-    """The re-encoded image; appends the number of pixels decoded to ``decoded``."""
+def _decode_small(data: BinaryIO, max_side: int, max_pixels: int, decoded: list[int]) -> tuple[Image.Image, int]:
+    """The image in ``data`` decoded and shrunk (see ``_small_copy``), and its EXIF orientation;
+    appends the number of pixels decoded to ``decoded``. The full-size decode is freed on return."""
     from PIL import Image
 
     with Image.open(data, formats=_IMAGE_FORMATS) as source:
@@ -488,7 +489,17 @@ def _reencode(data: BinaryIO, max_side: int, max_pixels: int, decoded: list[int]
             source.draft("RGB", (max_side, max_side))  # decoded at 1/2, 1/4 or 1/8 of the size where it can
         decoded.append(source.size[0] * source.size[1])
         source.load()
-        image, orientation = _small_copy(source, max_side)
+        try:
+            return _small_copy(source, max_side)
+        finally:
+            source.close()  # the decoded pixels go now, not when the caller's frame ends
+
+
+def _reencode(data: BinaryIO, max_side: int, max_pixels: int, decoded: list[int]) -> ProcessedImage:
+    """The re-encoded image; appends the number of pixels decoded to ``decoded``."""
+    from PIL import Image
+
+    image, orientation = _decode_small(data, max_side, max_pixels, decoded)
     if orientation in _TRANSPOSE:
         image = image.transpose(Image.Transpose[_TRANSPOSE[orientation]])
     image = _to_srgb(image, "RGBA" if _has_alpha(image) else "RGB")
