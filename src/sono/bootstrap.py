@@ -14,6 +14,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sono.application.accounts.password_reset import PasswordResetService
 from sono.application.accounts.ports import Notifier, PasswordDecryptor, PasswordHasher, SessionLookup, TokenIssuer
@@ -38,6 +39,9 @@ from sono.application.media.service import MediaService
 from sono.application.ports import Clock, HealthCheck, RateLimiter, TemporaryFiles
 from sono.application.uow import UnitOfWorkFactory
 from sono.config import Settings
+
+if TYPE_CHECKING:
+    from sono.adapters.mail.smtp import SmtpMailer
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +162,12 @@ class Container:
         return JobRunner(p.uow, self.gdpr, self.media, p.clock, p.temporary_files, self.bus)
 
 
+def _smtp_mailer() -> type[SmtpMailer]:
+    from sono.adapters.mail.smtp import SmtpMailer  # aiosmtplib only where SMTP is configured
+
+    return SmtpMailer
+
+
 @dataclass
 class _Check:
     name: str
@@ -181,12 +191,12 @@ async def build_container(settings: Settings, *, public_url: str | None = None) 
 
 
 async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_url: str | None = None) -> Ports:
+    from sono.adapters.allocator import limit_retained_memory
     from sono.adapters.charts import build_charts
     from sono.adapters.clock import SystemClock
     from sono.adapters.files import SpoolFolder
     from sono.adapters.mail.notifier import EmailNotifier
     from sono.adapters.mail.outbox import OutboxMailer
-    from sono.adapters.mail.smtp import SmtpMailer
     from sono.adapters.media.inspector import ContentInspector
     from sono.adapters.security.passwords import Argon2PasswordHasher
     from sono.adapters.security.rsa_keys import RsaPasswordDecryptor, load_or_create_private_key, load_private_key
@@ -200,8 +210,9 @@ async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_
     from sono.adapters.sqlalchemy.uow import SqlUnitOfWorkFactory
     from sono.adapters.storage.signing import HmacUrlSigner
     from sono.adapters.stores.maintenance import DatabaseMaintenanceStore
-    from sono.adapters.stores.rate_limit import MemoryRateLimiter, RedisRateLimiter
+    from sono.adapters.stores.process_rate_limit import MemoryRateLimiter
 
+    limit_retained_memory()  # large blocks (decoded images, password hashes) go back to the system when freed
     secrets_dir = settings.secrets_dir
     secret_key = settings.secret_key or load_or_create_secret(secrets_dir / "secret_key")
     refresh_key = settings.refresh_secret_key or load_or_create_secret(secrets_dir / "refresh_secret_key")
@@ -229,6 +240,9 @@ async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_
     exit_stack.callback(hasher.close)
     checks: list[HealthCheck] = [_Check("database", lambda: ping(engine), essential=True)]
 
+    inspector = ContentInspector(max_decodes=settings.image_decodes)
+    exit_stack.callback(inspector.close)
+
     base_url = settings.public_url or public_url or "http://127.0.0.1:8000"
     storage: ObjectStorage
     if settings.storage == "s3":
@@ -255,7 +269,7 @@ async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_
     checks.append(_Check("storage", storage.check))
 
     transport = (
-        SmtpMailer(
+        _smtp_mailer()(
             host=settings.smtp_host,
             port=settings.smtp_port,
             username=settings.smtp_username,
@@ -270,6 +284,8 @@ async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_
 
     rate_limiter: RateLimiter
     if settings.redis_url:
+        from sono.adapters.stores.rate_limit import RedisRateLimiter
+
         redis_limiter = RedisRateLimiter(settings.redis_url)
         exit_stack.push_async_callback(redis_limiter.close)
         rate_limiter = redis_limiter
@@ -298,7 +314,7 @@ async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_
         sessions=sessions,
         storage=storage,
         signer=signer,
-        inspector=ContentInspector(),
+        inspector=inspector,
         notifier=EmailNotifier(transport, frontend_url=settings.frontend_url),
         rate_limiter=rate_limiter,
         maintenance=maintenance,

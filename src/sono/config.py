@@ -63,6 +63,7 @@ class Settings:
     argon2_time_cost: int = 2
     argon2_parallelism: int = 1
     hash_concurrency: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
+    image_decodes: int = 2  # images decoded at once per process (each may hold 4 bytes a pixel)
 
     migrate_on_start: bool = True
     jobs_enabled: bool = True
@@ -138,6 +139,7 @@ KNOWN_VARIABLES = frozenset(
         "SONO_AUDIT_RETENTION_DAYS",
         "SONO_ARGON2_PARALLELISM",
         "SONO_HASH_CONCURRENCY",
+        "SONO_IMAGE_DECODES",
         "SONO_MIGRATE_ON_START",
         "SONO_JOBS_ENABLED",
         "SONO_JOBS_INTERVAL_SECONDS",
@@ -319,6 +321,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         argon2_time_cost=r.integer("SONO_ARGON2_TIME_COST", 2, minimum=1, maximum=100),
         argon2_parallelism=r.integer("SONO_ARGON2_PARALLELISM", 1, minimum=1, maximum=64),
         hash_concurrency=r.integer("SONO_HASH_CONCURRENCY", max(1, os.cpu_count() or 1), minimum=1, maximum=256),
+        image_decodes=r.integer("SONO_IMAGE_DECODES", 2, minimum=1, maximum=64),
         migrate_on_start=bool(r.flag("SONO_MIGRATE_ON_START", True)),
         jobs_enabled=bool(r.flag("SONO_JOBS_ENABLED", True)),
         jobs_interval_seconds=r.integer("SONO_JOBS_INTERVAL_SECONDS", 60, minimum=1),

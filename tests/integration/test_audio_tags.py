@@ -165,7 +165,7 @@ async def test_parsing_runs_off_the_event_loop(tmp_path: Path, monkeypatch: pyte
         return run
 
     monkeypatch.setattr(inspector_module, "_audio_info", in_thread(inspector_module._audio_info))
-    monkeypatch.setattr(inspector_module, "read_audio_tags", in_thread(inspector_module.read_audio_tags))
+    monkeypatch.setattr(tags_module, "read_audio_tags", in_thread(tags_module.read_audio_tags))
 
     found = await read(tmp_path, tagged("mp3", GOOD))
 

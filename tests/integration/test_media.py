@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import random
 import struct
+import threading
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 from PIL import Image
@@ -19,6 +22,7 @@ from sono.domain.media import (
     IMAGE_MAX_PIXELS,
     IMAGE_MAX_SIDE,
     IMAGE_UNSUPPORTED,
+    ProcessedImage,
 )
 from tests.fixtures import media
 
@@ -134,11 +138,113 @@ async def test_exif_orientation_is_applied() -> None:
 
 async def test_longest_side_is_bounded() -> None:
     image, _ = await _process(media.png_bytes((3000, 1000), alpha=False))
-    assert image.size == (IMAGE_MAX_SIDE, 683)
+    assert IMAGE_MAX_SIDE == 1024
+    assert image.size == (1024, 341)
     image, _ = await _process(media.image_bytes("JPEG", (1000, 3000)))
-    assert image.size == (683, IMAGE_MAX_SIDE)
+    assert image.size == (341, 1024)
     image, _ = await _process(media.webp_bytes((400, 300)), ContentInspector(max_image_side=100))
     assert image.size == (100, 75)
+
+
+def _quarters(image: Image.Image) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The pixel in the middle of the top-left quarter and the one in the middle of the bottom-right."""
+    width, height = image.size
+    return image.getpixel((width // 4, height // 4)), image.getpixel((3 * width // 4, 3 * height // 4))
+
+
+@pytest.mark.parametrize(
+    ("data", "size"),
+    [
+        (media.png_bytes((4000, 4000), alpha=True), (1024, 1024)),  # the largest image accepted
+        (media.png_bytes((5000, 3200), alpha=False), (1024, 655)),
+        (media.image_bytes("PNG", (3000, 1200), mode="P"), (1024, 410)),
+        (media.image_bytes("PNG", (1200, 3000), mode="L"), (410, 1024)),
+        (media.webp_bytes((2600, 2600), alpha=True), (1024, 1024)),
+        (media.image_bytes("JPEG", (4000, 2000)), (1024, 512)),
+        (media.image_bytes("JPEG", (4000, 2000), mode="CMYK"), (1024, 512)),
+    ],
+    ids=["png-rgba-max", "png-rgb", "png-palette", "png-grey", "webp-alpha", "jpeg", "jpeg-cmyk"],
+)
+async def test_large_images_come_out_bounded_and_intact(data: bytes, size: tuple[int, int]) -> None:
+    """Shrunk a strip at a time: the output is bounded, the picture (red top-left quarter, blue
+    elsewhere, translucent where it has alpha) and its alpha survive."""
+    image, _ = await _process(data)
+    assert image.size == size
+    top_left, bottom_right = _quarters(image.convert("RGBA"))
+    if data.startswith(b"\x89PNG") and Image.open(io.BytesIO(data)).mode == "L":  # red and blue as grey
+        assert all(abs(a - 76) <= 3 for a in top_left[:3]) and all(abs(b - 29) <= 3 for b in bottom_right[:3])
+        return
+    assert top_left[0] > 200 and top_left[2] < 60 and top_left[3] == 255
+    if image.mode == "RGBA":
+        assert bottom_right[2] > 200 and bottom_right[0] < 60 and 100 < bottom_right[3] < 156
+    else:
+        assert bottom_right[2] > 150 and bottom_right[0] < 60
+
+
+async def test_exif_orientation_is_applied_to_a_reduced_image() -> None:
+    """4000x2000 stored sideways ("rotate 90 CW to display"): shown as 512x1024, the red top-left
+    quarter of the stored pixels ends up top-right."""
+    image, _ = await _process(media.jpeg_with_metadata((4000, 2000), orientation=6))
+    assert image.size == (512, 1024)
+    rgb = image.convert("RGB")
+    assert rgb.getpixel((384, 256))[0] > 200 and rgb.getpixel((128, 256))[2] > 150
+    image, _ = await _process(media.jpeg_with_metadata((4000, 2000), orientation=3))  # upside down
+    assert image.size == (1024, 512)
+    rgb = image.convert("RGB")
+    assert rgb.getpixel((768, 384))[0] > 200 and rgb.getpixel((256, 128))[2] > 150
+
+
+class _CountingInspector(ContentInspector):
+    """Decodes block until released; counts how many run at once."""
+
+    def __init__(self, max_decodes: int) -> None:
+        super().__init__(max_decodes=max_decodes)
+        self.condition = threading.Condition()
+        self.running = 0
+        self.most = 0
+        self.released = False
+
+    def _process_image(self, data: BinaryIO) -> ProcessedImage:
+        with self.condition:
+            self.running += 1
+            self.most = max(self.most, self.running)
+            self.condition.notify_all()
+            self.condition.wait_for(lambda: self.released, timeout=60)  # the timeout only guards a broken test
+            self.running -= 1
+        return super()._process_image(data)
+
+
+@pytest.mark.parametrize("bound", [1, 2, 3])
+async def test_no_more_than_the_bound_decode_at_once(bound: int) -> None:
+    checker = _CountingInspector(max_decodes=bound)
+    try:
+        uploads = [asyncio.ensure_future(checker.process_image(io.BytesIO(media.png_bytes()))) for _ in range(8)]
+
+        def started() -> bool:
+            with checker.condition:
+                return checker.condition.wait_for(lambda: checker.running >= bound, timeout=60)
+
+        assert await asyncio.to_thread(started)
+        for _ in range(20):  # every upload gets its turn on the event loop to ask for a decode
+            await asyncio.sleep(0)
+        with checker.condition:
+            assert checker.running == bound, "the others wait for a free decoder"
+            checker.released = True
+            checker.condition.notify_all()
+        results = await asyncio.gather(*uploads)
+    finally:
+        checker.close()
+    assert checker.most == bound
+    assert [(result.width, result.height) for result in results] == [(64, 48)] * 8
+
+
+def test_the_decode_bound_is_a_setting(tmp_path: Path) -> None:
+    from sono.config import load_settings
+
+    assert load_settings({"SONO_DATA_DIR": str(tmp_path)}).image_decodes == 2
+    assert load_settings({"SONO_DATA_DIR": str(tmp_path), "SONO_IMAGE_DECODES": "5"}).image_decodes == 5
+    with pytest.raises(ValueError, match="must be positive"):
+        ContentInspector(max_decodes=0)
 
 
 async def test_real_file_objects_are_accepted(tmp_path: Path) -> None:
@@ -188,22 +294,23 @@ async def test_other_content_is_unsupported(data: bytes) -> None:
     assert caught.value.detail == IMAGE_UNSUPPORTED
 
 
-@pytest.mark.parametrize("size", [(20000, 20000), (8000, 6000), (1, 50_000_000), (6325, 6325)])
+@pytest.mark.parametrize("size", [(20000, 20000), (8000, 6000), (1, 50_000_000), (6325, 6325), (6300, 6300)])
 async def test_decompression_bombs_are_too_large(size: tuple[int, int]) -> None:
-    """Whether Pillow's own bound or ours (40 megapixels) catches it: too large, not unsupported."""
+    """Whether Pillow's own bound or ours (16 megapixels) catches it: too large, not unsupported.
+    6300x6300 (40 megapixels, 160 MB decoded) was accepted before."""
     data = media.png_declaring(*size)
     assert len(data) < 20_000, "the bomb is cheap to build and to send"
     with pytest.raises(PayloadTooLarge) as caught:
         await inspector.process_image(io.BytesIO(data))
-    assert caught.value.detail == IMAGE_DIMENSIONS_TOO_LARGE == "Image dimensions too large. Maximum is 40 megapixels"
+    assert caught.value.detail == IMAGE_DIMENSIONS_TOO_LARGE == "Image dimensions too large. Maximum is 16 megapixels"
 
 
 async def test_the_message_states_the_bound_the_inspector_uses() -> None:
-    assert inspector.max_pixels == IMAGE_MAX_PIXELS == 40_000_000
+    assert inspector.max_pixels == IMAGE_MAX_PIXELS == 16_000_000
     with pytest.raises(PayloadTooLarge):
-        await inspector.process_image(io.BytesIO(media.png_declaring(8000, 5001)))  # 40 008 000 pixels
+        await inspector.process_image(io.BytesIO(media.png_declaring(5000, 3201)))  # 16 005 000 pixels
     with pytest.raises(UnsupportedMedia):  # exactly at the bound: accepted, then found truncated
-        await inspector.process_image(io.BytesIO(media.png_declaring(8000, 5000)))
+        await inspector.process_image(io.BytesIO(media.png_declaring(5000, 3200)))
 
 
 async def test_pixel_bound_is_configurable() -> None:
@@ -246,7 +353,7 @@ async def test_a_huge_image_upload_answers_413(tmp_path: Path) -> None:
     finally:
         await container.aclose()
     assert response.status_code == 413
-    assert response.json() == {"detail": "Image dimensions too large. Maximum is 40 megapixels"}
+    assert response.json() == {"detail": "Image dimensions too large. Maximum is 16 megapixels"}
     avatars = settings.media_dir / "avatars"
     assert not avatars.exists() or not any(avatars.rglob("*")), "nothing stored"
 

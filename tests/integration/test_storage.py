@@ -453,6 +453,24 @@ async def test_s3_multipart_upload(s3: S3Storage, s3_endpoint: str) -> None:
     assert await _read(s3, "audio/8/long.flac", 5 * MiB - 2, 5 * MiB + 1) == data[5 * MiB - 2 : 5 * MiB + 2]
 
 
+@pytest.mark.parametrize("size", [12 * MiB + 321, 10 * MiB, 5 * MiB - 1])
+async def test_s3_upload_from_a_file_reads_back_identical(s3: S3Storage, tmp_path: Path, size: int) -> None:
+    """Parts go out as buffers sent like files (signed and streamed in chunks): every byte of an
+    upload larger than a part, an exact number of parts, or less than one part comes back."""
+    data = _random_bytes(size, seed=size)
+    source = tmp_path / "upload.bin"
+    source.write_bytes(data)
+    with source.open("rb") as file:
+        file.read(7)  # what remains of the file is uploaded
+        stored = await s3.put("audio/9/whole.flac", file, "audio/flac")  # type: ignore[arg-type]
+    assert stored.size == size - 7
+    assert await _read(s3, "audio/9/whole.flac") == data[7:]
+    info = await s3.head("audio/9/whole.flac")
+    assert (info.size, info.content_type) == (size - 7, "audio/flac")
+    parts = -(-(size - 7) // (5 * MiB))
+    assert info.etag.strip('"').endswith(f"-{parts}") if parts > 1 else "-" not in info.etag
+
+
 async def test_s3_failed_multipart_upload_is_aborted(s3: S3Storage, s3_endpoint: str) -> None:
     reader = RecordingReader(_random_bytes(11 * MiB), fail_after=6 * MiB)
     with pytest.raises(OSError, match="went away"):

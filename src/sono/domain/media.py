@@ -14,8 +14,8 @@ from dataclasses import dataclass
 MB = 1024 * 1024
 AUDIO_MAX_BYTES = 50 * MB
 IMAGE_MAX_BYTES = 5 * MB
-IMAGE_MAX_SIDE = 2048
-IMAGE_MAX_PIXELS = 40_000_000  # width x height an uploaded image may declare (decoded images take memory)
+IMAGE_MAX_SIDE = 1024  # longest side of a stored image: covers and avatars are shown at a few hundred pixels
+IMAGE_MAX_PIXELS = 16_000_000  # width x height an uploaded image may declare (a decode holds 4 bytes a pixel)
 AUDIO_FORMATS = ("MP3", "WAV", "OGG", "M4A", "AAC", "FLAC", "WEBM")
 IMAGE_FORMATS = ("PNG", "JPG", "WebP")
 AUDIO_UNSUPPORTED = f"Unsupported audio format. Allowed formats: {', '.join(AUDIO_FORMATS)}"

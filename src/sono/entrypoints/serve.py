@@ -1,6 +1,6 @@
-"""``sono serve``: prepare once in the parent process, then hand over to uvicorn.
+"""``sono serve``: prepare once (in a child process of the parent), then hand over to uvicorn.
 
-The parent upgrades the database (the migration takes a PostgreSQL advisory lock, so several
+The preparation upgrades the database (the migration takes a PostgreSQL advisory lock, so several
 instances starting at once are safe), creates the data directory and makes sure the generated
 secrets and the RSA key pair exist, so every worker loads the same ones. Workers are started by
 uvicorn from ``app_from_env`` and read their settings from the environment they inherit.
@@ -12,8 +12,10 @@ import asyncio
 import copy
 import errno
 import logging
+import multiprocessing
 import os
 import socket
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from sono.config import Settings
@@ -74,6 +76,18 @@ async def prepare(settings: Settings, *, public_url: str, migrate: bool) -> None
         await secrets_ready
 
 
+def prepare_elsewhere(settings: Settings, *, public_url: str, migrate: bool) -> None:
+    """``prepare`` in a short-lived child process (its errors raised here): what the migration
+    and the throwaway container load (Alembic, templates, key material) is never held by the
+    process that goes on to serve."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pool.submit(_prepare_now, settings, public_url, migrate).result()
+
+
+def _prepare_now(settings: Settings, public_url: str, migrate: bool) -> None:
+    asyncio.run(prepare(settings, public_url=public_url, migrate=migrate))
+
+
 async def _build_and_close(settings: Settings, public_url: str) -> None:
     from sono.bootstrap import build_container
 
@@ -102,7 +116,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int, migrate: bo
     public_url = settings.public_url or default_public_url(host, port)
     if settings.public_url is None and host in _WILDCARD_HOSTS:
         log.warning("SONO_PUBLIC_URL is not set; media URLs will point at %s", public_url)
-    asyncio.run(prepare(settings, public_url=public_url, migrate=migrate and settings.migrate_on_start))
+    prepare_elsewhere(settings, public_url=public_url, migrate=migrate and settings.migrate_on_start)
 
     # The workers inherit the environment: the database is migrated (or deliberately not), and
     # media URLs need the address clients reach us at.

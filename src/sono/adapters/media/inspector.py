@@ -13,20 +13,11 @@ import io
 import logging
 import struct
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from mutagen.aac import AAC
-from mutagen.flac import FLAC
-from mutagen.mp3 import MP3
-from mutagen.mp4 import MP4
-from mutagen.oggflac import OggFLAC
-from mutagen.oggopus import OggOpus
-from mutagen.oggvorbis import OggVorbis
-from mutagen.wave import WAVE
-from PIL import Image, ImageCms, ImageOps
-
-from sono.adapters.media.tags import read_audio_tags
+from sono.adapters.allocator import release_memory
 from sono.domain.errors import PayloadTooLarge, UnsupportedMedia
 from sono.domain.media import (
     AUDIO_UNSUPPORTED,
@@ -39,10 +30,19 @@ from sono.domain.media import (
     ProcessedImage,
 )
 
+if TYPE_CHECKING:
+    from PIL import Image
+
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_PIXELS = IMAGE_MAX_PIXELS
 """Images with more pixels than this are refused (``PayloadTooLarge``) before any pixel is decoded."""
+
+DEFAULT_IMAGE_DECODES = 2
+"""Images decoded at once by one inspector; more wait for a free decoder."""
+
+RELEASE_AFTER_PIXELS = 1_000_000
+"""A decode of this many pixels or more returns the freed memory to the system when it ends."""
 
 _SNIFF_BYTES = 64 * 1024
 _WEBM_SCAN_BYTES = 1024 * 1024
@@ -175,6 +175,8 @@ def _frames_chain(fileobj: BinaryIO, start: int, frame_length: Callable[[bytes],
 
 
 def _inspect_mpeg(fileobj: BinaryIO, start: int, size: int) -> _Stream:
+    from mutagen.mp3 import MP3
+
     if not _frames_chain(fileobj, start, _mp3_frame_length, size):
         raise _Rejected("mp3: no valid frame at the stream start")
     fileobj.seek(0)
@@ -185,6 +187,8 @@ def _inspect_mpeg(fileobj: BinaryIO, start: int, size: int) -> _Stream:
 
 
 def _inspect_adts(fileobj: BinaryIO, start: int, size: int) -> _Stream:
+    from mutagen.aac import AAC
+
     if not _frames_chain(fileobj, start, _adts_frame_length, size):
         raise _Rejected("aac: no valid ADTS frame at the stream start")
     fileobj.seek(0)
@@ -192,6 +196,10 @@ def _inspect_adts(fileobj: BinaryIO, start: int, size: int) -> _Stream:
 
 
 def _inspect_ogg(fileobj: BinaryIO) -> _Stream:
+    from mutagen.oggflac import OggFLAC
+    from mutagen.oggopus import OggOpus
+    from mutagen.oggvorbis import OggVorbis
+
     fileobj.seek(0)
     header = fileobj.read(27)
     if len(header) < 27 or not header[5] & 0x02:  # the first page must begin a stream (BOS)
@@ -209,6 +217,8 @@ def _inspect_ogg(fileobj: BinaryIO) -> _Stream:
 
 
 def _inspect_mp4(fileobj: BinaryIO) -> _Stream:
+    from mutagen.mp4 import MP4
+
     fileobj.seek(0)
     info = MP4(fileobj).info
     if not getattr(info, "codec", ""):
@@ -325,6 +335,10 @@ def _inspect_webm(fileobj: BinaryIO) -> _Stream:
 
 def _inspect_audio_file(path: str) -> _Stream:
     """Identify ``path`` from its content. Raises ``_Rejected`` or a parser error."""
+    from mutagen.aac import AAC
+    from mutagen.flac import FLAC
+    from mutagen.wave import WAVE
+
     with open(path, "rb") as fileobj:
         fileobj.seek(0, io.SEEK_END)
         size = fileobj.tell()
@@ -374,10 +388,25 @@ def _audio_info(path: str) -> AudioInfo:
 
 # --------------------------------------------------------------------------- images
 
+_STRIP_ROWS = 64
+"""Output rows reduced per step: the full-size copies a reduction makes are this tall."""
+_REDUCIBLE_MODES = frozenset({"L", "LA", "RGB", "RGBA", "CMYK", "I", "F"})
+_TRANSPOSE = {  # EXIF orientation -> the Image.Transpose member that displays it upright
+    2: "FLIP_LEFT_RIGHT",
+    3: "ROTATE_180",
+    4: "FLIP_TOP_BOTTOM",
+    5: "TRANSPOSE",
+    6: "ROTATE_270",
+    7: "TRANSVERSE",
+    8: "ROTATE_90",
+}
+
 
 def _to_srgb(image: Image.Image, mode: str) -> Image.Image:
     """``image`` in ``mode`` (RGB or RGBA). Pixels with an embedded ICC profile are converted to
     sRGB, so dropping the profile keeps the colours; an unusable profile is ignored."""
+    from PIL import ImageCms
+
     icc = image.info.get("icc_profile")
     if icc and image.mode in ("RGB", "RGBA", "CMYK"):
         try:
@@ -396,19 +425,123 @@ def _has_alpha(image: Image.Image) -> bool:
     return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
 
 
-class ContentInspector:
-    """``MediaInspector`` for production: mutagen for audio, Pillow for images.
+def _reducible(image: Image.Image) -> Image.Image:
+    """``image`` in a mode that averages well (palettes, bilevel, 16-bit and colour keys
+    converted; the one full-size copy of a decode, and only for those modes)."""
+    if image.mode in _REDUCIBLE_MODES and "transparency" not in image.info:
+        return image
+    if _has_alpha(image):
+        return image.convert("RGBA")
+    return image.convert("L" if image.mode in ("1", "L") or image.mode.startswith("I;16") else "RGB")
 
-    Images are decoded only when their declared size is at most ``max_pixels``, oriented by their
-    EXIF orientation, shrunk so the longest side is at most ``max_image_side``, and re-encoded as
-    WebP (alpha kept) without any metadata (EXIF, GPS, XMP, ICC, comments).
+
+def _reduce(image: Image.Image, factor: int) -> Image.Image:
+    """``image`` shrunk by an integer ``factor`` (box average), a strip of rows at a time: Pillow's
+    own ``reduce`` of an image with alpha first copies it whole, premultiplied."""
+    from PIL import Image
+
+    if factor <= 1:
+        return image
+    width, height = image.size
+    out = Image.new(image.mode, (-(-width // factor), -(-height // factor)))
+    step = factor * _STRIP_ROWS
+    for top in range(0, height, step):
+        with image.crop((0, top, width, min(height, top + step))) as strip:
+            out.paste(strip.reduce(factor), (0, top // factor))
+    return out
+
+
+def _orientation(image: Image.Image) -> int:
+    try:
+        return int(image.getexif().get(0x0112, 1))
+    except (TypeError, ValueError, SyntaxError, OSError):  # a malformed EXIF block: as stored
+        return 1
+
+
+def _small_copy(source: Image.Image, max_side: int) -> tuple[Image.Image, int]:
+    """The decoded ``source`` at most about twice ``max_side`` on its longest side (from here on
+    every copy is small) and its EXIF orientation."""
+    orientation = _orientation(source)
+    icc = source.info.get("icc_profile")
+    image = _reducible(source)
+    image = _reduce(image, max(image.size) // max_side)
+    if image is source:  # small already: a copy, so that the source's file and metadata can go
+        image = source.copy()
+    image.info = {"icc_profile": icc} if icc else {}
+    return image, orientation
+
+
+def _decode_small(data: BinaryIO, max_side: int, max_pixels: int, decoded: list[int]) -> tuple[Image.Image, int]:
+    """The image in ``data`` decoded and shrunk (see ``_small_copy``), and its EXIF orientation;
+    appends the number of pixels decoded to ``decoded``. The full-size decode is freed on return."""
+    from PIL import Image
+
+    with Image.open(data, formats=_IMAGE_FORMATS) as source:
+        if source.format not in _DECODED_FORMATS:
+            raise UnsupportedMedia(IMAGE_UNSUPPORTED)
+        width, height = source.size
+        if width < 1 or height < 1:
+            raise UnsupportedMedia(IMAGE_UNSUPPORTED)
+        if width * height > max_pixels:
+            log.debug("image rejected: %dx%d exceeds the pixel bound", width, height)
+            raise PayloadTooLarge(IMAGE_DIMENSIONS_TOO_LARGE)
+        if source.format in ("JPEG", "MPO"):
+            source.draft("RGB", (max_side, max_side))  # decoded at 1/2, 1/4 or 1/8 of the size where it can
+        decoded.append(source.size[0] * source.size[1])
+        source.load()
+        try:
+            return _small_copy(source, max_side)
+        finally:
+            source.close()  # the decoded pixels go now, not when the caller's frame ends
+
+
+def _reencode(data: BinaryIO, max_side: int, max_pixels: int, decoded: list[int]) -> ProcessedImage:
+    """The re-encoded image; appends the number of pixels decoded to ``decoded``."""
+    from PIL import Image
+
+    image, orientation = _decode_small(data, max_side, max_pixels, decoded)
+    if orientation in _TRANSPOSE:
+        image = image.transpose(Image.Transpose[_TRANSPOSE[orientation]])
+    image = _to_srgb(image, "RGBA" if _has_alpha(image) else "RGB")
+    image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    clean = Image.new(image.mode, image.size)  # a fresh image: no info, EXIF, XMP or ICC to carry over
+    clean.paste(image)
+    out = io.BytesIO()
+    clean.save(out, "WEBP", quality=_WEBP_QUALITY, method=4)
+    return ProcessedImage(
+        data=out.getvalue(), content_type="image/webp", extension="webp", width=clean.width, height=clean.height
+    )
+
+
+class ContentInspector:
+    """``MediaInspector`` for production: mutagen for audio, Pillow for images (both imported on
+    first use, not when the process starts).
+
+    Images are decoded only when their declared size is at most ``max_pixels`` (JPEG at the
+    smallest scale that still covers ``max_image_side``), shrunk a strip at a time so the longest
+    side is at most ``max_image_side``, oriented by their EXIF orientation and re-encoded as WebP
+    (alpha kept) without any metadata (EXIF, GPS, XMP, ICC, comments). At most ``max_decodes``
+    images are decoded at once (in this inspector's own threads; more wait their turn), and a
+    large decode gives its memory back to the system when it ends.
     """
 
-    def __init__(self, max_image_side: int = IMAGE_MAX_SIDE, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
-        if max_image_side < 1 or max_pixels < 1:
-            raise ValueError("max_image_side and max_pixels must be positive")
+    def __init__(
+        self,
+        max_image_side: int = IMAGE_MAX_SIDE,
+        *,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        max_decodes: int = DEFAULT_IMAGE_DECODES,
+    ) -> None:
+        if max_image_side < 1 or max_pixels < 1 or max_decodes < 1:
+            raise ValueError("max_image_side, max_pixels and max_decodes must be positive")
         self.max_image_side = max_image_side
         self.max_pixels = max_pixels
+        self.max_decodes = max_decodes
+        self._decoders = ThreadPoolExecutor(max_workers=max_decodes, thread_name_prefix="sono-image")
+
+    def close(self) -> None:
+        """Stop the decoder threads (decodes not started yet are cancelled)."""
+        self._decoders.shutdown(wait=False, cancel_futures=True)
 
     async def inspect_audio(self, path: str) -> AudioInfo:
         """Identify the audio file at ``path`` by content. Raises ``UnsupportedMedia``."""
@@ -418,16 +551,21 @@ class ContentInspector:
         """The descriptive tags and embedded picture of an accepted audio file, cleaned and
         bounded; empty tags when there are none, they cannot be read, or the metadata is larger
         than ``TAG_BYTES_MAX`` (never loaded then)."""
+        from sono.adapters.media.tags import read_audio_tags
+
         return await asyncio.to_thread(read_audio_tags, path)
 
     async def process_image(self, data: BinaryIO) -> ProcessedImage:
         """Decode, bound, strip and re-encode an image. Raises ``UnsupportedMedia``, or
         ``PayloadTooLarge(IMAGE_DIMENSIONS_TOO_LARGE)`` for more than ``max_pixels``."""
-        return await asyncio.to_thread(self._process_image, data)
+        return await asyncio.get_running_loop().run_in_executor(self._decoders, self._process_image, data)
 
     def _process_image(self, data: BinaryIO) -> ProcessedImage:
+        from PIL import Image
+
+        decoded: list[int] = []
         try:
-            return self._reencode(data)
+            return _reencode(data, self.max_image_side, self.max_pixels, decoded)
         except (UnsupportedMedia, PayloadTooLarge):
             raise
         except Image.DecompressionBombError:  # Pillow's own bound, far above ours, met on opening
@@ -436,27 +574,6 @@ class ContentInspector:
         except Exception as exc:  # Pillow raises many types on hostile input; all mean "not an image"
             log.debug("image rejected: %s: %s", type(exc).__name__, exc)
             raise UnsupportedMedia(IMAGE_UNSUPPORTED) from None
-
-    def _reencode(self, data: BinaryIO) -> ProcessedImage:
-        with Image.open(data, formats=_IMAGE_FORMATS) as source:
-            if source.format not in _DECODED_FORMATS:
-                raise UnsupportedMedia(IMAGE_UNSUPPORTED)
-            width, height = source.size
-            if width < 1 or height < 1:
-                raise UnsupportedMedia(IMAGE_UNSUPPORTED)
-            if width * height > self.max_pixels:
-                log.debug("image rejected: %dx%d exceeds the pixel bound", width, height)
-                raise PayloadTooLarge(IMAGE_DIMENSIONS_TOO_LARGE)
-            if source.format in ("JPEG", "MPO"):
-                source.draft("RGB", (self.max_image_side, self.max_image_side))  # cheap DCT downscale
-            source.load()
-            image = ImageOps.exif_transpose(source)
-        image = _to_srgb(image, "RGBA" if _has_alpha(image) else "RGB")
-        image.thumbnail((self.max_image_side, self.max_image_side), Image.Resampling.LANCZOS)
-        clean = Image.new(image.mode, image.size)  # a fresh image: no info, EXIF, XMP or ICC to carry over
-        clean.paste(image)
-        out = io.BytesIO()
-        clean.save(out, "WEBP", quality=_WEBP_QUALITY, method=4)
-        return ProcessedImage(
-            data=out.getvalue(), content_type="image/webp", extension="webp", width=clean.width, height=clean.height
-        )
+        finally:
+            if decoded and decoded[0] >= RELEASE_AFTER_PIXELS:
+                release_memory()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import re
 import time
@@ -56,17 +57,21 @@ def _is_not_found(exc: ClientError) -> bool:
     return _error_code(exc) in _NOT_FOUND_CODES or _status(exc) == 404
 
 
-def _read_part(source: BinaryIO, size: int) -> bytes:
-    """Up to ``size`` bytes from ``source``; short only at the end of the stream."""
-    parts: list[bytes] = []
+def _read_part(source: BinaryIO, size: int) -> tuple[io.BytesIO, int]:
+    """Up to ``size`` bytes from ``source`` (short only at the end of the stream) in one buffer,
+    rewound, and their number. The buffer is sent as a file (signed and streamed from it in
+    chunks), so a part is held once, not also joined, copied into a body or a socket buffer."""
+    part = io.BytesIO()
     remaining = size
     while remaining > 0:
         chunk = source.read(min(remaining, CHUNK_SIZE * 4))
         if not chunk:
             break
-        parts.append(chunk)
+        part.write(chunk)
         remaining -= len(chunk)
-    return b"".join(parts)
+    length = part.tell()
+    part.seek(0)
+    return part, length
 
 
 async def _body_chunks(body: Any, chunk_size: int, skip: int = 0, length: int | None = None) -> AsyncIterator[bytes]:
@@ -191,23 +196,33 @@ class S3Storage:
         upload, reading one part at a time in a worker thread (aborted on any failure)."""
         validate_key(key)
         client = await self._s3()
-        part = await asyncio.to_thread(_read_part, data, self._part_size)
-        if len(part) < self._part_size:
-            return await self.put_bytes(key, part, content_type)
+        part, length = await asyncio.to_thread(_read_part, data, self._part_size)
+        if length < self._part_size:
+            with self._unavailable_on_error():
+                await client.put_object(
+                    Bucket=self.bucket, Key=key, Body=part, ContentLength=length, ContentType=content_type
+                )
+            return StoredObject(key=key, size=length, content_type=content_type)
         with self._unavailable_on_error():
             upload = await client.create_multipart_upload(Bucket=self.bucket, Key=key, ContentType=content_type)
         upload_id = upload["UploadId"]
         size, parts = 0, list[dict[str, Any]]()
         try:
             with self._unavailable_on_error():
-                while part:
+                while length:
                     number = len(parts) + 1
                     response = await client.upload_part(
-                        Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=part
+                        Bucket=self.bucket,
+                        Key=key,
+                        UploadId=upload_id,
+                        PartNumber=number,
+                        Body=part,
+                        ContentLength=length,
                     )
                     parts.append({"ETag": response["ETag"], "PartNumber": number})
-                    size += len(part)
-                    part = await asyncio.to_thread(_read_part, data, self._part_size)
+                    size += length
+                    part.close()  # the next part is read before this one could be collected
+                    part, length = await asyncio.to_thread(_read_part, data, self._part_size)
                 await client.complete_multipart_upload(
                     Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
                 )

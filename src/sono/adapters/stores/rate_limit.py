@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections import deque
 from collections.abc import Callable
 
 from limits import RateLimitItem, RateLimitItemPerSecond
@@ -16,57 +15,12 @@ from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from redis.exceptions import RedisError
 
+from sono.adapters.stores.process_rate_limit import MemoryRateLimiter
 from sono.adapters.stores.redis import RedisBacked
 
+__all__ = ["KEY_PREFIX", "MemoryRateLimiter", "RedisRateLimiter"]
+
 KEY_PREFIX = "sono:rl"
-
-
-class MemoryRateLimiter:
-    """Per-process moving windows (one deque of hit times per scope, key and limit).
-
-    ``hit`` never awaits, so it is atomic within the event loop. Idle windows are swept every
-    ``sweep_interval`` seconds, so memory stays bounded by the keys active in the last period.
-    """
-
-    def __init__(self, *, monotonic: Callable[[], float] = time.monotonic, sweep_interval: float = 60.0) -> None:
-        self._monotonic = monotonic
-        self._sweep_interval = sweep_interval
-        self._windows: dict[tuple[str, str, int, int], deque[float]] = {}
-        self._next_sweep = monotonic() + sweep_interval
-
-    async def hit(self, scope: str, key: str, limit: int, period_seconds: int) -> int | None:
-        return self.hit_now(scope, key, limit, period_seconds)
-
-    def hit_now(self, scope: str, key: str, limit: int, period_seconds: int) -> int | None:
-        """``hit`` without the coroutine."""
-        now = self._monotonic()
-        if now >= self._next_sweep:
-            self._sweep(now)
-        if limit < 1:
-            return max(1, period_seconds)
-        window_key = (scope, key, limit, period_seconds)
-        window = self._windows.get(window_key)
-        if window is None:
-            window = self._windows[window_key] = deque()
-        cutoff = now - period_seconds
-        while window and window[0] <= cutoff:
-            window.popleft()
-        if len(window) < limit:
-            window.append(now)
-            return None
-        return max(1, math.ceil(window[0] + period_seconds - now))
-
-    async def reset(self) -> None:
-        self._windows.clear()
-
-    async def close(self) -> None:
-        self._windows.clear()
-
-    def _sweep(self, now: float) -> None:
-        stale = [k for k, w in self._windows.items() if not w or w[-1] <= now - k[3]]
-        for k in stale:
-            del self._windows[k]
-        self._next_sweep = now + self._sweep_interval
 
 
 class RedisRateLimiter(RedisBacked):

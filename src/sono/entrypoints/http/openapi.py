@@ -7,11 +7,11 @@ of error answers), so the controllers need not repeat it."""
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-import swagger_ui
 from litestar import Request, Router, get
 from litestar.enums import MediaType, OpenAPIMediaType
 from litestar.openapi import OpenAPIConfig
@@ -42,7 +42,8 @@ from sono.entrypoints.http.middleware import MAINTENANCE_EXEMPT
 from sono.entrypoints.http.schemas import ErrorBody, MaintenanceBody, ValidationErrorBody
 
 DOCS_STATIC = "/docs/static"
-SWAGGER_ASSETS = Path(swagger_ui.__file__).parent / "static"
+SWAGGER_ASSETS = Path(importlib.util.find_spec("swagger_ui").origin or "swagger_ui").parent / "static"  # type: ignore[union-attr]
+"""Swagger UI's files, found without importing the package (which loads a template engine)."""
 EXEMPT = {MAINTENANCE_EXEMPT: True}
 
 BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}, {"OAuth2Password": []}]
