@@ -366,3 +366,12 @@ async def test_users_are_found_by_part_of_their_username_or_display_name(make_ap
     assert (await search(" r ")).status_code == 422
     anonymous = await api.client.get("/api/v1/users/search", params={"query": "rob"})
     assert anonymous.status_code == 401
+
+
+async def test_a_refused_search_names_the_query_parameter(api: Api) -> None:
+    alice = await api.account("alice")
+
+    for params in ({"query": "x" * 2000}, {"query": "r"}, {}):
+        response = await api.client.get("/api/v1/users/search", params=params, headers=alice.headers)
+        assert response.status_code == 422, response.text
+        assert [error["loc"] for error in response.json()["detail"]] == [["query", "query"]], params.keys()

@@ -121,7 +121,7 @@ def handle_sono_error(request: Request[Any, Any, Any], exc: SonoError) -> Respon
 def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     """Litestar's own errors: routing (404/405), request parsing and validation, body size."""
     if isinstance(exc, ValidationException):
-        return validation_error_response(field_errors(exc))
+        return validation_error_response(_on_the_wire(request, field_errors(exc)))
     status = exc.status_code
     if status == 413:
         detail = BODY_TOO_LARGE
@@ -161,6 +161,35 @@ def field_errors(exc: ValidationException) -> list[tuple[Loc, str, str]]:
     if missing := _MISSING_PARAMETER.search(exc.detail):
         return [((missing["source"], missing["name"]), FIELD_REQUIRED, "missing")]
     return [(("body",), exc.detail, "value_error")]
+
+
+def _on_the_wire(request: Request[Any, Any, Any], errors: list[tuple[Loc, str, str]]) -> list[tuple[Loc, str, str]]:
+    """Errors of parameters named by the client's name for them (``query``), not by the handler
+    argument that receives them (``text``)."""
+    names = _wire_names(request)
+    return [
+        ((loc[0], names.get(str(loc[1]), loc[1]), *loc[2:]), msg, type_)
+        if len(loc) > 1 and loc[0] != "body"
+        else (loc, msg, type_)
+        for loc, msg, type_ in errors
+    ]
+
+
+def _wire_names(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """The route's query, header and cookie parameters whose name differs from their argument's."""
+    try:
+        parameters = request.route_handler.parsed_fn_signature.parameters
+    except Exception:  # no route (routing failed)
+        return {}
+    names: dict[str, str] = {}
+    for argument, field in parameters.items():
+        definition = field.kwarg_definition
+        for alias in ("name", "query", "header", "cookie"):  # QueryParameter(name=...) or the older keywords
+            wire = getattr(definition, alias, None)
+            if isinstance(wire, str) and wire != argument:
+                names[argument] = wire
+                break
+    return names
 
 
 def _field_error(item: Mapping[str, Any]) -> tuple[Loc, str, str]:
