@@ -12,6 +12,13 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# Under CI, property tests draw the same examples on every run and keep no example database: a
+# failure found elsewhere is not replayed from a stored file, and a run can be repeated exactly.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 def _service_url(variable: str) -> str:

@@ -90,6 +90,21 @@ async def test_disabling_ends_sessions_and_revokes_refresh_families(world: World
     assert (await world.user(alice.id)).is_active  # type: ignore[union-attr]
 
 
+async def test_disabling_a_disabled_user_or_enabling_an_active_one_is_refused(world: World) -> None:
+    root = await _admin(world)
+    alice = await world.register("alice")
+    assert alice.id is not None
+
+    with pytest.raises(BadRequest) as enabled:
+        await world.app.admin.enable(root, alice.id)
+    await world.app.admin.disable(root, alice.id)
+    with pytest.raises(BadRequest) as disabled:
+        await world.app.admin.disable(root, alice.id)
+
+    assert (enabled.value.detail, disabled.value.detail) == ("User is already enabled", "User is already disabled")
+    assert not (await world.user(alice.id)).is_active  # type: ignore[union-attr]
+
+
 async def test_admins_are_protected_from_each_other_and_from_themselves(world: World) -> None:
     root = await _admin(world)
     other = await _admin(world, "other")

@@ -32,7 +32,6 @@ NOT_COLLABORATIVE = "Collection is not collaborative"
 OWNER_NOT_COLLABORATOR = "The owner cannot be added as a collaborator"
 ALREADY_COLLABORATOR = "User is already a collaborator"
 COLLABORATOR_NOT_FOUND = "Collaborator not found"
-ALBUM_NEEDS_ARTIST = "An album requires an artist"
 TITLE_EMPTY = "Title must not be empty"
 NOT_EDITABLE = "You do not have permission to edit this collection"
 OWNER_ONLY = "Only the owner can change {field}"
@@ -56,14 +55,6 @@ class Permission(enum.StrEnum):
     VIEW = "view"
 
 
-def type_problems(collection_type: CollectionType, artist: str | None) -> list[str]:
-    """What a collection of ``collection_type`` with this ``artist`` lacks. (Any type may carry a
-    ``curator_note``: the reference's own example sends one with a playlist.)"""
-    if collection_type == CollectionType.ALBUM and not (artist or "").strip():
-        return [ALBUM_NEEDS_ARTIST]
-    return []
-
-
 def text_problems(field_name: str, value: str | None) -> list[str]:
     """The length rules of a descriptive field (``title`` must also hold more than blanks)."""
     if value is None:
@@ -76,11 +67,11 @@ def text_problems(field_name: str, value: str | None) -> list[str]:
     return []
 
 
-def check_fields(collection_type: CollectionType, values: dict[str, str | None]) -> None:
-    """Every rule the descriptive ``values`` (by field name) of a collection of ``collection_type``
-    break, as one ``ValidationFailed``."""
+def check_fields(values: dict[str, str | None]) -> None:
+    """Every rule the descriptive ``values`` (by field name) break, as one ``ValidationFailed``.
+    The rules are the same for every type: ``artist`` and ``curator_note`` are optional for all
+    (the web sends ``artist`` only when filled in, also for an album)."""
     errors = [FieldError(name, message) for name, value in values.items() for message in text_problems(name, value)]
-    errors += [FieldError("artist", message) for message in type_problems(collection_type, values.get("artist"))]
     if errors:
         raise ValidationFailed(errors)
 
@@ -185,14 +176,12 @@ class Collection:
     def revise(self, viewer: Viewer, changes: dict[str, Any], *, now: datetime) -> list[str]:
         """Apply the fields that were sent (``changes`` by name; ``None`` clears an optional text).
         Edit collaborators may change the descriptive fields and repeat the current value of the
-        owner's fields; the result must satisfy its type's rules. Returns the names that changed."""
+        owner's fields; the descriptive ones must satisfy their rules. Returns the names that changed."""
         self.check_editable(viewer)
         for name in OWNER_FIELDS:
             if name in changes and changes[name] != getattr(self, name) and not self.manageable_by(viewer):
                 raise PermissionDenied(OWNER_ONLY.format(field=name))
-        new_type = CollectionType(changes.get("collection_type", self.collection_type))
-        texts = {name: changes[name] for name in DESCRIPTIVE_FIELDS if name in changes}
-        check_fields(new_type, {**texts, "artist": changes.get("artist", self.artist)})
+        check_fields({name: changes[name] for name in DESCRIPTIVE_FIELDS if name in changes})
         changed = [name for name, value in changes.items() if getattr(self, name) != value]
         for name in changed:
             setattr(self, name, changes[name])

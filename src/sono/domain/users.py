@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sono.domain.errors import BadRequest
+
 DEFAULT_MAX_AUDIO_UPLOADS = 20
 MAX_AUDIO_UPLOADS_LIMIT = 1000
 USERNAME_MIN, USERNAME_MAX = 3, 50
@@ -13,6 +15,8 @@ DISPLAY_NAME_MAX = 50
 BIO_MAX = 500
 EMAIL_MAX = 254
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
+ALREADY_DISABLED = "User is already disabled"
+ALREADY_ENABLED = "User is already enabled"
 
 _USERNAME_RE = re.compile(r"[A-Za-z0-9_-]+")
 # Pragmatic address check: one @, a dotted domain, no spaces or control characters.
@@ -49,6 +53,19 @@ class User:
         self.deactivated_at = now
         self.updated_at = now
         self.end_all_sessions()
+
+    def disable(self, now: datetime) -> None:
+        """An administrator's disable: only an active account (the original server answered 400
+        to a second one, and admin tools rely on it)."""
+        if not self.is_active:
+            raise BadRequest(ALREADY_DISABLED)
+        self.deactivate(now)
+
+    def enable(self, now: datetime) -> None:
+        """An administrator's enable: only a disabled account."""
+        if self.is_active:
+            raise BadRequest(ALREADY_ENABLED)
+        self.reactivate(now)
 
     def reactivate(self, now: datetime) -> None:
         self.is_active = True

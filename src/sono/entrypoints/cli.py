@@ -76,6 +76,7 @@ async def _container(settings: Settings) -> AsyncIterator[Container]:
     from sono.adapters.sqlalchemy import migrate
     from sono.bootstrap import build_container
 
+    _require_database(settings)
     if not await migrate.current(settings.database_url):
         raise CommandFailed("the database has no schema yet; run `sono db upgrade` (or `sono serve`) first")
     container = await build_container(settings)
@@ -83,6 +84,15 @@ async def _container(settings: Settings) -> AsyncIterator[Container]:
         yield container
     finally:
         await container.aclose()
+
+
+def _require_database(settings: Settings) -> None:
+    """Commands other than ``db upgrade`` and ``serve`` never create state: on a SQLite database
+    that does not exist they say so (connecting would create the file and its folder)."""
+    from sono.adapters.sqlalchemy import migrate
+
+    if (path := migrate.missing_database(settings.database_url)) is not None:
+        raise CommandFailed(f"no database at {path}; `sono db upgrade` (or `sono serve`) creates it")
 
 
 # --------------------------------------------------------------------------- serve
@@ -104,6 +114,8 @@ def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 def _cmd_db(settings: Settings, args: argparse.Namespace) -> int:
     from sono.adapters.sqlalchemy import migrate
 
+    if args.db_command != "upgrade" and (args.db_command != "revision" or args.autogenerate):
+        _require_database(settings)
     if args.db_command == "revision":
         path = asyncio.run(migrate.revision(settings.database_url, args.message, autogenerate=args.autogenerate))
         _show(created=path)
@@ -307,7 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run the HTTP API")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
-    serve.add_argument("--port", type=int, default=8000, help="port to bind (default: %(default)s)")
+    serve.add_argument("--port", type=_port, default=8000, help="port to bind, 1..65535 (default: %(default)s)")
     serve.add_argument("--workers", type=_positive_int, default=1, help="worker processes (default: %(default)s)")
     serve.add_argument(
         "--no-migrate", action="store_true", help="do not upgrade the database first (also SONO_MIGRATE_ON_START=false)"
@@ -422,6 +434,16 @@ def _page_size(text: str) -> int:
     value = _positive_int(text)
     if value > 1000:
         raise argparse.ArgumentTypeError("must be at most 1000")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port: {text!r}") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be between 1 and 65535, got {value}")
     return value
 
 

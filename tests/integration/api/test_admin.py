@@ -385,7 +385,7 @@ async def test_disabling_ends_every_session_at_once_and_enabling_lets_the_user_b
     assert (stats["active_users"], stats["inactive_users"]) == (1, 1)
 
     again = await api.client.post(f"{ADMIN}/users/{alice_id}/disable", headers=root.headers)
-    assert again.status_code == 200
+    assert (again.status_code, again.json()) == (400, {"detail": "User is already disabled"})
 
     enabled = await api.client.post(f"{ADMIN}/users/{alice_id}/enable", headers=root.headers)
     assert enabled.status_code == 200
@@ -399,9 +399,11 @@ async def test_disabling_ends_every_session_at_once_and_enabling_lets_the_user_b
     actions = await admin_actions(api, "root")
     assert [(a["action"], a["user_id"], a["was_active"]) for a in actions] == [
         ("disable", alice_id, True),
-        ("disable", alice_id, False),
         ("enable", alice_id, False),
     ]
+    enabled_again = await api.client.post(f"{ADMIN}/users/{alice_id}/enable", headers=root.headers)
+    assert (enabled_again.status_code, enabled_again.json()) == (400, {"detail": "User is already enabled"})
+    assert len(await admin_actions(api, "root")) == 2  # a refused action is not recorded as done
 
 
 async def test_admins_cannot_disable_enable_or_delete_themselves_or_another_admin(api: Api) -> None:

@@ -785,6 +785,55 @@ async def test_download(api: Api) -> None:
     assert beyond.status_code == 416 and beyond.headers["content-range"] == f"bytes */{len(data)}"
 
 
+HUGE = "9" * 5000  # beyond int()'s digit limit
+
+
+async def _hostile_ranges(api: Api, account: Account, url: str, data: bytes) -> None:
+    """Positions of thousands of digits: a first one is past the end (416 with the size), a last one
+    or a suffix covers the rest of the file (206), as RFC 9110 reads them; never a 500."""
+    size, last = len(data), len(data) - 1
+    cases: dict[str, tuple[int, bytes, str | None]] = {
+        f"bytes={HUGE}-": (416, b"", f"bytes */{size}"),
+        f"bytes={HUGE}-{HUGE}": (416, b"", f"bytes */{size}"),
+        f"bytes=0-{HUGE}": (206, data, f"bytes 0-{last}/{size}"),
+        f"bytes=-{HUGE}": (206, data, f"bytes 0-{last}/{size}"),
+        f"bytes=2-{'0' * 4000}9": (206, data[2:10], f"bytes 2-9/{size}"),  # leading zeros: a small number
+        f"bytes={HUGE}-1": (200, data, None),  # end before start: malformed, ignored
+        "bytes=\u0661-\u0662": (200, data, None),  # not ASCII digits: ignored
+    }
+    for header, (status, body, content_range) in cases.items():
+        response = await api.client.get(url, headers=account.headers | {"Range": header.encode()})
+        assert response.status_code == status, (header[:20], response.text[:200])
+        assert response.headers.get("content-range") == content_range, header[:20]
+        if status == 416:
+            assert response.json() == {"detail": "Requested range not satisfiable"}
+        else:
+            assert response.content == body, header[:20]
+
+
+async def test_ranges_with_thousands_of_digits_on_downloads(api: Api) -> None:
+    alice = await api.account("alice")
+    data = untagged("flac")
+    created = await uploaded(api, alice, data)
+
+    await _hostile_ranges(api, alice, f"{AUDIO}/{created['id']}/download", data)
+
+
+async def test_ranges_with_thousands_of_digits_on_s3_downloads(make_api: MakeApi, s3_endpoint: str) -> None:
+    api = await make_api(
+        SONO_STORAGE="s3",
+        SONO_S3_ENDPOINT_URL=s3_endpoint,
+        SONO_S3_BUCKET=f"sono-{os.urandom(6).hex()}",
+        SONO_S3_ACCESS_KEY="testing",
+        SONO_S3_SECRET_KEY="testing",
+    )
+    alice = await api.account("alice")
+    data = untagged("flac")
+    created = await uploaded(api, alice, data)
+
+    await _hostile_ranges(api, alice, f"{AUDIO}/{created['id']}/download", data)
+
+
 async def test_cover_art_of_a_file_without_one_is_404(api: Api) -> None:
     alice = await api.account("alice")
     created = await uploaded(api, alice)

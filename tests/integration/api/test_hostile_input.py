@@ -43,7 +43,10 @@ async def test_nul_characters_in_json_bodies_are_422(api: Api, method: str, path
     response = await api.client.request(method, path, json=body, headers=alice.headers)
 
     assert response.status_code == 422, response.text
-    assert only_error(response.json()) == {"loc": ["body", field], "msg": NUL_REFUSED, "type": "value_error"}
+    if path == "/api/v1/users/":  # registration answers its first error as text (contract section 3)
+        assert response.json() == {"detail": f"{field}: {NUL_REFUSED}"}
+    else:
+        assert only_error(response.json()) == {"loc": ["body", field], "msg": NUL_REFUSED, "type": "value_error"}
     assert (await api.client.get(ME, headers=alice.headers)).json()["bio"] is None  # nothing was stored
 
 
@@ -78,7 +81,8 @@ async def test_over_long_strings_are_422_never_500(api: Api) -> None:
     ):
         response = await api.client.request(method, path, json=body, headers=alice.headers)
         assert response.status_code == 422, (path, body.keys(), response.text[:200])
-        assert response.json()["detail"][0]["loc"][0] == "body"
+        detail = response.json()["detail"]
+        assert detail.startswith(tuple(body)) if path == "/api/v1/users/" else detail[0]["loc"][0] == "body"
     login = await api.login(huge)
     assert login.status_code == 422
 

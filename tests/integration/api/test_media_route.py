@@ -193,6 +193,25 @@ async def test_ranges(api: Api, stored: dict[str, bytes]) -> None:
     assert beyond.json() == {"detail": "Requested range not satisfiable"}
 
 
+async def test_ranges_of_thousands_of_digits_are_416_or_the_rest(api: Api, stored: dict[str, bytes]) -> None:
+    url = await signed(api, PRIVATE_KEY)
+    data = stored[PRIVATE_KEY]
+    size, huge = len(data), "9" * 5000  # beyond int()'s digit limit
+
+    for header, (status, body, content_range) in {
+        f"bytes={huge}-": (416, None, f"bytes */{size}"),
+        f"bytes=0-{huge}": (206, data, f"bytes 0-{size - 1}/{size}"),
+        f"bytes=-{huge}": (206, data, f"bytes 0-{size - 1}/{size}"),
+        f"bytes=1-{huge}": (206, data[1:], f"bytes 1-{size - 1}/{size}"),
+    }.items():
+        for method in ("GET", "HEAD"):
+            response = await api.client.request(method, url, headers={"Range": header})
+            assert response.status_code == status, (method, header[:12], response.text[:200])
+            assert response.headers["content-range"] == content_range
+            if method == "GET" and body is not None:
+                assert response.content == body
+
+
 async def test_head(api: Api, stored: dict[str, bytes]) -> None:
     url = await signed(api, PRIVATE_KEY)
     size = len(stored[PRIVATE_KEY])

@@ -19,7 +19,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, make_url, text
 from sqlalchemy.exc import SAWarning
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -79,6 +79,17 @@ async def revision(url: str, message: str, *, autogenerate: bool = False) -> Pat
     else:
         write(config)
     return written[0]
+
+
+def missing_database(url: str) -> Path | None:
+    """The file of a SQLite database that does not exist yet (connecting would create it, and its
+    folder), else None. Commands that only read use it to say so instead of creating state."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    path = Path(database)
+    return None if path.exists() else path.resolve()
 
 
 async def current(url: str) -> str | None:

@@ -121,12 +121,10 @@ class AdminService:
         async with self._uow() as uow:
             user = await _existing(uow, user_id, for_update=True)
             not_on_admins("disable", admin, user)
-            was_active = user.is_active
             now = self._clock.now()
-            if was_active:
-                user.deactivate(now)
+            user.disable(now)
             await uow.families.revoke_all_for_user(user_id, now, "disabled by an administrator")
-            await self._audit(uow, admin, "disable", user, ip, was_active=was_active)
+            await self._audit(uow, admin, "disable", user, ip, was_active=True)
             await uow.commit()
         return user
 
@@ -135,9 +133,8 @@ class AdminService:
         async with self._uow() as uow:
             user = await _existing(uow, user_id, for_update=True)
             not_on_admins("enable", admin, user)
-            was_active = user.is_active
-            user.reactivate(self._clock.now())
-            await self._audit(uow, admin, "enable", user, ip, was_active=was_active)
+            user.enable(self._clock.now())
+            await self._audit(uow, admin, "enable", user, ip, was_active=False)
             await uow.commit()
         return user
 

@@ -216,7 +216,7 @@ class CollectionService:
 
     async def create(self, principal: Principal, new: NewCollection) -> CollectionView:
         texts = {"title": new.title, "description": new.description, "artist": new.artist}
-        check_fields(new.collection_type, {**texts, "curator_note": new.curator_note})
+        check_fields({**texts, "curator_note": new.curator_note})
         now = self._clock.now()
         collection = Collection(
             owner_id=principal.user_id,

@@ -39,12 +39,26 @@ from sono.entrypoints.http.schemas import ErrorBody, FieldErrorBody, Maintenance
 log = logging.getLogger(__name__)
 
 FIELD_LOCATIONS = "field_locations"
+TEXT_DETAIL = "validation_detail_text"
+FORM_BODY = "form_body"
 
 
 def field_locations(**locations: str) -> dict[str, dict[str, str]]:
     """A route's ``opt`` saying where its fields travel (``password="query"``); the others are in
     the body."""
     return {FIELD_LOCATIONS: locations}
+
+
+def text_detail() -> dict[str, bool]:
+    """A route's ``opt`` for a 422 whose ``detail`` is a string naming the first rule broken, not
+    the list (registration: the web shows ``detail`` as text there, as the original server sent)."""
+    return {TEXT_DETAIL: True}
+
+
+def form_body() -> dict[str, bool]:
+    """A route's ``opt`` saying its body is a URL-encoded form: a 422 for a body of another type
+    says so, instead of naming the fields the form lacks."""
+    return {FORM_BODY: True}
 
 
 Loc = tuple[str | int, ...]
@@ -54,6 +68,8 @@ INVALID_JSON = "Invalid JSON body"
 BODY_TOO_LARGE = "Request body too large"
 INTERNAL_ERROR = "Internal server error"
 FIELD_REQUIRED = "Field required"
+FORM_EXPECTED = "Expected a form body (Content-Type: application/x-www-form-urlencoded)"
+FORM_TYPE = "application/x-www-form-urlencoded"
 
 STATUS_OF: dict[type[SonoError], int] = {
     BadRequest: 400,
@@ -80,17 +96,30 @@ def error_response(status: int, detail: str, headers: Mapping[str, str] | None =
     return Response(ErrorBody(detail), status_code=status, headers=headers)
 
 
-def validation_error_response(errors: list[tuple[Loc, str, str]]) -> Response[ValidationErrorBody]:
+def validation_error_response(
+    errors: list[tuple[Loc, str, str]], request: Request[Any, Any, Any] | None = None, *, edge: bool = False
+) -> Response[Any]:
+    """The 422 list form; on a route marked ``text_detail()`` the first error as a string: a use
+    case's message names its rule already (``Password must contain at least one number``), the
+    edge's (``Field required``, from ``edge`` errors) get the field's name in front."""
+    if request is not None and errors and _route_opt(request).get(TEXT_DETAIL):
+        loc, msg, _ = errors[0]
+        text = f"{loc[-1]}: {msg}" if edge and len(loc) > 1 else msg
+        return Response(ErrorBody(text), status_code=HTTP_422_UNPROCESSABLE_ENTITY)
     body = ValidationErrorBody([FieldErrorBody(list(loc), msg, type_) for loc, msg, type_ in errors])
     return Response(body, status_code=HTTP_422_UNPROCESSABLE_ENTITY)
 
 
+def _route_opt(request: Request[Any, Any, Any]) -> Mapping[str, Any]:
+    try:
+        return request.route_handler.opt
+    except Exception:  # no route (routing failed)
+        return {}
+
+
 def located(request: Request[Any, Any, Any], errors: list[FieldError]) -> list[tuple[Loc, str, str]]:
     """The use case's field errors with the location of each field on this route."""
-    try:
-        locations: dict[str, str] = request.route_handler.opt.get(FIELD_LOCATIONS, {})
-    except Exception:  # no route (routing failed)
-        locations = {}
+    locations: dict[str, str] = _route_opt(request).get(FIELD_LOCATIONS, {})
     return [((locations.get(e.field, "body"), e.field), e.msg, e.type) for e in errors]
 
 
@@ -103,7 +132,7 @@ def status_of(exc: SonoError) -> int:
 
 def handle_sono_error(request: Request[Any, Any, Any], exc: SonoError) -> Response[Any]:
     if isinstance(exc, ValidationFailed):
-        return validation_error_response(located(request, exc.errors))
+        return validation_error_response(located(request, exc.errors), request)
     if isinstance(exc, MaintenanceActive):
         retry_after = exc.retry_after
         return Response(
@@ -121,7 +150,9 @@ def handle_sono_error(request: Request[Any, Any, Any], exc: SonoError) -> Respon
 def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     """Litestar's own errors: routing (404/405), request parsing and validation, body size."""
     if isinstance(exc, ValidationException):
-        return validation_error_response(field_errors(exc))
+        if _route_opt(request).get(FORM_BODY) and _media_type(request) != FORM_TYPE:
+            return validation_error_response([(("body",), FORM_EXPECTED, "value_error")], request)
+        return validation_error_response(_on_the_wire(request, field_errors(exc)), request, edge=True)
     status = exc.status_code
     if status == 413:
         detail = BODY_TOO_LARGE
@@ -133,6 +164,10 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     else:
         detail = exc.detail
     return error_response(status, detail, exc.headers)
+
+
+def _media_type(request: Request[Any, Any, Any]) -> str:
+    return request.headers.get("content-type", "").partition(";")[0].strip().lower()
 
 
 def _request_line(request: Request[Any, Any, Any]) -> tuple[str, str]:
@@ -161,6 +196,35 @@ def field_errors(exc: ValidationException) -> list[tuple[Loc, str, str]]:
     if missing := _MISSING_PARAMETER.search(exc.detail):
         return [((missing["source"], missing["name"]), FIELD_REQUIRED, "missing")]
     return [(("body",), exc.detail, "value_error")]
+
+
+def _on_the_wire(request: Request[Any, Any, Any], errors: list[tuple[Loc, str, str]]) -> list[tuple[Loc, str, str]]:
+    """Errors of parameters named by the client's name for them (``query``), not by the handler
+    argument that receives them (``text``)."""
+    names = _wire_names(request)
+    return [
+        ((loc[0], names.get(str(loc[1]), loc[1]), *loc[2:]), msg, type_)
+        if len(loc) > 1 and loc[0] != "body"
+        else (loc, msg, type_)
+        for loc, msg, type_ in errors
+    ]
+
+
+def _wire_names(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """The route's query, header and cookie parameters whose name differs from their argument's."""
+    try:
+        parameters = request.route_handler.parsed_fn_signature.parameters
+    except Exception:  # no route (routing failed)
+        return {}
+    names: dict[str, str] = {}
+    for argument, field in parameters.items():
+        definition = field.kwarg_definition
+        for alias in ("name", "query", "header", "cookie"):  # QueryParameter(name=...) or the older keywords
+            wire = getattr(definition, alias, None)
+            if isinstance(wire, str) and wire != argument:
+                names[argument] = wire
+                break
+    return names
 
 
 def _field_error(item: Mapping[str, Any]) -> tuple[Loc, str, str]:

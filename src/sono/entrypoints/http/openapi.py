@@ -95,6 +95,12 @@ def errors(*statuses: int, maintenance: bool = True) -> dict[int, ResponseSpec]:
     return {status: _error_spec(status) for status in sorted(listed)}
 
 
+def text_validation_error() -> dict[int, ResponseSpec]:
+    """The 422 of a route marked ``text_detail()``: ``{"detail": "<the first rule broken>"}``."""
+    description = "Validation error: the first rule broken, as a string `detail`"
+    return {422: ResponseSpec(data_container=ErrorBody, generate_examples=False, description=description)}
+
+
 def _error_spec(status: int) -> ResponseSpec:
     body: type = {422: ValidationErrorBody, 503: MaintenanceBody}.get(status, ErrorBody)
     return ResponseSpec(data_container=body, generate_examples=False, description=_ERROR_DESCRIPTIONS[status])

@@ -91,12 +91,6 @@ async def test_create_read_update_delete(library: Library) -> None:
 @pytest.mark.parametrize(
     ("body", "loc", "message"),
     [
-        ({"title": "Album", "collection_type": "album"}, ["body", "artist"], "An album requires an artist"),
-        (
-            {"title": "Album", "collection_type": "album", "artist": "  "},
-            ["body", "artist"],
-            "An album requires an artist",
-        ),
         ({"title": ""}, ["body", "title"], "Title must not be empty"),
         ({"title": "x" * 201}, ["body", "title"], "Title must be at most 200 characters"),
         (
@@ -124,6 +118,27 @@ async def test_create_refuses_bad_fields_with_422(
         assert errors[0]["msg"] == message
     listed = await library.client.get(f"{COLLECTIONS}/my-collections", headers=alice.headers)
     assert listed.json()["total"] == 0
+
+
+async def test_an_album_without_an_artist_is_created(library: Library) -> None:
+    alice = await library.api.account("alice")
+
+    response = await library.client.post(
+        f"{COLLECTIONS}/", json={"title": "Album", "collection_type": "album"}, headers=alice.headers
+    )
+
+    assert response.status_code == 201, response.text
+    assert (response.json()["collection_type"], response.json()["artist"]) == ("album", None)
+    stored = await library.get(response.json()["id"], alice)
+    assert (stored.json()["collection_type"], stored.json()["artist"]) == ("album", None)
+    named = await library.client.put(
+        f"{COLLECTIONS}/{response.json()['id']}", json={"artist": "Band"}, headers=alice.headers
+    )
+    assert named.status_code == 200, named.text
+    again = await library.client.put(
+        f"{COLLECTIONS}/{response.json()['id']}", json={"artist": None}, headers=alice.headers
+    )
+    assert (again.status_code, again.json()["artist"]) == (200, None)
 
 
 async def test_odd_text_round_trips(library: Library) -> None:

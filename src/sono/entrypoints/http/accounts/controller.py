@@ -29,8 +29,8 @@ from sono.entrypoints.http.accounts.schemas import (
     public_user,
     user_out,
 )
-from sono.entrypoints.http.errors import field_locations
-from sono.entrypoints.http.openapi import BEARER, EXEMPT, errors, file_upload_operation
+from sono.entrypoints.http.errors import field_locations, form_body, text_detail
+from sono.entrypoints.http.openapi import BEARER, EXEMPT, errors, file_upload_operation, text_validation_error
 from sono.entrypoints.http.ratelimit import rate_limit
 from sono.entrypoints.http.schemas import QUERY_TEXT_MAX, Limit, MessageOut, QueryText, Skip, page_fields
 from sono.entrypoints.http.security import AppContainer, Caller, ClientIp, PasswordsEncrypted, signed_in
@@ -79,7 +79,8 @@ class UsersController(Controller):
         summary="Register",
         status_code=201,
         before_request=rate_limit("users.register", "5/minute"),
-        responses=errors(409, 422, 429),
+        opt=text_detail(),  # contract section 3: the web shows a string detail on its register form
+        responses=errors(409, 429) | text_validation_error(),
     )
     async def register(
         self, data: JSONBody[RegisterIn], container: AppContainer, ip: ClientIp, encrypted: PasswordsEncrypted
@@ -93,7 +94,7 @@ class UsersController(Controller):
         "/token",
         summary="Log in (OAuth2 password grant)",
         status_code=200,
-        opt=EXEMPT,  # the use case lets only admins in during maintenance, before checking the password
+        opt=EXEMPT | form_body(),  # the use case lets only admins in during maintenance, before checking the password
         before_request=rate_limit("users.token", "10/minute"),
         responses=errors(401, 403, 422, 429),
     )

@@ -26,20 +26,33 @@ RANGE_NOT_SATISFIABLE = "Requested range not satisfiable"
 PUBLIC_CACHE = "public, max-age=31536000, immutable"
 PRIVATE_CACHE = "private, max-age=3600"
 
-_BYTE_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+_BYTE_RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)", re.ASCII)
+BEYOND_ANY_OBJECT = 10**18
+"""Byte positions are read up to this (no object is that large): a longer number means the same
+as this one (a start past the end, an end or suffix covering the rest), and is never handed to
+``int()`` whole (thousands of digits would make it raise)."""
+
+
+def _position(digits: str) -> int:
+    significant = digits.lstrip("0")
+    return BEYOND_ANY_OBJECT if len(significant) > 18 else int(significant or "0")
 
 
 def parse_range(header: str | None) -> tuple[int, int | None] | None:
     """A single ``bytes=a-b``, ``bytes=a-`` or ``bytes=-n`` range as the storage's ``(start, end)``
     (a negative start asks for the last bytes). None for no range, several ranges or a malformed
-    one: those are ignored and the whole object is served, as HTTP allows."""
+    one: those are ignored and the whole object is served, as HTTP allows (RFC 9110, 14.2). A
+    position of any length is read as itself, or as ``BEYOND_ANY_OBJECT`` when larger: a first
+    position past the end is unsatisfiable (416), a last one past it or a longer suffix is the
+    rest of the object."""
     match = _BYTE_RANGE.fullmatch((header or "").strip())
     if match is None:
         return None
     first, last = match.groups()
     if not first:
-        return (-int(last), None) if last and int(last) > 0 else None
-    start, end = int(first), int(last) if last else None
+        suffix = _position(last) if last else 0
+        return (-suffix, None) if suffix > 0 else None
+    start, end = _position(first), _position(last) if last else None
     return None if end is not None and end < start else (start, end)
 
 
