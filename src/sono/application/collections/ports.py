@@ -21,6 +21,10 @@ class CollectionRepository(Protocol):
         """``for_update`` serialises writers of one collection: a row lock on PostgreSQL (SQLite's
         writer lock does it there)."""
 
+    async def owner_of(self, collection_id: int) -> int | None:
+        """The id of the collection's owner (None when there is no such collection), read without
+        loading or locking the aggregate: what a change holds before it locks the collection."""
+
     async def save(self, collection: Collection) -> None:
         """Write the aggregate's changes now (its track positions safely, whatever moved)."""
 

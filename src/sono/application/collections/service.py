@@ -33,7 +33,7 @@ from sono.application.collections.views import (
     detail,
     whole,
 )
-from sono.application.common import Page, Principal, audit
+from sono.application.common import Page, Principal, audit, hold_users
 from sono.application.media.service import MediaService
 from sono.application.ports import Clock
 from sono.application.uow import UnitOfWork, UnitOfWorkFactory
@@ -231,6 +231,7 @@ class CollectionService:
             updated_date=now,
         )
         async with self._uow() as uow:
+            await hold_users(uow, principal)
             await uow.collections.add(collection)
             await audit(
                 uow, self._clock, AuditEvent.COLLECTION_CREATED, user_id=principal.user_id, collection_id=collection.id
@@ -242,7 +243,7 @@ class CollectionService:
         """Change the fields that were sent (``None`` clears an optional text)."""
         viewer = principal.viewer
         async with self._uow() as uow:
-            collection, _ = await self._load(uow, viewer, collection_id)
+            collection, _ = await self._lock(uow, principal, collection_id)
             changed = collection.revise(viewer, changes, now=self._clock.now())
             if changed:
                 await self._save(uow, collection)
@@ -254,7 +255,7 @@ class CollectionService:
     async def delete(self, principal: Principal, collection_id: int) -> None:
         """Delete the collection (its tracks and collaborators go with it), then its cover."""
         async with self._uow() as uow:
-            collection, _ = await self._load(uow, principal.viewer, collection_id)
+            collection, _ = await self._lock(uow, principal, collection_id)
             collection.check_manageable(principal.viewer)
             cover = collection.cover_art_key
             await uow.collections.delete(collection)
@@ -277,7 +278,7 @@ class CollectionService:
         try:
             await self._media.put_image(key, processed)
             async with self._uow() as uow:
-                collection, _ = await self._load(uow, viewer, collection_id)
+                collection, _ = await self._lock(uow, principal, collection_id)
                 collection.check_editable(viewer)
                 old_key, collection.cover_art_key = collection.cover_art_key, key
                 collection.updated_date = self._clock.now()
@@ -300,7 +301,7 @@ class CollectionService:
         """Insert at ``position`` (beyond the end, or None, appends)."""
         viewer = principal.viewer
         async with self._uow() as uow:
-            collection, _ = await self._load(uow, viewer, collection_id)
+            collection, _ = await self._lock(uow, principal, collection_id, audio=[audio_file_id])
             collection.check_editable(viewer)
             audio, audio_owner = (await self._visible_files(uow, viewer, [audio_file_id]))[audio_file_id]
             track = collection.add_track(
@@ -323,7 +324,7 @@ class CollectionService:
             raise ValidationFailed([FieldError("audio_file_ids", BULK_TOO_MANY)])
         viewer = principal.viewer
         async with self._uow() as uow:
-            collection, _ = await self._load(uow, viewer, collection_id)
+            collection, _ = await self._lock(uow, principal, collection_id, audio=ids)
             collection.check_editable(viewer)
             files = await self._visible_files(uow, viewer, ids)
             tracks = collection.add_tracks(ids, now=self._clock.now(), added_by_id=principal.user_id)
@@ -335,7 +336,7 @@ class CollectionService:
     async def remove_track(self, principal: Principal, collection_id: int, track_id: int) -> None:
         viewer = principal.viewer
         async with self._uow() as uow:
-            collection, _ = await self._load(uow, viewer, collection_id)
+            collection, _ = await self._lock(uow, principal, collection_id)
             collection.check_editable(viewer)
             collection.remove_track(track_id)
             collection.updated_date = self._clock.now()
@@ -346,7 +347,7 @@ class CollectionService:
         """Move to ``position`` (clamped to 1..n), shifting the tracks in between."""
         viewer = principal.viewer
         async with self._uow() as uow:
-            collection, _ = await self._load(uow, viewer, collection_id)
+            collection, _ = await self._lock(uow, principal, collection_id)
             collection.check_editable(viewer)
             track = collection.move_track(track_id, position)
             collection.updated_date = self._clock.now()
@@ -372,12 +373,13 @@ class CollectionService:
             raise ValidationFailed([FieldError("user_id", COLLABORATOR_NEEDS_USER)])
         viewer = principal.viewer
         async with self._uow() as uow:
-            collection, _ = await self._load(uow, viewer, collection_id)
+            if user_id is None:
+                named = await uow.users.get_by_username(username or "")
+                user_id = named.id if named is not None else None
+            wanted = user_id if user_id is not None and known_id(user_id) else None
+            collection, _ = await self._lock(uow, principal, collection_id, users=[wanted])
             collection.check_manageable(viewer)
-            if user_id is not None:
-                user = await uow.users.get(user_id) if known_id(user_id) else None
-            else:
-                user = await uow.users.get_by_username(username or "")
+            user = await uow.users.get(wanted) if wanted is not None else None
             if user is None or user.id is None or not user.is_active:
                 raise NotFound(USER_NOT_FOUND)
             collaborator = collection.add_collaborator(
@@ -393,7 +395,7 @@ class CollectionService:
     ) -> CollaboratorView:
         viewer = principal.viewer
         async with self._uow() as uow:
-            collection, _ = await self._load(uow, viewer, collection_id)
+            collection, _ = await self._lock(uow, principal, collection_id)
             collection.check_manageable(viewer)
             collaborator = collection.set_permission(user_id, permission)
             await self._save(uow, collection)
@@ -431,6 +433,24 @@ class CollectionService:
         if collection is None or owner is None or not collection.visible_to(viewer, owner_active=owner.is_active):
             raise NotFound(COLLECTION_NOT_FOUND)
         return collection, owner
+
+    async def _lock(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        collection_id: int,
+        *,
+        users: Sequence[int | None] = (),
+        audio: Sequence[int] = (),
+    ) -> tuple[Collection, User]:
+        """``_load`` for a change, after holding (in the lock order of ``sono.application.uow``)
+        what the change will refer to: the caller, the collection's owner and ``users`` (audit
+        entries, collaborators), then the ``audio`` files its new entries name."""
+        owner_id = await uow.collections.owner_of(collection_id) if known_id(collection_id) else None
+        await hold_users(uow, principal, owner_id, *users)
+        if audio:
+            await uow.audio_files.hold(audio)
+        return await self._load(uow, principal.viewer, collection_id)
 
     async def _visible_files(
         self, uow: UnitOfWork, viewer: Viewer, audio_file_ids: Sequence[int]

@@ -24,6 +24,10 @@ class FakeCollectionRepository(FakeRepository):
     async def get(self, collection_id: int, *, for_update: bool = False) -> Collection | None:
         return self.session.get(self.db.collections, collection_id)
 
+    async def owner_of(self, collection_id: int) -> int | None:
+        collection = self.db.collections.get(collection_id)
+        return collection.owner_id if collection is not None else None
+
     async def save(self, collection: Collection) -> None:
         self.session.touch(self.db.collections, collection)
         self._fill_children(collection)

@@ -52,6 +52,9 @@ class SqlCollectionRepository(SqlRepository):
             return await self.session.get(Collection, collection_id, with_for_update=True, populate_existing=True)
         return await self.session.get(Collection, collection_id)
 
+    async def owner_of(self, collection_id: int) -> int | None:
+        return await self.session.scalar(select(collections.c.owner_id).where(collections.c.id == collection_id))
+
     async def save(self, collection: Collection) -> None:
         moved = [
             track for track in collection.tracks if track.id is None or get_history(track, "track_order").has_changes()
