@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sono.application.admin.service import require_admin
-from sono.application.common import UNSET, Page, Principal, Problems, audit
+from sono.application.common import UNSET, Page, Principal, Problems, audit, hold_users
 from sono.application.ports import Clock
 from sono.application.uow import UnitOfWork, UnitOfWorkFactory
 from sono.domain.announcements import Announcement, content_problems, title_problems
@@ -77,6 +77,7 @@ class AnnouncementService:
         )
         announcement.set_published(is_published, now)
         async with self._uow() as uow:
+            await hold_users(uow, admin)  # the author
             await uow.announcements.add(announcement)
             await self._audit(uow, admin, "announcement.create", announcement, ip, is_published=is_published)
             await uow.commit()
@@ -102,6 +103,7 @@ class AnnouncementService:
             problems.check("content", content_problems(content))
         problems.raise_if_any()
         async with self._uow() as uow:
+            await hold_users(uow, admin)  # the audit's actor
             announcement = await self._existing(uow, announcement_id)
             now = self._clock.now()
             changed = []
@@ -124,6 +126,7 @@ class AnnouncementService:
     async def delete(self, admin: Principal, announcement_id: int, *, ip: str | None = None) -> None:
         require_admin(admin)
         async with self._uow() as uow:
+            await hold_users(uow, admin)  # the audit's actor
             announcement = await self._existing(uow, announcement_id)
             await self._audit(uow, admin, "announcement.delete", announcement, ip)
             await uow.announcements.delete(announcement)

@@ -38,6 +38,7 @@ from sono.domain.audio import (
     track_number_problems,
     year_problems,
 )
+from sono.domain.collections import shared_with
 from sono.domain.errors import NotFound, PermissionDenied, UnsupportedMedia
 from sono.domain.gdpr import AuditEvent
 from sono.domain.media import AUDIO, ProcessedImage, clean_filename, object_key
@@ -228,6 +229,8 @@ class AudioService:
                 setattr(audio, name, changes[name])
             if changed:
                 audio.updated_at = self._clock.now()
+                if "is_public" in changed and not audio.is_public:
+                    await self._unshare(uow, audio)
                 await audit(
                     uow,
                     self._clock,
@@ -309,13 +312,29 @@ class AudioService:
         await self._media.remove(keys)
         return len(audio_ids), user
 
+    @staticmethod
+    async def _unshare(uow: UnitOfWork, audio: AudioFile) -> None:
+        """A file made private leaves every collection its owner neither owns nor collaborates on
+        (``Collection.may_hold``); the others close up. The file is locked already, so the
+        collections are locked after it (the lock order of ``sono.application.uow``)."""
+        assert audio.id is not None
+        for collection in await uow.collections.containing_audio([audio.id]):
+            if collection.drop_unshared([audio]):
+                await uow.collections.save(collection)
+
     # ------------------------------------------------------------------ access
 
     async def _visible(self, uow: UnitOfWork, viewer: Viewer, audio_id: int) -> OwnedAudio:
+        """A file the viewer may read: one they see (``AudioFile.visible_to``), or one shared with
+        them through a collection they see (``shared_with``); else 404, whether or not it exists."""
         audio = await uow.audio_files.get(audio_id) if 0 < audio_id <= ID_MAX else None
         owner = await uow.users.get(audio.owner_id) if audio is not None else None
-        if audio is None or owner is None or not audio.visible_to(viewer, owner_active=owner.is_active):
+        if audio is None or owner is None:
             raise NotFound(AUDIO_NOT_FOUND)
+        if not audio.visible_to(viewer, owner_active=owner.is_active):
+            holders = await uow.collection_queries.holding(audio_id)
+            if not shared_with(viewer, [(collection, holder.is_active) for collection, holder in holders]):
+                raise NotFound(AUDIO_NOT_FOUND)
         return OwnedAudio(audio, owner)
 
     async def _manageable(self, uow: UnitOfWork, principal: Principal, audio_id: int) -> tuple[AudioFile, User]:

@@ -125,6 +125,10 @@ class CollectionQueries(Protocol):
     async def shown(self, collection_id: int) -> Shown | None:
         """One collection with its files and people (three statements whatever its size)."""
 
+    async def holding(self, audio_file_id: int) -> list[tuple[Collection, User]]:
+        """The collections holding the audio file, each with its owner and its collaborators (not
+        its tracks), by id: whom the file is shared with (two statements)."""
+
     async def users(self, user_ids: Iterable[int]) -> dict[int, User]:
         """The users shown on a screen (owners, collaborators, the owners of the tracks' files),
         by id; unknown ids are left out."""

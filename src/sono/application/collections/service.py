@@ -48,6 +48,7 @@ from sono.domain.collections import (
     Permission,
     check_fields,
     ids_text,
+    shareable_by,
     track_filenames,
 )
 from sono.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -406,9 +407,12 @@ class CollectionService:
     async def remove_collaborator(self, principal: Principal, collection_id: int, user_id: int) -> None:
         viewer = principal.viewer
         async with self._uow() as uow:
-            collection, _ = await self._load(uow, viewer, collection_id)
+            collection, _ = await self._lock(uow, principal, collection_id)
             collection.check_manageable(viewer)
             collection.remove_collaborator(user_id)
+            # their private files leave with them (the rest close up)
+            if collection.drop_unshared((await uow.audio_files.get_many(collection.audio_file_ids)).values()):
+                collection.updated_date = self._clock.now()
             await self._save(uow, collection)
             await self._audit(uow, AuditEvent.COLLECTION_UPDATED, principal, collection, collaborator_removed=user_id)
             await self._commit(uow)
@@ -455,12 +459,13 @@ class CollectionService:
     async def _visible_files(
         self, uow: UnitOfWork, viewer: Viewer, audio_file_ids: Sequence[int]
     ) -> dict[int, tuple[AudioFile, User]]:
-        """The files (with their owners) the viewer may add; ``NotFound`` naming the others."""
+        """The files (with their owners) the viewer may add (``shareable_by``); ``NotFound`` naming
+        the others, as for files that do not exist."""
         found = await self._people_of_files(uow, [i for i in audio_file_ids if known_id(i)])
         missing = [
             i
             for i in audio_file_ids
-            if i not in found or not found[i][0].visible_to(viewer, owner_active=found[i][1].is_active)
+            if i not in found or not shareable_by(found[i][0], viewer, owner_active=found[i][1].is_active)
         ]
         if len(missing) == 1 and len(audio_file_ids) == 1:
             raise NotFound(AUDIO_NOT_FOUND.format(id=missing[0]))

@@ -118,6 +118,11 @@ class FakeCollectionQueries(FakeRepository):
         wanted |= {audio.owner_id for audio in files.values()}
         return Shown(collection, files, {i: self.db.users[i] for i in wanted if i in self.db.users})
 
+    async def holding(self, audio_file_id: int) -> list[tuple[Collection, User]]:
+        found = self.session.select(self.db.collections, lambda c: audio_file_id in c.audio_file_ids)
+        owned = [(c, self.db.users.get(c.owner_id)) for c in sorted(found, key=attrgetter("id"))]
+        return [(c, owner) for c, owner in owned if owner is not None]
+
     async def users(self, user_ids: Iterable[int]) -> dict[int, User]:
         found = (self.session.get(self.db.users, user_id) for user_id in set(user_ids))
         return {user.id: user for user in found if user is not None and user.id is not None}
