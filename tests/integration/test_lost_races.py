@@ -63,10 +63,14 @@ async def test_a_reference_to_a_deleted_row_is_its_not_found(factory: SqlUnitOfW
         assert user is not None
         await uow.users.delete(user)
         await uow.commit()
-    with pytest.raises(NotFound) as missing:
+
+    async def insert() -> None:
         async with factory() as uow:
             await uow.audio_files.add(AudioFile(gone, "t", "t.mp3", "audio/x.mp3", "audio/mpeg", 1, "mp3"))
             await uow.commit()
+
+    with pytest.raises(NotFound) as missing:
+        await insert()
     if factory.engine.dialect.name == "postgresql":  # SQLite does not name the constraint
         assert missing.value.detail == "User not found"
 
