@@ -47,7 +47,7 @@ async def test_a_file_made_private_leaves_the_collections_its_owner_has_no_part_
     (song,) = await library.audio("bob", "song", public=True)
     strangers = (await library.collection(alice, title="Alice's public mix"))["id"]
     await library.add(alice, strangers, first, song, last)
-    bobs_own = (await library.collection(bob, title="Bob's own"))["id"]
+    bobs_own = (await library.collection(bob, title="Bob's own", is_public=False))["id"]
     await library.add(bob, bobs_own, song)
     shared = (await library.collection(alice, title="Bob plays here", is_collaborative=True, is_public=False))["id"]
     await library.share(alice, shared, "bob", "edit")
@@ -63,7 +63,7 @@ async def test_a_file_made_private_leaves_the_collections_its_owner_has_no_part_
         assert (await library.client.get(f"{AUDIO}/{song}{path}", headers=carol.headers)).status_code == 404
     # alice still reads it through the collection she owns and bob collaborates on
     assert (await library.client.get(f"{AUDIO}/{song}/download", headers=alice.headers)).status_code == 200
-    # editing something else, or making it public again, takes nothing out
+    # editing something else takes nothing out
     edited = await library.client.put(f"{AUDIO}/{song}", json={"title": "renamed"}, headers=bob.headers)
     assert edited.status_code == 200, edited.text
     assert await _tracks(library, shared, alice) == [first, song]
