@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import pytest
@@ -13,9 +14,12 @@ from sono.application import context
 from sono.application.bus import Call, Context, MessageBus, handles
 from sono.application.common import audit
 from sono.application.messages import ANONYMOUS, Actor, Audience, Command, Message, Query, Via
-from sono.domain.errors import NotAuthenticated, NotFound, PermissionDenied
+from sono.domain.errors import NotAuthenticated, NotFound, PermissionDenied, SessionEnded
 from sono.domain.gdpr import AuditEvent
+from sono.domain.users import User
 from tests.unit.conftest import World
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +73,14 @@ def _bus(clock: FakeClock) -> tuple[MessageBus, FakeUnitOfWorkFactory, Recorder]
     return bus, uows, recorder
 
 
+async def _user(uows: FakeUnitOfWorkFactory, name: str, *, admin: bool = False) -> Actor:
+    async with uows() as uow:
+        user = await uow.users.add(User(name, f"{name}@example.com", "x", created_at=NOW, is_superuser=admin))
+        await uow.commit()
+    assert user.id is not None
+    return Actor.user(user.id, is_admin=admin)
+
+
 async def _audit_ips(uows: FakeUnitOfWorkFactory, user_id: int) -> list[str | None]:
     async with uows() as uow:
         return [entry.ip_address for entry in await uow.audit.list_for_user(user_id)]
@@ -76,24 +88,33 @@ async def _audit_ips(uows: FakeUnitOfWorkFactory, user_id: int) -> list[str | No
 
 async def test_a_command_commits_runs_its_effects_after_and_the_audit_takes_the_request_ip(clock: FakeClock) -> None:
     bus, uows, recorder = _bus(clock)
-    alice = Actor.user(7)
+    alice = await _user(uows, "alice")
     served = context.enter(context.RequestInfo("req-1", "203.0.113.9"))
     try:
-        assert await bus(Remember(), alice) == 7
+        assert await bus(Remember(), alice) == alice.user_id
     finally:
         context.leave(served)
     assert recorder.calls == ["after commit"]
-    assert uows.units[0].committed
-    assert await _audit_ips(uows, 7) == ["203.0.113.9"]
+    assert uows.units[-1].committed
+    assert await _audit_ips(uows, alice.id) == ["203.0.113.9"]
 
 
 async def test_a_failing_command_writes_nothing_and_runs_no_effect(clock: FakeClock) -> None:
     bus, uows, recorder = _bus(clock)
+    alice = await _user(uows, "alice")
     with pytest.raises(NotFound):
-        await bus(Remember(fail=True), Actor.user(7))
+        await bus(Remember(fail=True), alice)
     assert recorder.calls == []
-    assert not uows.units[0].committed
-    assert await _audit_ips(uows, 7) == []
+    assert not uows.units[-1].committed
+    assert await _audit_ips(uows, alice.id) == []
+
+
+async def test_a_command_of_a_user_whose_account_is_gone_ends_their_session(clock: FakeClock) -> None:
+    bus, uows, recorder = _bus(clock)
+    with pytest.raises(SessionEnded):
+        await bus(Remember(), Actor.user(404))
+    assert recorder.calls == []
+    assert await _audit_ips(uows, 404) == []
 
 
 @pytest.mark.parametrize(
@@ -115,7 +136,9 @@ async def test_the_audience_is_enforced_before_any_handler_or_transaction(
 
 async def test_admins_and_operators_reach_admin_messages_and_queries_commit_nothing(clock: FakeClock) -> None:
     bus, uows, recorder = _bus(clock)
-    await bus(Purge(), Actor.user(1, is_admin=True))
+    root = await _user(uows, "root", admin=True)
+    del uows.units[:]
+    await bus(Purge(), root)
     await bus(Purge(), Actor.operator())
     assert await bus(Peek(), ANONYMOUS) == "seen"
     assert recorder.calls == ["purged", "purged", "peek by anonymous"]

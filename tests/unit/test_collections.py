@@ -238,8 +238,11 @@ async def test_tracks_only_of_files_the_caller_may_see(world: World) -> None:
     assert (added.track.track_order, added.track.added_by_id) == (1, people["editor"].user_id)
     with pytest.raises(Conflict):
         await service.add_track(people["editor"], collection_id, editors_private)
-    admin_adds = await service.add_track(people["admin"], collection_id, others_private)
-    assert admin_adds.track.track_order == 2
+    with pytest.raises(NotFound) as admin_refused:  # an admin never shares another user's private file
+        await service.add_track(people["admin"], collection_id, others_private)
+    assert admin_refused.value.detail == f"Audio file {others_private} not found"
+    with pytest.raises(NotFound):
+        await service.add_tracks(people["admin"], collection_id, [others_private])
 
 
 async def test_bulk_add_limits(world: World) -> None:

@@ -2,9 +2,9 @@
 
 Every entrypoint (the JSON API, the command line, workers, later the Subsonic API) sends messages
 through ``MessageBus``; the bus checks the message's audience, opens the unit of work (read-only for
-a query), runs the middleware (timing, log context, metrics, spans attach here once, not in each
-handler), calls the handler, commits a command, and runs what the handler asked to do after the
-commit.
+a query; a user's command holds the user's row first), runs the middleware (timing, log context,
+metrics, spans attach here once, not in each handler), calls the handler, commits a command, and
+runs what the handler asked to do after the commit.
 
 Handlers are methods marked ``@handles(MessageType)`` on a feature's handler object, which receives
 its ports in its constructor; ``MessageBus.register`` collects them.
@@ -19,8 +19,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from sono.application.common import CALLER_GONE
 from sono.application.messages import Actor, Message
 from sono.application.uow import UnitOfWork, UnitOfWorkFactory
+from sono.domain.errors import SessionEnded
 
 R = TypeVar("R")
 M = TypeVar("M", bound=Message[Any])
@@ -108,6 +110,12 @@ class MessageBus:
 
     async def _handle(self, handler: Handler, message: Message[Any], actor: Actor) -> Any:
         async with self._uow(read_only=not message.writes) as uow:
+            # Whatever a user's command writes may refer to them (an author, an audit entry's
+            # actor): their row is held first, as the lock order wants (``sono.application.uow``),
+            # so a concurrent erasure of the account waits or wins cleanly.
+            user_id = actor.user_id
+            if message.writes and user_id is not None and user_id not in await uow.users.hold([user_id]):
+                raise SessionEnded(CALLER_GONE)
             context = Context(actor, uow)
             result = await handler(message, context)
             if message.writes:

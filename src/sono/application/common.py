@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from sono.application import context
 from sono.application.messages import Actor, Via
 from sono.domain.access import Viewer
-from sono.domain.errors import FieldError, ValidationFailed
+from sono.domain.errors import FieldError, SessionEnded, ValidationFailed
 from sono.domain.gdpr import AuditEntry
 from sono.domain.users import User
 
@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from sono.application.uow import UnitOfWork
 
 T = TypeVar("T")
+CALLER_GONE = "Could not validate credentials"
+"""Why a request fails whose caller's account was deleted while it ran (as a moment later)."""
 log = logging.getLogger(__name__)
 
 
@@ -130,6 +132,21 @@ async def audit(
         ip = context.current().ip
     entry = AuditEntry(event, clock.now(), user_id=user_id, actor_id=actor_id, ip_address=ip, details=details)
     await uow.audit.add(entry)
+
+
+async def hold_users(uow: UnitOfWork, principal: Principal | None, *others: int | None) -> set[int]:
+    """Hold the rows of the caller and of the users ``others`` (those that exist) until the unit
+    of work ends, before anything the use case writes refers to them (a track's ``added_by_id``,
+    a collaborator, an audit entry's user and actor, a session...): first in the lock order (see
+    ``sono.application.uow``). The ids held; ``SessionEnded`` when the caller's own account is
+    gone (a moment later, their token no longer authenticates)."""
+    wanted = {i for i in others if i is not None}
+    if principal is not None:
+        wanted.add(principal.user_id)
+    held = await uow.users.hold(wanted)
+    if principal is not None and principal.user_id not in held:
+        raise SessionEnded(CALLER_GONE)
+    return held
 
 
 async def delete_objects(storage: ObjectStorage, keys: Sequence[str]) -> None:

@@ -9,6 +9,27 @@ a test checks that every name here has an implementation on every backend.
 Repositories return domain objects whose attribute changes are saved when the unit of work
 commits (the SQL adapter maps the domain dataclasses imperatively, the fakes keep the objects
 themselves), so there is no ``update`` method.
+
+Rows that another transaction may delete meanwhile
+--------------------------------------------------
+A use case that writes a row referring to another (a collection entry to its audio file, a
+collaborator or a session to its user, an audit entry to its user and actor...) first *holds* the
+row referred to (``users.hold``, ``audio_files.hold``: ``FOR KEY SHARE`` on PostgreSQL), so that a
+concurrent deletion either has committed already (the use case finds the row gone and answers its
+404, as it would a moment later) or waits until this one has committed (and then removes or closes
+up what it wrote, as it would have a moment earlier). A deletion locks what it deletes first
+(``for_update``, ``hold(exclusive=True)``) and only then looks for what refers to it. Every use case
+takes its locks in this one order, each kind in ascending id, so that two of them never wait for
+each other (SQLite serialises writers, where holding costs a plain read):
+
+1. users (the caller, the owners and people the request names);
+2. audio files;
+3. collections (``collections.get(for_update=True)``, ``containing_audio``);
+4. the rows then written or deleted (tracks, collaborators, audit entries, sessions, ...).
+
+A reference that escapes these holds still fails at the database's foreign key: the SQL unit of
+work answers it as the ``NotFound`` of the entity referred to, never as a 500 (see
+``sono.adapters.sqlalchemy.errors``).
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sono.domain.access import Viewer
+from sono.domain.audio import AudioFile
 from sono.domain.errors import BadRequest, Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from sono.domain.media import clean_filename
 
@@ -74,6 +75,19 @@ def check_fields(values: dict[str, str | None]) -> None:
     errors = [FieldError(name, message) for name, value in values.items() for message in text_problems(name, value)]
     if errors:
         raise ValidationFailed(errors)
+
+
+def shareable_by(audio: AudioFile, viewer: Viewer, *, owner_active: bool = True) -> bool:
+    """Whether the viewer may put the file into a collection (contract section 6): their own file,
+    or a public one they see. An admin never shares another user's private file."""
+    return viewer.is_user(audio.owner_id) or (audio.is_public and audio.visible_to(viewer, owner_active=owner_active))
+
+
+def shared_with(viewer: Viewer, holders: Iterable[tuple[Collection, bool]]) -> bool:
+    """Whether a file is readable by the viewer through the collections holding it (each with
+    whether its owner is active): putting a file into a collection shares it with whoever may see
+    that collection (contract section 6: metadata, playback, download, cover art)."""
+    return any(collection.visible_to(viewer, owner_active=active) for collection, active in holders)
 
 
 def ids_text(ids: Iterable[int]) -> str:
@@ -170,6 +184,19 @@ class Collection:
     def check_manageable(self, viewer: Viewer) -> None:
         if not self.manageable_by(viewer):
             raise PermissionDenied(MANAGERS_ONLY)
+
+    def may_hold(self, audio: AudioFile) -> bool:
+        """Sharing is the file owner's decision alone (contract section 6): a private file stays in
+        a collection only while its owner owns the collection or collaborates on it."""
+        if audio.is_public or audio.owner_id == self.owner_id:
+            return True
+        return any(c.user_id == audio.owner_id for c in self.collaborators)
+
+    def drop_unshared(self, files: Iterable[AudioFile]) -> int:
+        """Take out the entries of those ``files`` that may no longer stay (a file made private,
+        its owner no longer a collaborator); the rest close up. The number taken out."""
+        present = set(self.audio_file_ids)
+        return self.remove_audio(a.id for a in files if a.id in present and not self.may_hold(a))
 
     # ------------------------------------------------------------------ fields
 

@@ -3,6 +3,11 @@
 * A database that refuses connections, stops answering, or runs out of time (connect timeout,
   statement timeout, lock wait, a full pool) is ``ServiceUnavailable("Database unavailable")``:
   the HTTP edge answers 503 and knows nothing of drivers.
+* A row that refers to one a concurrent transaction deleted (a foreign key violation: the use
+  cases hold what they refer to, see ``sono.application.uow``, so this is the last line) is the
+  ``NotFound`` of the entity referred to, what the request would have met a moment later; two
+  transactions that still wait for each other (a deadlock, or a serialisation failure) are a
+  ``Conflict`` asking to try again. A lost race is never a 500.
 * Any other driver error leaves the adapters as ``DatabaseError``, whose text holds only what is
   safe to log: the error types, the SQLSTATE, the names of the constraint, table and column, and
   the SQL (with placeholders; values are always bound). Never the driver's message, which can quote
@@ -18,7 +23,8 @@ import traceback
 
 from sqlalchemy import exc as sa_exc
 
-from sono.domain.errors import ServiceUnavailable, SonoError
+from sono.adapters.sqlalchemy.tables import metadata
+from sono.domain.errors import Conflict, NotFound, ServiceUnavailable, SonoError
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +36,15 @@ DATABASE_UNAVAILABLE = "Database unavailable"
 # cancelled, 55P03 lock timeout.
 _UNAVAILABLE_SQLSTATES = ("08", "53", "57P", "57014", "55P03")
 _SQLITE_BUSY = ("database is locked", "database table is locked")
+_FOREIGN_KEY_VIOLATION = "23503"
+_SQLITE_FOREIGN_KEY = "FOREIGN KEY constraint failed"
+_RACE_LOST_SQLSTATES = ("40P01", "40001")  # deadlock detected, serialization failure
+RACE_LOST = "The request conflicted with a concurrent change, please try again"
+GONE = {"users": "User not found", "audio_files": "Audio file not found", "collections": "Collection not found"}
+"""What a request that referred to a row of these tables, deleted meanwhile, is told."""
+_REFERRED = {
+    str(fk.name): fk.referred_table.name for table in metadata.tables.values() for fk in table.foreign_key_constraints
+}
 _DRIVER_MODULES = ("sqlalchemy", "asyncpg", "aiosqlite", "sqlite3")
 _SAFE_FIELDS = ("constraint_name", "table_name", "column_name", "schema_name", "data_type_name")
 _MAX_SQL = 300
@@ -140,11 +155,38 @@ def scrub(exc: BaseException) -> BaseException:
     return exc
 
 
+def lost_race(exc: BaseException) -> SonoError | None:
+    """The client's error for a driver error that means a concurrent transaction won: a foreign
+    key violation (``NotFound`` of the row referred to, by the constraint's name where the
+    database gives it) or a deadlock / serialisation failure (``Conflict``); None otherwise."""
+    for error in _chain(exc):
+        if not _is_driver_error(error):
+            if error is exc:
+                continue
+            break
+        state = _sqlstate(error)
+        if state == _FOREIGN_KEY_VIOLATION or (
+            isinstance(error, sqlite3.IntegrityError) and str(error).startswith(_SQLITE_FOREIGN_KEY)
+        ):
+            names = (getattr(e, "constraint_name", None) for e in _chain(exc))
+            constraint = next((name for name in names if name), None)
+            return NotFound(GONE.get(_REFERRED.get(str(constraint), ""), NotFound.detail))
+        if state in _RACE_LOST_SQLSTATES:
+            return Conflict(RACE_LOST)
+    return None
+
+
 def translate(exc: BaseException) -> BaseException:
     """What a database adapter raises in place of ``exc``: ``ServiceUnavailable`` when the database
     is unavailable, else ``exc`` scrubbed of any value the driver quoted."""
     if isinstance(exc, SonoError):  # already meant for the client (e.g. Conflict, "Storage unavailable")
         return scrub(exc)
+    lost = lost_race(exc)
+    if lost is not None:
+        log.info("a concurrent change won: %s", describe(exc))
+        lost.__cause__ = scrub(exc)
+        lost.__suppress_context__ = True
+        return lost
     if is_unavailable(exc):
         log.warning("database unavailable: %s", describe(exc))
         unavailable = ServiceUnavailable(DATABASE_UNAVAILABLE)

@@ -1,4 +1,9 @@
-"""The unit of work over an ``AsyncSession``."""
+"""The unit of work over an ``AsyncSession``.
+
+Lock order (documented with the port, ``sono.application.uow``): users, then audio files, then
+collections, then the rows written; each kind in ascending id. ``hold`` takes ``FOR KEY SHARE``
+(``FOR UPDATE`` when exclusive), ``get(for_update=True)`` ``FOR UPDATE``. Foreign key violations
+and deadlocks that still happen are translated (``sono.adapters.sqlalchemy.errors``)."""
 
 from __future__ import annotations
 

@@ -99,9 +99,8 @@ class PasswordResetService:
         now = self._clock.now()
         async with self._uow() as uow:
             user = await uow.users.get_by_email(email)
-            if user is None or not user.is_active:
+            if user is None or not user.is_active or user.id not in await uow.users.hold([user.id or 0]):
                 return False
-            assert user.id is not None
             await uow.reset_tokens.add(
                 PasswordResetToken(
                     user_id=user.id,

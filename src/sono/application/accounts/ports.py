@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -19,6 +20,13 @@ class UserRepository(Protocol):
     async def get(self, user_id: int, *, for_update: bool = False) -> User | None:
         """``for_update`` holds a row lock until the unit of work ends (no-op on SQLite, where the
         writer lock serialises writers anyway)."""
+
+    async def hold(self, user_ids: Iterable[int], *, exclusive: bool = False) -> set[int]:
+        """Those of ``user_ids`` that exist, their rows held until the unit of work ends, so that
+        no concurrent transaction deletes them (``exclusive``: nor locks them for a change) before
+        this one has written what refers to them. Take holds in the order ``sono.application.uow``
+        documents (PostgreSQL: ``FOR KEY SHARE`` / ``FOR UPDATE``, in id order; SQLite's writer
+        lock serialises writers anyway)."""
 
     async def get_by_username(self, username: str) -> User | None:
         """Case-insensitive."""

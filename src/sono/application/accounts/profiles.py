@@ -163,7 +163,8 @@ class AccountService:
             return await uow.users.search(text, skip=skip, limit=limit)
 
     async def _own_account(self, uow: UnitOfWork, principal: Principal, *, lock: bool = False) -> User:
-        user = await uow.users.get(principal.user_id, for_update=lock)
+        held = await uow.users.hold([principal.user_id])  # a deletion meanwhile: 404, not a lost update
+        user = await uow.users.get(principal.user_id, for_update=lock) if held else None
         if user is None:
             raise NotFound(USER_NOT_FOUND)
         return user

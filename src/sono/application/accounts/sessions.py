@@ -20,7 +20,7 @@ from sono.application.accounts.ports import (
     SessionLookup,
     TokenIssuer,
 )
-from sono.application.common import PasswordInput, Principal, audit
+from sono.application.common import PasswordInput, Principal, audit, hold_users
 from sono.application.maintenance.service import MaintenanceService
 from sono.application.ports import Clock
 from sono.application.uow import UnitOfWork, UnitOfWorkFactory
@@ -90,6 +90,8 @@ class AuthService:
         new_hash = await self._hasher.hash(plain) if self._hasher.needs_rehash(user.password_hash) else None
         assert user.id is not None
         async with self._uow() as uow:
+            if user.id not in await uow.users.hold([user.id]):  # deleted meanwhile
+                raise NotAuthenticated(INCORRECT_CREDENTIALS)
             if new_hash is not None:
                 stored = await uow.users.get(user.id, for_update=True)
                 if stored is not None and stored.password_hash == user.password_hash:
@@ -101,13 +103,15 @@ class AuthService:
 
     async def _record_failure(self, user_id: int | None, ip: str | None, reason: str) -> None:
         async with self._uow() as uow:
+            if user_id is not None and user_id not in await uow.users.hold([user_id]):
+                user_id = None  # deleted meanwhile
             await audit(uow, self._clock, AuditEvent.LOGIN_FAILURE, user_id=user_id, ip=ip, reason=reason)
             await uow.commit()
 
     async def issue_session(self, user_id: int) -> TokenPair:
         """Start a session for an existing user without a password (operator tooling, tests)."""
         async with self._uow() as uow:
-            user = await uow.users.get(user_id)
+            user = await uow.users.get(user_id) if user_id in await uow.users.hold([user_id]) else None
             if user is None or not user.is_active:
                 raise NotAuthenticated(INVALID_CREDENTIALS)
             pair = await self._start_session(uow, user)
@@ -126,8 +130,9 @@ class AuthService:
             raise InvalidToken(INVALID_REFRESH) from None
         now = self._clock.now()
         async with self._uow() as uow:
+            held = await uow.users.hold([claims.user_id])  # before the session and audit refer to it
             family = await uow.families.get(claims.family_id)
-            user = await uow.users.get(claims.user_id)
+            user = await uow.users.get(claims.user_id) if claims.user_id in held else None
             await self._maintenance.enforce(is_admin=user is not None and user.is_superuser)
             if family is None or family.user_id != claims.user_id:
                 raise InvalidToken(INVALID_REFRESH)
@@ -165,6 +170,7 @@ class AuthService:
             if claims is not None and claims.user_id == principal.user_id:
                 families.add(claims.family_id)
         async with self._uow() as uow:
+            await hold_users(uow, principal)
             for family_id in sorted(families):
                 family = await uow.families.get(family_id)
                 if family is not None and family.user_id == principal.user_id:

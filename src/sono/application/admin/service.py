@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sono.application.admin.ports import CatalogueStats, Usage
-from sono.application.common import Page, Principal, Problems, audit
+from sono.application.common import Page, Principal, Problems, audit, hold_users
 from sono.application.gdpr.service import GdprService
 from sono.application.media.service import MediaService
 from sono.application.messages import Audience
@@ -103,6 +103,7 @@ class AdminService:
             problems.check("max_audio_uploads", [UPLOAD_LIMIT_RANGE])
         problems.raise_if_any()
         async with self._uow() as uow:
+            await hold_users(uow, admin)  # the acting admin, whom the audit names
             user = await _existing(uow, user_id, for_update=True)
             previous = user.max_audio_uploads
             user.max_audio_uploads = max_audio_uploads
@@ -119,6 +120,7 @@ class AdminService:
         tokens through the token version, refresh tokens through their revoked families)."""
         require_admin(admin)
         async with self._uow() as uow:
+            await hold_users(uow, admin)  # the acting admin, whom the audit names
             user = await _existing(uow, user_id, for_update=True)
             not_on_admins("disable", admin, user)
             now = self._clock.now()
@@ -131,6 +133,7 @@ class AdminService:
     async def enable(self, admin: Principal, user_id: int, *, ip: str | None = None) -> User:
         require_admin(admin)
         async with self._uow() as uow:
+            await hold_users(uow, admin)  # the acting admin, whom the audit names
             user = await _existing(uow, user_id, for_update=True)
             not_on_admins("enable", admin, user)
             user.enable(self._clock.now())
@@ -144,6 +147,7 @@ class AdminService:
         that has committed. Returns what it stored."""
         require_admin(admin)
         async with self._uow() as uow:
+            await hold_users(uow, admin)  # the acting admin, whom the audit names
             user = await _existing(uow, user_id, for_update=True)
             not_on_admins("delete", admin, user)
             usage = await self._usage_of(uow, user_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -21,7 +21,14 @@ class OwnedAudio:
 
 class AudioFileRepository(Protocol):
     async def add(self, audio: AudioFile) -> AudioFile: ...
-    async def get(self, audio_id: int) -> AudioFile | None: ...
+    async def get(self, audio_id: int, *, for_update: bool = False) -> AudioFile | None:
+        """``for_update`` locks the row until the unit of work ends (see ``hold``), fresh."""
+
+    async def hold(self, audio_ids: Iterable[int], *, exclusive: bool = False) -> set[int]:
+        """Those of ``audio_ids`` that exist, their rows held until the unit of work ends (as
+        ``UserRepository.hold``): a file about to be referenced by a collection entry is held
+        shared, a file about to be deleted or unshared is held ``exclusive``."""
+
     async def get_many(self, audio_ids: Sequence[int]) -> dict[int, AudioFile]: ...
     async def delete(self, audio: AudioFile) -> None:
         """Delete the row; its collection entries go with it (callers close up track orders

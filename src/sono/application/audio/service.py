@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from sono.application.audio.ports import AudioCatalog, OwnedAudio
-from sono.application.common import UNSET, Page, Principal, Problems, audit
+from sono.application.common import UNSET, Page, Principal, Problems, audit, hold_users
 from sono.application.gdpr.erasure import close_gaps
 from sono.application.media.ports import ObjectInfo
 from sono.application.media.service import MediaService
@@ -39,6 +39,7 @@ from sono.domain.audio import (
     track_number_problems,
     year_problems,
 )
+from sono.domain.collections import shared_with
 from sono.domain.errors import NotFound, PermissionDenied, UnsupportedMedia
 from sono.domain.gdpr import AuditEvent
 from sono.domain.media import AUDIO, ProcessedImage, clean_filename, object_key
@@ -223,12 +224,14 @@ class AudioService:
         if "title" in changes:
             changes["title"] = changes["title"].strip()
         async with self._uow() as uow:
-            audio, owner = await self._manageable(uow, principal.viewer, audio_id)
+            audio, owner = await self._manageable(uow, principal, audio_id)
             changed = sorted(name for name, value in changes.items() if getattr(audio, name) != value)
             for name in changed:
                 setattr(audio, name, changes[name])
             if changed:
                 audio.updated_at = self._clock.now()
+                if "is_public" in changed and not audio.is_public:
+                    await self._unshare(uow, audio)
                 await audit(
                     uow,
                     self._clock,
@@ -246,7 +249,7 @@ class AudioService:
         """Delete the file (owner and admins): its entries leave every collection (the others
         close up) in the same transaction, then its objects are removed."""
         async with self._uow() as uow:
-            audio, _ = await self._manageable(uow, principal.viewer, audio_id)
+            audio, _ = await self._manageable(uow, principal, audio_id)
             assert audio.id is not None
             keys = audio.stored_keys
             await close_gaps(uow, [audio.id])
@@ -285,10 +288,12 @@ class AudioService:
         ``reset_quota`` also restores the default upload limit. Returns the number deleted."""
         _require_admin(principal)
         async with self._uow() as uow:
+            await hold_users(uow, principal)
             user = await uow.users.get(user_id, for_update=True) if 0 < user_id <= ID_MAX else None
             if user is None:
                 raise NotFound(USER_NOT_FOUND)
             audio_ids = await uow.audio_files.ids_for_owner(user_id)
+            await uow.audio_files.hold(audio_ids, exclusive=True)
             await close_gaps(uow, audio_ids)
             keys = await uow.audio_files.delete_for_owner(user_id)
             if reset_quota:
@@ -308,18 +313,40 @@ class AudioService:
         await self._media.remove(keys)
         return len(audio_ids), user
 
+    @staticmethod
+    async def _unshare(uow: UnitOfWork, audio: AudioFile) -> None:
+        """A file made private leaves every collection its owner neither owns nor collaborates on
+        (``Collection.may_hold``); the others close up. The file is locked already, so the
+        collections are locked after it (the lock order of ``sono.application.uow``)."""
+        assert audio.id is not None
+        for collection in await uow.collections.containing_audio([audio.id]):
+            if collection.drop_unshared([audio]):
+                await uow.collections.save(collection)
+
     # ------------------------------------------------------------------ access
 
     async def _visible(self, uow: UnitOfWork, viewer: Viewer, audio_id: int) -> OwnedAudio:
+        """A file the viewer may read: one they see (``AudioFile.visible_to``), or one shared with
+        them through a collection they see (``shared_with``); else 404, whether or not it exists."""
         audio = await uow.audio_files.get(audio_id) if 0 < audio_id <= ID_MAX else None
         owner = await uow.users.get(audio.owner_id) if audio is not None else None
-        if audio is None or owner is None or not audio.visible_to(viewer, owner_active=owner.is_active):
+        if audio is None or owner is None:
             raise NotFound(AUDIO_NOT_FOUND)
+        if not audio.visible_to(viewer, owner_active=owner.is_active):
+            holders = await uow.collection_queries.holding(audio_id)
+            if not shared_with(viewer, [(collection, holder.is_active) for collection, holder in holders]):
+                raise NotFound(AUDIO_NOT_FOUND)
         return OwnedAudio(audio, owner)
 
-    async def _manageable(self, uow: UnitOfWork, viewer: Viewer, audio_id: int) -> tuple[AudioFile, User]:
-        """A file the viewer may change: 404 when they cannot even see it, 403 when they see it
-        but it is not theirs."""
+    async def _manageable(self, uow: UnitOfWork, principal: Principal, audio_id: int) -> tuple[AudioFile, User]:
+        """A file the caller may change, locked for the change (after the caller and its owner
+        are held: the lock order of ``sono.application.uow``): 404 when they cannot even see it,
+        403 when they see it but it is not theirs."""
+        viewer = principal.viewer
+        audio = await uow.audio_files.get(audio_id) if 0 < audio_id <= ID_MAX else None
+        await hold_users(uow, principal, audio.owner_id if audio is not None else None)
+        if audio is not None:
+            await uow.audio_files.get(audio_id, for_update=True)
         view = await self._visible(uow, viewer, audio_id)
         if not view.audio.manageable_by(viewer):
             raise PermissionDenied(NOT_ALLOWED)

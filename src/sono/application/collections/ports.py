@@ -21,6 +21,10 @@ class CollectionRepository(Protocol):
         """``for_update`` serialises writers of one collection: a row lock on PostgreSQL (SQLite's
         writer lock does it there)."""
 
+    async def owner_of(self, collection_id: int) -> int | None:
+        """The id of the collection's owner (None when there is no such collection), read without
+        loading or locking the aggregate: what a change holds before it locks the collection."""
+
     async def save(self, collection: Collection) -> None:
         """Write the aggregate's changes now (its track positions safely, whatever moved)."""
 
@@ -120,6 +124,10 @@ class CollectionQueries(Protocol):
 
     async def shown(self, collection_id: int) -> Shown | None:
         """One collection with its files and people (three statements whatever its size)."""
+
+    async def holding(self, audio_file_id: int) -> list[tuple[Collection, User]]:
+        """The collections holding the audio file, each with its owner and its collaborators (not
+        its tracks), by id: whom the file is shared with (two statements)."""
 
     async def users(self, user_ids: Iterable[int]) -> dict[int, User]:
         """The users shown on a screen (owners, collaborators, the owners of the tracks' files),

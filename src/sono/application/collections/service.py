@@ -33,7 +33,7 @@ from sono.application.collections.views import (
     detail,
     whole,
 )
-from sono.application.common import Page, Principal, audit
+from sono.application.common import Page, Principal, audit, hold_users
 from sono.application.media.service import MediaService
 from sono.application.ports import Clock
 from sono.application.uow import UnitOfWork, UnitOfWorkFactory
@@ -48,6 +48,7 @@ from sono.domain.collections import (
     Permission,
     check_fields,
     ids_text,
+    shareable_by,
     track_filenames,
 )
 from sono.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -231,6 +232,7 @@ class CollectionService:
             updated_date=now,
         )
         async with self._uow() as uow:
+            await hold_users(uow, principal)
             await uow.collections.add(collection)
             await audit(
                 uow, self._clock, AuditEvent.COLLECTION_CREATED, user_id=principal.user_id, collection_id=collection.id
@@ -242,7 +244,7 @@ class CollectionService:
         """Change the fields that were sent (``None`` clears an optional text)."""
         viewer = principal.viewer
         async with self._uow() as uow:
-            collection, _ = await self._load(uow, viewer, collection_id)
+            collection, _ = await self._lock(uow, principal, collection_id)
             changed = collection.revise(viewer, changes, now=self._clock.now())
             if changed:
                 await self._save(uow, collection)
@@ -254,7 +256,7 @@ class CollectionService:
     async def delete(self, principal: Principal, collection_id: int) -> None:
         """Delete the collection (its tracks and collaborators go with it), then its cover."""
         async with self._uow() as uow:
-            collection, _ = await self._load(uow, principal.viewer, collection_id)
+            collection, _ = await self._lock(uow, principal, collection_id)
             collection.check_manageable(principal.viewer)
             cover = collection.cover_art_key
             await uow.collections.delete(collection)
@@ -277,7 +279,7 @@ class CollectionService:
         try:
             await self._media.put_image(key, processed)
             async with self._uow() as uow:
-                collection, _ = await self._load(uow, viewer, collection_id)
+                collection, _ = await self._lock(uow, principal, collection_id)
                 collection.check_editable(viewer)
                 old_key, collection.cover_art_key = collection.cover_art_key, key
                 collection.updated_date = self._clock.now()
@@ -300,7 +302,7 @@ class CollectionService:
         """Insert at ``position`` (beyond the end, or None, appends)."""
         viewer = principal.viewer
         async with self._uow() as uow:
-            collection, _ = await self._load(uow, viewer, collection_id)
+            collection, _ = await self._lock(uow, principal, collection_id, audio=[audio_file_id])
             collection.check_editable(viewer)
             audio, audio_owner = (await self._visible_files(uow, viewer, [audio_file_id]))[audio_file_id]
             track = collection.add_track(
@@ -323,7 +325,7 @@ class CollectionService:
             raise ValidationFailed([FieldError("audio_file_ids", BULK_TOO_MANY)])
         viewer = principal.viewer
         async with self._uow() as uow:
-            collection, _ = await self._load(uow, viewer, collection_id)
+            collection, _ = await self._lock(uow, principal, collection_id, audio=ids)
             collection.check_editable(viewer)
             files = await self._visible_files(uow, viewer, ids)
             tracks = collection.add_tracks(ids, now=self._clock.now(), added_by_id=principal.user_id)
@@ -335,7 +337,7 @@ class CollectionService:
     async def remove_track(self, principal: Principal, collection_id: int, track_id: int) -> None:
         viewer = principal.viewer
         async with self._uow() as uow:
-            collection, _ = await self._load(uow, viewer, collection_id)
+            collection, _ = await self._lock(uow, principal, collection_id)
             collection.check_editable(viewer)
             collection.remove_track(track_id)
             collection.updated_date = self._clock.now()
@@ -346,7 +348,7 @@ class CollectionService:
         """Move to ``position`` (clamped to 1..n), shifting the tracks in between."""
         viewer = principal.viewer
         async with self._uow() as uow:
-            collection, _ = await self._load(uow, viewer, collection_id)
+            collection, _ = await self._lock(uow, principal, collection_id)
             collection.check_editable(viewer)
             track = collection.move_track(track_id, position)
             collection.updated_date = self._clock.now()
@@ -372,12 +374,13 @@ class CollectionService:
             raise ValidationFailed([FieldError("user_id", COLLABORATOR_NEEDS_USER)])
         viewer = principal.viewer
         async with self._uow() as uow:
-            collection, _ = await self._load(uow, viewer, collection_id)
+            if user_id is None:
+                named = await uow.users.get_by_username(username or "")
+                user_id = named.id if named is not None else None
+            wanted = user_id if user_id is not None and known_id(user_id) else None
+            collection, _ = await self._lock(uow, principal, collection_id, users=[wanted])
             collection.check_manageable(viewer)
-            if user_id is not None:
-                user = await uow.users.get(user_id) if known_id(user_id) else None
-            else:
-                user = await uow.users.get_by_username(username or "")
+            user = await uow.users.get(wanted) if wanted is not None else None
             if user is None or user.id is None or not user.is_active:
                 raise NotFound(USER_NOT_FOUND)
             collaborator = collection.add_collaborator(
@@ -393,7 +396,7 @@ class CollectionService:
     ) -> CollaboratorView:
         viewer = principal.viewer
         async with self._uow() as uow:
-            collection, _ = await self._load(uow, viewer, collection_id)
+            collection, _ = await self._lock(uow, principal, collection_id)
             collection.check_manageable(viewer)
             collaborator = collection.set_permission(user_id, permission)
             await self._save(uow, collection)
@@ -404,9 +407,12 @@ class CollectionService:
     async def remove_collaborator(self, principal: Principal, collection_id: int, user_id: int) -> None:
         viewer = principal.viewer
         async with self._uow() as uow:
-            collection, _ = await self._load(uow, viewer, collection_id)
+            collection, _ = await self._lock(uow, principal, collection_id)
             collection.check_manageable(viewer)
             collection.remove_collaborator(user_id)
+            # their private files leave with them (the rest close up)
+            if collection.drop_unshared((await uow.audio_files.get_many(collection.audio_file_ids)).values()):
+                collection.updated_date = self._clock.now()
             await self._save(uow, collection)
             await self._audit(uow, AuditEvent.COLLECTION_UPDATED, principal, collection, collaborator_removed=user_id)
             await self._commit(uow)
@@ -432,15 +438,34 @@ class CollectionService:
             raise NotFound(COLLECTION_NOT_FOUND)
         return collection, owner
 
+    async def _lock(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        collection_id: int,
+        *,
+        users: Sequence[int | None] = (),
+        audio: Sequence[int] = (),
+    ) -> tuple[Collection, User]:
+        """``_load`` for a change, after holding (in the lock order of ``sono.application.uow``)
+        what the change will refer to: the caller, the collection's owner and ``users`` (audit
+        entries, collaborators), then the ``audio`` files its new entries name."""
+        owner_id = await uow.collections.owner_of(collection_id) if known_id(collection_id) else None
+        await hold_users(uow, principal, owner_id, *users)
+        if audio:
+            await uow.audio_files.hold(audio)
+        return await self._load(uow, principal.viewer, collection_id)
+
     async def _visible_files(
         self, uow: UnitOfWork, viewer: Viewer, audio_file_ids: Sequence[int]
     ) -> dict[int, tuple[AudioFile, User]]:
-        """The files (with their owners) the viewer may add; ``NotFound`` naming the others."""
+        """The files (with their owners) the viewer may add (``shareable_by``); ``NotFound`` naming
+        the others, as for files that do not exist."""
         found = await self._people_of_files(uow, [i for i in audio_file_ids if known_id(i)])
         missing = [
             i
             for i in audio_file_ids
-            if i not in found or not found[i][0].visible_to(viewer, owner_active=found[i][1].is_active)
+            if i not in found or not shareable_by(found[i][0], viewer, owner_active=found[i][1].is_active)
         ]
         if len(missing) == 1 and len(audio_file_ids) == 1:
             raise NotFound(AUDIO_NOT_FOUND.format(id=missing[0]))

@@ -35,7 +35,9 @@ class AccountEraser:
         keys += await uow.collections.cover_keys_for_owner(user.id)
         if user.profile_picture_key:
             keys.append(user.profile_picture_key)
-        await close_gaps(uow, await uow.audio_files.ids_for_owner(user.id), keep_owner=user.id)
+        audio_ids = await uow.audio_files.ids_for_owner(user.id)
+        await uow.audio_files.hold(audio_ids, exclusive=True)  # before the collections holding them
+        await close_gaps(uow, audio_ids, keep_owner=user.id)
         await uow.audit.anonymise_user(user.id)
         await uow.users.delete(user)
         await audit(uow, self._clock, AuditEvent.DELETION_EXECUTED, actor_id=actor_id, deletion_type="hard")

@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sono.application.accounts.ports import PasswordDecryptor, PasswordHasher
-from sono.application.common import PasswordInput, Principal, Problems, audit
+from sono.application.common import CALLER_GONE, PasswordInput, Principal, Problems, audit
 from sono.application.gdpr.erasure import AccountEraser
 from sono.application.media.service import MediaService
 from sono.application.ports import Clock
 from sono.application.uow import UnitOfWorkFactory
 from sono.domain.audio import AudioFile
 from sono.domain.collections import Collaborator, Collection
-from sono.domain.errors import Conflict, NotAuthenticated, NotFound
+from sono.domain.errors import Conflict, NotAuthenticated, NotFound, SessionEnded
 from sono.domain.gdpr import (
     CONSENT_TYPE_MAX,
     CONSENT_VERSION_MAX,
@@ -252,7 +252,9 @@ class GdprService:
             ip_address=ip_address or ip,
         )
         async with self._uow() as uow:
-            await uow.users.get(principal.user_id, for_update=True)  # one consent change per user at a time
+            # one consent change per user at a time; an account deleted meanwhile gives none
+            if await uow.users.get(principal.user_id, for_update=True) is None:
+                raise SessionEnded(CALLER_GONE)
             for previous in await uow.consents.active_of_type(principal.user_id, consent_type):
                 previous.withdrawn_at = now
             await uow.consents.add(consent)

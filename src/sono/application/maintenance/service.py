@@ -44,6 +44,8 @@ class MaintenanceService:
         )
         await self._store.set(state)
         async with self._uow() as uow:
+            if actor_id is not None and actor_id not in await uow.users.hold([actor_id]):
+                actor_id = None  # the admin's account was deleted meanwhile: the entry names no one
             await audit(
                 uow,
                 self._clock,

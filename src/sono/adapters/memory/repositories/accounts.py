@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sono.adapters.memory.repositories.base import FakeRepository, contains, page, repository
@@ -17,6 +18,9 @@ class FakeUserRepository(FakeRepository):
 
     async def get(self, user_id: int, *, for_update: bool = False) -> User | None:
         return self.session.get(self.db.users, user_id)
+
+    async def hold(self, user_ids: Iterable[int], *, exclusive: bool = False) -> set[int]:
+        return {i for i in set(user_ids) if self.session.get(self.db.users, i) is not None}
 
     async def get_by_username(self, username: str) -> User | None:
         wanted = normalize_username(username)

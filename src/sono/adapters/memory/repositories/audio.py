@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from operator import attrgetter
 
 from sono.adapters.memory.repositories.base import FakeRepository, Where, newest, page, repository
@@ -16,8 +16,11 @@ class FakeAudioFileRepository(FakeRepository):
     async def add(self, audio: AudioFile) -> AudioFile:
         return self.session.insert(self.db.audio_files, audio)
 
-    async def get(self, audio_id: int) -> AudioFile | None:
+    async def get(self, audio_id: int, *, for_update: bool = False) -> AudioFile | None:
         return self.session.get(self.db.audio_files, audio_id)
+
+    async def hold(self, audio_ids: Iterable[int], *, exclusive: bool = False) -> set[int]:
+        return {i for i in set(audio_ids) if self.session.get(self.db.audio_files, i) is not None}
 
     async def get_many(self, audio_ids: Sequence[int]) -> dict[int, AudioFile]:
         wanted = set(audio_ids)

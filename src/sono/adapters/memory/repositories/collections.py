@@ -24,6 +24,10 @@ class FakeCollectionRepository(FakeRepository):
     async def get(self, collection_id: int, *, for_update: bool = False) -> Collection | None:
         return self.session.get(self.db.collections, collection_id)
 
+    async def owner_of(self, collection_id: int) -> int | None:
+        collection = self.db.collections.get(collection_id)
+        return collection.owner_id if collection is not None else None
+
     async def save(self, collection: Collection) -> None:
         self.session.touch(self.db.collections, collection)
         self._fill_children(collection)
@@ -113,6 +117,11 @@ class FakeCollectionQueries(FakeRepository):
         wanted = {collection.owner_id, *(c.user_id for c in collection.collaborators)}
         wanted |= {audio.owner_id for audio in files.values()}
         return Shown(collection, files, {i: self.db.users[i] for i in wanted if i in self.db.users})
+
+    async def holding(self, audio_file_id: int) -> list[tuple[Collection, User]]:
+        found = self.session.select(self.db.collections, lambda c: audio_file_id in c.audio_file_ids)
+        owned = [(c, self.db.users.get(c.owner_id)) for c in sorted(found, key=attrgetter("id"))]
+        return [(c, owner) for c, owner in owned if owner is not None]
 
     async def users(self, user_ids: Iterable[int]) -> dict[int, User]:
         found = (self.session.get(self.db.users, user_id) for user_id in set(user_ids))

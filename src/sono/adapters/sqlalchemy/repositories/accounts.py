@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import case, delete, func, or_, select, update
@@ -22,6 +23,9 @@ class SqlUserRepository(SqlRepository):
         if for_update:
             return await self.session.get(User, user_id, with_for_update=True, populate_existing=True)
         return await self.session.get(User, user_id)
+
+    async def hold(self, user_ids: Iterable[int], *, exclusive: bool = False) -> set[int]:
+        return await self._hold(users, user_ids, exclusive=exclusive)
 
     async def get_by_username(self, username: str) -> User | None:
         return await self._first(select(User).where(func.lower(users.c.username) == normalize_username(username)))

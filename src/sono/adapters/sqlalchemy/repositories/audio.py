@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Row, delete, func, select
@@ -41,8 +41,13 @@ class SqlAudioFileRepository(SqlRepository):
     async def add(self, audio: AudioFile) -> AudioFile:
         return await self._insert(audio)
 
-    async def get(self, audio_id: int) -> AudioFile | None:
+    async def get(self, audio_id: int, *, for_update: bool = False) -> AudioFile | None:
+        if for_update:
+            return await self.session.get(AudioFile, audio_id, with_for_update=True, populate_existing=True)
         return await self.session.get(AudioFile, audio_id)
+
+    async def hold(self, audio_ids: Iterable[int], *, exclusive: bool = False) -> set[int]:
+        return await self._hold(audio_files, audio_ids, exclusive=exclusive)
 
     async def get_many(self, audio_ids: Sequence[int]) -> dict[int, AudioFile]:
         if not audio_ids:

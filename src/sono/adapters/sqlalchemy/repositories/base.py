@@ -9,7 +9,7 @@ would expire the attribute, and a lazy load is not possible under asyncio).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
@@ -39,6 +39,8 @@ from sono.domain.errors import Conflict
 
 T = TypeVar("T")
 R = TypeVar("R", bound=type)
+
+_ID_MAX = 2**31 - 1  # ids are 32-bit integers: a larger one names no row (and must not reach SQL)
 
 REPOSITORIES: dict[str, Callable[[AsyncSession], object]] = {}
 """Repository name (an attribute of the unit of work) -> class taking the session."""
@@ -217,6 +219,19 @@ class SqlRepository:
         """Run an ORM-enabled bulk UPDATE or DELETE; the number of rows it matched."""
         result = await self.session.execute(statement.execution_options(synchronize_session="fetch"))
         return cast(CursorResult[Any], result).rowcount
+
+    async def _hold(self, table: Table, ids: Iterable[int], *, exclusive: bool) -> set[int]:
+        """Lock the rows ``ids`` of ``table`` in id order until the transaction ends; the ids
+        found. ``FOR KEY SHARE`` (what a foreign key check takes: it keeps the row from being
+        deleted, not from ordinary updates) or ``FOR UPDATE`` (``exclusive``). SQLite renders no
+        lock: its writers are serialised."""
+        wanted = sorted({i for i in ids if 1 <= i <= _ID_MAX})
+        if not wanted:
+            return set()
+        (key,) = table.primary_key.columns
+        statement = select(key).where(key.in_(wanted)).order_by(key)
+        statement = statement.with_for_update() if exclusive else statement.with_for_update(read=True, key_share=True)
+        return set(await self.session.scalars(statement))
 
     def _insert_statement(self, table: Table) -> postgresql.Insert | sqlite.Insert:
         """The dialect's ``INSERT`` (both have ``on_conflict_do_nothing``/``_do_update``)."""

@@ -52,6 +52,9 @@ class SqlCollectionRepository(SqlRepository):
             return await self.session.get(Collection, collection_id, with_for_update=True, populate_existing=True)
         return await self.session.get(Collection, collection_id)
 
+    async def owner_of(self, collection_id: int) -> int | None:
+        return await self.session.scalar(select(collections.c.owner_id).where(collections.c.id == collection_id))
+
     async def save(self, collection: Collection) -> None:
         moved = [
             track for track in collection.tracks if track.id is None or get_history(track, "track_order").has_changes()
@@ -282,6 +285,27 @@ class SqlCollectionQueries(SqlRepository):
             user_id = row["user_id"]
             person = people.get(user_id) or people.setdefault(user_id, _PERSON_OF(row))
             listed.people[user_id] = person  # type: ignore[index]
+
+    async def holding(self, audio_file_id: int) -> list[tuple[Collection, User]]:
+        holds = exists().where(
+            collection_tracks.c.collection_id == collections.c.id, collection_tracks.c.audio_file_id == audio_file_id
+        )
+        statement = (
+            select(*_COLLECTION.columns, *_OWNER_OF.columns)
+            .join(users, users.c.id == collections.c.owner_id)
+            .where(holds)
+            .order_by(collections.c.id)
+        )
+        found = []
+        for row in (await self.session.execute(statement)).mappings():
+            collection = _COLLECTION(row)
+            collection.__dict__.update(tracks=[], collaborators=[])
+            found.append((collection, _OWNER_OF(row)))
+        if found:
+            by_id = {collection.id: collection for collection, _ in found}
+            for row in (await self.session.execute(_COLLABORATORS, {"ids": list(by_id)})).mappings():
+                by_id[row["collection_id"]].collaborators.append(_COLLABORATOR(row))
+        return found
 
     async def users(self, user_ids: Iterable[int]) -> dict[int, User]:
         wanted = sorted(set(user_ids))
