@@ -230,6 +230,7 @@ async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_
             secret_key=settings.s3_secret_key,
             region=settings.s3_region,
             public_base_url=settings.s3_public_url,
+            public_endpoint_url=settings.s3_public_endpoint,
         )
         exit_stack.push_async_callback(s3.close)
         try:
