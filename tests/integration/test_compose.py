@@ -333,3 +333,62 @@ def test_the_image_installs_only_from_the_lock() -> None:
     assert "pip check" in dockerfile
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert "requirements.lock" not in ignored and "LICENSE" not in ignored
+
+
+# --------------------------------------------------------------------------- the containers' commands, run here
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_the_containers_commands_run_with_their_settings_on_real_services(
+    postgres_url: str, redis_clean_url: str, s3_endpoint: str, tmp_path: Path
+) -> None:
+    """The api's migration and the worker's `sono jobs run-due`, with the environment compose gives
+    the containers, on this machine's PostgreSQL, Redis and an S3 server (only the service
+    addresses, which name compose's network, and the data folder are swapped)."""
+    import os
+    import shlex
+    import subprocess
+    import sys
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = tmp_path / "rsa.pem"
+    key.write_bytes(
+        rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    key.chmod(0o600)
+    operator = {**OPERATOR_ENV, "SONO_S3_ACCESS_KEY": "testing", "SONO_S3_SECRET_KEY": "testing"}
+    services = compose(operator)["services"]
+    local = {
+        "SONO_DATABASE_URL": postgres_url,
+        "SONO_REDIS_URL": redis_clean_url,
+        "SONO_S3_ENDPOINT_URL": s3_endpoint,
+        "SONO_DATA_DIR": str(tmp_path / "data"),
+        "SONO_RSA_PRIVATE_KEY_FILE": str(key),
+    }
+    base = {name: value for name, value in os.environ.items() if not name.startswith("SONO_") or "_TEST_" in name}
+
+    def run(service: str, command: list[str]) -> str:
+        env = {**base, **container_env(services[service], operator), **local}
+        assert command[0] == "sono"
+        done = subprocess.run(
+            [sys.executable, "-m", "sono", *command[1:]],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "warning" not in done.stderr, done.stderr  # no unknown variable among what compose passes
+        return done.stdout
+
+    assert "revision: " in run("api", ["sono", "db", "upgrade"])
+    loop = " ".join(services["worker"]["command"])
+    worker_command = shlex.split(loop.split("if ", 1)[1].split(";", 1)[0])
+    assert run("worker", worker_command).startswith("deletions_executed: 0\n")
