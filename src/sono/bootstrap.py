@@ -20,10 +20,12 @@ from sono.application.accounts.ports import Notifier, PasswordDecryptor, Passwor
 from sono.application.accounts.profiles import AccountService
 from sono.application.accounts.sessions import AuthService
 from sono.application.admin.service import AdminService
-from sono.application.announcements.service import AnnouncementService
+from sono.application.announcements.handlers import AnnouncementHandlers
 from sono.application.audio.ports import AudioCatalog
 from sono.application.audio.service import AudioService
+from sono.application.audit.handlers import AuditHandlers
 from sono.application.backup import BackupService
+from sono.application.bus import MessageBus, Timing
 from sono.application.charts import ChartsReader, ChartsService
 from sono.application.collections.admin import CollectionAdminService
 from sono.application.collections.ports import CollectionCatalog
@@ -124,8 +126,16 @@ class Container:
         return AdminService(self.ports.uow, self.ports.clock, self.media, self.gdpr)
 
     @cached_property
-    def announcements(self) -> AnnouncementService:
-        return AnnouncementService(self.ports.uow, self.ports.clock)
+    def bus(self) -> MessageBus:
+        """The seam every entrypoint sends its messages through (features move onto it one by one;
+        the services below are called directly until they have)."""
+        bus = MessageBus(self.ports.uow, [Timing()])
+        retention_days = self.settings.audit_retention_days
+        bus.register(
+            AnnouncementHandlers(self.ports.clock),
+            AuditHandlers(self.ports.clock, retention=timedelta(days=retention_days) if retention_days else None),
+        )
+        return bus
 
     @cached_property
     def charts(self) -> ChartsService:
@@ -146,7 +156,7 @@ class Container:
     @cached_property
     def jobs(self) -> JobRunner:
         p = self.ports
-        return JobRunner(p.uow, self.gdpr, self.media, p.clock, p.temporary_files)
+        return JobRunner(p.uow, self.gdpr, self.media, p.clock, p.temporary_files, self.bus)
 
 
 @dataclass

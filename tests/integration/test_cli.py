@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -334,6 +335,44 @@ def test_jobs_run_due_executes_due_deletions_once(migrated: str, sono: Sono) -> 
     second = sono("jobs", "run-due")
     assert second.code == 0, second.err
     assert second.field("deletions_executed") == "0"
+
+
+def test_audit_reads_the_log_filtered_and_jobs_apply_its_retention(
+    migrated: str, sono: Sono, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sono.domain.gdpr import AuditEntry, AuditEvent
+
+    alice = _register("alice")
+    old = datetime.now(UTC) - timedelta(days=40)
+
+    async def add_entries(uow: Any) -> None:
+        await uow.audit.add(AuditEntry(AuditEvent.LOGIN_FAILURE, old, user_id=alice, ip_address="192.0.2.7"))
+        await uow.audit.add(AuditEntry(AuditEvent.ADMIN_ACTION, old, user_id=alice, details={"action": "disable"}))
+
+    _in_uow(migrated, add_entries)
+
+    listed = sono("audit", "--user", str(alice))
+    assert listed.code == 0, listed.err
+    lines = listed.out.splitlines()
+    assert [line.split()[2] for line in lines] == ["user.register", "admin.action", "auth.login.failure"]
+    assert "ip=192.0.2.7" in lines[2] and "action=disable" in lines[1]
+    assert "1-3 of 3 entries" in listed.err
+
+    as_json = sono("audit", "--action", "auth.*", "--json")
+    assert as_json.code == 0, as_json.err
+    (failure,) = [json.loads(line) for line in as_json.out.splitlines()]
+    assert (failure["event"], failure["user_id"], failure["success"]) == ("auth.login.failure", alice, False)
+    for usage in (["--since", "tomorrow"], ["--limit", "0"], ["--user", "x"]):
+        with pytest.raises(SystemExit) as refused:
+            sono("audit", *usage)
+        assert refused.value.code == 2, usage
+
+    monkeypatch.setenv("SONO_AUDIT_RETENTION_DAYS", "30")
+    swept = sono("jobs", "run-due")
+    assert swept.code == 0, swept.err
+    assert swept.field("audit_entries_purged") == "2"
+    remaining = sono("audit", "--user", str(alice), "--json")
+    assert [json.loads(line)["event"] for line in remaining.out.splitlines()] == ["user.register"]
 
 
 def test_jobs_run_due_removes_spooled_uploads_left_by_a_dead_process(

@@ -6,7 +6,17 @@ from datetime import timedelta
 
 import pytest
 
+from sono.application.announcements.messages import (
+    CreateAnnouncement,
+    DeleteAnnouncement,
+    GetAnnouncement,
+    GetPublished,
+    ListAnnouncements,
+    ListPublished,
+    UpdateAnnouncement,
+)
 from sono.application.common import Principal
+from sono.application.messages import ANONYMOUS
 from sono.domain.announcements import CONTENT_MAX, TITLE_MAX, Announcement
 from sono.domain.errors import NotFound, PermissionDenied, ValidationFailed
 from sono.domain.gdpr import AuditEvent
@@ -30,29 +40,29 @@ def test_the_first_publication_dates_an_announcement_for_good(world: World) -> N
 async def test_drafts_are_hidden_until_published_and_edits_keep_the_date(world: World) -> None:
     root = await _admin(world)
     created_at = world.clock.now()
-    draft = await world.app.announcements.create(root, "Title", "Body")
+    draft = await world.app.bus(CreateAnnouncement("Title", "Body"), root.actor)
     announcement_id = draft.announcement.id
     assert announcement_id is not None
     assert (draft.announcement.created_date, draft.announcement.updated_date) == (created_at, created_at)
-    assert draft.author is root.user
-    assert (await world.app.announcements.published(skip=0, limit=20)).page.total == 0
+    assert draft.author == root.user
+    assert (await world.app.bus(ListPublished(0, 20), ANONYMOUS)).page.total == 0
     with pytest.raises(NotFound):
-        await world.app.announcements.published_one(announcement_id)
+        await world.app.bus(GetPublished(announcement_id), ANONYMOUS)
 
     world.clock.advance(3600)
     published_at = world.clock.now()
-    await world.app.announcements.update(root, announcement_id, is_published=True)
+    await world.app.bus(UpdateAnnouncement(announcement_id, is_published=True), root.actor)
     world.clock.advance(3600)
-    edited = await world.app.announcements.update(root, announcement_id, content="Fixed")
+    edited = await world.app.bus(UpdateAnnouncement(announcement_id, content="Fixed"), root.actor)
     assert edited.announcement.published_date == published_at
     assert edited.announcement.updated_date == world.clock.now()
     assert edited.announcement.created_date == created_at
-    shown = await world.app.announcements.published_one(announcement_id)
+    shown = await world.app.bus(GetPublished(announcement_id), ANONYMOUS)
     assert (shown.announcement.content, shown.author) == ("Fixed", root.user)
 
     world.clock.advance(3600)
     before = edited.announcement.updated_date
-    same = await world.app.announcements.update(root, announcement_id, title="Title", is_published=True)
+    same = await world.app.bus(UpdateAnnouncement(announcement_id, title="Title", is_published=True), root.actor)
     assert same.announcement.updated_date == before  # nothing changed: no new date, no audit entry
     async with world.uow() as uow:
         entries = await uow.audit.list_for_user(root.user_id)
@@ -66,16 +76,16 @@ async def test_drafts_are_hidden_until_published_and_edits_keep_the_date(world: 
 
 async def test_created_published_announcements_are_dated_at_once(world: World) -> None:
     root = await _admin(world)
-    made = await world.app.announcements.create(root, "Now", "Body", True)
+    made = await world.app.bus(CreateAnnouncement("Now", "Body", True), root.actor)
     assert made.announcement.published_date == world.clock.now()
-    page = await world.app.announcements.published(skip=0, limit=20)
+    page = await world.app.bus(ListPublished(0, 20), ANONYMOUS)
     assert [a.id for a in page.page.items] == [made.announcement.id]
     assert page.authors == {root.user_id: root.user}
 
 
 async def test_titles_and_contents_are_bounded(world: World) -> None:
     root = await _admin(world)
-    await world.app.announcements.create(root, "T" * TITLE_MAX, "C" * CONTENT_MAX)
+    await world.app.bus(CreateAnnouncement("T" * TITLE_MAX, "C" * CONTENT_MAX), root.actor)
     for title, content, fields in (
         ("", "c", ["title"]),
         (" \t", "c", ["title"]),
@@ -85,27 +95,27 @@ async def test_titles_and_contents_are_bounded(world: World) -> None:
         ("", "", ["title", "content"]),
     ):
         with pytest.raises(ValidationFailed) as refused:
-            await world.app.announcements.create(root, title, content)
+            await world.app.bus(CreateAnnouncement(title, content), root.actor)
         assert [e.field for e in refused.value.errors] == fields
-    page = await world.app.announcements.list(root, published_only=False, skip=0, limit=10)
+    page = await world.app.bus(ListAnnouncements(False, 0, 10), root.actor)
     assert page.page.total == 1
 
 
 async def test_only_admins_manage_announcements(world: World) -> None:
     root = await _admin(world)
     alice = await world.principal(await world.register("alice"))
-    made = await world.app.announcements.create(root, "Title", "Body")
+    made = await world.app.bus(CreateAnnouncement("Title", "Body"), root.actor)
     assert made.announcement.id is not None
     for attempt in (
-        world.app.announcements.create(alice, "x", "y"),
-        world.app.announcements.update(alice, made.announcement.id, title="x"),
-        world.app.announcements.delete(alice, made.announcement.id),
-        world.app.announcements.get(alice, made.announcement.id),
-        world.app.announcements.list(alice, published_only=False, skip=0, limit=10),
+        world.app.bus(CreateAnnouncement("x", "y"), alice.actor),
+        world.app.bus(UpdateAnnouncement(made.announcement.id, title="x"), alice.actor),
+        world.app.bus(DeleteAnnouncement(made.announcement.id), alice.actor),
+        world.app.bus(GetAnnouncement(made.announcement.id), alice.actor),
+        world.app.bus(ListAnnouncements(False, 0, 10), alice.actor),
     ):
         with pytest.raises(PermissionDenied):
             await attempt
-    assert (await world.app.announcements.get(root, made.announcement.id)).announcement.title == "Title"
-    await world.app.announcements.delete(root, made.announcement.id)
+    assert (await world.app.bus(GetAnnouncement(made.announcement.id), root.actor)).announcement.title == "Title"
+    await world.app.bus(DeleteAnnouncement(made.announcement.id), root.actor)
     with pytest.raises(NotFound):
-        await world.app.announcements.get(root, made.announcement.id)
+        await world.app.bus(GetAnnouncement(made.announcement.id), root.actor)

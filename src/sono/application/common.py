@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from sono.application import context
+from sono.application.messages import Actor, Via
 from sono.domain.access import Viewer
 from sono.domain.errors import FieldError, ValidationFailed
 from sono.domain.gdpr import AuditEntry
@@ -54,6 +56,11 @@ class Principal:
     @property
     def viewer(self) -> Viewer:
         return Viewer(self.user_id, self.is_admin)
+
+    @property
+    def actor(self) -> Actor:
+        """The caller as the message bus sees it: a user who authenticated with a bearer token."""
+        return Actor.user(self.user_id, is_admin=self.is_admin, via=Via.TOKEN)
 
 
 def viewer_of(principal: Principal | None) -> Viewer:
@@ -117,7 +124,10 @@ async def audit(
     ip: str | None = None,
     **details: Any,
 ) -> None:
-    """Add an event to the audit log of the current unit of work (saved at commit)."""
+    """Add an event to the audit log of the current unit of work (saved at commit). ``ip`` defaults
+    to the address of the request being served (``sono.application.context``)."""
+    if ip is None:
+        ip = context.current().ip
     entry = AuditEntry(event, clock.now(), user_id=user_id, actor_id=actor_id, ip_address=ip, details=details)
     await uow.audit.add(entry)
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sono.application.audit.messages import PurgeExpiredAuditEntries
+from sono.application.bus import MessageBus
 from sono.application.gdpr.service import GdprService
 from sono.application.media.service import MediaService
+from sono.application.messages import Actor
 from sono.application.ports import Clock, TemporaryFiles
 from sono.application.uow import UnitOfWorkFactory
 
@@ -18,6 +21,7 @@ class JobReport:
     sessions_purged: int
     orphaned_objects_purged: int
     spool_files_purged: int = 0
+    audit_entries_purged: int = 0
 
 
 SPOOL_MAX_AGE = timedelta(hours=1)
@@ -36,12 +40,14 @@ class JobRunner:
         media: MediaService,
         clock: Clock,
         temporary_files: TemporaryFiles | None = None,
+        bus: MessageBus | None = None,
     ) -> None:
         self._uow = uow
         self._gdpr = gdpr
         self._media = media
         self._clock = clock
         self._temporary_files = temporary_files
+        self._bus = bus
 
     async def run_due(self) -> JobReport:
         executed = await self._gdpr.execute_due()
@@ -52,4 +58,5 @@ class JobRunner:
             await uow.commit()
         orphans = await self._media.purge_orphans()
         spools = await self._temporary_files.purge_older_than(now - SPOOL_MAX_AGE) if self._temporary_files else 0
-        return JobReport(executed, resets, sessions, orphans, spools)
+        audit = await self._bus(PurgeExpiredAuditEntries(), Actor.worker()) if self._bus else 0
+        return JobReport(executed, resets, sessions, orphans, spools, audit)

@@ -118,3 +118,44 @@ class AuditEntry:
     @property
     def success(self) -> bool:
         return self.event not in FAILED_EVENTS
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """Which audit entries an auditor asks for: a specification that the in-memory fake evaluates
+    (``matches``) and the SQL adapter compiles from the same fields. Every field left ``None``
+    matches everything.
+
+    ``action`` is an event name (``auth.login.failure``), a prefix ending with ``*``
+    (``auth.*``), or an admin action recorded in the entry's details (``disable``);
+    ``user_id`` is the user the entry is about; ``since`` is inclusive, ``until`` exclusive."""
+
+    actor_id: int | None = None
+    user_id: int | None = None
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @property
+    def event_prefix(self) -> str | None:
+        """The prefix an ``action`` ending with ``*`` asks for."""
+        return self.action[:-1] if self.action is not None and self.action.endswith("*") else None
+
+    def matches(self, entry: AuditEntry) -> bool:
+        if self.actor_id is not None and entry.actor_id != self.actor_id:
+            return False
+        if self.user_id is not None and entry.user_id != self.user_id:
+            return False
+        if self.since is not None and entry.created_at < self.since:
+            return False
+        if self.until is not None and entry.created_at >= self.until:
+            return False
+        if self.action is None:
+            return True
+        prefix = self.event_prefix
+        if prefix is not None:
+            return entry.event.startswith(prefix)
+        return entry.event == self.action or entry.details.get("action") == self.action
+
+
+AUDIT_ACTION_MAX = 64

@@ -11,10 +11,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,7 +29,9 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from sono.application.backup import BackupService
+    from sono.application.common import Page
     from sono.bootstrap import Container
+    from sono.domain.gdpr import AuditEntry
 
 log = logging.getLogger("sono.cli")
 
@@ -192,6 +196,7 @@ def _cmd_jobs_run_due(settings: Settings, args: argparse.Namespace) -> int:
             sessions_purged=report.sessions_purged,
             orphaned_objects_purged=report.orphaned_objects_purged,
             spool_files_purged=report.spool_files_purged,
+            audit_entries_purged=report.audit_entries_purged,
         )
 
     asyncio.run(run_due())
@@ -257,6 +262,73 @@ def _cmd_backup_restore(settings: Settings, args: argparse.Namespace) -> int:
         overwrote=report.overwrote,
     )
     return EXIT_OK
+
+
+# --------------------------------------------------------------------------- audit
+
+
+def _cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
+    from sono.application.audit.messages import ReadAuditLog
+    from sono.application.messages import Actor
+    from sono.domain.gdpr import AuditFilter
+
+    spec = AuditFilter(args.actor, args.user, args.action, args.since, args.until)
+
+    async def read() -> Page[AuditEntry]:
+        async with _container(settings) as container:
+            return await container.bus(ReadAuditLog(spec, args.skip, args.limit), Actor.operator())
+
+    page = asyncio.run(read())
+    for entry in page.items:
+        if args.json:
+            print(json.dumps(_audit_json(entry), ensure_ascii=False, sort_keys=True))
+        else:
+            print(_audit_line(entry))
+    if not args.json:
+        shown = f"{page.skip + 1}-{page.skip + len(page.items)}" if page.items else "none"
+        print(f"-- {shown} of {page.total} entries", file=sys.stderr)
+    return EXIT_OK
+
+
+def _audit_json(entry: AuditEntry) -> dict[str, object]:
+    return {
+        "id": entry.id,
+        "event": entry.event,
+        "created_at": entry.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "actor_id": entry.actor_id,
+        "user_id": entry.user_id,
+        "ip_address": entry.ip_address,
+        "success": entry.success,
+        "details": entry.details,
+    }
+
+
+def _audit_line(entry: AuditEntry) -> str:
+    """One entry on one line; details as ``key=value`` (printable: a detail could hold anything)."""
+    from sono.entrypoints.http.logtext import printable
+
+    when = entry.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    details = " ".join(
+        f"{key}={printable(value if isinstance(value, str) else json.dumps(value))}"
+        for key, value in entry.details.items()
+    )
+    parts = [
+        when,
+        entry.event,
+        f"actor={entry.actor_id if entry.actor_id is not None else '-'}",
+        f"user={entry.user_id if entry.user_id is not None else '-'}",
+        f"ip={entry.ip_address or '-'}",
+    ]
+    return " ".join([*parts, details]).rstrip()
+
+
+def _moment(text: str) -> datetime:
+    """An ISO 8601 date or time; without an offset, UTC."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {text!r}") from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 # --------------------------------------------------------------------------- kworb
@@ -372,6 +444,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     kworb_import.set_defaults(handler=_cmd_kworb_import)
 
+    audit = commands.add_parser("audit", help="read the audit log, newest first")
+    audit.add_argument("--actor", type=_positive_int, metavar="USER_ID", help="entries of actions by this user")
+    audit.add_argument("--user", type=_positive_int, metavar="USER_ID", help="entries about this user")
+    audit.add_argument(
+        "--action", metavar="ACTION", help="an event (auth.login.failure), a prefix (auth.*) or an admin action"
+    )
+    audit.add_argument("--since", type=_moment, metavar="WHEN", help="from this ISO 8601 date or time (UTC)")
+    audit.add_argument("--until", type=_moment, metavar="WHEN", help="before this ISO 8601 date or time (UTC)")
+    audit.add_argument("--skip", type=_non_negative_int, default=0, help="entries to skip (default: %(default)s)")
+    audit.add_argument("--limit", type=_page_size, default=50, help="entries to show, 1..1000 (default: %(default)s)")
+    audit.add_argument("--json", action="store_true", help="one JSON object per line")
+    audit.set_defaults(handler=_cmd_audit)
+
     jobs = commands.add_parser("jobs", help="periodic jobs").add_subparsers(
         dest="jobs_command", required=True, metavar="ACTION"
     )
@@ -410,6 +495,17 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"invalid integer: {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    return _positive_int(text) if text.strip() != "0" else 0
+
+
+def _page_size(text: str) -> int:
+    value = _positive_int(text)
+    if value > 1000:
+        raise argparse.ArgumentTypeError("must be at most 1000")
     return value
 
 

@@ -198,6 +198,26 @@ async def test_deleting_an_announcement(api: Api) -> None:
     assert kept["id"] != gone["id"]
 
 
+async def test_admin_actions_on_announcements_record_the_client_address(api: Api) -> None:
+    root = await api.account("root", admin=True)
+    made = await create(api, root, "Dated")
+    await update(api, root, made["id"], is_published=True)
+    assert (await api.client.delete(f"{ADMIN}/{made['id']}", headers=root.headers)).status_code == 200
+    root_id = await user_id(api, "root")
+    async with api.uow() as uow:
+        entries = await uow.audit.list_for_user(root_id)
+    recorded = [
+        (e.details["action"], e.ip_address)
+        for e in reversed(entries)
+        if e.event == AuditEvent.ADMIN_ACTION and e.actor_id == root_id
+    ]
+    assert recorded == [
+        ("announcement.create", "127.0.0.1"),
+        ("announcement.update", "127.0.0.1"),
+        ("announcement.delete", "127.0.0.1"),
+    ]
+
+
 async def test_an_author_erased_leaves_the_announcement_without_an_author(api: Api) -> None:
     root = await api.account("root", admin=True)
     other = await api.account("other", admin=True)

@@ -12,22 +12,21 @@ from sono.application.admin.ports import CatalogueStats, Usage
 from sono.application.common import Page, Principal, Problems, audit
 from sono.application.gdpr.service import GdprService
 from sono.application.media.service import MediaService
+from sono.application.messages import Audience
 from sono.application.ports import Clock
 from sono.application.uow import UnitOfWork, UnitOfWorkFactory
-from sono.domain.errors import BadRequest, NotFound, PermissionDenied
+from sono.domain.errors import BadRequest, NotFound
 from sono.domain.gdpr import AuditEvent, DeletionType
 from sono.domain.users import MAX_AUDIO_UPLOADS_LIMIT, UploadQuota, User
 
 USER_NOT_FOUND = "User not found"
-NOT_ADMIN = "Not enough permissions"
 UPLOAD_LIMIT_RANGE = f"Upload limit must be between 0 and {MAX_AUDIO_UPLOADS_LIMIT}"
 USER_QUERY_MAX = 254
 
 
 def require_admin(principal: Principal) -> None:
     """The routes declare their admin guard; the use cases refuse anyone else all the same."""
-    if not principal.is_admin:
-        raise PermissionDenied(NOT_ADMIN)
+    Audience.ADMIN.check(principal.actor)
 
 
 def not_on_admins(action: str, admin: Principal, user: User) -> None:

@@ -22,6 +22,7 @@ from sono.application.common import UNSET, Page, Principal, Problems, audit
 from sono.application.gdpr.erasure import close_gaps
 from sono.application.media.ports import ObjectInfo
 from sono.application.media.service import MediaService
+from sono.application.messages import Audience
 from sono.application.ports import Clock
 from sono.application.uow import UnitOfWork, UnitOfWorkFactory
 from sono.domain.access import Viewer
@@ -333,8 +334,7 @@ async def upload_stats(uow: UnitOfWork, user: User) -> UploadQuota:
 
 
 def _require_admin(principal: Principal) -> None:
-    if not principal.is_admin:
-        raise PermissionDenied(NOT_ALLOWED)
+    Audience.ADMIN.check(principal.actor)
 
 
 def check_details(details: AudioDetails) -> None:

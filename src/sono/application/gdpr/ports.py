@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from sono.domain.gdpr import AuditEntry, Consent, DeletionRequest
+from sono.application.common import Page
+from sono.domain.gdpr import AuditEntry, AuditFilter, Consent, DeletionRequest
 
 
 class ConsentRepository(Protocol):
@@ -34,6 +35,12 @@ class AuditLogRepository(Protocol):
     async def add(self, entry: AuditEntry) -> None: ...
     async def list_for_user(self, user_id: int) -> list[AuditEntry]:
         """Entries about or by the user, newest first."""
+
+    async def search(self, spec: AuditFilter, *, skip: int, limit: int) -> Page[AuditEntry]:
+        """The entries ``spec`` matches, newest first."""
+
+    async def delete_older_than(self, cutoff: datetime) -> int:
+        """Remove entries created before ``cutoff`` (the retention period); how many went."""
 
     async def anonymise_user(self, user_id: int) -> None:
         """Set ``user_id``/``actor_id`` to NULL and drop personal data (IP, details) of the user's

@@ -26,6 +26,7 @@ from sono.entrypoints.http.accounts.controller import UsersController
 from sono.entrypoints.http.admin.controller import AdminController, list_users_alias
 from sono.entrypoints.http.announcements.controller import AdminAnnouncementsController, AnnouncementsController
 from sono.entrypoints.http.audio.controller import AudioAdminController, AudioController
+from sono.entrypoints.http.audit.controller import AuditLogController
 from sono.entrypoints.http.charts import ChartsController
 from sono.entrypoints.http.collections.controller import CollectionAdminController, CollectionsController
 from sono.entrypoints.http.errors import EXCEPTION_HANDLERS
@@ -57,6 +58,7 @@ FEATURES: list[ControllerRouterHandler] = [
     CollectionAdminController,
     AudioController,
     AudioAdminController,
+    AuditLogController,
 ]
 """Every feature's controllers: adding a feature adds its controllers here."""
 

@@ -25,6 +25,7 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
+from sono.application import context
 from sono.config import IPNetwork
 from sono.domain.errors import NotAuthenticated
 from sono.entrypoints.http.logtext import printable
@@ -102,6 +103,8 @@ class EdgeMiddleware:
             await send(message)
 
         token = request_id_var.set(request_id)
+        client = scope.get("client")
+        served = context.enter(context.RequestInfo(request_id, client[0] if client else None))
         try:
             refused = nul_refusal(scope)
             if refused is None:
@@ -121,6 +124,7 @@ class EdgeMiddleware:
                     request_id,
                 )
             request_id_var.reset(token)
+            context.leave(served)
 
 
 NUL_REFUSED = "Value must not contain NUL characters"

@@ -24,12 +24,13 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import HeaderParameter, SkipValidation
 from litestar.types import Scope
 
+from sono.application.bus import MessageBus
 from sono.application.common import Principal
+from sono.application.messages import ANONYMOUS, Actor, Audience
 from sono.bootstrap import Container
-from sono.domain.errors import InvalidToken, NotAuthenticated, PermissionDenied
+from sono.domain.errors import InvalidToken, NotAuthenticated
 
 NOT_AUTHENTICATED = "Not authenticated"
-NOT_ADMIN = "Not enough permissions"
 PRINCIPAL_KEY = "sono.principal"
 _ANONYMOUS = "sono.anonymous"
 
@@ -37,6 +38,10 @@ _ANONYMOUS = "sono.anonymous"
 # Litestar would otherwise convert these objects on every request.
 AppContainer = NamedDependency[SkipValidation[Container]]
 Caller = NamedDependency[SkipValidation[Principal]]
+Bus = NamedDependency[SkipValidation[MessageBus]]
+# Who sends the request's messages: the guard's principal on guarded routes, the optional
+# caller (or anonymous) elsewhere.
+Acting = NamedDependency[SkipValidation[Actor]]
 OptionalCaller = NamedDependency[SkipValidation[Principal | None]]
 ClientIp = NamedDependency[str | None]
 PasswordsEncrypted = NamedDependency[bool]
@@ -88,8 +93,7 @@ async def signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRoute
 async def admin_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Guard: an administrator's access token; 401 without a valid token, 403 for other users."""
     principal = await authenticate(connection.scope, connection.app.state.container)
-    if not principal.is_admin:
-        raise PermissionDenied(NOT_ADMIN)
+    Audience.ADMIN.check(principal.actor)
 
 
 # --------------------------------------------------------------------------- dependencies
@@ -111,6 +115,15 @@ def provide_principal(request: Request[Any, Any, Any], container: AppContainer) 
 
 async def provide_viewer(request: Request[Any, Any, Any], container: AppContainer) -> Principal | None:
     return await optional_principal(request.scope, container)
+
+
+def provide_bus(state: State) -> MessageBus:
+    return state.container.bus
+
+
+async def provide_actor(request: Request[Any, Any, Any], container: AppContainer) -> Actor:
+    principal = await optional_principal(request.scope, container)
+    return principal.actor if principal is not None else ANONYMOUS
 
 
 def client_ip(request: Request[Any, Any, Any]) -> str | None:
@@ -136,6 +149,8 @@ DEPENDENCIES = {
     "container": Provide(provide_container, sync_to_thread=False),
     "principal": Provide(provide_principal, sync_to_thread=False),
     "viewer": Provide(provide_viewer),
+    "bus": Provide(provide_bus, sync_to_thread=False),
+    "actor": Provide(provide_actor),
     "ip": Provide(client_ip, sync_to_thread=False),
     "encrypted": Provide(provide_password_encrypted, sync_to_thread=False),
 }

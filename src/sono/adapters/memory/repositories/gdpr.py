@@ -6,8 +6,9 @@ from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
-from sono.adapters.memory.repositories.base import FakeRepository, newest, repository
-from sono.domain.gdpr import AuditEntry, Consent, DeletionRequest
+from sono.adapters.memory.repositories.base import FakeRepository, newest, page, repository
+from sono.application.common import Page
+from sono.domain.gdpr import AuditEntry, AuditFilter, Consent, DeletionRequest
 
 
 @repository("consents")
@@ -51,6 +52,12 @@ class FakeAuditLogRepository(FakeRepository):
             return user_id in (entry.user_id, entry.actor_id)
 
         return newest(self.session.select(self.db.audit, about_or_by), "created_at")
+
+    async def search(self, spec: AuditFilter, *, skip: int, limit: int) -> Page[AuditEntry]:
+        return page(newest(self.session.select(self.db.audit, spec.matches), "created_at"), skip, limit)
+
+    async def delete_older_than(self, cutoff: datetime) -> int:
+        return len(self.session.delete_where(self.db.audit, lambda entry: entry.created_at < cutoff))
 
     async def anonymise_user(self, user_id: int) -> None:
         personal: dict[str, Any] = {"ip_address": None, "details": {}}

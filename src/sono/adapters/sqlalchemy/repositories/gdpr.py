@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import ColumnElement, Select, delete, or_, select, update
 
 from sono.adapters.sqlalchemy.repositories.base import SqlRepository, newest, repository
 from sono.adapters.sqlalchemy.tables import audit_log, consents, deletion_requests
-from sono.domain.gdpr import AuditEntry, Consent, DeletionRequest, DeletionStatus
+from sono.application.common import Page
+from sono.domain.gdpr import AuditEntry, AuditFilter, Consent, DeletionRequest, DeletionStatus
 
 
 @repository("consents")
@@ -73,7 +74,35 @@ class SqlAuditLogRepository(SqlRepository):
         )
         return await self._all(statement)
 
+    async def search(self, spec: AuditFilter, *, skip: int, limit: int) -> Page[AuditEntry]:
+        statement = select(AuditEntry).where(*_audit_conditions(spec))
+        return await self._page(statement, newest(audit_log.c.created_at, audit_log.c.id), skip, limit)
+
+    async def delete_older_than(self, cutoff: datetime) -> int:
+        return await self._bulk(delete(AuditEntry).where(audit_log.c.created_at < cutoff))
+
     async def anonymise_user(self, user_id: int) -> None:
         personal: dict[str, Any] = {"ip_address": None, "details": {}}
         for column in (audit_log.c.user_id, audit_log.c.actor_id):
             await self._bulk(update(AuditEntry).where(column == user_id).values({column.key: None, **personal}))
+
+
+def _audit_conditions(spec: AuditFilter) -> list[ColumnElement[bool]]:
+    """``AuditFilter.matches`` as SQL conditions (the same fields, the same meaning)."""
+    c = audit_log.c
+    conditions: list[ColumnElement[bool]] = []
+    if spec.actor_id is not None:
+        conditions.append(c.actor_id == spec.actor_id)
+    if spec.user_id is not None:
+        conditions.append(c.user_id == spec.user_id)
+    if spec.since is not None:
+        conditions.append(c.created_at >= spec.since)
+    if spec.until is not None:
+        conditions.append(c.created_at < spec.until)
+    if spec.action is not None:
+        prefix = spec.event_prefix
+        if prefix is not None:
+            conditions.append(c.event.startswith(prefix, autoescape=True))
+        else:
+            conditions.append(or_(c.event == spec.action, c.details["action"].as_string() == spec.action))
+    return conditions

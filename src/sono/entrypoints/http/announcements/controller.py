@@ -10,6 +10,15 @@ from litestar.datastructures import ResponseHeader
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, QueryParameter
 
+from sono.application.announcements.messages import (
+    CreateAnnouncement,
+    DeleteAnnouncement,
+    GetAnnouncement,
+    GetPublished,
+    ListAnnouncements,
+    ListPublished,
+    UpdateAnnouncement,
+)
 from sono.entrypoints.http.announcements.schemas import (
     AnnouncementId,
     AnnouncementIn,
@@ -22,7 +31,7 @@ from sono.entrypoints.http.announcements.schemas import (
 )
 from sono.entrypoints.http.openapi import BEARER, errors
 from sono.entrypoints.http.schemas import Limit, MessageOut, Skip
-from sono.entrypoints.http.security import AppContainer, Caller, ClientIp, OptionalCaller, admin_only
+from sono.entrypoints.http.security import Acting, AppContainer, Bus, admin_only
 
 ANNOUNCEMENT_DELETED = "Announcement deleted successfully"
 PUBLIC_LIMIT_DEFAULT = 20
@@ -40,8 +49,8 @@ def _cacheable_responses(shape: type) -> dict[int, ResponseSpec]:
 
 
 class AnnouncementsController(Controller):
-    """Public reads. ``viewer`` is taken only so that a token of an ended session answers 401, as
-    everywhere; the answer itself is the same for every caller."""
+    """Public reads. The ``actor`` is resolved only so that a token of an ended session answers
+    401, as everywhere; the answer itself is the same for every caller."""
 
     path = "/api/v1/announcements"
     tags = ["Announcements"]
@@ -56,13 +65,14 @@ class AnnouncementsController(Controller):
         self,
         request: Request[Any, Any, Any],
         container: AppContainer,
-        viewer: OptionalCaller,
+        bus: Bus,
+        actor: Acting,
         skip: Skip = 0,
         limit: Annotated[
             int, QueryParameter(ge=1, le=100, description="Items per page (1..100)")
         ] = PUBLIC_LIMIT_DEFAULT,
     ) -> Response[bytes]:
-        page = await container.announcements.published(skip=skip, limit=limit)
+        page = await bus(ListPublished(skip, limit), actor)
         return cacheable(request, await announcement_page_out(container.media, page))
 
     @get(
@@ -75,10 +85,11 @@ class AnnouncementsController(Controller):
         self,
         request: Request[Any, Any, Any],
         container: AppContainer,
-        viewer: OptionalCaller,
+        bus: Bus,
+        actor: Acting,
         announcement_id: AnnouncementId,
     ) -> Response[bytes]:
-        view = await container.announcements.published_one(announcement_id)
+        view = await bus(GetPublished(announcement_id), actor)
         return cacheable(request, await announcement_out(container.media, view))
 
 
@@ -90,28 +101,29 @@ class AdminAnnouncementsController(Controller):
 
     @post("/", summary="Write an announcement", status_code=201, responses=errors(401, 403, 422))
     async def create(
-        self, data: JSONBody[AnnouncementIn], principal: Caller, container: AppContainer, ip: ClientIp
+        self, data: JSONBody[AnnouncementIn], bus: Bus, actor: Acting, container: AppContainer
     ) -> AnnouncementOut:
-        view = await container.announcements.create(principal, data.title, data.content, data.is_published, ip=ip)
+        view = await bus(CreateAnnouncement(data.title, data.content, data.is_published), actor)
         return await announcement_out(container.media, view)
 
     @get("/", summary="Every announcement, drafts too, newest first", responses=errors(401, 403, 422))
     async def list_all(
         self,
-        principal: Caller,
+        bus: Bus,
+        actor: Acting,
         container: AppContainer,
         published_only: Annotated[bool, QueryParameter(description="Only the published ones")] = False,
         skip: Skip = 0,
         limit: Limit = 100,
     ) -> AnnouncementPageOut:
-        page = await container.announcements.list(principal, published_only=published_only, skip=skip, limit=limit)
+        page = await bus(ListAnnouncements(published_only, skip, limit), actor)
         return await announcement_page_out(container.media, page)
 
     @get("/{announcement_id:int}", summary="An announcement", responses=errors(401, 403, 404, 422))
     async def get_one(
-        self, principal: Caller, container: AppContainer, announcement_id: AnnouncementId
+        self, bus: Bus, actor: Acting, container: AppContainer, announcement_id: AnnouncementId
     ) -> AnnouncementOut:
-        return await announcement_out(container.media, await container.announcements.get(principal, announcement_id))
+        return await announcement_out(container.media, await bus(GetAnnouncement(announcement_id), actor))
 
     @put(
         "/{announcement_id:int}",
@@ -121,12 +133,12 @@ class AdminAnnouncementsController(Controller):
     async def update(
         self,
         data: JSONBody[AnnouncementUpdateIn],
-        principal: Caller,
+        bus: Bus,
+        actor: Acting,
         container: AppContainer,
-        ip: ClientIp,
         announcement_id: AnnouncementId,
     ) -> AnnouncementOut:
-        view = await container.announcements.update(principal, announcement_id, **data.changes(), ip=ip)
+        view = await bus(UpdateAnnouncement(announcement_id, **data.changes()), actor)
         return await announcement_out(container.media, view)
 
     @delete(
@@ -135,8 +147,6 @@ class AdminAnnouncementsController(Controller):
         status_code=200,
         responses=errors(401, 403, 404, 422),
     )
-    async def remove(
-        self, principal: Caller, container: AppContainer, ip: ClientIp, announcement_id: AnnouncementId
-    ) -> MessageOut:
-        await container.announcements.delete(principal, announcement_id, ip=ip)
+    async def remove(self, bus: Bus, actor: Acting, announcement_id: AnnouncementId) -> MessageOut:
+        await bus(DeleteAnnouncement(announcement_id), actor)
         return MessageOut(ANNOUNCEMENT_DELETED)

@@ -13,7 +13,7 @@ from litestar.params import PathParameter
 from litestar.serialization import encode_json
 from msgspec import UNSET, Meta, UnsetType
 
-from sono.application.announcements.service import AnnouncementPage, AnnouncementView
+from sono.application.announcements.messages import AnnouncementPage, AnnouncementView
 from sono.application.common import UNSET as APP_UNSET
 from sono.application.media.service import MediaService
 from sono.domain.announcements import CONTENT_MAX, TITLE_MAX
@@ -63,7 +63,7 @@ class AnnouncementUpdateIn(Input):
     is_published: bool | UnsetType = UNSET
 
     def changes(self) -> dict[str, Any]:
-        """Keyword arguments for ``AnnouncementService.update``."""
+        """The fields of ``UpdateAnnouncement`` that were sent."""
         return {
             name: APP_UNSET if value is UNSET else value
             for name, value in (("title", self.title), ("content", self.content), ("is_published", self.is_published))
