@@ -1,16 +1,26 @@
 # syntax=docker/dockerfile:1
 # Sono API image: `docker compose up` runs it with PostgreSQL, Redis, MinIO and Mailpit.
+#
+# Reproducible: the base image is pinned to a full Python version and every dependency is installed
+# from requirements.lock, exact versions with their hashes (pip refuses anything else), then Sono
+# itself without resolving anything. Regenerate the lock after changing the dependencies in
+# pyproject.toml (the command is at the top of requirements.lock).
 
-FROM python:3.11-slim AS build
+ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/sono
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY requirements.lock ./
+RUN /opt/sono/bin/pip install --require-hashes --no-deps -r requirements.lock
+COPY pyproject.toml README.md LICENSE CHANGELOG.md ./
 COPY src ./src
 COPY migrations ./migrations
-RUN /opt/sono/bin/pip install .
+RUN /opt/sono/bin/pip install --no-deps --no-build-isolation . \
+    && /opt/sono/bin/pip check
 
-FROM python:3.11-slim
+FROM ${PYTHON_IMAGE}
 ENV PATH=/opt/sono/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

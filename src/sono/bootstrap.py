@@ -25,6 +25,7 @@ from sono.application.announcements.handlers import AnnouncementHandlers
 from sono.application.audio.ports import AudioCatalog
 from sono.application.audio.service import AudioService
 from sono.application.audit.handlers import AuditHandlers
+from sono.application.backup import BackupService
 from sono.application.bus import MessageBus, Timing
 from sono.application.charts import ChartsReader, ChartsService
 from sono.application.collections.admin import CollectionAdminService
@@ -255,6 +256,7 @@ async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_
             secret_key=settings.s3_secret_key,
             region=settings.s3_region,
             public_base_url=settings.s3_public_url,
+            public_endpoint_url=settings.s3_public_endpoint,
         )
         exit_stack.push_async_callback(s3.close)
         try:
@@ -323,4 +325,24 @@ async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_
         audio_catalog=audio_catalog,
         collection_catalog=collection_catalog,
         temporary_files=SpoolFolder(settings.upload_dir),
+    )
+
+
+def build_backup_service(settings: Settings) -> BackupService | None:
+    """Backups of the embedded defaults (a SQLite file, media on local disk, secrets under the data
+    folder); ``None`` when the deployment keeps its data elsewhere (PostgreSQL, S3), whose own tools
+    back it up."""
+    from sono import __version__
+    from sono.adapters.backup import LocalBackupFiles, SqliteDatabaseBackup, sqlite_path
+    from sono.adapters.clock import SystemClock
+
+    database = sqlite_path(settings.database_url)
+    if database is None or settings.storage != "local":
+        return None
+    return BackupService(
+        SqliteDatabaseBackup(database),
+        LocalBackupFiles(),
+        SystemClock(),
+        data_dir=settings.data_dir,
+        version=__version__,
     )

@@ -36,6 +36,7 @@ class Settings:
     s3_secret_key: str | None = None
     s3_region: str = "us-east-1"
     s3_public_url: str | None = None  # base URL of a public-read bucket or CDN for public objects
+    s3_public_endpoint: str | None = None  # the S3 endpoint as clients reach it: URLs are presigned against it
 
     smtp_host: str | None = None
     smtp_port: int = 587
@@ -117,6 +118,7 @@ KNOWN_VARIABLES = frozenset(
         "SONO_S3_SECRET_KEY",
         "SONO_S3_REGION",
         "SONO_S3_PUBLIC_URL",
+        "SONO_S3_PUBLIC_ENDPOINT",
         "SONO_SMTP_HOST",
         "SONO_SMTP_PORT",
         "SONO_SMTP_USERNAME",
@@ -299,6 +301,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         s3_secret_key=r.text("SONO_S3_SECRET_KEY"),
         s3_region=r.text("SONO_S3_REGION", "us-east-1") or "us-east-1",
         s3_public_url=(r.url("SONO_S3_PUBLIC_URL", ("http", "https")) or "").rstrip("/") or None,
+        s3_public_endpoint=(r.url("SONO_S3_PUBLIC_ENDPOINT", ("http", "https")) or "").rstrip("/") or None,
         smtp_host=r.text("SONO_SMTP_HOST"),
         smtp_port=r.integer("SONO_SMTP_PORT", 587, minimum=1, maximum=65535),
         smtp_username=r.text("SONO_SMTP_USERNAME"),

@@ -574,3 +574,45 @@ def test_known_and_test_variables_raise_no_warning(cli_env: Path, sono: Sono, mo
     result = sono("db", "current")
     assert result.code == 0, result.err
     assert result.err == ""
+
+
+# --------------------------------------------------------------------------- version
+
+
+def test_version_option_prints_the_installed_version(capsys: pytest.CaptureFixture[str]) -> None:
+    import importlib.metadata
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out == f"sono {importlib.metadata.version('sono')}\n"
+
+
+def _version_in_a_bare_interpreter(tmp_path: Path, *, installed: str | None) -> str:
+    """``sono.__version__`` in a process without site-packages, with (or without) package metadata
+    saying ``installed``."""
+    paths = [str(Path(__file__).resolve().parents[2] / "src")]
+    if installed is not None:
+        dist_info = tmp_path / f"sono-{installed}.dist-info"
+        dist_info.mkdir()
+        (dist_info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: sono\nVersion: {installed}\n")
+        paths.insert(0, str(tmp_path))
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", "import sono; print(sono.__version__)"],
+        env={"PYTHONPATH": os.pathsep.join(paths), "PATH": os.environ.get("PATH", "")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_the_version_comes_from_the_package_metadata_else_the_source(tmp_path: Path) -> None:
+    import re
+
+    source = (Path(__file__).resolve().parents[2] / "src" / "sono" / "__init__.py").read_text()
+    written = re.search(r'^__version__ = "([^"]+)"', source, re.MULTILINE)
+    assert written  # the line the build (hatch) reads the version from
+    assert _version_in_a_bare_interpreter(tmp_path, installed="9.8.7") == "9.8.7"
+    assert _version_in_a_bare_interpreter(tmp_path / "none", installed=None) == written.group(1)

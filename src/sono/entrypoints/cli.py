@@ -1,5 +1,5 @@
 """The ``sono`` command line: serve the API, migrate the database, make admins, switch maintenance
-mode and run the periodic jobs.
+mode, run the periodic jobs and back up the embedded defaults.
 
 Every command reads ``.env`` (without overriding the environment) and the ``SONO_*`` settings first.
 Exit codes: 0 success, 1 the command failed (``error: <why>`` on stderr), 2 bad usage or
@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sono import __version__
@@ -27,6 +28,7 @@ from sono.entrypoints.serve import LOG_FORMAT, CannotServe
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    from sono.application.backup import BackupService
     from sono.application.common import Page
     from sono.bootstrap import Container
     from sono.domain.gdpr import AuditEntry
@@ -210,6 +212,67 @@ def _cmd_jobs_run_due(settings: Settings, args: argparse.Namespace) -> int:
         )
 
     asyncio.run(run_due())
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- backup
+
+NOT_EMBEDDED = (
+    "`sono backup` covers the embedded defaults (a SQLite database and media on local disk); this"
+    " deployment keeps {what} elsewhere. Back it up with the tools of each service instead: the"
+    " database with `pg_dump --format=custom` (restore with `pg_restore`), the S3 bucket with"
+    " versioning or `aws s3 sync` / `mc mirror`, and the secrets (SONO_SECRET_KEY,"
+    " SONO_REFRESH_SECRET_KEY, the RSA key in $SONO_DATA_DIR/secrets or SONO_RSA_PRIVATE_KEY_FILE);"
+    " README.md, section Backups, gives the commands"
+)
+
+
+def _backup_service(settings: Settings) -> BackupService:
+    from sono.bootstrap import build_backup_service
+
+    service = build_backup_service(settings)
+    if service is None:
+        where = [
+            name
+            for name, used in (("its database", not settings.is_sqlite), ("its media", settings.storage != "local"))
+            if used
+        ]
+        raise CommandFailed(NOT_EMBEDDED.format(what=" and ".join(where) or "its data"))
+    return service
+
+
+def _cmd_backup_create(settings: Settings, args: argparse.Namespace) -> int:
+    report = asyncio.run(_backup_service(settings).create(Path(args.folder)))
+    _show(
+        backup=report.folder,
+        files=report.files,
+        bytes=report.bytes,
+        sono_version=report.manifest.sono_version,
+        created_at=report.manifest.created_at.isoformat().replace("+00:00", "Z"),
+    )
+    outside = [
+        name
+        for name, value in (
+            ("SONO_SECRET_KEY", settings.secret_key),
+            ("SONO_REFRESH_SECRET_KEY", settings.refresh_secret_key),
+            ("SONO_RSA_PRIVATE_KEY_FILE", settings.rsa_private_key_file),
+        )
+        if value
+    ]
+    if outside:
+        _warning(f"{', '.join(outside)} come from the environment, not the data folder: keep them with the backup")
+    return EXIT_OK
+
+
+def _cmd_backup_restore(settings: Settings, args: argparse.Namespace) -> int:
+    report = asyncio.run(_backup_service(settings).restore(Path(args.folder), force=args.force))
+    _show(
+        restored=args.folder,
+        files=len(report.manifest.entries),
+        sono_version=report.manifest.sono_version,
+        created_at=report.manifest.created_at.isoformat().replace("+00:00", "Z"),
+        overwrote=report.overwrote,
+    )
     return EXIT_OK
 
 
@@ -413,6 +476,27 @@ def build_parser() -> argparse.ArgumentParser:
         "run-due",
         help="run due account deletions, purge expired tokens and orphaned objects (idempotent, safe to run anywhere)",
     ).set_defaults(handler=_cmd_jobs_run_due)
+
+    backup = commands.add_parser(
+        "backup", help="back up or restore the embedded defaults (SQLite, local media, secrets)"
+    ).add_subparsers(dest="backup_command", required=True, metavar="ACTION")
+    backup_create = backup.add_parser(
+        "create",
+        help="write a consistent backup into FOLDER (new or empty) while the server keeps running:"
+        " the database, media and secrets, and a manifest of their checksums",
+    )
+    backup_create.add_argument("folder", metavar="FOLDER")
+    backup_create.set_defaults(handler=_cmd_backup_create)
+    backup_restore = backup.add_parser(
+        "restore",
+        help="check a backup's checksums, then restore it into $SONO_DATA_DIR (refused when it already"
+        " holds data, unless --force)",
+    )
+    backup_restore.add_argument("folder", metavar="FOLDER")
+    backup_restore.add_argument(
+        "--force", action="store_true", help="overwrite the database, media and secrets there (stop the server first)"
+    )
+    backup_restore.set_defaults(handler=_cmd_backup_restore)
     return parser
 
 

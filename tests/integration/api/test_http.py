@@ -3,6 +3,7 @@ limits, rate limits and client IPs, CORS, the access log, health, OpenAPI and th
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 import re
 
@@ -210,6 +211,7 @@ async def test_health(api: Api) -> None:
 
     assert response.status_code == 200
     assert response.json() == {"status": "healthy", "version": __version__, "project_name": "Sono"}
+    assert __version__ == importlib.metadata.version("sono")  # the installed package's version
     assert_edge_headers(response)
 
 

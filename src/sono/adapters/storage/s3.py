@@ -103,6 +103,11 @@ class S3Storage:
     (a CDN or a public-read bucket) is configured, else presigned GETs valid for 7 days; private
     URLs are presigned GETs valid for ``expires_in`` seconds.
 
+    ``endpoint_url`` is where this process moves bytes (``http://minio:9000`` inside a compose
+    network); ``public_endpoint_url``, when given, is where clients fetch them (``http://192.168.1.20:9000``,
+    ``https://media.example.com``): URLs are presigned against it, by a second client that never
+    sends a request (signing is local), so a phone on the LAN can play what the API hands out.
+
     Transport failures and unexpected service errors raise ``ServiceUnavailable``.
     """
 
@@ -115,6 +120,7 @@ class S3Storage:
         secret_key: str | None = None,
         region: str = "us-east-1",
         public_base_url: str | None = None,
+        public_endpoint_url: str | None = None,
         session: aioboto3.Session | None = None,
         addressing_style: str | None = None,
         part_size: int = 8 * MiB,
@@ -130,12 +136,13 @@ class S3Storage:
         self.region = region
         self.endpoint_url = endpoint_url
         self.public_base_url = public_base_url.rstrip("/") if public_base_url else None
+        self.public_endpoint_url = public_endpoint_url.rstrip("/") if public_endpoint_url else None
         self._session = session or aioboto3.Session()
         self._credentials = {"aws_access_key_id": access_key, "aws_secret_access_key": secret_key}
         self._config = AioConfig(
             signature_version="s3v4",
             # Path-style for custom endpoints (MinIO and friends), virtual hosts on AWS.
-            s3={"addressing_style": addressing_style or ("path" if endpoint_url else "auto")},
+            s3={"addressing_style": addressing_style or ("path" if endpoint_url or public_endpoint_url else "auto")},
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             retries={"max_attempts": max_attempts, "mode": "standard"},
@@ -148,6 +155,7 @@ class S3Storage:
         self._part_size = part_size
         self._chunk_size = chunk_size
         self._client: Any = None
+        self._signer: Any = None  # the client that presigns, on the public endpoint (if one is set)
         self._stack: contextlib.AsyncExitStack | None = None
         self._lock = asyncio.Lock()
 
@@ -160,7 +168,7 @@ class S3Storage:
     async def close(self) -> None:
         """Close the shared client (idempotent); a later call creates a new one."""
         async with self._lock:
-            stack, self._stack, self._client = self._stack, None, None
+            stack, self._stack, self._client, self._signer = self._stack, None, None, None
             if stack is not None:
                 await stack.aclose()
 
@@ -177,17 +185,23 @@ class S3Storage:
         async with self._lock:
             if self._client is None:
                 stack = contextlib.AsyncExitStack()
-                self._client = await stack.enter_async_context(
-                    self._session.client(
-                        "s3",
-                        endpoint_url=self.endpoint_url,
-                        region_name=self.region,
-                        config=self._config,
-                        **self._credentials,
-                    )
+                self._client = await stack.enter_async_context(self._new_client(self.endpoint_url))
+                self._signer = (
+                    await stack.enter_async_context(self._new_client(self.public_endpoint_url))
+                    if self.public_endpoint_url
+                    else self._client
                 )
                 self._stack = stack
             return self._client
+
+    def _new_client(self, endpoint_url: str | None) -> Any:
+        return self._session.client(
+            "s3", endpoint_url=endpoint_url, region_name=self.region, config=self._config, **self._credentials
+        )
+
+    async def _presigner(self) -> Any:
+        await self._s3()
+        return self._signer
 
     # ------------------------------------------------------------------ writing
 
@@ -371,7 +385,7 @@ class S3Storage:
         return await self._presign(key, int(expires_at - time.time()))
 
     async def _presign(self, key: str, seconds: int) -> str:
-        client = await self._s3()
+        client = await self._presigner()
         return str(
             await client.generate_presigned_url(
                 "get_object",
