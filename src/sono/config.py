@@ -69,6 +69,7 @@ class Settings:
     rate_limits_enabled: bool = True
     allow_insecure: bool = False
     log_level: str = "INFO"
+    log_format: str = "text"  # "text" for a terminal, "json" for one JSON object per line
 
     db_connect_timeout: float = 5.0  # seconds to open a database connection
     db_statement_timeout: float = 15.0  # seconds one statement may run (PostgreSQL)
@@ -141,6 +142,7 @@ KNOWN_VARIABLES = frozenset(
         "SONO_RATE_LIMITS_ENABLED",
         "SONO_ALLOW_INSECURE",
         "SONO_LOG_LEVEL",
+        "SONO_LOG_FORMAT",
         "SONO_DB_CONNECT_TIMEOUT",
         "SONO_DB_STATEMENT_TIMEOUT",
         "SONO_HEADER_TIMEOUT_SECONDS",
@@ -320,6 +322,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rate_limits_enabled=bool(r.flag("SONO_RATE_LIMITS_ENABLED", True)),
         allow_insecure=bool(r.flag("SONO_ALLOW_INSECURE", False)),
         log_level=r.choice("SONO_LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper(),
+        log_format=r.choice("SONO_LOG_FORMAT", "text", ("text", "json")),
         db_connect_timeout=r.number("SONO_DB_CONNECT_TIMEOUT", 5.0),
         db_statement_timeout=r.number("SONO_DB_STATEMENT_TIMEOUT", 15.0),
         header_timeout_seconds=r.number("SONO_HEADER_TIMEOUT_SECONDS", 10.0),

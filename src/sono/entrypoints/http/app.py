@@ -33,9 +33,10 @@ from sono.entrypoints.http.gdpr.controller import GdprController
 from sono.entrypoints.http.health.controller import HealthController
 from sono.entrypoints.http.maintenance.controller import MaintenanceController
 from sono.entrypoints.http.media.controller import MediaController
-from sono.entrypoints.http.middleware import EdgeMiddleware, MaintenanceMiddleware, install_request_id_logging
+from sono.entrypoints.http.middleware import EdgeMiddleware, MaintenanceMiddleware
 from sono.entrypoints.http.openapi import docs_routes, openapi_config
 from sono.entrypoints.http.security import DEPENDENCIES
+from sono.entrypoints.logs import LogContext, bound, install_log_context, new_request_id
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ def create_app(settings: Settings, *, container: Container | None = None, run_jo
     """The HTTP application. Without a ``container`` one is built at startup (and closed at
     shutdown). ``run_jobs`` (default ``settings.jobs_enabled``) runs the periodic jobs in the
     background every ``settings.jobs_interval_seconds``."""
-    install_request_id_logging()
+    install_log_context()
     app = Litestar(
         route_handlers=[*FEATURES, *docs_routes()],
         request_class=SonoRequest,
@@ -179,11 +180,12 @@ async def run_jobs_periodically(container: Container, interval_seconds: float) -
     """Run the due jobs now and then every ``interval_seconds``; a failed run is logged and the
     next one happens as planned."""
     while True:
-        try:
-            report = await container.jobs.run_due()
-            log.debug("periodic jobs: %s", report)
-        except Exception:
-            log.exception("periodic jobs failed")
+        with bound(LogContext(new_request_id(), route="jobs run-due")):  # one id for each run's lines
+            try:
+                report = await container.jobs.run_due()
+                log.debug("periodic jobs: %s", report)
+            except Exception:
+                log.exception("periodic jobs failed")
         await container.ports.clock.sleep(interval_seconds)
 
 

@@ -27,6 +27,7 @@ from litestar.types import Scope
 from sono.application.common import Principal
 from sono.bootstrap import Container
 from sono.domain.errors import InvalidToken, NotAuthenticated, PermissionDenied
+from sono.entrypoints.logs import bind_user
 
 NOT_AUTHENTICATED = "Not authenticated"
 NOT_ADMIN = "Not enough permissions"
@@ -57,6 +58,7 @@ async def authenticate(scope: Scope, container: Container) -> Principal:
         if token is None:
             raise NotAuthenticated(NOT_AUTHENTICATED)
         principal = state[PRINCIPAL_KEY] = await container.auth.authenticate(token)
+        bind_user(principal.user_id)  # every later log line of this request names its caller
     return principal
 
 
