@@ -18,7 +18,7 @@ from litestar.enums import MediaType
 from litestar.exceptions import SerializationException
 from litestar.handlers import HTTPRouteHandler
 from litestar.routes import HTTPRoute
-from litestar.types import ControllerRouterHandler, Scope
+from litestar.types import ASGIApp, ControllerRouterHandler, Scope
 
 from sono.bootstrap import Container, build_container
 from sono.config import Settings, load_dotenv_file, load_settings
@@ -103,8 +103,22 @@ def create_app(settings: Settings, *, container: Container | None = None, run_jo
     allow_every_method(app)
     # Litestar applies ``middleware=`` per route, after routing; the edge layer must also see
     # unknown paths and routing errors, so it wraps the whole ASGI handler.
-    app.asgi_handler = EdgeMiddleware(app.asgi_handler, settings.trusted_proxies)
+    app.asgi_handler = EdgeMiddleware(traced_if_asked(app.asgi_handler, settings, container), settings.trusted_proxies)
     return app
+
+
+def traced_if_asked(handler: ASGIApp, settings: Settings, container: Container | None) -> ASGIApp:
+    """``handler`` in OpenTelemetry's server spans when tracing is on (the container's tracer
+    provider; or, for a container built at startup, the global one the ``OTEL_*`` variables make),
+    and only if the ``otel`` extra is installed; else ``handler`` itself, nothing imported."""
+    tracer_provider = container.tracer_provider if container is not None else None
+    if tracer_provider is None and not (container is None and settings.tracing_enabled):
+        return handler
+    try:
+        from sono.entrypoints.http.tracing import traced
+    except ImportError:  # the container's builder says so in the log
+        return handler
+    return traced(handler, tracer_provider)
 
 
 def allow_every_method(app: Litestar) -> None:
