@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -107,3 +108,43 @@ def test_sono_serve_logs_json_lines(tmp_path: Path, servers: list[Server]) -> No
     assert access["logger"] == "sono.access"
     assert (access["route"], access["method"], access["status"]) == ("/api/v1/users/me", "GET", 401)
     assert access["user_id"] is None
+
+
+def test_a_real_client_hanging_up_mid_upload_is_a_quiet_499(tmp_path: Path, servers: list[Server]) -> None:
+    """Through ``sono serve``: a socket closed halfway through an upload's body."""
+    server = start_server(base_env(tmp_path / "data", SONO_LOG_FORMAT="json"), log_dir=tmp_path)
+    servers.append(server)
+    server.wait_healthy()
+    with httpx.Client(base_url=server.url, timeout=10.0) as client:
+        form = {"username": "alice", "email": "alice@example.com", "password": "Str0ng!Passw0rd"}
+        assert client.post("/api/v1/users/", json=form).status_code == 201
+        token = client.post("/api/v1/users/token", data={"username": "alice", "password": form["password"]})
+        access_token = token.json()["access_token"]
+
+    boundary = "sonoboundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="song.mp3"\r\n'
+        "Content-Type: audio/mpeg\r\n\r\n"
+    ).encode()
+    request = (
+        f"POST /api/v1/audio/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {access_token}\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {len(head) + 4_000_000}\r\n"
+        "X-Request-ID: hung-up-1\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(request + head + b"\xff\xfb" + b"\x00" * 200_000)
+    with httpx.Client(timeout=10.0) as client:  # the server goes on serving; by now it has seen the hang-up
+        for _ in range(500):
+            assert client.get(f"{server.url}/health").status_code == 200
+            if '"request_id": "hung-up-1"' in server.output() and '"sono.access"' in server.output():
+                break
+    server.stop()
+
+    entries, _ = _json_lines(server.output())
+    mine = [entry for entry in entries if entry["request_id"] == "hung-up-1"]
+    [access] = [entry for entry in mine if entry["logger"] == "sono.access"]
+    assert access["status"] == 499
+    assert [entry["level"] for entry in mine if entry["logger"] != "sono.access"] == ["INFO"]
+    assert not any(entry["level"] in ("WARNING", "ERROR", "CRITICAL") for entry in entries)
+    assert not any("exc" in entry for entry in entries)
+    assert access_token not in server.output()
