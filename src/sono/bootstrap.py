@@ -14,7 +14,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sono.application.accounts.password_reset import PasswordResetService
 from sono.application.accounts.ports import Notifier, PasswordDecryptor, PasswordHasher, SessionLookup, TokenIssuer
@@ -73,10 +73,18 @@ class Ports:
 class Container:
     """The services of one process, made from its ports on first use."""
 
-    def __init__(self, settings: Settings, ports: Ports, *, exit_stack: AsyncExitStack | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        ports: Ports,
+        *,
+        exit_stack: AsyncExitStack | None = None,
+        tracer_provider: Any = None,
+    ) -> None:
         self.settings = settings
         self.ports = ports
         self._exit = exit_stack or AsyncExitStack()
+        self.tracer_provider = tracer_provider  # OpenTelemetry's, when tracing is on (the otel extra)
 
     async def aclose(self) -> None:
         await self._exit.aclose()
@@ -179,19 +187,28 @@ class _Check:
         await self.probe()
 
 
-async def build_container(settings: Settings, *, public_url: str | None = None) -> Container:
+async def build_container(
+    settings: Settings, *, public_url: str | None = None, tracer_provider: Any = None
+) -> Container:
     """The real adapters the settings ask for: SQLite or PostgreSQL, local disk or S3, an outbox
-    folder or SMTP, in-process stores or Redis."""
+    folder or SMTP, in-process stores or Redis. Traced with ``tracer_provider`` (OpenTelemetry's),
+    or with the one the ``OTEL_*`` variables describe when ``settings.tracing_enabled``."""
+    if tracer_provider is None and settings.tracing_enabled:
+        from sono.adapters.tracing import provider_from_env
+
+        tracer_provider = provider_from_env()
     exit_stack = AsyncExitStack()
     try:
-        ports = await build_ports(settings, exit_stack, public_url=public_url)
+        ports = await build_ports(settings, exit_stack, public_url=public_url, tracer_provider=tracer_provider)
     except BaseException:
         await exit_stack.aclose()
         raise
-    return Container(settings, ports, exit_stack=exit_stack)
+    return Container(settings, ports, exit_stack=exit_stack, tracer_provider=tracer_provider)
 
 
-async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_url: str | None = None) -> Ports:
+async def build_ports(
+    settings: Settings, exit_stack: AsyncExitStack, *, public_url: str | None = None, tracer_provider: Any = None
+) -> Ports:
     from sono.adapters.allocator import limit_retained_memory
     from sono.adapters.charts import build_charts
     from sono.adapters.clock import SystemClock
@@ -226,6 +243,10 @@ async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_
     timeouts = {"connect_timeout": settings.db_connect_timeout, "statement_timeout": settings.db_statement_timeout}
     engine = create_engine(settings.database_url, **timeouts)
     exit_stack.push_async_callback(engine.dispose)
+    if tracer_provider is not None:
+        from sono.adapters.tracing import trace_engine
+
+        trace_engine(engine, tracer_provider)
     uow = SqlUnitOfWorkFactory(engine)
     reads = reads_for(settings.database_url, **timeouts)  # the hot reads, outside units of work
     exit_stack.push_async_callback(reads.close)

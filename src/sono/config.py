@@ -72,6 +72,8 @@ class Settings:
     rate_limits_enabled: bool = True
     allow_insecure: bool = False
     log_level: str = "INFO"
+    log_format: str = "text"  # "text" for a terminal, "json" for one JSON object per line
+    tracing_enabled: bool = False  # OpenTelemetry, asked for by the standard OTEL_* variables
 
     db_connect_timeout: float = 5.0  # seconds to open a database connection
     db_statement_timeout: float = 15.0  # seconds one statement may run (PostgreSQL)
@@ -148,6 +150,7 @@ KNOWN_VARIABLES = frozenset(
         "SONO_RATE_LIMITS_ENABLED",
         "SONO_ALLOW_INSECURE",
         "SONO_LOG_LEVEL",
+        "SONO_LOG_FORMAT",
         "SONO_DB_CONNECT_TIMEOUT",
         "SONO_DB_STATEMENT_TIMEOUT",
         "SONO_HEADER_TIMEOUT_SECONDS",
@@ -262,6 +265,17 @@ def load_dotenv_file(path: Path = Path(".env")) -> None:
         load_dotenv(path, override=False)
 
 
+def tracing_requested(env: Mapping[str, str]) -> bool:
+    """Whether the standard OpenTelemetry variables ask for traces: a traces exporter other than
+    ``none``, or an OTLP endpoint; never with ``OTEL_SDK_DISABLED=true``."""
+    if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return False
+    exporter = env.get("OTEL_TRACES_EXPORTER", "").strip().lower()
+    if exporter:
+        return exporter != "none"
+    return bool(env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build and validate the settings. Raises ``ConfigError`` naming the first bad variable."""
     r = _Reader(os.environ if env is None else env)
@@ -331,6 +345,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rate_limits_enabled=bool(r.flag("SONO_RATE_LIMITS_ENABLED", True)),
         allow_insecure=bool(r.flag("SONO_ALLOW_INSECURE", False)),
         log_level=r.choice("SONO_LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper(),
+        log_format=r.choice("SONO_LOG_FORMAT", "text", ("text", "json")),
+        tracing_enabled=tracing_requested(os.environ if env is None else env),
         db_connect_timeout=r.number("SONO_DB_CONNECT_TIMEOUT", 5.0),
         db_statement_timeout=r.number("SONO_DB_STATEMENT_TIMEOUT", 15.0),
         header_timeout_seconds=r.number("SONO_HEADER_TIMEOUT_SECONDS", 10.0),

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 from sono import __version__
 from sono.config import ConfigError, Settings, load_dotenv_file, load_settings, unknown_variables
 from sono.domain.errors import SonoError, ValidationFailed
-from sono.entrypoints.serve import LOG_FORMAT, CannotServe
+from sono.entrypoints.logs import LogContext, bound, configure_logging, new_request_id
+from sono.entrypoints.serve import CannotServe
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -531,10 +532,11 @@ def _port(text: str) -> int:
     return value
 
 
-def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level, stream=sys.stderr, format=LOG_FORMAT)
-    if settings.log_level != "DEBUG":  # Alembic narrates every connection at INFO; the commands print the outcome
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+def _command_name(args: argparse.Namespace) -> str:
+    """``jobs run-due``: the command and its action, as the ``route`` of its log lines."""
+    words = [getattr(args, "command", None) or "sono"]
+    words += [str(value) for name, value in vars(args).items() if name.endswith("_command") and value]
+    return " ".join(words)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -546,8 +548,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for warning in unknown_variables():
             _warning(warning)
         settings = load_settings()
-        _configure_logging(settings)
-        return handler(settings, args)
+        configure_logging(settings.log_level, settings.log_format)
+        with bound(LogContext(new_request_id(), route=_command_name(args))):  # one id for the command's lines
+            return handler(settings, args)
     except (ConfigError, UsageError) as exc:
         _error(str(exc))
         return EXIT_USAGE

@@ -9,21 +9,19 @@ uvicorn from ``app_from_env`` and read their settings from the environment they 
 from __future__ import annotations
 
 import asyncio
-import copy
 import errno
 import logging
 import multiprocessing
 import os
 import socket
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any
 
 from sono.config import Settings
+from sono.entrypoints.logs import uvicorn_logging_config
 
 log = logging.getLogger("sono.serve")
 
 APP_FACTORY = "sono.entrypoints.http.app:app_from_env"
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _WILDCARD_HOSTS = {"", "0.0.0.0", "::", "[::]"}  # noqa: S104 - only compared against
 _STARTUP_FAILURE = 3  # uvicorn's exit code when the server could not start
 
@@ -95,18 +93,6 @@ async def _build_and_close(settings: Settings, public_url: str) -> None:
     await container.aclose()
 
 
-def logging_config(level: str) -> dict[str, Any]:
-    """uvicorn's logging plus a root handler, applied in every worker: the app's own loggers (its
-    access lines among them) print in worker processes too."""
-    from uvicorn.config import LOGGING_CONFIG
-
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config["formatters"]["sono"] = {"format": LOG_FORMAT}
-    config["handlers"]["sono"] = {"class": "logging.StreamHandler", "formatter": "sono", "stream": "ext://sys.stderr"}
-    config["root"] = {"handlers": ["sono"], "level": level.upper()}
-    return config
-
-
 def serve(settings: Settings, *, host: str, port: int, workers: int, migrate: bool = True) -> None:
     import uvicorn
 
@@ -135,7 +121,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int, migrate: bo
             http=PROTOCOL,  # uvicorn's HTTP/1.1 with a header-read timeout
             lifespan="on",
             log_level=settings.log_level.lower(),
-            log_config=logging_config(settings.log_level),
+            log_config=uvicorn_logging_config(settings.log_level, settings.log_format),  # as the CLI's
             access_log=False,  # the app logs its own access lines; uvicorn's would show query strings (passwords)
             proxy_headers=False,  # the app decides when X-Forwarded-For is trustworthy
             server_header=False,

@@ -18,7 +18,7 @@ from litestar.enums import MediaType
 from litestar.exceptions import SerializationException
 from litestar.handlers import HTTPRouteHandler
 from litestar.routes import HTTPRoute
-from litestar.types import ControllerRouterHandler, Scope
+from litestar.types import ASGIApp, ControllerRouterHandler, Scope
 
 from sono.bootstrap import Container, build_container
 from sono.config import Settings, load_dotenv_file, load_settings
@@ -34,9 +34,10 @@ from sono.entrypoints.http.gdpr.controller import GdprController
 from sono.entrypoints.http.health.controller import HealthController
 from sono.entrypoints.http.maintenance.controller import MaintenanceController
 from sono.entrypoints.http.media.controller import MediaController
-from sono.entrypoints.http.middleware import EdgeMiddleware, MaintenanceMiddleware, install_request_id_logging
+from sono.entrypoints.http.middleware import EdgeMiddleware, MaintenanceMiddleware
 from sono.entrypoints.http.openapi import docs_routes, openapi_config
 from sono.entrypoints.http.security import DEPENDENCIES
+from sono.entrypoints.logs import LogContext, bound, install_log_context, new_request_id
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ def create_app(settings: Settings, *, container: Container | None = None, run_jo
     """The HTTP application. Without a ``container`` one is built at startup (and closed at
     shutdown). ``run_jobs`` (default ``settings.jobs_enabled``) runs the periodic jobs in the
     background every ``settings.jobs_interval_seconds``."""
-    install_request_id_logging()
+    install_log_context()
     app = Litestar(
         route_handlers=[*FEATURES, *docs_routes()],
         request_class=SonoRequest,
@@ -105,9 +106,25 @@ def create_app(settings: Settings, *, container: Container | None = None, run_jo
     # Litestar applies ``middleware=`` per route, after routing; the edge layer must also see
     # unknown paths and routing errors, so it wraps the whole ASGI handler.
     app.asgi_handler = EdgeMiddleware(
-        app.asgi_handler, settings.trusted_proxies, body_idle_timeout=settings.body_idle_timeout
+        traced_if_asked(app.asgi_handler, settings, container),
+        settings.trusted_proxies,
+        body_idle_timeout=settings.body_idle_timeout,
     )
     return app
+
+
+def traced_if_asked(handler: ASGIApp, settings: Settings, container: Container | None) -> ASGIApp:
+    """``handler`` in OpenTelemetry's server spans when tracing is on (the container's tracer
+    provider; or, for a container built at startup, the global one the ``OTEL_*`` variables make),
+    and only if the ``otel`` extra is installed; else ``handler`` itself, nothing imported."""
+    tracer_provider = container.tracer_provider if container is not None else None
+    if tracer_provider is None and not (container is None and settings.tracing_enabled):
+        return handler
+    try:
+        from sono.entrypoints.http.tracing import traced
+    except ImportError:  # the container's builder says so in the log
+        return handler
+    return traced(handler, tracer_provider)
 
 
 def allow_every_method(app: Litestar) -> None:
@@ -183,11 +200,12 @@ async def run_jobs_periodically(container: Container, interval_seconds: float) -
     """Run the due jobs now and then every ``interval_seconds``; a failed run is logged and the
     next one happens as planned."""
     while True:
-        try:
-            report = await container.jobs.run_due()
-            log.debug("periodic jobs: %s", report)
-        except Exception:
-            log.exception("periodic jobs failed")
+        with bound(LogContext(new_request_id(), route="jobs run-due")):  # one id for each run's lines
+            try:
+                report = await container.jobs.run_due()
+                log.debug("periodic jobs: %s", report)
+            except Exception:
+                log.exception("periodic jobs failed")
         await container.ports.clock.sleep(interval_seconds)
 
 

@@ -34,7 +34,9 @@ from sono.domain.errors import (
     ValidationFailed,
 )
 from sono.entrypoints.http.logtext import printable
+from sono.entrypoints.http.middleware import CLIENT_CLOSED_REQUEST, loggable_path
 from sono.entrypoints.http.schemas import ErrorBody, FieldErrorBody, MaintenanceBody, ValidationErrorBody
+from sono.entrypoints.logs import client_hung_up
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,7 @@ NOT_AUTHENTICATED = "Not authenticated"
 INVALID_JSON = "Invalid JSON body"
 BODY_TOO_LARGE = "Request body too large"
 INTERNAL_ERROR = "Internal server error"
+CLIENT_CLOSED = "Client closed request"
 FIELD_REQUIRED = "Field required"
 FORM_EXPECTED = "Expected a form body (Content-Type: application/x-www-form-urlencoded)"
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -141,6 +144,8 @@ def handle_sono_error(request: Request[Any, Any, Any], exc: SonoError) -> Respon
             headers={"Retry-After": str(retry_after)},
         )
     status = status_of(exc)
+    if status >= 500 and client_hung_up():
+        return _hung_up(request, exc)
     if status >= 500:
         log.error("%s %s failed: %s: %s", *_request_line(request), type(exc).__name__, exc.detail)
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
@@ -158,6 +163,8 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
         detail = BODY_TOO_LARGE
     elif isinstance(exc.__cause__, SerializationException):
         detail = INVALID_JSON
+    elif status >= 500 and client_hung_up():
+        return _hung_up(request, exc)
     elif status >= 500:
         log.error("%s %s failed: %r", *_request_line(request), exc, exc_info=exc)
         detail = INTERNAL_ERROR
@@ -171,10 +178,20 @@ def _media_type(request: Request[Any, Any, Any]) -> str:
 
 
 def _request_line(request: Request[Any, Any, Any]) -> tuple[str, str]:
-    return printable(request.method), printable(request.url.path)
+    """The method and target as every error line quotes them: the one redaction of the access log."""
+    return printable(request.method), loggable_path(request.scope)
+
+
+def _hung_up(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
+    """The client went away before its answer was complete (mid-upload, say): what failed after
+    that is no server error. One quiet line, no traceback; the answer goes nowhere."""
+    log.info("%s %s: the client hung up (%s)", *_request_line(request), type(exc).__name__)
+    return error_response(CLIENT_CLOSED_REQUEST, CLIENT_CLOSED)
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
+    if client_hung_up():
+        return _hung_up(request, exc)
     log.error("%s %s failed", *_request_line(request), exc_info=exc)
     return error_response(HTTP_500_INTERNAL_SERVER_ERROR, INTERNAL_ERROR)
 

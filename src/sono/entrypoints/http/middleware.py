@@ -14,12 +14,10 @@ import asyncio
 import ipaddress
 import logging
 import re
-import secrets
 import time
 from collections.abc import Sequence
-from contextvars import ContextVar
 from typing import Any
-from urllib.parse import parse_qsl, unquote_plus
+from urllib.parse import parse_qsl
 
 import msgspec
 from litestar.enums import ScopeType
@@ -27,15 +25,15 @@ from litestar.exceptions import HTTPException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, ReceiveMessage, Scope, Send
 
-from sono.application import context
+from sono.application import context as request_context
 from sono.config import IPNetwork
 from sono.domain.errors import NotAuthenticated
 from sono.entrypoints.http.logtext import printable
 from sono.entrypoints.http.security import optional_principal
+from sono.entrypoints.logs import LogContext, bound, new_request_id, redact_query
 
 MAINTENANCE_EXEMPT = "maintenance_exempt"
 
-request_id_var: ContextVar[str] = ContextVar("sono_request_id", default="-")
 access_log = logging.getLogger("sono.access")
 
 SECURITY_HEADERS = (
@@ -44,34 +42,6 @@ SECURITY_HEADERS = (
     (b"referrer-policy", b"strict-origin-when-cross-origin"),
 )
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
-_SECRET_PARAMETER = re.compile(r"password|token", re.IGNORECASE)
-
-
-# --------------------------------------------------------------------------- request id in logs
-
-
-class RequestIdFilter(logging.Filter):
-    """Sets ``record.request_id`` (for handlers configured with ``%(request_id)s``)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id_var.get()
-        return True
-
-
-def install_request_id_logging() -> None:
-    """Give every log record, from any logger, a ``request_id`` attribute: the current request's
-    id, or ``-`` outside of a request. Idempotent."""
-    factory = logging.getLogRecordFactory()
-    if getattr(factory, "sono_request_id", False):
-        return
-
-    def record_with_request_id(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = factory(*args, **kwargs)
-        record.request_id = request_id_var.get()
-        return record
-
-    record_with_request_id.sono_request_id = True  # type: ignore[attr-defined]
-    logging.setLogRecordFactory(record_with_request_id)
 
 
 # --------------------------------------------------------------------------- edge
@@ -136,45 +106,64 @@ class EdgeMiddleware:
             return
         started = time.perf_counter()
         incoming_id, forwarded_for = _read_headers(scope["headers"])
-        request_id = incoming_id or secrets.token_hex(16)
+        request_id = incoming_id or new_request_id()
         peer = scope.get("client")
         if peer and forwarded_for and self.trusted_proxies:
             scope["client"] = (client_address(peer[0], forwarded_for, self.trusted_proxies), peer[1])
         added_headers = [(b"x-request-id", request_id.encode()), *SECURITY_HEADERS]
         status = 500
+        complete = False
+        context = LogContext(request_id, method=scope["method"], scope=scope)
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status
+            nonlocal status, complete
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message["headers"] = [*message.get("headers", ()), *added_headers]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                complete = True
             await send(message)
 
         if _has_body(scope["headers"]):
             receive = body_deadline(receive, self.body_idle_timeout)
-        token = request_id_var.set(request_id)
+        read = receive
+
+        async def receive_watching_hang_ups() -> ReceiveMessage:
+            message = await read()
+            if message["type"] == "http.disconnect" and not complete:
+                context.hung_up = True  # its answer will never arrive: 499 in the access log
+            return message
+
         client = scope.get("client")
-        served = context.enter(context.RequestInfo(request_id, client[0] if client else None))
-        try:
-            refused = nul_refusal(scope)
-            if refused is None:
-                await self.app(scope, receive, send_with_headers)
-            else:
-                await _send_json(send_with_headers, 422, refused)
-        finally:
-            if access_log.isEnabledFor(logging.INFO):
-                client = scope.get("client")
-                access_log.info(
-                    '%s "%s %s" %d %.1fms request_id=%s',
-                    printable(str(client[0])) if client else "-",
-                    printable(scope["method"]),
-                    loggable_path(scope),
-                    status,
-                    (time.perf_counter() - started) * 1000,
-                    request_id,
-                )
-            request_id_var.reset(token)
-            context.leave(served)
+        served = request_context.enter(request_context.RequestInfo(request_id, client[0] if client else None))
+        with bound(context):
+            try:
+                refused = nul_refusal(scope)
+                if refused is None:
+                    await self.app(scope, receive_watching_hang_ups, send_with_headers)
+                else:
+                    await _send_json(send_with_headers, 422, refused)
+            finally:
+                request_context.leave(served)
+                if access_log.isEnabledFor(logging.INFO):
+                    client = scope.get("client")
+                    logged_status = CLIENT_CLOSED_REQUEST if context.hung_up else status
+                    duration_ms = round((time.perf_counter() - started) * 1000, 1)
+                    target = loggable_path(scope)
+                    access_log.info(
+                        '%s "%s %s" %d %.1fms request_id=%s',
+                        printable(str(client[0])) if client else "-",
+                        printable(scope["method"]),
+                        target,
+                        logged_status,
+                        duration_ms,
+                        request_id,
+                        extra={"status": logged_status, "duration_ms": duration_ms, "path": target},
+                    )
+
+
+CLIENT_CLOSED_REQUEST = 499
+"""The access log's status for a request whose client hung up before its answer was complete."""
 
 
 NUL_REFUSED = "Value must not contain NUL characters"
@@ -242,17 +231,13 @@ def client_address(peer: str, forwarded_for: str, trusted: Sequence[IPNetwork]) 
 
 
 def loggable_path(scope: Scope) -> str:
-    """The path and query string, with the values of password and token parameters redacted and
-    anything non-printable escaped (see ``printable``)."""
+    """The path and query string as log lines quote them (the access line and the error lines):
+    credentials redacted (``sono.entrypoints.logs.is_secret``) and anything non-printable escaped
+    (see ``printable``)."""
     query = scope.get("query_string", b"").decode("latin-1")
     if not query:
         return printable(scope["path"])
-    pairs = query.split("&")
-    for i, pair in enumerate(pairs):
-        name, sep, _ = pair.partition("=")
-        if sep and _SECRET_PARAMETER.search(unquote_plus(name)):
-            pairs[i] = f"{name}=***"
-    return printable(f"{scope['path']}?{'&'.join(pairs)}")
+    return printable(f"{scope['path']}?{redact_query(query)}")
 
 
 # --------------------------------------------------------------------------- maintenance

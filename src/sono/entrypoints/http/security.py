@@ -29,6 +29,7 @@ from sono.application.common import Principal
 from sono.application.messages import ANONYMOUS, Actor, Audience
 from sono.bootstrap import Container
 from sono.domain.errors import InvalidToken, NotAuthenticated
+from sono.entrypoints.logs import bind_user
 
 NOT_AUTHENTICATED = "Not authenticated"
 PRINCIPAL_KEY = "sono.principal"
@@ -62,6 +63,7 @@ async def authenticate(scope: Scope, container: Container) -> Principal:
         if token is None:
             raise NotAuthenticated(NOT_AUTHENTICATED)
         principal = state[PRINCIPAL_KEY] = await container.auth.authenticate(token)
+        bind_user(principal.user_id)  # every later log line of this request names its caller
     return principal
 
 

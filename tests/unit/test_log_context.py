@@ -1,0 +1,45 @@
+"""The log context outside HTTP requests: each run of the API's periodic jobs gets a request id of
+its own on every line it causes (a command's is tested with the CLI as a real process)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from sono.entrypoints.http.app import run_jobs_periodically
+from sono.entrypoints.logs import install_log_context
+
+
+async def test_each_periodic_job_run_has_its_own_request_id(caplog: pytest.LogCaptureFixture) -> None:
+    install_log_context()
+    runs = 0
+    job_log = logging.getLogger("sono.application.jobs.test")
+
+    async def run_due() -> str:
+        nonlocal runs
+        runs += 1
+        job_log.info("purging, run %d", runs)
+        job_log.info("purged, run %d", runs)
+        return "report"
+
+    async def sleep(seconds: float) -> None:
+        if runs == 2:
+            raise asyncio.CancelledError
+
+    container: Any = SimpleNamespace(
+        jobs=SimpleNamespace(run_due=run_due), ports=SimpleNamespace(clock=SimpleNamespace(sleep=sleep))
+    )
+    caplog.set_level(logging.INFO, logger="sono.application.jobs.test")
+    with pytest.raises(asyncio.CancelledError):
+        await run_jobs_periodically(container, 60)
+
+    records = [r for r in caplog.records if r.name == "sono.application.jobs.test"]
+    assert len(records) == 4
+    first, second = {r.request_id for r in records[:2]}, {r.request_id for r in records[2:]}  # type: ignore[attr-defined]
+    assert len(first) == 1 and len(second) == 1 and first != second
+    assert "-" not in first | second
+    assert {r.route for r in records} == {"jobs run-due"}  # type: ignore[attr-defined]
