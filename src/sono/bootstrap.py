@@ -14,6 +14,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
+from typing import TypeVar
 
 from sono.application.accounts.password_reset import PasswordResetService
 from sono.application.accounts.ports import Notifier, PasswordDecryptor, PasswordHasher, SessionLookup, TokenIssuer
@@ -33,11 +34,13 @@ from sono.application.maintenance.ports import MaintenanceStore
 from sono.application.maintenance.service import MaintenanceService
 from sono.application.media.ports import MediaInspector, ObjectStorage, UrlSigner
 from sono.application.media.service import MediaService
+from sono.application.metrics import Metrics, NoMetrics, instrumented
 from sono.application.ports import Clock, HealthCheck, RateLimiter, TemporaryFiles
 from sono.application.uow import UnitOfWorkFactory
 from sono.config import Settings
 
 log = logging.getLogger(__name__)
+S = TypeVar("S")
 
 
 @dataclass
@@ -61,6 +64,7 @@ class Ports:
     audio_catalog: AudioCatalog | None = None
     collection_catalog: CollectionCatalog | None = None
     temporary_files: TemporaryFiles | None = None
+    metrics: Metrics = field(default_factory=NoMetrics)
 
 
 class Container:
@@ -74,78 +78,105 @@ class Container:
     async def aclose(self) -> None:
         await self._exit.aclose()
 
+    def _instrument(self, name: str, service: S) -> S:
+        """The service as handed out: with metrics on, its calls are counted and timed by name."""
+        return instrumented(service, name, self.ports.metrics)
+
     # ------------------------------------------------------------------ the services
 
     @cached_property
     def media(self) -> MediaService:
         p = self.ports
-        return MediaService(
-            p.uow, p.storage, p.signer, p.inspector, p.clock, url_ttl_seconds=self.settings.media_url_ttl_seconds
+        return self._instrument(
+            "media",
+            MediaService(
+                p.uow, p.storage, p.signer, p.inspector, p.clock, url_ttl_seconds=self.settings.media_url_ttl_seconds
+            ),
         )
 
     @cached_property
     def maintenance(self) -> MaintenanceService:
-        return MaintenanceService(self.ports.maintenance, self.ports.uow, self.ports.clock)
+        return self._instrument(
+            "maintenance", MaintenanceService(self.ports.maintenance, self.ports.uow, self.ports.clock)
+        )
 
     @cached_property
     def auth(self) -> AuthService:
         p = self.ports
-        return AuthService(
-            p.uow,
-            p.hasher,
-            p.tokens,
-            p.decryptor,
-            p.clock,
-            self.maintenance,
-            p.sessions,
-            refresh_grace=timedelta(seconds=self.settings.refresh_grace_seconds),
+        return self._instrument(
+            "auth",
+            AuthService(
+                p.uow,
+                p.hasher,
+                p.tokens,
+                p.decryptor,
+                p.clock,
+                self.maintenance,
+                p.sessions,
+                refresh_grace=timedelta(seconds=self.settings.refresh_grace_seconds),
+            ),
         )
 
     @cached_property
     def accounts(self) -> AccountService:
         p = self.ports
-        return AccountService(p.uow, p.hasher, p.decryptor, p.clock, self.media)
+        return self._instrument("accounts", AccountService(p.uow, p.hasher, p.decryptor, p.clock, self.media))
 
     @cached_property
     def password_reset(self) -> PasswordResetService:
         p = self.ports
-        return PasswordResetService(
-            p.uow, p.hasher, p.decryptor, p.notifier, p.clock, min_response_seconds=self.settings.forgot_password_floor
+        return self._instrument(
+            "password_reset",
+            PasswordResetService(
+                p.uow,
+                p.hasher,
+                p.decryptor,
+                p.notifier,
+                p.clock,
+                min_response_seconds=self.settings.forgot_password_floor,
+            ),
         )
 
     @cached_property
     def gdpr(self) -> GdprService:
         p = self.ports
-        return GdprService(p.uow, p.hasher, p.decryptor, p.clock, self.media)
+        return self._instrument("gdpr", GdprService(p.uow, p.hasher, p.decryptor, p.clock, self.media))
 
     @cached_property
     def admin(self) -> AdminService:
-        return AdminService(self.ports.uow, self.ports.clock, self.media, self.gdpr)
+        return self._instrument("admin", AdminService(self.ports.uow, self.ports.clock, self.media, self.gdpr))
 
     @cached_property
     def announcements(self) -> AnnouncementService:
-        return AnnouncementService(self.ports.uow, self.ports.clock)
+        return self._instrument("announcements", AnnouncementService(self.ports.uow, self.ports.clock))
 
     @cached_property
     def charts(self) -> ChartsService:
-        return ChartsService(self.ports.charts)
+        return self._instrument("charts", ChartsService(self.ports.charts))
 
     @cached_property
     def collections(self) -> CollectionService:
-        return CollectionService(self.ports.uow, self.ports.clock, self.media, self.ports.collection_catalog)
+        return self._instrument(
+            "collections",
+            CollectionService(self.ports.uow, self.ports.clock, self.media, self.ports.collection_catalog),
+        )
 
     @cached_property
     def collection_admin(self) -> CollectionAdminService:
-        return CollectionAdminService(self.ports.uow, self.ports.clock, self.media)
+        return self._instrument(
+            "collection_admin", CollectionAdminService(self.ports.uow, self.ports.clock, self.media)
+        )
 
     @cached_property
     def audio(self) -> AudioService:
-        return AudioService(self.ports.uow, self.media, self.ports.clock, self.ports.audio_catalog)
+        return self._instrument(
+            "audio", AudioService(self.ports.uow, self.media, self.ports.clock, self.ports.audio_catalog)
+        )
 
     @cached_property
     def jobs(self) -> JobRunner:
         p = self.ports
-        return JobRunner(p.uow, self.gdpr, self.media, p.clock, p.temporary_files)
+        return self._instrument("jobs", JobRunner(p.uow, self.gdpr, self.media, p.clock, p.temporary_files))
 
 
 @dataclass
@@ -183,7 +214,7 @@ async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_
     from sono.adapters.security.tokens import JwtTokenIssuer
     from sono.adapters.sqlalchemy.catalog import SqlAudioCatalog
     from sono.adapters.sqlalchemy.collection_catalog import SqlCollectionCatalog
-    from sono.adapters.sqlalchemy.engine import create_engine, ping
+    from sono.adapters.sqlalchemy.engine import create_engine, meter_pool, ping
     from sono.adapters.sqlalchemy.reads import reads_for
     from sono.adapters.sqlalchemy.sessions import SqlSessionLookup
     from sono.adapters.sqlalchemy.uow import SqlUnitOfWorkFactory
@@ -200,9 +231,18 @@ async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_
     else:
         private_key = load_or_create_private_key(secrets_dir / "rsa_private_key.pem")
 
+    metrics: Metrics = NoMetrics()
+    if settings.metrics_enabled:
+        from sono.adapters.metrics.prometheus import PrometheusMetrics
+
+        prometheus = PrometheusMetrics()
+        exit_stack.callback(prometheus.close)
+        metrics = prometheus
+
     timeouts = {"connect_timeout": settings.db_connect_timeout, "statement_timeout": settings.db_statement_timeout}
     engine = create_engine(settings.database_url, **timeouts)
     exit_stack.push_async_callback(engine.dispose)
+    meter_pool(engine, metrics)
     uow = SqlUnitOfWorkFactory(engine)
     reads = reads_for(settings.database_url, **timeouts)  # the hot reads, outside units of work
     exit_stack.push_async_callback(reads.close)
@@ -265,7 +305,7 @@ async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_
         checks.append(_Check("cache", redis_limiter.ping))
     else:
         rate_limiter = MemoryRateLimiter()
-    maintenance = DatabaseMaintenanceStore(uow)  # the database only: a cache in Redis could go stale
+    maintenance = DatabaseMaintenanceStore(uow, metrics=metrics)  # the database only: a cache in Redis could go stale
 
     charts, charts_check = build_charts(settings)
     if charts is not None:
@@ -296,4 +336,5 @@ async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_
         audio_catalog=audio_catalog,
         collection_catalog=collection_catalog,
         temporary_files=SpoolFolder(settings.upload_dir),
+        metrics=metrics,
     )

@@ -33,6 +33,7 @@ from sono.entrypoints.http.gdpr.controller import GdprController
 from sono.entrypoints.http.health.controller import HealthController
 from sono.entrypoints.http.maintenance.controller import MaintenanceController
 from sono.entrypoints.http.media.controller import MediaController
+from sono.entrypoints.http.metrics import MetricsMiddleware
 from sono.entrypoints.http.middleware import EdgeMiddleware, MaintenanceMiddleware, install_request_id_logging
 from sono.entrypoints.http.openapi import docs_routes, openapi_config
 from sono.entrypoints.http.security import DEPENDENCIES
@@ -102,7 +103,12 @@ def create_app(settings: Settings, *, container: Container | None = None, run_jo
     allow_every_method(app)
     # Litestar applies ``middleware=`` per route, after routing; the edge layer must also see
     # unknown paths and routing errors, so it wraps the whole ASGI handler.
-    app.asgi_handler = EdgeMiddleware(app.asgi_handler, settings.trusted_proxies)
+    handler = (
+        app.asgi_handler
+        if settings.metrics_token is None
+        else MetricsMiddleware(app.asgi_handler, settings.metrics_token)
+    )
+    app.asgi_handler = EdgeMiddleware(handler, settings.trusted_proxies)
     return app
 
 
