@@ -4,7 +4,10 @@ the settings."""
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -149,3 +152,20 @@ def test_metrics_settings() -> None:
     assert str(settings.metrics_multiprocess_dir) == "/run/sono-metrics"
     with pytest.raises(ConfigError, match="SONO_METRICS_TOKEN must be at least 16 characters"):
         load_settings({"SONO_METRICS_TOKEN": "short"})
+
+
+def test_the_grafana_dashboard_names_only_metrics_that_exist() -> None:
+    dashboard = json.loads((Path(__file__).resolve().parents[2] / "deploy" / "grafana-dashboard.json").read_text())
+    named = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"\bsono_[a-z_]+", target["expr"])
+    }
+    exposed = {
+        name
+        for family in PrometheusMetrics().registry.collect()
+        for name in {family.name, f"{family.name}_total", f"{family.name}_bucket"}
+    }
+    assert named
+    assert sorted(named - exposed) == []
