@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -43,6 +43,23 @@ def prepare_multiprocess_dir(path: Path) -> None:
         stale.unlink(missing_ok=True)
 
 
+class _Labelled:
+    """A metric with labels whose children are kept: finding one is a dictionary lookup instead of
+    prometheus-client's validation under a lock (label values are bounded, so is the dictionary)."""
+
+    __slots__ = ("children", "metric")
+
+    def __init__(self, metric: Any) -> None:
+        self.metric = metric
+        self.children: dict[tuple[str, ...], Any] = {}
+
+    def __call__(self, *labels: str) -> Any:
+        child = self.children.get(labels)
+        if child is None:
+            child = self.children[labels] = self.metric.labels(*labels)
+        return child
+
+
 class PrometheusMetrics:
     enabled = True
 
@@ -51,115 +68,72 @@ class PrometheusMetrics:
         self.registry = registry = CollectorRegistry(auto_describe=True)
         live: Final = "livesum"  # a gauge of the processes alive (multiprocess mode)
 
-        self._use_case_calls = Counter("sono_use_case_calls", "Use-case calls", ["use_case"], registry=registry)
-        self._use_case_errors = Counter(
-            "sono_use_case_errors",
-            "Use-case calls that raised, by error class",
-            ["use_case", "error"],
-            registry=registry,
-        )
-        self._use_case_seconds = Histogram(
-            "sono_use_case_duration_seconds",
-            "Use-case latency",
-            ["use_case"],
-            buckets=LATENCY_BUCKETS,
-            registry=registry,
-        )
-        self._cache = Counter("sono_cache_lookups", "Cache lookups", ["cache", "result"], registry=registry)
-        self._pool_in_use = Gauge(
-            "sono_db_pool_in_use",
-            "Database connections checked out",
-            ["pool"],
-            registry=registry,
-            multiprocess_mode=live,
-        )
-        self._pool_overflow = Gauge(
-            "sono_db_pool_overflow",
-            "Database connections beyond the pool size",
-            ["pool"],
-            registry=registry,
-            multiprocess_mode=live,
-        )
-        self._pool_waiting = Gauge(
-            "sono_db_pool_waiting",
-            "Callers waiting for a database connection",
-            ["pool"],
-            registry=registry,
-            multiprocess_mode=live,
-        )
-        self._pool_timeouts = Counter(
-            "sono_db_pool_timeouts", "Database connection checkouts that timed out", ["pool"], registry=registry
-        )
-        self._rate_limited = Counter(
-            "sono_rate_limit_rejections", "Requests refused by a rate limit", ["route"], registry=registry
-        )
-        self._login_failures = Counter("sono_login_failures", "Failed logins", ["route", "reason"], registry=registry)
-        self._upload_bytes = Counter(
-            "sono_upload_bytes", "Bytes of uploaded files received", ["route"], registry=registry
-        )
-        self._uploads = Counter("sono_uploads", "Uploads received", ["route"], registry=registry)
-        self._uploads_refused = Counter(
-            "sono_uploads_refused", "Uploads refused", ["route", "reason"], registry=registry
-        )
-        self._media_bytes = Counter(
-            "sono_media_sent_bytes", "Bytes of stored media sent (streams, downloads)", ["kind"], registry=registry
-        )
+        def counter(name: str, about: str, *labels: str) -> _Labelled:
+            return _Labelled(Counter(name, about, labels, registry=registry))
+
+        def gauge(name: str, about: str, *labels: str) -> _Labelled:
+            return _Labelled(Gauge(name, about, labels, registry=registry, multiprocess_mode=live))
+
+        def histogram(name: str, about: str, *labels: str) -> _Labelled:
+            return _Labelled(Histogram(name, about, labels, buckets=LATENCY_BUCKETS, registry=registry))
+
+        # use-case calls are the histogram's _count
+        self._use_case_seconds = histogram("sono_use_case_duration_seconds", "Use-case calls and latency", "use_case")
+        self._use_case_errors = counter("sono_use_case_errors", "Use-case calls that raised", "use_case", "error")
+        self._cache = counter("sono_cache_lookups", "Cache lookups", "cache", "result")
+        self._pool_in_use = gauge("sono_db_pool_in_use", "Database connections checked out", "pool")
+        self._pool_overflow = gauge("sono_db_pool_overflow", "Database connections beyond the pool size", "pool")
+        self._pool_waiting = gauge("sono_db_pool_waiting", "Callers waiting for a database connection", "pool")
+        self._pool_timeouts = counter("sono_db_pool_timeouts", "Connection checkouts that timed out", "pool")
+        self._rate_limited = counter("sono_rate_limit_rejections", "Requests refused by a rate limit", "route")
+        self._login_failures = counter("sono_login_failures", "Failed logins", "route", "reason")
+        self._uploads = counter("sono_uploads", "Uploads received", "route")
+        self._upload_bytes = counter("sono_upload_bytes", "Bytes of uploaded files received", "route")
+        self._uploads_refused = counter("sono_uploads_refused", "Uploads refused", "route", "reason")
+        self._media_bytes = counter("sono_media_sent_bytes", "Bytes of stored media sent", "kind")
         self._in_flight = Gauge(
             "sono_http_requests_in_flight", "HTTP requests being served", registry=registry, multiprocess_mode=live
         )
-        self._requests = Counter(
-            "sono_http_requests", "HTTP requests", ["route", "method", "status"], registry=registry
-        )
-        self._latency = Histogram(
-            "sono_http_request_duration_seconds",
-            "HTTP request latency",
-            ["route", "method"],
-            buckets=LATENCY_BUCKETS,
-            registry=registry,
-        )
-        self._received = Counter(
-            "sono_http_request_bytes", "HTTP request body bytes", ["route", "method"], registry=registry
-        )
-        self._sent = Counter(
-            "sono_http_response_bytes", "HTTP response body bytes", ["route", "method"], registry=registry
-        )
+        self._requests = counter("sono_http_requests", "HTTP requests", "route", "method", "status")
+        self._latency = histogram("sono_http_request_duration_seconds", "HTTP request latency", "route", "method")
+        self._received = counter("sono_http_request_bytes", "HTTP request body bytes", "route", "method")
+        self._sent = counter("sono_http_response_bytes", "HTTP response body bytes", "route", "method")
 
     # ------------------------------------------------------------------ the port
 
     def use_case(self, name: str, seconds: float, error: str | None) -> None:
-        self._use_case_calls.labels(name).inc()
-        self._use_case_seconds.labels(name).observe(seconds)
+        self._use_case_seconds(name).observe(seconds)
         if error is not None:
-            self._use_case_errors.labels(name, error).inc()
+            self._use_case_errors(name, error).inc()
 
     def cache_lookup(self, cache: str, hit: bool) -> None:
-        self._cache.labels(cache, "hit" if hit else "miss").inc()
+        self._cache(cache, "hit" if hit else "miss").inc()
 
     def pool_checkout(self, pool: str, delta: int, overflow: int) -> None:
-        self._pool_in_use.labels(pool).inc(delta)
-        self._pool_overflow.labels(pool).set(max(0, overflow))
+        self._pool_in_use(pool).inc(delta)
+        self._pool_overflow(pool).set(max(0, overflow))
 
     def pool_waiting(self, pool: str, delta: int) -> None:
-        self._pool_waiting.labels(pool).inc(delta)
+        self._pool_waiting(pool).inc(delta)
 
     def pool_timeout(self, pool: str) -> None:
-        self._pool_timeouts.labels(pool).inc()
+        self._pool_timeouts(pool).inc()
 
     def rate_limited(self, route: str) -> None:
-        self._rate_limited.labels(route).inc()
+        self._rate_limited(route).inc()
 
     def login_failed(self, route: str, reason: str) -> None:
-        self._login_failures.labels(route, reason).inc()
+        self._login_failures(route, reason).inc()
 
     def upload_received(self, route: str, size: int) -> None:
-        self._uploads.labels(route).inc()
-        self._upload_bytes.labels(route).inc(size)
+        self._uploads(route).inc()
+        self._upload_bytes(route).inc(size)
 
     def upload_refused(self, route: str, reason: str) -> None:
-        self._uploads_refused.labels(route, reason).inc()
+        self._uploads_refused(route, reason).inc()
 
     def media_sent(self, kind: str, size: int) -> None:
-        self._media_bytes.labels(kind).inc(size)
+        self._media_bytes(kind).inc(size)
 
     def http_started(self) -> None:
         self._in_flight.inc()
@@ -167,12 +141,12 @@ class PrometheusMetrics:
     def http_finished(self, route: str, method: str, status: int, seconds: float, received: int, sent: int) -> None:
         self._in_flight.dec()
         method = method if method in _METHODS else "OTHER"
-        self._requests.labels(route, method, str(status)).inc()
-        self._latency.labels(route, method).observe(seconds)
+        self._requests(route, method, str(status)).inc()
+        self._latency(route, method).observe(seconds)
         if received:
-            self._received.labels(route, method).inc(received)
+            self._received(route, method).inc(received)
         if sent:
-            self._sent.labels(route, method).inc(sent)
+            self._sent(route, method).inc(sent)
 
     def exposition(self) -> tuple[bytes, str]:
         if self._dir is None:
