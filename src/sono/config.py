@@ -354,6 +354,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             )
     if settings.metrics_token is not None and len(settings.metrics_token) < 16:
         raise ConfigError("SONO_METRICS_TOKEN must be at least 16 characters")
+    if settings.metrics_dir is not None and settings.metrics_dir.resolve() == data_dir.resolve():
+        raise ConfigError("SONO_METRICS_DIR must be a folder of its own, not SONO_DATA_DIR")
     for name, key in (
         ("SONO_SECRET_KEY", settings.secret_key),
         ("SONO_REFRESH_SECRET_KEY", settings.refresh_secret_key),

@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from sono.adapters.memory.security import FakeClock
 from sono.adapters.memory.uow import FakeUnitOfWorkFactory
-from sono.adapters.metrics.prometheus import PrometheusMetrics
+from sono.adapters.metrics.prometheus import PrometheusMetrics, prepare_multiprocess_dir
 from sono.adapters.stores.maintenance import DatabaseMaintenanceStore
 from sono.application.accounts.sessions import AuthService
 from sono.application.common import PasswordInput
@@ -152,6 +152,18 @@ def test_metrics_settings() -> None:
     assert str(settings.metrics_multiprocess_dir) == "/run/sono-metrics"
     with pytest.raises(ConfigError, match="SONO_METRICS_TOKEN must be at least 16 characters"):
         load_settings({"SONO_METRICS_TOKEN": "short"})
+    with pytest.raises(ConfigError, match="SONO_METRICS_DIR must be a folder of its own"):
+        load_settings({"SONO_DATA_DIR": "/srv/sono", "SONO_METRICS_DIR": "/srv/sono/"})
+
+
+def test_a_new_run_empties_the_metrics_folder_of_metrics_only(tmp_path: Path) -> None:
+    names = ["counter_12.db", "gauge_livesum_12.db", "histogram_7.db", "summary_3.db", "sono.db", "notes.txt"]
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+    prepare_multiprocess_dir(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "sono.db"]
+    prepare_multiprocess_dir(tmp_path / "new")
+    assert (tmp_path / "new").is_dir()
 
 
 def test_the_grafana_dashboard_names_only_metrics_that_exist() -> None:

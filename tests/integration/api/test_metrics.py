@@ -140,3 +140,32 @@ async def test_uploads_and_downloads_are_counted_in_bytes(api: Api) -> None:
 async def test_metrics_are_not_part_of_the_api_document(api: Api) -> None:
     document = (await api.client.get("/openapi.json")).json()
     assert not any("metrics" in path for path in document["paths"])
+
+
+async def test_hostile_scrapes_are_refused_cleanly(api: Api) -> None:
+    hostile = [
+        {"Authorization": b"Bearer \xff\xfe" + TOKEN.encode()},
+        {"Authorization": "Bearer " + TOKEN + "x"},
+        {"Authorization": "Bearer " + TOKEN[:-1]},
+        {"Authorization": "Bearer " + "A" * 60_000},
+        {"Authorization": "Bearer"},
+    ]
+    for headers in hostile:
+        response = await api.client.get("/metrics", headers=headers)
+        assert response.status_code == 401
+    assert (await api.client.post("/metrics", headers=bearer(TOKEN))).status_code in (404, 405)
+    head = await api.client.head("/metrics", headers=bearer(TOKEN))
+    assert head.status_code == 200
+    assert head.content == b""
+    assert (await api.client.get("/metrics?debug=1", headers=bearer(TOKEN))).status_code == 200
+
+
+async def test_path_parameters_never_reach_the_labels(api: Api) -> None:
+    assert (await api.client.get("/api/v1/media/secret-user-folder/song%20name.mp3")).status_code in (403, 404)
+    assert (await api.client.request("BREW", "/api/v1/audio/5551234")).status_code in (404, 405)
+    text = await scrape(api)
+    assert value(text, "sono_http_requests_total", route="/api/v1/media/{key}") == 1
+    assert value(text, "sono_http_requests_total", method="OTHER") == 1
+    assert "secret-user-folder" not in text
+    assert "5551234" not in text
+    assert "BREW" not in text

@@ -11,6 +11,7 @@ apart by Prometheus's ``instance`` label.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Final
 
@@ -26,6 +27,7 @@ from prometheus_client import (
 
 MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+_METRICS_FILE = re.compile(r"(counter|gauge_[a-z]+|histogram|summary)_\d+\.db")
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
@@ -36,11 +38,13 @@ def multiprocess_dir() -> Path | None:
 
 
 def prepare_multiprocess_dir(path: Path) -> None:
-    """Make ``path`` an empty folder for a new server's metrics (the values of a previous run
-    must not be added to this one's)."""
+    """Make ``path`` a folder without metrics for a new server (the values of a previous run must
+    not be added to this one's). Only prometheus-client's files go: the folder may hold others
+    (even ``sono.db``, if it is the data dir)."""
     path.mkdir(parents=True, exist_ok=True)
-    for stale in path.glob("*.db"):
-        stale.unlink(missing_ok=True)
+    for stale in path.iterdir():
+        if _METRICS_FILE.fullmatch(stale.name):
+            stale.unlink(missing_ok=True)
 
 
 class _Labelled:
