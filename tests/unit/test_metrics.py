@@ -5,7 +5,10 @@ the settings."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from sono.adapters.memory.security import FakeClock
 from sono.adapters.memory.uow import FakeUnitOfWorkFactory
-from sono.adapters.metrics.prometheus import PrometheusMetrics, prepare_multiprocess_dir
+from sono.adapters.metrics.prometheus import PrometheusMetrics, forget_dead_processes, prepare_multiprocess_dir
 from sono.adapters.stores.maintenance import DatabaseMaintenanceStore
 from sono.application.accounts.sessions import AuthService
 from sono.application.common import PasswordInput
@@ -181,3 +184,12 @@ def test_the_grafana_dashboard_names_only_metrics_that_exist() -> None:
     }
     assert named
     assert sorted(named - exposed) == []
+
+
+def test_live_gauges_of_processes_that_no_longer_run_are_forgotten(tmp_path: Path) -> None:
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, check=True)
+    dead = int(finished.stdout)
+    for name in (f"gauge_livesum_{dead}.db", f"gauge_livesum_{os.getpid()}.db", f"counter_{dead}.db"):
+        (tmp_path / name).write_bytes(b"")
+    assert forget_dead_processes(tmp_path) == [dead]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"counter_{dead}.db", f"gauge_livesum_{os.getpid()}.db"]

@@ -47,6 +47,29 @@ def prepare_multiprocess_dir(path: Path) -> None:
             stale.unlink(missing_ok=True)
 
 
+_LIVE_GAUGE_FILE = re.compile(r"gauge_live[a-z]+_(\d+)\.db")
+
+
+def forget_dead_processes(path: Path) -> list[int]:
+    """Mark dead the processes that left live gauges in ``path`` but no longer run (a worker that
+    was killed, and that uvicorn replaced, could not do it itself); the pids forgotten."""
+    gone = set()
+    for file in path.glob("gauge_live*.db"):
+        match = _LIVE_GAUGE_FILE.fullmatch(file.name)
+        if match is None:
+            continue
+        pid = int(match.group(1))
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            gone.add(pid)
+        except PermissionError:  # alive, someone else's
+            pass
+    for pid in gone:
+        multiprocess.mark_process_dead(pid, str(path))
+    return sorted(gone)
+
+
 class _Labelled:
     """A metric with labels whose children are kept: finding one is a dictionary lookup instead of
     prometheus-client's validation under a lock (label values are bounded, so is the dictionary)."""
@@ -69,6 +92,8 @@ class PrometheusMetrics:
 
     def __init__(self) -> None:
         self._dir = multiprocess_dir()
+        if self._dir is not None:
+            forget_dead_processes(self._dir)
         self.registry = registry = CollectorRegistry(auto_describe=True)
         live: Final = "livesum"  # a gauge of the processes alive (multiprocess mode)
 
