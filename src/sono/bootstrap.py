@@ -14,7 +14,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sono.application.accounts.password_reset import PasswordResetService
 from sono.application.accounts.ports import Notifier, PasswordDecryptor, PasswordHasher, SessionLookup, TokenIssuer
@@ -26,7 +26,7 @@ from sono.application.audio.ports import AudioCatalog
 from sono.application.audio.service import AudioService
 from sono.application.audit.handlers import AuditHandlers
 from sono.application.backup import BackupService
-from sono.application.bus import MessageBus, Timing
+from sono.application.bus import MessageBus, Middleware, Timing
 from sono.application.charts import ChartsReader, ChartsService
 from sono.application.collections.admin import CollectionAdminService
 from sono.application.collections.ports import CollectionCatalog
@@ -37,6 +37,7 @@ from sono.application.maintenance.ports import MaintenanceStore
 from sono.application.maintenance.service import MaintenanceService
 from sono.application.media.ports import MediaInspector, ObjectStorage, UrlSigner
 from sono.application.media.service import MediaService
+from sono.application.metrics import MeteredMessages, Metrics, NoMetrics, instrumented
 from sono.application.ports import Clock, HealthCheck, RateLimiter, TemporaryFiles
 from sono.application.uow import UnitOfWorkFactory
 from sono.config import Settings
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from sono.adapters.mail.smtp import SmtpMailer
 
 log = logging.getLogger(__name__)
+S = TypeVar("S")
 
 
 @dataclass
@@ -68,6 +70,7 @@ class Ports:
     audio_catalog: AudioCatalog | None = None
     collection_catalog: CollectionCatalog | None = None
     temporary_files: TemporaryFiles | None = None
+    metrics: Metrics = field(default_factory=NoMetrics)
 
 
 class Container:
@@ -89,59 +92,82 @@ class Container:
     async def aclose(self) -> None:
         await self._exit.aclose()
 
+    def _instrument(self, name: str, service: S) -> S:
+        """The service as handed out: with metrics on, its calls are counted and timed by name."""
+        return instrumented(service, name, self.ports.metrics)
+
     # ------------------------------------------------------------------ the services
 
     @cached_property
     def media(self) -> MediaService:
         p = self.ports
-        return MediaService(
-            p.uow, p.storage, p.signer, p.inspector, p.clock, url_ttl_seconds=self.settings.media_url_ttl_seconds
+        return self._instrument(
+            "media",
+            MediaService(
+                p.uow, p.storage, p.signer, p.inspector, p.clock, url_ttl_seconds=self.settings.media_url_ttl_seconds
+            ),
         )
 
     @cached_property
     def maintenance(self) -> MaintenanceService:
-        return MaintenanceService(self.ports.maintenance, self.ports.uow, self.ports.clock)
+        return self._instrument(
+            "maintenance", MaintenanceService(self.ports.maintenance, self.ports.uow, self.ports.clock)
+        )
 
     @cached_property
     def auth(self) -> AuthService:
         p = self.ports
-        return AuthService(
-            p.uow,
-            p.hasher,
-            p.tokens,
-            p.decryptor,
-            p.clock,
-            self.maintenance,
-            p.sessions,
-            refresh_grace=timedelta(seconds=self.settings.refresh_grace_seconds),
+        return self._instrument(
+            "auth",
+            AuthService(
+                p.uow,
+                p.hasher,
+                p.tokens,
+                p.decryptor,
+                p.clock,
+                self.maintenance,
+                p.sessions,
+                refresh_grace=timedelta(seconds=self.settings.refresh_grace_seconds),
+            ),
         )
 
     @cached_property
     def accounts(self) -> AccountService:
         p = self.ports
-        return AccountService(p.uow, p.hasher, p.decryptor, p.clock, self.media)
+        return self._instrument("accounts", AccountService(p.uow, p.hasher, p.decryptor, p.clock, self.media))
 
     @cached_property
     def password_reset(self) -> PasswordResetService:
         p = self.ports
-        return PasswordResetService(
-            p.uow, p.hasher, p.decryptor, p.notifier, p.clock, min_response_seconds=self.settings.forgot_password_floor
+        return self._instrument(
+            "password_reset",
+            PasswordResetService(
+                p.uow,
+                p.hasher,
+                p.decryptor,
+                p.notifier,
+                p.clock,
+                min_response_seconds=self.settings.forgot_password_floor,
+            ),
         )
 
     @cached_property
     def gdpr(self) -> GdprService:
         p = self.ports
-        return GdprService(p.uow, p.hasher, p.decryptor, p.clock, self.media)
+        return self._instrument("gdpr", GdprService(p.uow, p.hasher, p.decryptor, p.clock, self.media))
 
     @cached_property
     def admin(self) -> AdminService:
-        return AdminService(self.ports.uow, self.ports.clock, self.media, self.gdpr)
+        return self._instrument("admin", AdminService(self.ports.uow, self.ports.clock, self.media, self.gdpr))
 
     @cached_property
     def bus(self) -> MessageBus:
         """The seam every entrypoint sends its messages through (features move onto it one by one;
         the services below are called directly until they have)."""
-        bus = MessageBus(self.ports.uow, [Timing()])
+        middleware: list[Middleware] = [Timing()]
+        if self.ports.metrics.enabled:
+            middleware.append(MeteredMessages(self.ports.metrics))
+        bus = MessageBus(self.ports.uow, middleware)
         retention_days = self.settings.audit_retention_days
         bus.register(
             AnnouncementHandlers(self.ports.clock),
@@ -151,24 +177,31 @@ class Container:
 
     @cached_property
     def charts(self) -> ChartsService:
-        return ChartsService(self.ports.charts)
+        return self._instrument("charts", ChartsService(self.ports.charts))
 
     @cached_property
     def collections(self) -> CollectionService:
-        return CollectionService(self.ports.uow, self.ports.clock, self.media, self.ports.collection_catalog)
+        return self._instrument(
+            "collections",
+            CollectionService(self.ports.uow, self.ports.clock, self.media, self.ports.collection_catalog),
+        )
 
     @cached_property
     def collection_admin(self) -> CollectionAdminService:
-        return CollectionAdminService(self.ports.uow, self.ports.clock, self.media)
+        return self._instrument(
+            "collection_admin", CollectionAdminService(self.ports.uow, self.ports.clock, self.media)
+        )
 
     @cached_property
     def audio(self) -> AudioService:
-        return AudioService(self.ports.uow, self.media, self.ports.clock, self.ports.audio_catalog)
+        return self._instrument(
+            "audio", AudioService(self.ports.uow, self.media, self.ports.clock, self.ports.audio_catalog)
+        )
 
     @cached_property
     def jobs(self) -> JobRunner:
         p = self.ports
-        return JobRunner(p.uow, self.gdpr, self.media, p.clock, p.temporary_files, self.bus)
+        return self._instrument("jobs", JobRunner(p.uow, self.gdpr, self.media, p.clock, p.temporary_files, self.bus))
 
 
 def _smtp_mailer() -> type[SmtpMailer]:
@@ -222,7 +255,7 @@ async def build_ports(
     from sono.adapters.security.tokens import JwtTokenIssuer
     from sono.adapters.sqlalchemy.catalog import SqlAudioCatalog
     from sono.adapters.sqlalchemy.collection_catalog import SqlCollectionCatalog
-    from sono.adapters.sqlalchemy.engine import create_engine, ping
+    from sono.adapters.sqlalchemy.engine import create_engine, meter_pool, ping
     from sono.adapters.sqlalchemy.reads import reads_for
     from sono.adapters.sqlalchemy.sessions import SqlSessionLookup
     from sono.adapters.sqlalchemy.uow import SqlUnitOfWorkFactory
@@ -240,6 +273,14 @@ async def build_ports(
     else:
         private_key = load_or_create_private_key(secrets_dir / "rsa_private_key.pem")
 
+    metrics: Metrics = NoMetrics()
+    if settings.metrics_enabled:
+        from sono.adapters.metrics.prometheus import PrometheusMetrics
+
+        prometheus = PrometheusMetrics()
+        exit_stack.callback(prometheus.close)
+        metrics = prometheus
+
     timeouts = {"connect_timeout": settings.db_connect_timeout, "statement_timeout": settings.db_statement_timeout}
     engine = create_engine(settings.database_url, **timeouts)
     exit_stack.push_async_callback(engine.dispose)
@@ -247,6 +288,7 @@ async def build_ports(
         from sono.adapters.tracing import trace_engine
 
         trace_engine(engine, tracer_provider)
+    meter_pool(engine, metrics)
     uow = SqlUnitOfWorkFactory(engine)
     reads = reads_for(settings.database_url, **timeouts)  # the hot reads, outside units of work
     exit_stack.push_async_callback(reads.close)
@@ -315,7 +357,7 @@ async def build_ports(
         checks.append(_Check("cache", redis_limiter.ping))
     else:
         rate_limiter = MemoryRateLimiter()
-    maintenance = DatabaseMaintenanceStore(uow)  # the database only: a cache in Redis could go stale
+    maintenance = DatabaseMaintenanceStore(uow, metrics=metrics)  # the database only: a cache in Redis could go stale
 
     charts, charts_check = build_charts(settings)
     if charts is not None:
@@ -346,6 +388,7 @@ async def build_ports(
         audio_catalog=audio_catalog,
         collection_catalog=collection_catalog,
         temporary_files=SpoolFolder(settings.upload_dir),
+        metrics=metrics,
     )
 
 

@@ -79,6 +79,8 @@ class Settings:
     db_statement_timeout: float = 15.0  # seconds one statement may run (PostgreSQL)
     header_timeout_seconds: float = 10.0  # seconds a client has to send a request's head
     body_idle_timeout: float = 30.0  # seconds a request's body may pause between two chunks
+    metrics_token: str | None = None  # bearer token of GET /metrics; unset: no metrics at all (404)
+    metrics_dir: Path | None = None  # multiprocess metrics of `sono serve`; None: $SONO_DATA_DIR/metrics
 
     @property
     def is_production(self) -> bool:
@@ -104,6 +106,15 @@ class Settings:
     def upload_dir(self) -> Path:
         """Where uploads are spooled while they arrive (on the data dir's disk, never in memory)."""
         return self.data_dir / "tmp"
+
+    @property
+    def metrics_enabled(self) -> bool:
+        return self.metrics_token is not None
+
+    @property
+    def metrics_multiprocess_dir(self) -> Path:
+        """Where the worker processes of ``sono serve`` keep their metrics, to be added up."""
+        return self.metrics_dir or self.data_dir / "metrics"
 
 
 KNOWN_VARIABLES = frozenset(
@@ -155,6 +166,8 @@ KNOWN_VARIABLES = frozenset(
         "SONO_DB_STATEMENT_TIMEOUT",
         "SONO_HEADER_TIMEOUT_SECONDS",
         "SONO_BODY_IDLE_TIMEOUT",
+        "SONO_METRICS_TOKEN",
+        "SONO_METRICS_DIR",
     }
 )
 """Every ``SONO_*`` variable ``load_settings`` reads."""
@@ -300,6 +313,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 
     storage = r.choice("SONO_STORAGE", "local", ("local", "s3"))
     rsa_file = r.text("SONO_RSA_PRIVATE_KEY_FILE")
+    metrics_dir = r.text("SONO_METRICS_DIR")
     starttls = r.flag("SONO_SMTP_STARTTLS", None)
     settings = Settings(
         env=environment,  # type: ignore[arg-type]
@@ -351,6 +365,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         db_statement_timeout=r.number("SONO_DB_STATEMENT_TIMEOUT", 15.0),
         header_timeout_seconds=r.number("SONO_HEADER_TIMEOUT_SECONDS", 10.0),
         body_idle_timeout=r.number("SONO_BODY_IDLE_TIMEOUT", 30.0),
+        metrics_token=r.text("SONO_METRICS_TOKEN"),
+        metrics_dir=Path(metrics_dir) if metrics_dir else None,
     )
     if storage == "s3" and not settings.s3_bucket:
         raise ConfigError("SONO_S3_BUCKET must be set when SONO_STORAGE=s3")
@@ -364,6 +380,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
                 "SONO_DATABASE_URL must point to PostgreSQL when SONO_ENV=production "
                 "(set SONO_ALLOW_INSECURE=true to run on SQLite anyway)"
             )
+    if settings.metrics_token is not None and len(settings.metrics_token) < 16:
+        raise ConfigError("SONO_METRICS_TOKEN must be at least 16 characters")
+    if settings.metrics_dir is not None and settings.metrics_dir.resolve() == data_dir.resolve():
+        raise ConfigError("SONO_METRICS_DIR must be a folder of its own, not SONO_DATA_DIR")
     for name, key in (
         ("SONO_SECRET_KEY", settings.secret_key),
         ("SONO_REFRESH_SECRET_KEY", settings.refresh_secret_key),

@@ -35,6 +35,7 @@ IMPORT_NAMES = {
     "python-dotenv": {"dotenv"},
     "python-multipart": {"python_multipart"},
     "swagger-ui-py": {"swagger_ui"},
+    "prometheus-client": {"prometheus_client"},
 }
 
 # Optional extras: their import names, allowed only in the modules that load them on demand.

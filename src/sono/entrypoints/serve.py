@@ -9,6 +9,7 @@ uvicorn from ``app_from_env`` and read their settings from the environment they 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import errno
 import logging
 import multiprocessing
@@ -89,8 +90,20 @@ def _prepare_now(settings: Settings, public_url: str, migrate: bool) -> None:
 async def _build_and_close(settings: Settings, public_url: str) -> None:
     from sono.bootstrap import build_container
 
-    container = await build_container(settings, public_url=public_url)
+    # without metrics: this process may serve next (one worker), and must not count this container
+    container = await build_container(dataclasses.replace(settings, metrics_token=None), public_url=public_url)
     await container.aclose()
+
+
+def use_multiprocess_metrics(settings: Settings) -> None:
+    """Every worker process counts into files of one folder, emptied now (a previous run's values
+    must not add up with this one's), and a scrape of any worker sums them. Set before
+    prometheus-client is first imported: it picks its mode at import time."""
+    folder = settings.metrics_multiprocess_dir.resolve()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)  # before the import below
+    from sono.adapters.metrics.prometheus import prepare_multiprocess_dir
+
+    prepare_multiprocess_dir(folder)
 
 
 def serve(settings: Settings, *, host: str, port: int, workers: int, migrate: bool = True) -> None:
@@ -102,6 +115,8 @@ def serve(settings: Settings, *, host: str, port: int, workers: int, migrate: bo
     public_url = settings.public_url or default_public_url(host, port)
     if settings.public_url is None and host in _WILDCARD_HOSTS:
         log.warning("SONO_PUBLIC_URL is not set; media URLs will point at %s", public_url)
+    if settings.metrics_enabled:
+        use_multiprocess_metrics(settings)
     prepare_elsewhere(settings, public_url=public_url, migrate=migrate and settings.migrate_on_start)
 
     # The workers inherit the environment: the database is migrated (or deliberately not), and

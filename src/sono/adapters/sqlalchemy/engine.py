@@ -7,8 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, make_url, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Connection, ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool, PoolProxiedConnection
+
+from sono.application.metrics import Metrics
 
 _BEGIN_OPTION = "sono_sqlite_begin"
 _SQLITE_PRAGMAS = (
@@ -38,6 +42,7 @@ def create_engine(url: str, *, connect_timeout: float = 5.0, statement_timeout: 
             connect_args["command_timeout"] = statement_timeout + CLIENT_TIMEOUT_MARGIN
         engine = create_async_engine(
             parsed,
+            poolclass=MeteredPool,
             pool_size=10,
             max_overflow=10,
             pool_pre_ping=True,
@@ -75,6 +80,55 @@ def _on_error(context: ExceptionContext) -> None:
     unknown state: never hand it out again (the pool makes a new one)."""
     if not context.is_pre_ping and isinstance(context.original_exception, OSError | TimeoutError):
         context.is_disconnect = True
+
+
+class MeteredPool(AsyncAdaptedQueuePool):
+    """The asyncio queue pool, reporting to ``metrics`` (once ``meter_pool`` set it) the callers
+    waiting for a connection and those that gave up."""
+
+    metrics: Metrics | None = None
+    metrics_name = "main"
+
+    def connect(self) -> PoolProxiedConnection:
+        metrics = self.metrics
+        if metrics is None:
+            return super().connect()
+        metrics.pool_waiting(self.metrics_name, 1)
+        try:
+            return super().connect()
+        except sa_exc.TimeoutError:
+            metrics.pool_timeout(self.metrics_name)
+            raise
+        finally:
+            metrics.pool_waiting(self.metrics_name, -1)
+
+    def recreate(self) -> MeteredPool:
+        pool = super().recreate()
+        assert isinstance(pool, MeteredPool)  # made by ``self.__class__``
+        pool.metrics, pool.metrics_name = self.metrics, self.metrics_name
+        return pool
+
+
+def meter_pool(engine: AsyncEngine, metrics: Metrics, name: str = "main") -> None:
+    """Report ``engine``'s pool to ``metrics``: connections in use and in overflow (any pool),
+    callers waiting and checkout timeouts (the PostgreSQL pool, a ``MeteredPool``)."""
+    if not metrics.enabled:
+        return
+    pool = engine.sync_engine.pool
+    if isinstance(pool, MeteredPool):
+        pool.metrics, pool.metrics_name = metrics, name
+
+    def overflow() -> int:
+        current = engine.sync_engine.pool
+        return current.overflow() if isinstance(current, AsyncAdaptedQueuePool) else 0
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _checked_out(*_: Any) -> None:
+        metrics.pool_checkout(name, 1, overflow())
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _checked_in(*_: Any) -> None:
+        metrics.pool_checkout(name, -1, overflow())
 
 
 def with_deferred_begin(engine: AsyncEngine) -> AsyncEngine:

@@ -14,6 +14,7 @@ import time
 import weakref
 from collections.abc import Callable
 
+from sono.application.metrics import Metrics, NoMetrics
 from sono.application.uow import UnitOfWorkFactory
 from sono.domain.maintenance import MaintenanceState
 
@@ -34,8 +35,10 @@ class DatabaseMaintenanceStore:
         cache_seconds: float = 1.0,
         *,
         monotonic: Callable[[], float] = time.monotonic,
+        metrics: Metrics | None = None,
     ) -> None:
         self._uow_factory = uow_factory
+        self._metrics = metrics or NoMetrics()
         self._cache_seconds = cache_seconds
         self._monotonic = monotonic
         self._state: MaintenanceState | None = None
@@ -46,11 +49,14 @@ class DatabaseMaintenanceStore:
     async def get(self) -> MaintenanceState:
         state = self._state
         if state is not None and self._monotonic() < self._expires_at:
+            self._metrics.cache_lookup("maintenance", True)
             return state
         async with self._lock():
             state = self._state
             if state is not None and self._monotonic() < self._expires_at:
+                self._metrics.cache_lookup("maintenance", True)  # another caller refreshed it meanwhile
                 return state
+            self._metrics.cache_lookup("maintenance", False)
             generation = self._generation
             try:
                 fresh = await self.load()

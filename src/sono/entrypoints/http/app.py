@@ -34,6 +34,7 @@ from sono.entrypoints.http.gdpr.controller import GdprController
 from sono.entrypoints.http.health.controller import HealthController
 from sono.entrypoints.http.maintenance.controller import MaintenanceController
 from sono.entrypoints.http.media.controller import MediaController
+from sono.entrypoints.http.metrics import MetricsMiddleware
 from sono.entrypoints.http.middleware import EdgeMiddleware, MaintenanceMiddleware
 from sono.entrypoints.http.openapi import docs_routes, openapi_config
 from sono.entrypoints.http.security import DEPENDENCIES
@@ -105,11 +106,10 @@ def create_app(settings: Settings, *, container: Container | None = None, run_jo
     allow_every_method(app)
     # Litestar applies ``middleware=`` per route, after routing; the edge layer must also see
     # unknown paths and routing errors, so it wraps the whole ASGI handler.
-    app.asgi_handler = EdgeMiddleware(
-        traced_if_asked(app.asgi_handler, settings, container),
-        settings.trusted_proxies,
-        body_idle_timeout=settings.body_idle_timeout,
-    )
+    handler = traced_if_asked(app.asgi_handler, settings, container)
+    if settings.metrics_token is not None:
+        handler = MetricsMiddleware(handler, settings.metrics_token)
+    app.asgi_handler = EdgeMiddleware(handler, settings.trusted_proxies, body_idle_timeout=settings.body_idle_timeout)
     return app
 
 

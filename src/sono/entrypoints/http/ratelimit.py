@@ -10,6 +10,7 @@ from typing import Any
 from litestar import Request
 
 from sono.domain.errors import RateLimited
+from sono.entrypoints.http.metrics import route_of
 from sono.entrypoints.http.security import client_ip
 
 _PERIOD_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
@@ -27,6 +28,7 @@ def rate_limit(scope: str, rate: str) -> Callable[[Request[Any, Any, Any]], Awai
             return
         retry_after = await container.ports.rate_limiter.hit(scope, client_ip(request) or "unknown", limit, period)
         if retry_after is not None:
+            container.ports.metrics.rate_limited(route_of(request.scope))
             raise RateLimited(retry_after)
 
     return count_request

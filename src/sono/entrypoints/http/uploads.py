@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import fcntl
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -26,9 +27,17 @@ from python_multipart import MultipartParser
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import parse_options_header
 
-from sono.domain.errors import BadRequest, FieldError, PayloadTooLarge, ValidationFailed
+from sono.domain.errors import (
+    BadRequest,
+    FieldError,
+    PayloadTooLarge,
+    SonoError,
+    UnsupportedMedia,
+    ValidationFailed,
+)
 from sono.domain.media import FILE_EMPTY
 from sono.entrypoints.http.errors import BODY_TOO_LARGE, FIELD_REQUIRED
+from sono.entrypoints.http.metrics import route_of
 from sono.entrypoints.http.schemas import NUL_REFUSED
 
 if TYPE_CHECKING:
@@ -72,7 +81,42 @@ async def receive_upload(
 ) -> AsyncIterator[Upload]:
     """Read the request's multipart body into a temporary file under ``spool_dir``. 413
     ``too_large`` beyond ``max_bytes`` of file, 400 for an empty file or a malformed body, 422 when
-    the ``file_field`` part is missing. The spooled file is removed when the context exits."""
+    the ``file_field`` part is missing. The spooled file is removed when the context exits.
+
+    The upload is counted (metrics): received with its size when the block completes, else refused
+    with the reason, whether the body or the use case in the block refused it."""
+    metrics = request.app.state.container.ports.metrics
+    try:
+        async with _spooled_upload(request, max_bytes, too_large, spool_dir, file_field) as upload:
+            yield upload
+    except SonoError as refused:
+        if metrics.enabled:
+            metrics.upload_refused(route_of(request.scope), refusal_reason(refused))
+        raise
+    if metrics.enabled:
+        metrics.upload_received(route_of(request.scope), upload.size)
+
+
+def refusal_reason(error: SonoError) -> str:
+    """A bounded label for why an upload was refused."""
+    if isinstance(error, PayloadTooLarge):
+        return "too_large"
+    if isinstance(error, UnsupportedMedia):
+        return "unsupported_type"
+    if isinstance(error, ValidationFailed):
+        return "invalid_form"
+    if isinstance(error, BadRequest):
+        return "empty" if error.detail == FILE_EMPTY else "malformed"
+    return _SNAKE.sub("_", type(error).__name__).lower()
+
+
+_SNAKE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+@asynccontextmanager
+async def _spooled_upload(
+    request: Request[Any, Any, Any], max_bytes: int, too_large: str, spool_dir: Path, file_field: str
+) -> AsyncIterator[Upload]:
     boundary = _boundary(request.headers.get("content-type"))
     body_limit = max_bytes + FORM_OVERHEAD + FORM_FRAMING
     declared = request.headers.get("content-length")

@@ -9,6 +9,7 @@ from litestar.params import FromQuery, JSONBody, QueryParameter, URLEncodedBody
 
 from sono.application.accounts.sessions import TokenPair
 from sono.application.common import PasswordInput
+from sono.domain.errors import NotAuthenticated, PermissionDenied
 from sono.domain.gdpr import DeletionType
 from sono.domain.media import IMAGE_MAX_BYTES, IMAGE_TOO_LARGE
 from sono.entrypoints.http.accounts.schemas import (
@@ -30,6 +31,7 @@ from sono.entrypoints.http.accounts.schemas import (
     user_out,
 )
 from sono.entrypoints.http.errors import field_locations, form_body, text_detail
+from sono.entrypoints.http.metrics import route_of
 from sono.entrypoints.http.openapi import BEARER, EXEMPT, errors, file_upload_operation, text_validation_error
 from sono.entrypoints.http.ratelimit import rate_limit
 from sono.entrypoints.http.schemas import QUERY_TEXT_MAX, Limit, MessageOut, QueryText, Skip, page_fields
@@ -100,12 +102,18 @@ class UsersController(Controller):
     )
     async def login(
         self,
+        request: Request[Any, Any, Any],
         data: URLEncodedBody[LoginForm],
         container: AppContainer,
         ip: ClientIp,
         encrypted: PasswordsEncrypted,
     ) -> TokenOut:
-        return token_out(await container.auth.login(data.username, PasswordInput(data.password, encrypted), ip=ip))
+        try:
+            pair = await container.auth.login(data.username, PasswordInput(data.password, encrypted), ip=ip)
+        except (NotAuthenticated, PermissionDenied) as refused:  # wrong credentials, a disabled account
+            container.ports.metrics.login_failed(route_of(request.scope), type(refused).__name__)
+            raise
+        return token_out(pair)
 
     @post(
         "/token/refresh",

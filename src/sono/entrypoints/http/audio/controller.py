@@ -192,6 +192,7 @@ class AudioController(Controller):
             if_none_match=if_none_match,
             if_range=if_range,
             headers={"Content-Disposition": content_disposition(stored.audio.original_filename)},
+            kind="download",
         )
 
     @get(
@@ -218,6 +219,7 @@ class AudioController(Controller):
             byte_range=byte_range,
             if_none_match=if_none_match,
             if_range=if_range,
+            kind="cover_art",
         )
 
 

@@ -9,6 +9,7 @@ Unknown query parameters are ignored (clients add ``?t=<ms>`` cache-busters).
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from litestar import Controller, HttpMethod, Request, Response, route
@@ -18,6 +19,7 @@ from litestar.response import Stream
 
 from sono.application.media.ports import ObjectInfo, RangeNotSatisfiable
 from sono.application.media.service import MediaService
+from sono.application.metrics import Metrics
 from sono.entrypoints.http.openapi import errors
 from sono.entrypoints.http.schemas import ErrorBody
 from sono.entrypoints.http.security import AppContainer
@@ -127,10 +129,12 @@ async def object_response(
     if_none_match: str | None = None,
     if_range: str | None = None,
     headers: dict[str, str] | None = None,
+    kind: str = "stream",
 ) -> Response[Any]:
     """The answer to a ``GET`` or ``HEAD`` of a stored object the caller may have: the whole
     object (200), a range (206, or 416 beyond its end), or 304 when ``If-None-Match`` matches;
-    the bytes are streamed from storage. ``headers`` are added (e.g. ``Content-Disposition``)."""
+    the bytes are streamed from storage (and counted as sent media of ``kind``: stream, download,
+    cover_art). ``headers`` are added (e.g. ``Content-Disposition``)."""
     headers = media_headers(info, public) | (headers or {})
     if etag_matches(if_none_match, info.etag):
         return Response(None, status_code=304, headers=headers)
@@ -154,7 +158,25 @@ async def object_response(
     if request.method == HttpMethod.HEAD:
         await stored.chunks.aclose()  # type: ignore[attr-defined]
         return HeadResponse(int(headers.pop("Content-Length")), info.content_type, headers, status)
-    return Stream(stored.chunks, status_code=status, media_type=stored.content_type, headers=headers)
+    chunks = stored.chunks
+    metrics = request.app.state.container.ports.metrics
+    if metrics.enabled:
+        chunks = counted(chunks, kind, metrics)
+    return Stream(chunks, status_code=status, media_type=stored.content_type, headers=headers)
+
+
+async def counted(chunks: AsyncIterator[bytes], kind: str, metrics: Metrics) -> AsyncIterator[bytes]:
+    """``chunks`` as they are, their bytes reported as sent media of ``kind`` when they stop."""
+    sent = 0
+    try:
+        async for chunk in chunks:
+            sent += len(chunk)
+            yield chunk
+    finally:
+        metrics.media_sent(kind, sent)
+        close = getattr(chunks, "aclose", None)
+        if close is not None:
+            await close()
 
 
 class HeadResponse(Response[bytes]):

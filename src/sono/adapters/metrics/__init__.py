@@ -1,0 +1,1 @@
+"""Metrics adapters: ``PrometheusMetrics`` implements the ``Metrics`` port."""
