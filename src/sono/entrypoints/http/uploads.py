@@ -24,6 +24,7 @@ from python_multipart.multipart import parse_options_header
 
 from sono.domain.errors import BadRequest, FieldError, PayloadTooLarge, ValidationFailed
 from sono.domain.media import FILE_EMPTY
+from sono.domain.text import without_bidi_controls
 from sono.entrypoints.http.errors import BODY_TOO_LARGE, FIELD_REQUIRED
 from sono.entrypoints.http.schemas import NUL_REFUSED
 
@@ -169,7 +170,7 @@ class _FormCollector:
             value = self._value.decode("utf-8", "replace")
             if "\x00" in value:
                 self.refused.append(FieldError(self._part_name, NUL_REFUSED))
-            self.fields[self._part_name] = value
+            self.fields[self._part_name] = without_bidi_controls(value)  # as in every text field (Input)
 
     def _end(self) -> None:
         self.complete = True
