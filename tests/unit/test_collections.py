@@ -159,6 +159,7 @@ def test_archive_names_are_numbered_clean_and_unique() -> None:
     assert names[3].startswith("10 - xxx") and names[3].endswith(".wav") and len(names[3]) <= 255
     assert track_filenames([(1, "a", "mp3"), (1, "a", "mp3")]) == ["01 - a.mp3", "01 - a (2).mp3"]
     assert track_filenames([(100, "a", "mp3")]) == ["100 - a.mp3"]
+    assert track_filenames([(1, "cod\u202e3pm.exe", "mp\u202e3")]) == ["01 - cod3pm.exe.mp3"]  # no bidi controls
 
 
 # --------------------------------------------------------------------------- the use cases

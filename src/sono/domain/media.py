@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from sono.domain.text import without_bidi_controls
+
 MB = 1024 * 1024
 AUDIO_MAX_BYTES = 50 * MB
 IMAGE_MAX_BYTES = 5 * MB
@@ -44,8 +46,9 @@ def object_key(kind: str, owner: int, name: str, extension: str) -> str:
 
 def clean_filename(filename: str | None, default: str = "upload") -> str:
     """A client's file name made safe to show and to put in a ``Content-Disposition``: no path
-    parts, no control characters or quotes, at most ``FILENAME_MAX`` characters."""
-    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    parts, no control characters, quotes or bidirectional controls (``invoice\u202efdp.mp3``
+    would show as a PDF), at most ``FILENAME_MAX`` characters."""
+    name = without_bidi_controls(filename or "").replace("\\", "/").rsplit("/", 1)[-1]
     name = _UNSAFE_FILENAME.sub("_", name).strip(" ._")
     if len(name) > FILENAME_MAX:
         stem, dot, extension = name.rpartition(".")

@@ -242,8 +242,9 @@ async def test_title_and_content_are_bounded_and_content_is_stored_as_given(api:
     root = await api.account("root", admin=True)
     markdown = "# Title\n\n<script>alert('x')</script> **bold** [link](javascript:x) \u202e\ufeff 🎵 \r\n\t end  "
     stored = await create(api, root, "T" * 200, content=markdown, is_published=True)
-    assert stored["content"] == markdown
-    assert (await api.client.get(f"{PUBLIC}/{stored['id']}")).json()["content"] == markdown
+    kept = markdown.replace("\u202e", "")  # as given, but for the bidirectional override
+    assert stored["content"] == kept
+    assert (await api.client.get(f"{PUBLIC}/{stored['id']}")).json()["content"] == kept
     longest = await create(api, root, "Long", content="é" * 20_000)
     assert len(longest["content"]) == 20_000
 

@@ -430,7 +430,7 @@ async def test_hostile_tags_and_form_values(api: Api) -> None:
         assert [(e["loc"], e["msg"]) for e in response.json()["detail"]] == [(["body", field], message)]
 
     odd = await uploaded(api, alice, title="نغمة 🎵 e\u0301 \u202e", artist="Ǆ")
-    assert (odd["title"], odd["artist"]) == ("نغمة 🎵 e\u0301 \u202e", "Ǆ")
+    assert (odd["title"], odd["artist"]) == ("نغمة 🎵 e\u0301", "Ǆ")  # the bidi override dropped (and the blank)
 
 
 # --------------------------------------------------------------------------- quota

@@ -4,8 +4,13 @@ fields. Every test runs on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import io
+import zipfile
+from urllib.parse import unquote
+
 import pytest
 
+from tests.fixtures.media import mp3_bytes
 from tests.integration.api.conftest import PASSWORD, Api
 
 ME = "/api/v1/users/me"
@@ -93,9 +98,10 @@ async def test_odd_unicode_round_trips(api: Api) -> None:
 
     response = await api.client.put(ME, json={"bio": bio, "display_name": "Zoë 🎧"}, headers=alice.headers)
 
+    kept = "🎵 مرحبا e\u0301 evil 𝄞 \ufeff"  # all but the bidirectional controls
     assert response.status_code == 200, response.text
-    assert (response.json()["bio"], response.json()["display_name"]) == (bio, "Zoë 🎧")
-    assert (await api.client.get(ME, headers=alice.headers)).json()["bio"] == bio
+    assert (response.json()["bio"], response.json()["display_name"]) == (kept, "Zoë 🎧")
+    assert (await api.client.get(ME, headers=alice.headers)).json()["bio"] == kept
     lone_surrogate = await api.client.put(
         ME, content=b'{"bio": "\\ud800"}', headers=alice.headers | {"Content-Type": "application/json"}
     )
@@ -155,3 +161,72 @@ async def test_an_invalid_or_expired_token_is_ignored_where_anonymous_callers_ar
     assert register.status_code == 201, register.text
     assert (await api.login("bob", headers=stale)).status_code == 200
     assert (await api.client.get(ME, headers=stale)).status_code == 401  # a protected route still refuses it
+
+
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+
+
+def bidi_free(value: object) -> bool:
+    return not set(str(value)) & set(BIDI)
+
+
+async def test_bidi_controls_are_dropped_from_every_text_and_file_name(api: Api) -> None:
+    """``invoice\u202efdp.mp3`` would show as ``invoice3pm.pdf``: no text a user submits keeps a
+    bidirectional control, in what is answered, stored, downloaded or archived."""
+    alice = await api.account("alice")
+    root = await api.account("root", admin=True)
+
+    me = await api.client.put(ME, json={"bio": f"a{BIDI}b", "display_name": "\u202eZoë"}, headers=alice.headers)
+    made = await api.client.post(
+        "/api/v1/collections/",
+        json={
+            "title": f"Mix{BIDI}",
+            "description": "d\u2066x\u2069",
+            "artist": "\u200eA",
+            "curator_note": "n\u200f",
+            "collection_type": "album",
+        },
+        headers=alice.headers,
+    )
+    news = await api.client.post(
+        "/api/v1/admin/announcements", json={"title": "T\u202e", "content": "c\u2067"}, headers=root.headers
+    )
+    song = await api.client.post(
+        "/api/v1/audio/upload",
+        files={"file": ("invoice\u202efdp.mp3", mp3_bytes(), "audio/mpeg")},
+        data={"title": "Song\u202e1", "description": "x\u2068y", "is_public": "true"},
+        headers=alice.headers,
+    )
+
+    assert (me.status_code, me.json()["bio"], me.json()["display_name"]) == (200, "ab", "Zoë"), me.text
+    assert made.status_code == 201, made.text
+    assert [made.json()[k] for k in ("title", "description", "artist", "curator_note")] == ["Mix", "dx", "A", "n"]
+    assert (news.status_code, news.json()["title"], news.json()["content"]) == (201, "T", "c"), news.text
+    assert song.status_code == 201, song.text
+    assert [song.json()[k] for k in ("original_filename", "title", "description")] == ["invoicefdp.mp3", "Song1", "xy"]
+
+    stored_me = (await api.client.get(ME, headers=alice.headers)).json()
+    assert (stored_me["bio"], stored_me["display_name"]) == ("ab", "Zoë")
+    download = await api.client.get(f"/api/v1/audio/{song.json()['id']}/download", headers=alice.headers)
+    assert download.status_code == 200
+    assert download.headers["content-disposition"].endswith("filename*=UTF-8''invoicefdp.mp3")
+    added = await api.client.post(
+        f"/api/v1/collections/{made.json()['id']}/tracks",
+        json={"audio_file_id": song.json()["id"]},
+        headers=alice.headers,
+    )
+    assert added.status_code == 201, added.text
+    archive = await api.client.get(f"/api/v1/collections/{made.json()['id']}/download", headers=alice.headers)
+    assert archive.status_code == 200
+    assert zipfile.ZipFile(io.BytesIO(archive.content)).namelist() == ["01 - Song1.mp3"]
+    assert bidi_free(unquote(archive.headers["content-disposition"]))
+
+
+async def test_passwords_keep_their_bidi_controls(api: Api) -> None:
+    """A password is not text to show: kept exactly as typed (some keyboards type U+200E)."""
+    password = "Str0ng!\u200ePassw0rd"
+    registered = await api.register("marked", password=password)
+
+    assert registered.status_code == 201, registered.text
+    assert (await api.login("marked", password)).status_code == 200
+    assert (await api.login("marked", password.replace("\u200e", ""))).status_code == 401

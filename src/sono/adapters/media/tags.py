@@ -41,6 +41,7 @@ from sono.domain.audio import (
     YEAR_MIN,
 )
 from sono.domain.media import IMAGE_MAX_BYTES, AudioTags
+from sono.domain.text import BIDI_CONTROLS
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ _OGG_PAGES_MAX = 4096
 _RIFF_CHUNKS_MAX = 1024
 _FLAC_BLOCKS_MAX = 1024
 _MP4_ATOMS_MAX = 1024
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c\ufeff")
+_DROPPED = BIDI_CONTROLS | {"\ufeff"}  # the domain's bidirectional controls, and byte order marks
 _DIGITS = re.compile(r"\d{1,9}")
 _YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
 
@@ -91,7 +92,7 @@ def clean_text(value: object, maximum: int) -> str | None:
         category = unicodedata.category(char)
         if category in ("Cc", "Zl", "Zp"):
             kept.append(" ")
-        elif category == "Cs" or char in _BIDI_CONTROLS or (ord(char) & 0xFFFE) == 0xFFFE:
+        elif category == "Cs" or char in _DROPPED or (ord(char) & 0xFFFE) == 0xFFFE:
             continue
         else:
             kept.append(char)

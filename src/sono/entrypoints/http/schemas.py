@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 from litestar.params import PathParameter, QueryParameter
 from msgspec import Meta
+
+from sono.domain.text import without_bidi_controls
 
 NUL_REFUSED = "Value must not contain NUL characters"
 NO_NUL = r"^[^\x00]*$"
@@ -57,15 +59,29 @@ def _nul_in(value: Any) -> bool:
     return False
 
 
+def _shown(value: Any) -> Any:
+    if isinstance(value, str):
+        return without_bidi_controls(value)
+    if isinstance(value, list):
+        return [_shown(item) for item in value]
+    return value
+
+
 class Input(msgspec.Struct):
     """Base of every request body. Unknown fields are ignored (clients send extras); a NUL
     character in any text is refused with a 422 naming the field, so no input reaches the database
-    unchecked (PostgreSQL refuses NUL in text)."""
+    unchecked (PostgreSQL refuses NUL in text); bidirectional controls are dropped from every text
+    (``sono.domain.text``) except the fields a subclass lists in ``verbatim`` (passwords, tokens)."""
+
+    verbatim: ClassVar[frozenset[str]] = frozenset()
 
     def __post_init__(self) -> None:
         for name in self.__struct_fields__:
-            if _nul_in(getattr(self, name)):
+            value = getattr(self, name)
+            if _nul_in(value):
                 raise ValueError(f"{NUL_REFUSED} - at `$.{name}`")
+            if name not in self.verbatim and isinstance(value, str | list):
+                setattr(self, name, _shown(value))
 
 
 def text(max_length: int, *, description: str | None = None, min_length: int = 0, **extra: Any) -> Any:

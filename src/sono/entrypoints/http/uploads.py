@@ -36,6 +36,7 @@ from sono.domain.errors import (
     ValidationFailed,
 )
 from sono.domain.media import FILE_EMPTY
+from sono.domain.text import without_bidi_controls
 from sono.entrypoints.http.errors import BODY_TOO_LARGE, FIELD_REQUIRED
 from sono.entrypoints.http.metrics import route_of
 from sono.entrypoints.http.schemas import NUL_REFUSED
@@ -303,7 +304,7 @@ class _FormCollector:
             value = self._value.decode("utf-8", "replace")
             if "\x00" in value:
                 self.refused.append(FieldError(self._part_name, NUL_REFUSED))
-            self.fields[self._part_name] = value
+            self.fields[self._part_name] = without_bidi_controls(value)  # as in every text field (Input)
 
     def _end(self) -> None:
         self.complete = True

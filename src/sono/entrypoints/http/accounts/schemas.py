@@ -44,6 +44,8 @@ Password = Annotated[
 
 
 class RegisterIn(Input):
+    verbatim = frozenset({"password"})
+
     username: Annotated[
         str,
         text(
@@ -79,6 +81,8 @@ class RegisterIn(Input):
 class LoginForm(Input):
     """OAuth2 password grant form; ``username`` is a username or an email."""
 
+    verbatim = frozenset({"password", "client_secret"})
+
     username: Annotated[str, text(EDGE_TEXT_MAX)]
     password: Password
     grant_type: Annotated[str, text(100)] | None = None
@@ -88,10 +92,14 @@ class LoginForm(Input):
 
 
 class RefreshIn(Input):
+    verbatim = frozenset({"refresh_token"})
+
     refresh_token: Annotated[str, text(TOKEN_MAX)]
 
 
 class LogoutIn(Input):
+    verbatim = frozenset({"refresh_token"})
+
     refresh_token: Annotated[str, text(TOKEN_MAX)] | None = None
 
 
@@ -100,10 +108,14 @@ class ForgotPasswordIn(Input):
 
 
 class ResetTokenIn(Input):
+    verbatim = frozenset({"token"})
+
     token: Annotated[str, text(TOKEN_MAX)]
 
 
 class ResetPasswordIn(Input):
+    verbatim = frozenset({"token", "new_password"})
+
     token: Annotated[str, text(TOKEN_MAX)]
     new_password: Password
 

@@ -23,7 +23,7 @@ from sono.application.audio.ports import OwnedAudio
 from sono.application.audio.service import UploadedFile
 from sono.application.common import Page, viewer_of
 from sono.bootstrap import Container
-from sono.domain.media import AUDIO_MAX_BYTES, AUDIO_TOO_LARGE
+from sono.domain.media import AUDIO_MAX_BYTES, AUDIO_TOO_LARGE, clean_filename
 from sono.entrypoints.http.audio.schemas import (
     UPLOAD_FIELDS,
     AudioOut,
@@ -56,8 +56,9 @@ _ATTR_CHARS = "!#$&+-.^_`|~"  # RFC 5987 attr-char, besides letters and digits
 
 
 def content_disposition(filename: str) -> str:
-    """``attachment`` with an ASCII ``filename`` fallback and the exact name as an RFC 5987
-    ``filename*`` (RFC 6266)."""
+    """``attachment`` with an ASCII ``filename`` fallback and the name as an RFC 5987 ``filename*``
+    (RFC 6266), made safe again (a name stored before the bidirectional controls were dropped)."""
+    filename = clean_filename(filename, "download")
     ascii_name = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii")
     fallback = _FALLBACK_UNSAFE.sub("_", ascii_name).strip() or "download"
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe=_ATTR_CHARS)}"
