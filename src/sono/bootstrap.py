@@ -158,19 +158,25 @@ class _Check:
         await self.probe()
 
 
-async def build_container(settings: Settings, *, public_url: str | None = None) -> Container:
+async def build_container(
+    settings: Settings, *, public_url: str | None = None, for_requests: bool = False
+) -> Container:
     """The real adapters the settings ask for: SQLite or PostgreSQL, local disk or S3, an outbox
-    folder or SMTP, in-process stores or Redis."""
+    folder or SMTP, in-process stores or Redis. ``for_requests``: the web server's, whose database
+    waits are bounded by ``SONO_DB_REQUEST_TIMEOUT`` (a user gets a quick 503 when the database
+    hangs); the command line's jobs and migrations may wait up to the statement timeout."""
     exit_stack = AsyncExitStack()
     try:
-        ports = await build_ports(settings, exit_stack, public_url=public_url)
+        ports = await build_ports(settings, exit_stack, public_url=public_url, for_requests=for_requests)
     except BaseException:
         await exit_stack.aclose()
         raise
     return Container(settings, ports, exit_stack=exit_stack)
 
 
-async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_url: str | None = None) -> Ports:
+async def build_ports(
+    settings: Settings, exit_stack: AsyncExitStack, *, public_url: str | None = None, for_requests: bool = False
+) -> Ports:
     from sono.adapters.charts import build_charts
     from sono.adapters.clock import SystemClock
     from sono.adapters.files import SpoolFolder
@@ -201,11 +207,22 @@ async def build_ports(settings: Settings, exit_stack: AsyncExitStack, *, public_
     else:
         private_key = load_or_create_private_key(secrets_dir / "rsa_private_key.pem")
 
-    timeouts = {"connect_timeout": settings.db_connect_timeout, "statement_timeout": settings.db_statement_timeout}
-    engine = create_engine(settings.database_url, **timeouts)
+    timeouts: dict[str, float | None] = {
+        "connect_timeout": settings.db_connect_timeout,
+        "statement_timeout": settings.db_statement_timeout,
+    }
+    if for_requests:  # a statement and its client margin within the bound; connecting within it too
+        bound = settings.db_request_timeout
+        timeouts = {
+            "connect_timeout": min(settings.db_connect_timeout, bound),
+            "statement_timeout": min(settings.db_statement_timeout, bound * 0.8),
+            "checkout_timeout": bound / 2,  # the pool's wait, liveness ping and reconnection together
+        }
+    engine = create_engine(settings.database_url, **timeouts)  # type: ignore[arg-type]
     exit_stack.push_async_callback(engine.dispose)
-    uow = SqlUnitOfWorkFactory(engine)
-    reads = reads_for(settings.database_url, **timeouts)  # the hot reads, outside units of work
+    uow = SqlUnitOfWorkFactory(engine, checkout_timeout=timeouts.get("checkout_timeout"))
+    read_timeouts = timeouts | ({"checkout_timeout": settings.db_request_timeout} if for_requests else {})
+    reads = reads_for(settings.database_url, **read_timeouts)  # type: ignore[arg-type]  # the hot reads, outside units of work
     exit_stack.push_async_callback(reads.close)
     sessions = SqlSessionLookup(reads)
     audio_catalog = SqlAudioCatalog(reads)
