@@ -221,7 +221,7 @@ async def build_ports(
     engine = create_engine(settings.database_url, **timeouts)  # type: ignore[arg-type]
     exit_stack.push_async_callback(engine.dispose)
     uow = SqlUnitOfWorkFactory(engine, checkout_timeout=timeouts.get("checkout_timeout"))
-    read_timeouts = timeouts | ({"checkout_timeout": settings.db_request_timeout} if for_requests else {})
+    read_timeouts = timeouts | ({"checkout_timeout": settings.db_request_timeout * 0.8} if for_requests else {})
     reads = reads_for(settings.database_url, **read_timeouts)  # type: ignore[arg-type]  # the hot reads, outside units of work
     exit_stack.push_async_callback(reads.close)
     sessions = SqlSessionLookup(reads)

@@ -181,8 +181,7 @@ class PostgresReads(_Reads):
         try:
             async with deadline:
                 pool = self._pool or await self._start()
-                async with pool.acquire() as connection:
-                    return list(await connection.fetch(query.sql, *query.parameters(**values)))
+                return await _on_connection(pool, "fetch", query.sql, query.parameters(**values))
         except Exception as exc:
             if deadline.expired():
                 raise _timed_out(self._checkout_timeout) from None
@@ -194,8 +193,7 @@ class PostgresReads(_Reads):
         try:
             async with deadline:
                 pool = self._pool or await self._start()
-                async with pool.acquire() as connection:
-                    return await connection.fetchrow(query.sql, *query.parameters(**values))
+                return await _on_connection(pool, "fetchrow", query.sql, query.parameters(**values))
         except Exception as exc:
             if deadline.expired():
                 raise _timed_out(self._checkout_timeout) from None
@@ -226,6 +224,21 @@ class PostgresReads(_Reads):
                     reset=_keep_session,
                 )
         return self._pool
+
+
+async def _on_connection(pool: Any, method: str, sql: str, parameters: list[Any]) -> Any:
+    """``connection.<method>(sql, *parameters)`` on a connection of ``pool``. A read cut short (its
+    deadline, a timeout, a lost connection) closes its connection at once: released as it is, it
+    would first wait for the server to confirm the cancellation, and a hung server never does."""
+    connection = await pool.acquire()
+    try:
+        result = await getattr(connection, method)(sql, *parameters)
+        return list(result) if method == "fetch" else result
+    except (asyncio.CancelledError, TimeoutError, OSError):
+        connection.terminate()
+        raise
+    finally:
+        await pool.release(connection)
 
 
 async def _keep_session(connection: Any) -> None:
