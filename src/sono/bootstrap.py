@@ -221,18 +221,23 @@ class _Check:
 
 
 async def build_container(
-    settings: Settings, *, public_url: str | None = None, tracer_provider: Any = None
+    settings: Settings, *, public_url: str | None = None, for_requests: bool = False, tracer_provider: Any = None
 ) -> Container:
     """The real adapters the settings ask for: SQLite or PostgreSQL, local disk or S3, an outbox
-    folder or SMTP, in-process stores or Redis. Traced with ``tracer_provider`` (OpenTelemetry's),
-    or with the one the ``OTEL_*`` variables describe when ``settings.tracing_enabled``."""
+    folder or SMTP, in-process stores or Redis. ``for_requests``: the web server's, whose database
+    waits are bounded by ``SONO_DB_REQUEST_TIMEOUT`` (a user gets a quick 503 when the database
+    hangs); the command line's jobs and migrations may wait up to the statement timeout. Traced
+    with ``tracer_provider`` (OpenTelemetry's), or with the one the ``OTEL_*`` variables describe
+    when ``settings.tracing_enabled``."""
     if tracer_provider is None and settings.tracing_enabled:
         from sono.adapters.tracing import provider_from_env
 
         tracer_provider = provider_from_env()
     exit_stack = AsyncExitStack()
     try:
-        ports = await build_ports(settings, exit_stack, public_url=public_url, tracer_provider=tracer_provider)
+        ports = await build_ports(
+            settings, exit_stack, public_url=public_url, for_requests=for_requests, tracer_provider=tracer_provider
+        )
     except BaseException:
         await exit_stack.aclose()
         raise
@@ -240,7 +245,12 @@ async def build_container(
 
 
 async def build_ports(
-    settings: Settings, exit_stack: AsyncExitStack, *, public_url: str | None = None, tracer_provider: Any = None
+    settings: Settings,
+    exit_stack: AsyncExitStack,
+    *,
+    public_url: str | None = None,
+    for_requests: bool = False,
+    tracer_provider: Any = None,
 ) -> Ports:
     from sono.adapters.allocator import limit_retained_memory
     from sono.adapters.charts import build_charts
@@ -281,16 +291,27 @@ async def build_ports(
         exit_stack.callback(prometheus.close)
         metrics = prometheus
 
-    timeouts = {"connect_timeout": settings.db_connect_timeout, "statement_timeout": settings.db_statement_timeout}
-    engine = create_engine(settings.database_url, **timeouts)
+    timeouts: dict[str, float | None] = {
+        "connect_timeout": settings.db_connect_timeout,
+        "statement_timeout": settings.db_statement_timeout,
+    }
+    if for_requests:  # a statement and its client margin within the bound; connecting within it too
+        bound = settings.db_request_timeout
+        timeouts = {
+            "connect_timeout": min(settings.db_connect_timeout, bound),
+            "statement_timeout": min(settings.db_statement_timeout, bound * 0.8),
+            "checkout_timeout": bound / 2,  # the pool's wait, liveness ping and reconnection together
+        }
+    engine = create_engine(settings.database_url, **timeouts)  # type: ignore[arg-type]
     exit_stack.push_async_callback(engine.dispose)
     if tracer_provider is not None:
         from sono.adapters.tracing import trace_engine
 
         trace_engine(engine, tracer_provider)
     meter_pool(engine, metrics)
-    uow = SqlUnitOfWorkFactory(engine)
-    reads = reads_for(settings.database_url, **timeouts)  # the hot reads, outside units of work
+    uow = SqlUnitOfWorkFactory(engine, checkout_timeout=timeouts.get("checkout_timeout"))
+    read_timeouts = timeouts | ({"checkout_timeout": settings.db_request_timeout * 0.8} if for_requests else {})
+    reads = reads_for(settings.database_url, **read_timeouts)  # type: ignore[arg-type]  # the hot reads, outside units of work
     exit_stack.push_async_callback(reads.close)
     sessions = SqlSessionLookup(reads)
     audio_catalog = SqlAudioCatalog(reads)

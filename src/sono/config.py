@@ -77,6 +77,7 @@ class Settings:
 
     db_connect_timeout: float = 5.0  # seconds to open a database connection
     db_statement_timeout: float = 15.0  # seconds one statement may run (PostgreSQL)
+    db_request_timeout: float = 5.0  # web requests: seconds to get a connection, and one statement's bound
     header_timeout_seconds: float = 10.0  # seconds a client has to send a request's head
     body_idle_timeout: float = 30.0  # seconds a request's body may pause between two chunks
     metrics_token: str | None = None  # bearer token of GET /metrics; unset: no metrics at all (404)
@@ -164,6 +165,7 @@ KNOWN_VARIABLES = frozenset(
         "SONO_LOG_FORMAT",
         "SONO_DB_CONNECT_TIMEOUT",
         "SONO_DB_STATEMENT_TIMEOUT",
+        "SONO_DB_REQUEST_TIMEOUT",
         "SONO_HEADER_TIMEOUT_SECONDS",
         "SONO_BODY_IDLE_TIMEOUT",
         "SONO_METRICS_TOKEN",
@@ -363,6 +365,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         tracing_enabled=tracing_requested(os.environ if env is None else env),
         db_connect_timeout=r.number("SONO_DB_CONNECT_TIMEOUT", 5.0),
         db_statement_timeout=r.number("SONO_DB_STATEMENT_TIMEOUT", 15.0),
+        db_request_timeout=r.number("SONO_DB_REQUEST_TIMEOUT", 5.0),
         header_timeout_seconds=r.number("SONO_HEADER_TIMEOUT_SECONDS", 10.0),
         body_idle_timeout=r.number("SONO_BODY_IDLE_TIMEOUT", 30.0),
         metrics_token=r.text("SONO_METRICS_TOKEN"),

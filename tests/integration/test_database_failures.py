@@ -118,6 +118,52 @@ async def test_refused_or_hanging_database_answers_503_and_recovers(
 
 
 @pytest.mark.postgres
+async def test_web_requests_get_their_503_within_the_request_bound_of_a_hung_database(
+    tmp_path: Path, postgres_url: str, proxy: TcpProxy
+) -> None:
+    """The web server's database waits are bounded by SONO_DB_REQUEST_TIMEOUT, whatever the
+    statement and connect timeouts (here an hour, for jobs and migrations): the pool's checkout, its
+    liveness ping, a reconnection and each statement. Without that bound these requests would
+    wait out the guard."""
+    await upgrade(postgres_url)
+    settings = load_settings(
+        {
+            "SONO_DATA_DIR": str(tmp_path / "data"),
+            "SONO_DATABASE_URL": _via(postgres_url, proxy.port),
+            "SONO_DB_CONNECT_TIMEOUT": "3600",
+            "SONO_DB_STATEMENT_TIMEOUT": "3600",
+            "SONO_DB_REQUEST_TIMEOUT": "1",
+            "SONO_ARGON2_MEMORY_KIB": "1024",
+            "SONO_ARGON2_TIME_COST": "1",
+            "SONO_JOBS_ENABLED": "false",
+            "SONO_RATE_LIMITS_ENABLED": "false",
+        }
+    )
+    container = await build_container(settings, for_requests=True)
+    try:
+        transport = httpx.ASGITransport(create_app(settings, container=container))  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
+            assert (await _register(client, "alice")).status_code == 201
+            token = (await _login(client, "alice")).json()["access_token"]
+            me = {"Authorization": f"Bearer {token}"}
+            assert (await guarded(client.get("/api/v1/users/me", headers=me))).status_code == 200
+
+            await proxy.set_mode("hang")
+            _assert_unavailable(await _register(client, "bob"))  # a unit of work
+            _assert_unavailable(await _login(client, "alice"))
+            _assert_unavailable(await guarded(client.get("/api/v1/users/me", headers=me)))  # the hot reads
+            busy = await guarded(asyncio.gather(*(_register(client, f"user{i}") for i in range(12))))
+            for response in busy:  # more than the reads' and the engine's pools hold at once
+                _assert_unavailable(response)
+
+            await proxy.set_mode("forward")
+            assert (await _register(client, "carol")).status_code == 201
+            assert (await guarded(client.get("/api/v1/users/me", headers=me))).status_code == 200
+    finally:
+        await container.aclose()
+
+
+@pytest.mark.postgres
 async def test_statement_timeout_answers_503(tmp_path: Path, postgres_url: str) -> None:
     """A statement stuck behind a lock for longer than SONO_DB_STATEMENT_TIMEOUT is cancelled."""
     await upgrade(postgres_url)

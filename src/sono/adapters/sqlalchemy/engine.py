@@ -23,8 +23,17 @@ _SQLITE_PRAGMAS = (
 )
 
 
-def create_engine(url: str, *, connect_timeout: float = 5.0, statement_timeout: float | None = None) -> AsyncEngine:
+def create_engine(
+    url: str,
+    *,
+    connect_timeout: float = 5.0,
+    statement_timeout: float | None = None,
+    checkout_timeout: float | None = None,
+) -> AsyncEngine:
     """An engine for ``postgresql+asyncpg://`` or ``sqlite+aiosqlite://`` URLs.
+
+    ``checkout_timeout`` bounds the wait for a free connection of the pool (default: the larger
+    of the two other timeouts).
 
     ``connect_timeout`` bounds opening a PostgreSQL connection (a database that hangs), and
     ``statement_timeout`` (None: no limit, e.g. for migrations) one statement: PostgreSQL cancels
@@ -39,7 +48,7 @@ def create_engine(url: str, *, connect_timeout: float = 5.0, statement_timeout: 
         connect_args: dict[str, Any] = {"timeout": connect_timeout, "server_settings": server_settings}
         if statement_timeout is not None:
             server_settings["statement_timeout"] = str(max(1, round(statement_timeout * 1000)))
-            connect_args["command_timeout"] = statement_timeout + CLIENT_TIMEOUT_MARGIN
+            connect_args["command_timeout"] = statement_timeout + client_margin(statement_timeout)
         engine = create_async_engine(
             parsed,
             poolclass=MeteredPool,
@@ -47,7 +56,7 @@ def create_engine(url: str, *, connect_timeout: float = 5.0, statement_timeout: 
             max_overflow=10,
             pool_pre_ping=True,
             pool_recycle=1800,
-            pool_timeout=max(connect_timeout, statement_timeout or 0.0),
+            pool_timeout=checkout_timeout or max(connect_timeout, statement_timeout or 0.0),
             hide_parameters=True,
             connect_args=connect_args,
         )
@@ -72,7 +81,13 @@ def _quiet_value_logging() -> None:
 
 
 CLIENT_TIMEOUT_MARGIN = 2.0
-"""Seconds the client waits beyond the server's statement timeout before it gives up."""
+"""Seconds the client waits beyond the server's statement timeout before it gives up (at most)."""
+
+
+def client_margin(statement_timeout: float) -> float:
+    """How long the client waits beyond the server's statement timeout: ``CLIENT_TIMEOUT_MARGIN``,
+    or a quarter of a short statement timeout (a web request's bound stays close to what it says)."""
+    return min(CLIENT_TIMEOUT_MARGIN, statement_timeout / 4)
 
 
 def _on_error(context: ExceptionContext) -> None:

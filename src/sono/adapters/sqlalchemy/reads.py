@@ -25,8 +25,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 
 from sono.adapters.sqlalchemy import errors
-from sono.adapters.sqlalchemy.engine import CLIENT_TIMEOUT_MARGIN
+from sono.adapters.sqlalchemy.engine import client_margin
 from sono.adapters.sqlalchemy.tables import UtcDateTime
+from sono.domain.errors import ServiceUnavailable
 
 Listener = Callable[[str], None]
 V = TypeVar("V")
@@ -157,30 +158,45 @@ class PostgresReads(_Reads):
     dialect = postgresql.asyncpg.dialect(paramstyle="numeric_dollar")
 
     def __init__(
-        self, dsn: str, *, max_size: int = 4, connect_timeout: float = 5.0, statement_timeout: float | None = None
+        self,
+        dsn: str,
+        *,
+        max_size: int = 4,
+        connect_timeout: float = 5.0,
+        statement_timeout: float | None = None,
+        checkout_timeout: float | None = None,
     ) -> None:
         super().__init__()
         self._dsn = dsn
         self._max_size = max_size
         self._connect_timeout = connect_timeout
         self._statement_timeout = statement_timeout
+        self._checkout_timeout = checkout_timeout  # the bound of a whole read: connection and statement
         self._pool: Any = None
         self._lock = asyncio.Lock()
 
     async def fetch_all(self, query: Query, **values: Any) -> list[Any]:
         self._announce(query.sql)
+        deadline = asyncio.timeout(self._checkout_timeout)  # None: no bound beyond the statement's
         try:
-            pool = self._pool or await self._start()
-            return list(await pool.fetch(query.sql, *query.parameters(**values)))
+            async with deadline:
+                pool = self._pool or await self._start()
+                return await _on_connection(pool, "fetch", query.sql, query.parameters(**values))
         except Exception as exc:
+            if deadline.expired():
+                raise _timed_out(self._checkout_timeout) from None
             raise errors.translate(exc)  # noqa: B904 - translate() chains what is safe to log
 
     async def fetch_one(self, query: Query, **values: Any) -> Any:
         self._announce(query.sql)
+        deadline = asyncio.timeout(self._checkout_timeout)  # None: no bound beyond the statement's
         try:
-            pool = self._pool or await self._start()
-            return await pool.fetchrow(query.sql, *query.parameters(**values))
+            async with deadline:
+                pool = self._pool or await self._start()
+                return await _on_connection(pool, "fetchrow", query.sql, query.parameters(**values))
         except Exception as exc:
+            if deadline.expired():
+                raise _timed_out(self._checkout_timeout) from None
             raise errors.translate(exc)  # noqa: B904 - translate() chains what is safe to log
 
     async def close(self) -> None:
@@ -195,7 +211,7 @@ class PostgresReads(_Reads):
         command_timeout = None
         if self._statement_timeout is not None:
             server_settings["statement_timeout"] = str(max(1, round(self._statement_timeout * 1000)))
-            command_timeout = self._statement_timeout + CLIENT_TIMEOUT_MARGIN
+            command_timeout = self._statement_timeout + client_margin(self._statement_timeout)
         async with self._lock:
             if self._pool is None:
                 self._pool = await asyncpg.create_pool(
@@ -208,6 +224,21 @@ class PostgresReads(_Reads):
                     reset=_keep_session,
                 )
         return self._pool
+
+
+async def _on_connection(pool: Any, method: str, sql: str, parameters: list[Any]) -> Any:
+    """``connection.<method>(sql, *parameters)`` on a connection of ``pool``. A read cut short (its
+    deadline, a timeout, a lost connection) closes its connection at once: released as it is, it
+    would first wait for the server to confirm the cancellation, and a hung server never does."""
+    connection = await pool.acquire()
+    try:
+        result = await getattr(connection, method)(sql, *parameters)
+        return list(result) if method == "fetch" else result
+    except (asyncio.CancelledError, TimeoutError, OSError):
+        connection.terminate()
+        raise
+    finally:
+        await pool.release(connection)
 
 
 async def _keep_session(connection: Any) -> None:
@@ -252,7 +283,18 @@ class Kept(Generic[V]):
         return value
 
 
-def reads_for(url: str, *, connect_timeout: float = 5.0, statement_timeout: float | None = None) -> Reads:
+def _timed_out(seconds: float | None) -> ServiceUnavailable:
+    errors.log.warning("database unavailable: no answer within %s s", seconds)
+    return ServiceUnavailable(errors.DATABASE_UNAVAILABLE)
+
+
+def reads_for(
+    url: str,
+    *,
+    connect_timeout: float = 5.0,
+    statement_timeout: float | None = None,
+    checkout_timeout: float | None = None,
+) -> Reads:
     """The reads for a ``sqlite+aiosqlite://`` or ``postgresql+asyncpg://`` URL, with the same
     timeouts as ``create_engine`` (they apply to PostgreSQL)."""
     parsed = make_url(url)
@@ -262,4 +304,5 @@ def reads_for(url: str, *, connect_timeout: float = 5.0, statement_timeout: floa
         parsed.set(drivername="postgresql").render_as_string(hide_password=False),
         connect_timeout=connect_timeout,
         statement_timeout=statement_timeout,
+        checkout_timeout=checkout_timeout,
     )

@@ -20,6 +20,7 @@ from sono.adapters.sqlalchemy.engine import with_deferred_begin
 from sono.adapters.sqlalchemy.repositories import REPOSITORIES, unique_violations_as_conflict
 from sono.adapters.sqlalchemy.tables import start_mappers
 from sono.application.uow import Repositories, UnitOfWork, UnitOfWorkFactory
+from sono.domain.errors import ServiceUnavailable
 
 
 class SqlUnitOfWork(Repositories):
@@ -30,9 +31,12 @@ class SqlUnitOfWork(Repositories):
 
     session: AsyncSession
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], gate: _WriteGate | None) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], gate: _WriteGate | None, checkout_timeout: float | None = None
+    ) -> None:
         self._sessions = sessions
         self._gate = gate
+        self._checkout_timeout = checkout_timeout
 
     def __getattr__(self, name: str) -> Any:
         """A repository of the registry, made once per unit of work."""
@@ -49,7 +53,27 @@ class SqlUnitOfWork(Repositories):
         for name in REPOSITORIES:  # a unit of work may be entered again after a commit
             self.__dict__.pop(name, None)
         self.session = self._sessions()
+        if self._checkout_timeout is not None:
+            await self._connect_within(self._checkout_timeout)
         return self
+
+    async def _connect_within(self, seconds: float) -> None:
+        """Take the session's connection now, within ``seconds``: the pool's wait, its liveness
+        ping and a reconnection together (each has its own timeout; this bounds their sum)."""
+        try:
+            async with asyncio.timeout(seconds):
+                await self.session.connection()
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                await self.session.close()
+            if self._gate is not None:
+                self._gate.release()
+            if isinstance(exc, TimeoutError):  # ours: the database did not hand out a connection in time
+                errors.log.warning("database unavailable: no connection within %.1f s", seconds)
+                raise ServiceUnavailable(errors.DATABASE_UNAVAILABLE) from None
+            if isinstance(exc, Exception):
+                raise errors.translate(exc)  # noqa: B904 - translate() chains what is safe to log
+            raise
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -120,9 +144,13 @@ class _WriteGate:
 class SqlUnitOfWorkFactory:
     """Makes units of work on ``engine``. Starts the mappers, so it is safe to build first."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, checkout_timeout: float | None = None) -> None:
+        """``checkout_timeout`` (PostgreSQL): units of work take their connection when they start,
+        within that many seconds, else ``ServiceUnavailable`` (web requests: a hung database is a
+        quick 503)."""
         start_mappers()
         self.engine = engine
+        self._checkout_timeout = checkout_timeout if engine.dialect.name != "sqlite" else None
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(with_deferred_begin(engine), expire_on_commit=False)
         self._gate = _WriteGate() if engine.dialect.name == "sqlite" else None
@@ -130,8 +158,8 @@ class SqlUnitOfWorkFactory:
     def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
         # mypy takes the registry's repositories for abstract attributes: __getattr__ makes them
         if read_only:
-            return SqlUnitOfWork(self._read_sessions, None)  # type: ignore[abstract]
-        return SqlUnitOfWork(self._sessions, self._gate)  # type: ignore[abstract]
+            return SqlUnitOfWork(self._read_sessions, None, self._checkout_timeout)  # type: ignore[abstract]
+        return SqlUnitOfWork(self._sessions, self._gate, self._checkout_timeout)  # type: ignore[abstract]
 
 
 if TYPE_CHECKING:  # the adapter implements the ports

@@ -20,6 +20,9 @@ from sono.domain.maintenance import MaintenanceState
 
 log = logging.getLogger(__name__)
 
+STALE_REFRESH_TIMEOUT = 1.0
+"""Seconds a refresh may take while a previous state is cached; then the cached one is served."""
+
 
 class DatabaseMaintenanceStore:
     """The ``MaintenanceStore`` port on the database (``uow.maintenance``) with a short local cache.
@@ -59,7 +62,11 @@ class DatabaseMaintenanceStore:
             self._metrics.cache_lookup("maintenance", False)
             generation = self._generation
             try:
-                fresh = await self.load()
+                if state is None:
+                    fresh = await self.load()
+                else:  # a stale state to fall back on: a database that hangs costs a request little
+                    async with asyncio.timeout(STALE_REFRESH_TIMEOUT):
+                        fresh = await self.load()
             except Exception:
                 if state is None:
                     raise

@@ -187,7 +187,7 @@ async def _lifespan(
 ) -> AsyncIterator[None]:
     async with AsyncExitStack() as stack:
         if container is None:
-            container = await build_container(settings)
+            container = await build_container(settings, for_requests=True)
             stack.push_async_callback(container.aclose)
             app.state.container = container
         if run_jobs:
