@@ -16,8 +16,9 @@ import sys
 
 log = logging.getLogger(__name__)
 
-MMAP_THRESHOLD = 1024 * 1024
-"""Blocks this large or larger are mapped on their own and returned to the system when freed."""
+MMAP_THRESHOLD = 4 * 1024 * 1024
+"""Blocks this large or larger are mapped on their own and returned to the system when freed (the
+1 MiB chunks media are streamed in stay below it: they are reused, not mapped each time)."""
 
 _M_MMAP_THRESHOLD = -3  # mallopt parameter (malloc.h)
 
