@@ -345,8 +345,8 @@ class AudioService:
         viewer = principal.viewer
         audio = await uow.audio_files.get(audio_id) if 0 < audio_id <= ID_MAX else None
         await hold_users(uow, principal, audio.owner_id if audio is not None else None)
-        if audio is not None:
-            await uow.audio_files.get(audio_id, for_update=True)
+        if audio is not None and await uow.audio_files.get(audio_id, for_update=True) is None:
+            raise NotFound(AUDIO_NOT_FOUND)  # deleted meanwhile (the session still holds what it read)
         view = await self._visible(uow, viewer, audio_id)
         if not view.audio.manageable_by(viewer):
             raise PermissionDenied(NOT_ALLOWED)

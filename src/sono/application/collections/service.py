@@ -380,7 +380,10 @@ class CollectionService:
             wanted = user_id if user_id is not None and known_id(user_id) else None
             collection, _ = await self._lock(uow, principal, collection_id, users=[wanted])
             collection.check_manageable(viewer)
-            user = await uow.users.get(wanted) if wanted is not None else None
+            # held by _lock already (holding again only says whether it still exists: a user read by
+            # name before the hold may have been deleted meanwhile)
+            held = await uow.users.hold([wanted]) if wanted is not None else set()
+            user = await uow.users.get(wanted) if wanted is not None and wanted in held else None
             if user is None or user.id is None or not user.is_active:
                 raise NotFound(USER_NOT_FOUND)
             collaborator = collection.add_collaborator(

@@ -135,3 +135,18 @@ async def test_a_user_adding_to_their_collection_while_being_deleted(crowd: Libr
         assert added.status_code in (201, 401, 404), added.text
     left = await _rows(crowd, "SELECT count(*) FROM collection_tracks")
     assert left == [(0,)]
+
+
+async def test_deleting_a_file_twice_at_once(crowd: Library) -> None:
+    alice = await crowd.api.account("alice")
+    admin = await crowd.api.account("root", admin=True)
+    collection = (await crowd.collection(alice))["id"]
+    for round_ in range(ROUNDS):
+        first, doomed, last = await crowd.audio("alice", f"first {round_}", f"doomed {round_}", f"last {round_}")
+        await crowd.add(alice, collection, first, doomed, last)
+        answers = await asyncio.gather(
+            crowd.client.delete(f"/api/v1/audio/{doomed}", headers=alice.headers),
+            crowd.client.delete(f"/api/v1/audio/{doomed}", headers=admin.headers),
+        )
+        assert sorted(answer.status_code for answer in answers) == [200, 404], [a.text for a in answers]
+        assert (await crowd.order(collection, alice))[-2:] == [first, last]
