@@ -60,7 +60,7 @@ def largest_png() -> tuple[bytes, tuple[int, int]]:
     return out.getvalue(), image.size
 
 
-def wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+def wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float = 180.0) -> None:
     """Until the port accepts a connection (no HTTP request is sent)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
