@@ -16,7 +16,7 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
@@ -87,16 +87,16 @@ class BodyTimedOut(HTTPException):
     status_code = 408
 
 
-def body_deadline(receive: Receive, idle_seconds: float) -> Receive:
+def body_deadline(receive: Receive, idle_seconds: float, answering: Callable[[], bool] = lambda: False) -> Receive:
     """``receive`` for a request with a body: each wait for the next body chunk may last at most
     ``idle_seconds``, else ``BodyTimedOut`` is raised in whoever reads the body. Once the body is
-    complete, ``receive`` is the server's again (a streaming answer waits on it for the client's
-    disconnection, for as long as it lasts)."""
+    complete, or the answer has started (``answering()``), ``receive`` is the server's again (a
+    streaming answer waits on it for the client's disconnection, for as long as it lasts)."""
     complete = False
 
     async def receive_or_time_out() -> ReceiveMessage:
         nonlocal complete
-        if complete:
+        if complete or answering():
             return await receive()
         try:
             async with asyncio.timeout(idle_seconds):
@@ -142,15 +142,17 @@ class EdgeMiddleware:
         added_headers = [(b"x-request-id", request_id.encode()), *SECURITY_HEADERS]
         status = 500
 
+        answering = False
+
         async def send_with_headers(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answering
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, answering = message["status"], True
                 message["headers"] = [*message.get("headers", ()), *added_headers]
             await send(message)
 
         if _has_body(scope["headers"]):
-            receive = body_deadline(receive, self.body_idle_timeout)
+            receive = body_deadline(receive, self.body_idle_timeout, lambda: answering)
         token = request_id_var.set(request_id)
         try:
             refused = nul_refusal(scope)
