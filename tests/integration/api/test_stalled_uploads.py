@@ -10,11 +10,14 @@ import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 import uvicorn
 
 from sono.adapters.files import SpoolFolder
+from sono.adapters.storage.local import LocalStorage
 from sono.entrypoints.http.middleware import BODY_TIMED_OUT
 from tests.fixtures.media import mp3_bytes
 from tests.integration.api.conftest import Api, MakeApi
@@ -186,3 +189,28 @@ async def test_a_stalled_body_is_closed_over_a_real_connection(make_api: MakeApi
     finally:
         server.should_exit = True
         await asyncio.wait_for(serving, GUARD)
+
+
+async def test_the_locked_spool_file_is_still_linked_into_local_storage(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The spool file is opened by its path (its file object is named after it), so local storage
+    links it into place rather than copying it."""
+    storage = api.container.ports.storage
+    if not isinstance(storage, LocalStorage):
+        pytest.skip("S3 copies by design")
+    linked: list[int | None] = []
+    link = storage._link
+
+    def recording(parts: Any, source: Any) -> int | None:
+        linked.append(link(parts, source))
+        return linked[-1]
+
+    monkeypatch.setattr(storage, "_link", recording)
+    alice = await api.account("alice")
+    data = mp3_bytes()
+    headers = alice.headers
+    response = await api.client.post(UPLOAD, headers=headers, files={"file": ("song.mp3", data, "audio/mpeg")})
+
+    assert response.status_code == 201, response.text
+    assert len(data) in linked

@@ -15,7 +15,7 @@ import ipaddress
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -58,16 +58,16 @@ class BodyTimedOut(HTTPException):
     status_code = 408
 
 
-def body_deadline(receive: Receive, idle_seconds: float) -> Receive:
+def body_deadline(receive: Receive, idle_seconds: float, answering: Callable[[], bool] = lambda: False) -> Receive:
     """``receive`` for a request with a body: each wait for the next body chunk may last at most
     ``idle_seconds``, else ``BodyTimedOut`` is raised in whoever reads the body. Once the body is
-    complete, ``receive`` is the server's again (a streaming answer waits on it for the client's
-    disconnection, for as long as it lasts)."""
+    complete, or the answer has started (``answering()``), ``receive`` is the server's again (a
+    streaming answer waits on it for the client's disconnection, for as long as it lasts)."""
     complete = False
 
     async def receive_or_time_out() -> ReceiveMessage:
         nonlocal complete
-        if complete:
+        if complete or answering():
             return await receive()
         try:
             async with asyncio.timeout(idle_seconds):
@@ -115,17 +115,19 @@ class EdgeMiddleware:
         complete = False
         context = LogContext(request_id, method=scope["method"], scope=scope)
 
+        answering = False
+
         async def send_with_headers(message: Message) -> None:
-            nonlocal status, complete
+            nonlocal status, complete, answering
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, answering = message["status"], True
                 message["headers"] = [*message.get("headers", ()), *added_headers]
             elif message["type"] == "http.response.body" and not message.get("more_body", False):
                 complete = True
             await send(message)
 
         if _has_body(scope["headers"]):
-            receive = body_deadline(receive, self.body_idle_timeout)
+            receive = body_deadline(receive, self.body_idle_timeout, lambda: answering)
         read = receive
 
         async def receive_watching_hang_ups() -> ReceiveMessage:

@@ -161,13 +161,13 @@ def _spool_file(spool_dir: Path) -> Iterator[tuple[BinaryIO, str]]:
     locked file, however old it looks. Removed at the end; already gone is fine."""
     descriptor, path = tempfile.mkstemp(dir=spool_dir, prefix=SPOOL_PREFIX, suffix=".part")
     try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)  # new: nobody else holds it
-        with os.fdopen(descriptor, "w+b") as spool:
-            descriptor = -1
+        os.close(descriptor)
+        # Opened by its path, so the file object is named after it (local storage then links the
+        # spooled file into place instead of copying it).
+        with open(path, "r+b") as spool:
+            fcntl.flock(spool.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # new: nobody else holds it
             yield spool, path
     finally:
-        if descriptor >= 0:
-            os.close(descriptor)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
 
