@@ -103,6 +103,7 @@ class Measurement:
     postgres_cpu: float
     connections_max: int
     connections_active_max: int
+    machine_cpu: float  # every process on the machine, % of one core (the whole machine: cores x 100)
 
 
 @dataclass
@@ -197,6 +198,13 @@ def process_tree(root: int) -> list[int]:
     return tree
 
 
+def machine_ticks() -> tuple[int, int]:
+    """Busy and total CPU time of the whole machine, from ``/proc/stat``."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle, iowait
+    return sum(values[:8]) - idle, sum(values[:8])
+
+
 def children_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -217,6 +225,7 @@ async def measure(
     try:
         start = {label: sum(cpu_ticks(p) or 0 for p in pids) for label, pids in trees.items()}
         generator_start = children_cpu_seconds()
+        machine_start = machine_ticks()
         started = time.monotonic()
         share = max(1, args.connections // len(targets))
         loads = []
@@ -247,6 +256,7 @@ async def measure(
         elapsed = time.monotonic() - started
         end = {label: sum(cpu_ticks(p) or 0 for p in pids) for label, pids in trees.items()}
         generator = children_cpu_seconds() - generator_start
+        machine_end = machine_ticks()
     finally:
         await monitor.close()
 
@@ -263,6 +273,10 @@ async def measure(
         postgres_cpu=percent(sum(last - first for first, last in backends_seen.values())),
         connections_max=peak,
         connections_active_max=peak_active,
+        machine_cpu=100.0
+        * (os.cpu_count() or 1)
+        * (machine_end[0] - machine_start[0])
+        / max(1, machine_end[1] - machine_start[1]),
     )
 
 
@@ -288,7 +302,8 @@ def measure_all(
         print(
             f"  {config:20} {endpoint.path:48} {m.rps:8.0f} req/s  p99 {m.p99_ms or float('nan'):6.1f} ms  "
             f"[{cpu}, load generator {m.generator_cpu:.0f}%, PostgreSQL {m.postgres_cpu:.0f}%, "
-            f"connections {m.connections_max} ({m.connections_active_max} active)]",
+            f"connections {m.connections_max} ({m.connections_active_max} active), "
+            f"machine {m.machine_cpu:.0f}%]",
             flush=True,
         )
 
@@ -621,8 +636,8 @@ def report(args: argparse.Namespace, run: Run) -> list[str]:
         "## Where the time goes (CPU % of one core over the measurement; PostgreSQL connections of the bench database)",
         "",
         "| Configuration | Endpoint | servers | load balancer | load generator | PostgreSQL backends "
-        "| connections (active) |",
-        "| --- | --- | --- | ---: | ---: | ---: | ---: |",
+        "| connections (active) | whole machine |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for config in CONFIGS:
         for endpoint in ENDPOINTS:
@@ -631,7 +646,7 @@ def report(args: argparse.Namespace, run: Run) -> list[str]:
             lb = f"{m.cpu['LB']:.0f}" if "LB" in m.cpu else "-"
             lines.append(
                 f"| {config} | `{endpoint.path.split('?')[0]}` | {servers} | {lb} | {m.generator_cpu:.0f} | "
-                f"{m.postgres_cpu:.0f} | {m.connections_max} ({m.connections_active_max}) |"
+                f"{m.postgres_cpu:.0f} | {m.connections_max} ({m.connections_active_max}) | {m.machine_cpu:.0f} |"
             )
     lines += [
         "",
@@ -659,6 +674,7 @@ def main() -> None:
         port, backends, log = args.balance
         balance(int(port), [int(b) for b in backends.split(",")], Path(log))
         return
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # progress shows when redirected
     loopback_only(args.postgres_url, "--postgres-url")
     loopback_only(args.redis_url, "--redis-url")
     # SIGTERM unwinds like Ctrl-C: the servers are stopped, the database dropped, the folder removed.
