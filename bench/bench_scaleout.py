@@ -289,10 +289,11 @@ def measure_all(
     auth: dict[str, str],
     dsn: str,
     db: str,
+    warm: list[str] | None = None,
 ) -> None:
     for endpoint in ENDPOINTS:
         headers = auth if endpoint.signed_in else {}
-        for url in targets:  # warm-up: every worker's pools, prepared statements, first-use costs
+        for url in warm or targets:  # warm-up: every server's pools, prepared statements, first-use costs
             with httpx.Client(timeout=30, trust_env=False) as client:
                 for _ in range(20):
                     client.get(f"{url}{endpoint.path}", headers=headers)
@@ -589,7 +590,7 @@ def bench(args: argparse.Namespace) -> Run:
             running_process(balancer, env, lb_port, work / "balancer.out") as (lb, _, lb_process),
         ):
             watch = {"A": a_process.pid, "B": b_process.pid, "LB": lb_process.pid}
-            measure_all(args, run, "2 instances + LB", [lb], watch, auth, dsn, db)
+            measure_all(args, run, "2 instances + LB", [lb], watch, auth, dsn, db, warm=[a, b])
             measure_all(
                 args, run, "2 instances direct", [a, b], {"A": a_process.pid, "B": b_process.pid}, auth, dsn, db
             )
@@ -603,7 +604,7 @@ def bench(args: argparse.Namespace) -> Run:
             run.checks.append(check_jobs(a, b, env, dsn))
             for check in run.checks:
                 print(f"  {'PASS' if check.passed else 'FAIL'} {check.name}: {check.detail}", flush=True)
-        run.pools += f" (so {per_process}..{most} per process)"
+        run.pools += f"; a warmed-up worker process keeps up to {per_process} open when idle, at most {most}"
     return run
 
 
