@@ -81,12 +81,21 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes], started: float, tim
 @contextmanager
 def running(command: Sequence[str], env: dict[str, str], port: int, log: Path) -> Iterator[tuple[str, float]]:
     """Start a server, yield its URL and the seconds it took to get healthy, stop it (SIGTERM)."""
+    with running_process(command, env, port, log) as (url, took, _):
+        yield url, took
+
+
+@contextmanager
+def running_process(
+    command: Sequence[str], env: dict[str, str], port: int, log: Path
+) -> Iterator[tuple[str, float, subprocess.Popen[bytes]]]:
+    """``running``, also yielding the server's process (to watch its CPU time)."""
     url = f"http://127.0.0.1:{port}"
     with log.open("wb") as out:
         started = time.monotonic()
         process = subprocess.Popen(list(command), env=env, stdout=out, stderr=subprocess.STDOUT, cwd=log.parent)
     try:
-        yield url, wait_healthy(url, process, started)
+        yield url, wait_healthy(url, process, started), process
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -112,13 +121,22 @@ def run_wrk(
     script: Path | None = None,
     threads: int = 1,
 ) -> dict[str, Any]:
+    command = wrk_command(url, connections=connections, duration=duration, headers=headers, threads=threads)
+    if script is not None:
+        command[-1:-1] = ["-s", str(script)]
+    run = subprocess.run(command, capture_output=True, text=True, check=True, timeout=duration + 120)
+    return parse_wrk(run.stdout)
+
+
+def wrk_command(url: str, *, connections: int, duration: float, headers: dict[str, str], threads: int = 1) -> list[str]:
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration:g}s", "--latency", "--timeout", "60s"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
-    if script is not None:
-        command += ["-s", str(script)]
-    run = subprocess.run([*command, url], capture_output=True, text=True, check=True, timeout=duration + 120)
-    output = run.stdout
+    return [*command, url]
+
+
+def parse_wrk(output: str) -> dict[str, Any]:
+    """Requests/s, non-2xx answers, socket errors and p99 (ms) from the output of ``wrk --latency``."""
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
     errors = re.search(r"Socket errors: (.*)", output)
@@ -132,6 +150,24 @@ def run_wrk(
     }
 
 
+def python_load_command(
+    url: str, *, concurrency: int, duration: float, headers: dict[str, str] | None = None
+) -> list[str]:
+    command = [sys.executable, str(BENCH_DIR / "bench_load.py"), url, f"--concurrency={concurrency}"]
+    command += [f"--duration={duration}"]
+    for name, value in (headers or {}).items():
+        command += ["--header", f"{name}: {value}"]
+    return command
+
+
+def parse_python_load(output: str) -> dict[str, Any]:
+    """The JSON that ``bench/bench_load.py`` prints, with ``non_2xx`` and ``p99_ms`` as ``parse_wrk``'s."""
+    result: dict[str, Any] = json.loads(output)
+    result["non_2xx"] = result["requests"] - result["ok"]
+    result["p99_ms"] = result["latency_ms"]["p99"]
+    return result
+
+
 def run_python_load(
     url: str,
     *,
@@ -141,16 +177,11 @@ def run_python_load(
     form: dict[str, str] | None = None,
     interval_ms: float = 0.0,
 ) -> dict[str, Any]:
-    command = [sys.executable, str(BENCH_DIR / "bench_load.py"), url, f"--concurrency={concurrency}"]
-    command += [f"--duration={duration}", f"--interval-ms={interval_ms}"]
-    for name, value in (headers or {}).items():
-        command += ["--header", f"{name}: {value}"]
+    command = python_load_command(url, concurrency=concurrency, duration=duration, headers=headers)
+    command += [f"--interval-ms={interval_ms}"]
     if form:
         command += ["--method", "POST"] + [arg for k, v in form.items() for arg in ("--form", f"{k}={v}")]
-    result: dict[str, Any] = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
-    result["non_2xx"] = result["requests"] - result["ok"]
-    result["p99_ms"] = result["latency_ms"]["p99"]
-    return result
+    return parse_python_load(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
 
 
 def measure_get(
