@@ -364,6 +364,7 @@ DOCUMENTED = {
     ("get", f"{A}/admin/announcements/{{announcement_id}}"),
     ("put", f"{A}/admin/announcements/{{announcement_id}}"),
     ("delete", f"{A}/admin/announcements/{{announcement_id}}"),
+    ("get", f"{A}/admin/audit-log"),
     ("get", f"{A}/admin/maintenance/status"),
     ("post", f"{A}/admin/maintenance/enable"),
     ("post", f"{A}/admin/maintenance/disable"),
