@@ -33,8 +33,9 @@ from sono.application.collections.ports import CollectionCatalog
 from sono.application.collections.service import CollectionService
 from sono.application.gdpr.service import GdprService
 from sono.application.jobs import JobRunner
+from sono.application.maintenance.gate import MaintenanceGate
+from sono.application.maintenance.handlers import MaintenanceHandlers
 from sono.application.maintenance.ports import MaintenanceStore
-from sono.application.maintenance.service import MaintenanceService
 from sono.application.media.ports import MediaInspector, ObjectStorage, UrlSigner
 from sono.application.media.service import MediaService
 from sono.application.metrics import MeteredMessages, Metrics, NoMetrics, instrumented
@@ -109,10 +110,9 @@ class Container:
         )
 
     @cached_property
-    def maintenance(self) -> MaintenanceService:
-        return self._instrument(
-            "maintenance", MaintenanceService(self.ports.maintenance, self.ports.uow, self.ports.clock)
-        )
+    def maintenance(self) -> MaintenanceGate:
+        """The maintenance check of every request (switching it is a bus message)."""
+        return self._instrument("maintenance", MaintenanceGate(self.ports.maintenance))
 
     @cached_property
     def auth(self) -> AuthService:
@@ -172,6 +172,7 @@ class Container:
         bus.register(
             AnnouncementHandlers(self.ports.clock),
             AuditHandlers(self.ports.clock, retention=timedelta(days=retention_days) if retention_days else None),
+            MaintenanceHandlers(self.ports.maintenance, self.ports.clock),
         )
         return bus
 
