@@ -20,7 +20,7 @@ from sono.application.accounts.password_reset import PasswordResetService
 from sono.application.accounts.ports import Notifier, PasswordDecryptor, PasswordHasher, SessionLookup, TokenIssuer
 from sono.application.accounts.profiles import AccountService
 from sono.application.accounts.sessions import AuthService
-from sono.application.admin.service import AdminService
+from sono.application.admin.handlers import AdminHandlers
 from sono.application.announcements.handlers import AnnouncementHandlers
 from sono.application.audio.ports import AudioCatalog
 from sono.application.audio.service import AudioService
@@ -157,10 +157,6 @@ class Container:
         return self._instrument("gdpr", GdprService(p.uow, p.hasher, p.decryptor, p.clock, self.media))
 
     @cached_property
-    def admin(self) -> AdminService:
-        return self._instrument("admin", AdminService(self.ports.uow, self.ports.clock, self.media, self.gdpr))
-
-    @cached_property
     def bus(self) -> MessageBus:
         """The seam every entrypoint sends its messages through (features move onto it one by one;
         the services below are called directly until they have)."""
@@ -170,6 +166,7 @@ class Container:
         bus = MessageBus(self.ports.uow, middleware)
         retention_days = self.settings.audit_retention_days
         bus.register(
+            AdminHandlers(self.ports.uow, self.ports.clock, self.media, self.gdpr),
             AnnouncementHandlers(self.ports.clock),
             AuditHandlers(self.ports.clock, retention=timedelta(days=retention_days) if retention_days else None),
             MaintenanceHandlers(self.ports.maintenance, self.ports.clock),
