@@ -18,7 +18,7 @@ from sono.application.admin.messages import (
 )
 from sono.application.admin.ports import Usage
 from sono.application.common import Principal
-from sono.application.messages import ANONYMOUS
+from sono.application.messages import ANONYMOUS, Actor
 from sono.domain.audio import AudioFile
 from sono.domain.errors import BadRequest, NotAuthenticated, NotFound, PermissionDenied, SessionEnded, ValidationFailed
 from sono.domain.gdpr import AuditEvent, DeletionType
@@ -173,3 +173,30 @@ async def test_due_deletions_run_on_demand(world: World) -> None:
     world.clock.advance(7 * 86400 + 1)
     assert await world.app.bus(ProcessPendingDeletions(), root.actor) == 1
     assert await world.user(alice.id) is None  # type: ignore[arg-type]
+
+
+async def test_changes_are_audited_with_the_admin_and_the_request_address(world: World) -> None:
+    root = await _admin(world)
+    alice, bob = await world.register("alice"), await world.register("bob")
+    assert alice.id is not None and bob.id is not None
+    with context.bind(ip="203.0.113.9"):
+        await world.app.bus(SetUploadLimit(bob.id, 3), root.actor)
+        await world.app.bus(DeleteUser(alice.id), root.actor)
+        await world.app.bus(ProcessPendingDeletions(), root.actor)
+    entries = [e for e in world.uow.database.audit.values() if e.event == AuditEvent.ADMIN_ACTION]  # type: ignore[attr-defined]
+    assert [(e.details["action"], e.actor_id, e.ip_address) for e in entries] == [
+        ("set_upload_limit", root.user_id, "203.0.113.9"),
+        ("delete_user", root.user_id, "203.0.113.9"),
+        ("process_pending_deletions", root.user_id, "203.0.113.9"),
+    ]
+    assert entries[1].details["target_user_id"] == alice.id
+    assert entries[2].details["processed_count"] == 0
+
+
+async def test_the_command_line_may_run_due_deletions(world: World) -> None:
+    alice = await world.register("alice")
+    await world.app.gdpr.request_deletion(await world.principal(alice), DeletionType.HARD, None)
+    world.clock.advance(7 * 86400 + 1)
+    assert await world.app.bus(ProcessPendingDeletions(), Actor.operator()) == 1
+    entry = next(e for e in world.uow.database.audit.values() if e.details.get("action") == "process_pending_deletions")  # type: ignore[attr-defined]
+    assert (entry.actor_id, entry.details["processed_count"]) == (None, 1)
