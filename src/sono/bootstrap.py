@@ -20,7 +20,7 @@ from sono.application.accounts.password_reset import PasswordResetService
 from sono.application.accounts.ports import Notifier, PasswordDecryptor, PasswordHasher, SessionLookup, TokenIssuer
 from sono.application.accounts.profiles import AccountService
 from sono.application.accounts.sessions import AuthService
-from sono.application.admin.service import AdminService
+from sono.application.admin.handlers import AdminHandlers
 from sono.application.announcements.handlers import AnnouncementHandlers
 from sono.application.audio.ports import AudioCatalog
 from sono.application.audio.service import AudioService
@@ -33,8 +33,9 @@ from sono.application.collections.ports import CollectionCatalog
 from sono.application.collections.service import CollectionService
 from sono.application.gdpr.service import GdprService
 from sono.application.jobs import JobRunner
+from sono.application.maintenance.gate import MaintenanceGate
+from sono.application.maintenance.handlers import MaintenanceHandlers
 from sono.application.maintenance.ports import MaintenanceStore
-from sono.application.maintenance.service import MaintenanceService
 from sono.application.media.ports import MediaInspector, ObjectStorage, UrlSigner
 from sono.application.media.service import MediaService
 from sono.application.metrics import MeteredMessages, Metrics, NoMetrics, instrumented
@@ -109,10 +110,9 @@ class Container:
         )
 
     @cached_property
-    def maintenance(self) -> MaintenanceService:
-        return self._instrument(
-            "maintenance", MaintenanceService(self.ports.maintenance, self.ports.uow, self.ports.clock)
-        )
+    def maintenance(self) -> MaintenanceGate:
+        """The maintenance check of every request (switching it is a bus message)."""
+        return self._instrument("maintenance", MaintenanceGate(self.ports.maintenance))
 
     @cached_property
     def auth(self) -> AuthService:
@@ -157,10 +157,6 @@ class Container:
         return self._instrument("gdpr", GdprService(p.uow, p.hasher, p.decryptor, p.clock, self.media))
 
     @cached_property
-    def admin(self) -> AdminService:
-        return self._instrument("admin", AdminService(self.ports.uow, self.ports.clock, self.media, self.gdpr))
-
-    @cached_property
     def bus(self) -> MessageBus:
         """The seam every entrypoint sends its messages through (features move onto it one by one;
         the services below are called directly until they have)."""
@@ -170,8 +166,10 @@ class Container:
         bus = MessageBus(self.ports.uow, middleware)
         retention_days = self.settings.audit_retention_days
         bus.register(
+            AdminHandlers(self.ports.uow, self.ports.clock, self.media, self.gdpr),
             AnnouncementHandlers(self.ports.clock),
             AuditHandlers(self.ports.clock, retention=timedelta(days=retention_days) if retention_days else None),
+            MaintenanceHandlers(self.ports.maintenance, self.ports.clock),
         )
         return bus
 

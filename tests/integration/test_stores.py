@@ -21,6 +21,8 @@ from sono.adapters.sqlalchemy.migrate import upgrade
 from sono.adapters.sqlalchemy.uow import SqlUnitOfWorkFactory
 from sono.adapters.stores.maintenance import DatabaseMaintenanceStore
 from sono.adapters.stores.rate_limit import MemoryRateLimiter, RedisRateLimiter
+from sono.application.maintenance.messages import SetMaintenance
+from sono.application.messages import Actor
 from sono.bootstrap import Container, build_container
 from sono.config import load_settings
 from sono.domain.maintenance import DEFAULT_MESSAGE, MaintenanceState
@@ -344,11 +346,11 @@ async def test_maintenance_follows_the_database_whatever_redis_went_through(
             states = [await p.maintenance.status() for p in processes]
             return all(state.enabled is enabled for state in states)
 
-        await a.maintenance.set(True, "Upgrading")
+        await a.bus(SetMaintenance(True, "Upgrading"), Actor.operator())
         assert await _until(lambda: everyone_sees(True, a, b))
 
         await proxy.set_mode("refuse")  # Redis goes down
-        await b.maintenance.set(False)
+        await b.bus(SetMaintenance(False), Actor.operator())
         assert await everyone_sees(False, b)
         assert await _until(lambda: everyone_sees(False, a, b))
 

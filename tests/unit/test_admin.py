@@ -4,10 +4,23 @@ from __future__ import annotations
 
 import pytest
 
+from sono.application import context
+from sono.application.admin.messages import (
+    DeleteUser,
+    DisableUser,
+    EnableUser,
+    GetCatalogueStats,
+    GetUploadStats,
+    GetUser,
+    ListUsers,
+    ProcessPendingDeletions,
+    SetUploadLimit,
+)
 from sono.application.admin.ports import Usage
 from sono.application.common import Principal
+from sono.application.messages import ANONYMOUS, Actor
 from sono.domain.audio import AudioFile
-from sono.domain.errors import BadRequest, NotFound, PermissionDenied, SessionEnded, ValidationFailed
+from sono.domain.errors import BadRequest, NotAuthenticated, NotFound, PermissionDenied, SessionEnded, ValidationFailed
 from sono.domain.gdpr import AuditEvent, DeletionType
 from sono.domain.users import User
 from tests.unit.conftest import World
@@ -35,16 +48,16 @@ async def test_users_come_with_their_usage_and_pending_deletion(world: World) ->
     await _audio(world, alice, "audio/a2.mp3", 20)
     await world.app.gdpr.request_deletion(await world.principal(alice), DeletionType.SOFT, None)
 
-    page = await world.app.admin.users(root, query=None, skip=0, limit=10)
+    page = await world.app.bus(ListUsers(None, 0, 10), root.actor)
     assert [(s.user.username, s.usage, s.pending_deletion) for s in page.items] == [
         ("alice", Usage(2, 30), True),
         ("root", Usage(), False),
     ]
-    assert (await world.app.admin.users(root, query="  ROO ", skip=0, limit=10)).total == 1
+    assert (await world.app.bus(ListUsers("  ROO ", 0, 10), root.actor)).total == 1
     with pytest.raises(ValidationFailed) as too_long:
-        await world.app.admin.users(root, query="q" * 255, skip=0, limit=10)
+        await world.app.bus(ListUsers("q" * 255, 0, 10), root.actor)
     assert too_long.value.errors[0].field == "q"
-    stats = await world.app.admin.upload_stats(root, alice.id)  # type: ignore[arg-type]
+    stats = await world.app.bus(GetUploadStats(alice.id), root.actor)  # type: ignore[arg-type]
     assert (stats.used_uploads, stats.max_uploads, stats.remaining_uploads, stats.total_bytes) == (2, 20, 18, 30)
 
 
@@ -54,13 +67,13 @@ async def test_upload_limits_stay_within_0_and_1000(world: World) -> None:
     assert alice.id is not None
     for limit in (-1, 1001):
         with pytest.raises(ValidationFailed) as refused:
-            await world.app.admin.set_upload_limit(root, alice.id, limit)
+            await world.app.bus(SetUploadLimit(alice.id, limit), root.actor)
         assert refused.value.errors[0].field == "max_audio_uploads"
-    summary = await world.app.admin.set_upload_limit(root, alice.id, 0)
+    summary = await world.app.bus(SetUploadLimit(alice.id, 0), root.actor)
     assert summary.user.max_audio_uploads == 0
     assert (await world.user(alice.id)).max_audio_uploads == 0  # type: ignore[union-attr]
     with pytest.raises(NotFound):
-        await world.app.admin.set_upload_limit(root, 999, 5)
+        await world.app.bus(SetUploadLimit(999, 5), root.actor)
 
 
 async def test_disabling_ends_sessions_and_revokes_refresh_families(world: World) -> None:
@@ -70,7 +83,8 @@ async def test_disabling_ends_sessions_and_revokes_refresh_families(world: World
     session = await world.app.auth.issue_session(alice.id)
 
     world.clock.advance(5)
-    await world.app.admin.disable(root, alice.id, ip="10.0.0.1")
+    with context.bind(ip="10.0.0.1"):  # as the edge binds the client's address
+        await world.app.bus(DisableUser(alice.id), root.actor)
 
     with pytest.raises(SessionEnded):
         await world.app.auth.authenticate(session.access_token)
@@ -86,7 +100,7 @@ async def test_disabling_ends_sessions_and_revokes_refresh_families(world: World
         "10.0.0.1",
         "disable",
     )
-    await world.app.admin.enable(root, alice.id)
+    await world.app.bus(EnableUser(alice.id), root.actor)
     assert (await world.user(alice.id)).is_active  # type: ignore[union-attr]
 
 
@@ -96,10 +110,10 @@ async def test_disabling_a_disabled_user_or_enabling_an_active_one_is_refused(wo
     assert alice.id is not None
 
     with pytest.raises(BadRequest) as enabled:
-        await world.app.admin.enable(root, alice.id)
-    await world.app.admin.disable(root, alice.id)
+        await world.app.bus(EnableUser(alice.id), root.actor)
+    await world.app.bus(DisableUser(alice.id), root.actor)
     with pytest.raises(BadRequest) as disabled:
-        await world.app.admin.disable(root, alice.id)
+        await world.app.bus(DisableUser(alice.id), root.actor)
 
     assert (enabled.value.detail, disabled.value.detail) == ("User is already enabled", "User is already disabled")
     assert not (await world.user(alice.id)).is_active  # type: ignore[union-attr]
@@ -108,10 +122,10 @@ async def test_disabling_a_disabled_user_or_enabling_an_active_one_is_refused(wo
 async def test_admins_are_protected_from_each_other_and_from_themselves(world: World) -> None:
     root = await _admin(world)
     other = await _admin(world, "other")
-    for action in (world.app.admin.disable, world.app.admin.enable, world.app.admin.delete_user):
+    for action in (DisableUser, EnableUser, DeleteUser):
         for target in (root.user_id, other.user_id):
             with pytest.raises(BadRequest):
-                await action(root, target)
+                await world.app.bus(action(target), root.actor)
     assert (await world.user(other.user_id)) is not None
 
 
@@ -120,18 +134,20 @@ async def test_users_cannot_use_the_admin_use_cases(world: World) -> None:
     bob = await world.register("bob")
     assert bob.id is not None
     for attempt in (
-        world.app.admin.stats(alice),
-        world.app.admin.users(alice, query=None, skip=0, limit=10),
-        world.app.admin.user(alice, bob.id),
-        world.app.admin.upload_stats(alice, bob.id),
-        world.app.admin.set_upload_limit(alice, bob.id, 100),
-        world.app.admin.disable(alice, bob.id),
-        world.app.admin.enable(alice, bob.id),
-        world.app.admin.delete_user(alice, bob.id),
-        world.app.admin.process_pending_deletions(alice),
+        GetCatalogueStats(),
+        ListUsers(None, 0, 10),
+        GetUser(bob.id),
+        GetUploadStats(bob.id),
+        SetUploadLimit(bob.id, 100),
+        DisableUser(bob.id),
+        EnableUser(bob.id),
+        DeleteUser(bob.id),
+        ProcessPendingDeletions(),
     ):
         with pytest.raises(PermissionDenied):
-            await attempt
+            await world.app.bus(attempt, alice.actor)
+        with pytest.raises(NotAuthenticated):
+            await world.app.bus(attempt, ANONYMOUS)
     stored = await world.user(bob.id)
     assert stored is not None and stored.is_active and stored.max_audio_uploads == 20
 
@@ -141,11 +157,11 @@ async def test_deleting_a_user_removes_their_objects_after_commit(world: World) 
     alice = await world.register("alice")
     assert alice.id is not None
     await _audio(world, alice, "audio/alice.mp3", 5)
-    usage = await world.app.admin.delete_user(root, alice.id)
+    usage = await world.app.bus(DeleteUser(alice.id), root.actor)
     assert usage == Usage(1, 5)
     assert await world.user(alice.id) is None
     assert not await world.storage.exists("audio/alice.mp3")
-    stats = await world.app.admin.stats(root)
+    stats = await world.app.bus(GetCatalogueStats(), root.actor)
     assert (stats.total_users, stats.total_audio_files) == (1, 0)
 
 
@@ -153,7 +169,34 @@ async def test_due_deletions_run_on_demand(world: World) -> None:
     root = await _admin(world)
     alice = await world.register("alice")
     await world.app.gdpr.request_deletion(await world.principal(alice), DeletionType.HARD, None)
-    assert await world.app.admin.process_pending_deletions(root) == 0
+    assert await world.app.bus(ProcessPendingDeletions(), root.actor) == 0
     world.clock.advance(7 * 86400 + 1)
-    assert await world.app.admin.process_pending_deletions(root) == 1
+    assert await world.app.bus(ProcessPendingDeletions(), root.actor) == 1
     assert await world.user(alice.id) is None  # type: ignore[arg-type]
+
+
+async def test_changes_are_audited_with_the_admin_and_the_request_address(world: World) -> None:
+    root = await _admin(world)
+    alice, bob = await world.register("alice"), await world.register("bob")
+    assert alice.id is not None and bob.id is not None
+    with context.bind(ip="203.0.113.9"):
+        await world.app.bus(SetUploadLimit(bob.id, 3), root.actor)
+        await world.app.bus(DeleteUser(alice.id), root.actor)
+        await world.app.bus(ProcessPendingDeletions(), root.actor)
+    entries = [e for e in world.uow.database.audit.values() if e.event == AuditEvent.ADMIN_ACTION]  # type: ignore[attr-defined]
+    assert [(e.details["action"], e.actor_id, e.ip_address) for e in entries] == [
+        ("set_upload_limit", root.user_id, "203.0.113.9"),
+        ("delete_user", root.user_id, "203.0.113.9"),
+        ("process_pending_deletions", root.user_id, "203.0.113.9"),
+    ]
+    assert entries[1].details["target_user_id"] == alice.id
+    assert entries[2].details["processed_count"] == 0
+
+
+async def test_the_command_line_may_run_due_deletions(world: World) -> None:
+    alice = await world.register("alice")
+    await world.app.gdpr.request_deletion(await world.principal(alice), DeletionType.HARD, None)
+    world.clock.advance(7 * 86400 + 1)
+    assert await world.app.bus(ProcessPendingDeletions(), Actor.operator()) == 1
+    entry = next(e for e in world.uow.database.audit.values() if e.details.get("action") == "process_pending_deletions")  # type: ignore[attr-defined]
+    assert (entry.actor_id, entry.details["processed_count"]) == (None, 1)

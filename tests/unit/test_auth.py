@@ -3,6 +3,8 @@ from __future__ import annotations
 import pytest
 
 from sono.application.common import PasswordInput
+from sono.application.maintenance.messages import SetMaintenance
+from sono.application.messages import Actor
 from sono.domain.errors import BadRequest, MaintenanceActive, NotAuthenticated, PermissionDenied, SessionEnded
 from sono.domain.gdpr import AuditEvent
 from sono.domain.maintenance import MaintenanceState
@@ -217,7 +219,7 @@ async def test_logout_ends_the_callers_session_whatever_refresh_token_it_sends(w
 async def test_during_maintenance_a_non_admin_login_is_refused_before_the_password_check(world: World) -> None:
     await world.register("alice")
     await world.register("root", superuser=True)
-    await world.app.maintenance.set(True, "Back soon")
+    await world.app.bus(SetMaintenance(True, "Back soon"), Actor.operator())
     before = (world.hasher.verify_calls, world.hasher.dummy_calls)
 
     for password in (PASSWORD, "Wr0ng!Password"):
@@ -233,7 +235,7 @@ async def test_during_maintenance_a_non_admin_login_is_refused_before_the_passwo
 async def test_during_maintenance_only_admins_refresh(world: World) -> None:
     await world.register("alice")
     pair = await world.app.auth.login("alice", PasswordInput(PASSWORD))
-    await world.app.maintenance.set(True)
+    await world.app.bus(SetMaintenance(True), Actor.operator())
     with pytest.raises(MaintenanceActive):
         await world.app.auth.refresh(pair.refresh_token)
     with pytest.raises(MaintenanceActive):

@@ -182,14 +182,18 @@ def _cmd_users_promote(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_maintenance(settings: Settings, args: argparse.Namespace) -> int:
+    from sono.application.maintenance.messages import GetMaintenance, SetMaintenance
+    from sono.application.messages import Actor
+
     async def switch() -> None:
         async with _container(settings) as container:
+            operator = Actor.operator()
             if args.action == "on":
-                state = await container.maintenance.set(True, args.message)
+                state = await container.bus(SetMaintenance(True, args.message), operator)
             elif args.action == "off":
-                state = await container.maintenance.set(False)
+                state = await container.bus(SetMaintenance(False), operator)
             else:
-                state = await container.maintenance.status()
+                state = await container.bus(GetMaintenance(), operator)
         _show(enabled=state.enabled, message=state.message)
 
     asyncio.run(switch())

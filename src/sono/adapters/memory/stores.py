@@ -66,3 +66,6 @@ class FakeMaintenanceStore:
     async def set(self, state: MaintenanceState) -> None:
         self.set_calls += 1
         self.state = state
+
+    def remember(self, state: MaintenanceState) -> None:
+        self.state = state

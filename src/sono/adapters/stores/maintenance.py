@@ -81,6 +81,10 @@ class DatabaseMaintenanceStore:
         async with self._uow_factory() as uow:
             await uow.maintenance.set(state)
             await uow.commit()
+        self.remember(state)
+
+    def remember(self, state: MaintenanceState) -> None:
+        """A state committed through a unit of work of this process: serve it at once."""
         self._generation += 1
         self._remember(state)
 

@@ -21,7 +21,7 @@ from sono.application.accounts.ports import (
     TokenIssuer,
 )
 from sono.application.common import PasswordInput, Principal, audit, hold_users
-from sono.application.maintenance.service import MaintenanceService
+from sono.application.maintenance.gate import MaintenanceGate
 from sono.application.ports import Clock
 from sono.application.uow import UnitOfWork, UnitOfWorkFactory
 from sono.domain.errors import InvalidToken, NotAuthenticated, PermissionDenied, SessionEnded
@@ -55,7 +55,7 @@ class AuthService:
         tokens: TokenIssuer,
         decryptor: PasswordDecryptor,
         clock: Clock,
-        maintenance: MaintenanceService,
+        maintenance: MaintenanceGate,
         sessions: SessionLookup,
         *,
         refresh_grace: timedelta = DEFAULT_REFRESH_GRACE,

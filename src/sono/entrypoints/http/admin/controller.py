@@ -9,7 +9,18 @@ from litestar import Controller, Response, delete, get, post, put
 from litestar.datastructures import ResponseHeader
 from litestar.params import JSONBody, QueryParameter
 
-from sono.application.admin.service import USER_QUERY_MAX
+from sono.application.admin.messages import (
+    USER_QUERY_MAX,
+    DeleteUser,
+    DisableUser,
+    EnableUser,
+    GetCatalogueStats,
+    GetUploadStats,
+    GetUser,
+    ListUsers,
+    ProcessPendingDeletions,
+    SetUploadLimit,
+)
 from sono.entrypoints.http.admin.schemas import (
     AdminStatsOut,
     AdminUserOut,
@@ -26,7 +37,7 @@ from sono.entrypoints.http.audio.schemas import UploadStatsOut, upload_stats_out
 from sono.entrypoints.http.errors import field_locations
 from sono.entrypoints.http.openapi import BEARER, errors
 from sono.entrypoints.http.schemas import NO_NUL, QUERY_TEXT_MAX, Limit, Skip
-from sono.entrypoints.http.security import AppContainer, Caller, ClientIp, admin_only
+from sono.entrypoints.http.security import Acting, AppContainer, Bus, admin_only
 
 UPLOAD_LIMIT_UPDATED = "Upload limit updated"
 TOTAL_COUNT = "X-Total-Count"
@@ -44,10 +55,10 @@ SearchText = Annotated[
 
 
 async def user_list(
-    principal: Caller, container: AppContainer, q: str | None, skip: int, limit: int
+    bus: Bus, actor: Acting, container: AppContainer, q: str | None, skip: int, limit: int
 ) -> Response[list[AdminUserOut]]:
     """The plain array the web admin panel reads, with the total in ``X-Total-Count``."""
-    page = await container.admin.users(principal, query=q, skip=skip, limit=limit)
+    page = await bus(ListUsers(q, skip, limit), actor)
     items = [await admin_user_out(container.media, summary) for summary in page.items]
     return Response(items, headers={TOTAL_COUNT: str(page.total)})
 
@@ -59,8 +70,8 @@ class AdminController(Controller):
     security = BEARER
 
     @get("/stats", summary="Counts over the whole catalogue", responses=errors(401, 403))
-    async def stats(self, principal: Caller, container: AppContainer) -> AdminStatsOut:
-        return stats_out(await container.admin.stats(principal))
+    async def stats(self, bus: Bus, actor: Acting) -> AdminStatsOut:
+        return stats_out(await bus(GetCatalogueStats(), actor))
 
     @get(
         "/users",
@@ -70,13 +81,19 @@ class AdminController(Controller):
         responses=errors(401, 403, 422),
     )
     async def list_users(
-        self, principal: Caller, container: AppContainer, q: SearchText = None, skip: Skip = 0, limit: Limit = 100
+        self,
+        bus: Bus,
+        actor: Acting,
+        container: AppContainer,
+        q: SearchText = None,
+        skip: Skip = 0,
+        limit: Limit = 100,
     ) -> Response[list[AdminUserOut]]:
-        return await user_list(principal, container, q, skip, limit)
+        return await user_list(bus, actor, container, q, skip, limit)
 
     @get("/users/{user_id:int}", summary="A user, with what they store", responses=errors(401, 403, 404, 422))
-    async def get_user(self, principal: Caller, container: AppContainer, user_id: UserId) -> AdminUserOut:
-        return await admin_user_out(container.media, await container.admin.user(principal, user_id))
+    async def get_user(self, bus: Bus, actor: Acting, container: AppContainer, user_id: UserId) -> AdminUserOut:
+        return await admin_user_out(container.media, await bus(GetUser(user_id), actor))
 
     @put(
         "/users/{user_id:int}/upload-limit",
@@ -84,9 +101,9 @@ class AdminController(Controller):
         responses=errors(401, 403, 404, 422),
     )
     async def set_upload_limit(
-        self, data: JSONBody[UploadLimitIn], principal: Caller, container: AppContainer, ip: ClientIp, user_id: UserId
+        self, data: JSONBody[UploadLimitIn], bus: Bus, actor: Acting, user_id: UserId
     ) -> UploadLimitOut:
-        summary = await container.admin.set_upload_limit(principal, user_id, data.max_audio_uploads, ip=ip)
+        summary = await bus(SetUploadLimit(user_id, data.max_audio_uploads), actor)
         quota = summary.quota
         return UploadLimitOut(
             message=UPLOAD_LIMIT_UPDATED,
@@ -101,8 +118,8 @@ class AdminController(Controller):
         summary="A user's uploads against their limit",
         responses=errors(401, 403, 404, 422),
     )
-    async def upload_stats(self, principal: Caller, container: AppContainer, user_id: UserId) -> UploadStatsOut:
-        return upload_stats_out(await container.admin.upload_stats(principal, user_id))
+    async def upload_stats(self, bus: Bus, actor: Acting, user_id: UserId) -> UploadStatsOut:
+        return upload_stats_out(await bus(GetUploadStats(user_id), actor))
 
     @post(
         "/users/{user_id:int}/disable",
@@ -110,10 +127,8 @@ class AdminController(Controller):
         status_code=200,
         responses=errors(400, 401, 403, 404, 422),
     )
-    async def disable_user(
-        self, principal: Caller, container: AppContainer, ip: ClientIp, user_id: UserId
-    ) -> UserStatusOut:
-        user = await container.admin.disable(principal, user_id, ip=ip)
+    async def disable_user(self, bus: Bus, actor: Acting, user_id: UserId) -> UserStatusOut:
+        user = await bus(DisableUser(user_id), actor)
         return UserStatusOut(message=f"User {user.username} has been disabled", user_id=user_id, is_active=False)
 
     @post(
@@ -122,10 +137,8 @@ class AdminController(Controller):
         status_code=200,
         responses=errors(400, 401, 403, 404, 422),
     )
-    async def enable_user(
-        self, principal: Caller, container: AppContainer, ip: ClientIp, user_id: UserId
-    ) -> UserStatusOut:
-        user = await container.admin.enable(principal, user_id, ip=ip)
+    async def enable_user(self, bus: Bus, actor: Acting, user_id: UserId) -> UserStatusOut:
+        user = await bus(EnableUser(user_id), actor)
         return UserStatusOut(message=f"User {user.username} has been enabled", user_id=user_id, is_active=True)
 
     @delete(
@@ -134,10 +147,8 @@ class AdminController(Controller):
         status_code=200,
         responses=errors(400, 401, 403, 404, 422),
     )
-    async def delete_user(
-        self, principal: Caller, container: AppContainer, ip: ClientIp, user_id: UserId
-    ) -> UserDeletedOut:
-        usage = await container.admin.delete_user(principal, user_id, ip=ip)
+    async def delete_user(self, bus: Bus, actor: Acting, user_id: UserId) -> UserDeletedOut:
+        usage = await bus(DeleteUser(user_id), actor)
         return UserDeletedOut(
             message="User permanently deleted", user_id=user_id, deleted_audio_files=usage.audio_files
         )
@@ -148,10 +159,8 @@ class AdminController(Controller):
         status_code=200,
         responses=errors(401, 403),
     )
-    async def process_pending_deletions(
-        self, principal: Caller, container: AppContainer, ip: ClientIp
-    ) -> PendingDeletionsOut:
-        processed = await container.admin.process_pending_deletions(principal, ip=ip)
+    async def process_pending_deletions(self, bus: Bus, actor: Acting) -> PendingDeletionsOut:
+        processed = await bus(ProcessPendingDeletions(), actor)
         return PendingDeletionsOut(message=f"Processed {processed} pending deletions", processed_count=processed)
 
 
@@ -166,10 +175,10 @@ class AdminController(Controller):
     responses=errors(401, 403, 422),
 )
 async def list_users_alias(
-    principal: Caller, container: AppContainer, q: SearchText = None, skip: Skip = 0, limit: Limit = 100
+    bus: Bus, actor: Acting, container: AppContainer, q: SearchText = None, skip: Skip = 0, limit: Limit = 100
 ) -> Response[list[AdminUserOut]]:
     """``GET /api/v1/users/``: the admin user list on the users path, as the original server had it.
     A route of its own, not a controller: Litestar 2 merges a handler into the accounts
     controller's ``/api/v1/users`` route (its ``POST`` registers) only when the handler comes after
     that controller in the app's handlers, and refuses a second controller on the same path."""
-    return await user_list(principal, container, q, skip, limit)
+    return await user_list(bus, actor, container, q, skip, limit)

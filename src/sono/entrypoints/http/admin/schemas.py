@@ -8,8 +8,8 @@ import msgspec
 from litestar.params import PathParameter
 from msgspec import Meta
 
+from sono.application.admin.messages import UserSummary
 from sono.application.admin.ports import CatalogueStats
-from sono.application.admin.service import UserSummary
 from sono.application.media.service import MediaService
 from sono.domain.users import MAX_AUDIO_UPLOADS_LIMIT
 from sono.entrypoints.http.accounts.schemas import UserOut, user_fields

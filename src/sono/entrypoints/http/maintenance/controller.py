@@ -8,11 +8,13 @@ import msgspec
 from litestar import Controller, get, post
 from litestar.params import JSONBody, QueryParameter
 
+from sono.application.maintenance.messages import GetMaintenance, SetMaintenance
+from sono.application.messages import ANONYMOUS
 from sono.domain.maintenance import MESSAGE_MAX, MaintenanceState
 from sono.entrypoints.http.errors import field_locations
 from sono.entrypoints.http.openapi import BEARER, EXEMPT, errors
 from sono.entrypoints.http.schemas import EDGE_TEXT_MAX, QUERY_TEXT_MAX, Input, QueryText, documented, text
-from sono.entrypoints.http.security import AppContainer, Caller, ClientIp, admin_only
+from sono.entrypoints.http.security import Acting, Bus, admin_only
 
 
 class MaintenanceToggleIn(Input):
@@ -45,8 +47,8 @@ class MaintenanceController(Controller):
     opt = EXEMPT
 
     @get("/status", summary="Whether maintenance mode is on (public)", responses=errors(maintenance=False))
-    async def status(self, container: AppContainer) -> MaintenanceOut:
-        return maintenance_out(await container.maintenance.status())
+    async def status(self, bus: Bus) -> MaintenanceOut:
+        return maintenance_out(await bus(GetMaintenance(), ANONYMOUS))
 
     @post(
         "/enable",
@@ -59,15 +61,14 @@ class MaintenanceController(Controller):
     )
     async def enable(
         self,
-        principal: Caller,
-        container: AppContainer,
-        ip: ClientIp,
+        bus: Bus,
+        actor: Acting,
         message: Annotated[
             QueryText | None,
             QueryParameter(max_length=QUERY_TEXT_MAX, description=f"Custom message, at most {MESSAGE_MAX} characters"),
         ] = None,
     ) -> MaintenanceOut:
-        state = await container.maintenance.set(True, message, actor_id=principal.user_id, ip=ip)
+        state = await bus(SetMaintenance(True, message), actor)
         return maintenance_out(state)
 
     @post(
@@ -78,8 +79,8 @@ class MaintenanceController(Controller):
         security=BEARER,
         responses=errors(401, 403, maintenance=False),
     )
-    async def disable(self, principal: Caller, container: AppContainer, ip: ClientIp) -> MaintenanceOut:
-        return maintenance_out(await container.maintenance.set(False, actor_id=principal.user_id, ip=ip))
+    async def disable(self, bus: Bus, actor: Acting) -> MaintenanceOut:
+        return maintenance_out(await bus(SetMaintenance(False), actor))
 
     @post(
         "/toggle",
@@ -89,8 +90,6 @@ class MaintenanceController(Controller):
         security=BEARER,
         responses=errors(401, 403, 422, maintenance=False),
     )
-    async def toggle(
-        self, data: JSONBody[MaintenanceToggleIn], principal: Caller, container: AppContainer, ip: ClientIp
-    ) -> MaintenanceOut:
-        state = await container.maintenance.set(data.enabled, data.message, actor_id=principal.user_id, ip=ip)
+    async def toggle(self, data: JSONBody[MaintenanceToggleIn], bus: Bus, actor: Acting) -> MaintenanceOut:
+        state = await bus(SetMaintenance(data.enabled, data.message), actor)
         return maintenance_out(state)
