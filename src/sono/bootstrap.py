@@ -31,10 +31,12 @@ from sono.application.charts import ChartsReader, ChartsService
 from sono.application.collections.admin import CollectionAdminService
 from sono.application.collections.ports import CollectionCatalog
 from sono.application.collections.service import CollectionService
+from sono.application.events import EventDelivery, Outbox
 from sono.application.gdpr.service import GdprService
 from sono.application.jobs import JobRunner
 from sono.application.maintenance.ports import MaintenanceStore
 from sono.application.maintenance.service import MaintenanceService
+from sono.application.media.handlers import MediaReactions
 from sono.application.media.ports import MediaInspector, ObjectStorage, UrlSigner
 from sono.application.media.service import MediaService
 from sono.application.metrics import MeteredMessages, Metrics, NoMetrics, instrumented
@@ -104,7 +106,13 @@ class Container:
         return self._instrument(
             "media",
             MediaService(
-                p.uow, p.storage, p.signer, p.inspector, p.clock, url_ttl_seconds=self.settings.media_url_ttl_seconds
+                p.uow,
+                p.storage,
+                p.signer,
+                p.inspector,
+                p.clock,
+                self.outbox,
+                url_ttl_seconds=self.settings.media_url_ttl_seconds,
             ),
         )
 
@@ -167,13 +175,27 @@ class Container:
         middleware: list[Middleware] = [Timing()]
         if self.ports.metrics.enabled:
             middleware.append(MeteredMessages(self.ports.metrics))
-        bus = MessageBus(self.ports.uow, middleware)
+        bus = MessageBus(self.ports.uow, middleware, outbox=Outbox(self.ports.clock))
         retention_days = self.settings.audit_retention_days
         bus.register(
             AnnouncementHandlers(self.ports.clock),
             AuditHandlers(self.ports.clock, retention=timedelta(days=retention_days) if retention_days else None),
+            MediaReactions(self.ports.storage),
         )
         return bus
+
+    @property
+    def outbox(self) -> Outbox:
+        """Where use cases publish domain events (the bus's: it knows every reaction)."""
+        outbox = self.bus.outbox
+        assert outbox is not None
+        return outbox
+
+    @cached_property
+    def delivery(self) -> EventDelivery:
+        """Runs the outbox's due reactions (``sono worker``; in-process on embedded defaults)."""
+        metrics = self.ports.metrics if self.ports.metrics.enabled else None
+        return EventDelivery(self.ports.uow, self.outbox, self.bus, metrics=metrics)
 
     @cached_property
     def charts(self) -> ChartsService:

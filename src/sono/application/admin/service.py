@@ -163,8 +163,8 @@ class AdminService:
                 target_user_id=user_id,
                 deleted_audio_files=usage.audio_files,
             )
+            await self._media.release(uow, keys)
             await uow.commit()
-        await self._media.remove(keys)
         return usage
 
     async def process_pending_deletions(self, admin: Principal, *, ip: str | None = None) -> int:
