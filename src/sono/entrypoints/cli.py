@@ -269,6 +269,7 @@ def _cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
                 concurrency=args.concurrency,
                 poll_seconds=args.poll,
                 jobs_interval_seconds=settings.jobs_interval_seconds,
+                heartbeat=Path(args.heartbeat) if args.heartbeat else None,
             )
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGTERM, signal.SIGINT):
@@ -567,6 +568,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker.add_argument(
         "--poll", type=_seconds, default=1.0, help="seconds between looks at an empty outbox (default: %(default)s)"
+    )
+    worker.add_argument(
+        "--heartbeat",
+        metavar="FILE",
+        help="touch FILE after each successful run of the periodic jobs (for a container's healthcheck)",
     )
     worker.set_defaults(handler=_cmd_worker)
 

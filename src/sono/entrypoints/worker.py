@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sono.entrypoints.logs import LogContext, bound, new_request_id
@@ -31,12 +32,14 @@ class Worker:
         poll_seconds: float = 1.0,
         jobs_interval_seconds: float = 60.0,
         run_jobs: bool = True,
+        heartbeat: Path | None = None,
     ) -> None:
         self._container = container
         self._concurrency = max(1, concurrency)
         self._poll = max(0.01, poll_seconds)
         self._jobs_interval = jobs_interval_seconds
         self._run_jobs = run_jobs
+        self._heartbeat = heartbeat
         self._stopping = asyncio.Event()
         self.delivered = 0
 
@@ -84,10 +87,19 @@ class Worker:
                 try:
                     report = await self._container.jobs.run_due()
                     log.debug("periodic jobs: %s", report)
+                    self._beat()
                 except Exception:
                     log.exception("periodic jobs failed")
                 await self._report_outbox()
             await self._wait(self._jobs_interval)
+
+    def _beat(self) -> None:
+        """Touch the heartbeat file (a container's healthcheck reads its age)."""
+        if self._heartbeat is not None:
+            try:
+                self._heartbeat.touch()
+            except OSError:
+                log.warning("could not touch %s", self._heartbeat, exc_info=True)
 
     async def _report_outbox(self) -> None:
         metrics = self._container.ports.metrics
