@@ -754,6 +754,7 @@ async def test_admins_delete_anyones_file(api: Api) -> None:
     response = await api.client.delete(f"{AUDIO}/{private['id']}", headers=root.headers)
 
     assert response.status_code == 200
+    await api.deliver()
     assert await stored_keys(api) == set()
 
 
