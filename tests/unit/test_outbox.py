@@ -272,3 +272,21 @@ async def test_a_release_is_forgotten_when_its_change_rolls_back(world: World) -
         {"keys": ["audio/x.mp3"]},
     )
     assert await world.deliver() == 1  # a key already gone is fine
+
+
+async def test_the_worker_loop_delivers_and_stops_when_asked(world: World) -> None:
+    import asyncio
+
+    from sono.entrypoints.worker import Worker
+
+    async with world.uow() as uow:
+        await world.app.media.release(uow, ["audio/x.mp3"])
+        await uow.commit()
+    worker = Worker(world.app, concurrency=2, poll_seconds=0.01, run_jobs=False)
+    task = asyncio.create_task(worker.run())
+    while worker.delivered == 0 and not task.done():
+        await asyncio.sleep(0)
+    worker.stop()
+    await asyncio.wait_for(task, 5)
+    assert worker.delivered == 1
+    assert (await world.app.delivery.stats()).queued == 0

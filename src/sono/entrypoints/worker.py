@@ -75,8 +75,11 @@ class Worker:
                 entries = []
             for entry in entries:  # once claimed, finished even when asked to stop
                 with bound(LogContext(new_request_id(), route=f"event {entry.event} {entry.reaction}")):
-                    outcome = await asyncio.shield(delivery.run(entry))
-                    log.debug("%s for %s: %s", entry.reaction, entry.event, outcome)
+                    try:
+                        outcome = await asyncio.shield(delivery.run(entry))
+                        log.debug("%s for %s: %s", entry.reaction, entry.event, outcome)
+                    except Exception:  # e.g. the database went away: the lease runs out, it is tried again
+                        log.exception("could not deliver %s for %s", entry.reaction, entry.event)
                 self.delivered += 1
             if not entries:
                 await self._wait(self._poll)
