@@ -76,6 +76,7 @@ async def test_a_new_picture_replaces_and_deletes_the_old_one(api: Api) -> None:
     second = (await upload(api, alice, png_bytes((32, 32)))).json()["profile_picture_url"]
 
     assert second != first
+    await api.deliver()  # what a worker does shortly after the commit
     assert (await api.client.get(local_url(first))).status_code == 404
     assert (await api.client.get(local_url(second))).status_code == 200
     assert len(await stored_keys(api, "avatars")) == 1
