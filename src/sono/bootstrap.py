@@ -31,11 +31,13 @@ from sono.application.charts import ChartsReader, ChartsService
 from sono.application.collections.admin import CollectionAdminService
 from sono.application.collections.ports import CollectionCatalog
 from sono.application.collections.service import CollectionService
+from sono.application.events import EventDelivery, Outbox
 from sono.application.gdpr.service import GdprService
 from sono.application.jobs import JobRunner
 from sono.application.maintenance.gate import MaintenanceGate
 from sono.application.maintenance.handlers import MaintenanceHandlers
 from sono.application.maintenance.ports import MaintenanceStore
+from sono.application.media.handlers import MediaReactions
 from sono.application.media.ports import MediaInspector, ObjectStorage, UrlSigner
 from sono.application.media.service import MediaService
 from sono.application.metrics import MeteredMessages, Metrics, NoMetrics, instrumented
@@ -105,7 +107,13 @@ class Container:
         return self._instrument(
             "media",
             MediaService(
-                p.uow, p.storage, p.signer, p.inspector, p.clock, url_ttl_seconds=self.settings.media_url_ttl_seconds
+                p.uow,
+                p.storage,
+                p.signer,
+                p.inspector,
+                p.clock,
+                self.outbox,
+                url_ttl_seconds=self.settings.media_url_ttl_seconds,
             ),
         )
 
@@ -163,7 +171,7 @@ class Container:
         middleware: list[Middleware] = [Timing()]
         if self.ports.metrics.enabled:
             middleware.append(MeteredMessages(self.ports.metrics))
-        bus = MessageBus(self.ports.uow, middleware)
+        bus = MessageBus(self.ports.uow, middleware, outbox=self.outbox)
         retention_days = self.settings.audit_retention_days
         bus.register(
             AdminHandlers(self.ports.uow, self.ports.clock, self.media, self.gdpr),
@@ -172,6 +180,20 @@ class Container:
             MaintenanceHandlers(self.ports.maintenance, self.ports.clock),
         )
         return bus
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        """Where use cases record their events, in their own unit of work, one row per reaction:
+        every feature's reactions are registered here, before anything can publish."""
+        outbox = Outbox(self.ports.clock)
+        outbox.register(MediaReactions(self.ports.storage))
+        return outbox
+
+    @cached_property
+    def delivery(self) -> EventDelivery:
+        """Runs the outbox's due reactions (``sono worker``; in-process on embedded defaults)."""
+        metrics = self.ports.metrics if self.ports.metrics.enabled else None
+        return EventDelivery(self.ports.uow, self.outbox, self.bus, metrics=metrics)
 
     @cached_property
     def charts(self) -> ChartsService:

@@ -616,3 +616,80 @@ def test_the_version_comes_from_the_package_metadata_else_the_source(tmp_path: P
     assert written  # the line the build (hatch) reads the version from
     assert _version_in_a_bare_interpreter(tmp_path, installed="9.8.7") == "9.8.7"
     assert _version_in_a_bare_interpreter(tmp_path / "none", installed=None) == written.group(1)
+
+
+# --------------------------------------------------------------------------- the outbox and the worker
+
+
+def _outbox_entry(keys: list[str]) -> Any:
+    from sono.application.events import OutboxEntry
+
+    now = datetime.now(UTC)
+    return OutboxEntry("ObjectsReleased", "MediaReactions.delete_released", {"keys": keys}, now, now)
+
+
+def test_jobs_failed_lists_and_retry_requeues(migrated: str, sono: Sono) -> None:
+    async def arrange(uow: Any) -> list[int]:
+        await uow.outbox.add([_outbox_entry(["audio/1/a.mp3"]), _outbox_entry(["audio/1/b.mp3"])])
+        now = datetime.now(UTC)
+        claimed = await uow.outbox.claim(now, now + timedelta(minutes=5), 10)
+        for entry in claimed:
+            await uow.outbox.fail(entry.id, entry.leased_until, now, "ServiceUnavailable: storage down")
+        return [entry.id for entry in claimed]
+
+    first, second = _in_uow(migrated, arrange)
+
+    listed = sono("jobs", "failed")
+    assert listed.code == 0, listed.err
+    lines = [line.split("\t") for line in listed.out.splitlines()]
+    assert [(int(line[0]), line[2], line[3], line[4], line[5]) for line in lines] == [
+        (id_, "ObjectsReleased", "MediaReactions.delete_released", "1", "ServiceUnavailable: storage down")
+        for id_ in (first, second)
+    ]
+    as_json = [json.loads(line) for line in sono("jobs", "failed", "--json").out.splitlines()]
+    assert [row["payload"] for row in as_json] == [{"keys": ["audio/1/a.mp3"]}, {"keys": ["audio/1/b.mp3"]}]
+
+    assert sono("jobs", "retry").code == 2  # ids or --all
+    assert sono("jobs", "retry", str(first), "--all").code == 2
+    assert sono("jobs", "retry", str(first)).field("requeued") == "1"
+    assert [json.loads(line)["id"] for line in sono("jobs", "failed", "--json").out.splitlines()] == [second]
+    assert sono("jobs", "retry", "--all").field("requeued") == "1"
+    assert sono("jobs", "failed").out == ""
+
+
+def test_worker_delivers_and_stops_on_sigterm(migrated: str, cli_env: Path) -> None:
+    import signal
+    import time
+
+    media = load_settings().media_dir
+    released = media / "audio" / "1" / "gone.mp3"
+    released.parent.mkdir(parents=True, exist_ok=True)
+    released.write_bytes(b"FAKE")
+
+    async def arrange(uow: Any) -> None:
+        await uow.outbox.add([_outbox_entry(["audio/1/gone.mp3"])])
+
+    _in_uow(migrated, arrange)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "sono", "worker", "--concurrency", "2", "--poll", "0.05"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for _ in range(1200):
+            if not released.exists() or worker.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert not released.exists(), worker.communicate(timeout=5)
+        worker.send_signal(signal.SIGTERM)
+        _, err = worker.communicate(timeout=60)
+    finally:
+        worker.kill()
+    assert worker.returncode == 0, err
+    assert "Traceback" not in err
+
+    async def remaining(uow: Any) -> int:
+        return int((await uow.outbox.stats()).queued)
+
+    assert _in_uow(migrated, remaining) == 0

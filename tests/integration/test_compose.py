@@ -210,7 +210,9 @@ def test_auxiliary_ports_are_published_on_loopback_only(services: dict[str, Any]
 def test_a_worker_runs_the_jobs_and_the_api_does_not(services: dict[str, Any]) -> None:
     worker = services["worker"]
     assert worker["image"] == services["api"]["image"]
-    assert "sono jobs run-due" in " ".join(worker["command"])
+    assert worker["command"][:2] == ["sono", "worker"]
+    assert "/tmp/sono-worker.alive" in worker["command"]  # what its healthcheck reads
+    assert "/tmp/sono-worker.alive" in " ".join(worker["healthcheck"]["test"])
     assert worker["environment"]["SONO_MIGRATE_ON_START"] == "false"
     assert services["api"]["environment"]["SONO_JOBS_ENABLED"] == "false"
     assert worker["depends_on"]["api"]["condition"] == "service_healthy"
@@ -344,13 +346,14 @@ def test_the_image_installs_only_from_the_lock() -> None:
 def test_the_containers_commands_run_with_their_settings_on_real_services(
     postgres_url: str, redis_clean_url: str, s3_endpoint: str, tmp_path: Path
 ) -> None:
-    """The api's migration and the worker's `sono jobs run-due`, with the environment compose gives
+    """The api's migration and the worker's `sono worker`, with the environment compose gives
     the containers, on this machine's PostgreSQL, Redis and an S3 server (only the service
     addresses, which name compose's network, and the data folder are swapped)."""
     import os
-    import shlex
+    import signal
     import subprocess
     import sys
+    import time
 
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -389,6 +392,28 @@ def test_the_containers_commands_run_with_their_settings_on_real_services(
         return done.stdout
 
     assert "revision: " in run("api", ["sono", "db", "upgrade"])
-    loop = " ".join(services["worker"]["command"])
-    worker_command = shlex.split(loop.split("if ", 1)[1].split(";", 1)[0])
-    assert run("worker", worker_command).startswith("deletions_executed: 0\n")
+    assert run("worker", ["sono", "jobs", "run-due"]).startswith("deletions_executed: 0\n")
+
+    # The worker's own command: it runs the jobs (its heartbeat appears), then stops on SIGTERM.
+    command = list(services["worker"]["command"])
+    heartbeat = tmp_path / "alive"
+    command[command.index("/tmp/sono-worker.alive")] = str(heartbeat)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "sono", *command[1:]],
+        env={**base, **container_env(services["worker"], operator), **local},
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for _ in range(600):
+            if heartbeat.exists() or worker.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert heartbeat.exists(), worker.communicate(timeout=5)
+        worker.send_signal(signal.SIGTERM)
+        _, stderr = worker.communicate(timeout=60)
+    finally:
+        worker.kill()
+    assert worker.returncode == 0, stderr

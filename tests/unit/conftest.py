@@ -67,6 +67,14 @@ class World:
         pair = await self.app.auth.issue_session(user.id)  # type: ignore[arg-type]
         return await self.app.auth.authenticate(pair.access_token)
 
+    async def deliver(self) -> int:
+        """Run every due reaction to the events published so far (what a worker does shortly after a
+        commit), as often as they publish more; how many were delivered."""
+        delivered = 0
+        while (done := await self.app.delivery.run_due(1000)).total:
+            delivered += done.total
+        return delivered
+
     async def user(self, user_id: int) -> User | None:
         async with self.uow() as uow:
             return await uow.users.get(user_id)

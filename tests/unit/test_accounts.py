@@ -102,6 +102,8 @@ async def test_profile_picture_replaces_and_removes_the_old_one(world: World) ->
     first = await world.app.accounts.set_profile_picture(principal, io.BytesIO(b"FAKEIMAGE one"))
     first_key = first.profile_picture_key
     second = await world.app.accounts.set_profile_picture(principal, io.BytesIO(b"FAKEIMAGE two"))
+    assert await world.storage.exists(first_key)  # until a worker delivers its release
+    assert await world.deliver() == 1
 
     assert first_key and second.profile_picture_key and first_key != second.profile_picture_key
     assert not await world.storage.exists(first_key)

@@ -159,6 +159,7 @@ async def test_deleting_a_user_removes_their_objects_after_commit(world: World) 
     await _audio(world, alice, "audio/alice.mp3", 5)
     usage = await world.app.bus(DeleteUser(alice.id), root.actor)
     assert usage == Usage(1, 5)
+    await world.deliver()
     assert await world.user(alice.id) is None
     assert not await world.storage.exists("audio/alice.mp3")
     stats = await world.app.bus(GetCatalogueStats(), root.actor)

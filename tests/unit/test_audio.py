@@ -391,6 +391,7 @@ async def test_delete_closes_gaps_removes_objects_and_frees_quota(world: World, 
     assert doomed.id is not None and doomed.cover_art_key is not None
 
     await world.app.audio.delete(alice, doomed.id)
+    await world.deliver()
 
     async with world.uow() as uow:
         stored = await uow.collections.get(theirs.id)  # type: ignore[arg-type]
@@ -433,6 +434,7 @@ async def test_admins_delete_every_file_of_a_user(world: World, tmp_path) -> Non
     playlist = await collection_with(world, bob.user, hers[0], his, hers[2])
 
     deleted, user = await world.app.audio.delete_all_of(admin, alice.user_id)
+    await world.deliver()
 
     assert (deleted, user.username, user.max_audio_uploads) == (3, "alice", 7)
     assert await rows(world) == [his]
@@ -452,6 +454,7 @@ async def test_reset_uploads_also_restores_the_default_limit(world: World, tmp_p
     await upload(world, alice, tmp_path)
 
     deleted, user = await world.app.audio.delete_all_of(admin, alice.user_id, reset_quota=True)
+    await world.deliver()
 
     assert (deleted, user.max_audio_uploads) == (1, 20)
     assert await rows(world) == [] and world.storage.objects == {}

@@ -306,12 +306,14 @@ async def test_cover_art_replaces_the_old_object_and_rights_come_before_decoding
     assert first_key is not None and first_key.startswith(f"covers/{collection_id}/")
     second = await service.set_cover(people["owner"], collection_id, io.BytesIO(FAKE_IMAGE + b"2"))
     assert second.collection.cover_art_key != first_key
+    await world.deliver()
     assert first_key not in world.storage.objects
     assert world.storage.objects[second.collection.cover_art_key][0] == FAKE_IMAGE + b"2"  # type: ignore[index]
     async with world.uow() as uow:
         assert await uow.pending_objects.older_than(datetime(2100, 1, 1, tzinfo=UTC), 10) == []
 
     await service.delete(people["owner"], collection_id)
+    await world.deliver()
     assert not [key for key in world.storage.objects if key.startswith("covers/")]
     with pytest.raises(NotFound):
         await service.get(people["admin"].viewer, collection_id)
@@ -368,6 +370,7 @@ async def test_stats_and_admin_deletion(world: World) -> None:
     assert (everything.total, everything.playlists) == (4, 2)
 
     assert await admin.delete_all(people["admin"], people["owner"].user_id) == 3
+    await world.deliver()
     assert not [key for key in world.storage.objects if key.startswith("covers/")]
     assert (await admin.user_stats(people["owner"].user_id)).counts.total == 0
     assert (await admin.stats()).total == 1

@@ -146,6 +146,7 @@ async def test_due_hard_deletion_erases_the_user_and_their_objects(world: World)
 
     assert report.deletions_executed == 1
     assert await world.user(owner.id) is None  # type: ignore[arg-type]
+    await world.deliver()
     for key in ("audio/own.mp3", "covers/own.jpg", "avatars/own.webp"):
         assert not await world.storage.exists(key)
     async with world.uow() as uow:
@@ -184,6 +185,7 @@ async def test_delete_now_hard_removes_everything(world: World) -> None:
     principal = await world.principal(owner)
 
     await world.app.gdpr.delete_now(principal, PasswordInput(PASSWORD), DeletionType.HARD, ip="2.2.2.2")
+    await world.deliver()
 
     assert await world.user(owner.id) is None  # type: ignore[arg-type]
     assert not await world.storage.exists("audio/own.mp3")

@@ -20,9 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from sono.application.common import CALLER_GONE
+from sono.application.events import Outbox, OutboxEntry, decode
 from sono.application.messages import Actor, Message
 from sono.application.uow import UnitOfWork, UnitOfWorkFactory
 from sono.domain.errors import SessionEnded
+from sono.domain.events import Event
 
 R = TypeVar("R")
 M = TypeVar("M", bound=Message[Any])
@@ -38,6 +40,12 @@ class Context:
     actor: Actor
     uow: UnitOfWork
     _after_commit: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
+    _events: list[Event] = field(default_factory=list)
+
+    def publish(self, event: Event) -> None:
+        """Record ``event``: the bus stores it in the outbox in this unit of work before it commits
+        (so it exists if and only if the change does); workers run its reactions later."""
+        self._events.append(event)
 
     def after_commit(self, effect: Callable[[], Awaitable[object]]) -> None:
         """Run ``effect`` once the command's changes are committed (never if they are not), e.g.
@@ -67,14 +75,20 @@ def handles(message_type: type[Message[Any]]) -> Callable[[Callable[..., Awaitab
 
 
 class MessageBus:
-    def __init__(self, uow: UnitOfWorkFactory, middleware: Sequence[Middleware] = ()) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, middleware: Sequence[Middleware] = (), *, outbox: Outbox | None = None
+    ) -> None:
         self._uow = uow
+        self.outbox = outbox
         self._middleware = list(middleware)
         self._handlers: dict[type[Message[Any]], Handler] = {}
 
     def register(self, *handler_objects: object) -> None:
-        """Add every ``@handles`` method of the given objects. A message type has one handler."""
+        """Add every ``@handles`` method of the given objects (a message type has one handler)
+        and every ``@reacts_to`` method to the outbox's reactions."""
         for obj in handler_objects:
+            if self.outbox is not None:
+                self.outbox.register(obj)
             for _, method in inspect.getmembers(obj, inspect.ismethod):
                 message_type = getattr(method, _HANDLES, None)
                 if message_type is None:
@@ -119,13 +133,48 @@ class MessageBus:
             context = Context(actor, uow)
             result = await handler(message, context)
             if message.writes:
+                await self._store_events(uow, context)
                 await uow.commit()
-        for effect in context._after_commit:
-            try:
-                await effect()
-            except Exception:
-                log.warning("an effect after %s failed", message.name(), exc_info=True)
+            elif context._events:
+                raise RuntimeError(f"{message.name()} is a query: it cannot publish events")
+        await _run_effects(context, message.name())
         return result
+
+    async def _store_events(self, uow: UnitOfWork, context: Context) -> None:
+        if not context._events:
+            return
+        if self.outbox is None:
+            raise RuntimeError("events published on a bus without an outbox")
+        await self.outbox.publish(uow, *context._events)
+
+    async def deliver(self, entry: OutboxEntry) -> bool:
+        """Run a claimed outbox row's reaction for the system (``Actor.worker()``) in one unit of
+        work that also completes the row: False, changing nothing, if the row's lease ran out and
+        another claim took it. Raises what the reaction raised (the caller retries the row)."""
+        assert self.outbox is not None and entry.id is not None and entry.leased_until is not None
+        found = self.outbox.reaction(entry.event, entry.reaction)
+        if found is None:
+            raise LookupError(f"no reaction {entry.reaction} to {entry.event}")
+        event_type, reaction = found
+        event = decode(event_type, entry.payload)
+        async with self._uow() as uow:
+            context = Context(Actor.worker(), uow)
+            await reaction(event, context)
+            if not await uow.outbox.complete(entry.id, entry.leased_until):
+                await uow.rollback()
+                return False
+            await self._store_events(uow, context)
+            await uow.commit()
+        await _run_effects(context, entry.reaction)
+        return True
+
+
+async def _run_effects(context: Context, name: str) -> None:
+    for effect in context._after_commit:
+        try:
+            await effect()
+        except Exception:
+            log.warning("an effect after %s failed", name, exc_info=True)
 
 
 def _wrap(middleware: Middleware, message: Message[Any], actor: Actor, call: Call) -> Call:

@@ -49,6 +49,13 @@ class Metrics(Protocol):
     def pool_timeout(self, pool: str) -> None:
         """A caller gave up waiting for a connection."""
 
+    # the outbox of domain events
+    def delivery(self, reaction: str, outcome: str) -> None:
+        """A reaction was delivered: ``outcome`` is ok, retry, failed or lost (another claim)."""
+
+    def outbox_state(self, queued: int, failed: int, oldest_age_seconds: float) -> None:
+        """Rows waiting, rows failed for good, and how long the oldest waiting one has been due."""
+
     # the edges
     def rate_limited(self, route: str) -> None: ...
     def login_failed(self, route: str, reason: str) -> None: ...
@@ -98,6 +105,12 @@ class NoMetrics:
         pass
 
     def media_sent(self, kind: str, size: int) -> None:
+        pass
+
+    def delivery(self, reaction: str, outcome: str) -> None:
+        pass
+
+    def outbox_state(self, queued: int, failed: int, oldest_age_seconds: float) -> None:
         pass
 
     def http_started(self) -> None:

@@ -46,6 +46,7 @@ from sono.application.admin.ports import AdminQueries
 from sono.application.announcements.ports import AnnouncementRepository
 from sono.application.audio.ports import AudioFileRepository
 from sono.application.collections.ports import CollectionQueries, CollectionRepository
+from sono.application.events import OutboxRepository
 from sono.application.gdpr.ports import AuditLogRepository, ConsentRepository, DeletionRequestRepository
 from sono.application.maintenance.ports import MaintenanceRepository
 from sono.application.media.ports import PendingObjectRepository
@@ -65,6 +66,7 @@ class Repositories(Protocol):
     announcements: AnnouncementRepository
     admin_queries: AdminQueries
     maintenance: MaintenanceRepository
+    outbox: OutboxRepository
 
 
 class UnitOfWork(Repositories, Protocol):

@@ -220,6 +220,76 @@ def _cmd_jobs_run_due(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_jobs_failed(settings: Settings, args: argparse.Namespace) -> int:
+    async def failed() -> None:
+        async with _container(settings) as container:
+            entries = await container.delivery.failed(args.limit)
+        for entry in entries:
+            if args.json:
+                print(
+                    json.dumps(
+                        {
+                            "id": entry.id,
+                            "event": entry.event,
+                            "reaction": entry.reaction,
+                            "attempts": entry.attempts,
+                            "failed_at": entry.failed_at.isoformat() if entry.failed_at else None,
+                            "created_at": entry.created_at.isoformat(),
+                            "last_error": entry.last_error,
+                            "payload": entry.payload,
+                        }
+                    )
+                )
+            else:
+                failed_at = entry.failed_at.isoformat(timespec="seconds") if entry.failed_at else "-"
+                error = (entry.last_error or "").splitlines()[0] if entry.last_error else ""
+                print(f"{entry.id}\t{failed_at}\t{entry.event}\t{entry.reaction}\t{entry.attempts}\t{error}")
+
+    asyncio.run(failed())
+    return EXIT_OK
+
+
+def _cmd_jobs_retry(settings: Settings, args: argparse.Namespace) -> int:
+    if bool(args.ids) == bool(args.all):
+        raise UsageError("give the ids of failed deliveries to retry, or --all")
+
+    async def retry() -> int:
+        async with _container(settings) as container:
+            return await container.delivery.requeue(None if args.all else args.ids)
+
+    _show(requeued=asyncio.run(retry()))
+    return EXIT_OK
+
+
+def _cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    import signal
+
+    from sono.entrypoints.worker import Worker
+
+    async def work() -> None:
+        async with _container(settings) as container:
+            worker = Worker(
+                container,
+                concurrency=args.concurrency,
+                poll_seconds=args.poll,
+                jobs_interval_seconds=settings.jobs_interval_seconds,
+                heartbeat=Path(args.heartbeat) if args.heartbeat else None,
+            )
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, worker.stop)
+            log.info("worker started (concurrency %d)", args.concurrency)
+            try:
+                await worker.run()
+            finally:
+                for signum in (signal.SIGTERM, signal.SIGINT):
+                    loop.remove_signal_handler(signum)
+            log.info("worker stopped after %d deliveries", worker.delivered)
+
+    asyncio.run(work())
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------------- backup
 
 NOT_EMBEDDED = (
@@ -481,6 +551,34 @@ def build_parser() -> argparse.ArgumentParser:
         "run-due",
         help="run due account deletions, purge expired tokens and orphaned objects (idempotent, safe to run anywhere)",
     ).set_defaults(handler=_cmd_jobs_run_due)
+    jobs_failed = jobs.add_parser("failed", help="list the event deliveries that failed for good, oldest first")
+    jobs_failed.add_argument(
+        "--limit", type=_page_size, default=100, help="rows to show, 1..1000 (default: %(default)s)"
+    )
+    jobs_failed.add_argument("--json", action="store_true", help="one JSON object per line")
+    jobs_failed.set_defaults(handler=_cmd_jobs_failed)
+    jobs_retry = jobs.add_parser("retry", help="requeue failed event deliveries (their ids, or --all)")
+    jobs_retry.add_argument("ids", nargs="*", type=_positive_int, metavar="ID")
+    jobs_retry.add_argument("--all", action="store_true", help="every failed delivery")
+    jobs_retry.set_defaults(handler=_cmd_jobs_retry)
+
+    worker = commands.add_parser(
+        "worker",
+        help="deliver domain events from the outbox and run the periodic jobs every SONO_JOBS_INTERVAL_SECONDS,"
+        " until SIGTERM or SIGINT",
+    )
+    worker.add_argument(
+        "--concurrency", type=_positive_int, default=2, help="deliveries run at once (default: %(default)s)"
+    )
+    worker.add_argument(
+        "--poll", type=_seconds, default=1.0, help="seconds between looks at an empty outbox (default: %(default)s)"
+    )
+    worker.add_argument(
+        "--heartbeat",
+        metavar="FILE",
+        help="touch FILE after each successful run of the periodic jobs (for a container's healthcheck)",
+    )
+    worker.set_defaults(handler=_cmd_worker)
 
     backup = commands.add_parser(
         "backup", help="back up or restore the embedded defaults (SQLite, local media, secrets)"
@@ -512,6 +610,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"invalid integer: {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
+    if not 0.01 <= value <= 3600:
+        raise argparse.ArgumentTypeError("must be between 0.01 and 3600")
     return value
 
 

@@ -99,6 +99,14 @@ class Api:
         oaep = padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
         return base64.b64encode(key.encrypt(password.encode(), oaep)).decode()  # type: ignore[union-attr]
 
+    async def deliver(self) -> int:
+        """Run every due reaction to the domain events committed so far (what ``sono worker`` does
+        shortly after), as often as they publish more; how many were delivered."""
+        delivered = 0
+        while (done := await self.container.delivery.run_due(1000)).total:
+            delivered += done.total
+        return delivered
+
     def outbox(self) -> list[EmailMessage]:
         """The emails sent so far, oldest first."""
         files = sorted(Path(self.settings.outbox_dir).glob("*.eml"))

@@ -117,6 +117,7 @@ async def test_delete_a_users_files(api: Api) -> None:
     assert response.status_code == 200, response.text
     assert response.json() == {"message": "Deleted 3 audio files of user alice", "deleted_count": 3}
     assert (await api.client.get("/api/v1/audio/my-files", headers=alice.headers)).json()["total"] == 0
+    await api.deliver()
     assert len(await stored_keys(api)) == 1
     async with api.uow() as uow:
         stored = await uow.collections.get(playlist.id)  # type: ignore[arg-type]
@@ -151,6 +152,7 @@ async def test_reset_uploads(api: Api) -> None:
         "deleted_count": 2,
         "max_audio_uploads": 20,
     }
+    await api.deliver()
     assert await stored_keys(api) == set()
     stats = (await api.client.get("/api/v1/audio/stats", headers=alice.headers)).json()
     assert stats == {"used_uploads": 0, "max_uploads": 20, "remaining_uploads": 20, "total_bytes": 0}

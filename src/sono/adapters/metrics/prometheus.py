@@ -120,6 +120,17 @@ class PrometheusMetrics:
         self._upload_bytes = counter("sono_upload_bytes", "Bytes of uploaded files received", "route")
         self._uploads_refused = counter("sono_uploads_refused", "Uploads refused", "route", "reason")
         self._media_bytes = counter("sono_media_sent_bytes", "Bytes of stored media sent", "kind")
+        self._deliveries = counter("sono_outbox_deliveries", "Outbox reactions delivered", "reaction", "outcome")
+        # Every process reading the outbox sees the same table: the largest recent reading, not a sum.
+        self._outbox = _Labelled(
+            Gauge("sono_outbox_rows", "Outbox rows by state", ["state"], registry=registry, multiprocess_mode="livemax")
+        )
+        self._outbox_age = Gauge(
+            "sono_outbox_oldest_age_seconds",
+            "How long the oldest queued outbox row has been due",
+            registry=registry,
+            multiprocess_mode="livemax",
+        )
         self._in_flight = Gauge(
             "sono_http_requests_in_flight", "HTTP requests being served", registry=registry, multiprocess_mode=live
         )
@@ -163,6 +174,14 @@ class PrometheusMetrics:
 
     def media_sent(self, kind: str, size: int) -> None:
         self._media_bytes(kind).inc(size)
+
+    def delivery(self, reaction: str, outcome: str) -> None:
+        self._deliveries(reaction, outcome).inc()
+
+    def outbox_state(self, queued: int, failed: int, oldest_age_seconds: float) -> None:
+        self._outbox("queued").set(queued)
+        self._outbox("failed").set(failed)
+        self._outbox_age.set(oldest_age_seconds)
 
     def http_started(self) -> None:
         self._in_flight.inc()

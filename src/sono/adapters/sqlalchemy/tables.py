@@ -247,6 +247,23 @@ pending_objects = Table(
     _timestamp("created_at", nullable=False, index=True),
 )
 
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("event", String(128), nullable=False),
+    Column("reaction", String(128), nullable=False),
+    Column("payload", JSON().with_variant(JSONB(), "postgresql"), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    _timestamp("due_at", nullable=False),
+    _timestamp("leased_until"),
+    Column("last_error", Text),
+    _timestamp("failed_at"),
+    _timestamp("created_at", nullable=False),
+)
+_UNFAILED = text("failed_at IS NULL")
+Index("ix_outbox_due_at", outbox.c.due_at, postgresql_where=_UNFAILED, sqlite_where=_UNFAILED)
+
 collections = Table(
     "collections",
     metadata,

@@ -143,12 +143,12 @@ class AccountService:
                 old_key, user.profile_picture_key = user.profile_picture_key, key
                 user.updated_at = self._clock.now()
                 await self._media.settle(uow, [key])
+                if old_key:
+                    await self._media.release(uow, [old_key])
                 await uow.commit()
         except BaseException:
             await self._media.discard([key])
             raise
-        if old_key:
-            await self._media.remove([old_key])
         return user
 
     async def search(self, query: str, *, skip: int, limit: int) -> Page[User]:

@@ -31,6 +31,7 @@ from sono.application.messages import Actor
 from sono.application.ports import Clock
 from sono.application.uow import UnitOfWork, UnitOfWorkFactory
 from sono.domain.errors import BadRequest, NotFound
+from sono.domain.events import ObjectsReleased
 from sono.domain.gdpr import AuditEvent, DeletionType
 from sono.domain.users import MAX_AUDIO_UPLOADS_LIMIT, UploadQuota, User
 
@@ -125,11 +126,7 @@ class AdminHandlers:
             target_user_id=command.user_id,
             deleted_audio_files=usage.audio_files,
         )
-
-        async def remove_objects() -> None:
-            await self._media.remove(keys)
-
-        ctx.after_commit(remove_objects)
+        ctx.publish(ObjectsReleased(tuple(dict.fromkeys(keys))))  # removed by the worker once committed
         return usage
 
     @handles(ProcessPendingDeletions)

@@ -263,8 +263,8 @@ class AudioService:
                 ip=ip,
                 audio_file_id=audio_id,
             )
+            await self._media.release(uow, keys)
             await uow.commit()
-        await self._media.remove(keys)
 
     # ------------------------------------------------------------------ admins
 
@@ -309,8 +309,8 @@ class AudioService:
                 action="reset_uploads" if reset_quota else "delete_audio_files",
                 deleted_count=len(audio_ids),
             )
+            await self._media.release(uow, keys)
             await uow.commit()
-        await self._media.remove(keys)
         return len(audio_ids), user
 
     @staticmethod

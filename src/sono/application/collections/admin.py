@@ -74,8 +74,8 @@ class CollectionAdminService:
                 action="delete_all_collections",
                 deleted_count=deleted,
             )
+            await self._media.release(uow, covers)
             await uow.commit()
-        await self._media.remove(covers)
         return deleted
 
 

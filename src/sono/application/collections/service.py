@@ -261,9 +261,9 @@ class CollectionService:
             cover = collection.cover_art_key
             await uow.collections.delete(collection)
             await self._audit(uow, AuditEvent.COLLECTION_DELETED, principal, collection)
+            if cover:
+                await self._media.release(uow, [cover])
             await self._commit(uow)
-        if cover:
-            await self._media.remove([cover])
 
     async def set_cover(self, principal: Principal, collection_id: int, image: BinaryIO) -> CollectionView:
         """Re-encode the image, store it under a new public key (so its URL changes), point the
@@ -285,13 +285,13 @@ class CollectionService:
                 collection.updated_date = self._clock.now()
                 await self._save(uow, collection)
                 await self._media.settle(uow, [key])
+                if old_key:
+                    await self._media.release(uow, [old_key])
                 view = await self._view(uow, viewer, collection)
                 await self._commit(uow)
         except BaseException:
             await self._media.discard([key])
             raise
-        if old_key:
-            await self._media.remove([old_key])
         return view
 
     # ------------------------------------------------------------------ tracks

@@ -167,8 +167,8 @@ class GdprService:
                 immediate=True,
             )
             keys = await self.eraser.erase(uow, user, deletion_type)
+            await self._media.release(uow, keys)
             await uow.commit()
-        await self._media.remove(keys)
 
     async def execute_due(self, *, batch: int = 1) -> int:
         """Carry out every scheduled deletion whose grace period is over, each exactly once: a
@@ -186,8 +186,8 @@ class GdprService:
                     user = await uow.users.get(request.user_id, for_update=True)
                     if user is not None:
                         keys += await self.eraser.erase(uow, user, request.deletion_type)
+                await self._media.release(uow, keys)
                 await uow.commit()
-            await self._media.remove(keys)
             done += len(claimed)
 
     # ------------------------------------------------------------------ export

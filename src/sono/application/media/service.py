@@ -21,10 +21,12 @@ from datetime import timedelta
 from typing import BinaryIO
 
 from sono.application.common import delete_objects
+from sono.application.events import Outbox
 from sono.application.media.ports import MediaInspector, ObjectChunks, ObjectInfo, ObjectStorage, UrlSigner
 from sono.application.ports import Clock
 from sono.application.uow import UnitOfWork, UnitOfWorkFactory
 from sono.domain.errors import NotFound, PermissionDenied
+from sono.domain.events import ObjectsReleased
 from sono.domain.media import AudioInfo, AudioTags, ProcessedImage, is_public_key
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,7 @@ class MediaService:
         signer: UrlSigner,
         inspector: MediaInspector,
         clock: Clock,
+        outbox: Outbox,
         *,
         url_ttl_seconds: int = DEFAULT_URL_TTL_SECONDS,
         url_bucket_seconds: int = 3600,
@@ -61,6 +64,7 @@ class MediaService:
         self._signer = signer
         self._inspector = inspector
         self._clock = clock
+        self._outbox = outbox
         self._ttl = url_ttl_seconds
         self._bucket = max(1, url_bucket_seconds)
         self._signed: dict[tuple[str, int], str] = {}
@@ -148,9 +152,12 @@ class MediaService:
         except Exception:  # the jobs will find the record and try again
             log.warning("could not forget %d pending objects", len(keys), exc_info=True)
 
-    async def remove(self, keys: Sequence[str]) -> None:
-        """Remove objects whose rows are gone (committed); failures only leave orphans behind."""
-        await delete_objects(self._storage, keys)
+    async def release(self, uow: UnitOfWork, keys: Sequence[str]) -> None:
+        """In the unit of work that deletes (or replaces) the rows pointing at ``keys``: the objects
+        are to be removed once it commits (``ObjectsReleased``, in the outbox of that same commit;
+        ``MediaReactions`` removes them, retrying while the storage fails)."""
+        if keys:
+            await self._outbox.publish(uow, ObjectsReleased(tuple(dict.fromkeys(keys))))
 
     async def put_image(self, key: str, image: ProcessedImage) -> None:
         await self._storage.put_bytes(key, image.data, image.content_type)

@@ -39,10 +39,12 @@ from sono.entrypoints.http.middleware import EdgeMiddleware, MaintenanceMiddlewa
 from sono.entrypoints.http.openapi import docs_routes, openapi_config
 from sono.entrypoints.http.security import DEPENDENCIES
 from sono.entrypoints.logs import LogContext, bound, install_log_context, new_request_id
+from sono.entrypoints.worker import Worker
 
 log = logging.getLogger(__name__)
 
 JSON_BODY_MAX = 1024 * 1024
+STOP_GRACE_SECONDS = 10.0
 """Request bodies parsed by Litestar (JSON, forms). Uploads stream with limits of their own."""
 
 FEATURES: list[ControllerRouterHandler] = [
@@ -191,8 +193,10 @@ async def _lifespan(
             stack.push_async_callback(container.aclose)
             app.state.container = container
         if run_jobs:
-            jobs = asyncio.create_task(run_jobs_periodically(container, settings.jobs_interval_seconds))
-            stack.push_async_callback(_cancel, jobs)
+            # The worker loop in-process: outbox deliveries and the periodic jobs.
+            worker = Worker(container, jobs_interval_seconds=settings.jobs_interval_seconds)
+            task = asyncio.create_task(worker.run())
+            stack.push_async_callback(_stop, worker, task)
         yield
 
 
@@ -207,6 +211,14 @@ async def run_jobs_periodically(container: Container, interval_seconds: float) -
             except Exception:
                 log.exception("periodic jobs failed")
         await container.ports.clock.sleep(interval_seconds)
+
+
+async def _stop(worker: Worker, task: asyncio.Task[None]) -> None:
+    """Let the worker finish the row in hand (a few seconds at most), then cancel it."""
+    worker.stop()
+    with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+        await asyncio.wait_for(asyncio.shield(task), STOP_GRACE_SECONDS)
+    await _cancel(task)
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

@@ -543,6 +543,7 @@ async def test_cover_art(library: Library) -> None:
     second = await client.post(url, files={"file": ("c.png", png_bytes((32, 32)), "image/png")}, headers=alice.headers)
     second_url = second.json()["cover_art_url"]
     assert second_url != first_url
+    await api.deliver()  # what a worker does shortly after the commit
     assert (await client.get(local_url(first_url))).status_code == 404
     listed = (await client.get(f"{COLLECTIONS}/", headers=alice.headers)).json()["items"][0]
     assert listed["cover_art_url"] == second_url
@@ -561,6 +562,7 @@ async def test_cover_art(library: Library) -> None:
 
     deleted = await client.delete(f"{COLLECTIONS}/{made['id']}", headers=alice.headers)
     assert deleted.status_code == 200
+    await api.deliver()
     assert (await client.get(local_url(second_url))).status_code == 404
 
 

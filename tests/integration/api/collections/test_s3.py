@@ -53,4 +53,5 @@ async def test_collections_on_s3(make_api: MakeApi, s3_endpoint: str) -> None:
     cover_key = f"covers/{made['id']}/" + cover_url.split(f"/covers/{made['id']}/", 1)[1].split("?", 1)[0]
     assert await storage.exists(cover_key)
     assert (await client.delete(f"{COLLECTIONS}/{made['id']}", headers=alice.headers)).status_code == 200
+    await api.deliver()
     assert not await storage.exists(cover_key)

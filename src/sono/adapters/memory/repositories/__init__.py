@@ -11,6 +11,7 @@ from sono.adapters.memory.repositories import (  # noqa: F401  (imported to regi
     gdpr,
     maintenance,
     media,
+    outbox,
 )
 from sono.adapters.memory.repositories.base import (
     REPOSITORIES,

@@ -21,6 +21,7 @@ from operator import attrgetter
 from typing import Any, Literal, TypeVar
 
 from sono.application.common import Page
+from sono.application.events import OutboxEntry
 from sono.domain.announcements import Announcement
 from sono.domain.audio import AudioFile
 from sono.domain.collections import Collaborator, Collection, CollectionTrack
@@ -197,6 +198,7 @@ class FakeDatabase:
         )
         self.announcements = FakeTable[Announcement]("announcements", created="created_date")
         self.maintenance = FakeTable[MaintenanceRow]("maintenance_state")
+        self.outbox = FakeTable[OutboxEntry]("outbox")
         self._child_ids = itertools.count(1)
 
         def fk(table: FakeTable[Any], column: str, parent: FakeTable[Any] | None = None) -> ForeignKey:

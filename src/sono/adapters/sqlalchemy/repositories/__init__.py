@@ -11,6 +11,7 @@ from sono.adapters.sqlalchemy.repositories import (  # noqa: F401  (imported to 
     gdpr,
     maintenance,
     media,
+    outbox,
 )
 from sono.adapters.sqlalchemy.repositories.base import (
     REPOSITORIES,

@@ -1,0 +1,318 @@
+"""The outbox: domain events stored in the unit of work that records them, delivered later.
+
+A handler publishes an event (``Context.publish``, or ``Outbox.publish`` in a service's own unit of
+work); the outbox writes one row per (event, reaction) in that same unit of work, so an event exists
+if and only if the change that recorded it committed. Workers (``sono worker``, or the loop inside
+``sono serve`` on embedded defaults) run ``EventDelivery.run_due``: it claims due rows with a lease,
+runs each reaction in its own unit of work through the bus (as ``Actor.worker()``) and completes the
+row in that same unit of work, so a reaction's database effects happen exactly once; its external
+effects (storage, mail) happen at least once, so reactions are idempotent. A reaction that raises is
+retried with exponential backoff (``backoff``) and, after ``MAX_ATTEMPTS``, kept as failed until an
+operator requeues it (``sono jobs failed`` / ``sono jobs retry``).
+
+Reactions are methods marked ``@reacts_to(EventType)`` on handler objects registered with the bus
+(``MessageBus.register``, the same call as ``@handles``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import logging
+import typing
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sono.domain.events import Event
+
+if TYPE_CHECKING:
+    from sono.application.bus import Context
+    from sono.application.ports import Clock
+    from sono.application.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+_REACTS = "__sono_reacts_to__"
+MAX_ATTEMPTS = 10
+BACKOFF_CAP = timedelta(hours=1)
+LEASE = timedelta(minutes=5)
+ERROR_MAX = 2000
+
+Reaction = Callable[[Any, "Context"], Awaitable[Any]]
+
+
+def reacts_to(event_type: type[Event]) -> Callable[[Callable[..., Awaitable[Any]]], Any]:
+    """Marks a reaction method (``async def react(self, event, ctx)``) for ``MessageBus.register``."""
+
+    def mark(method: Callable[..., Awaitable[Any]]) -> Any:
+        setattr(method, _REACTS, event_type)
+        return method
+
+    return mark
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long to wait before the next try after ``attempts`` failed ones: 2^attempts seconds,
+    at most an hour."""
+    if attempts >= 12:  # 2^12 s > 1 h
+        return BACKOFF_CAP
+    return min(timedelta(seconds=2**attempts), BACKOFF_CAP)
+
+
+# ---------------------------------------------------------------------- rows and the port
+
+
+@dataclass(slots=True)
+class OutboxEntry:
+    """One (event, reaction) to deliver."""
+
+    event: str
+    reaction: str
+    payload: dict[str, Any]
+    due_at: datetime
+    created_at: datetime
+    attempts: int = 0
+    leased_until: datetime | None = None
+    last_error: str | None = None
+    failed_at: datetime | None = None
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxStats:
+    queued: int
+    failed: int
+    oldest_due_at: datetime | None
+
+
+class OutboxRepository(Protocol):
+    async def add(self, entries: Sequence[OutboxEntry]) -> None: ...
+
+    async def claim(self, now: datetime, lease_until: datetime, limit: int) -> list[OutboxEntry]:
+        """Up to ``limit`` rows due at ``now`` (not failed, not leased to a live claim), oldest due
+        first, leased until ``lease_until``. Two claimers never get the same row while its lease
+        lasts (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite serialises writers)."""
+        ...
+
+    async def complete(self, entry_id: int, lease: datetime) -> bool:
+        """Delete the row if it is still leased with ``lease`` (False: the lease ran out and
+        another claim took it)."""
+        ...
+
+    async def retry(self, entry_id: int, lease: datetime, due_at: datetime, error: str) -> bool:
+        """Count a failed attempt and make the row due again at ``due_at``."""
+        ...
+
+    async def fail(self, entry_id: int, lease: datetime, now: datetime, error: str) -> bool:
+        """Count a failed attempt and keep the row as failed for good (until ``requeue``)."""
+        ...
+
+    async def failed(self, limit: int) -> list[OutboxEntry]:
+        """Failed rows, oldest first."""
+        ...
+
+    async def requeue(self, ids: Sequence[int] | None, now: datetime) -> int:
+        """Make failed rows (those of ``ids``, or all) due at ``now`` with no attempts; how many."""
+        ...
+
+    async def stats(self) -> OutboxStats: ...
+
+
+# ---------------------------------------------------------------------- payload codec
+
+
+def encode(event: Event) -> dict[str, Any]:
+    """The event's fields as JSON values (tuples as lists, datetimes in ISO 8601)."""
+    return {f.name: _encode_value(getattr(event, f.name)) for f in dataclasses.fields(event)}
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [_encode_value(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    raise TypeError(f"an event field cannot hold {type(value).__name__}")
+
+
+def decode(event_type: type[Event], payload: dict[str, Any]) -> Event:
+    """The event ``encode`` gave ``payload`` for."""
+    hints = typing.get_type_hints(event_type)
+    values = {f.name: _decode_value(hints[f.name], payload[f.name]) for f in dataclasses.fields(event_type)}
+    return event_type(**values)
+
+
+def _decode_value(hint: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin = typing.get_origin(hint)
+    if hint is datetime or (origin is not None and datetime in typing.get_args(hint) and isinstance(value, str)):
+        return datetime.fromisoformat(value)
+    if origin is tuple:
+        args = typing.get_args(hint)
+        item = args[0] if args else Any
+        return tuple(_decode_value(item, v) for v in value)
+    return value
+
+
+# ---------------------------------------------------------------------- publishing
+
+
+class Outbox:
+    """The reactions to each event type, and writing an event's rows into a unit of work."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._reactions: dict[type[Event], dict[str, Reaction]] = {}
+        self._by_name: dict[tuple[str, str], tuple[type[Event], Reaction]] = {}
+
+    def register(self, *handler_objects: object) -> None:
+        """Add every ``@reacts_to`` method of the given objects."""
+        for obj in handler_objects:
+            for _, method in inspect.getmembers(obj, inspect.ismethod):
+                event_type = getattr(method, _REACTS, None)
+                if event_type is None:
+                    continue
+                name = f"{type(obj).__name__}.{method.__name__}"
+                if (event_type.name(), name) in self._by_name:
+                    raise ValueError(f"{name} already reacts to {event_type.name()}")
+                self._reactions.setdefault(event_type, {})[name] = method
+                self._by_name[event_type.name(), name] = (event_type, method)
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    def reactions_to(self, event_type: type[Event]) -> list[str]:
+        return sorted(self._reactions.get(event_type, {}))
+
+    def reaction(self, event: str, reaction: str) -> tuple[type[Event], Reaction] | None:
+        return self._by_name.get((event, reaction))
+
+    async def publish(self, uow: UnitOfWork, *events: Event) -> None:
+        """Store ``events`` in ``uow`` (saved if and only if it commits), one row per reaction."""
+        now = self._clock.now()
+        entries = [
+            OutboxEntry(event.name(), name, encode(event), now, now)
+            for event in events
+            for name in self.reactions_to(type(event))
+        ]
+        if entries:
+            await uow.outbox.add(entries)
+
+
+# ---------------------------------------------------------------------- delivery
+
+
+class Deliverer(Protocol):
+    """Runs one claimed row's reaction in a unit of work that completes the row (the bus)."""
+
+    async def deliver(self, entry: OutboxEntry) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    ok: int = 0
+    retried: int = 0
+    failed: int = 0
+    lost: int = 0  # the lease ran out and another claim took the row
+
+    @property
+    def total(self) -> int:
+        return self.ok + self.retried + self.failed + self.lost
+
+
+class DeliveryMetrics(Protocol):
+    def delivery(self, reaction: str, outcome: str) -> None: ...
+
+
+class EventDelivery:
+    """Claims due outbox rows and runs their reactions."""
+
+    def __init__(
+        self,
+        uow: Callable[..., UnitOfWork],
+        outbox: Outbox,
+        deliverer: Deliverer,
+        *,
+        lease: timedelta = LEASE,
+        max_attempts: int = MAX_ATTEMPTS,
+        metrics: DeliveryMetrics | None = None,
+    ) -> None:
+        self._uow = uow
+        self._outbox = outbox
+        self._deliverer = deliverer
+        self._lease = lease
+        self._max_attempts = max_attempts
+        self._metrics = metrics
+
+    async def claim(self, limit: int) -> list[OutboxEntry]:
+        now = self._outbox.clock.now()
+        async with self._uow() as uow:
+            entries = await uow.outbox.claim(now, now + self._lease, limit)
+            await uow.commit()
+        return entries
+
+    async def run_due(self, limit: int = 100) -> Delivered:
+        """Deliver up to ``limit`` due rows, one after the other."""
+        ok = retried = failed = lost = 0
+        for entry in await self.claim(limit):
+            outcome = await self.run(entry)
+            ok += outcome == "ok"
+            retried += outcome == "retry"
+            failed += outcome == "failed"
+            lost += outcome == "lost"
+        return Delivered(ok, retried, failed, lost)
+
+    async def run(self, entry: OutboxEntry) -> str:
+        """Deliver one claimed row: "ok", "retry", "failed" or "lost"."""
+        assert entry.id is not None and entry.leased_until is not None
+        try:
+            done = await self._deliverer.deliver(entry)
+            outcome = "ok" if done else "lost"
+        except Exception as error:
+            outcome = await self._record_failure(entry, error)
+        if self._metrics is not None:
+            self._metrics.delivery(entry.reaction, outcome)
+        return outcome
+
+    async def _record_failure(self, entry: OutboxEntry, error: Exception) -> str:
+        assert entry.id is not None and entry.leased_until is not None
+        attempts = entry.attempts + 1
+        message = f"{type(error).__name__}: {error}"[:ERROR_MAX]
+        now = self._outbox.clock.now()
+        final = attempts >= self._max_attempts
+        log.warning(
+            "%s for %s failed (attempt %d%s)",
+            entry.reaction,
+            entry.event,
+            attempts,
+            ", giving up" if final else "",
+            exc_info=error,
+        )
+        async with self._uow() as uow:
+            if final:
+                kept = await uow.outbox.fail(entry.id, entry.leased_until, now, message)
+            else:
+                kept = await uow.outbox.retry(entry.id, entry.leased_until, now + backoff(attempts), message)
+            await uow.commit()
+        if not kept:
+            return "lost"
+        return "failed" if final else "retry"
+
+    async def failed(self, limit: int = 100) -> list[OutboxEntry]:
+        async with self._uow(read_only=True) as uow:
+            return await uow.outbox.failed(limit)
+
+    async def requeue(self, ids: Sequence[int] | None) -> int:
+        async with self._uow() as uow:
+            count = await uow.outbox.requeue(ids, self._outbox.clock.now())
+            await uow.commit()
+        return count
+
+    async def stats(self) -> OutboxStats:
+        async with self._uow(read_only=True) as uow:
+            return await uow.outbox.stats()
