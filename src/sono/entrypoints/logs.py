@@ -154,10 +154,6 @@ class LogContext:
 _context: ContextVar[LogContext | None] = ContextVar("sono_log_context", default=None)
 
 
-def current_context() -> LogContext | None:
-    return _context.get()
-
-
 def current_request_id() -> str:
     """The id of the request (or command, or job run) being served; ``-`` outside of one."""
     return request_context.current().request_id
