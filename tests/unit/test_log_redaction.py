@@ -8,6 +8,7 @@ import logging
 
 import pytest
 
+from sono.application import context
 from sono.entrypoints.logs import (
     TEXT_FORMAT,
     JsonFormatter,
@@ -110,7 +111,10 @@ def test_the_text_format_is_unchanged() -> None:
 
 
 def test_json_lines_carry_the_bound_context() -> None:
-    with bound(LogContext("req-1", method="GET", route="/api/v1/users/{user_id:int}", user_id=7)):
+    with (
+        context.bind(request_id="req-1"),
+        bound(LogContext(method="GET", route="/api/v1/users/{user_id:int}", user_id=7)),
+    ):
         inside = _record("lookup %s", f"?token={SECRET}", status=200, duration_ms=1.5)
     outside = _record("idle")
 

@@ -12,10 +12,6 @@ class Viewer:
     user_id: int | None = None
     is_admin: bool = False
 
-    @property
-    def is_anonymous(self) -> bool:
-        return self.user_id is None
-
     def is_user(self, user_id: int | None) -> bool:
         return self.user_id is not None and self.user_id == user_id
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from sono import __version__
 from sono.config import ConfigError, Settings, load_dotenv_file, load_settings, unknown_variables
 from sono.domain.errors import SonoError, ValidationFailed
-from sono.entrypoints.logs import LogContext, bound, configure_logging, new_request_id
+from sono.entrypoints.logs import bound_run, configure_logging
 from sono.entrypoints.serve import CannotServe
 
 if TYPE_CHECKING:
@@ -661,7 +661,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _warning(warning)
         settings = load_settings()
         configure_logging(settings.log_level, settings.log_format)
-        with bound(LogContext(new_request_id(), route=_command_name(args))):  # one id for the command's lines
+        with bound_run(_command_name(args)):  # one id for the command's lines
             return handler(settings, args)
     except (ConfigError, UsageError) as exc:
         _error(str(exc))

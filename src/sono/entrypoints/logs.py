@@ -5,10 +5,12 @@ runs), the context every log line carries and the one place credentials are reda
   ``SONO_LOG_FORMAT=json``: one JSON object per line with ``time``, ``level``, ``logger``,
   ``message``, ``request_id``, ``user_id``, ``route``, ``method``, ``status`` and ``duration_ms``
   (the last two on access lines), plus ``exc`` for a traceback.
-- The context: the HTTP edge binds a ``LogContext`` per request (the CLI one per command, the
-  periodic jobs one per run) in a context variable; a log record factory copies it onto every
-  record, from any logger, so every line a request causes carries the same request id, route
-  (the template, never the raw path), method and user id (an integer, never an email or a token).
+- The context: the request id has one source, ``sono.application.context`` (the HTTP edge binds
+  it per request, the CLI per command, the periodic jobs per run; the audit log reads the same).
+  Beside it the edge binds a ``LogContext`` (route, method, user id) in a context variable; a log
+  record factory copies both onto every record, from any logger, so every line a request causes
+  carries the same request id, route (the template, never the raw path), method and user id (an
+  integer, never an email or a token).
 - Redaction: ``is_secret`` is the one rule saying which names hold credentials (query parameters,
   form fields, headers); ``redact_query``/``redact_fields``/``redact_headers`` apply it to what a
   log line quotes, and both formatters pass every formatted line through ``redact_text`` as well,
@@ -29,6 +31,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
 from urllib.parse import unquote_plus
+
+from sono.application import context as request_context
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 LOG_FORMATS = ("text", "json")
@@ -131,10 +135,10 @@ def redact_text(text: str) -> str:
 
 @dataclass(slots=True)
 class LogContext:
-    """What every log line of one request (or command, or job run) carries. The HTTP edge creates
-    it; routing and authentication fill in ``route`` and ``user_id`` as they learn them."""
+    """What every log line of one request (or command, or job run) carries beside its request id
+    (which ``sono.application.context`` holds). The HTTP edge creates it; routing and
+    authentication fill in ``route`` and ``user_id`` as they learn them."""
 
-    request_id: str
     method: str | None = None
     route: str | None = None
     user_id: int | None = None
@@ -150,13 +154,9 @@ class LogContext:
 _context: ContextVar[LogContext | None] = ContextVar("sono_log_context", default=None)
 
 
-def current_context() -> LogContext | None:
-    return _context.get()
-
-
 def current_request_id() -> str:
-    context = _context.get()
-    return context.request_id if context is not None else "-"
+    """The id of the request (or command, or job run) being served; ``-`` outside of one."""
+    return request_context.current().request_id
 
 
 def new_request_id() -> str:
@@ -171,6 +171,14 @@ def bound(context: LogContext) -> Iterator[LogContext]:
         yield context
     finally:
         _context.reset(token)
+
+
+@contextmanager
+def bound_run(route: str) -> Iterator[LogContext]:
+    """A command's or a job run's lines: a request id of their own (in ``sono.application.context``,
+    no client address) and the command's name as the route."""
+    with request_context.bind(request_id=new_request_id(), ip=None), bound(LogContext(route=route)) as context:
+        yield context
 
 
 def bind_user(user_id: int | None) -> None:
@@ -195,12 +203,11 @@ def install_log_context() -> None:
 
     def record_with_context(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = factory(*args, **kwargs)
+        record.request_id = request_context.current().request_id
         context = _context.get()
         if context is None:
-            record.request_id = "-"
             record.user_id = record.route = record.method = None
         else:
-            record.request_id = context.request_id
             record.user_id = context.user_id
             record.route = context.route_template()
             record.method = context.method

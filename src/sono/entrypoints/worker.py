@@ -15,7 +15,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sono.entrypoints.logs import LogContext, bound, new_request_id
+from sono.entrypoints.logs import bound_run
 
 if TYPE_CHECKING:
     from sono.bootstrap import Container
@@ -74,7 +74,7 @@ class Worker:
                 log.exception("could not claim outbox rows")
                 entries = []
             for entry in entries:  # once claimed, finished even when asked to stop
-                with bound(LogContext(new_request_id(), route=f"event {entry.event} {entry.reaction}")):
+                with bound_run(f"event {entry.event} {entry.reaction}"):
                     try:
                         outcome = await asyncio.shield(delivery.run(entry))
                         log.debug("%s for %s: %s", entry.reaction, entry.event, outcome)
@@ -86,7 +86,7 @@ class Worker:
 
     async def _jobs_loop(self) -> None:
         while not self.stopping:
-            with bound(LogContext(new_request_id(), route="jobs run-due")):
+            with bound_run("jobs run-due"):
                 try:
                     report = await self._container.jobs.run_due()
                     log.debug("periodic jobs: %s", report)

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, select
 
-from sono.adapters.sqlalchemy.reads import Kept, Listener, Reads, Shape, reads_for
+from sono.adapters.sqlalchemy.reads import Kept, Listener, Reads, Shape
 from sono.adapters.sqlalchemy.tables import audio_files, start_mappers, users
 from sono.application.audio.ports import OwnedAudio
 from sono.application.common import Page
@@ -48,10 +48,9 @@ class SqlAudioCatalog:
 
     PAGES_KEPT = 64  # 0: keep none (every request reads its page)
 
-    def __init__(self, reads: Reads, *, owns_reads: bool = False) -> None:
+    def __init__(self, reads: Reads) -> None:
         start_mappers()
         self._reads = reads
-        self._owns_reads = owns_reads
         self._page = reads.query(_PUBLIC_PAGE)
         self._count = reads.query(_PUBLIC_COUNT)
         self._audio = Shape(AudioFile, audio_files.c, 0, reads.dialect)
@@ -70,10 +69,6 @@ class SqlAudioCatalog:
 
         return await self._pages.get((skip, limit), read, most=self.PAGES_KEPT)
 
-    async def close(self) -> None:
-        if self._owns_reads:
-            await self._reads.close()
-
     def _page_of(self, rows: list[Any], skip: int, total: int | None) -> Page[OwnedAudio]:
         """The page from the listing's rows: the file's columns, its owner's, then the count."""
         values = [tuple(row) for row in rows]
@@ -86,8 +81,3 @@ class SqlAudioCatalog:
                 owner = owners[owner_id] = self._owner.build(row)
             items.append(OwnedAudio(self._audio.build(row), owner))
         return Page(items, values[0][-1] if values else total or 0, skip)
-
-
-def audio_catalog_for(url: str) -> SqlAudioCatalog:
-    """A catalog with reads of its own for a ``sqlite+aiosqlite://`` or ``postgresql+asyncpg://`` URL."""
-    return SqlAudioCatalog(reads_for(url), owns_reads=True)

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import string
 import time
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 _TAG = b"sono-media-url-v1"
 _HEX = frozenset(string.hexdigits.lower())
@@ -34,12 +34,6 @@ def media_signature(key: str, expires: int, *, signing_key: bytes) -> str:
 def media_url(base: str, key: str) -> str:
     """``base`` (``<base_url><media_path>``) joined with the percent-encoded key."""
     return f"{base}/{quote(key, safe='/')}"
-
-
-def sign_media_url(base: str, key: str, expires: int, *, signing_key: bytes) -> str:
-    """The signed URL of ``key`` under ``base``, valid until the unix time ``expires``."""
-    query = urlencode({"expires": int(expires), "signature": media_signature(key, expires, signing_key=signing_key)})
-    return f"{media_url(base, key)}?{query}"
 
 
 def verify_media_signature(

@@ -37,14 +37,8 @@ class AudioFileRepository(Protocol):
     async def list_for_owner(self, owner_id: int, *, skip: int, limit: int) -> Page[AudioFile]:
         """Newest first."""
 
-    async def list_public(self, *, skip: int, limit: int) -> Page[AudioFile]:
-        """Public files of active owners, newest first."""
-
-    async def list_all(self, *, skip: int, limit: int) -> Page[AudioFile]:
-        """Every file, newest first."""
-
     async def listing(self, *, public_only: bool, skip: int, limit: int) -> Page[OwnedAudio]:
-        """The read side of the public list (``public_only``: as ``list_public``) and of the
+        """The read side of the public list (``public_only``: public files of active owners) and of the
         admin list (every file), each file with its owner, newest first: one statement for the
         page (owners joined) and at most one more for the total."""
 

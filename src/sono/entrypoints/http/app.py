@@ -38,7 +38,7 @@ from sono.entrypoints.http.metrics import MetricsMiddleware
 from sono.entrypoints.http.middleware import EdgeMiddleware, MaintenanceMiddleware
 from sono.entrypoints.http.openapi import docs_routes, openapi_config
 from sono.entrypoints.http.security import DEPENDENCIES
-from sono.entrypoints.logs import LogContext, bound, install_log_context, new_request_id
+from sono.entrypoints.logs import bound_run, install_log_context
 from sono.entrypoints.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -204,7 +204,7 @@ async def run_jobs_periodically(container: Container, interval_seconds: float) -
     """Run the due jobs now and then every ``interval_seconds``; a failed run is logged and the
     next one happens as planned."""
     while True:
-        with bound(LogContext(new_request_id(), route="jobs run-due")):  # one id for each run's lines
+        with bound_run("jobs run-due"):  # one id for each run's lines
             try:
                 report = await container.jobs.run_due()
                 log.debug("periodic jobs: %s", report)

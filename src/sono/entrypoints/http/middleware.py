@@ -113,7 +113,7 @@ class EdgeMiddleware:
         added_headers = [(b"x-request-id", request_id.encode()), *SECURITY_HEADERS]
         status = 500
         complete = False
-        context = LogContext(request_id, method=scope["method"], scope=scope)
+        context = LogContext(method=scope["method"], scope=scope)
 
         answering = False
 
@@ -137,31 +137,35 @@ class EdgeMiddleware:
             return message
 
         client = scope.get("client")
+        # the request's id and address, bound once: the audit log and every log line read them
         served = request_context.enter(request_context.RequestInfo(request_id, client[0] if client else None))
-        with bound(context):
-            try:
-                refused = nul_refusal(scope)
-                if refused is None:
-                    await self.app(scope, receive_watching_hang_ups, send_with_headers)
-                else:
-                    await _send_json(send_with_headers, 422, refused)
-            finally:
-                request_context.leave(served)
-                if access_log.isEnabledFor(logging.INFO):
-                    client = scope.get("client")
-                    logged_status = CLIENT_CLOSED_REQUEST if context.hung_up else status
-                    duration_ms = round((time.perf_counter() - started) * 1000, 1)
-                    target = loggable_path(scope)
-                    access_log.info(
-                        '%s "%s %s" %d %.1fms request_id=%s',
-                        printable(str(client[0])) if client else "-",
-                        printable(scope["method"]),
-                        target,
-                        logged_status,
-                        duration_ms,
-                        request_id,
-                        extra={"status": logged_status, "duration_ms": duration_ms, "path": target},
-                    )
+        try:
+            with bound(context):
+                try:
+                    refused = nul_refusal(scope)
+                    if refused is None:
+                        await self.app(scope, receive_watching_hang_ups, send_with_headers)
+                    else:
+                        await _send_json(send_with_headers, 422, refused)
+                finally:
+                    if access_log.isEnabledFor(logging.INFO):
+                        client = scope.get("client")
+                        logged_status = CLIENT_CLOSED_REQUEST if context.hung_up else status
+                        duration_ms = round((time.perf_counter() - started) * 1000, 1)
+                        target = loggable_path(scope)
+                        access_log.info(
+                            '%s "%s %s" %d %.1fms request_id=%s',
+                            printable(str(client[0])) if client else "-",
+                            printable(scope["method"]),
+                            target,
+                            logged_status,
+                            duration_ms,
+                            request_id,
+                            extra={"status": logged_status, "duration_ms": duration_ms, "path": target},
+                        )
+
+        finally:
+            request_context.leave(served)  # after the access line, which carries the id
 
 
 CLIENT_CLOSED_REQUEST = 499

@@ -33,12 +33,6 @@ class FakeAudioFileRepository(FakeRepository):
     async def list_for_owner(self, owner_id: int, *, skip: int, limit: int) -> Page[AudioFile]:
         return page(self._newest(lambda audio: audio.owner_id == owner_id), skip, limit)
 
-    async def list_public(self, *, skip: int, limit: int) -> Page[AudioFile]:
-        return page(self._newest(lambda audio: audio.is_public and self._is_active_user(audio.owner_id)), skip, limit)
-
-    async def list_all(self, *, skip: int, limit: int) -> Page[AudioFile]:
-        return page(self._newest(), skip, limit)
-
     async def listing(self, *, public_only: bool, skip: int, limit: int) -> Page[OwnedAudio]:
         def listed(audio: AudioFile) -> bool:
             return not public_only or (audio.is_public and self._is_active_user(audio.owner_id))

@@ -62,17 +62,6 @@ class SqlAudioFileRepository(SqlRepository):
         statement = select(AudioFile).where(audio_files.c.owner_id == owner_id)
         return await self._page(statement, self._newest_first, skip, limit)
 
-    async def list_public(self, *, skip: int, limit: int) -> Page[AudioFile]:
-        statement = (
-            select(AudioFile)
-            .join(users, users.c.id == audio_files.c.owner_id)
-            .where(audio_files.c.is_public, users.c.is_active)
-        )
-        return await self._page(statement, self._newest_first, skip, limit)
-
-    async def list_all(self, *, skip: int, limit: int) -> Page[AudioFile]:
-        return await self._page(select(AudioFile), self._newest_first, skip, limit)
-
     async def listing(self, *, public_only: bool, skip: int, limit: int) -> Page[OwnedAudio]:
         """One statement: the page's rows with their owners' columns and the list's length (a
         window count), read without the ORM's identity map (the entries are detached, read-only
