@@ -19,8 +19,10 @@ from litestar.datastructures import ResponseHeader
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody
 
+from sono.application.audio.ports import OwnedAudio
 from sono.application.audio.service import UploadedFile
-from sono.application.common import viewer_of
+from sono.application.common import Page, viewer_of
+from sono.bootstrap import Container
 from sono.domain.media import AUDIO_MAX_BYTES, AUDIO_TOO_LARGE, clean_filename
 from sono.entrypoints.http.audio.schemas import (
     UPLOAD_FIELDS,
@@ -125,9 +127,7 @@ class AudioController(Controller):
     @get("/public", summary="Public audio files, newest first (no sign-in needed)", responses=errors(422))
     async def public_files(self, container: AppContainer, skip: Skip = 0, limit: Limit = 100) -> AudioPage:
         page = await container.audio.public_files(skip=skip, limit=limit)
-        owners = {entry.owner.id: entry.owner for entry in page.items if entry.owner.id is not None}
-        items = await audio_outs(container.media, [entry.audio for entry in page.items], owners)
-        return audio_page(items, page.total, page.skip)
+        return await _presented(container, page)
 
     @get(
         "/{audio_id:int}",
@@ -222,6 +222,27 @@ class AudioController(Controller):
             if_range=if_range,
             kind="cover_art",
         )
+
+
+_PRESENTED: dict[int, tuple[Page[OwnedAudio], int, AudioPage]] = {}
+_PRESENTED_KEPT = 64
+
+
+async def _presented(container: Container, page: Page[OwnedAudio]) -> AudioPage:
+    """The public page's answer. The catalog hands out the same page object while the list is
+    unchanged, and URLs signed now stay the same until the expiry moves: the answer made for that
+    page and expiry is reused (kept by the page's identity, checked against the page itself)."""
+    expiry = container.media.expiry()
+    kept = _PRESENTED.get(id(page))
+    if kept is not None and kept[0] is page and kept[1] == expiry:
+        return kept[2]
+    owners = {entry.owner.id: entry.owner for entry in page.items if entry.owner.id is not None}
+    items = await audio_outs(container.media, [entry.audio for entry in page.items], owners)
+    presented = audio_page(items, page.total, page.skip)
+    if len(_PRESENTED) >= _PRESENTED_KEPT:
+        _PRESENTED.clear()
+    _PRESENTED[id(page)] = (page, expiry, presented)
+    return presented
 
 
 class AudioAdminController(Controller):

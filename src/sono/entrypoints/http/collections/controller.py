@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from litestar import Controller, Request, delete, get, post, put
+from litestar import Controller, MediaType, Request, Response, delete, get, post, put
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromQuery, JSONBody
 from litestar.response import Stream
@@ -40,6 +40,7 @@ from sono.entrypoints.http.collections.schemas import (
     TrackOut,
     collection_page,
     counts_out,
+    detail_body,
     stats_out,
     summary_out,
 )
@@ -170,9 +171,10 @@ class CollectionsController(Controller):
     @get("/{collection_id:int}", summary="A collection with its tracks", responses=errors(401, 404))
     async def get_collection(
         self, collection_id: Id, container: AppContainer, viewer: OptionalCaller
-    ) -> CollectionDetailOut:
+    ) -> Response[CollectionDetailOut]:
         view = await container.collections.get(viewer_of(viewer), collection_id)
-        return await Presenter(container.media).detail(view)
+        body = await detail_body(container.media, view)  # a CollectionDetailOut, encoded (and kept)
+        return Response(body, media_type=MediaType.JSON)  # type: ignore[arg-type]
 
     @put(
         "/{collection_id:int}",

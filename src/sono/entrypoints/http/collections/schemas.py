@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
+from litestar.serialization import encode_json
 from msgspec import UNSET, Meta, UnsetType
 
 from sono.application.collections.admin import CollectionSummary
@@ -344,6 +345,57 @@ class Presenter:
         listed = list(views)
         await self._meet(listed)
         return [CollectionOut(**self._fields(view)) for view in listed]
+
+
+class _Encoded:
+    """A detail answer encoded for ``view``, while URLs signed then expire at ``expiry``, by the
+    caller's ``can_edit``."""
+
+    __slots__ = ("bodies", "expiry", "media", "view")
+
+    def __init__(self, media: MediaService, view: CollectionView, expiry: int) -> None:
+        self.media, self.view, self.expiry = media, view, expiry
+        self.bodies: dict[bool, bytes] = {}
+
+    def answers(self, media: MediaService, view: CollectionView, expiry: int) -> bool:
+        """Whether ``view`` shows the very objects this one did (every field but ``can_edit``)."""
+        kept = self.view
+        return (
+            self.expiry == expiry
+            and self.media is media
+            and kept.collection is view.collection
+            and kept.owner is view.owner
+            and kept.collaborators is view.collaborators
+            and kept.tracks is view.tracks
+            and kept.totals == view.totals
+        )
+
+
+_ENCODED: dict[int | None, _Encoded] = {}  # by collection id
+ANSWERS_KEPT = 64
+"""Collections whose encoded answer is kept (0: none)."""
+
+
+async def detail_body(media: MediaService, view: CollectionView) -> bytes:
+    """The JSON of ``Presenter(media).detail(view)``, encoded once for views that show the same
+    objects: ``CollectionService.get`` hands back the same objects while nothing the collection
+    shows changed, and they are only read. The answer depends on them, on ``can_edit`` and on the
+    URLs, which are the same while ``MediaService.expiry`` is (a signed URL found now would expire
+    at the same moment), so a kept answer is the one presenting the view again would give (on S3,
+    one signed a little earlier for the same expiry, as ``MediaService`` itself keeps them)."""
+    expiry = media.expiry()
+    key = view.collection.id
+    encoded = _ENCODED.get(key)
+    if encoded is None or not encoded.answers(media, view, expiry):
+        if len(_ENCODED) >= ANSWERS_KEPT:
+            _ENCODED.clear()
+        encoded = _Encoded(media, view, expiry)
+        if ANSWERS_KEPT > 0:
+            _ENCODED[key] = encoded
+    body = encoded.bodies.get(view.can_edit)
+    if body is None:
+        body = encoded.bodies[view.can_edit] = encode_json(await Presenter(media).detail(view))
+    return body
 
 
 async def collection_page(
