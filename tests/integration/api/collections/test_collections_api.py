@@ -671,6 +671,7 @@ async def test_admin_collection_routes(library: Library) -> None:
     deleted = await client.delete(f"{admin}/users/{alice_id}/collections/all", headers=root.headers)
     assert deleted.status_code == 200
     assert deleted.json() == {"message": "Deleted 2 collections", "deleted_count": 2}
+    assert await api.deliver() == 1  # the cover's release, which a worker runs shortly after
     assert (await client.get(local_url(cover_url))).status_code == 404
     assert (await client.get(f"{COLLECTIONS}/my-collections", headers=alice.headers)).json()["total"] == 0
     assert (await client.get(f"{admin}/collections/stats", headers=root.headers)).json()["total_collections"] == 1
