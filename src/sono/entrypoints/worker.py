@@ -94,7 +94,7 @@ class Worker:
                 except Exception:
                     log.exception("periodic jobs failed")
                 await self._report_outbox()
-            await self._wait(self._jobs_interval)
+            await self._sleep_or_stop(self._jobs_interval)
 
     def _beat(self) -> None:
         """Touch the heartbeat file (a container's healthcheck reads its age)."""
@@ -116,6 +116,20 @@ class Worker:
         now = self._container.ports.clock.now()
         age = max(0.0, (now - stats.oldest_due_at).total_seconds()) if stats.oldest_due_at else 0.0
         metrics.outbox_state(stats.queued, stats.failed, age)
+
+    async def _sleep_or_stop(self, seconds: float) -> None:
+        """The interval between job runs, on the container's clock (tests step it), cut short by
+        ``stop``."""
+        sleeping = asyncio.ensure_future(self._container.ports.clock.sleep(seconds))
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({sleeping, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeping, stopping):
+                if not task.done():
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
 
     async def _wait(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
