@@ -36,6 +36,7 @@ from sono.application.gdpr.service import GdprService
 from sono.application.jobs import JobRunner
 from sono.application.maintenance.gate import MaintenanceGate
 from sono.application.maintenance.handlers import MaintenanceHandlers
+from sono.application.players.handlers import PlayerHandlers
 from sono.application.maintenance.ports import MaintenanceStore
 from sono.application.media.handlers import MediaReactions
 from sono.application.media.ports import MediaInspector, ObjectStorage, UrlSigner
@@ -178,6 +179,7 @@ class Container:
             AnnouncementHandlers(self.ports.clock),
             AuditHandlers(self.ports.clock, retention=timedelta(days=retention_days) if retention_days else None),
             MaintenanceHandlers(self.ports.maintenance, self.ports.clock),
+            PlayerHandlers(),
         )
         return bus
 

@@ -37,6 +37,7 @@ TITLE_EMPTY = "Title must not be empty"
 NOT_EDITABLE = "You do not have permission to edit this collection"
 OWNER_ONLY = "Only the owner can change {field}"
 MANAGERS_ONLY = "Only the owner can manage this collection"
+POSITION_OUT_OF_RANGE = "Track positions out of range: {positions}"
 
 OWNER_FIELDS = ("is_public", "is_collaborative", "collection_type")
 """Fields only the owner (or an admin) changes; an edit collaborator may repeat their value."""
@@ -275,6 +276,44 @@ class Collection:
             self.tracks[:] = kept
             self._renumber()
         return removed
+
+    def edit_tracks(
+        self,
+        remove_positions: Sequence[int],
+        add_ids: Sequence[int],
+        *,
+        now: datetime,
+        added_by_id: int | None,
+        replace: bool = False,
+    ) -> bool:
+        """A player's edit of the track list in one step (the Subsonic ``updatePlaylist`` and
+        ``createPlaylist`` with ``playlistId``): the entries at ``remove_positions`` (0-based, in
+        the order before the call; a position given twice counts once) are all removed at once,
+        or every entry when ``replace``; then ``add_ids`` are appended in order, skipping a file
+        already in the list (one entry per file: players that repeat a song keep working).
+        A position outside the list is a ``ValidationFailed`` and nothing changes. Whether
+        anything changed."""
+        wrong = sorted({p for p in remove_positions if not 0 <= p < len(self.tracks)})
+        if wrong:
+            shown = ", ".join(str(p) for p in wrong[:10])
+            raise ValidationFailed([FieldError("songIndexToRemove", POSITION_OUT_OF_RANGE.format(positions=shown))])
+        doomed = set(range(len(self.tracks))) if replace else set(remove_positions)
+        kept = [track for index, track in enumerate(self.tracks) if index not in doomed]
+        # a removed entry added back is the same entry, moved to the end (one row per file)
+        removed = {track.audio_file_id: track for index, track in enumerate(self.tracks) if index in doomed}
+        present = {track.audio_file_id for track in kept}
+        for audio_id in add_ids:
+            if audio_id not in present:
+                present.add(audio_id)
+                track = removed.get(audio_id)
+                if track is None:
+                    track = CollectionTrack(self.id, audio_id, 0, added_date=now, added_by_id=added_by_id)
+                kept.append(track)
+        if [t.audio_file_id for t in kept] == self.audio_file_ids:
+            return False
+        self.tracks[:] = kept
+        self._renumber()
+        return True
 
     def move_track(self, track_id: int, new_position: int) -> CollectionTrack:
         """Move to ``new_position`` (clamped to 1..n), shifting the tracks in between."""

@@ -215,7 +215,11 @@ class CollectionService:
 
     # ------------------------------------------------------------------ the collection
 
-    async def create(self, principal: Principal, new: NewCollection) -> CollectionView:
+    async def create(
+        self, principal: Principal, new: NewCollection, audio_file_ids: Sequence[int] = ()
+    ) -> CollectionView:
+        """A new collection of the caller's, with ``audio_file_ids`` as its tracks in order (a file
+        named twice once; one the caller may not add: ``NotFound`` and nothing is created)."""
         texts = {"title": new.title, "description": new.description, "artist": new.artist}
         check_fields({**texts, "curator_note": new.curator_note})
         now = self._clock.now()
@@ -233,12 +237,20 @@ class CollectionService:
         )
         async with self._uow() as uow:
             await hold_users(uow, principal)
-            await uow.collections.add(collection)
+            if not audio_file_ids:
+                await uow.collections.add(collection)
+            else:
+                await uow.audio_files.hold(audio_file_ids)
+                await self._visible_files(uow, principal.viewer, list(dict.fromkeys(audio_file_ids)))
+                await uow.collections.add(collection)
+                collection.edit_tracks((), audio_file_ids, now=now, added_by_id=principal.user_id)
+                await self._save(uow, collection)
             await audit(
                 uow, self._clock, AuditEvent.COLLECTION_CREATED, user_id=principal.user_id, collection_id=collection.id
             )
+            view = await self._view(uow, principal.viewer, collection) if audio_file_ids else None
             await self._commit(uow)
-        return CollectionView(collection, principal.user, [], TrackTotals(), True, [])
+        return view or CollectionView(collection, principal.user, [], TrackTotals(), True, [])
 
     async def update(self, principal: Principal, collection_id: int, changes: dict[str, Any]) -> CollectionView:
         """Change the fields that were sent (``None`` clears an optional text)."""
@@ -246,6 +258,39 @@ class CollectionService:
         async with self._uow() as uow:
             collection, _ = await self._lock(uow, principal, collection_id)
             changed = collection.revise(viewer, changes, now=self._clock.now())
+            if changed:
+                await self._save(uow, collection)
+                await self._audit(uow, AuditEvent.COLLECTION_UPDATED, principal, collection, fields=changed)
+            view = await self._view(uow, viewer, collection)
+            await self._commit(uow)
+        return view
+
+    async def edit(
+        self,
+        principal: Principal,
+        collection_id: int,
+        changes: dict[str, Any],
+        *,
+        remove_positions: Sequence[int] = (),
+        add_ids: Sequence[int] = (),
+        replace_tracks: bool = False,
+    ) -> CollectionView:
+        """Fields (as ``update``) and tracks (``Collection.edit_tracks``) in one change, all or
+        nothing: the edit right for tracks and descriptive fields, the owner's for theirs; a file
+        to add that the caller may not add is ``NotFound`` and nothing changes."""
+        viewer = principal.viewer
+        async with self._uow() as uow:
+            collection, _ = await self._lock(uow, principal, collection_id, audio=list(add_ids))
+            collection.check_editable(viewer)
+            changed = collection.revise(viewer, changes, now=self._clock.now()) if changes else []
+            new_ids = [i for i in dict.fromkeys(add_ids) if i not in collection.audio_file_ids]
+            if new_ids:
+                await self._visible_files(uow, viewer, new_ids)
+            if collection.edit_tracks(
+                remove_positions, add_ids, now=self._clock.now(), added_by_id=principal.user_id, replace=replace_tracks
+            ):
+                collection.updated_date = self._clock.now()
+                changed.append("tracks")
             if changed:
                 await self._save(uow, collection)
                 await self._audit(uow, AuditEvent.COLLECTION_UPDATED, principal, collection, fields=changed)
