@@ -36,12 +36,12 @@ from sono.application.gdpr.service import GdprService
 from sono.application.jobs import JobRunner
 from sono.application.maintenance.gate import MaintenanceGate
 from sono.application.maintenance.handlers import MaintenanceHandlers
-from sono.application.players.handlers import PlayerHandlers
 from sono.application.maintenance.ports import MaintenanceStore
 from sono.application.media.handlers import MediaReactions
-from sono.application.media.ports import MediaInspector, ObjectStorage, UrlSigner
+from sono.application.media.ports import ImageCache, MediaInspector, ObjectStorage, UrlSigner
 from sono.application.media.service import MediaService
 from sono.application.metrics import MeteredMessages, Metrics, NoMetrics, instrumented
+from sono.application.players.handlers import PlayerHandlers
 from sono.application.ports import Clock, HealthCheck, RateLimiter, TemporaryFiles
 from sono.application.uow import UnitOfWorkFactory
 from sono.config import Settings
@@ -75,6 +75,7 @@ class Ports:
     collection_catalog: CollectionCatalog | None = None
     temporary_files: TemporaryFiles | None = None
     metrics: Metrics = field(default_factory=NoMetrics)
+    image_cache: ImageCache | None = None  # resized cover art (the Subsonic API's getCoverArt?size=)
 
 
 class Container:
@@ -115,6 +116,7 @@ class Container:
                 p.clock,
                 self.outbox,
                 url_ttl_seconds=self.settings.media_url_ttl_seconds,
+                image_cache=p.image_cache,
             ),
         )
 
@@ -280,6 +282,7 @@ async def build_ports(
     from sono.adapters.files import SpoolFolder
     from sono.adapters.mail.notifier import EmailNotifier
     from sono.adapters.mail.outbox import OutboxMailer
+    from sono.adapters.media.image_cache import MemoryImageCache
     from sono.adapters.media.inspector import ContentInspector
     from sono.adapters.security.passwords import Argon2PasswordHasher
     from sono.adapters.security.rsa_keys import RsaPasswordDecryptor, load_or_create_private_key, load_private_key
@@ -432,6 +435,7 @@ async def build_ports(
         collection_catalog=collection_catalog,
         temporary_files=SpoolFolder(settings.upload_dir),
         metrics=metrics,
+        image_cache=MemoryImageCache(),
     )
 
 

@@ -110,3 +110,30 @@ async def test_the_accounts_a_player_reads(world: World) -> None:
     assert await bus(GetProfilePicture("other"), as_("owner")) is None
     with pytest.raises(NotFound):
         await bus(GetProfilePicture("nobody"), as_("owner"))
+
+
+async def test_resized_images_are_cached_by_object_and_size(world: World) -> None:
+    from sono.adapters.media.image_cache import MemoryImageCache
+    from sono.adapters.memory.media import FAKE_IMAGE
+    from sono.application.media.service import MediaService
+
+    await world.storage.put_bytes("covers/1/a.webp", FAKE_IMAGE + b"x" * 100, "image/webp")
+    cache = MemoryImageCache(max_bytes=250)
+    media = MediaService(
+        world.uow,
+        world.storage,
+        world.app.ports.signer,
+        world.inspector,
+        world.clock,
+        world.app.outbox,
+        image_cache=cache,
+    )
+    info = await media.info("covers/1/a.webp")
+    small = await media.resized(info, 32)
+    assert (small.width, small.height) == (32, 32)
+    assert await media.resized(info, 32) is small and (cache.hits, cache.misses) == (1, 1)
+    larger = await media.resized(info, 4000)  # never enlarged
+    assert larger.width == 64 and (cache.hits, cache.misses) == (1, 2)
+    assert len(cache) == 2 and cache.size_bytes <= 250
+    await media.resized(info, 16)  # the least recently used goes
+    assert len(cache) == 2 and await cache.get(f"{info.etag}:32") is None

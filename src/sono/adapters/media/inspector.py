@@ -560,12 +560,17 @@ class ContentInspector:
         ``PayloadTooLarge(IMAGE_DIMENSIONS_TOO_LARGE)`` for more than ``max_pixels``."""
         return await asyncio.get_running_loop().run_in_executor(self._decoders, self._process_image, data)
 
-    def _process_image(self, data: BinaryIO) -> ProcessedImage:
+    async def resize_image(self, data: BinaryIO, max_side: int) -> ProcessedImage:
+        """``process_image`` with the longest side at most ``max_side`` (and ``max_image_side``)."""
+        side = max(1, min(max_side, self.max_image_side))
+        return await asyncio.get_running_loop().run_in_executor(self._decoders, self._process_image, data, side)
+
+    def _process_image(self, data: BinaryIO, max_side: int | None = None) -> ProcessedImage:
         from PIL import Image
 
         decoded: list[int] = []
         try:
-            return _reencode(data, self.max_image_side, self.max_pixels, decoded)
+            return _reencode(data, max_side or self.max_image_side, self.max_pixels, decoded)
         except (UnsupportedMedia, PayloadTooLarge):
             raise
         except Image.DecompressionBombError:  # Pillow's own bound, far above ours, met on opening

@@ -54,3 +54,8 @@ class FakeMediaInspector:
         if not content.startswith(FAKE_IMAGE):
             raise UnsupportedMedia(IMAGE_UNSUPPORTED)
         return ProcessedImage(data=content, content_type="image/webp", extension="webp", width=64, height=64)
+
+    async def resize_image(self, data: BinaryIO, max_side: int) -> ProcessedImage:
+        processed = await self.process_image(data)
+        side = min(max_side, processed.width)
+        return ProcessedImage(processed.data, processed.content_type, processed.extension, side, side)

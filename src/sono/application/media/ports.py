@@ -99,6 +99,10 @@ class MediaInspector(Protocol):
         """Decode (refusing decompression bombs), bound the longest side, strip metadata and
         re-encode. Raises ``UnsupportedMedia(IMAGE_UNSUPPORTED)`` for anything else."""
 
+    async def resize_image(self, data: BinaryIO, max_side: int) -> ProcessedImage:
+        """``process_image`` with the longest side at most ``max_side`` (never enlarged, never
+        beyond the stored maximum), in the same bounded pool of decoders."""
+
 
 class PendingObjectRepository(Protocol):
     """Objects being stored whose row is not committed yet. A key is recorded (and committed)
@@ -108,3 +112,11 @@ class PendingObjectRepository(Protocol):
     async def add(self, key: str, created_at: datetime) -> None: ...
     async def forget(self, keys: Sequence[str]) -> None: ...
     async def older_than(self, cutoff: datetime, limit: int) -> list[str]: ...
+
+
+class ImageCache(Protocol):
+    """Resized images kept for later requests (a player's album grid asks for the same covers
+    again and again), bounded; what it drops is resized again."""
+
+    async def get(self, key: str) -> ProcessedImage | None: ...
+    async def put(self, key: str, image: ProcessedImage) -> None: ...

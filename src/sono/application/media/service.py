@@ -13,6 +13,7 @@ the object at once; a crash in between leaves a record that ``purge_orphans`` cl
 
 from __future__ import annotations
 
+import io
 import logging
 import math
 from collections.abc import Iterable, Sequence
@@ -22,7 +23,14 @@ from typing import BinaryIO
 
 from sono.application.common import delete_objects
 from sono.application.events import Outbox
-from sono.application.media.ports import MediaInspector, ObjectChunks, ObjectInfo, ObjectStorage, UrlSigner
+from sono.application.media.ports import (
+    ImageCache,
+    MediaInspector,
+    ObjectChunks,
+    ObjectInfo,
+    ObjectStorage,
+    UrlSigner,
+)
 from sono.application.ports import Clock
 from sono.application.uow import UnitOfWork, UnitOfWorkFactory
 from sono.domain.errors import NotFound, PermissionDenied
@@ -58,6 +66,7 @@ class MediaService:
         *,
         url_ttl_seconds: int = DEFAULT_URL_TTL_SECONDS,
         url_bucket_seconds: int = 3600,
+        image_cache: ImageCache | None = None,
     ) -> None:
         self._uow = uow
         self._storage = storage
@@ -68,6 +77,7 @@ class MediaService:
         self._ttl = url_ttl_seconds
         self._bucket = max(1, url_bucket_seconds)
         self._signed: dict[tuple[str, int], str] = {}
+        self._image_cache = image_cache
 
     # ------------------------------------------------------------------ URLs
 
@@ -127,6 +137,25 @@ class MediaService:
             return await self._storage.open(key, start, end)
         except NotFound:
             raise NotFound(MEDIA_NOT_FOUND) from None
+
+    async def resized(self, info: ObjectInfo, max_side: int) -> ProcessedImage:
+        """A stored image (``info`` of an object a use case let the caller have) fit into a square
+        of ``max_side``, from the cache when it was resized before (keyed by the object's ETag:
+        a new image is a new object)."""
+        key = f"{info.etag}:{max_side}"
+        if self._image_cache is not None:
+            cached = await self._image_cache.get(key)
+            if cached is not None:
+                return cached
+        stored = await self.open(info.key)
+        data = io.BytesIO()
+        async for chunk in stored.chunks:
+            data.write(chunk)
+        data.seek(0)
+        image = await self._inspector.resize_image(data, max_side)
+        if self._image_cache is not None:
+            await self._image_cache.put(key, image)
+        return image
 
     # ------------------------------------------------------------------ storing
 
