@@ -26,7 +26,7 @@ from sono.application.audio.ports import AudioCatalog
 from sono.application.audio.service import AudioService
 from sono.application.audit.handlers import AuditHandlers
 from sono.application.backup import BackupService
-from sono.application.bus import MessageBus, Middleware, Timing
+from sono.application.bus import MessageBus, Middleware, Timing, Traced
 from sono.application.charts import ChartsReader, ChartsService
 from sono.application.collections.admin import CollectionAdminService
 from sono.application.collections.ports import CollectionCatalog
@@ -42,6 +42,7 @@ from sono.application.media.ports import MediaInspector, ObjectStorage, UrlSigne
 from sono.application.media.service import MediaService
 from sono.application.metrics import MeteredMessages, Metrics, NoMetrics, instrumented
 from sono.application.ports import Clock, HealthCheck, RateLimiter, TemporaryFiles
+from sono.application.tracing import NoTracer, Tracer
 from sono.application.uow import UnitOfWorkFactory
 from sono.config import Settings
 
@@ -74,6 +75,7 @@ class Ports:
     collection_catalog: CollectionCatalog | None = None
     temporary_files: TemporaryFiles | None = None
     metrics: Metrics = field(default_factory=NoMetrics)
+    tracer: Tracer = field(default_factory=NoTracer)
 
 
 class Container:
@@ -171,6 +173,8 @@ class Container:
         middleware: list[Middleware] = [Timing()]
         if self.ports.metrics.enabled:
             middleware.append(MeteredMessages(self.ports.metrics))
+        if not isinstance(self.ports.tracer, NoTracer):
+            middleware.append(Traced(self.ports.tracer))
         bus = MessageBus(self.ports.uow, middleware, outbox=self.outbox)
         retention_days = self.settings.audit_retention_days
         bus.register(
@@ -185,7 +189,7 @@ class Container:
     def outbox(self) -> Outbox:
         """Where use cases record their events, in their own unit of work, one row per reaction:
         every feature's reactions are registered here, before anything can publish."""
-        outbox = Outbox(self.ports.clock)
+        outbox = Outbox(self.ports.clock, self.ports.tracer)
         outbox.register(MediaReactions(self.ports.storage))
         return outbox
 
@@ -276,6 +280,7 @@ async def build_ports(
     from sono.adapters.charts import build_charts
     from sono.adapters.clock import SystemClock
     from sono.adapters.files import SpoolFolder
+    from sono.adapters.mail import Mailer
     from sono.adapters.mail.notifier import EmailNotifier
     from sono.adapters.mail.outbox import OutboxMailer
     from sono.adapters.media.inspector import ContentInspector
@@ -324,10 +329,14 @@ async def build_ports(
         }
     engine = create_engine(settings.database_url, **timeouts)  # type: ignore[arg-type]
     exit_stack.push_async_callback(engine.dispose)
+    tracer: Tracer = NoTracer()
+    traced: Callable[[Any, str], Any] = lambda target, system: target  # noqa: E731
     if tracer_provider is not None:
-        from sono.adapters.tracing import trace_engine
+        from sono.adapters.tracing import OtelTracer, trace_engine, traced_calls
 
         trace_engine(engine, tracer_provider)
+        otel = tracer = OtelTracer(tracer_provider)
+        traced = lambda target, system: traced_calls(target, otel, system)  # noqa: E731
     meter_pool(engine, metrics)
     uow = SqlUnitOfWorkFactory(engine, checkout_timeout=timeouts.get("checkout_timeout"))
     read_timeouts = timeouts | ({"checkout_timeout": settings.db_request_timeout * 0.8} if for_requests else {})
@@ -372,9 +381,10 @@ async def build_ports(
         from sono.adapters.storage.local import LocalStorage
 
         storage = LocalStorage(settings.media_dir, base_url=base_url, signer=signer)
+    storage = traced(storage, settings.storage)  # client spans around S3 (or disk) calls
     checks.append(_Check("storage", storage.check))
 
-    transport = (
+    transport: Mailer = (
         _smtp_mailer()(
             host=settings.smtp_host,
             port=settings.smtp_port,
@@ -387,6 +397,8 @@ async def build_ports(
         if settings.smtp_host
         else OutboxMailer(settings.outbox_dir, sender=settings.smtp_from)
     )
+
+    transport = traced(transport, "smtp" if settings.smtp_host else "mail")
 
     rate_limiter: RateLimiter
     if settings.redis_url:
@@ -430,6 +442,7 @@ async def build_ports(
         collection_catalog=collection_catalog,
         temporary_files=SpoolFolder(settings.upload_dir),
         metrics=metrics,
+        tracer=tracer,
     )
 
 

@@ -22,6 +22,7 @@ from typing import Any, Protocol, TypeVar
 from sono.application.common import CALLER_GONE
 from sono.application.events import Outbox, OutboxEntry, decode
 from sono.application.messages import Actor, Message
+from sono.application.tracing import Tracer
 from sono.application.uow import UnitOfWork, UnitOfWorkFactory
 from sono.domain.errors import SessionEnded
 from sono.domain.events import Event
@@ -202,3 +203,16 @@ class Timing:
             elapsed_ms = (self._clock() - started) * 1000
             level = logging.INFO if elapsed_ms >= self._slow_ms else logging.DEBUG
             log.log(level, "%s by %s: %s in %.1f ms", message.name(), actor.via, outcome, elapsed_ms)
+
+
+class Traced:
+    """A span per message (named after it, with how the actor came in), child of the request's or
+    the job's span: the seam's span, under which the unit of work's SQL and the adapters' calls
+    nest."""
+
+    def __init__(self, tracer: Tracer) -> None:
+        self._tracer = tracer
+
+    async def __call__(self, message: Message[Any], actor: Actor, call: Call) -> Any:
+        with self._tracer.span(message.name(), {"sono.via": str(actor.via), "sono.writes": message.writes}):
+            return await call()
