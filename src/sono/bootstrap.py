@@ -31,7 +31,7 @@ from sono.application.charts import ChartsReader, ChartsService
 from sono.application.collections.admin import CollectionAdminService
 from sono.application.collections.ports import CollectionCatalog
 from sono.application.collections.service import CollectionService
-from sono.application.events import EventDelivery, Outbox
+from sono.application.events import EventDelivery, JobQueue, NoJobQueue, Outbox
 from sono.application.gdpr.service import GdprService
 from sono.application.jobs import JobRunner
 from sono.application.maintenance.gate import MaintenanceGate
@@ -76,6 +76,7 @@ class Ports:
     temporary_files: TemporaryFiles | None = None
     metrics: Metrics = field(default_factory=NoMetrics)
     tracer: Tracer = field(default_factory=NoTracer)
+    job_queue: JobQueue = field(default_factory=NoJobQueue)
 
 
 class Container:
@@ -175,7 +176,7 @@ class Container:
             middleware.append(MeteredMessages(self.ports.metrics))
         if not isinstance(self.ports.tracer, NoTracer):
             middleware.append(Traced(self.ports.tracer))
-        bus = MessageBus(self.ports.uow, middleware, outbox=self.outbox)
+        bus = MessageBus(self.ports.uow, middleware, outbox=self.outbox, jobs=self.ports.job_queue)
         retention_days = self.settings.audit_retention_days
         bus.register(
             AdminHandlers(self.ports.uow, self.ports.clock, self.media, self.gdpr),
@@ -410,6 +411,13 @@ async def build_ports(
         checks.append(_Check("cache", redis_limiter.ping))
     else:
         rate_limiter = MemoryRateLimiter()
+    job_queue: JobQueue = NoJobQueue()
+    if settings.job_engine == "saq" and settings.redis_url:
+        from sono.adapters.jobs.saq_engine import SaqJobQueue
+
+        saq_queue = SaqJobQueue(settings.redis_url)
+        exit_stack.push_async_callback(saq_queue.close)
+        job_queue = saq_queue
     maintenance = DatabaseMaintenanceStore(uow, metrics=metrics)  # the database only: a cache in Redis could go stale
 
     charts, charts_check = build_charts(settings)
@@ -443,6 +451,7 @@ async def build_ports(
         temporary_files=SpoolFolder(settings.upload_dir),
         metrics=metrics,
         tracer=tracer,
+        job_queue=job_queue,
     )
 
 

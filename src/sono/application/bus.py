@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from sono.application.common import CALLER_GONE
-from sono.application.events import Outbox, OutboxEntry, decode
+from sono.application.events import JobQueue, NoJobQueue, Outbox, OutboxEntry, decode
 from sono.application.messages import Actor, Message
 from sono.application.tracing import Tracer
 from sono.application.uow import UnitOfWork, UnitOfWorkFactory
@@ -77,10 +77,16 @@ def handles(message_type: type[Message[Any]]) -> Callable[[Callable[..., Awaitab
 
 class MessageBus:
     def __init__(
-        self, uow: UnitOfWorkFactory, middleware: Sequence[Middleware] = (), *, outbox: Outbox | None = None
+        self,
+        uow: UnitOfWorkFactory,
+        middleware: Sequence[Middleware] = (),
+        *,
+        outbox: Outbox | None = None,
+        jobs: JobQueue | None = None,
     ) -> None:
         self._uow = uow
         self.outbox = outbox
+        self._jobs = jobs or NoJobQueue()
         self._middleware = list(middleware)
         self._handlers: dict[type[Message[Any]], Handler] = {}
 
@@ -142,11 +148,13 @@ class MessageBus:
         return result
 
     async def _store_events(self, uow: UnitOfWork, context: Context) -> None:
+        """Store what the handler published, and once it is committed, tell the job engine."""
         if not context._events:
             return
         if self.outbox is None:
             raise RuntimeError("events published on a bus without an outbox")
         await self.outbox.publish(uow, *context._events)
+        context.after_commit(self._jobs.deliveries_due)
 
     async def deliver(self, entry: OutboxEntry) -> bool:
         """Run a claimed outbox row's reaction for the system (``Actor.worker()``) in one unit of

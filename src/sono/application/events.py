@@ -210,6 +210,24 @@ class Outbox:
             await uow.outbox.add(entries)
 
 
+# ---------------------------------------------------------------------- the job engine
+
+
+class JobQueue(Protocol):
+    """The job engine's side the core sees: told when events are waiting, so that a worker
+    delivers them promptly instead of at its next poll. Delivery never depends on it: the rows are
+    in the outbox, and workers also look for due rows on a schedule."""
+
+    async def deliveries_due(self) -> None: ...
+
+
+class NoJobQueue:
+    """Embedded defaults: the in-process worker polls the outbox on its own."""
+
+    async def deliveries_due(self) -> None:
+        return None
+
+
 # ---------------------------------------------------------------------- delivery
 
 
