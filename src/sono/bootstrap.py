@@ -26,12 +26,12 @@ from sono.application.audio.ports import AudioCatalog
 from sono.application.audio.service import AudioService
 from sono.application.audit.handlers import AuditHandlers
 from sono.application.backup import BackupService
-from sono.application.bus import MessageBus, Middleware, Timing
+from sono.application.bus import MessageBus, Middleware, Timing, Traced
 from sono.application.charts import ChartsReader, ChartsService
 from sono.application.collections.admin import CollectionAdminService
 from sono.application.collections.ports import CollectionCatalog
 from sono.application.collections.service import CollectionService
-from sono.application.events import EventDelivery, Outbox
+from sono.application.events import EventDelivery, JobQueue, NoJobQueue, Outbox
 from sono.application.gdpr.service import GdprService
 from sono.application.jobs import JobRunner
 from sono.application.maintenance.gate import MaintenanceGate
@@ -43,6 +43,7 @@ from sono.application.media.service import MediaService
 from sono.application.metrics import MeteredMessages, Metrics, NoMetrics, instrumented
 from sono.application.players.handlers import PlayerHandlers
 from sono.application.ports import Clock, HealthCheck, RateLimiter, TemporaryFiles
+from sono.application.tracing import NoTracer, Tracer
 from sono.application.uow import UnitOfWorkFactory
 from sono.config import Settings
 
@@ -76,6 +77,8 @@ class Ports:
     temporary_files: TemporaryFiles | None = None
     metrics: Metrics = field(default_factory=NoMetrics)
     image_cache: ImageCache | None = None  # resized cover art (the Subsonic API's getCoverArt?size=)
+    tracer: Tracer = field(default_factory=NoTracer)
+    job_queue: JobQueue = field(default_factory=NoJobQueue)
 
 
 class Container:
@@ -174,7 +177,9 @@ class Container:
         middleware: list[Middleware] = [Timing()]
         if self.ports.metrics.enabled:
             middleware.append(MeteredMessages(self.ports.metrics))
-        bus = MessageBus(self.ports.uow, middleware, outbox=self.outbox)
+        if not isinstance(self.ports.tracer, NoTracer):
+            middleware.append(Traced(self.ports.tracer))
+        bus = MessageBus(self.ports.uow, middleware, outbox=self.outbox, jobs=self.ports.job_queue)
         retention_days = self.settings.audit_retention_days
         bus.register(
             AdminHandlers(self.ports.uow, self.ports.clock, self.media, self.gdpr),
@@ -189,7 +194,7 @@ class Container:
     def outbox(self) -> Outbox:
         """Where use cases record their events, in their own unit of work, one row per reaction:
         every feature's reactions are registered here, before anything can publish."""
-        outbox = Outbox(self.ports.clock)
+        outbox = Outbox(self.ports.clock, self.ports.tracer)
         outbox.register(MediaReactions(self.ports.storage))
         return outbox
 
@@ -280,6 +285,7 @@ async def build_ports(
     from sono.adapters.charts import build_charts
     from sono.adapters.clock import SystemClock
     from sono.adapters.files import SpoolFolder
+    from sono.adapters.mail import Mailer
     from sono.adapters.mail.notifier import EmailNotifier
     from sono.adapters.mail.outbox import OutboxMailer
     from sono.adapters.media.image_cache import MemoryImageCache
@@ -329,10 +335,14 @@ async def build_ports(
         }
     engine = create_engine(settings.database_url, **timeouts)  # type: ignore[arg-type]
     exit_stack.push_async_callback(engine.dispose)
+    tracer: Tracer = NoTracer()
+    traced: Callable[[Any, str], Any] = lambda target, system: target  # noqa: E731
     if tracer_provider is not None:
-        from sono.adapters.tracing import trace_engine
+        from sono.adapters.tracing import OtelTracer, trace_engine, traced_calls
 
         trace_engine(engine, tracer_provider)
+        otel = tracer = OtelTracer(tracer_provider)
+        traced = lambda target, system: traced_calls(target, otel, system)  # noqa: E731
     meter_pool(engine, metrics)
     uow = SqlUnitOfWorkFactory(engine, checkout_timeout=timeouts.get("checkout_timeout"))
     read_timeouts = timeouts | ({"checkout_timeout": settings.db_request_timeout * 0.8} if for_requests else {})
@@ -377,9 +387,10 @@ async def build_ports(
         from sono.adapters.storage.local import LocalStorage
 
         storage = LocalStorage(settings.media_dir, base_url=base_url, signer=signer)
+    storage = traced(storage, settings.storage)  # client spans around S3 (or disk) calls
     checks.append(_Check("storage", storage.check))
 
-    transport = (
+    transport: Mailer = (
         _smtp_mailer()(
             host=settings.smtp_host,
             port=settings.smtp_port,
@@ -393,6 +404,8 @@ async def build_ports(
         else OutboxMailer(settings.outbox_dir, sender=settings.smtp_from)
     )
 
+    transport = traced(transport, "smtp" if settings.smtp_host else "mail")
+
     rate_limiter: RateLimiter
     if settings.redis_url:
         from sono.adapters.stores.rate_limit import RedisRateLimiter
@@ -403,6 +416,13 @@ async def build_ports(
         checks.append(_Check("cache", redis_limiter.ping))
     else:
         rate_limiter = MemoryRateLimiter()
+    job_queue: JobQueue = NoJobQueue()
+    if settings.job_engine == "saq" and settings.redis_url:
+        from sono.adapters.jobs.saq_engine import SaqJobQueue
+
+        saq_queue = SaqJobQueue(settings.redis_url)
+        exit_stack.push_async_callback(saq_queue.close)
+        job_queue = saq_queue
     maintenance = DatabaseMaintenanceStore(uow, metrics=metrics)  # the database only: a cache in Redis could go stale
 
     charts, charts_check = build_charts(settings)
@@ -436,6 +456,8 @@ async def build_ports(
         temporary_files=SpoolFolder(settings.upload_dir),
         metrics=metrics,
         image_cache=MemoryImageCache(),
+        tracer=tracer,
+        job_queue=job_queue,
     )
 
 

@@ -69,6 +69,9 @@ class Settings:
     migrate_on_start: bool = True
     jobs_enabled: bool = True
     jobs_interval_seconds: int = 60
+    job_engine: str = (
+        "inprocess"  # "inprocess" (the embedded loop) or "saq" (SAQ on Redis: only `sono worker` runs jobs)
+    )
     rate_limits_enabled: bool = True
     allow_insecure: bool = False
     log_level: str = "INFO"
@@ -159,6 +162,7 @@ KNOWN_VARIABLES = frozenset(
         "SONO_MIGRATE_ON_START",
         "SONO_JOBS_ENABLED",
         "SONO_JOBS_INTERVAL_SECONDS",
+        "SONO_JOB_ENGINE",
         "SONO_RATE_LIMITS_ENABLED",
         "SONO_ALLOW_INSECURE",
         "SONO_LOG_LEVEL",
@@ -358,6 +362,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         migrate_on_start=bool(r.flag("SONO_MIGRATE_ON_START", True)),
         jobs_enabled=bool(r.flag("SONO_JOBS_ENABLED", True)),
         jobs_interval_seconds=r.integer("SONO_JOBS_INTERVAL_SECONDS", 60, minimum=1),
+        job_engine=r.choice("SONO_JOB_ENGINE", "inprocess", ("inprocess", "saq")),
         rate_limits_enabled=bool(r.flag("SONO_RATE_LIMITS_ENABLED", True)),
         allow_insecure=bool(r.flag("SONO_ALLOW_INSECURE", False)),
         log_level=r.choice("SONO_LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper(),
@@ -371,6 +376,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         metrics_token=r.text("SONO_METRICS_TOKEN"),
         metrics_dir=Path(metrics_dir) if metrics_dir else None,
     )
+    if settings.job_engine == "saq" and not settings.redis_url:
+        raise ConfigError("SONO_JOB_ENGINE=saq needs SONO_REDIS_URL (SAQ keeps its queue in Redis)")
     if storage == "s3" and not settings.s3_bucket:
         raise ConfigError("SONO_S3_BUCKET must be set when SONO_STORAGE=s3")
     if settings.is_production and not settings.allow_insecure:

@@ -20,6 +20,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from sono.config import KNOWN_VARIABLES, load_settings
+from sono.entrypoints.http.app import runs_jobs
 
 ROOT = Path(__file__).resolve().parents[2]
 OUR_IMAGE = "sono:"
@@ -214,8 +215,10 @@ def test_a_worker_runs_the_jobs_and_the_api_does_not(services: dict[str, Any]) -
     assert "/tmp/sono-worker.alive" in worker["command"]  # what its healthcheck reads
     assert "/tmp/sono-worker.alive" in " ".join(worker["healthcheck"]["test"])
     assert worker["environment"]["SONO_MIGRATE_ON_START"] == "false"
-    assert services["api"]["environment"]["SONO_JOBS_ENABLED"] == "false"
     assert worker["depends_on"]["api"]["condition"] == "service_healthy"
+    api = load_settings(container_env(services["api"], OPERATOR_ENV))
+    assert api.job_engine == load_settings(container_env(worker, OPERATOR_ENV)).job_engine == "saq"
+    assert runs_jobs(api) is False  # the API processes only queue jobs
 
 
 def test_the_reverse_proxy_is_an_optional_profile(services: dict[str, Any]) -> None:

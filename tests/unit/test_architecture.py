@@ -36,6 +36,7 @@ IMPORT_NAMES = {
     "python-multipart": {"python_multipart"},
     "swagger-ui-py": {"swagger_ui"},
     "prometheus-client": {"prometheus_client"},
+    "saq": {"saq"},
 }
 
 # Optional extras: their import names, allowed only in the modules that load them on demand.

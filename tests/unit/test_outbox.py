@@ -4,6 +4,7 @@ requeued by an operator."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -13,10 +14,11 @@ import pytest
 
 from sono.adapters.memory.security import FakeClock
 from sono.adapters.memory.uow import FakeUnitOfWorkFactory
-from sono.application.bus import Context, MessageBus, handles
+from sono.application.bus import Context, MessageBus, Traced, handles
 from sono.application.common import audit
 from sono.application.events import (
     MAX_ATTEMPTS,
+    TRACE,
     EventDelivery,
     Outbox,
     backoff,
@@ -290,3 +292,51 @@ async def test_the_worker_loop_delivers_and_stops_when_asked(world: World) -> No
     await asyncio.wait_for(task, 5)
     assert worker.delivered == 1
     assert (await world.app.delivery.stats()).queued == 0
+
+
+@dataclass
+class RecordingTracer:
+    """A tracer whose current trace is ``current``; records the spans the core opens."""
+
+    current: dict[str, str] = field(default_factory=dict)
+    spans: list[tuple[str, dict[str, str] | None]] = field(default_factory=list)
+
+    def span(self, name: str, attributes: object = None) -> contextlib.AbstractContextManager[None]:
+        self.spans.append((name, None))
+        return contextlib.nullcontext()
+
+    def carrier(self) -> dict[str, str]:
+        return dict(self.current)
+
+    def continued(
+        self, carrier: dict[str, str] | None, name: str, attributes: object = None
+    ) -> contextlib.AbstractContextManager[None]:
+        self.spans.append((name, carrier))
+        return contextlib.nullcontext()
+
+
+async def test_an_event_carries_the_trace_it_was_recorded_in_to_its_delivery() -> None:
+    clock = FakeClock(NOW)
+    uows = FakeUnitOfWorkFactory()
+    tracer = RecordingTracer({"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"})
+    outbox = Outbox(clock, tracer)
+    bus = MessageBus(uows, [Traced(tracer)], outbox=outbox)
+    notes = Notes(clock)
+    bus.register(notes)
+
+    await bus(Note("traced"), Actor.operator())
+    tracer.current = {}  # the worker runs later, outside the request's trace
+    done = await EventDelivery(uows, outbox, bus).run_due(10)
+
+    assert done.ok == 1 and notes.seen == [("traced", Via.WORKER)]  # the carrier is not part of the event
+    assert tracer.spans == [
+        (Note.name(), None),  # the seam's span around the command
+        ("deliver Notes.remember", {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}),
+    ]
+
+
+async def test_without_a_trace_the_payload_is_the_event_alone(setup: Setup) -> None:
+    await setup.bus(Note("plain"), Actor.operator())
+
+    [entry] = setup.uows.database.outbox.values()  # type: ignore[attr-defined]
+    assert TRACE not in entry.payload and entry.payload["text"] == "plain"

@@ -9,16 +9,22 @@ on its own), and without the extra a request for traces is one warning, then no 
   say (``OTEL_TRACES_EXPORTER``: ``otlp`` by default, ``console`` or ``none``; the exporter's
   ``OTEL_EXPORTER_OTLP_*``; ``OTEL_SERVICE_NAME``, ``sono`` by default), installed as the global
   one so that library instrumentations (Redis) use it too.
+- ``OtelTracer``: the core's ``Tracer`` port (spans at the seam, a trace carried through the
+  outbox into the worker that delivers the event).
+- ``traced_calls(target, tracer, system)``: client spans around an adapter's calls (S3, SMTP).
 - ``trace_engine(engine, provider)``: one client span per SQL statement of a SQLAlchemy engine
   (``db.system``, ``db.statement``), a child of the span of the request or job that ran it.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 import os
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -26,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 log = logging.getLogger(__name__)
 
 _SPAN = "_sono_otel_span"
+T = TypeVar("T")
 
 
 def provider_from_env(env: Mapping[str, str] | None = None) -> Any | None:
@@ -66,7 +73,7 @@ def provider_from_env(env: Mapping[str, str] | None = None) -> Any | None:
 
 def _instrument_libraries(provider: Any) -> None:
     """Redis clients, process-wide (the instrumentation patches the library). S3 goes through
-    aiobotocore, which botocore's instrumentation does not see: no S3 spans yet."""
+    aiobotocore, which botocore's instrumentation does not see: its spans come from ``traced_calls``."""
     try:
         from opentelemetry.instrumentation.redis import RedisInstrumentor
     except ImportError:
@@ -108,3 +115,68 @@ def trace_engine(engine: AsyncEngine, provider: Any) -> None:
     event.listen(sync_engine, "before_cursor_execute", before)
     event.listen(sync_engine, "after_cursor_execute", after)
     event.listen(sync_engine, "handle_error", failed)
+
+
+class OtelTracer:
+    """The core's ``Tracer`` port on OpenTelemetry: spans as children of the current one, and the
+    W3C trace context to carry a trace through the outbox into a worker."""
+
+    enabled = True
+
+    def __init__(self, provider: Any, name: str = "sono") -> None:
+        from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+        self._tracer = provider.get_tracer(name)
+        self._propagator = TraceContextTextMapPropagator()
+
+    @contextmanager
+    def span(self, name: str, attributes: Mapping[str, Any] | None = None, *, kind: Any = None) -> Iterator[None]:
+        from opentelemetry.trace import SpanKind
+
+        with self._tracer.start_as_current_span(name, kind=kind or SpanKind.INTERNAL, attributes=attributes):
+            yield
+
+    def carrier(self) -> dict[str, str]:
+        carrier: dict[str, str] = {}
+        self._propagator.inject(carrier)
+        return carrier
+
+    @contextmanager
+    def continued(
+        self, carrier: Mapping[str, str] | None, name: str, attributes: Mapping[str, Any] | None = None
+    ) -> Iterator[None]:
+        from opentelemetry.trace import SpanKind
+
+        context = self._propagator.extract(dict(carrier)) if carrier else None
+        with self._tracer.start_as_current_span(name, context=context, kind=SpanKind.CONSUMER, attributes=attributes):
+            yield
+
+
+def traced_calls(target: T, tracer: OtelTracer, system: str, attributes: Mapping[str, Any] | None = None) -> T:
+    """``target`` with a client span around each of its coroutine methods (``{system} {method}``):
+    the S3 storage and the SMTP mailer, whose libraries OpenTelemetry does not instrument here."""
+    return _TracedCalls(target, tracer, system, dict(attributes or {}))  # type: ignore[return-value]
+
+
+class _TracedCalls:
+    def __init__(self, target: Any, tracer: OtelTracer, system: str, attributes: dict[str, Any]) -> None:
+        self._target = target
+        self._tracer = tracer
+        self._system = system
+        self._attributes = attributes
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._target, name)
+        if name.startswith("_") or not inspect.iscoroutinefunction(value):
+            return value
+        tracer, span_name = self._tracer, f"{self._system} {name}"
+        attributes = {"sono.system": self._system, **self._attributes}
+
+        @functools.wraps(value)
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            from opentelemetry.trace import SpanKind
+
+            with tracer.span(span_name, attributes, kind=SpanKind.CLIENT):
+                return await value(*args, **kwargs)
+
+        return call

@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from sono.application.common import CALLER_GONE
-from sono.application.events import Outbox, OutboxEntry, decode
+from sono.application.events import JobQueue, NoJobQueue, Outbox, OutboxEntry, decode
 from sono.application.messages import Actor, Message
+from sono.application.tracing import Tracer
 from sono.application.uow import UnitOfWork, UnitOfWorkFactory
 from sono.domain.errors import SessionEnded
 from sono.domain.events import Event
@@ -76,10 +77,16 @@ def handles(message_type: type[Message[Any]]) -> Callable[[Callable[..., Awaitab
 
 class MessageBus:
     def __init__(
-        self, uow: UnitOfWorkFactory, middleware: Sequence[Middleware] = (), *, outbox: Outbox | None = None
+        self,
+        uow: UnitOfWorkFactory,
+        middleware: Sequence[Middleware] = (),
+        *,
+        outbox: Outbox | None = None,
+        jobs: JobQueue | None = None,
     ) -> None:
         self._uow = uow
         self.outbox = outbox
+        self._jobs = jobs or NoJobQueue()
         self._middleware = list(middleware)
         self._handlers: dict[type[Message[Any]], Handler] = {}
 
@@ -141,11 +148,13 @@ class MessageBus:
         return result
 
     async def _store_events(self, uow: UnitOfWork, context: Context) -> None:
+        """Store what the handler published, and once it is committed, tell the job engine."""
         if not context._events:
             return
         if self.outbox is None:
             raise RuntimeError("events published on a bus without an outbox")
         await self.outbox.publish(uow, *context._events)
+        context.after_commit(self._jobs.deliveries_due)
 
     async def deliver(self, entry: OutboxEntry) -> bool:
         """Run a claimed outbox row's reaction for the system (``Actor.worker()``) in one unit of
@@ -202,3 +211,16 @@ class Timing:
             elapsed_ms = (self._clock() - started) * 1000
             level = logging.INFO if elapsed_ms >= self._slow_ms else logging.DEBUG
             log.log(level, "%s by %s: %s in %.1f ms", message.name(), actor.via, outcome, elapsed_ms)
+
+
+class Traced:
+    """A span per message (named after it, with how the actor came in), child of the request's or
+    the job's span: the seam's span, under which the unit of work's SQL and the adapters' calls
+    nest."""
+
+    def __init__(self, tracer: Tracer) -> None:
+        self._tracer = tracer
+
+    async def __call__(self, message: Message[Any], actor: Actor, call: Call) -> Any:
+        with self._tracer.span(message.name(), {"sono.via": str(actor.via), "sono.writes": message.writes}):
+            return await call()

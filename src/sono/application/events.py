@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sono.application.tracing import Attribute, NoTracer, Tracer
 from sono.domain.events import Event
 
 if TYPE_CHECKING:
@@ -39,6 +40,9 @@ MAX_ATTEMPTS = 10
 BACKOFF_CAP = timedelta(hours=1)
 LEASE = timedelta(minutes=5)
 ERROR_MAX = 2000
+TRACE = "_trace"
+"""The payload member that carries the trace of the change that recorded the event (W3C trace
+context), so that delivering it continues that trace; ``decode`` reads only the event's fields."""
 
 Reaction = Callable[[Any, "Context"], Awaitable[Any]]
 
@@ -164,8 +168,9 @@ def _decode_value(hint: Any, value: Any) -> Any:
 class Outbox:
     """The reactions to each event type, and writing an event's rows into a unit of work."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, tracer: Tracer | None = None) -> None:
         self._clock = clock
+        self.tracer: Tracer = tracer or NoTracer()
         self._reactions: dict[type[Event], dict[str, Reaction]] = {}
         self._by_name: dict[tuple[str, str], tuple[type[Event], Reaction]] = {}
 
@@ -195,13 +200,32 @@ class Outbox:
     async def publish(self, uow: UnitOfWork, *events: Event) -> None:
         """Store ``events`` in ``uow`` (saved if and only if it commits), one row per reaction."""
         now = self._clock.now()
+        trace = self.tracer.carrier()
         entries = [
-            OutboxEntry(event.name(), name, encode(event), now, now)
+            OutboxEntry(event.name(), name, encode(event) | ({TRACE: trace} if trace else {}), now, now)
             for event in events
             for name in self.reactions_to(type(event))
         ]
         if entries:
             await uow.outbox.add(entries)
+
+
+# ---------------------------------------------------------------------- the job engine
+
+
+class JobQueue(Protocol):
+    """The job engine's side the core sees: told when events are waiting, so that a worker
+    delivers them promptly instead of at its next poll. Delivery never depends on it: the rows are
+    in the outbox, and workers also look for due rows on a schedule."""
+
+    async def deliveries_due(self) -> None: ...
+
+
+class NoJobQueue:
+    """Embedded defaults: the in-process worker polls the outbox on its own."""
+
+    async def deliveries_due(self) -> None:
+        return None
 
 
 # ---------------------------------------------------------------------- delivery
@@ -270,11 +294,13 @@ class EventDelivery:
     async def run(self, entry: OutboxEntry) -> str:
         """Deliver one claimed row: "ok", "retry", "failed" or "lost"."""
         assert entry.id is not None and entry.leased_until is not None
-        try:
-            done = await self._deliverer.deliver(entry)
-            outcome = "ok" if done else "lost"
-        except Exception as error:
-            outcome = await self._record_failure(entry, error)
+        attributes: dict[str, Attribute] = {"sono.event": entry.event, "sono.attempt": entry.attempts + 1}
+        with self._outbox.tracer.continued(entry.payload.get(TRACE), f"deliver {entry.reaction}", attributes):
+            try:
+                done = await self._deliverer.deliver(entry)
+                outcome = "ok" if done else "lost"
+            except Exception as error:
+                outcome = await self._record_failure(entry, error)
         if self._metrics is not None:
             self._metrics.delivery(entry.reaction, outcome)
         return outcome

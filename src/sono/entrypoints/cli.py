@@ -266,6 +266,9 @@ def _cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
     from sono.entrypoints.worker import Worker
 
+    if settings.job_engine == "saq":
+        return _saq_worker(settings, args)
+
     async def work() -> None:
         async with _container(settings) as container:
             worker = Worker(
@@ -285,6 +288,26 @@ def _cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
                 for signum in (signal.SIGTERM, signal.SIGINT):
                     loop.remove_signal_handler(signum)
             log.info("worker stopped after %d deliveries", worker.delivered)
+
+    asyncio.run(work())
+    return EXIT_OK
+
+
+def _saq_worker(settings: Settings, args: argparse.Namespace) -> int:
+    """``sono worker`` on SAQ: SAQ's worker runs the deliveries and the schedule, and stops on
+    SIGTERM/SIGINT after the jobs in hand (its grace period)."""
+    from sono.entrypoints.worker import saq_worker
+
+    async def work() -> None:
+        async with _container(settings) as container:
+            worker = saq_worker(
+                container,
+                concurrency=args.concurrency,
+                heartbeat=Path(args.heartbeat) if args.heartbeat else None,
+            )
+            log.info("worker started on SAQ (concurrency %d)", args.concurrency)
+            await worker.start()  # SAQ handles SIGTERM/SIGINT itself; returns once stopped
+            log.info("worker stopped")
 
     asyncio.run(work())
     return EXIT_OK

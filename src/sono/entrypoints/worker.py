@@ -1,11 +1,20 @@
-"""The worker loop: deliver the outbox's due reactions continuously and run the periodic jobs
-(what ``sono jobs run-due`` does) every ``SONO_JOBS_INTERVAL_SECONDS``.
+"""The workers: deliver the outbox's due reactions and run the periodic jobs (what ``sono jobs
+run-due`` does) every ``SONO_JOBS_INTERVAL_SECONDS``.
 
-``sono worker`` runs it as its own process (stopping cleanly on SIGTERM/SIGINT: the row in hand is
-finished, nothing new is claimed); ``sono serve`` runs the same loop in-process when
-``SONO_JOBS_ENABLED`` (the default, so that the embedded defaults need no worker). Any number of
-workers may run at once: each row is claimed with a lease (``EventDelivery``), and the jobs are
-idempotent and safe to run anywhere."""
+Two engines run the same work:
+
+- ``Worker``, a small in-process loop, for the embedded defaults (``SONO_JOB_ENGINE=inprocess``,
+  the default): ``sono serve`` runs it inside the web process when ``SONO_JOBS_ENABLED`` (so that
+  one process does everything), and ``sono worker`` can run it on its own.
+- ``saq_worker``, SAQ on Redis (``SONO_JOB_ENGINE=saq``), for production: only ``sono worker``
+  runs jobs, the web processes queue a delivery job when they commit events
+  (``sono.adapters.jobs.saq_engine``), and SAQ's scheduler runs the safety net and the periodic jobs
+  once per tick across all workers.
+
+Either way a worker stops cleanly on SIGTERM/SIGINT (the row in hand is finished, nothing new is
+claimed), and any number may run at once: each row is claimed with a lease (``EventDelivery``),
+the jobs are idempotent, and a worker killed mid-delivery leaves its row to be claimed again when
+the lease ends, its database effects never committed twice."""
 
 from __future__ import annotations
 
@@ -13,11 +22,14 @@ import asyncio
 import contextlib
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sono.entrypoints.logs import bound_run
 
 if TYPE_CHECKING:
+    from saq import Worker as SaqWorker
+
+    from sono.application.events import OutboxEntry
     from sono.bootstrap import Container
 
 log = logging.getLogger("sono.worker")
@@ -97,25 +109,10 @@ class Worker:
             await self._sleep_or_stop(self._jobs_interval)
 
     def _beat(self) -> None:
-        """Touch the heartbeat file (a container's healthcheck reads its age)."""
-        if self._heartbeat is not None:
-            try:
-                self._heartbeat.touch()
-            except OSError:
-                log.warning("could not touch %s", self._heartbeat, exc_info=True)
+        beat(self._heartbeat)
 
     async def _report_outbox(self) -> None:
-        metrics = self._container.ports.metrics
-        if not metrics.enabled:
-            return
-        try:
-            stats = await self._container.delivery.stats()
-        except Exception:
-            log.warning("could not read the outbox's state", exc_info=True)
-            return
-        now = self._container.ports.clock.now()
-        age = max(0.0, (now - stats.oldest_due_at).total_seconds()) if stats.oldest_due_at else 0.0
-        metrics.outbox_state(stats.queued, stats.failed, age)
+        await report_outbox(self._container)
 
     async def _sleep_or_stop(self, seconds: float) -> None:
         """The interval between job runs, on the container's clock (tests step it), cut short by
@@ -134,3 +131,92 @@ class Worker:
     async def _wait(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
+
+
+def beat(heartbeat: Path | None) -> None:
+    """Touch the heartbeat file (a container's healthcheck reads its age)."""
+    if heartbeat is not None:
+        try:
+            heartbeat.touch()
+        except OSError:
+            log.warning("could not touch %s", heartbeat, exc_info=True)
+
+
+async def report_outbox(container: Container) -> None:
+    metrics = container.ports.metrics
+    if not metrics.enabled:
+        return
+    try:
+        stats = await container.delivery.stats()
+    except Exception:
+        log.warning("could not read the outbox's state", exc_info=True)
+        return
+    now = container.ports.clock.now()
+    age = max(0.0, (now - stats.oldest_due_at).total_seconds()) if stats.oldest_due_at else 0.0
+    metrics.outbox_state(stats.queued, stats.failed, age)
+
+
+# ---------------------------------------------------------------------- SAQ
+
+
+def saq_worker(
+    container: Container, *, concurrency: int = 4, heartbeat: Path | None = None, burst: bool = False
+) -> SaqWorker:
+    """The SAQ worker ``sono worker`` runs when ``SONO_JOB_ENGINE=saq``: ``deliver_due`` (the due
+    outbox rows, ``concurrency`` at a time, until none is due; queued by the web processes and every
+    few seconds by the schedule) and ``periodic`` (the periodic jobs, on a cron schedule).
+    ``burst``: stop once the queue is empty (tests)."""
+    from saq import CronJob
+    from saq import Worker as Saq
+
+    from sono.adapters.jobs.saq_engine import (
+        DELIVER,
+        DELIVERY_SAFETY_NET,
+        JOB_TIMEOUT_SECONDS,
+        PERIODIC,
+        cron_every,
+        queue_for,
+    )
+
+    assert container.settings.redis_url is not None, "SONO_JOB_ENGINE=saq needs SONO_REDIS_URL"
+    concurrency = max(1, concurrency)
+
+    async def deliver_due(ctx: dict[str, Any]) -> int:
+        delivered = 0
+        while entries := await container.delivery.claim(concurrency):
+            await asyncio.gather(*(_deliver(container, entry) for entry in entries))
+            delivered += len(entries)
+        return delivered
+
+    async def periodic(ctx: dict[str, Any]) -> str:
+        with bound_run("jobs run-due"):
+            report = await container.jobs.run_due()
+            log.debug("periodic jobs: %s", report)
+            beat(heartbeat)
+        await report_outbox(container)
+        return repr(report)
+
+    deliver_due.__qualname__ = DELIVER  # SAQ names jobs after their function: the web side queues this name
+    periodic.__qualname__ = PERIODIC
+    interval = cron_every(container.settings.jobs_interval_seconds)
+    return Saq(
+        queue_for(container.settings.redis_url),
+        functions=[deliver_due, periodic],
+        concurrency=concurrency + 1,  # the deliveries, and the periodic jobs beside them
+        cron_jobs=[
+            CronJob(deliver_due, cron=DELIVERY_SAFETY_NET, timeout=JOB_TIMEOUT_SECONDS),
+            CronJob(periodic, cron=interval, timeout=JOB_TIMEOUT_SECONDS),
+        ],
+        burst=burst,
+        dequeue_timeout=1.0 if burst else 0.0,  # burst: stop after a second with nothing queued
+        shutdown_grace_period_s=None if burst else 30,  # SIGTERM: the jobs in hand may finish
+    )
+
+
+async def _deliver(container: Container, entry: OutboxEntry) -> str:
+    with bound_run(f"event {entry.event} {entry.reaction}"):
+        try:  # once claimed, a row is finished even if the worker is asked to stop meanwhile
+            return await asyncio.shield(container.delivery.run(entry))
+        except Exception:  # e.g. the database went away: the lease runs out, it is tried again
+            log.exception("could not deliver %s for %s", entry.reaction, entry.event)
+            return "error"

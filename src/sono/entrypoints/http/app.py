@@ -80,8 +80,9 @@ class SonoRequest(Request[Any, Any, Any]):
 
 def create_app(settings: Settings, *, container: Container | None = None, run_jobs: bool | None = None) -> Litestar:
     """The HTTP application. Without a ``container`` one is built at startup (and closed at
-    shutdown). ``run_jobs`` (default ``settings.jobs_enabled``) runs the periodic jobs in the
-    background every ``settings.jobs_interval_seconds``."""
+    shutdown). ``run_jobs`` runs the in-process worker (outbox deliveries, and the periodic jobs
+    every ``settings.jobs_interval_seconds``); by default when ``settings.jobs_enabled`` and the
+    job engine is the in-process one: with SAQ, web processes never run jobs (``sono worker`` does)."""
     install_log_context()
     app = Litestar(
         route_handlers=[*FEATURES, *docs_routes()],
@@ -97,7 +98,7 @@ def create_app(settings: Settings, *, container: Container | None = None, run_jo
                 _lifespan,
                 settings=settings,
                 container=container,
-                run_jobs=settings.jobs_enabled if run_jobs is None else run_jobs,
+                run_jobs=runs_jobs(settings) if run_jobs is None else run_jobs,
             )
         ],
         state=State({"container": container}),
@@ -181,6 +182,12 @@ def cors_config(settings: Settings) -> CORSConfig | None:
             "X-Total-Count",
         ],
     )
+
+
+def runs_jobs(settings: Settings) -> bool:
+    """Whether web processes run the in-process worker: with the jobs on and the in-process engine
+    (with SAQ, only ``sono worker`` runs jobs)."""
+    return settings.jobs_enabled and settings.job_engine == "inprocess"
 
 
 @asynccontextmanager
