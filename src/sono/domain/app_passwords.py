@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -60,27 +61,70 @@ _REFUSAL_DETAILS = {
 
 @dataclass(slots=True)
 class AppPassword:
-    """One stored credential. ``lookup`` and ``sealed`` are what the secret leaves behind; ``hint``
+    """One stored credential. ``lookup`` and ``sealed_secret`` are what the secret leaves behind; ``hint``
     is its last four characters (what the owner sees to tell them apart)."""
 
     id: int | None
     user_id: int
     name: str
     lookup: str
-    sealed: bytes | None
+    sealed_secret: bytes | None
     hint: str
     created_at: datetime
     last_used_at: datetime | None = None
     last_client: str | None = None
 
-    def use_is_due(self, now: datetime) -> bool:
-        """Whether a use now should be written (at most once per ``USE_RECORD_INTERVAL``)."""
-        return self.last_used_at is None or now - self.last_used_at >= USE_RECORD_INTERVAL
-
     def record_use(self, now: datetime, client: str | None) -> None:
         self.last_used_at = now
-        if client:
-            self.last_client = client[:CLIENT_MAX_LENGTH]
+        client = client_name(client)
+        if client is not None:
+            self.last_client = client
+
+
+@dataclass(frozen=True, slots=True)
+class ExportedAppPassword:
+    """An app password in the owner's data export: its name and dates, nothing of the secret."""
+
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    last_client: str | None
+
+    @classmethod
+    def of(cls, credential: AppPassword) -> ExportedAppPassword:
+        return cls(credential.name, credential.created_at, credential.last_used_at, credential.last_client)
+
+
+def client_name(client: str | None) -> str | None:
+    """What is kept of a player's ``c`` parameter (None: keep the one recorded before)."""
+    client = (client or "").strip()[:CLIENT_MAX_LENGTH]
+    return client or None
+
+
+@dataclass(frozen=True, slots=True)
+class UseDue:
+    """Which credentials' last use is worth writing at ``now``: never used, or last written at
+    least ``USE_RECORD_INTERVAL`` ago (a player sends dozens of requests a second; one write a
+    minute per credential is enough). The fake evaluates ``matches``; the SQL adapter compiles
+    ``cutoff`` into its ``WHERE``."""
+
+    now: datetime
+
+    @property
+    def cutoff(self) -> datetime:
+        return self.now - USE_RECORD_INTERVAL
+
+    def matches(self, credential: AppPassword) -> bool:
+        return credential.last_used_at is None or credential.last_used_at <= self.cutoff
+
+
+def new_secret() -> str:
+    """A fresh secret: ``SECRET_LENGTH`` characters of ``[A-Za-z0-9]`` from ``secrets``."""
+    return "".join(secrets.choice(SECRET_ALPHABET) for _ in range(SECRET_LENGTH))
+
+
+def clean_name(name: str) -> str:
+    return name.strip()
 
 
 def name_problem(name: str) -> str | None:

@@ -60,11 +60,12 @@ class CreatedAppPassword:
 
 @dataclass(frozen=True, slots=True)
 class CreateAppPassword(Command[CreatedAppPassword]):
-    """A new app password for the caller. ``name`` (trimmed, 1..64 characters) is unique per
-    user (409); at most 10 per user (400)."""
+    """A new app password for the caller, named ``label`` (trimmed, 1..64 characters; unique per
+    user: 409); at most 10 per user (400). (The field cannot be called ``name``: that is every
+    message's ``name()``, which the bus's middleware calls.)"""
 
     audience: ClassVar[Audience] = Audience.SIGNED_IN
-    name: str
+    label: str
 
 
 @dataclass(frozen=True, slots=True)
