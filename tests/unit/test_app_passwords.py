@@ -212,6 +212,8 @@ async def test_every_failure_has_its_reason(world: World, monkeypatch: pytest.Mo
     assert await _refusal(world, TokenCredential("bob", token, "salt")) is wrong
     assert await _refusal(world, TokenCredential("nobody", token, "salt")) is wrong
     assert await _refusal(world, TokenCredential("alice", "é" * 32, "salt")) is wrong  # hostile, not a 500
+    assert await _refusal(world, TokenCredential("al\x00ice", token, "salt")) is wrong
+    assert await _refusal(world, TokenCredential("", token, "salt")) is wrong
 
 
 async def test_a_refusal_is_not_authenticated_and_names_no_secret(world: World) -> None:

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sono.domain.errors import NotAuthenticated
+from sono.domain.users import USERNAME_MAX
 
 SECRET_LENGTH = 32
 SECRET_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
@@ -59,7 +60,7 @@ _REFUSAL_DETAILS = {
 }
 
 
-@dataclass(slots=True)
+@dataclass
 class AppPassword:
     """One stored credential. ``lookup`` and ``sealed_secret`` are what the secret leaves behind; ``hint``
     is its last four characters (what the owner sees to tell them apart)."""
@@ -134,6 +135,18 @@ def name_problem(name: str) -> str | None:
     if len(name) > NAME_MAX_LENGTH:
         return NAME_TOO_LONG
     return None
+
+
+def could_be_username(username: str) -> bool:
+    """Whether a name a player sent could name an account at all (else no read is needed, and a
+    NUL or a lone surrogate never reaches the database)."""
+    if not 0 < len(username) <= USERNAME_MAX or "\x00" in username:
+        return False
+    try:
+        username.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def hint_of(secret: str) -> str:

@@ -39,6 +39,7 @@ from sono.domain.app_passwords import (
     Refusal,
     UseDue,
     clean_name,
+    could_be_username,
     hint_of,
     matching_token,
     name_problem,
@@ -174,7 +175,9 @@ class AppPasswordHandlers:
     async def _by_token(self, uow: UnitOfWork, presented: TokenCredential) -> tuple[AppPassword, User]:
         if not self._token_auth:
             raise AppPasswordRefused(Refusal.TOKEN_AUTH_DISABLED)
-        found = await uow.app_passwords.for_username(presented.username)
+        found = (
+            await uow.app_passwords.for_username(presented.username) if could_be_username(presented.username) else None
+        )
         user, credentials = found if found is not None else (None, [])
         candidates: list[tuple[AppPassword, str]] = []
         for credential in credentials:
