@@ -22,6 +22,8 @@ from sono.application.accounts.profiles import AccountService
 from sono.application.accounts.sessions import AuthService
 from sono.application.admin.handlers import AdminHandlers
 from sono.application.announcements.handlers import AnnouncementHandlers
+from sono.application.app_passwords.handlers import AppPasswordHandlers
+from sono.application.app_passwords.ports import SecretSealer
 from sono.application.audio.ports import AudioCatalog
 from sono.application.audio.service import AudioService
 from sono.application.audit.handlers import AuditHandlers
@@ -79,6 +81,7 @@ class Ports:
     image_cache: ImageCache | None = None  # resized cover art (the Subsonic API's getCoverArt?size=)
     tracer: Tracer = field(default_factory=NoTracer)
     job_queue: JobQueue = field(default_factory=NoJobQueue)
+    sealer: SecretSealer | None = None  # app passwords' keys; None: a key of this process only (tests)
 
 
 class Container:
@@ -187,8 +190,21 @@ class Container:
             AuditHandlers(self.ports.clock, retention=timedelta(days=retention_days) if retention_days else None),
             MaintenanceHandlers(self.ports.maintenance, self.ports.clock),
             PlayerHandlers(),
+            AppPasswordHandlers(
+                self.ports.uow, self.ports.clock, self.sealer, token_auth=self.settings.subsonic_token_auth
+            ),
         )
         return bus
+
+    @cached_property
+    def sealer(self) -> SecretSealer:
+        """The keys of Subsonic app passwords (``build_ports`` loads them; containers built by hand
+        get keys of their own, which last as long as the process)."""
+        if self.ports.sealer is not None:
+            return self.ports.sealer
+        from sono.adapters.security.subsonic_keys import AesGcmSecretSealer, new_key
+
+        return AesGcmSecretSealer(new_key(), [new_key()])
 
     @cached_property
     def outbox(self) -> Outbox:
@@ -293,6 +309,7 @@ async def build_ports(
     from sono.adapters.security.passwords import Argon2PasswordHasher
     from sono.adapters.security.rsa_keys import RsaPasswordDecryptor, load_or_create_private_key, load_private_key
     from sono.adapters.security.secrets import load_or_create_secret
+    from sono.adapters.security.subsonic_keys import AesGcmSecretSealer, load_or_create_keys, parse_key
     from sono.adapters.security.tokens import JwtTokenIssuer
     from sono.adapters.sqlalchemy.catalog import SqlAudioCatalog
     from sono.adapters.sqlalchemy.collection_catalog import SqlCollectionCatalog
@@ -313,6 +330,8 @@ async def build_ports(
         private_key = load_private_key(settings.rsa_private_key_file)
     else:
         private_key = load_or_create_private_key(secrets_dir / "rsa_private_key.pem")
+    subsonic_keys = [parse_key(settings.subsonic_key)] if settings.subsonic_key else load_or_create_keys(secrets_dir)
+    sealer = AesGcmSecretSealer.from_server_secret(secret_key, subsonic_keys)
 
     metrics: Metrics = NoMetrics()
     if settings.metrics_enabled:
@@ -458,6 +477,7 @@ async def build_ports(
         image_cache=MemoryImageCache(),
         tracer=tracer,
         job_queue=job_queue,
+        sealer=sealer,
     )
 
 

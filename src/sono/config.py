@@ -85,6 +85,8 @@ class Settings:
     body_idle_timeout: float = 30.0  # seconds a request's body may pause between two chunks
     metrics_token: str | None = None  # bearer token of GET /metrics; unset: no metrics at all (404)
     metrics_dir: Path | None = None  # multiprocess metrics of `sono serve`; None: $SONO_DATA_DIR/metrics
+    subsonic_key: str | None = None  # app passwords' encryption key (32 bytes, hex or base64); None: secrets/
+    subsonic_token_auth: bool = True  # Subsonic t+s authentication (needs the secrets sealed, not only hashed)
 
     @property
     def is_production(self) -> bool:
@@ -174,6 +176,8 @@ KNOWN_VARIABLES = frozenset(
         "SONO_BODY_IDLE_TIMEOUT",
         "SONO_METRICS_TOKEN",
         "SONO_METRICS_DIR",
+        "SONO_SUBSONIC_KEY",
+        "SONO_SUBSONIC_TOKEN_AUTH",
     }
 )
 """Every ``SONO_*`` variable ``load_settings`` reads."""
@@ -375,6 +379,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         body_idle_timeout=r.number("SONO_BODY_IDLE_TIMEOUT", 30.0),
         metrics_token=r.text("SONO_METRICS_TOKEN"),
         metrics_dir=Path(metrics_dir) if metrics_dir else None,
+        subsonic_key=r.text("SONO_SUBSONIC_KEY"),
+        subsonic_token_auth=bool(r.flag("SONO_SUBSONIC_TOKEN_AUTH", True)),
     )
     if settings.job_engine == "saq" and not settings.redis_url:
         raise ConfigError("SONO_JOB_ENGINE=saq needs SONO_REDIS_URL (SAQ keeps its queue in Redis)")

@@ -44,6 +44,7 @@ from sono.application.accounts.ports import (
 )
 from sono.application.admin.ports import AdminQueries
 from sono.application.announcements.ports import AnnouncementRepository
+from sono.application.app_passwords.ports import AppPasswordRepository
 from sono.application.audio.ports import AudioFileRepository
 from sono.application.collections.ports import CollectionQueries, CollectionRepository
 from sono.application.events import OutboxRepository
@@ -67,6 +68,7 @@ class Repositories(Protocol):
     admin_queries: AdminQueries
     maintenance: MaintenanceRepository
     outbox: OutboxRepository
+    app_passwords: AppPasswordRepository
 
 
 class UnitOfWork(Repositories, Protocol):

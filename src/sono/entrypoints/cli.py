@@ -200,6 +200,52 @@ def _cmd_maintenance(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --------------------------------------------------------------------------- subsonic
+
+
+def _cmd_subsonic_rotate_key(settings: Settings, args: argparse.Namespace) -> int:
+    """Re-encrypt every sealed app password under a new key. With the key in secrets/, the new key
+    goes to ``subsonic_key.next`` first and replaces ``subsonic_key`` once the database is done (an
+    interrupted run is completed by running it again); with ``SONO_SUBSONIC_KEY``, the new key is
+    ``--new-key`` and the operator sets it on every instance afterwards."""
+    from sono.adapters.security import subsonic_keys as keys
+    from sono.adapters.security.secrets import create_private_file
+    from sono.application.app_passwords.rotation import reseal
+
+    if settings.subsonic_key:
+        if not args.new_key:
+            raise UsageError(
+                "SONO_SUBSONIC_KEY is set: pass the new key with --new-key (32 bytes, e.g. `openssl rand -base64 32`)"
+            )
+        old = [keys.parse_key(settings.subsonic_key)]
+        new = keys.parse_key(args.new_key, "--new-key")
+        pending = None
+    else:
+        old = keys.load_or_create_keys(settings.secrets_dir)
+        pending = settings.secrets_dir / keys.NEXT_KEY_FILE
+        if not pending.exists():
+            chosen = keys.parse_key(args.new_key, "--new-key") if args.new_key else keys.new_key()
+            create_private_file(pending, keys.format_key(chosen).encode("ascii"))
+        new = keys.read_key_file(pending)
+
+    async def run() -> None:
+        async with _container(settings) as container:
+            sealer = container.sealer
+            if not isinstance(sealer, keys.AesGcmSecretSealer):  # pragma: no cover - the real container's
+                raise CommandFailed("this deployment's app password keys cannot be rotated")
+            done = await reseal(container.ports.uow, sealer.with_keys([*old, new]), sealer.with_keys([new]))
+        if pending is not None:
+            pending.replace(settings.secrets_dir / keys.KEY_FILE)
+        _show(resealed=done.resealed, unreadable=done.unreadable)
+        if done.unreadable:
+            _warning(f"{done.unreadable} app passwords were sealed under an unknown key: token auth fails for them")
+        if pending is None:
+            print("now set SONO_SUBSONIC_KEY to the new key on every instance and restart them")
+
+    asyncio.run(run())
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------------- jobs
 
 
@@ -566,6 +612,13 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--limit", type=_page_size, default=50, help="entries to show, 1..1000 (default: %(default)s)")
     audit.add_argument("--json", action="store_true", help="one JSON object per line")
     audit.set_defaults(handler=_cmd_audit)
+
+    subsonic = commands.add_parser("subsonic", help="the Subsonic API").add_subparsers(
+        dest="subsonic_command", required=True, metavar="COMMAND"
+    )
+    rotate = subsonic.add_parser("rotate-key", help="re-encrypt every Subsonic app password under a new key")
+    rotate.add_argument("--new-key", help="the new key (32 bytes as hex or base64); generated when left out")
+    rotate.set_defaults(handler=_cmd_subsonic_rotate_key)
 
     jobs = commands.add_parser("jobs", help="periodic jobs").add_subparsers(
         dest="jobs_command", required=True, metavar="ACTION"

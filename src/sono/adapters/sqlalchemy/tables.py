@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -35,6 +36,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import registry, relationship
 
 from sono.domain.announcements import Announcement
+from sono.domain.app_passwords import CLIENT_MAX_LENGTH, HINT_LENGTH, NAME_MAX_LENGTH, AppPassword
 from sono.domain.audio import AudioFile
 from sono.domain.collections import Collaborator, Collection, CollectionTrack, CollectionType, Permission
 from sono.domain.gdpr import (
@@ -357,6 +359,26 @@ catalogue_counters = Table(
 """Kept by triggers (migration 0003): per shard (a user's id, or an owner's, modulo 16), what the
 admin statistics sum. Never written by the application."""
 
+# --------------------------------------------------------------------------- Subsonic app passwords
+# (migration 0005) Per-device secrets of the Subsonic API: never the secret itself, only its keyed
+# digest (``lookup``) and, with token authentication on, the secret sealed under a key outside the
+# database.
+
+subsonic_credentials = Table(
+    "subsonic_credentials",
+    metadata,
+    _id(),
+    _user_id("user_id", on_delete="CASCADE", nullable=False),
+    Column("name", String(NAME_MAX_LENGTH), nullable=False),
+    Column("lookup", String(64), nullable=False, unique=True),
+    Column("sealed_secret", LargeBinary()),
+    Column("hint", String(HINT_LENGTH), nullable=False),
+    _created("created_at"),
+    _timestamp("last_used_at"),
+    Column("last_client", String(CLIENT_MAX_LENGTH)),
+    UniqueConstraint("user_id", "name", name="uq_subsonic_credentials_user_id_name"),
+)
+
 MAPPED: tuple[tuple[type, Table], ...] = (
     (User, users),
     (RefreshFamily, refresh_families),
@@ -369,6 +391,7 @@ MAPPED: tuple[tuple[type, Table], ...] = (
     (Collaborator, collaborators),
     (Collection, collections),
     (Announcement, announcements),
+    (AppPassword, subsonic_credentials),
 )
 
 

@@ -88,6 +88,7 @@ class PasswordResetService:
             user.updated_at = now
             user.end_all_sessions()
             await uow.families.revoke_all_for_user(reset.user_id, now, "password_reset")
+            await uow.app_passwords.delete_for_user(reset.user_id)
             await uow.reset_tokens.invalidate_for_user(reset.user_id, now)
             await audit(uow, self._clock, AuditEvent.PASSWORD_RESET_DONE, user_id=user.id, ip=ip)
             await uow.commit()

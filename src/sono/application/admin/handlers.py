@@ -99,6 +99,7 @@ class AdminHandlers:
         now = self._clock.now()
         user.disable(now)
         await ctx.uow.families.revoke_all_for_user(command.user_id, now, "disabled by an administrator")
+        await ctx.uow.app_passwords.delete_for_user(command.user_id)
         await self._audit(ctx, "disable", user, was_active=True)
         return user
 

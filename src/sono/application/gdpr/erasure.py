@@ -24,6 +24,7 @@ class AccountEraser:
         assert user.id is not None
         now = self._clock.now()
         await uow.families.revoke_all_for_user(user.id, now, f"deletion:{deletion_type}")
+        await uow.app_passwords.delete_for_user(user.id)
         user.deletion_requested_at = None
         if deletion_type == DeletionType.SOFT:
             user.deactivate(now)

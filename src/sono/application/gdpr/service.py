@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sono.application.accounts.ports import PasswordDecryptor, PasswordHasher
@@ -12,6 +12,7 @@ from sono.application.gdpr.erasure import AccountEraser
 from sono.application.media.service import MediaService
 from sono.application.ports import Clock
 from sono.application.uow import UnitOfWorkFactory
+from sono.domain.app_passwords import ExportedAppPassword
 from sono.domain.audio import AudioFile
 from sono.domain.collections import Collaborator, Collection
 from sono.domain.errors import Conflict, NotAuthenticated, NotFound, SessionEnded
@@ -54,6 +55,7 @@ class DataExport:
     consents: list[Consent]
     deletion_requests: list[DeletionRequest]
     audit_log: list[AuditEntry]
+    app_passwords: list[ExportedAppPassword] = field(default_factory=list)
 
 
 class GdprService:
@@ -213,6 +215,7 @@ class GdprService:
                 consents=await uow.consents.list_for_user(user_id),
                 deletion_requests=await uow.deletions.list_for_user(user_id),
                 audit_log=await uow.audit.list_for_user(user_id),
+                app_passwords=[ExportedAppPassword.of(c) for c in await uow.app_passwords.list_for_user(user_id)],
             )
             await audit(uow, self._clock, AuditEvent.DATA_EXPORTED, user_id=user_id, ip=ip)
             await uow.commit()

@@ -25,6 +25,7 @@ from sono.config import Settings, load_dotenv_file, load_settings
 from sono.entrypoints.http.accounts.controller import UsersController
 from sono.entrypoints.http.admin.controller import AdminController, list_users_alias
 from sono.entrypoints.http.announcements.controller import AdminAnnouncementsController, AnnouncementsController
+from sono.entrypoints.http.app_passwords.controller import AdminAppPasswordsController, AppPasswordsController
 from sono.entrypoints.http.audio.controller import AudioAdminController, AudioController
 from sono.entrypoints.http.audit.controller import AuditLogController
 from sono.entrypoints.http.charts import ChartsController
@@ -63,6 +64,8 @@ FEATURES: list[ControllerRouterHandler] = [
     AudioController,
     AudioAdminController,
     AuditLogController,
+    AppPasswordsController,
+    AdminAppPasswordsController,
 ]
 """Every feature's controllers: adding a feature adds its controllers here."""
 

@@ -6,6 +6,7 @@ from sono.adapters.memory.repositories import (  # noqa: F401  (imported to regi
     accounts,
     admin,
     announcements,
+    app_passwords,
     audio,
     collections,
     gdpr,

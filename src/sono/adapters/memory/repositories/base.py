@@ -23,6 +23,7 @@ from typing import Any, Literal, TypeVar
 from sono.application.common import Page
 from sono.application.events import OutboxEntry
 from sono.domain.announcements import Announcement
+from sono.domain.app_passwords import AppPassword
 from sono.domain.audio import AudioFile
 from sono.domain.collections import Collaborator, Collection, CollectionTrack
 from sono.domain.errors import Conflict
@@ -199,6 +200,14 @@ class FakeDatabase:
         self.announcements = FakeTable[Announcement]("announcements", created="created_date")
         self.maintenance = FakeTable[MaintenanceRow]("maintenance_state")
         self.outbox = FakeTable[OutboxEntry]("outbox")
+        self.app_passwords = FakeTable[AppPassword](
+            "subsonic_credentials",
+            unique=[
+                Unique("uq_subsonic_credentials_lookup", single(attrgetter("lookup"))),
+                Unique("uq_subsonic_credentials_user_id_name", single(lambda c: (c.user_id, c.name))),
+            ],
+            created="created_at",
+        )
         self._child_ids = itertools.count(1)
 
         def fk(table: FakeTable[Any], column: str, parent: FakeTable[Any] | None = None) -> ForeignKey:
@@ -218,6 +227,7 @@ class FakeDatabase:
             fk(self.collections, "owner_id"),
             fk_set_null(self.announcements, "created_by_id"),
             fk_set_null(self.maintenance, "updated_by_id"),
+            fk(self.app_passwords, "user_id"),
         )
 
     def tables(self) -> list[FakeTable[Any]]:

@@ -6,6 +6,7 @@ from sono.adapters.sqlalchemy.repositories import (  # noqa: F401  (imported to 
     accounts,
     admin,
     announcements,
+    app_passwords,
     audio,
     collections,
     gdpr,

@@ -191,6 +191,15 @@ class ExportAuditEntry(msgspec.Struct):
     ip_address: str | None
 
 
+class ExportAppPassword(msgspec.Struct):
+    """A Subsonic app password: its name and dates, nothing of the secret."""
+
+    name: str
+    created_at: datetime | None
+    last_used_at: datetime | None
+    last_client: str | None
+
+
 class DataExportOut(msgspec.Struct):
     """Everything stored about the caller."""
 
@@ -202,6 +211,7 @@ class DataExportOut(msgspec.Struct):
     consents: list[ConsentOut]
     deletion_requests: list[ExportDeletionRequest]
     audit_logs: list[ExportAuditEntry]
+    subsonic_credentials: list[ExportAppPassword]
 
 
 # --------------------------------------------------------------------------- presenters
@@ -340,5 +350,9 @@ async def export_out(media: MediaService, export: DataExport) -> DataExportOut:
                 ip_address=entry.ip_address,
             )
             for entry in export.audit_log
+        ],
+        subsonic_credentials=[
+            ExportAppPassword(item.name, utc(item.created_at), utc(item.last_used_at), item.last_client)
+            for item in export.app_passwords
         ],
     )

@@ -1,0 +1,1 @@
+"""Subsonic app passwords: create, list and revoke them, and authenticate a player with one."""
