@@ -39,6 +39,7 @@ from sono.entrypoints.http.metrics import MetricsMiddleware
 from sono.entrypoints.http.middleware import EdgeMiddleware, MaintenanceMiddleware
 from sono.entrypoints.http.openapi import docs_routes, openapi_config
 from sono.entrypoints.http.security import DEPENDENCIES
+from sono.entrypoints.http.subsonic import rest as subsonic_rest
 from sono.entrypoints.logs import bound_run, install_log_context
 from sono.entrypoints.worker import Worker
 
@@ -66,6 +67,7 @@ FEATURES: list[ControllerRouterHandler] = [
     AuditLogController,
     AppPasswordsController,
     AdminAppPasswordsController,
+    subsonic_rest,  # the Subsonic API's /rest (not in the OpenAPI document)
 ]
 """Every feature's controllers: adding a feature adds its controllers here."""
 
