@@ -82,9 +82,7 @@ class AppPasswordHandlers:
             problems.check("name", [problem])
             problems.raise_if_any()
         user_id = ctx.actor.id
-        # The user's row, exclusively: concurrent creations of one user queue here, so the
-        # limit holds (SQLite serialises writers anyway).
-        if await ctx.uow.users.get(user_id, for_update=True) is None:
+        if not await ctx.uow.app_passwords.lock_owner(user_id):  # creations for one user queue here
             raise NotFound(USER_NOT_FOUND)
         existing = await ctx.uow.app_passwords.list_for_user(user_id)
         if any(c.name == name for c in existing):

@@ -14,6 +14,9 @@ class FakeAppPasswordRepository(FakeRepository):
     async def add(self, credential: AppPassword) -> AppPassword:
         return self.session.insert(self.db.app_passwords, credential)
 
+    async def lock_owner(self, user_id: int) -> bool:
+        return user_id in self.db.users
+
     async def get(self, user_id: int, credential_id: int) -> AppPassword | None:
         credential = self.session.get(self.db.app_passwords, credential_id)
         return credential if credential is not None and credential.user_id == user_id else None

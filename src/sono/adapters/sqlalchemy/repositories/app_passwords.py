@@ -16,6 +16,10 @@ class SqlAppPasswordRepository(SqlRepository):
     async def add(self, credential: AppPassword) -> AppPassword:
         return await self._insert(credential, may_conflict=True)
 
+    async def lock_owner(self, user_id: int) -> bool:
+        statement = select(users.c.id).where(users.c.id == user_id).with_for_update(key_share=True)
+        return await self.session.scalar(statement) is not None
+
     async def get(self, user_id: int, credential_id: int) -> AppPassword | None:
         if not 1 <= credential_id <= _ID_MAX:
             return None
