@@ -43,8 +43,6 @@ class AppPasswordRepository(Protocol):
     async def list_for_user(self, user_id: int) -> list[AppPassword]:
         """Newest first."""
 
-    async def count_for_user(self, user_id: int) -> int: ...
-
     async def by_lookup(self, lookup: str) -> tuple[AppPassword, User] | None:
         """The credential with this lookup and its user, in one read."""
 

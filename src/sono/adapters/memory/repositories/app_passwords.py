@@ -24,9 +24,6 @@ class FakeAppPasswordRepository(FakeRepository):
     async def list_for_user(self, user_id: int) -> list[AppPassword]:
         return newest(self.session.select(self.db.app_passwords, lambda c: c.user_id == user_id), "created_at")
 
-    async def count_for_user(self, user_id: int) -> int:
-        return len(self.session.select(self.db.app_passwords, lambda c: c.user_id == user_id))
-
     async def by_lookup(self, lookup: str) -> tuple[AppPassword, User] | None:
         credential = self.session.first(self.db.app_passwords, lambda c: c.lookup == lookup)
         if credential is None:

@@ -30,10 +30,6 @@ class SqlAppPasswordRepository(SqlRepository):
         statement = select(AppPassword).where(credentials.c.user_id == user_id)
         return await self._all(statement.order_by(*newest(credentials.c.created_at, credentials.c.id)))
 
-    async def count_for_user(self, user_id: int) -> int:
-        statement = select(func.count()).select_from(credentials).where(credentials.c.user_id == user_id)
-        return await self.session.scalar(statement) or 0
-
     async def by_lookup(self, lookup: str) -> tuple[AppPassword, User] | None:
         statement = (
             select(AppPassword, User)
