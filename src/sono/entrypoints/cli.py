@@ -366,7 +366,8 @@ NOT_EMBEDDED = (
     " deployment keeps {what} elsewhere. Back it up with the tools of each service instead: the"
     " database with `pg_dump --format=custom` (restore with `pg_restore`), the S3 bucket with"
     " versioning or `aws s3 sync` / `mc mirror`, and the secrets (SONO_SECRET_KEY,"
-    " SONO_REFRESH_SECRET_KEY, the RSA key in $SONO_DATA_DIR/secrets or SONO_RSA_PRIVATE_KEY_FILE);"
+    " SONO_REFRESH_SECRET_KEY, the RSA key in $SONO_DATA_DIR/secrets or SONO_RSA_PRIVATE_KEY_FILE,"
+    " SONO_SUBSONIC_KEY or the Subsonic key in $SONO_DATA_DIR/secrets);"
     " README.md, section Backups, gives the commands"
 )
 
@@ -400,6 +401,7 @@ def _cmd_backup_create(settings: Settings, args: argparse.Namespace) -> int:
             ("SONO_SECRET_KEY", settings.secret_key),
             ("SONO_REFRESH_SECRET_KEY", settings.refresh_secret_key),
             ("SONO_RSA_PRIVATE_KEY_FILE", settings.rsa_private_key_file),
+            ("SONO_SUBSONIC_KEY", settings.subsonic_key),
         )
         if value
     ]

@@ -130,6 +130,20 @@ async def test_names_are_unique_per_user_and_ten_at_most(api: Api) -> None:
     assert len(await listed(api, alice)) == MAX_PER_USER
 
 
+async def test_concurrent_creations_keep_the_limit_and_the_names(api: Api) -> None:
+    import asyncio
+
+    alice = await api.account("alice")
+    posts = [api.client.post(ME, headers=alice.headers, json={"name": f"Device {n}"}) for n in range(14)]
+    statuses = sorted(response.status_code for response in await asyncio.gather(*posts))
+    assert statuses == [201] * MAX_PER_USER + [400] * 4
+    bob = await api.account("bob")
+    posts = [api.client.post(ME, headers=bob.headers, json={"name": "Same"}) for _ in range(4)]
+    statuses = sorted(response.status_code for response in await asyncio.gather(*posts))
+    assert statuses == [201, 409, 409, 409]
+    assert len(await listed(api, alice)) == MAX_PER_USER and len(await listed(api, bob)) == 1
+
+
 async def test_admins_list_and_revoke_and_it_is_audited(api: Api) -> None:
     root = await api.account("root", admin=True)
     alice, bob = await api.account("alice"), await api.account("bob")

@@ -164,6 +164,7 @@ async def test_export_data(api: Api) -> None:
         "consents",
         "deletion_requests",
         "audit_logs",
+        "subsonic_credentials",
     }
     assert data["exported_at"].endswith("Z")
     me = (await api.client.get(ME, headers=alice.headers)).json()

@@ -25,7 +25,7 @@ from sono.application.app_passwords.messages import (
 )
 from sono.application.app_passwords.ports import SecretSealer
 from sono.application.bus import Context, handles
-from sono.application.common import Problems, audit
+from sono.application.common import audit
 from sono.application.messages import Actor, Via
 from sono.application.ports import Clock
 from sono.application.uow import UnitOfWork, UnitOfWorkFactory
@@ -45,7 +45,7 @@ from sono.domain.app_passwords import (
     name_problem,
     new_secret,
 )
-from sono.domain.errors import BadRequest, Conflict, NotFound
+from sono.domain.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from sono.domain.gdpr import AuditEvent
 from sono.domain.users import User, normalize_username
 
@@ -78,13 +78,9 @@ class AppPasswordHandlers:
         name = clean_name(command.label)
         problem = name_problem(name)
         if problem is not None:
-            problems = Problems()
-            problems.check("name", [problem])
-            problems.raise_if_any()
+            raise ValidationFailed.single("name", problem)
         user_id = ctx.actor.id
-        # The user's row, exclusively: concurrent creations of one user queue here, so the
-        # limit holds (SQLite serialises writers anyway).
-        if await ctx.uow.users.get(user_id, for_update=True) is None:
+        if not await ctx.uow.app_passwords.lock_owner(user_id):  # creations for one user queue here
             raise NotFound(USER_NOT_FOUND)
         existing = await ctx.uow.app_passwords.list_for_user(user_id)
         if any(c.name == name for c in existing):

@@ -31,13 +31,17 @@ class AppPasswordRepository(Protocol):
         """Insert and assign ``id``. Raises ``Conflict`` (``uq_subsonic_credentials_user_id_name``,
         ``uq_subsonic_credentials_lookup``)."""
 
+    async def lock_owner(self, user_id: int) -> bool:
+        """Hold the user's row until the unit of work ends so that creations for one user queue
+        (the limit of 10 holds), without blocking the key-share holds other use cases take
+        (PostgreSQL ``FOR NO KEY UPDATE``; SQLite serialises writers anyway). False when the user
+        is gone."""
+
     async def get(self, user_id: int, credential_id: int) -> AppPassword | None:
         """One of the user's credentials (another user's is None)."""
 
     async def list_for_user(self, user_id: int) -> list[AppPassword]:
         """Newest first."""
-
-    async def count_for_user(self, user_id: int) -> int: ...
 
     async def by_lookup(self, lookup: str) -> tuple[AppPassword, User] | None:
         """The credential with this lookup and its user, in one read."""

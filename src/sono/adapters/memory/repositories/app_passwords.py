@@ -14,15 +14,15 @@ class FakeAppPasswordRepository(FakeRepository):
     async def add(self, credential: AppPassword) -> AppPassword:
         return self.session.insert(self.db.app_passwords, credential)
 
+    async def lock_owner(self, user_id: int) -> bool:
+        return user_id in self.db.users
+
     async def get(self, user_id: int, credential_id: int) -> AppPassword | None:
         credential = self.session.get(self.db.app_passwords, credential_id)
         return credential if credential is not None and credential.user_id == user_id else None
 
     async def list_for_user(self, user_id: int) -> list[AppPassword]:
         return newest(self.session.select(self.db.app_passwords, lambda c: c.user_id == user_id), "created_at")
-
-    async def count_for_user(self, user_id: int) -> int:
-        return len(self.session.select(self.db.app_passwords, lambda c: c.user_id == user_id))
 
     async def by_lookup(self, lookup: str) -> tuple[AppPassword, User] | None:
         credential = self.session.first(self.db.app_passwords, lambda c: c.lookup == lookup)

@@ -16,6 +16,10 @@ class SqlAppPasswordRepository(SqlRepository):
     async def add(self, credential: AppPassword) -> AppPassword:
         return await self._insert(credential, may_conflict=True)
 
+    async def lock_owner(self, user_id: int) -> bool:
+        statement = select(users.c.id).where(users.c.id == user_id).with_for_update(key_share=True)
+        return await self.session.scalar(statement) is not None
+
     async def get(self, user_id: int, credential_id: int) -> AppPassword | None:
         if not 1 <= credential_id <= _ID_MAX:
             return None
@@ -25,10 +29,6 @@ class SqlAppPasswordRepository(SqlRepository):
     async def list_for_user(self, user_id: int) -> list[AppPassword]:
         statement = select(AppPassword).where(credentials.c.user_id == user_id)
         return await self._all(statement.order_by(*newest(credentials.c.created_at, credentials.c.id)))
-
-    async def count_for_user(self, user_id: int) -> int:
-        statement = select(func.count()).select_from(credentials).where(credentials.c.user_id == user_id)
-        return await self.session.scalar(statement) or 0
 
     async def by_lookup(self, lookup: str) -> tuple[AppPassword, User] | None:
         statement = (
