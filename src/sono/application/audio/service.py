@@ -15,8 +15,9 @@ import io
 import logging
 import uuid
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
+from sono.application.audio.hashing import HashingReader
 from sono.application.audio.ports import AudioCatalog, OwnedAudio
 from sono.application.common import UNSET, Page, Principal, Problems, audit, hold_users
 from sono.application.gdpr.erasure import close_gaps
@@ -70,11 +71,14 @@ class AudioDetails:
 
 @dataclass(frozen=True, slots=True)
 class UploadedFile:
-    """An upload received on local disk: ``path`` for the inspector, ``data`` to store from."""
+    """An upload received on local disk: ``path`` for the inspector, ``data`` to store from.
+    ``sha256``: the hex SHA-256 of the bytes when whoever received them hashed them on the way in
+    (the HTTP spool and the library import do); else the upload hashes them as it stores them."""
 
     path: str
     data: BinaryIO
     filename: str | None
+    sha256: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +149,11 @@ class AudioService:
         )
         await self._media.stage(keys)
         try:
-            audio.file_size = await self._media.put_file(audio_key, file.data, info.content_type)
+            hashing = None if file.sha256 else HashingReader(file.data)
+            audio.file_size = await self._media.put_file(
+                audio_key, cast(BinaryIO, hashing or file.data), info.content_type
+            )
+            audio.content_hash = file.sha256 or (hashing.hexdigest() if hashing else None)
             if cover is not None and cover_key is not None:
                 await self._media.put_image(cover_key, cover)
             async with self._uow() as uow:
