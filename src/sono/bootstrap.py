@@ -142,7 +142,17 @@ class Container:
     @cached_property
     def accounts(self) -> AccountService:
         p = self.ports
-        return self._instrument("accounts", AccountService(p.uow, p.hasher, p.decryptor, p.clock, self.media))
+        return self._instrument(
+            "accounts",
+            AccountService(
+                p.uow,
+                p.hasher,
+                p.decryptor,
+                p.clock,
+                self.media,
+                default_upload_limit=self.settings.default_upload_limit,
+            ),
+        )
 
     @cached_property
     def password_reset(self) -> PasswordResetService:
@@ -215,7 +225,14 @@ class Container:
     @cached_property
     def audio(self) -> AudioService:
         return self._instrument(
-            "audio", AudioService(self.ports.uow, self.media, self.ports.clock, self.ports.audio_catalog)
+            "audio",
+            AudioService(
+                self.ports.uow,
+                self.media,
+                self.ports.clock,
+                self.ports.audio_catalog,
+                default_upload_limit=self.settings.default_upload_limit,
+            ),
         )
 
     @cached_property

@@ -29,6 +29,7 @@ from sono.entrypoints.serve import CannotServe
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    from sono.application.admin.messages import UserSummary
     from sono.application.backup import BackupService
     from sono.application.common import Page
     from sono.bootstrap import Container
@@ -175,6 +176,42 @@ def _cmd_users_promote(settings: Settings, args: argparse.Namespace) -> int:
         _show(id=user.id, username=user.username, is_superuser=user.is_superuser)
 
     asyncio.run(promote())
+    return EXIT_OK
+
+
+async def _named_user(container: Container, username: str) -> UserSummary:
+    """The user a command names (exit 2 when there is none: the command was given a wrong name)."""
+    from sono.application.admin.messages import FindUser
+    from sono.application.messages import Actor
+    from sono.domain.errors import NotFound
+
+    try:
+        return await container.bus(FindUser(username), Actor.operator())
+    except NotFound:
+        raise UsageError(f"no user named {username!r}") from None
+
+
+def _cmd_users_set_upload_limit(settings: Settings, args: argparse.Namespace) -> int:
+    """Through the admin API's use case (``SetUploadLimit``: its bounds, its audit entry)."""
+    from sono.application.admin.messages import SetUploadLimit
+    from sono.application.messages import Actor
+
+    async def set_limit() -> None:
+        async with _container(settings) as container:
+            operator = Actor.operator()
+            found = await _named_user(container, args.username)
+            assert found.user.id is not None
+            summary = await container.bus(SetUploadLimit(found.user.id, args.limit), operator)
+        quota = summary.quota
+        _show(
+            id=summary.user.id,
+            username=summary.user.username,
+            max_audio_uploads=quota.max_uploads,
+            used_uploads=quota.used_uploads,
+            remaining_uploads=quota.remaining_uploads,
+        )
+
+    asyncio.run(set_limit())
     return EXIT_OK
 
 
@@ -497,6 +534,14 @@ def build_parser() -> argparse.ArgumentParser:
     promote = users.add_parser("promote", help="make an existing user an administrator")
     promote.add_argument("username")
     promote.set_defaults(handler=_cmd_users_promote)
+    upload_limit = users.add_parser(
+        "set-upload-limit",
+        help="set how many audio files a user may keep, 0..1,000,000 (as PUT /admin/users/{id}/upload-limit);"
+        " new accounts get SONO_DEFAULT_UPLOAD_LIMIT",
+    )
+    upload_limit.add_argument("username")
+    upload_limit.add_argument("limit", type=_non_negative_int, metavar="N")
+    upload_limit.set_defaults(handler=_cmd_users_set_upload_limit)
 
     maintenance = commands.add_parser("maintenance", help="maintenance mode").add_subparsers(
         dest="action", required=True, metavar="ACTION"

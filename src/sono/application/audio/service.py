@@ -92,8 +92,15 @@ class StoredMedia:
 
 class AudioService:
     def __init__(
-        self, uow: UnitOfWorkFactory, media: MediaService, clock: Clock, catalog: AudioCatalog | None = None
+        self,
+        uow: UnitOfWorkFactory,
+        media: MediaService,
+        clock: Clock,
+        catalog: AudioCatalog | None = None,
+        *,
+        default_upload_limit: int = DEFAULT_MAX_AUDIO_UPLOADS,
     ) -> None:
+        self._default_upload_limit = default_upload_limit  # what reset_quota restores
         self._uow = uow
         self._media = media
         self._clock = clock
@@ -305,7 +312,7 @@ class AudioService:
             await close_gaps(uow, audio_ids)
             keys = await uow.audio_files.delete_for_owner(user_id)
             if reset_quota:
-                user.max_audio_uploads = DEFAULT_MAX_AUDIO_UPLOADS
+                user.max_audio_uploads = self._default_upload_limit
                 user.updated_at = self._clock.now()
             await audit(
                 uow,
