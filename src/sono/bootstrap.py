@@ -33,6 +33,7 @@ from sono.application.collections.ports import CollectionCatalog
 from sono.application.collections.service import CollectionService
 from sono.application.events import EventDelivery, Outbox
 from sono.application.gdpr.service import GdprService
+from sono.application.imports.handlers import ImportHandlers
 from sono.application.jobs import JobRunner
 from sono.application.maintenance.gate import MaintenanceGate
 from sono.application.maintenance.handlers import MaintenanceHandlers
@@ -188,6 +189,7 @@ class Container:
             AnnouncementHandlers(self.ports.clock),
             AuditHandlers(self.ports.clock, retention=timedelta(days=retention_days) if retention_days else None),
             MaintenanceHandlers(self.ports.maintenance, self.ports.clock),
+            ImportHandlers(self.audio, self.media),
         )
         return bus
 

@@ -215,6 +215,70 @@ def _cmd_users_set_upload_limit(settings: Settings, args: argparse.Namespace) ->
     return EXIT_OK
 
 
+# --------------------------------------------------------------------------- library
+
+IMPORT_EPILOG = """\
+Files are taken by extension (mp3, wav, ogg, oga, opus, m4a, m4b, aac, flac, webm, weba; anything
+else, and hidden files, are passed over silently), then decided by their content like an upload
+through the API: tags, cover art, the 50 MB size limit and the owner's upload limit apply. The
+title is the title tag, else the file name. A file whose content the owner already has is skipped,
+so a run that was stopped (Ctrl-C stops between two files) or hit the upload limit continues where
+it left off when run again. A progress bar is drawn on stderr when it is a terminal; the summary
+goes to stdout.
+
+exit codes: 0 nothing was refused, 1 a file was refused (not audio, too large, over the upload
+limit: the run stops there) or the import failed, 2 bad usage (no such PATH or user), 130
+interrupted (the summary is printed all the same)."""
+
+
+def _cmd_library_import(settings: Settings, args: argparse.Namespace) -> int:
+    from sono.entrypoints.library_import import (
+        ImportSourceError,
+        LibraryImport,
+        Progress,
+        open_source,
+        stop_message,
+        stop_on_interrupt,
+        summary_lines,
+    )
+
+    async def run() -> int:
+        async with _container(settings) as container:
+            owner = await _named_user(container, args.owner)
+            assert owner.user.id is not None
+            try:
+                with open_source(Path(args.path)) as candidates:
+                    progress = Progress(sys.stderr, len(candidates))
+                    job = LibraryImport(
+                        container,
+                        owner.user.id,
+                        remaining_uploads=owner.quota.remaining_uploads,
+                        public=args.public,
+                        dry_run=args.dry_run,
+                        progress=progress.update,
+                    )
+                    try:
+                        with stop_on_interrupt(job):
+                            await job.run(candidates)
+                    finally:
+                        progress.update(job.report, final=True)
+                        for line in summary_lines(job.report, dry_run=args.dry_run):
+                            print(line)
+            except ImportSourceError as exc:
+                raise UsageError(str(exc)) from None
+        report = job.report
+        message = stop_message(report, owner=owner.user.username)
+        if report.limit_reached:
+            _error(message or "")
+        elif message:
+            _warning(message)
+        if report.interrupted:
+            return EXIT_INTERRUPTED
+        return EXIT_FAILED if report.refused else EXIT_OK
+
+    return asyncio.run(run())
+
+
 # --------------------------------------------------------------------------- maintenance
 
 
@@ -542,6 +606,26 @@ def build_parser() -> argparse.ArgumentParser:
     upload_limit.add_argument("username")
     upload_limit.add_argument("limit", type=_non_negative_int, metavar="N")
     upload_limit.set_defaults(handler=_cmd_users_set_upload_limit)
+
+    library = commands.add_parser("library", help="the music library").add_subparsers(
+        dest="library_command", required=True, metavar="ACTION"
+    )
+    library_import = library.add_parser(
+        "import",
+        help="import every audio file of a folder (recursively) or of a ZIP file for a user, skipping what is"
+        " already there",
+        description="Import every audio file of PATH (a folder, walked recursively, or a ZIP file, read without"
+        " extracting it) for the user USERNAME, through the same upload use case as the API.",
+        epilog=IMPORT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    library_import.add_argument("path", metavar="PATH", help="a folder or a .zip file")
+    library_import.add_argument("--owner", required=True, metavar="USERNAME", help="the user the files are for")
+    library_import.add_argument("--public", action="store_true", help="make the imported files public")
+    library_import.add_argument(
+        "--dry-run", action="store_true", help="report what would be imported, skipped and refused; write nothing"
+    )
+    library_import.set_defaults(handler=_cmd_library_import)
 
     maintenance = commands.add_parser("maintenance", help="maintenance mode").add_subparsers(
         dest="action", required=True, metavar="ACTION"

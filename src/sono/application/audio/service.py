@@ -120,11 +120,17 @@ class AudioService:
     async def upload(
         self, principal: Principal, file: UploadedFile, details: AudioDetails, *, ip: str | None = None
     ) -> OwnedAudio:
+        return await self.upload_for(principal.user_id, file, details, ip=ip)
+
+    async def upload_for(
+        self, owner_id: int, file: UploadedFile, details: AudioDetails, *, ip: str | None = None
+    ) -> OwnedAudio:
+        """The upload of a file for its owner: the caller's own (``upload``), or the owner the library
+        import names (the command line acts for them; the same checks and limits apply)."""
         check_details(details)
         info = await self._media.inspect_audio(file.path)
         tags = await self._media.read_tags(file.path)
         cover = await self._cover(tags.picture)
-        owner_id = principal.user_id
         name = uuid.uuid4().hex
         audio_key = object_key(AUDIO, owner_id, name, info.format)
         cover_key = object_key(AUDIO, owner_id, name, cover.extension) if cover else None

@@ -1,0 +1,360 @@
+"""``sono library import``: bring a folder of music (or a ZIP of one) in for a user.
+
+The command line's half of the import: it finds the candidate files (audio by extension; everything
+else, and hidden files, is passed over silently), hashes each one, asks the core whether the owner
+has that content already (``FindImported``: a second run skips what the first imported, so an
+interrupted import continues where it stopped), copies the file into the upload spool (hashing it
+again in that same pass, so what is stored is what was hashed) and sends it through the upload use
+case (``ImportAudio``). A ZIP is read member by member, each streamed into the spool, never
+extracted whole. One file at a time: memory stays bounded by one chunk, whatever the library's size.
+
+Ctrl-C stops between two files (the one in hand is finished or rolled back by the upload itself);
+the summary is printed all the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import signal
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, TextIO
+
+from sono.application.audio.service import UploadedFile
+from sono.application.imports.messages import FindImported, ImportAudio, ImportedFile
+from sono.application.messages import Actor
+from sono.domain.errors import NotFound, PayloadTooLarge, PermissionDenied, SonoError, UnsupportedMedia
+from sono.domain.media import AUDIO_MAX_BYTES, AUDIO_TOO_LARGE
+from sono.entrypoints.http.logtext import printable
+
+if TYPE_CHECKING:
+    from sono.bootstrap import Container
+
+AUDIO_EXTENSIONS = frozenset(
+    {".mp3", ".wav", ".wave", ".ogg", ".oga", ".opus", ".m4a", ".m4b", ".aac", ".flac", ".webm", ".weba"}
+)
+"""What a file's name must end with to be a candidate (its content decides afterwards)."""
+CHUNK = 1024 * 1024
+
+NOT_AUDIO = "not audio"
+TOO_LARGE = "too large"
+OVER_LIMIT = "over the upload limit"
+UNREADABLE = "unreadable"
+EMPTY = "empty"
+
+
+class ImportSourceError(Exception):
+    """PATH is neither a folder nor a readable ZIP archive."""
+
+
+# --------------------------------------------------------------------------- candidates
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A file to import: its name as shown (relative to PATH, or the ZIP member's), its size as
+    the folder or the archive declares it, and how to read it (again)."""
+
+    name: str
+    size: int
+    open: Callable[[], BinaryIO]
+
+
+def is_candidate(name: str) -> bool:
+    """Audio by its extension, and not hidden: ``.DS_Store``, macOS's ``._song.mp3`` resource forks
+    and whatever lives in a hidden folder or ``__MACOSX`` are passed over."""
+    parts = name.replace("\\", "/").split("/")
+    if any(part.startswith(".") or part == "__MACOSX" for part in parts if part):
+        return False
+    return os.path.splitext(parts[-1])[1].lower() in AUDIO_EXTENSIONS
+
+
+def folder_candidates(root: Path) -> list[Candidate]:
+    """Every candidate under ``root``, recursively, in name order (links to folders are not
+    followed; links to files are)."""
+    found = []
+    for folder, folders, files in os.walk(root):
+        folders[:] = sorted(name for name in folders if not name.startswith(".") and name != "__MACOSX")
+        for filename in sorted(files):
+            path = Path(folder, filename)
+            name = path.relative_to(root).as_posix()
+            if not is_candidate(name):
+                continue
+            try:
+                size = path.stat().st_size
+            except OSError:
+                size = 0  # a broken link: refused as unreadable when it is opened
+            found.append(Candidate(name, size, _opener(path)))
+    return found
+
+
+def _opener(path: Path) -> Callable[[], BinaryIO]:
+    return lambda: open(path, "rb")  # closed by the caller
+
+
+def zip_candidates(archive: zipfile.ZipFile) -> list[Candidate]:
+    """Every candidate member of the archive, in name order."""
+    members = sorted((info for info in archive.infolist() if not info.is_dir()), key=lambda info: info.filename)
+    return [
+        Candidate(info.filename, info.file_size, _member_opener(archive, info))
+        for info in members
+        if is_candidate(info.filename)
+    ]
+
+
+def _member_opener(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Callable[[], BinaryIO]:
+    return lambda: archive.open(info)  # type: ignore[return-value]  # a readable binary stream
+
+
+@contextmanager
+def open_source(path: Path) -> Iterator[list[Candidate]]:
+    """The candidates of a folder or of a ZIP archive (kept open while they are read)."""
+    if path.is_dir():
+        yield folder_candidates(path)
+        return
+    if not path.is_file():
+        raise ImportSourceError(f"no folder or ZIP file at {path}")
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ImportSourceError(f"{path} is neither a folder nor a ZIP file ({exc})") from None
+    with archive:
+        yield zip_candidates(archive)
+
+
+def hash_of(candidate: Candidate, limit: int) -> tuple[str, int]:
+    """The SHA-256 of the candidate's bytes and their number (reading stops past ``limit``)."""
+    digest, size = hashlib.sha256(), 0
+    with candidate.open() as source:
+        while size <= limit and (chunk := source.read(CHUNK)):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def copy_hashing(candidate: Candidate, target: BinaryIO, limit: int) -> tuple[str, int]:
+    """Copy the candidate into ``target`` (rewound afterwards), hashing in the same pass; stops
+    past ``limit`` bytes (the caller refuses the file then)."""
+    digest, size = hashlib.sha256(), 0
+    with candidate.open() as source:
+        while size <= limit and (chunk := source.read(CHUNK)):
+            target.write(chunk)
+            digest.update(chunk)
+            size += len(chunk)
+    target.flush()
+    target.seek(0)
+    return digest.hexdigest(), size
+
+
+# --------------------------------------------------------------------------- the run
+
+
+@dataclass
+class Report:
+    """What a run did (or, on a dry run, would do)."""
+
+    total: int = 0
+    imported: list[tuple[str, ImportedFile]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    refused: list[tuple[str, str, str]] = field(default_factory=list)  # name, reason, detail
+    limit_reached: bool = False
+    interrupted: bool = False
+
+    @property
+    def done(self) -> int:
+        return len(self.imported) + len(self.skipped) + len(self.refused)
+
+    @property
+    def not_attempted(self) -> int:
+        return self.total - self.done
+
+
+class Progress:
+    """A one-line progress bar on a terminal (counts and rate), redrawn at most ten times a second;
+    nothing at all when ``stream`` is not a terminal."""
+
+    WIDTH = 24
+
+    def __init__(self, stream: TextIO, total: int, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._stream = stream
+        self._enabled = stream.isatty()
+        self._total = total
+        self._clock = clock
+        self._started = clock()
+        self._drawn = float("-inf")
+
+    def line(self, report: Report) -> str:
+        done = report.done
+        filled = self.WIDTH * done // self._total if self._total else self.WIDTH
+        elapsed = max(self._clock() - self._started, 1e-9)
+        return (
+            f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {done}/{self._total} files"
+            f"  {done / elapsed:.1f} files/s"
+            f"  imported {len(report.imported)}  skipped {len(report.skipped)}  refused {len(report.refused)}"
+        )
+
+    def update(self, report: Report, *, final: bool = False) -> None:
+        if not self._enabled:
+            return
+        now = self._clock()
+        if final or now - self._drawn >= 0.1:
+            self._drawn = now
+            self._stream.write(f"\r\x1b[K{self.line(report)}")
+            if final:
+                self._stream.write("\n")
+            self._stream.flush()
+
+
+class LibraryImport:
+    """One run of ``sono library import`` for one owner."""
+
+    def __init__(
+        self,
+        container: Container,
+        owner_id: int,
+        *,
+        remaining_uploads: int,
+        public: bool = False,
+        dry_run: bool = False,
+        progress: Callable[[Report], None] = lambda report: None,
+    ) -> None:
+        self._container = container
+        self._owner_id = owner_id
+        self._remaining = remaining_uploads  # a dry run counts down what the upload would check
+        self._public = public
+        self._dry_run = dry_run
+        self._progress = progress
+        self._actor = Actor.operator()
+        self._seen: set[str] = set()  # contents imported in this run (a duplicate in the folder)
+        self._stop = False
+        self.report = Report()
+
+    def stop(self) -> None:
+        """Stop once the file in hand is done (Ctrl-C)."""
+        self._stop = True
+
+    async def run(self, candidates: list[Candidate]) -> Report:
+        report = self.report
+        report.total = len(candidates)
+        spool_dir = self._container.settings.upload_dir
+        await asyncio.to_thread(spool_dir.mkdir, parents=True, exist_ok=True)
+        for candidate in candidates:
+            if self._stop:
+                report.interrupted = True
+                break
+            await self._one(candidate, spool_dir)
+            self._progress(report)
+            if report.limit_reached:
+                break
+        return report
+
+    async def _one(self, candidate: Candidate, spool_dir: Path) -> None:
+        from sono.entrypoints.http.uploads import spool_file
+
+        report = self.report
+        if candidate.size > AUDIO_MAX_BYTES:
+            report.refused.append((candidate.name, TOO_LARGE, AUDIO_TOO_LARGE))
+            return
+        try:
+            digest, _ = await asyncio.to_thread(hash_of, candidate, AUDIO_MAX_BYTES)
+            if await self._already_there(digest):
+                report.skipped.append(candidate.name)
+                return
+            with spool_file(spool_dir) as (spool, path):
+                copied, size = await asyncio.to_thread(copy_hashing, candidate, spool, AUDIO_MAX_BYTES)
+                if size > AUDIO_MAX_BYTES:
+                    raise PayloadTooLarge(AUDIO_TOO_LARGE)
+                if size == 0:
+                    report.refused.append((candidate.name, EMPTY, "File is empty"))
+                    return
+                if copied != digest and await self._already_there(copied):  # changed since it was hashed
+                    report.skipped.append(candidate.name)
+                    return
+                if self._dry_run and self._remaining <= 0:
+                    raise PermissionDenied("Upload limit reached")
+                filename = candidate.name.rsplit("/", 1)[-1]
+                file = UploadedFile(path, spool, filename, sha256=copied)
+                message = ImportAudio(self._owner_id, file, is_public=self._public, dry_run=self._dry_run)
+                imported = await self._container.bus(message, self._actor)
+        except (OSError, zipfile.BadZipFile, RuntimeError, EOFError) as exc:  # RuntimeError: an encrypted member
+            report.refused.append((candidate.name, UNREADABLE, str(exc) or type(exc).__name__))
+            return
+        except NotFound:
+            raise  # the owner is gone: nothing else can be imported
+        except PermissionDenied as exc:
+            report.refused.append((candidate.name, OVER_LIMIT, exc.detail))
+            report.limit_reached = True
+            return
+        except UnsupportedMedia as exc:
+            report.refused.append((candidate.name, NOT_AUDIO, exc.detail))
+            return
+        except PayloadTooLarge as exc:
+            report.refused.append((candidate.name, TOO_LARGE, exc.detail))
+            return
+        except SonoError as exc:
+            report.refused.append((candidate.name, "refused", exc.detail))
+            return
+        self._seen.add(copied)
+        self._remaining -= 1
+        report.imported.append((candidate.name, imported))
+
+    async def _already_there(self, digest: str) -> bool:
+        if digest in self._seen:
+            return True
+        found = await self._container.bus(FindImported(self._owner_id, (digest,)), self._actor)
+        return digest in found
+
+
+@contextmanager
+def stop_on_interrupt(run: LibraryImport) -> Iterator[None]:
+    """The first Ctrl-C asks the run to stop between two files; a second one interrupts at once."""
+    loop = asyncio.get_running_loop()
+
+    def first() -> None:
+        run.stop()
+        loop.remove_signal_handler(signal.SIGINT)  # the next Ctrl-C is Python's KeyboardInterrupt
+
+    try:
+        loop.add_signal_handler(signal.SIGINT, first)
+    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
+        yield
+        return
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+
+
+# --------------------------------------------------------------------------- the summary
+
+
+def summary_lines(report: Report, *, dry_run: bool) -> list[str]:
+    """The summary printed on stdout, ``key: value`` lines (the refused files indented under theirs)."""
+    lines = ["dry_run: true"] if dry_run else []
+    lines.append(f"imported: {len(report.imported)}")
+    if dry_run:
+        lines += [f"  {printable(name)}: {printable(file.title)}" for name, file in report.imported]
+    lines.append(f"skipped: {len(report.skipped)}")
+    lines.append(f"refused: {len(report.refused)}")
+    lines += [f"  {printable(name)}: {reason} ({printable(detail)})" for name, reason, detail in report.refused]
+    if report.not_attempted:
+        lines.append(f"not_attempted: {report.not_attempted}")
+    return lines
+
+
+def stop_message(report: Report, *, owner: str) -> str | None:
+    """Why the run stopped early, with what to do next; None when it went through."""
+    if report.limit_reached:
+        return (
+            f"the upload limit of {owner} is reached; {report.not_attempted} file(s) not attempted. Raise it with"
+            f" `sono users set-upload-limit {owner} N` and run the import again (what is already there is skipped)"
+        )
+    if report.interrupted:
+        return f"interrupted; {report.not_attempted} file(s) not attempted. Run the same command again to continue"
+    return None
