@@ -171,6 +171,7 @@ def spooled(data_dir: Path) -> list[Path]:
 ALPHA = tagged("mp3", Tags(title="Alpha", artist="The Band", album="First", track="1", year="2001", genre="Rock"))
 BETA = tagged("flac", Tags(title="Beta", artist="The Band", album="First", track="2", picture=png_bytes()))
 GAMMA = wav_bytes(seconds=1.5)  # no tags: the title is the file name's
+CORRUPTED = wav_bytes(seconds=0.7)
 DELTA = tagged("ogg", Tags(title="Delta", artist="Someone Else", genre="Jazz"))
 
 
@@ -248,11 +249,16 @@ def test_a_zip_is_read_member_by_member(database_url: str, data_dir: Path, sono:
         zipped.writestr("__MACOSX/Album/._01 alpha.mp3", b"\x00\x05\x16\x07")
         zipped.writestr("Album/broken.flac", b"fLaC but nothing after")
         zipped.writestr("Album/Empty/", b"")
+        zipped.writestr("Album/corrupt.wav", CORRUPTED, compress_type=zipfile.ZIP_STORED)
+    damaged = archive.read_bytes()
+    at = damaged.index(CORRUPTED) + 1000
+    archive.write_bytes(damaged[:at] + bytes([damaged[at] ^ 0xFF]) + damaged[at + 1 :])  # its CRC no longer holds
 
     result = sono("library", "import", str(archive), "--owner", "alice")
 
-    assert result.counts() == (2, 1, 1), result.out
-    assert result.refusals() == ["Album/broken.flac: not audio"]
+    assert result.counts() == (2, 1, 2), result.out
+    assert result.refusals() == ["Album/broken.flac: not audio", "Album/corrupt.wav: unreadable"]
+    assert "Bad CRC-32" in result.out
     files = stored(database_url)
     assert {name: audio.title for name, audio in files.items()} == {
         "01 alpha.mp3": "Alpha",
@@ -264,8 +270,10 @@ def test_a_zip_is_read_member_by_member(database_url: str, data_dir: Path, sono:
     folder.mkdir()
     (folder / "alpha, once more.mp3").write_bytes(ALPHA)  # already there, whatever its name
     (folder / "beta.flac").write_bytes(BETA)
+    (folder / "gone.flac").symlink_to(folder / "moved away.flac")
     second = sono("library", "import", str(folder), "--owner", "alice")
-    assert second.code == 0 and second.counts() == (1, 1, 0)
+    assert second.code == 1 and second.counts() == (1, 1, 1)
+    assert second.refusals() == ["gone.flac: unreadable"]
 
 
 def test_a_dry_run_writes_nothing(database_url: str, data_dir: Path, sono: Sono) -> None:

@@ -18,8 +18,10 @@ import asyncio
 import hashlib
 import os
 import signal
+import stat
 import time
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -53,6 +55,15 @@ class ImportSourceError(Exception):
     """PATH is neither a folder nor a readable ZIP archive."""
 
 
+class Unreadable(Exception):
+    """A candidate could not be read (or copied into the spool): it is refused, the run goes on."""
+
+
+READ_ERRORS = (OSError, EOFError, RuntimeError, zipfile.BadZipFile, zlib.error)
+"""What reading a file or a ZIP member raises: a vanished or unreadable file, a corrupt, truncated,
+encrypted (RuntimeError) or unsupported (NotImplementedError, a RuntimeError) member."""
+
+
 # --------------------------------------------------------------------------- candidates
 
 
@@ -77,7 +88,7 @@ def is_candidate(name: str) -> bool:
 
 def folder_candidates(root: Path) -> list[Candidate]:
     """Every candidate under ``root``, recursively, in name order (links to folders are not
-    followed; links to files are)."""
+    followed; links to files are; what is not a regular file, such as a FIFO, is passed over)."""
     found = []
     for folder, folders, files in os.walk(root):
         folders[:] = sorted(name for name in folders if not name.startswith(".") and name != "__MACOSX")
@@ -87,9 +98,13 @@ def folder_candidates(root: Path) -> list[Candidate]:
             if not is_candidate(name):
                 continue
             try:
-                size = path.stat().st_size
+                status = path.stat()
             except OSError:
-                size = 0  # a broken link: refused as unreadable when it is opened
+                found.append(Candidate(name, 0, _opener(path)))  # a broken link: refused as unreadable
+                continue
+            if not stat.S_ISREG(status.st_mode):
+                continue
+            size = status.st_size
             found.append(Candidate(name, size, _opener(path)))
     return found
 
@@ -262,12 +277,12 @@ class LibraryImport:
             report.refused.append((candidate.name, TOO_LARGE, AUDIO_TOO_LARGE))
             return
         try:
-            digest, _ = await asyncio.to_thread(hash_of, candidate, AUDIO_MAX_BYTES)
+            digest, _ = await _reading(hash_of, candidate)
             if await self._already_there(digest):
                 report.skipped.append(candidate.name)
                 return
             with spool_file(spool_dir) as (spool, path):
-                copied, size = await asyncio.to_thread(copy_hashing, candidate, spool, AUDIO_MAX_BYTES)
+                copied, size = await _reading(copy_hashing, candidate, spool)
                 if size > AUDIO_MAX_BYTES:
                     raise PayloadTooLarge(AUDIO_TOO_LARGE)
                 if size == 0:
@@ -282,8 +297,8 @@ class LibraryImport:
                 file = UploadedFile(path, spool, filename, sha256=copied)
                 message = ImportAudio(self._owner_id, file, is_public=self._public, dry_run=self._dry_run)
                 imported = await self._container.bus(message, self._actor)
-        except (OSError, zipfile.BadZipFile, RuntimeError, EOFError) as exc:  # RuntimeError: an encrypted member
-            report.refused.append((candidate.name, UNREADABLE, str(exc) or type(exc).__name__))
+        except Unreadable as exc:
+            report.refused.append((candidate.name, UNREADABLE, str(exc)))
             return
         except NotFound:
             raise  # the owner is gone: nothing else can be imported
@@ -309,6 +324,15 @@ class LibraryImport:
             return True
         found = await self._container.bus(FindImported(self._owner_id, (digest,)), self._actor)
         return digest in found
+
+
+async def _reading(read: Callable[..., tuple[str, int]], candidate: Candidate, *target: BinaryIO) -> tuple[str, int]:
+    """``read(candidate, *target, AUDIO_MAX_BYTES)`` in a thread; what reading raises becomes
+    ``Unreadable`` (the database's own errors are not confused with it)."""
+    try:
+        return await asyncio.to_thread(read, candidate, *target, AUDIO_MAX_BYTES)
+    except READ_ERRORS as exc:
+        raise Unreadable(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__) from exc
 
 
 @contextmanager
