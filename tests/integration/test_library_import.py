@@ -276,7 +276,13 @@ def test_a_zip_is_read_member_by_member(database_url: str, data_dir: Path, sono:
     assert second.refusals() == ["gone.flac: unreadable"]
 
 
-def test_a_dry_run_writes_nothing(database_url: str, data_dir: Path, sono: Sono) -> None:
+@pytest.mark.parametrize("batch", [32, 2])
+def test_a_dry_run_writes_nothing(
+    database_url: str, data_dir: Path, sono: Sono, monkeypatch: pytest.MonkeyPatch, batch: int
+) -> None:
+    """Also with the contents looked up two files at a time: the copy of alpha, in a later batch
+    than alpha, is still seen as a copy."""
+    monkeypatch.setattr(library_import, "LOOKUP_BATCH", batch)
     library = a_library(data_dir.parent / "music")
     before = media_files(data_dir)
 
@@ -293,7 +299,11 @@ def test_a_dry_run_writes_nothing(database_url: str, data_dir: Path, sono: Sono)
     assert audit.out == ""
 
 
-def test_the_upload_limit_stops_the_run_with_the_summary(database_url: str, data_dir: Path, sono: Sono) -> None:
+@pytest.mark.parametrize("batch", [32, 2])
+def test_the_upload_limit_stops_the_run_with_the_summary(
+    database_url: str, data_dir: Path, sono: Sono, monkeypatch: pytest.MonkeyPatch, batch: int
+) -> None:
+    monkeypatch.setattr(library_import, "LOOKUP_BATCH", batch)
     assert sono("users", "set-upload-limit", "alice", "2").code == 0
     library = a_library(data_dir.parent / "music")
     (library / "pretends.mp3").unlink()

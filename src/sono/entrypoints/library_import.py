@@ -43,6 +43,8 @@ AUDIO_EXTENSIONS = frozenset(
 )
 """What a file's name must end with to be a candidate (its content decides afterwards)."""
 CHUNK = 1024 * 1024
+LOOKUP_BATCH = 32
+"""Files hashed before one ``FindImported`` asks which of their contents the owner has."""
 
 NOT_AUDIO = "not audio"
 TOO_LARGE = "too large"
@@ -246,7 +248,8 @@ class LibraryImport:
         self._dry_run = dry_run
         self._progress = progress
         self._actor = Actor.operator()
-        self._seen: set[str] = set()  # contents imported in this run (a duplicate in the folder)
+        self._there: set[str] = set()  # of the batch in hand: contents the owner has (or was just given)
+        self._would_import: set[str] = set()  # a dry run's contents "imported" so far
         self._stop = False
         self.report = Report()
 
@@ -259,26 +262,49 @@ class LibraryImport:
         report.total = len(candidates)
         spool_dir = self._container.settings.upload_dir
         await asyncio.to_thread(spool_dir.mkdir, parents=True, exist_ok=True)
-        for candidate in candidates:
-            if self._stop:
-                report.interrupted = True
-                break
-            await self._one(candidate, spool_dir)
-            self._progress(report)
-            if report.limit_reached:
-                break
+        for start in range(0, len(candidates), LOOKUP_BATCH):
+            batch = candidates[start : start + LOOKUP_BATCH]
+            digests = await self._look_up(batch)
+            for candidate, digest in zip(batch, digests, strict=True):
+                if self._stop:
+                    report.interrupted = True
+                    return report
+                await self._one(candidate, digest, spool_dir)
+                self._progress(report)
+                if report.limit_reached:
+                    return report
         return report
 
-    async def _one(self, candidate: Candidate, spool_dir: Path) -> None:
+    async def _look_up(self, batch: list[Candidate]) -> list[str | Unreadable | None]:
+        """Hash the batch's files (None for one too large to read, the error for one that cannot
+        be read) and ask once which of those contents the owner has: ``self._there``."""
+        digests: list[str | Unreadable | None] = []
+        for candidate in batch:
+            if candidate.size > AUDIO_MAX_BYTES:
+                digests.append(None)
+                continue
+            try:
+                digests.append((await _reading(hash_of, candidate))[0])
+            except Unreadable as exc:
+                digests.append(exc)
+        wanted = tuple(sorted({digest for digest in digests if isinstance(digest, str)}))
+        found: frozenset[str] = frozenset()
+        if wanted:
+            found = await self._container.bus(FindImported(self._owner_id, wanted), self._actor)
+        self._there = set(found)
+        return digests
+
+    async def _one(self, candidate: Candidate, digest: str | Unreadable | None, spool_dir: Path) -> None:
         from sono.entrypoints.http.uploads import spool_file
 
         report = self.report
-        if candidate.size > AUDIO_MAX_BYTES:
+        if candidate.size > AUDIO_MAX_BYTES or digest is None:
             report.refused.append((candidate.name, TOO_LARGE, AUDIO_TOO_LARGE))
             return
         try:
-            digest, _ = await _reading(hash_of, candidate)
-            if await self._already_there(digest):
+            if isinstance(digest, Unreadable):
+                raise digest
+            if self._has(digest):
                 report.skipped.append(candidate.name)
                 return
             with spool_file(spool_dir) as (spool, path):
@@ -288,7 +314,7 @@ class LibraryImport:
                 if size == 0:
                     report.refused.append((candidate.name, EMPTY, "File is empty"))
                     return
-                if copied != digest and await self._already_there(copied):  # changed since it was hashed
+                if copied != digest and (self._has(copied) or await self._owner_has(copied)):  # it changed meanwhile
                     report.skipped.append(candidate.name)
                     return
                 if self._dry_run and self._remaining <= 0:
@@ -315,15 +341,17 @@ class LibraryImport:
         except SonoError as exc:
             report.refused.append((candidate.name, "refused", exc.detail))
             return
-        self._seen.add(copied)
+        self._there.add(copied)  # a copy later in the batch is skipped
+        if self._dry_run:
+            self._would_import.add(copied)  # nothing stored: a copy in a later batch is skipped too
         self._remaining -= 1
         report.imported.append((candidate.name, imported))
 
-    async def _already_there(self, digest: str) -> bool:
-        if digest in self._seen:
-            return True
-        found = await self._container.bus(FindImported(self._owner_id, (digest,)), self._actor)
-        return digest in found
+    def _has(self, digest: str) -> bool:
+        return digest in self._there or digest in self._would_import
+
+    async def _owner_has(self, digest: str) -> bool:
+        return digest in await self._container.bus(FindImported(self._owner_id, (digest,)), self._actor)
 
 
 async def _reading(read: Callable[..., tuple[str, int]], candidate: Candidate, *target: BinaryIO) -> tuple[str, int]:
