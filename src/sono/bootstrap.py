@@ -35,6 +35,7 @@ from sono.application.collections.ports import CollectionCatalog
 from sono.application.collections.service import CollectionService
 from sono.application.events import EventDelivery, JobQueue, NoJobQueue, Outbox
 from sono.application.gdpr.service import GdprService
+from sono.application.imports.handlers import ImportHandlers
 from sono.application.jobs import JobRunner
 from sono.application.maintenance.gate import MaintenanceGate
 from sono.application.maintenance.handlers import MaintenanceHandlers
@@ -151,7 +152,17 @@ class Container:
     @cached_property
     def accounts(self) -> AccountService:
         p = self.ports
-        return self._instrument("accounts", AccountService(p.uow, p.hasher, p.decryptor, p.clock, self.media))
+        return self._instrument(
+            "accounts",
+            AccountService(
+                p.uow,
+                p.hasher,
+                p.decryptor,
+                p.clock,
+                self.media,
+                default_upload_limit=self.settings.default_upload_limit,
+            ),
+        )
 
     @cached_property
     def password_reset(self) -> PasswordResetService:
@@ -193,6 +204,7 @@ class Container:
             AppPasswordHandlers(
                 self.ports.uow, self.ports.clock, self.sealer, token_auth=self.settings.subsonic_token_auth
             ),
+            ImportHandlers(self.audio, self.media),
         )
         return bus
 
@@ -240,7 +252,14 @@ class Container:
     @cached_property
     def audio(self) -> AudioService:
         return self._instrument(
-            "audio", AudioService(self.ports.uow, self.media, self.ports.clock, self.ports.audio_catalog)
+            "audio",
+            AudioService(
+                self.ports.uow,
+                self.media,
+                self.ports.clock,
+                self.ports.audio_catalog,
+                default_upload_limit=self.settings.default_upload_limit,
+            ),
         )
 
     @cached_property

@@ -57,6 +57,7 @@ class Settings:
     refresh_token_days: int = 7
     refresh_grace_seconds: int = 60
     audit_retention_days: int = 365
+    default_upload_limit: int = 20  # audio files a new account may keep (the reference's 20)
     media_url_ttl_seconds: int = 12 * 3600
     forgot_password_floor: float = 0.05  # seconds every forgot-password answer takes at least (tests lower it)
 
@@ -158,6 +159,7 @@ KNOWN_VARIABLES = frozenset(
         "SONO_ARGON2_MEMORY_KIB",
         "SONO_ARGON2_TIME_COST",
         "SONO_AUDIT_RETENTION_DAYS",
+        "SONO_DEFAULT_UPLOAD_LIMIT",
         "SONO_ARGON2_PARALLELISM",
         "SONO_HASH_CONCURRENCY",
         "SONO_IMAGE_DECODES",
@@ -357,6 +359,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         refresh_token_days=r.integer("SONO_REFRESH_TOKEN_DAYS", 7, minimum=1, maximum=365),
         refresh_grace_seconds=r.integer("SONO_REFRESH_GRACE_SECONDS", 60, minimum=0, maximum=3600),
         audit_retention_days=r.integer("SONO_AUDIT_RETENTION_DAYS", 365, minimum=0, maximum=36500),
+        default_upload_limit=r.integer("SONO_DEFAULT_UPLOAD_LIMIT", 20, minimum=0, maximum=1_000_000),
         media_url_ttl_seconds=r.integer("SONO_MEDIA_URL_TTL_SECONDS", 12 * 3600, minimum=60, maximum=7 * 86400),
         argon2_memory_kib=r.integer("SONO_ARGON2_MEMORY_KIB", 19456, minimum=8, maximum=4 * 1024 * 1024),
         argon2_time_cost=r.integer("SONO_ARGON2_TIME_COST", 2, minimum=1, maximum=100),

@@ -11,7 +11,7 @@ import pytest
 from sono.adapters.sqlalchemy.catalog import SqlAudioCatalog
 from sono.adapters.sqlalchemy.reads import reads_for
 from sono.application.uow import UnitOfWorkFactory
-from sono.domain.audio import AudioFile
+from sono.domain.audio import AudioFile, SameContent
 from sono.domain.users import User
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -124,3 +124,23 @@ async def test_the_catalog_reads_what_the_repository_lists(
             True,
         )
         assert mine.owner.created_at == theirs.owner.created_at
+
+
+async def test_contents_finds_an_owners_files_by_content_hash(uows: UnitOfWorkFactory) -> None:
+    """``SameContent``: the hashes an owner's files hold, none of another owner's, none of the old
+    rows that have no hash."""
+    async with uows() as uow:
+        alice = await uow.users.add(User("alice", "alice@example.com", "h", created_at=NOW))
+        bob = await uow.users.add(User("bob", "bob@example.com", "h", created_at=NOW))
+        await uow.audio_files.add(an_audio(alice, "one", 1, content_hash="a" * 64))
+        await uow.audio_files.add(an_audio(alice, "two", 2, content_hash="b" * 64))
+        await uow.audio_files.add(an_audio(alice, "again", 3, content_hash="b" * 64))
+        await uow.audio_files.add(an_audio(alice, "old", 4))
+        await uow.audio_files.add(an_audio(bob, "bobs", 5, content_hash="c" * 64))
+        await uow.commit()
+    assert alice.id is not None and bob.id is not None
+    async with uows(read_only=True) as uow:
+        wanted = frozenset({"a" * 64, "b" * 64, "c" * 64, "d" * 64})
+        assert await uow.audio_files.contents(SameContent(alice.id, wanted)) == {"a" * 64, "b" * 64}
+        assert await uow.audio_files.contents(SameContent(bob.id, wanted)) == {"c" * 64}
+        assert await uow.audio_files.contents(SameContent(alice.id, frozenset())) == set()

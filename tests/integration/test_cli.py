@@ -323,6 +323,37 @@ def test_promote(migrated: str, sono: Sono) -> None:
     assert missing.err.strip() == "error: User not found"
 
 
+def test_set_upload_limit_through_the_admin_use_case(
+    migrated: str, sono: Sono, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SONO_DEFAULT_UPLOAD_LIMIT", "7")
+    user_id = _register("alice")
+    alice = _user(migrated, "alice")
+    assert alice is not None and alice.max_audio_uploads == 7  # new accounts get SONO_DEFAULT_UPLOAD_LIMIT
+
+    result = sono("users", "set-upload-limit", "alice", "1000000")
+    assert result.code == 0, result.err
+    assert (result.field("id"), result.field("max_audio_uploads")) == (str(user_id), "1000000")
+    assert (result.field("used_uploads"), result.field("remaining_uploads")) == ("0", "1000000")
+    alice = _user(migrated, "alice")
+    assert alice is not None and alice.max_audio_uploads == 1_000_000
+
+    over = sono("users", "set-upload-limit", "alice", "1000001")
+    assert over.code == 1
+    assert over.err.strip() == "error: Upload limit must be between 0 and 1,000,000"
+    with pytest.raises(SystemExit) as negative:
+        sono("users", "set-upload-limit", "alice", "-1")
+    assert negative.value.code == 2
+    missing = sono("users", "set-upload-limit", "nobody", "5")
+    assert missing.code == 2
+    assert missing.err.strip() == "error: no user named 'nobody'"
+    alice = _user(migrated, "alice")
+    assert alice is not None and alice.max_audio_uploads == 1_000_000
+
+    entries = sono("audit", "--action", "set_upload_limit", "--json")
+    assert [json.loads(line)["details"]["max_audio_uploads"] for line in entries.out.splitlines()] == [1_000_000]
+
+
 # --------------------------------------------------------------------------- maintenance
 
 

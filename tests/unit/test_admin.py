@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from sono.adapters.memory.security import FakeClock
 from sono.application import context
 from sono.application.admin.messages import (
     DeleteUser,
     DisableUser,
     EnableUser,
+    FindUser,
     GetCatalogueStats,
     GetUploadStats,
     GetUser,
@@ -23,7 +25,7 @@ from sono.domain.audio import AudioFile
 from sono.domain.errors import BadRequest, NotAuthenticated, NotFound, PermissionDenied, SessionEnded, ValidationFailed
 from sono.domain.gdpr import AuditEvent, DeletionType
 from sono.domain.users import User
-from tests.unit.conftest import World
+from tests.unit.conftest import World, make_world
 
 
 async def _admin(world: World, name: str = "root") -> Principal:
@@ -61,11 +63,11 @@ async def test_users_come_with_their_usage_and_pending_deletion(world: World) ->
     assert (stats.used_uploads, stats.max_uploads, stats.remaining_uploads, stats.total_bytes) == (2, 20, 18, 30)
 
 
-async def test_upload_limits_stay_within_0_and_1000(world: World) -> None:
+async def test_upload_limits_stay_within_0_and_1_000_000(world: World) -> None:
     root = await _admin(world)
     alice = await world.register("alice")
     assert alice.id is not None
-    for limit in (-1, 1001):
+    for limit in (-1, 1_000_001):
         with pytest.raises(ValidationFailed) as refused:
             await world.app.bus(SetUploadLimit(alice.id, limit), root.actor)
         assert refused.value.errors[0].field == "max_audio_uploads"
@@ -74,6 +76,29 @@ async def test_upload_limits_stay_within_0_and_1000(world: World) -> None:
     assert (await world.user(alice.id)).max_audio_uploads == 0  # type: ignore[union-attr]
     with pytest.raises(NotFound):
         await world.app.bus(SetUploadLimit(999, 5), root.actor)
+
+
+async def test_find_user_by_username_for_the_command_line(world: World) -> None:
+    root = await _admin(world)
+    alice = await world.register("alice")
+    found = await world.app.bus(FindUser(" ALICE "), root.actor)
+    assert (found.user.id, found.quota.max_uploads, found.quota.used_uploads) == (alice.id, 20, 0)
+    assert (await world.app.bus(FindUser("alice"), Actor.operator())).user.id == alice.id
+    with pytest.raises(NotFound):
+        await world.app.bus(FindUser("nobody"), root.actor)
+    with pytest.raises(PermissionDenied):
+        await world.app.bus(FindUser("alice"), (await world.principal(alice)).actor)
+
+
+async def test_new_accounts_get_the_configured_upload_limit_and_a_reset_restores_it(clock: FakeClock) -> None:
+    world = make_world(clock, SONO_DEFAULT_UPLOAD_LIMIT="500")
+    root = await _admin(world)
+    alice = await world.register("alice")
+    assert alice.max_audio_uploads == 500
+    assert alice.id is not None
+    await world.app.bus(SetUploadLimit(alice.id, 3), root.actor)
+    _, reset = await world.app.audio.delete_all_of(root, alice.id, reset_quota=True)
+    assert reset.max_audio_uploads == 500
 
 
 async def test_disabling_ends_sessions_and_revokes_refresh_families(world: World) -> None:

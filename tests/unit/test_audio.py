@@ -3,6 +3,7 @@ visibility, updates, deletions that close collection gaps, and the admins' bulk 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 from datetime import timedelta
@@ -79,6 +80,24 @@ async def test_upload_stores_the_object_under_a_generated_key_and_the_row(world:
     async with world.uow() as uow:
         events = [e.event for e in await uow.audit.list_for_user(alice.user_id)]
     assert AuditEvent.AUDIO_UPLOADED in events
+
+
+async def test_the_upload_keeps_the_sha256_of_the_stored_bytes(world: World, tmp_path) -> None:
+    """Hashed in the pass that stores the bytes when the receiver did not hash them on the way in;
+    taken as given when it did (the HTTP spool and the library import hash while they spool)."""
+    alice = await signed_in(world)
+    content = FAKE_AUDIO + b"some audio bytes" * 1000
+
+    hashed_here = await upload(world, alice, tmp_path, file=a_file(tmp_path, content))
+    assert hashed_here.content_hash == hashlib.sha256(content).hexdigest()
+    assert world.storage.read(hashed_here.storage_key) == content
+
+    given = a_file(tmp_path, content)
+    received = UploadedFile(given.path, given.data, given.filename, sha256="f" * 64)
+    assert (await upload(world, alice, tmp_path, file=received)).content_hash == "f" * 64
+    assert sorted(audio.content_hash for audio in await rows(world)) == sorted(  # type: ignore[type-var]
+        [hashlib.sha256(content).hexdigest(), "f" * 64]
+    )
 
 
 async def test_the_title_comes_from_the_form_else_the_tags_else_the_file_name(world: World, tmp_path) -> None:

@@ -43,6 +43,8 @@ class AudioFile:
     cover_art_key: str | None = None
     upload_date: datetime | None = None
     updated_at: datetime | None = None
+    content_hash: str | None = None
+    """The SHA-256 of the stored audio bytes, hex (None for files stored before it was kept)."""
     id: int | None = None
 
     def visible_to(self, viewer: Viewer, *, owner_active: bool = True) -> bool:
@@ -85,6 +87,19 @@ def year_problems(year: int | None) -> list[str]:
     if year is not None and not YEAR_MIN <= year <= YEAR_MAX:
         return [f"Year must be between {YEAR_MIN} and {YEAR_MAX}"]
     return []
+
+
+@dataclass(frozen=True, slots=True)
+class SameContent:
+    """Which of an owner's files hold given contents (the library import's "already imported"
+    rule): those whose ``content_hash`` is one of ``content_hashes``. A specification: the in-memory
+    fake evaluates ``matches``, the SQL adapter compiles the same fields into its WHERE."""
+
+    owner_id: int
+    content_hashes: frozenset[str]
+
+    def matches(self, audio: AudioFile) -> bool:
+        return audio.owner_id == self.owner_id and audio.content_hash in self.content_hashes
 
 
 def default_title(tag_title: str | None, original_filename: str) -> str:

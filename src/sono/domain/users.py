@@ -9,7 +9,7 @@ from datetime import datetime
 from sono.domain.errors import BadRequest
 
 DEFAULT_MAX_AUDIO_UPLOADS = 20
-MAX_AUDIO_UPLOADS_LIMIT = 1000
+MAX_AUDIO_UPLOADS_LIMIT = 1_000_000
 USERNAME_MIN, USERNAME_MAX = 3, 50
 DISPLAY_NAME_MAX = 50
 BIO_MAX = 500

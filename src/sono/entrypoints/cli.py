@@ -29,6 +29,7 @@ from sono.entrypoints.serve import CannotServe
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    from sono.application.admin.messages import UserSummary
     from sono.application.backup import BackupService
     from sono.application.common import Page
     from sono.bootstrap import Container
@@ -176,6 +177,106 @@ def _cmd_users_promote(settings: Settings, args: argparse.Namespace) -> int:
 
     asyncio.run(promote())
     return EXIT_OK
+
+
+async def _named_user(container: Container, username: str) -> UserSummary:
+    """The user a command names (exit 2 when there is none: the command was given a wrong name)."""
+    from sono.application.admin.messages import FindUser
+    from sono.application.messages import Actor
+    from sono.domain.errors import NotFound
+
+    try:
+        return await container.bus(FindUser(username), Actor.operator())
+    except NotFound:
+        raise UsageError(f"no user named {username!r}") from None
+
+
+def _cmd_users_set_upload_limit(settings: Settings, args: argparse.Namespace) -> int:
+    """Through the admin API's use case (``SetUploadLimit``: its bounds, its audit entry)."""
+    from sono.application.admin.messages import SetUploadLimit
+    from sono.application.messages import Actor
+
+    async def set_limit() -> None:
+        async with _container(settings) as container:
+            operator = Actor.operator()
+            found = await _named_user(container, args.username)
+            assert found.user.id is not None
+            summary = await container.bus(SetUploadLimit(found.user.id, args.limit), operator)
+        quota = summary.quota
+        _show(
+            id=summary.user.id,
+            username=summary.user.username,
+            max_audio_uploads=quota.max_uploads,
+            used_uploads=quota.used_uploads,
+            remaining_uploads=quota.remaining_uploads,
+        )
+
+    asyncio.run(set_limit())
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- library
+
+IMPORT_EPILOG = """\
+Files are taken by extension (mp3, wav, ogg, oga, opus, m4a, m4b, aac, flac, webm, weba; anything
+else, and hidden files, are passed over silently), then decided by their content like an upload
+through the API: tags, cover art, the 50 MB size limit and the owner's upload limit apply. The
+title is the title tag, else the file name. A file whose content the owner already has is skipped,
+so a run that was stopped (Ctrl-C stops between two files) or hit the upload limit continues where
+it left off when run again. A progress bar is drawn on stderr when it is a terminal; the summary
+goes to stdout.
+
+exit codes: 0 nothing was refused, 1 a file was refused (not audio, too large, over the upload
+limit: the run stops there) or the import failed, 2 bad usage (no such PATH or user), 130
+interrupted (the summary is printed all the same)."""
+
+
+def _cmd_library_import(settings: Settings, args: argparse.Namespace) -> int:
+    from sono.entrypoints.library_import import (
+        ImportSourceError,
+        LibraryImport,
+        Progress,
+        open_source,
+        stop_message,
+        stop_on_interrupt,
+        summary_lines,
+    )
+
+    async def run() -> int:
+        async with _container(settings) as container:
+            owner = await _named_user(container, args.owner)
+            assert owner.user.id is not None
+            try:
+                with open_source(Path(args.path)) as candidates:
+                    progress = Progress(sys.stderr, len(candidates))
+                    job = LibraryImport(
+                        container,
+                        owner.user.id,
+                        remaining_uploads=owner.quota.remaining_uploads,
+                        public=args.public,
+                        dry_run=args.dry_run,
+                        progress=progress.update,
+                    )
+                    try:
+                        with stop_on_interrupt(job):
+                            await job.run(candidates)
+                    finally:
+                        progress.update(job.report, final=True)
+                        for line in summary_lines(job.report, dry_run=args.dry_run):
+                            print(line)
+            except ImportSourceError as exc:
+                raise UsageError(str(exc)) from None
+        report = job.report
+        message = stop_message(report, owner=owner.user.username)
+        if report.limit_reached:
+            _error(message or "")
+        elif message:
+            _warning(message)
+        if report.interrupted:
+            return EXIT_INTERRUPTED
+        return EXIT_FAILED if report.refused else EXIT_OK
+
+    return asyncio.run(run())
 
 
 # --------------------------------------------------------------------------- maintenance
@@ -568,6 +669,34 @@ def build_parser() -> argparse.ArgumentParser:
     promote = users.add_parser("promote", help="make an existing user an administrator")
     promote.add_argument("username")
     promote.set_defaults(handler=_cmd_users_promote)
+    upload_limit = users.add_parser(
+        "set-upload-limit",
+        help="set how many audio files a user may keep, 0..1,000,000 (as PUT /admin/users/{id}/upload-limit);"
+        " new accounts get SONO_DEFAULT_UPLOAD_LIMIT",
+    )
+    upload_limit.add_argument("username")
+    upload_limit.add_argument("limit", type=_non_negative_int, metavar="N")
+    upload_limit.set_defaults(handler=_cmd_users_set_upload_limit)
+
+    library = commands.add_parser("library", help="the music library").add_subparsers(
+        dest="library_command", required=True, metavar="ACTION"
+    )
+    library_import = library.add_parser(
+        "import",
+        help="import every audio file of a folder (recursively) or of a ZIP file for a user, skipping what is"
+        " already there",
+        description="Import every audio file of PATH (a folder, walked recursively, or a ZIP file, read without"
+        " extracting it) for the user USERNAME, through the same upload use case as the API.",
+        epilog=IMPORT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    library_import.add_argument("path", metavar="PATH", help="a folder or a .zip file")
+    library_import.add_argument("--owner", required=True, metavar="USERNAME", help="the user the files are for")
+    library_import.add_argument("--public", action="store_true", help="make the imported files public")
+    library_import.add_argument(
+        "--dry-run", action="store_true", help="report what would be imported, skipped and refused; write nothing"
+    )
+    library_import.set_defaults(handler=_cmd_library_import)
 
     maintenance = commands.add_parser("maintenance", help="maintenance mode").add_subparsers(
         dest="action", required=True, metavar="ACTION"

@@ -291,7 +291,7 @@ async def test_ids_outside_the_database_range_are_refused(api: Api, bad_id: str)
 # --------------------------------------------------------------------------- upload limit
 
 
-async def test_the_upload_limit_is_set_within_0_to_1000_and_audited(api: Api) -> None:
+async def test_the_upload_limit_is_set_within_0_to_1_000_000_and_audited(api: Api) -> None:
     root = await api.account("root", admin=True)
     await api.account("alice")
     alice = await user_id(api, "alice")
@@ -315,23 +315,25 @@ async def test_the_upload_limit_is_set_within_0_to_1000_and_audited(api: Api) ->
     }
     assert (await api.client.get(f"{ADMIN}/users/{alice}", headers=root.headers)).json()["max_audio_uploads"] == 50
 
-    for limit in (0, 1000):
+    for limit in (0, 1_000_000):
         response = await api.client.put(
             f"{ADMIN}/users/{alice}/upload-limit", headers=root.headers, json={"max_audio_uploads": limit}
         )
         assert response.status_code == 200
     lowered = await api.client.get(f"{ADMIN}/users/{alice}/upload-stats", headers=root.headers)
-    assert lowered.json()["max_uploads"] == 1000
+    assert lowered.json()["max_uploads"] == 1_000_000
     await api.client.put(f"{ADMIN}/users/{alice}/upload-limit", headers=root.headers, json={"max_audio_uploads": 2})
     over = await api.client.get(f"{ADMIN}/users/{alice}/upload-stats", headers=root.headers)
     assert over.json() == {"used_uploads": 3, "max_uploads": 2, "remaining_uploads": 0, "total_bytes": 150}
 
-    for bad in (-1, 1001, 10**30, -(10**30), 1.5, "1001", "x", None, [], {}):
+    for bad in (-1, 1_000_001, 10**30, -(10**30), 1.5, "1000001", "x", None, [], {}):
         refused = await api.client.put(
             f"{ADMIN}/users/{alice}/upload-limit", headers=root.headers, json={"max_audio_uploads": bad}
         )
         assert refused.status_code == 422, (bad, refused.text)
         assert refused.json()["detail"][0]["loc"] == ["body", "max_audio_uploads"]
+        if bad == 1_000_001:
+            assert refused.json()["detail"][0]["msg"] == "Upload limit must be between 0 and 1,000,000"
     missing_field = await api.client.put(f"{ADMIN}/users/{alice}/upload-limit", headers=root.headers, json={})
     assert missing_field.status_code == 422
     assert missing_field.json()["detail"][0]["loc"] == ["body", "max_audio_uploads"]
@@ -350,8 +352,8 @@ async def test_the_upload_limit_is_set_within_0_to_1000_and_audited(api: Api) ->
     assert [(a["action"], a["user_id"], a["previous"], a["max_audio_uploads"]) for a in actions] == [
         ("set_upload_limit", alice, 20, 50),
         ("set_upload_limit", alice, 50, 0),
-        ("set_upload_limit", alice, 0, 1000),
-        ("set_upload_limit", alice, 1000, 2),
+        ("set_upload_limit", alice, 0, 1_000_000),
+        ("set_upload_limit", alice, 1_000_000, 2),
     ]
     assert actions[0]["ip"] == "127.0.0.1"
 

@@ -6,6 +6,7 @@ deletions, downloads, and the GDPR export and hard deletion."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import os
 import random
@@ -162,6 +163,18 @@ async def test_every_format_is_decided_by_its_content(api: Api, fmt: str) -> Non
     assert key.startswith(f"audio/{body['owner_id']}/") and key.endswith(f".{fmt}")
     assert "recording" not in key  # generated, never the client's name
     assert await pending_keys(api) == []
+
+
+async def test_the_upload_keeps_the_sha256_taken_while_spooling(api: Api) -> None:
+    """The content hash (what ``sono library import`` skips by) is the SHA-256 of the bytes sent,
+    taken as the body was spooled, and not part of the JSON shape."""
+    alice = await api.account("alice")
+    data = untagged("flac")
+    body = await uploaded(api, alice, data)
+    assert "content_hash" not in body
+    async with api.uow() as uow:
+        stored = await uow.audio_files.get(body["id"])
+    assert stored is not None and stored.content_hash == hashlib.sha256(data).hexdigest()
 
 
 @pytest.mark.parametrize(("fmt", "claimed"), list(zip(FORMATS, FORMATS[1:] + FORMATS[:1], strict=True)))

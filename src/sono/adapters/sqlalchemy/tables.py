@@ -379,6 +379,12 @@ subsonic_credentials = Table(
     UniqueConstraint("user_id", "name", name="uq_subsonic_credentials_user_id_name"),
 )
 
+# --------------------------------------------------------------------------- library import (issue 14)
+# The SHA-256 of an audio file's stored bytes (hex; null for files uploaded before migration 0008),
+# indexed with the owner so `sono library import` finds a file already imported in one read.
+audio_files.append_column(Column("content_hash", String(64)))
+Index("ix_audio_files_owner_id_content_hash", audio_files.c.owner_id, audio_files.c.content_hash)
+
 MAPPED: tuple[tuple[type, Table], ...] = (
     (User, users),
     (RefreshFamily, refresh_families),

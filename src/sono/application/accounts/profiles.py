@@ -15,6 +15,7 @@ from sono.domain.errors import Conflict, NotFound
 from sono.domain.gdpr import AuditEvent
 from sono.domain.media import AVATARS, object_key
 from sono.domain.users import (
+    DEFAULT_MAX_AUDIO_UPLOADS,
     User,
     bio_problems,
     display_name_problems,
@@ -49,7 +50,10 @@ class AccountService:
         decryptor: PasswordDecryptor,
         clock: Clock,
         media: MediaService,
+        *,
+        default_upload_limit: int = DEFAULT_MAX_AUDIO_UPLOADS,
     ) -> None:
+        self._default_upload_limit = default_upload_limit  # new accounts' max_audio_uploads
         self._uow = uow
         self._hasher = hasher
         self._decryptor = decryptor
@@ -82,6 +86,7 @@ class AccountService:
             password_hash=password_hash,
             display_name=display_name,
             is_superuser=superuser,
+            max_audio_uploads=self._default_upload_limit,
             created_at=now,
             updated_at=now,
         )

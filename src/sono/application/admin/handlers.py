@@ -14,6 +14,7 @@ from sono.application.admin.messages import (
     DeleteUser,
     DisableUser,
     EnableUser,
+    FindUser,
     GetCatalogueStats,
     GetUploadStats,
     GetUser,
@@ -72,6 +73,13 @@ class AdminHandlers:
     @handles(GetUser)
     async def user(self, query: GetUser, ctx: Context) -> UserSummary:
         return await _summary(ctx.uow, await _existing(ctx.uow, query.user_id))
+
+    @handles(FindUser)
+    async def find_user(self, query: FindUser, ctx: Context) -> UserSummary:
+        user = await ctx.uow.users.get_by_username(query.username.strip())
+        if user is None:
+            raise NotFound(USER_NOT_FOUND)
+        return await _summary(ctx.uow, user)
 
     @handles(GetUploadStats)
     async def upload_stats(self, query: GetUploadStats, ctx: Context) -> UploadQuota:

@@ -12,7 +12,7 @@ from sono.application.messages import Audience, Command, Query
 from sono.domain.users import MAX_AUDIO_UPLOADS_LIMIT, UploadQuota, User
 
 USER_NOT_FOUND = "User not found"
-UPLOAD_LIMIT_RANGE = f"Upload limit must be between 0 and {MAX_AUDIO_UPLOADS_LIMIT}"
+UPLOAD_LIMIT_RANGE = f"Upload limit must be between 0 and {MAX_AUDIO_UPLOADS_LIMIT:,}"
 USER_QUERY_MAX = 254
 
 
@@ -57,6 +57,15 @@ class GetUser(Query[UserSummary]):
 
 
 @dataclass(frozen=True, slots=True)
+class FindUser(Query[UserSummary]):
+    """A user by username (case-insensitively, as usernames are unique): what the command line
+    names users by. 404 when there is none."""
+
+    audience: ClassVar[Audience] = Audience.ADMIN
+    username: str
+
+
+@dataclass(frozen=True, slots=True)
 class GetUploadStats(Query[UploadQuota]):
     """A user's uploads against their limit."""
 
@@ -69,7 +78,7 @@ class GetUploadStats(Query[UploadQuota]):
 
 @dataclass(frozen=True, slots=True)
 class SetUploadLimit(Command[UserSummary]):
-    """Set how many audio files the user may keep (0..1000). Files already above a lowered limit
+    """Set how many audio files the user may keep (0..1,000,000). Files already above a lowered limit
     stay; the user uploads again once below it."""
 
     audience: ClassVar[Audience] = Audience.ADMIN

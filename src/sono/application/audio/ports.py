@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from sono.application.common import Page
-from sono.domain.audio import AudioFile
+from sono.domain.audio import AudioFile, SameContent
 from sono.domain.users import User
 
 
@@ -50,6 +50,9 @@ class AudioFileRepository(Protocol):
 
     async def delete_for_owner(self, owner_id: int) -> list[str]:
         """Delete every file of the owner, returning their stored objects' keys."""
+
+    async def contents(self, spec: SameContent) -> set[str]:
+        """Those of ``spec.content_hashes`` that files of ``spec.owner_id`` hold (one indexed read)."""
 
 
 class AudioCatalog(Protocol):

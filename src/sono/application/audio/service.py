@@ -15,8 +15,9 @@ import io
 import logging
 import uuid
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
+from sono.application.audio.hashing import HashingReader
 from sono.application.audio.ports import AudioCatalog, OwnedAudio
 from sono.application.common import UNSET, Page, Principal, Problems, audit, hold_users
 from sono.application.gdpr.erasure import close_gaps
@@ -70,11 +71,14 @@ class AudioDetails:
 
 @dataclass(frozen=True, slots=True)
 class UploadedFile:
-    """An upload received on local disk: ``path`` for the inspector, ``data`` to store from."""
+    """An upload received on local disk: ``path`` for the inspector, ``data`` to store from.
+    ``sha256``: the hex SHA-256 of the bytes when whoever received them hashed them on the way in
+    (the HTTP spool and the library import do); else the upload hashes them as it stores them."""
 
     path: str
     data: BinaryIO
     filename: str | None
+    sha256: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +92,15 @@ class StoredMedia:
 
 class AudioService:
     def __init__(
-        self, uow: UnitOfWorkFactory, media: MediaService, clock: Clock, catalog: AudioCatalog | None = None
+        self,
+        uow: UnitOfWorkFactory,
+        media: MediaService,
+        clock: Clock,
+        catalog: AudioCatalog | None = None,
+        *,
+        default_upload_limit: int = DEFAULT_MAX_AUDIO_UPLOADS,
     ) -> None:
+        self._default_upload_limit = default_upload_limit  # what reset_quota restores
         self._uow = uow
         self._media = media
         self._clock = clock
@@ -109,11 +120,17 @@ class AudioService:
     async def upload(
         self, principal: Principal, file: UploadedFile, details: AudioDetails, *, ip: str | None = None
     ) -> OwnedAudio:
+        return await self.upload_for(principal.user_id, file, details, ip=ip)
+
+    async def upload_for(
+        self, owner_id: int, file: UploadedFile, details: AudioDetails, *, ip: str | None = None
+    ) -> OwnedAudio:
+        """The upload of a file for its owner: the caller's own (``upload``), or the owner the library
+        import names (the command line acts for them; the same checks and limits apply)."""
         check_details(details)
         info = await self._media.inspect_audio(file.path)
         tags = await self._media.read_tags(file.path)
         cover = await self._cover(tags.picture)
-        owner_id = principal.user_id
         name = uuid.uuid4().hex
         audio_key = object_key(AUDIO, owner_id, name, info.format)
         cover_key = object_key(AUDIO, owner_id, name, cover.extension) if cover else None
@@ -145,7 +162,11 @@ class AudioService:
         )
         await self._media.stage(keys)
         try:
-            audio.file_size = await self._media.put_file(audio_key, file.data, info.content_type)
+            hashing = None if file.sha256 else HashingReader(file.data)
+            audio.file_size = await self._media.put_file(
+                audio_key, cast(BinaryIO, hashing or file.data), info.content_type
+            )
+            audio.content_hash = file.sha256 or (hashing.hexdigest() if hashing else None)
             if cover is not None and cover_key is not None:
                 await self._media.put_image(cover_key, cover)
             async with self._uow() as uow:
@@ -297,7 +318,7 @@ class AudioService:
             await close_gaps(uow, audio_ids)
             keys = await uow.audio_files.delete_for_owner(user_id)
             if reset_quota:
-                user.max_audio_uploads = DEFAULT_MAX_AUDIO_UPLOADS
+                user.max_audio_uploads = self._default_upload_limit
                 user.updated_at = self._clock.now()
             await audit(
                 uow,

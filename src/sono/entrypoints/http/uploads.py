@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import hashlib
 import os
 import re
 import shutil
@@ -66,7 +67,8 @@ PART_HEADERS_TOO_LARGE = "A form part's headers are too large"
 
 @dataclass
 class Upload:
-    """The received file (positioned at its start, at ``path`` on disk) and the form's text fields."""
+    """The received file (positioned at its start, at ``path`` on disk), the form's text fields, and
+    the file's SHA-256 (hex), taken as it was spooled."""
 
     file: BinaryIO
     path: str
@@ -74,6 +76,7 @@ class Upload:
     filename: str | None
     content_type: str | None
     fields: dict[str, str] = field(default_factory=dict)
+    sha256: str = ""
 
 
 @asynccontextmanager
@@ -124,7 +127,7 @@ async def _spooled_upload(
     if declared is not None and declared.isdigit() and int(declared) > body_limit:
         raise PayloadTooLarge(too_large)
     await asyncio.to_thread(spool_dir.mkdir, parents=True, exist_ok=True)
-    with _spool_file(spool_dir) as (spool, path):
+    with spool_file(spool_dir) as (spool, path):
         form = _FormCollector(spool, path, file_field, max_bytes, too_large)
         parser = MultipartParser(boundary, form.callbacks())
         received = 0
@@ -142,7 +145,7 @@ async def _spooled_upload(
         if not await asyncio.to_thread(_still_at, spool, path):
             # Removed by someone else while the body arrived (an operator, or a sweep that ignores
             # the lock): the open file still has every byte; put them back on disk.
-            with _spool_file(spool_dir) as (copy, copy_path):
+            with spool_file(spool_dir) as (copy, copy_path):
                 await asyncio.to_thread(_copy_whole, spool, copy)
                 upload.file, upload.path = copy, copy_path
                 yield upload
@@ -155,7 +158,7 @@ SPOOL_PREFIX = "upload-"
 
 
 @contextmanager
-def _spool_file(spool_dir: Path) -> Iterator[tuple[BinaryIO, str]]:
+def spool_file(spool_dir: Path) -> Iterator[tuple[BinaryIO, str]]:
     """A new file in ``spool_dir``, open for writing and reading, locked (``flock``, exclusive)
     for as long as the request uses it: the spool sweep (``sono jobs run-due``) never removes a
     locked file, however old it looks. Removed at the end; already gone is fine."""
@@ -212,6 +215,7 @@ class _FormCollector:
         self._header_bytes = 0
         self._header_count = 0
         self.size = 0
+        self.hash = hashlib.sha256()
         self.seen_file = False
         self.complete = False
         self.filename: str | None = None
@@ -291,7 +295,9 @@ class _FormCollector:
             self.size += end - start
             if self.size > self.max_bytes:
                 raise PayloadTooLarge(self.too_large)
-            self.spool.write(memoryview(data)[start:end])  # no copy of the slice
+            piece = memoryview(data)[start:end]  # no copy of the slice
+            self.spool.write(piece)
+            self.hash.update(piece)  # the content hash, in the pass that spools the bytes
             return
         self.field_bytes += end - start
         if self.field_bytes > FORM_OVERHEAD:
@@ -318,4 +324,6 @@ class _FormCollector:
             raise ValidationFailed([FieldError(self.file_field, FIELD_REQUIRED, "missing")])
         if self.size == 0:
             raise BadRequest(FILE_EMPTY)
-        return Upload(self.spool, self.path, self.size, self.filename, self.content_type, self.fields)
+        return Upload(
+            self.spool, self.path, self.size, self.filename, self.content_type, self.fields, self.hash.hexdigest()
+        )

@@ -8,7 +8,7 @@ from operator import attrgetter
 from sono.adapters.memory.repositories.base import FakeRepository, Where, newest, page, repository
 from sono.application.audio.ports import OwnedAudio
 from sono.application.common import Page
-from sono.domain.audio import AudioFile
+from sono.domain.audio import AudioFile, SameContent
 
 
 @repository("audio_files")
@@ -60,6 +60,11 @@ class FakeAudioFileRepository(FakeRepository):
     async def delete_for_owner(self, owner_id: int) -> list[str]:
         deleted = self.session.delete_where(self.db.audio_files, lambda audio: audio.owner_id == owner_id)
         return [key for audio in deleted for key in audio.stored_keys]
+
+    async def contents(self, spec: SameContent) -> set[str]:
+        return {
+            audio.content_hash for audio in self.session.select(self.db.audio_files, spec.matches) if audio.content_hash
+        }
 
     def _of(self, owner_id: int) -> list[AudioFile]:
         return [audio for audio in self.db.audio_files.values() if audio.owner_id == owner_id]

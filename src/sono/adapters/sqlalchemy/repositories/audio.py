@@ -12,7 +12,7 @@ from sono.adapters.sqlalchemy.repositories.base import SqlRepository, newest, re
 from sono.adapters.sqlalchemy.tables import audio_files, users
 from sono.application.audio.ports import OwnedAudio
 from sono.application.common import Page
-from sono.domain.audio import AudioFile
+from sono.domain.audio import AudioFile, SameContent
 from sono.domain.users import User
 
 T = TypeVar("T")
@@ -106,3 +106,14 @@ class SqlAudioFileRepository(SqlRepository):
         )
         result = await self.session.execute(statement.execution_options(synchronize_session="fetch"))
         return [key for row in result for key in row if key is not None]
+
+    async def contents(self, spec: SameContent) -> set[str]:
+        """``SameContent.matches`` as SQL, on the (owner_id, content_hash) index."""
+        if not spec.content_hashes:
+            return set()
+        statement = (
+            select(audio_files.c.content_hash)
+            .where(audio_files.c.owner_id == spec.owner_id, audio_files.c.content_hash.in_(sorted(spec.content_hashes)))
+            .distinct()
+        )
+        return set(await self.session.scalars(statement))

@@ -96,7 +96,7 @@ class AudioController(Controller):
             request, max_bytes=AUDIO_MAX_BYTES, too_large=AUDIO_TOO_LARGE, spool_dir=container.settings.upload_dir
         ) as upload:
             details = upload_details(upload.fields)
-            uploaded = UploadedFile(path=upload.path, data=upload.file, filename=upload.filename)
+            uploaded = UploadedFile(upload.path, upload.file, upload.filename, sha256=upload.sha256)
             stored = await container.audio.upload(principal, uploaded, details, ip=ip)
         return await audio_out(container.media, stored.audio, stored.owner)
 
