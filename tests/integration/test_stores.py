@@ -80,6 +80,15 @@ async def test_limit_then_retry_after(limiter: Any) -> None:
     assert await limiter.hit("login", "10.0.0.1", 3, 60) is not None  # refused hits are not counted
 
 
+async def test_peek_answers_as_hit_would_without_counting(limiter: Any, clock: WallClock) -> None:
+    assert [await limiter.peek("failures", "10.0.0.1", 2, 10) for _ in range(5)] == [None] * 5
+    assert [await limiter.hit("failures", "10.0.0.1", 2, 10) for _ in range(2)] == [None, None]
+    assert await limiter.peek("failures", "10.0.0.1", 2, 10) == 10
+    assert await limiter.peek("failures", "10.0.0.2", 2, 10) is None
+    clock.advance(10.01)
+    assert await limiter.peek("failures", "10.0.0.1", 2, 10) is None
+
+
 async def test_keys_and_scopes_are_independent(limiter: Any) -> None:
     assert await limiter.hit("login", "10.0.0.1", 1, 60) is None
     assert await limiter.hit("login", "10.0.0.1", 1, 60) is not None

@@ -410,6 +410,10 @@ async def test_fake_rate_limiter() -> None:
     assert len(limiter.calls) == 6
     disabled = FakeRateLimiter(enabled=False)
     assert [await disabled.hit("s", "k", 1, 60) for _ in range(3)] == [None, None, None]
+    checked = FakeRateLimiter()
+    assert await checked.peek("s", "k", 1, 60) is None and checked.counts == {}
+    await checked.hit("s", "k", 1, 60)
+    assert await checked.peek("s", "k", 1, 60) == 60
 
 
 async def test_fake_maintenance_store() -> None:
@@ -460,3 +464,4 @@ async def test_memory_rate_limiter_sweeps_idle_windows() -> None:
 
 async def test_memory_rate_limiter_zero_limit() -> None:
     assert await MemoryRateLimiter().hit("s", "k", 0, 30) == 30
+    assert await MemoryRateLimiter().peek("s", "k", 0, 30) == 30

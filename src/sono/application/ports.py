@@ -21,6 +21,10 @@ class RateLimiter(Protocol):
         """Count one request of ``key`` (client IP) against ``limit`` per ``period_seconds`` in
         ``scope`` (the endpoint). None when allowed, else seconds until a retry can succeed."""
 
+    async def peek(self, scope: str, key: str, limit: int, period_seconds: int) -> int | None:
+        """What ``hit`` would answer now, without counting anything (a limit on failures is
+        checked before the attempt, and only a failure is counted)."""
+
     async def reset(self) -> None:
         """Forget every counter (tests and operators)."""
 

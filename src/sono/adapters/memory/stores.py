@@ -44,6 +44,12 @@ class FakeRateLimiter:
             return None
         return self.retry_after if self.retry_after is not None else max(1, period_seconds)
 
+    async def peek(self, scope: str, key: str, limit: int, period_seconds: int) -> int | None:
+        count = self.counts.get((scope, key), 0) + 1
+        if not self.enabled or count <= self.limits.get(scope, limit):
+            return None
+        return self.retry_after if self.retry_after is not None else max(1, period_seconds)
+
     async def reset(self) -> None:
         self.counts.clear()
 

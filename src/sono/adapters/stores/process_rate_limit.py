@@ -29,8 +29,11 @@ class MemoryRateLimiter:
     async def hit(self, scope: str, key: str, limit: int, period_seconds: int) -> int | None:
         return self.hit_now(scope, key, limit, period_seconds)
 
-    def hit_now(self, scope: str, key: str, limit: int, period_seconds: int) -> int | None:
-        """``hit`` without the coroutine."""
+    async def peek(self, scope: str, key: str, limit: int, period_seconds: int) -> int | None:
+        return self.hit_now(scope, key, limit, period_seconds, count=False)
+
+    def hit_now(self, scope: str, key: str, limit: int, period_seconds: int, *, count: bool = True) -> int | None:
+        """``hit`` without the coroutine (``peek`` with ``count=False``)."""
         now = self._monotonic()
         if now >= self._next_sweep:
             self._sweep(now)
@@ -39,12 +42,15 @@ class MemoryRateLimiter:
         window_key = (scope, key, limit, period_seconds)
         window = self._windows.get(window_key)
         if window is None:
+            if not count:
+                return None
             window = self._windows[window_key] = deque()
         cutoff = now - period_seconds
         while window and window[0] <= cutoff:
             window.popleft()
         if len(window) < limit:
-            window.append(now)
+            if count:
+                window.append(now)
             return None
         return max(1, math.ceil(window[0] + period_seconds - now))
 

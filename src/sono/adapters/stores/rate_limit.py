@@ -66,6 +66,23 @@ class RedisRateLimiter(RedisBacked):
             return 1
         return min(period_seconds, max(1, math.ceil(stats.reset_time - self._wall_clock())))
 
+    async def peek(self, scope: str, key: str, limit: int, period_seconds: int) -> int | None:
+        if limit < 1:
+            return max(1, period_seconds)
+        if self._is_down:
+            return self._fallback.hit_now(scope, key, limit, period_seconds, count=False)
+        item = self._item(limit, period_seconds)
+        try:
+            if await self._strategy.test(item, scope, key):
+                return None
+            stats = await self._strategy.get_window_stats(item, scope, key)
+        except (RedisError, OSError) as exc:
+            self._mark_down(exc)
+            return self._fallback.hit_now(scope, key, limit, period_seconds, count=False)
+        if stats.remaining > 0:
+            return None
+        return min(period_seconds, max(1, math.ceil(stats.reset_time - self._wall_clock())))
+
     async def reset(self) -> None:
         """Delete Sono's rate-limit keys (SCAN by prefix; other data in the database is kept)."""
         await self._fallback.reset()

@@ -67,6 +67,7 @@ SUCCESS_LIMIT = (3000, 60)
 """Requests per IP and minute: a generous ceiling (a library sync pages songs and then fetches
 covers in bursts)."""
 FAILURE_LIMIT = (20, 60)
+FAILURES_SCOPE = "subsonic-auth-failures"
 """Failed authentications per IP and minute; beyond it 429 with ``Retry-After``."""
 _FORM = "application/x-www-form-urlencoded"
 _AUTH_FAILURES = frozenset({ErrorCode.WRONG_CREDENTIALS, ErrorCode.INVALID_API_KEY})
@@ -186,10 +187,13 @@ async def authenticate(container: Container, request: SubsonicRequest) -> Actor:
         raise errors.wrong_credentials(where) from None
 
 
-async def _limited(container: Container, scope: str, ip: str, limit: tuple[int, int]) -> int | None:
+async def _limited(
+    container: Container, scope: str, ip: str, limit: tuple[int, int], *, count: bool = True
+) -> int | None:
     if not container.settings.rate_limits_enabled:
         return None
-    return await container.ports.rate_limiter.hit(scope, ip, *limit)
+    limiter = container.ports.rate_limiter
+    return await (limiter.hit if count else limiter.peek)(scope, ip, *limit)
 
 
 async def _form(http: Request[Any, Any, Any]) -> list[tuple[str, str]]:
@@ -245,15 +249,20 @@ async def rest(request: Request[Any, Any, Any], container: AppContainer) -> Resp
     try:
         actor = ANONYMOUS
         if method.authenticated:
-            try:
-                actor = await authenticate(container, parsed)
-            except SubsonicError as refused:
-                if refused.code in _AUTH_FAILURES:
-                    retry_after = await _limited(container, "subsonic-auth-failures", ip, FAILURE_LIMIT)
-                    if retry_after is not None:
-                        headers = {"Retry-After": str(retry_after)}
-                        return document(fmt, errors.wrong_credentials(help_url(container)), 429, headers)
-                raise
+            # an address over the limit of failures is refused before its credentials are checked
+            # (a right guess then must wait too); each failure counts
+            retry_after = await _limited(container, FAILURES_SCOPE, ip, FAILURE_LIMIT, count=False)
+            if retry_after is None:
+                try:
+                    actor = await authenticate(container, parsed)
+                except SubsonicError as refused:
+                    if refused.code in _AUTH_FAILURES:
+                        retry_after = await _limited(container, FAILURES_SCOPE, ip, FAILURE_LIMIT)
+                    if retry_after is None:
+                        raise
+            if retry_after is not None:
+                headers = {"Retry-After": str(retry_after)}
+                return document(fmt, errors.wrong_credentials(help_url(container)), 429, headers)
             if (await container.maintenance.status()).enabled:
                 await container.maintenance.enforce(is_admin=actor.is_admin)
         return answered(await method.handler(Call(http, parsed, container, actor)))
