@@ -34,6 +34,7 @@ from sono.application.collections.service import CollectionService
 from sono.application.events import EventDelivery, Outbox
 from sono.application.gdpr.service import GdprService
 from sono.application.jobs import JobRunner
+from sono.application.library.handlers import LibraryHandlers
 from sono.application.maintenance.gate import MaintenanceGate
 from sono.application.maintenance.handlers import MaintenanceHandlers
 from sono.application.maintenance.ports import MaintenanceStore
@@ -178,6 +179,7 @@ class Container:
             AnnouncementHandlers(self.ports.clock),
             AuditHandlers(self.ports.clock, retention=timedelta(days=retention_days) if retention_days else None),
             MaintenanceHandlers(self.ports.maintenance, self.ports.clock),
+            LibraryHandlers(),
         )
         return bus
 

@@ -136,6 +136,31 @@ class PendingObject:
     created_at: datetime
 
 
+@dataclass
+class LibraryArtistRow:
+    key: str
+    name: str
+    search: str
+    id: int | None = None
+
+
+@dataclass
+class LibraryAlbumRow:
+    artist_id: int
+    key: str
+    name: str
+    search: str
+    id: int | None = None
+
+
+@dataclass
+class LibrarySongRow:
+    audio_file_id: int
+    artist_id: int
+    album_id: int
+    search: str
+
+
 @dataclass(frozen=True)
 class ForeignKey:
     table: FakeTable[Any]
@@ -199,6 +224,14 @@ class FakeDatabase:
         self.announcements = FakeTable[Announcement]("announcements", created="created_date")
         self.maintenance = FakeTable[MaintenanceRow]("maintenance_state")
         self.outbox = FakeTable[OutboxEntry]("outbox")
+        self.library_artists = FakeTable[LibraryArtistRow](
+            "library_artists", unique=[Unique("uq_library_artists_key", single(attrgetter("key")))]
+        )
+        self.library_albums = FakeTable[LibraryAlbumRow](
+            "library_albums",
+            unique=[Unique("uq_library_albums_artist_id_key", single(lambda row: (row.artist_id, row.key)))],
+        )
+        self.library_songs = FakeTable[LibrarySongRow]("library_songs", key="audio_file_id")
         self._child_ids = itertools.count(1)
 
         def fk(table: FakeTable[Any], column: str, parent: FakeTable[Any] | None = None) -> ForeignKey:
@@ -218,6 +251,8 @@ class FakeDatabase:
             fk(self.collections, "owner_id"),
             fk_set_null(self.announcements, "created_by_id"),
             fk_set_null(self.maintenance, "updated_by_id"),
+            fk(self.library_songs, "audio_file_id", self.audio_files),
+            fk(self.library_albums, "artist_id", self.library_artists),
         )
 
     def tables(self) -> list[FakeTable[Any]]:

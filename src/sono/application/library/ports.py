@@ -1,0 +1,49 @@
+"""Where the library is kept: filing songs as their files are written, and the reads of its
+screens (each one a fixed number of statements, whatever the size of the library).
+
+Every read takes the specification of the songs the caller may see (``visible_songs``), which the
+SQL adapter compiles into its statements and the fakes evaluate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from sono.application.common import Page
+from sono.application.library.messages import AlbumView, ArtistView, GenreView, SongView
+from sono.domain.audio import AudioFile
+from sono.domain.library import AlbumSort, SongOrder, Spec
+
+
+@dataclass(frozen=True, slots=True)
+class AlbumFilter:
+    artist_id: int | None = None
+    genre: str | None = None
+    from_year: int | None = None
+    to_year: int | None = None
+
+
+class LibraryRepository(Protocol):
+    async def file(self, audio: AudioFile) -> None:
+        """File the (stored) audio file under the artist and album its tags name, creating them
+        when new, or move it there after a tag edit: in the caller's transaction. (Deleting the
+        file deletes its filing; artists and albums left without songs are never shown.)"""
+
+    async def artists(self, visible: Spec, *, skip: int, limit: int) -> Page[ArtistView]: ...
+    async def artist(self, visible: Spec, artist_id: int) -> ArtistView | None: ...
+    async def albums(
+        self, visible: Spec, where: AlbumFilter, sort: AlbumSort, seed: int, *, skip: int, limit: int
+    ) -> Page[AlbumView]: ...
+    async def album(self, visible: Spec, album_id: int) -> AlbumView | None: ...
+    async def album_songs(self, visible: Spec, album_id: int) -> list[SongView]:
+        """In disc/track order: track number (none last), title (``search_text``), id."""
+
+    async def genres(self, visible: Spec, *, skip: int, limit: int) -> Page[GenreView]: ...
+    async def songs(
+        self, visible: Spec, genre: str | None, order: SongOrder, seed: int, *, skip: int, limit: int
+    ) -> Page[SongView]: ...
+    async def search_songs(self, visible: Spec, query: str, *, skip: int, limit: int) -> Page[SongView]:
+        """``query`` in ``search_query`` form, at least one character."""
+
+    async def search_albums(self, visible: Spec, query: str, *, skip: int, limit: int) -> Page[AlbumView]: ...
+    async def search_artists(self, visible: Spec, query: str, *, skip: int, limit: int) -> Page[ArtistView]: ...
