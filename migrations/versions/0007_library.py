@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from sono.domain.library import filing
+from sono.domain.library import filing, search_text
 
 revision: str = "0007"
 down_revision: str | None = "0006"
@@ -24,7 +24,12 @@ branch_labels: str | None = None
 depends_on: str | None = None
 
 BATCH = 1000
-_SEARCHED = {"library_artists": "id", "library_albums": "id", "library_songs": "audio_file_id"}
+_SEARCHED = {
+    "library_artists": "id",
+    "library_albums": "id",
+    "library_songs": "audio_file_id",
+    "library_collections": "collection_id",
+}
 
 
 def _search_text() -> sa.types.TypeEngine[str]:
@@ -80,6 +85,19 @@ def upgrade() -> None:
     op.create_index("ix_library_songs_artist_id", "library_songs", ["artist_id"])
     op.create_index("ix_library_songs_album_id", "library_songs", ["album_id"])
     op.create_index("ix_library_songs_search", "library_songs", ["search"])
+    op.create_table(
+        "library_collections",
+        sa.Column("collection_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("search", _search_text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["collection_id"],
+            ["collections.id"],
+            name="fk_library_collections_collection_id_collections",
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("collection_id", name="pk_library_collections"),
+    )
+    op.create_index("ix_library_collections_search", "library_collections", ["search"])
     if op.get_bind().dialect.name == "postgresql":
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         for table in _SEARCHED:
@@ -104,8 +122,19 @@ def _fts(name: str, table: str, key: str) -> None:
 
 
 def _backfill() -> None:
-    """File every stored audio file, in batches by id."""
+    """File every stored audio file, and index every collection's title, in batches by id."""
     bind = op.get_bind()
+    collections = sa.table("collections", sa.column("id"), sa.column("title"))
+    indexed = sa.table("library_collections", sa.column("collection_id"), sa.column("search"))
+    last = 0
+    while rows := bind.execute(
+        sa.select(collections.c.id, collections.c.title)
+        .where(collections.c.id > last)
+        .order_by(collections.c.id)
+        .limit(BATCH)
+    ).all():
+        bind.execute(indexed.insert(), [{"collection_id": i, "search": search_text(title)} for i, title in rows])
+        last = rows[-1][0]
     files = sa.table("audio_files", sa.column("id"), sa.column("title"), sa.column("artist"), sa.column("album"))
     artists_t = sa.table("library_artists", *(sa.column(n) for n in ("id", "key", "name", "search")))
     albums_t = sa.table("library_albums", *(sa.column(n) for n in ("id", "artist_id", "key", "name", "search")))
@@ -151,6 +180,7 @@ def downgrade() -> None:
             for event in ("insert", "delete", "update"):
                 op.execute(f"DROP TRIGGER IF EXISTS {name}_{event}")
             op.execute(f"DROP TABLE IF EXISTS {name}")
+    op.drop_table("library_collections")
     op.drop_table("library_songs")
     op.drop_table("library_albums")
     op.drop_table("library_artists")

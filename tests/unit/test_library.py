@@ -286,3 +286,21 @@ async def test_search_ranks_and_ignores_case_and_accents(world: World, tmp_path)
     for bad in ("", "   ", "*", "x" * 201):
         with pytest.raises(ValidationFailed):
             await world.app.bus(Search(bad), ANONYMOUS)
+
+
+async def test_collections_are_searched_among_those_the_caller_may_see(world: World, tmp_path) -> None:
+    alice, bob = await signed_in(world), await signed_in(world, "bob")
+    async with world.uow() as uow:
+        for title, public in (("Road Trip", True), ("Road secrets", False), ("Tea", True)):
+            await uow.collections.add(Collection(alice.user_id, title, CollectionType.PLAYLIST, is_public=public))
+        await uow.commit()
+
+    async def titles(actor: Actor, q: str = "road") -> list[str]:
+        found = (await world.app.bus(Search(q, frozenset({SearchKind.COLLECTIONS})), actor)).collections
+        assert found is not None
+        return [view.collection.title for view in found.items]
+
+    assert await titles(ANONYMOUS) == await titles(Actor.user(bob.user_id)) == ["Road Trip"]
+    assert await titles(Actor.user(alice.user_id)) == ["Road secrets", "Road Trip"]
+    found = await world.app.bus(Search("trip", frozenset({SearchKind.COLLECTIONS})), Actor.user(alice.user_id))
+    assert found.collections is not None and found.collections.items[0].can_edit is True

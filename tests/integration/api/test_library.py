@@ -287,8 +287,16 @@ async def test_the_migration_files_the_audio_files_already_stored(database_url: 
                     ),
                     {"id": i, "title": title, "key": f"k{i}", "artist": artist, "album": album},
                 )
+            await connection.execute(
+                text(
+                    "INSERT INTO collections (owner_id, title, collection_type, is_public, is_collaborative)"
+                    " VALUES (1, 'Ça Va', 'playlist', true, false)"
+                )
+            )
         await migrate.upgrade(database_url)
         async with engine.connect() as connection:
+            indexed = (await connection.execute(text("SELECT search FROM library_collections"))).all()
+            assert [tuple(row) for row in indexed] == [("ca va",)]
             artists = (await connection.execute(text("SELECT name, search FROM library_artists ORDER BY id"))).all()
             songs = (
                 await connection.execute(text("SELECT audio_file_id, album_id FROM library_songs ORDER BY 1"))
@@ -301,3 +309,39 @@ async def test_the_migration_files_the_audio_files_already_stored(database_url: 
             )
     finally:
         await engine.dispose()
+
+
+async def test_collections_are_found_by_title_when_the_caller_may_see_them(api: Api) -> None:
+    alice, bob, carol = await api.account("alice"), await api.account("bob"), await api.account("carol")
+
+    async def create(title: str, public: bool, **extra: Any) -> int:
+        body = {"title": title, "collection_type": "playlist", "is_public": public} | extra
+        response = await api.client.post("/api/v1/collections/", json=body, headers=alice.headers)
+        assert response.status_code == 201, response.text
+        return int(response.json()["id"])
+
+    await create("Summer Café Hits", True)
+    secret = await create("Summer secrets", False, is_collaborative=True)
+    response = await api.client.post(
+        f"/api/v1/collections/{secret}/collaborators",
+        json={"user_id": (await get(api, "/api/v1/users/me", carol))["id"], "permission_level": "view"},
+        headers=alice.headers,
+    )
+    assert response.status_code in (200, 201), response.text
+
+    async def titles(viewer: Account | None, q: str = "summer") -> list[str]:
+        found = (await get(api, SEARCH, viewer, q=q, kinds="collections"))["collections"]
+        return [c["title"] for c in found["items"]]
+
+    assert await titles(None) == await titles(bob) == ["Summer Café Hits"]
+    assert await titles(alice) == await titles(carol) == ["Summer Café Hits", "Summer secrets"]
+    assert await titles(None, "cafe hits") == ["Summer Café Hits"]
+    item = (await get(api, SEARCH, carol, q="secrets", kinds="collections"))["collections"]["items"][0]
+    assert item["collaborators"][0]["user"]["username"] == "carol" and item["can_edit"] is False
+
+    response = await api.client.put(f"/api/v1/collections/{secret}", json={"title": "Winter"}, headers=alice.headers)
+    assert response.status_code == 200, response.text
+    assert await titles(alice) == ["Summer Café Hits"]
+    assert await titles(alice, "winter") == ["Winter"]
+    assert (await api.client.delete(f"/api/v1/collections/{secret}", headers=alice.headers)).status_code == 200
+    assert await titles(alice, "winter") == []

@@ -404,13 +404,26 @@ library_songs = Table(
     Column("search", _SEARCH_TEXT, nullable=False, index=True),
 )
 
-SEARCH_INDEX_TABLES = ("library_artists_fts", "library_albums_fts", "library_songs_fts")
+library_collections = Table(
+    "library_collections",
+    metadata,
+    Column(
+        "collection_id",
+        Integer,
+        ForeignKey("collections.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("search", _SEARCH_TEXT, nullable=False, index=True),
+)
+"""The search text of each collection's title (``uow.library.file_collection``, with the change)."""
+
+_SEARCHED = ("library_artists", "library_albums", "library_songs", "library_collections")
+SEARCH_INDEX_TABLES = tuple(f"{table}_fts" for table in _SEARCHED)
 """SQLite FTS5 tables over the ``search`` columns (each with its shadow tables ``<name>_*``)."""
 
 
-SEARCH_TRIGRAM_INDEXES = tuple(
-    f"ix_{table}_search_trgm" for table in ("library_artists", "library_albums", "library_songs")
-)
+SEARCH_TRIGRAM_INDEXES = tuple(f"ix_{table}_search_trgm" for table in _SEARCHED)
 """PostgreSQL GIN indexes (``gin_trgm_ops``) over the ``search`` columns."""
 
 

@@ -7,6 +7,7 @@ import random
 from collections.abc import Callable
 
 from sono.application.bus import Context, handles
+from sono.application.collections.views import CollectionView, cards
 from sono.application.common import Page, Problems
 from sono.application.library.messages import (
     LIMIT_MAX,
@@ -35,6 +36,7 @@ from sono.domain.library import (
     AlbumSort,
     SearchKind,
     search_query,
+    visible_collections,
     visible_songs,
 )
 from sono.domain.users import User
@@ -125,8 +127,16 @@ class LibraryHandlers:
             artists=await library.search_artists(visible, text, skip=skip, limit=limit)
             if SearchKind.ARTISTS in kinds
             else None,
+            collections=await self._collections(ctx, text, skip, limit) if SearchKind.COLLECTIONS in kinds else None,
             users=await self._users(ctx, query.q.strip(), skip, limit) if SearchKind.USERS in kinds else None,
         )
+
+    @staticmethod
+    async def _collections(ctx: Context, text: str, skip: int, limit: int) -> Page[CollectionView]:
+        """Collections the caller may see (``Collection.visible_to``) whose title matches."""
+        viewer = ctx.actor.viewer
+        page = await ctx.uow.library.search_collections(visible_collections(viewer), text, skip=skip, limit=limit)
+        return Page(cards(viewer, page.items), page.total, page.skip)
 
     @staticmethod
     async def _users(ctx: Context, text: str, skip: int, limit: int) -> Page[User]:

@@ -9,9 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from sono.application.collections.ports import Listed
 from sono.application.common import Page
 from sono.application.library.messages import AlbumView, ArtistView, GenreView, SongView
 from sono.domain.audio import AudioFile
+from sono.domain.collections import Collection
 from sono.domain.library import AlbumSort, SongOrder, Spec
 
 
@@ -28,6 +30,10 @@ class LibraryRepository(Protocol):
         """File the (stored) audio file under the artist and album its tags name, creating them
         when new, or move it there after a tag edit: in the caller's transaction. (Deleting the
         file deletes its filing; artists and albums left without songs are never shown.)"""
+
+    async def file_collection(self, collection: Collection) -> None:
+        """Index the (stored) collection's title for the search, in the caller's transaction
+        (deleting the collection deletes its entry)."""
 
     async def artists(self, visible: Spec, *, skip: int, limit: int) -> Page[ArtistView]: ...
     async def artist(self, visible: Spec, artist_id: int) -> ArtistView | None: ...
@@ -47,3 +53,7 @@ class LibraryRepository(Protocol):
 
     async def search_albums(self, visible: Spec, query: str, *, skip: int, limit: int) -> Page[AlbumView]: ...
     async def search_artists(self, visible: Spec, query: str, *, skip: int, limit: int) -> Page[ArtistView]: ...
+    async def search_collections(self, visible: Spec, query: str, *, skip: int, limit: int) -> Page[Listed]:
+        """Collections ``visible`` (a ``visible_collections`` specification) whose title matches,
+        ranked, then by title and id: each with its owner, track totals and collaborators (and
+        their users)."""

@@ -13,10 +13,12 @@ from sono.adapters.memory.repositories.base import (
     LibrarySongRow,
     repository,
 )
+from sono.application.collections.ports import Listed, TrackTotals
 from sono.application.common import Page
 from sono.application.library.messages import AlbumView, ArtistView, CoverArt, GenreView, SongView
 from sono.application.library.ports import AlbumFilter
 from sono.domain.audio import AudioFile
+from sono.domain.collections import Collection
 from sono.domain.library import (
     AlbumSort,
     CollectionFacts,
@@ -26,6 +28,7 @@ from sono.domain.library import (
     filing,
     match,
     most_common,
+    search_text,
     shuffle_key,
 )
 
@@ -61,20 +64,25 @@ class FakeLibraryRepository(FakeRepository):
         else:
             song.artist_id, song.album_id, song.search = artist.id, album.id, filed.title_search
 
+    async def file_collection(self, collection: Collection) -> None:
+        """The fake reads the titles themselves: nothing to keep."""
+
     # ------------------------------------------------------------------ the visible songs
 
+    def _collection_facts(self, collection: Collection) -> CollectionFacts:
+        return CollectionFacts(
+            collection.owner_id,
+            collection.is_public,
+            self._is_active_user(collection.owner_id),
+            frozenset(c.user_id for c in collection.collaborators),
+        )
+
     def _facts(self, audio: AudioFile) -> SongFacts:
-        holders = []
-        for collection in self.db.collections.values():
-            if audio.id in collection.audio_file_ids:
-                holders.append(
-                    CollectionFacts(
-                        collection.owner_id,
-                        collection.is_public,
-                        self._is_active_user(collection.owner_id),
-                        frozenset(c.user_id for c in collection.collaborators),
-                    )
-                )
+        holders = [
+            self._collection_facts(collection)
+            for collection in self.db.collections.values()
+            if audio.id in collection.audio_file_ids
+        ]
         return SongFacts(audio.owner_id, audio.is_public, self._is_active_user(audio.owner_id), tuple(holders))
 
     def _visible(self, visible: Spec) -> list[SongView]:
@@ -255,6 +263,20 @@ class FakeLibraryRepository(FakeRepository):
         songs = sorted(self._visible(visible), key=lambda song: (self._search(song), song.audio.id))
         chosen = _ranked(songs, query, self._search)
         return Page(chosen[skip : skip + limit], len(chosen), skip)
+
+    async def search_collections(self, visible: Spec, query: str, *, skip: int, limit: int) -> Page[Listed]:
+        seen = [c for c in self.db.collections.values() if visible.holds(self._collection_facts(c))]
+        seen.sort(key=lambda c: (search_text(c.title), c.id))
+        chosen = _ranked(seen, query, lambda c: search_text(c.title))
+        listed = []
+        for collection in chosen[skip : skip + limit]:
+            files = [self.db.audio_files[i] for i in collection.audio_file_ids if i in self.db.audio_files]
+            totals = TrackTotals(len(files), float(sum(f.duration or 0.0 for f in files)))
+            people = {
+                c.user_id: self.db.users[c.user_id] for c in collection.collaborators if c.user_id in self.db.users
+            }
+            listed.append(Listed(collection, self.db.users[collection.owner_id], totals, people))
+        return Page(listed, len(chosen), skip)
 
 
 def _cover(song: SongView) -> CoverArt:

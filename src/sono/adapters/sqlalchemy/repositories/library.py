@@ -45,13 +45,16 @@ from sono.adapters.sqlalchemy.tables import (
     collections,
     library_albums,
     library_artists,
+    library_collections,
     library_songs,
     users,
 )
+from sono.application.collections.ports import Listed, TrackTotals
 from sono.application.common import Page
 from sono.application.library.messages import AlbumView, ArtistView, CoverArt, GenreView, SongView
 from sono.application.library.ports import AlbumFilter
 from sono.domain.audio import AudioFile
+from sono.domain.collections import Collaborator, Collection
 from sono.domain.library import (
     SHUFFLE_FACTOR,
     SHUFFLE_MODULUS,
@@ -69,6 +72,7 @@ from sono.domain.library import (
     SongOrder,
     Spec,
     filing,
+    search_text,
 )
 from sono.domain.users import User
 
@@ -192,6 +196,14 @@ class SqlLibraryRepository(SqlRepository):
         values = {"artist_id": artist_id, "album_id": album_id, "search": filed.title_search}
         upsert = self._insert_statement(_song).values(audio_file_id=audio.id, **values)
         await self.session.execute(upsert.on_conflict_do_update(index_elements=[_song.c.audio_file_id], set_=values))
+
+    async def file_collection(self, collection: Collection) -> None:
+        assert collection.id is not None
+        search = search_text(collection.title)
+        upsert = self._insert_statement(library_collections).values(collection_id=collection.id, search=search)
+        await self.session.execute(
+            upsert.on_conflict_do_update(index_elements=[library_collections.c.collection_id], set_={"search": search})
+        )
 
     async def _ensure(self, table: Any, where: ColumnElement[bool], values: dict[str, Any]) -> int:
         """The id of the row ``where`` names, inserted with ``values`` when missing (a concurrent
@@ -573,3 +585,66 @@ class SqlLibraryRepository(SqlRepository):
         )
         rows, total = await self._paged(page, count, skip)
         return Page(self._song_views(rows), total, skip)
+
+    # ------------------------------------------------------------------ collections
+
+    async def search_collections(self, visible: Spec, query: str, *, skip: int, limit: int) -> Page[Listed]:
+        indexed = library_collections
+        joined = indexed.join(collections, collections.c.id == indexed.c.collection_id).join(
+            _holder, _holder.c.id == collections.c.owner_id
+        )
+        chosen = and_(self._text_match(indexed, indexed.c.collection_id, query), _collection_condition(visible))
+        page = (
+            select(collections.c.id, func.count().over().label("total"))
+            .select_from(joined)
+            .where(chosen)
+            .order_by(_rank(indexed.c.search, query), indexed.c.search, collections.c.id)
+            .offset(skip)
+            .limit(limit)
+        )
+        rows, total = await self._paged(page, select(func.count()).select_from(joined).where(chosen), skip)
+        return Page(await self._listed([row["id"] for row in rows]), total, skip)
+
+    async def _listed(self, ids: list[int]) -> list[Listed]:
+        """The collections ``ids`` (in that order) with their owners, totals and collaborators."""
+        if not ids:
+            return []
+        in_collection = collection_tracks.c.collection_id == collections.c.id
+        track_count = select(func.count()).select_from(collection_tracks).where(in_collection).scalar_subquery()
+        duration = (
+            select(func.coalesce(func.sum(audio_files.c.duration), 0.0))
+            .select_from(collection_tracks.join(audio_files, audio_files.c.id == collection_tracks.c.audio_file_id))
+            .where(in_collection)
+            .scalar_subquery()
+        )
+        heads = await self._rows(
+            select(
+                *collections.c,
+                *(column.label(f"o_{column.name}") for column in _holder.c),
+                track_count.label("sono_tracks"),
+                duration.label("sono_duration"),
+            )
+            .join_from(collections, _holder, _holder.c.id == collections.c.owner_id)
+            .where(collections.c.id.in_(ids))
+        )
+        person = users.alias("person")
+        members = await self._rows(
+            select(*collaborators.c, *(column.label(f"p_{column.name}") for column in person.c))
+            .join_from(collaborators, person, person.c.id == collaborators.c.user_id)
+            .where(collaborators.c.collection_id.in_(ids))
+            .order_by(collaborators.c.added_date, collaborators.c.id)
+        )
+        found: dict[int, Listed] = {}
+        for row in heads:
+            collection = _build(Collection, {c.name: row[c.name] for c in collections.c})
+            collection.__dict__.update(tracks=[], collaborators=[])
+            owner = _build(User, {c.name: row[f"o_{c.name}"] for c in users.c})
+            totals = TrackTotals(int(row["sono_tracks"] or 0), float(row["sono_duration"] or 0.0))
+            found[row["id"]] = Listed(collection, owner, totals, {})
+        for row in members:
+            listed = found.get(row["collection_id"])
+            if listed is None:
+                continue
+            listed.collection.collaborators.append(_build(Collaborator, {c.name: row[c.name] for c in collaborators.c}))
+            listed.people[row["user_id"]] = _build(User, {c.name: row[f"p_{c.name}"] for c in users.c})  # type: ignore[index]
+        return [found[i] for i in ids if i in found]

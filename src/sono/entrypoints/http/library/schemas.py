@@ -24,6 +24,7 @@ from sono.application.library.messages import (
 from sono.application.media.service import MediaService
 from sono.entrypoints.http.accounts.schemas import PublicUserOut, public_user
 from sono.entrypoints.http.audio.schemas import AudioOut, audio_outs
+from sono.entrypoints.http.collections.schemas import CollectionOut, Presenter
 from sono.entrypoints.http.schemas import page_fields, utc
 
 
@@ -101,6 +102,12 @@ class SongPage(msgspec.Struct):
     has_more: bool
 
 
+class CollectionResultPage(msgspec.Struct):
+    items: list[CollectionOut]
+    total: int
+    has_more: bool
+
+
 class UserPage(msgspec.Struct):
     items: list[PublicUserOut]
     total: int
@@ -113,6 +120,7 @@ class SearchOut(msgspec.Struct):
     songs: SongPage | UnsetType = UNSET
     albums: AlbumPage | UnsetType = UNSET
     artists: ArtistPage | UnsetType = UNSET
+    collections: CollectionResultPage | UnsetType = UNSET
     users: UserPage | UnsetType = UNSET
 
 
@@ -206,6 +214,10 @@ async def search_out(media: MediaService, results: SearchResults) -> SearchOut:
         out.albums = await album_page(media, results.albums)
     if results.artists is not None:
         out.artists = await artist_page(media, results.artists)
+    if results.collections is not None:
+        found = results.collections
+        items = await Presenter(media).items(found.items)
+        out.collections = CollectionResultPage(**page_fields(items, found.total, found.skip))
     if results.users is not None:
         users = [await public_user(media, user) for user in results.users.items]
         out.users = UserPage(**page_fields(users, results.users.total, results.users.skip))
