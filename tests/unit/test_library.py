@@ -12,7 +12,11 @@ from sono.adapters.memory.media import FAKE_IMAGE
 from sono.application.common import UNSET, Principal
 from sono.application.library.messages import (
     GetAlbum,
+    GetAlbums,
     GetArtist,
+    GetArtists,
+    GetSong,
+    GetSongs,
     ListAlbums,
     ListArtists,
     ListGenres,
@@ -304,3 +308,20 @@ async def test_collections_are_searched_among_those_the_caller_may_see(world: Wo
     assert await titles(Actor.user(alice.user_id)) == ["Road secrets", "Road Trip"]
     found = await world.app.bus(Search("trip", frozenset({SearchKind.COLLECTIONS})), Actor.user(alice.user_id))
     assert found.collections is not None and found.collections.items[0].can_edit is True
+
+
+async def test_songs_albums_and_artists_by_id_are_the_visible_ones_in_order(world: World, tmp_path) -> None:
+    alice, bob = await signed_in(world), await signed_in(world, "bob")
+    shown = await song(world, alice, tmp_path, "Open", artist="A", album="X")
+    hidden = await song(world, alice, tmp_path, "Closed", artist="B", album="Y", is_public=False)
+    as_bob = Actor.user(bob.user_id)
+    assert (await world.app.bus(GetSong(shown.id), as_bob)).album == "X"  # type: ignore[arg-type]
+    with pytest.raises(NotFound):
+        await world.app.bus(GetSong(hidden.id), as_bob)  # type: ignore[arg-type]
+    assert [s.audio.id for s in await world.app.bus(GetSongs((hidden.id, shown.id)), as_bob)] == [shown.id]  # type: ignore[arg-type]
+    albums = (await world.app.bus(ListAlbums(), Actor.user(alice.user_id))).items
+    assert [a.name for a in await world.app.bus(GetAlbums(tuple(a.id for a in reversed(albums))), as_bob)] == ["X"]
+    artists = (await world.app.bus(ListArtists(), Actor.user(alice.user_id))).items
+    assert [a.name for a in await world.app.bus(GetArtists(tuple(a.id for a in artists)), as_bob)] == ["A"]
+    with pytest.raises(ValidationFailed):
+        await world.app.bus(GetSongs(tuple(range(501))), as_bob)

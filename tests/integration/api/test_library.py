@@ -11,7 +11,11 @@ from sqlalchemy import text
 
 from sono.adapters.sqlalchemy import migrate
 from sono.adapters.sqlalchemy.engine import create_engine
+from sono.application.library.messages import GetAlbums, GetArtists, GetSong, GetSongs, ListSongs
+from sono.application.messages import ANONYMOUS, Actor
 from sono.domain.collections import Collection, CollectionType
+from sono.domain.errors import NotFound
+from sono.domain.library import SongOrder
 from tests.fixtures.media import mp3_bytes, png_bytes
 from tests.fixtures.tagged import Tags, tagged
 from tests.integration.api.audio_support import upload
@@ -345,3 +349,29 @@ async def test_collections_are_found_by_title_when_the_caller_may_see_them(api: 
     assert await titles(alice, "winter") == ["Winter"]
     assert (await api.client.delete(f"/api/v1/collections/{secret}", headers=alice.headers)).status_code == 200
     assert await titles(alice, "winter") == []
+
+
+async def test_the_queries_by_id_give_the_visible_ones_in_the_order_asked(api: Api) -> None:
+    """What the Subsonic entrypoint and the stars use, on each database."""
+    alice, bob = await api.account("alice"), await api.account("bob")
+    public = await song(api, alice, "Open", artist="A", album="X", track_number=2, genre="Pop", year=2000)
+    private = await song(api, alice, "Closed", artist="B", album="Y", public=False)
+    bob_id = (await get(api, "/api/v1/users/me", bob))["id"]
+    as_bob = Actor.user(bob_id)
+    bus = api.container.bus
+
+    found = await bus(GetSong(public), as_bob)
+    assert (found.audio.title, found.artist, found.album, found.owner.username) == ("Open", "A", "X", "alice")
+    with pytest.raises(NotFound):
+        await bus(GetSong(private), as_bob)
+    assert [s.audio.id for s in await bus(GetSongs((private, public, 2**40, public)), as_bob)] == [public]
+    albums = (await get(api, f"{LIBRARY}/albums", alice))["items"]
+    artists = (await get(api, f"{LIBRARY}/artists", alice))["items"]
+    x, y = (a["id"] for a in albums)
+    assert [a.name for a in await bus(GetAlbums((y, x)), as_bob)] == ["X"]
+    assert [a.name for a in await bus(GetAlbums((y, x)), ANONYMOUS)] == ["X"]
+    assert [a.name for a in await bus(GetArtists(tuple(a["id"] for a in reversed(artists))), as_bob)] == ["A"]
+    everything = await bus(ListSongs(order=SongOrder.RANDOM, seed=5), as_bob)
+    assert [s.audio.id for s in everything.items] == [public]
+    owned = await bus(ListSongs(genre="Pop"), Actor.user((await get(api, "/api/v1/users/me", alice))["id"]))
+    assert owned.total == 1

@@ -17,7 +17,11 @@ from sono.application.library.messages import (
     ArtistView,
     GenreView,
     GetAlbum,
+    GetAlbums,
     GetArtist,
+    GetArtists,
+    GetSong,
+    GetSongs,
     ListAlbums,
     ListArtists,
     ListGenres,
@@ -27,6 +31,7 @@ from sono.application.library.messages import (
     SongView,
 )
 from sono.application.library.ports import AlbumFilter
+from sono.domain.audio import AUDIO_NOT_FOUND
 from sono.domain.errors import NotFound
 from sono.domain.library import (
     ALBUM_NOT_FOUND,
@@ -53,6 +58,13 @@ def _check_page(skip: int, limit: int) -> None:
     if not 1 <= limit <= LIMIT_MAX:
         problems.check("limit", [f"limit must be between 1 and {LIMIT_MAX}"])
     problems.raise_if_any()
+
+
+def _check_ids(ids: tuple[int, ...]) -> None:
+    if len(ids) > LIMIT_MAX:
+        problems = Problems()
+        problems.check("ids", [f"At most {LIMIT_MAX} ids"])
+        problems.raise_if_any()
 
 
 class LibraryHandlers:
@@ -105,6 +117,28 @@ class LibraryHandlers:
         visible = visible_songs(ctx.actor.viewer)
         seed = self._seed(query.seed)
         return await ctx.uow.library.songs(visible, query.genre, query.order, seed, skip=query.skip, limit=query.limit)
+
+    @handles(GetSong)
+    async def song(self, query: GetSong, ctx: Context) -> SongView:
+        found = await ctx.uow.library.songs_by_id(visible_songs(ctx.actor.viewer), [query.audio_id])
+        if not found:
+            raise NotFound(AUDIO_NOT_FOUND)
+        return found[0]
+
+    @handles(GetSongs)
+    async def songs_by_id(self, query: GetSongs, ctx: Context) -> list[SongView]:
+        _check_ids(query.audio_ids)
+        return await ctx.uow.library.songs_by_id(visible_songs(ctx.actor.viewer), query.audio_ids)
+
+    @handles(GetAlbums)
+    async def albums_by_id(self, query: GetAlbums, ctx: Context) -> list[AlbumView]:
+        _check_ids(query.album_ids)
+        return await ctx.uow.library.albums_by_id(visible_songs(ctx.actor.viewer), query.album_ids)
+
+    @handles(GetArtists)
+    async def artists_by_id(self, query: GetArtists, ctx: Context) -> list[ArtistView]:
+        _check_ids(query.artist_ids)
+        return await ctx.uow.library.artists_by_id(visible_songs(ctx.actor.viewer), query.artist_ids)
 
     @handles(Search)
     async def search(self, query: Search, ctx: Context) -> SearchResults:

@@ -162,6 +162,37 @@ class ListSongs(Query[Page[SongView]]):
 
 
 @dataclass(frozen=True, slots=True)
+class GetSong(Query[SongView]):
+    """One song the caller may see (NotFound otherwise), with where the library files it."""
+
+    audio_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class GetSongs(Query[list[SongView]]):
+    """The songs of ``audio_ids`` the caller may see, in that order (the others left out): e.g.
+    a user's starred songs. At most ``LIMIT_MAX`` ids."""
+
+    audio_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GetAlbums(Query[list[AlbumView]]):
+    """The albums of ``album_ids`` with a song the caller may see, in that order; at most
+    ``LIMIT_MAX`` ids."""
+
+    album_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GetArtists(Query[list[ArtistView]]):
+    """The artists of ``artist_ids`` with a song the caller may see, in that order; at most
+    ``LIMIT_MAX`` ids."""
+
+    artist_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Search(Query[SearchResults]):
     """A page per kind in ``kinds``, each ranked exact > prefix > word > substring (ignoring case
     and accents), then by name and id. ``q`` is 1..200 characters once blanks are trimmed (an empty

@@ -6,6 +6,7 @@ SQL adapter compiles into its statements and the fakes evaluate."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -36,6 +37,15 @@ class LibraryRepository(Protocol):
         (deleting the collection deletes its entry)."""
 
     async def artists(self, visible: Spec, *, skip: int, limit: int) -> Page[ArtistView]: ...
+    async def artists_by_id(self, visible: Spec, artist_ids: Sequence[int]) -> list[ArtistView]:
+        """Those with a visible song, in the order given."""
+
+    async def albums_by_id(self, visible: Spec, album_ids: Sequence[int]) -> list[AlbumView]:
+        """Those with a visible song, in the order given."""
+
+    async def songs_by_id(self, visible: Spec, audio_ids: Sequence[int]) -> list[SongView]:
+        """The visible ones, in the order given."""
+
     async def artist(self, visible: Spec, artist_id: int) -> ArtistView | None: ...
     async def albums(
         self, visible: Spec, where: AlbumFilter, sort: AlbumSort, seed: int, *, skip: int, limit: int

@@ -3,7 +3,7 @@ visibility specification evaluated (``Spec.holds``) instead of compiled."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sono.adapters.memory.repositories.base import (
@@ -139,6 +139,16 @@ class FakeLibraryRepository(FakeRepository):
         songs = self._visible(visible)
         chosen = [row.id for row in self._artists_in_order(songs) if row.id is not None]
         return Page(self._artist_views(songs, chosen[skip : skip + limit]), len(chosen), skip)
+
+    async def artists_by_id(self, visible: Spec, artist_ids: Sequence[int]) -> list[ArtistView]:
+        return self._artist_views(self._visible(visible), dict.fromkeys(artist_ids))
+
+    async def albums_by_id(self, visible: Spec, album_ids: Sequence[int]) -> list[AlbumView]:
+        return self._album_views(self._visible(visible), dict.fromkeys(album_ids))
+
+    async def songs_by_id(self, visible: Spec, audio_ids: Sequence[int]) -> list[SongView]:
+        by_id = {song.audio.id: song for song in self._visible(visible)}
+        return [by_id[i] for i in dict.fromkeys(audio_ids) if i in by_id]
 
     async def artist(self, visible: Spec, artist_id: int) -> ArtistView | None:
         views = self._artist_views(self._visible(visible), [artist_id])

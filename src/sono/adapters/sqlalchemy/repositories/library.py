@@ -80,6 +80,7 @@ _owner = users.alias("owner")
 _holder = users.alias("holder")
 _file, _song = audio_files, library_songs
 _TOP = "\U0010ffff"
+_ID_MAX = 2**31 - 1
 
 
 # --------------------------------------------------------------------------- the specification
@@ -163,6 +164,11 @@ def _rank(column: ColumnElement[str], query: str) -> ColumnElement[int]:
     if len(query) >= SUBSTRING_MIN:
         whens.append((column.like(like_pattern(f" {query}"), escape="\\"), int(Match.WORD)))
     return case(*whens, else_=int(Match.SUBSTRING))
+
+
+def _ids(ids: Sequence[int]) -> list[int]:
+    """The ids that can name a row (32-bit, positive), each once, in the order given."""
+    return list(dict.fromkeys(i for i in ids if 0 < i <= _ID_MAX))
 
 
 def _build(cls: type, values: dict[str, Any]) -> Any:
@@ -325,11 +331,18 @@ class SqlLibraryRepository(SqlRepository):
         return Page(await self._artist_views(visible, rows), total, skip)
 
     async def artist(self, visible: Spec, artist_id: int) -> ArtistView | None:
-        rows = await self._rows(
-            select(library_artists.c.id, library_artists.c.name).where(library_artists.c.id == artist_id)
-        )
-        views = await self._artist_views(visible, rows)
+        views = await self.artists_by_id(visible, [artist_id])
         return views[0] if views else None
+
+    async def artists_by_id(self, visible: Spec, artist_ids: Sequence[int]) -> list[ArtistView]:
+        wanted = _ids(artist_ids)
+        if not wanted:
+            return []
+        rows = await self._rows(
+            select(library_artists.c.id, library_artists.c.name).where(library_artists.c.id.in_(wanted))
+        )
+        by_id = {row["id"]: row for row in rows}
+        return await self._artist_views(visible, [by_id[i] for i in wanted if i in by_id])
 
     async def search_artists(self, visible: Spec, query: str, *, skip: int, limit: int) -> Page[ArtistView]:
         chosen = and_(
@@ -459,10 +472,16 @@ class SqlLibraryRepository(SqlRepository):
         return Page(await self._album_views(visible, rows), total, skip)
 
     async def album(self, visible: Spec, album_id: int) -> AlbumView | None:
-        views = await self._album_views(
-            visible, await self._rows(self._album_heads().where(library_albums.c.id == album_id))
-        )
+        views = await self.albums_by_id(visible, [album_id])
         return views[0] if views else None
+
+    async def albums_by_id(self, visible: Spec, album_ids: Sequence[int]) -> list[AlbumView]:
+        wanted = _ids(album_ids)
+        if not wanted:
+            return []
+        rows = await self._rows(self._album_heads().where(library_albums.c.id.in_(wanted)))
+        by_id = {row["id"]: row for row in rows}
+        return await self._album_views(visible, [by_id[i] for i in wanted if i in by_id])
 
     async def search_albums(self, visible: Spec, query: str, *, skip: int, limit: int) -> Page[AlbumView]:
         chosen = and_(
@@ -544,6 +563,14 @@ class SqlLibraryRepository(SqlRepository):
             .order_by(_nulls_last(_file.c.track_number), _file.c.track_number, _song.c.search, _file.c.id)
         )
         return self._song_views(await self._rows(statement))
+
+    async def songs_by_id(self, visible: Spec, audio_ids: Sequence[int]) -> list[SongView]:
+        wanted = _ids(audio_ids)
+        if not wanted:
+            return []
+        views = self._song_views(await self._rows(self._song_rows(visible).where(_file.c.id.in_(wanted))))
+        by_id = {view.audio.id: view for view in views}
+        return [by_id[i] for i in wanted if i in by_id]
 
     async def songs(
         self, visible: Spec, genre: str | None, order: SongOrder, seed: int, *, skip: int, limit: int
