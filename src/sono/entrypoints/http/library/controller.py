@@ -135,7 +135,7 @@ class SearchController(Controller):
             QueryText | None, QueryParameter(max_length=200, required=False, description=f"Any of {KINDS}")
         ] = None,
         skip: Skip = 0,
-        limit: Limit = 20,
+        limit: Limit = 100,
     ) -> SearchOut:
         results = await bus(Search(q, parse_kinds(kinds), skip, limit), actor)
         return await search_out(container.media, results)
