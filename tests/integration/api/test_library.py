@@ -4,6 +4,7 @@ edits and deletions; and a constant number of SQL statements per page."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -375,3 +376,16 @@ async def test_the_queries_by_id_give_the_visible_ones_in_the_order_asked(api: A
     assert [s.audio.id for s in everything.items] == [public]
     owned = await bus(ListSongs(genre="Pop"), Actor.user((await get(api, "/api/v1/users/me", alice))["id"]))
     assert owned.total == 1
+
+
+async def test_concurrent_uploads_filing_the_same_new_artist_all_succeed_under_one_artist(api: Api) -> None:
+    accounts = [await api.account(name) for name in ("ann", "ben", "cat", "dan")]
+    responses = await asyncio.gather(
+        *(
+            upload(api, account, mp3_bytes(), title=f"t{n}", artist="Brand New", album="Debut", is_public="true")
+            for n, account in enumerate(accounts)
+        )
+    )
+    assert [r.status_code for r in responses] == [201] * 4, [r.text for r in responses]
+    artists = await get(api, f"{LIBRARY}/artists", accounts[0])
+    assert [(a["name"], a["album_count"], a["song_count"]) for a in artists["items"]] == [("Brand New", 1, 4)]
