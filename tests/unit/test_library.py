@@ -241,6 +241,7 @@ async def test_albums_sort_filter_and_page_and_genres_count(world: World, tmp_pa
     assert await names() == ["Alpha", "Beta", "Gamma"]
     assert await names(sort=AlbumSort.ARTIST) == ["Beta", "Gamma", "Alpha"]
     assert await names(sort=AlbumSort.YEAR) == ["Beta", "Alpha", "Gamma"]
+    assert await names(sort=AlbumSort.YEAR_DESCENDING) == ["Alpha", "Beta", "Gamma"]
     assert await names(sort=AlbumSort.NEWEST) == ["Gamma", "Beta", "Alpha"]
     assert await names(genre="Rock") == ["Beta", "Gamma"]
     assert await names(from_year=1995) == ["Alpha"]

@@ -286,6 +286,7 @@ class AlbumSort(enum.StrEnum):
     NAME = "name"
     ARTIST = "artist"
     YEAR = "year"
+    YEAR_DESCENDING = "year_descending"  # the Subsonic API's byYear with fromYear > toYear
     NEWEST = "newest"
     RANDOM = "random"
 

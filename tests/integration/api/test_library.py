@@ -12,11 +12,11 @@ from sqlalchemy import text
 
 from sono.adapters.sqlalchemy import migrate
 from sono.adapters.sqlalchemy.engine import create_engine
-from sono.application.library.messages import GetAlbums, GetArtists, GetSong, GetSongs, ListSongs
+from sono.application.library.messages import GetAlbums, GetArtists, GetSong, GetSongs, ListAlbums, ListSongs
 from sono.application.messages import ANONYMOUS, Actor
 from sono.domain.collections import Collection, CollectionType
 from sono.domain.errors import NotFound
-from sono.domain.library import SongOrder
+from sono.domain.library import AlbumSort, SongOrder
 from tests.fixtures.media import mp3_bytes, png_bytes
 from tests.fixtures.tagged import Tags, tagged
 from tests.integration.api.audio_support import upload
@@ -222,6 +222,8 @@ async def test_albums_filter_by_artist_genre_and_years_and_sort(api: Api) -> Non
     assert await albums(sort="artist") == ["Beta", "Gamma", "Alpha"]
     assert await albums(sort="year") == ["Beta", "Alpha", "Gamma"]
     assert await albums(sort="newest") == ["Gamma", "Beta", "Alpha"]
+    latest_first = await api.container.bus(ListAlbums(sort=AlbumSort.YEAR_DESCENDING), ANONYMOUS)
+    assert [a.name for a in latest_first.items] == ["Gamma", "Alpha", "Beta"]
     assert await albums(genre="Rock") == ["Beta", "Gamma"]
     assert await albums(from_year=2000) == ["Alpha", "Gamma"]
     assert await albums(from_year=1995, to_year=2005) == ["Alpha"]
@@ -374,6 +376,8 @@ async def test_the_queries_by_id_give_the_visible_ones_in_the_order_asked(api: A
     assert [a.name for a in await bus(GetArtists(tuple(a["id"] for a in reversed(artists))), as_bob)] == ["A"]
     everything = await bus(ListSongs(order=SongOrder.RANDOM, seed=5), as_bob)
     assert [s.audio.id for s in everything.items] == [public]
+    by_year = await bus(ListAlbums(sort=AlbumSort.YEAR_DESCENDING), ANONYMOUS)
+    assert [a.name for a in by_year.items] == ["X"]
     owned = await bus(ListSongs(genre="Pop"), Actor.user((await get(api, "/api/v1/users/me", alice))["id"]))
     assert owned.total == 1
 

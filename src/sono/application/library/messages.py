@@ -123,8 +123,8 @@ class ListAlbums(Query[Page[AlbumView]]):
     """Albums with at least one visible song. ``artist_id``: of that artist; ``genre``: with a
     visible song of that genre; ``from_year``/``to_year``: with a visible song of a year in that
     range (inclusive; either may be left out). ``sort``: name (then artist), artist (then name),
-    year (earliest first, albums without a year last), newest (latest upload first), random (in an
-    order fixed by ``seed``; a random one when None)."""
+    year (earliest first, albums without a year last; ``year_descending`` latest first), newest
+    (latest upload first), random (in an order fixed by ``seed``; a random one when None)."""
 
     sort: AlbumSort = AlbumSort.NAME
     artist_id: int | None = None

@@ -225,6 +225,7 @@ class FakeLibraryRepository(FakeRepository):
             AlbumSort.NAME: lambda row: (row.search, artist_search(row), row.id),
             AlbumSort.ARTIST: lambda row: (artist_search(row), row.search, row.id),
             AlbumSort.YEAR: lambda row: (view(row).year is None, view(row).year or 0, row.search, row.id),
+            AlbumSort.YEAR_DESCENDING: lambda row: (view(row).year is None, -(view(row).year or 0), row.search, row.id),
             AlbumSort.NEWEST: newest,
             AlbumSort.RANDOM: lambda row: (shuffle_key(row.id or 0, seed), row.id),
         }

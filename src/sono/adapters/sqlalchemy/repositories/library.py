@@ -449,9 +449,10 @@ class SqlLibraryRepository(SqlRepository):
         match sort:
             case AlbumSort.ARTIST:
                 order: tuple[Any, ...] = (library_artists.c.search, library_albums.c.search, library_albums.c.id)
-            case AlbumSort.YEAR:
+            case AlbumSort.YEAR | AlbumSort.YEAR_DESCENDING:
                 year = _visible_songs(visible, func.min(_file.c.year)).where(of_album).scalar_subquery()
-                order = (_nulls_last(year), year, library_albums.c.search, library_albums.c.id)
+                by_year = year.desc() if sort is AlbumSort.YEAR_DESCENDING else year
+                order = (_nulls_last(year), by_year, library_albums.c.search, library_albums.c.id)
             case AlbumSort.NEWEST:
                 created = _visible_songs(visible, func.min(_file.c.upload_date)).where(of_album).scalar_subquery()
                 order = (created.desc(), library_albums.c.id.desc())
