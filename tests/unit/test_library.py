@@ -43,6 +43,7 @@ from sono.domain.library import (
     most_common,
     search_query,
     search_text,
+    visible_collections,
     visible_songs,
 )
 from sono.domain.media import AudioTags
@@ -122,6 +123,21 @@ def test_the_visibility_specification_agrees_with_the_aggregates_rules() -> None
             ),
         )
         assert visible_songs(viewer).holds(facts) == expected, (viewer, public, active, holders)
+
+
+def test_the_collection_specification_agrees_with_collection_visible_to() -> None:
+    viewers = [Viewer(), Viewer(1), Viewer(2), Viewer(3), Viewer(9, is_admin=True)]
+    for viewer, public, active, members in itertools.product(viewers, (False, True), (False, True), ((), (3,))):
+        collection = Collection(
+            1,
+            "c",
+            CollectionType.ALBUM,
+            is_public=public,
+            collaborators=[Collaborator(None, member, Permission.EDIT) for member in members],
+        )
+        facts = CollectionFacts(1, public, active, frozenset(members))
+        expected = collection.visible_to(viewer, owner_active=active)
+        assert visible_collections(viewer).holds(facts) == expected, (viewer, public, active, members)
 
 
 # --------------------------------------------------------------------------- the queries on fakes
