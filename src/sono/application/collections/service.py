@@ -234,6 +234,7 @@ class CollectionService:
         async with self._uow() as uow:
             await hold_users(uow, principal)
             await uow.collections.add(collection)
+            await uow.library.file_collection(collection)  # the library's search, in the same transaction
             await audit(
                 uow, self._clock, AuditEvent.COLLECTION_CREATED, user_id=principal.user_id, collection_id=collection.id
             )
@@ -248,6 +249,8 @@ class CollectionService:
             changed = collection.revise(viewer, changes, now=self._clock.now())
             if changed:
                 await self._save(uow, collection)
+                if "title" in changed:
+                    await uow.library.file_collection(collection)  # the library's search, in the same transaction
                 await self._audit(uow, AuditEvent.COLLECTION_UPDATED, principal, collection, fields=changed)
             view = await self._view(uow, viewer, collection)
             await self._commit(uow)
