@@ -15,7 +15,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from sono.adapters.sqlalchemy.engine import create_engine
-from sono.adapters.sqlalchemy.tables import metadata
+from sono.adapters.sqlalchemy.tables import include_in_comparison, metadata
 
 config = context.config
 
@@ -35,7 +35,12 @@ def _url() -> str:
 def _configure(**options: Any) -> None:
     # SQLite DDL is transactional too: the engine emits BEGIN itself, so a failed migration rolls back.
     context.configure(
-        target_metadata=metadata, render_as_batch=True, compare_type=True, transactional_ddl=True, **options
+        target_metadata=metadata,
+        render_as_batch=True,
+        compare_type=True,
+        transactional_ddl=True,
+        include_object=include_in_comparison,  # the library's text indexes are the migrations' alone
+        **options,
     )
 
 

@@ -37,6 +37,7 @@ from sono.application.events import EventDelivery, JobQueue, NoJobQueue, Outbox
 from sono.application.gdpr.service import GdprService
 from sono.application.imports.handlers import ImportHandlers
 from sono.application.jobs import JobRunner
+from sono.application.library.handlers import LibraryHandlers
 from sono.application.maintenance.gate import MaintenanceGate
 from sono.application.maintenance.handlers import MaintenanceHandlers
 from sono.application.maintenance.ports import MaintenanceStore
@@ -205,6 +206,7 @@ class Container:
                 self.ports.uow, self.ports.clock, self.sealer, token_auth=self.settings.subsonic_token_auth
             ),
             ImportHandlers(self.audio, self.media),
+            LibraryHandlers(),
         )
         return bus
 

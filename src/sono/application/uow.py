@@ -49,6 +49,7 @@ from sono.application.audio.ports import AudioFileRepository
 from sono.application.collections.ports import CollectionQueries, CollectionRepository
 from sono.application.events import OutboxRepository
 from sono.application.gdpr.ports import AuditLogRepository, ConsentRepository, DeletionRequestRepository
+from sono.application.library.ports import LibraryRepository
 from sono.application.maintenance.ports import MaintenanceRepository
 from sono.application.media.ports import PendingObjectRepository
 
@@ -69,6 +70,7 @@ class Repositories(Protocol):
     maintenance: MaintenanceRepository
     outbox: OutboxRepository
     app_passwords: AppPasswordRepository
+    library: LibraryRepository
 
 
 class UnitOfWork(Repositories, Protocol):

@@ -375,6 +375,13 @@ DOCUMENTED = {
     ("delete", f"{A}/users/me/subsonic-credentials/{{credential_id}}"),
     ("get", f"{A}/admin/users/{{user_id}}/subsonic-credentials"),
     ("delete", f"{A}/admin/users/{{user_id}}/subsonic-credentials/{{credential_id}}"),
+    # the library and search (issue 14, contract section 12)
+    ("get", f"{A}/library/artists"),
+    ("get", f"{A}/library/artists/{{artist_id}}"),
+    ("get", f"{A}/library/albums"),
+    ("get", f"{A}/library/albums/{{album_id}}"),
+    ("get", f"{A}/library/genres"),
+    ("get", f"{A}/search"),
 }
 """Every endpoint of the reference and of the contract's section 11, and those issue 14 adds."""
 

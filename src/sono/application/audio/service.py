@@ -177,6 +177,7 @@ class AudioService:
                 if problem:
                     raise PermissionDenied(problem)
                 await uow.audio_files.add(audio)
+                await uow.library.file(audio)  # the library read model, in the same transaction
                 await self._media.settle(uow, keys)
                 await audit(
                     uow, self._clock, AuditEvent.AUDIO_UPLOADED, user_id=owner_id, ip=ip, audio_file_id=audio.id
@@ -253,6 +254,8 @@ class AudioService:
                 audio.updated_at = self._clock.now()
                 if "is_public" in changed and not audio.is_public:
                     await self._unshare(uow, audio)
+                if {"title", "artist", "album"}.intersection(changed):
+                    await uow.library.file(audio)  # filed anew under its tags, in the same transaction
                 await audit(
                     uow,
                     self._clock,

@@ -245,6 +245,7 @@ class CollectionService:
                 await uow.collections.add(collection)
                 collection.edit_tracks((), audio_file_ids, now=now, added_by_id=principal.user_id)
                 await self._save(uow, collection)
+            await uow.library.file_collection(collection)  # the library's search, in the same transaction
             await audit(
                 uow, self._clock, AuditEvent.COLLECTION_CREATED, user_id=principal.user_id, collection_id=collection.id
             )
@@ -260,6 +261,8 @@ class CollectionService:
             changed = collection.revise(viewer, changes, now=self._clock.now())
             if changed:
                 await self._save(uow, collection)
+                if "title" in changed:
+                    await uow.library.file_collection(collection)  # the library's search, in the same transaction
                 await self._audit(uow, AuditEvent.COLLECTION_UPDATED, principal, collection, fields=changed)
             view = await self._view(uow, viewer, collection)
             await self._commit(uow)
@@ -293,6 +296,8 @@ class CollectionService:
                 changed.append("tracks")
             if changed:
                 await self._save(uow, collection)
+                if "title" in changed:
+                    await uow.library.file_collection(collection)  # the library's search, in the same transaction
                 await self._audit(uow, AuditEvent.COLLECTION_UPDATED, principal, collection, fields=changed)
             view = await self._view(uow, viewer, collection)
             await self._commit(uow)

@@ -33,6 +33,7 @@ from sono.entrypoints.http.collections.controller import CollectionAdminControll
 from sono.entrypoints.http.errors import EXCEPTION_HANDLERS
 from sono.entrypoints.http.gdpr.controller import GdprController
 from sono.entrypoints.http.health.controller import HealthController
+from sono.entrypoints.http.library.controller import LibraryController, SearchController
 from sono.entrypoints.http.maintenance.controller import MaintenanceController
 from sono.entrypoints.http.media.controller import MediaController
 from sono.entrypoints.http.metrics import MetricsMiddleware
@@ -67,6 +68,8 @@ FEATURES: list[ControllerRouterHandler] = [
     AuditLogController,
     AppPasswordsController,
     AdminAppPasswordsController,
+    LibraryController,
+    SearchController,
     subsonic_rest,  # the Subsonic API's /rest (not in the OpenAPI document)
 ]
 """Every feature's controllers: adding a feature adds its controllers here."""

@@ -10,6 +10,7 @@ from sono.adapters.memory.repositories import (  # noqa: F401  (imported to regi
     audio,
     collections,
     gdpr,
+    library,
     maintenance,
     media,
     outbox,

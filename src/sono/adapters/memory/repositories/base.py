@@ -137,6 +137,31 @@ class PendingObject:
     created_at: datetime
 
 
+@dataclass
+class LibraryArtistRow:
+    key: str
+    name: str
+    search: str
+    id: int | None = None
+
+
+@dataclass
+class LibraryAlbumRow:
+    artist_id: int
+    key: str
+    name: str
+    search: str
+    id: int | None = None
+
+
+@dataclass
+class LibrarySongRow:
+    audio_file_id: int
+    artist_id: int
+    album_id: int
+    search: str
+
+
 @dataclass(frozen=True)
 class ForeignKey:
     table: FakeTable[Any]
@@ -208,6 +233,14 @@ class FakeDatabase:
             ],
             created="created_at",
         )
+        self.library_artists = FakeTable[LibraryArtistRow](
+            "library_artists", unique=[Unique("uq_library_artists_key", single(attrgetter("key")))]
+        )
+        self.library_albums = FakeTable[LibraryAlbumRow](
+            "library_albums",
+            unique=[Unique("uq_library_albums_artist_id_key", single(lambda row: (row.artist_id, row.key)))],
+        )
+        self.library_songs = FakeTable[LibrarySongRow]("library_songs", key="audio_file_id")
         self._child_ids = itertools.count(1)
 
         def fk(table: FakeTable[Any], column: str, parent: FakeTable[Any] | None = None) -> ForeignKey:
@@ -228,6 +261,8 @@ class FakeDatabase:
             fk_set_null(self.announcements, "created_by_id"),
             fk_set_null(self.maintenance, "updated_by_id"),
             fk(self.app_passwords, "user_id"),
+            fk(self.library_songs, "audio_file_id", self.audio_files),
+            fk(self.library_albums, "artist_id", self.library_artists),
         )
 
     def tables(self) -> list[FakeTable[Any]]:

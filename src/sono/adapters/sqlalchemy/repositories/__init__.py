@@ -10,6 +10,7 @@ from sono.adapters.sqlalchemy.repositories import (  # noqa: F401  (imported to 
     audio,
     collections,
     gdpr,
+    library,
     maintenance,
     media,
     outbox,
