@@ -137,13 +137,6 @@ async def get_users(call: Call) -> Answer:
 # --------------------------------------------------------------------------- songs and media
 
 
-@METHODS.add("getSong")
-async def get_song(call: Call) -> Answer:
-    number = item(call, "id", Kind.TRACK).number
-    found = await call.container.audio.get(call.actor.viewer, number)
-    return ok(call, Responses.SONG, mapping.child(found.audio))
-
-
 async def _bytes(call: Call, info: ObjectInfo, *, public: bool, kind: str, **headers: str) -> Response[Any]:
     http = call.http
     return await object_response(
