@@ -21,6 +21,8 @@ from sono.application.accounts.ports import Notifier, PasswordDecryptor, Passwor
 from sono.application.accounts.profiles import AccountService
 from sono.application.accounts.sessions import AuthService
 from sono.application.admin.handlers import AdminHandlers
+from sono.application.annotations.handlers import AnnotationHandlers
+from sono.application.annotations.ports import StarTargets
 from sono.application.announcements.handlers import AnnouncementHandlers
 from sono.application.audio.ports import AudioCatalog
 from sono.application.audio.service import AudioService
@@ -73,6 +75,7 @@ class Ports:
     audio_catalog: AudioCatalog | None = None
     collection_catalog: CollectionCatalog | None = None
     temporary_files: TemporaryFiles | None = None
+    star_targets: StarTargets | None = None  # None: no album or artist can be starred
     metrics: Metrics = field(default_factory=NoMetrics)
 
 
@@ -175,6 +178,7 @@ class Container:
         retention_days = self.settings.audit_retention_days
         bus.register(
             AdminHandlers(self.ports.uow, self.ports.clock, self.media, self.gdpr),
+            AnnotationHandlers(self.ports.clock, self.ports.star_targets),
             AnnouncementHandlers(self.ports.clock),
             AuditHandlers(self.ports.clock, retention=timedelta(days=retention_days) if retention_days else None),
             MaintenanceHandlers(self.ports.maintenance, self.ports.clock),
@@ -288,6 +292,7 @@ async def build_ports(
     from sono.adapters.sqlalchemy.engine import create_engine, meter_pool, ping
     from sono.adapters.sqlalchemy.reads import reads_for
     from sono.adapters.sqlalchemy.sessions import SqlSessionLookup
+    from sono.adapters.sqlalchemy.star_targets import SqlStarTargets
     from sono.adapters.sqlalchemy.uow import SqlUnitOfWorkFactory
     from sono.adapters.storage.signing import HmacUrlSigner
     from sono.adapters.stores.maintenance import DatabaseMaintenanceStore
@@ -429,6 +434,7 @@ async def build_ports(
         audio_catalog=audio_catalog,
         collection_catalog=collection_catalog,
         temporary_files=SpoolFolder(settings.upload_dir),
+        star_targets=SqlStarTargets(reads),  # TEMPORARY: the library feature's replaces it
         metrics=metrics,
     )
 

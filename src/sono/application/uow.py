@@ -43,6 +43,7 @@ from sono.application.accounts.ports import (
     UserRepository,
 )
 from sono.application.admin.ports import AdminQueries
+from sono.application.annotations.ports import AnnotationRepository
 from sono.application.announcements.ports import AnnouncementRepository
 from sono.application.audio.ports import AudioFileRepository
 from sono.application.collections.ports import CollectionQueries, CollectionRepository
@@ -67,6 +68,7 @@ class Repositories(Protocol):
     admin_queries: AdminQueries
     maintenance: MaintenanceRepository
     outbox: OutboxRepository
+    annotations: AnnotationRepository
 
 
 class UnitOfWork(Repositories, Protocol):

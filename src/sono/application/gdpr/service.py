@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sono.application.accounts.ports import PasswordDecryptor, PasswordHasher
@@ -12,6 +12,7 @@ from sono.application.gdpr.erasure import AccountEraser
 from sono.application.media.service import MediaService
 from sono.application.ports import Clock
 from sono.application.uow import UnitOfWorkFactory
+from sono.domain.annotations import PlayCount, Star
 from sono.domain.audio import AudioFile
 from sono.domain.collections import Collaborator, Collection
 from sono.domain.errors import Conflict, NotAuthenticated, NotFound, SessionEnded
@@ -54,6 +55,8 @@ class DataExport:
     consents: list[Consent]
     deletion_requests: list[DeletionRequest]
     audit_log: list[AuditEntry]
+    stars: list[Star] = field(default_factory=list)
+    play_counts: list[PlayCount] = field(default_factory=list)
 
 
 class GdprService:
@@ -213,6 +216,8 @@ class GdprService:
                 consents=await uow.consents.list_for_user(user_id),
                 deletion_requests=await uow.deletions.list_for_user(user_id),
                 audit_log=await uow.audit.list_for_user(user_id),
+                stars=await uow.annotations.stars_of(user_id),
+                play_counts=await uow.annotations.plays_of(user_id),
             )
             await audit(uow, self._clock, AuditEvent.DATA_EXPORTED, user_id=user_id, ip=ip)
             await uow.commit()

@@ -136,6 +136,34 @@ class PendingObject:
     created_at: datetime
 
 
+@dataclass
+class StarRow:
+    """A ``stars`` row (keyed by user, kind and item)."""
+
+    user_id: int
+    item_type: str
+    item_id: int
+    starred_at: datetime
+
+    @property
+    def key(self) -> tuple[int, str, int]:
+        return (self.user_id, self.item_type, self.item_id)
+
+
+@dataclass
+class PlayCountRow:
+    """A ``play_counts`` row (keyed by user and file)."""
+
+    user_id: int
+    audio_file_id: int
+    count: int
+    last_played: datetime
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.user_id, self.audio_file_id)
+
+
 @dataclass(frozen=True)
 class ForeignKey:
     table: FakeTable[Any]
@@ -199,6 +227,8 @@ class FakeDatabase:
         self.announcements = FakeTable[Announcement]("announcements", created="created_date")
         self.maintenance = FakeTable[MaintenanceRow]("maintenance_state")
         self.outbox = FakeTable[OutboxEntry]("outbox")
+        self.stars = FakeTable[StarRow]("stars", key="key")
+        self.play_counts = FakeTable[PlayCountRow]("play_counts", key="key")
         self._child_ids = itertools.count(1)
 
         def fk(table: FakeTable[Any], column: str, parent: FakeTable[Any] | None = None) -> ForeignKey:
@@ -218,6 +248,9 @@ class FakeDatabase:
             fk(self.collections, "owner_id"),
             fk_set_null(self.announcements, "created_by_id"),
             fk_set_null(self.maintenance, "updated_by_id"),
+            fk(self.stars, "user_id"),
+            fk(self.play_counts, "user_id"),
+            fk(self.play_counts, "audio_file_id", self.audio_files),
         )
 
     def tables(self) -> list[FakeTable[Any]]:

@@ -191,6 +191,18 @@ class ExportAuditEntry(msgspec.Struct):
     ip_address: str | None
 
 
+class ExportStar(msgspec.Struct):
+    item_type: Annotated[str, Meta(description="`song` (an audio file), `album` or `artist`")]
+    item_id: int
+    starred_at: datetime | None
+
+
+class ExportPlays(msgspec.Struct):
+    audio_file_id: int
+    play_count: int
+    last_played: datetime | None
+
+
 class DataExportOut(msgspec.Struct):
     """Everything stored about the caller."""
 
@@ -202,6 +214,8 @@ class DataExportOut(msgspec.Struct):
     consents: list[ConsentOut]
     deletion_requests: list[ExportDeletionRequest]
     audit_logs: list[ExportAuditEntry]
+    stars: list[ExportStar]
+    plays: list[ExportPlays]
 
 
 # --------------------------------------------------------------------------- presenters
@@ -341,4 +355,6 @@ async def export_out(media: MediaService, export: DataExport) -> DataExportOut:
             )
             for entry in export.audit_log
         ],
+        stars=[ExportStar(str(star.kind), star.item_id, utc(star.starred_at)) for star in export.stars],
+        plays=[ExportPlays(p.audio_file_id, p.count, utc(p.last_played)) for p in export.play_counts],
     )

@@ -1,0 +1,109 @@
+"""Stars and plays (Core statements: their rows are values, not mapped entities)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, delete, literal, null, select, union_all
+
+from sono.adapters.sqlalchemy.repositories.base import SqlRepository, repository
+from sono.adapters.sqlalchemy.tables import UtcDateTime, play_counts, stars
+from sono.domain.annotations import PlayCount, SongAnnotation, Star, StarKind
+
+_ID_MAX = 2**31 - 1
+
+
+def _ids(ids: Iterable[int]) -> list[int]:
+    return sorted({i for i in ids if 0 < i <= _ID_MAX})
+
+
+@repository("annotations")
+class SqlAnnotationRepository(SqlRepository):
+    async def star(self, user_id: int, kind: StarKind, item_ids: Sequence[int], at: datetime) -> None:
+        rows = [{"user_id": user_id, "item_type": kind, "item_id": i, "starred_at": at} for i in _ids(item_ids)]
+        if rows:
+            await self.session.execute(self._insert_statement(stars).values(rows).on_conflict_do_nothing())
+
+    async def unstar(self, user_id: int, kind: StarKind, item_ids: Sequence[int]) -> None:
+        wanted = _ids(item_ids)
+        if wanted:
+            c = stars.c
+            await self.session.execute(
+                delete(stars).where(c.user_id == user_id, c.item_type == kind, c.item_id.in_(wanted))
+            )
+
+    async def starred(self, user_id: int, kind: StarKind, item_ids: Sequence[int]) -> set[int]:
+        wanted = _ids(item_ids)
+        if not wanted:
+            return set()
+        c = stars.c
+        found = select(c.item_id).where(c.user_id == user_id, c.item_type == kind, c.item_id.in_(wanted))
+        return set(await self.session.scalars(found))
+
+    async def stars_of(self, user_id: int) -> list[Star]:
+        c = stars.c
+        statement = (
+            select(c.item_type, c.item_id, c.starred_at)
+            .where(c.user_id == user_id)
+            .order_by(c.starred_at.desc(), c.item_type, c.item_id)
+        )
+        rows = await self.session.execute(statement)
+        return [Star(user_id, StarKind(kind), item_id, at) for kind, item_id, at in rows]
+
+    async def record_play(self, user_id: int, audio_file_id: int, at: datetime) -> None:
+        c = play_counts.c
+        insert = self._insert_statement(play_counts).values(
+            user_id=user_id, audio_file_id=audio_file_id, count=1, last_played=at
+        )
+        # after_listen, in the statement: concurrent listens of the same file are all counted
+        later = insert.excluded.last_played > c.last_played
+        await self.session.execute(
+            insert.on_conflict_do_update(
+                index_elements=[c.user_id, c.audio_file_id],
+                set_={
+                    "count": c.count + 1,
+                    "last_played": case((later, insert.excluded.last_played), else_=c.last_played),
+                },
+            )
+        )
+
+    async def plays_of(self, user_id: int) -> list[PlayCount]:
+        c = play_counts.c
+        statement = (
+            select(c.audio_file_id, c.count, c.last_played)
+            .where(c.user_id == user_id)
+            .order_by(c.last_played.desc(), c.audio_file_id)
+        )
+        rows = await self.session.execute(statement)
+        return [PlayCount(user_id, audio_id, count, at) for audio_id, count, at in rows]
+
+    async def songs(self, user_id: int, audio_ids: Iterable[int]) -> dict[int, SongAnnotation]:
+        wanted = _ids(audio_ids)
+        if not wanted:
+            return {}
+        s, p = stars.c, play_counts.c
+        starred = select(
+            s.item_id.label("id"),
+            s.starred_at.label("starred"),
+            literal(0).label("count"),
+            null().cast(UtcDateTime()).label("last_played"),
+        ).where(s.user_id == user_id, s.item_type == StarKind.SONG, s.item_id.in_(wanted))
+        played = select(p.audio_file_id, null().cast(UtcDateTime()), p.count, p.last_played).where(
+            p.user_id == user_id, p.audio_file_id.in_(wanted)
+        )
+        found: dict[int, dict[str, Any]] = {}
+        for audio_id, star_time, count, last_played in await self.session.execute(union_all(starred, played)):
+            entry = found.setdefault(audio_id, {"starred": None, "play_count": 0, "last_played": None})
+            if star_time is not None:
+                entry["starred"] = star_time
+            if last_played is not None:
+                entry["play_count"], entry["last_played"] = count, last_played
+        return {audio_id: SongAnnotation(**entry) for audio_id, entry in found.items()}
+
+    async def forget_songs(self, audio_ids: Sequence[int]) -> None:
+        wanted = _ids(audio_ids)
+        if wanted:
+            c = stars.c
+            await self.session.execute(delete(stars).where(c.item_type == StarKind.SONG, c.item_id.in_(wanted)))

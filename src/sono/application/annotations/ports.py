@@ -1,0 +1,45 @@
+"""Where stars and plays are kept, and how albums and artists to star are found."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from sono.application.messages import Actor
+from sono.domain.annotations import PlayCount, SongAnnotation, Star, StarKind
+
+
+class AnnotationRepository(Protocol):
+    async def star(self, user_id: int, kind: StarKind, item_ids: Sequence[int], at: datetime) -> None:
+        """Star the items (ones already starred keep their ``starred_at``; concurrent stars of
+        the same item by the same user are no conflict)."""
+
+    async def unstar(self, user_id: int, kind: StarKind, item_ids: Sequence[int]) -> None: ...
+    async def starred(self, user_id: int, kind: StarKind, item_ids: Sequence[int]) -> set[int]:
+        """Those of ``item_ids`` the user has starred."""
+
+    async def stars_of(self, user_id: int) -> list[Star]:
+        """Every star of the user, newest first (``newest_stars_first``)."""
+
+    async def record_play(self, user_id: int, audio_file_id: int, at: datetime) -> None:
+        """One more listen (``after_listen``), atomically (concurrent listens are all counted)."""
+
+    async def plays_of(self, user_id: int) -> list[PlayCount]:
+        """Every play counter of the user, most recently played first."""
+
+    async def songs(self, user_id: int, audio_ids: Iterable[int]) -> dict[int, SongAnnotation]:
+        """The user's annotations of these files, in one statement (files never starred nor
+        played are left out)."""
+
+    async def forget_songs(self, audio_ids: Sequence[int]) -> None:
+        """Remove every user's stars of these files (about to be deleted, in the same unit of
+        work: song stars have no foreign key; play counters go with the files by theirs)."""
+
+
+class StarTargets(Protocol):
+    """Which albums and artists of the library the actor may see (and so star). The library
+    feature implements it."""
+
+    async def visible_albums(self, actor: Actor, ids: Sequence[int]) -> set[int]: ...
+    async def visible_artists(self, actor: Actor, ids: Sequence[int]) -> set[int]: ...
