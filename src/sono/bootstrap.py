@@ -22,7 +22,7 @@ from sono.application.accounts.profiles import AccountService
 from sono.application.accounts.sessions import AuthService
 from sono.application.admin.handlers import AdminHandlers
 from sono.application.annotations.handlers import AnnotationHandlers
-from sono.application.annotations.ports import StarTargets
+from sono.application.annotations.ports import SongAnnotations, StarTargets
 from sono.application.announcements.handlers import AnnouncementHandlers
 from sono.application.audio.ports import AudioCatalog
 from sono.application.audio.service import AudioService
@@ -76,6 +76,7 @@ class Ports:
     collection_catalog: CollectionCatalog | None = None
     temporary_files: TemporaryFiles | None = None
     star_targets: StarTargets | None = None  # None: no album or artist can be starred
+    song_annotations: SongAnnotations | None = None
     metrics: Metrics = field(default_factory=NoMetrics)
 
 
@@ -178,7 +179,7 @@ class Container:
         retention_days = self.settings.audit_retention_days
         bus.register(
             AdminHandlers(self.ports.uow, self.ports.clock, self.media, self.gdpr),
-            AnnotationHandlers(self.ports.clock, self.ports.star_targets),
+            AnnotationHandlers(self.ports.clock, self.ports.star_targets, self.ports.song_annotations),
             AnnouncementHandlers(self.ports.clock),
             AuditHandlers(self.ports.clock, retention=timedelta(days=retention_days) if retention_days else None),
             MaintenanceHandlers(self.ports.maintenance, self.ports.clock),
@@ -287,6 +288,7 @@ async def build_ports(
     from sono.adapters.security.rsa_keys import RsaPasswordDecryptor, load_or_create_private_key, load_private_key
     from sono.adapters.security.secrets import load_or_create_secret
     from sono.adapters.security.tokens import JwtTokenIssuer
+    from sono.adapters.sqlalchemy.annotation_reads import SqlSongAnnotations
     from sono.adapters.sqlalchemy.catalog import SqlAudioCatalog
     from sono.adapters.sqlalchemy.collection_catalog import SqlCollectionCatalog
     from sono.adapters.sqlalchemy.engine import create_engine, meter_pool, ping
@@ -435,6 +437,7 @@ async def build_ports(
         collection_catalog=collection_catalog,
         temporary_files=SpoolFolder(settings.upload_dir),
         star_targets=SqlStarTargets(reads),  # TEMPORARY: the library feature's replaces it
+        song_annotations=SqlSongAnnotations(reads),
         metrics=metrics,
     )
 

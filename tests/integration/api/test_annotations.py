@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.fixtures.media import mp3_bytes
-from tests.integration.api.audio_support import upload
+from tests.integration.api.audio_support import counted_statements, upload
 from tests.integration.api.conftest import PASSWORD, Account, Api, MakeApi
 
 AUDIO = "/api/v1/audio"
@@ -139,6 +139,26 @@ async def test_two_callers_see_their_own_stars_on_the_same_kept_pages(api: Api) 
 
     mine = (await api.client.get(f"{AUDIO}/my-files", headers=alice.headers)).json()
     assert starred(mine["items"]) == {first: True, second: False}
+
+
+async def test_a_signed_in_callers_page_costs_one_statement_more_whatever_its_size(api: Api) -> None:
+    alice = await api.account("alice")
+    for _ in range(12):
+        await star(api, alice, await a_file(api, alice))
+    counts: dict[tuple[str, int], int] = {}
+    for who in ("anonymous", "alice"):
+        headers = alice.headers if who == "alice" else {}
+        for limit in (1, 12):
+            await api.client.get(f"{AUDIO}/public?limit={limit}", headers=headers)  # the page kept (SQLite)
+            await api.client.get("/api/v1/users/me", headers=headers)  # the session looked up once before
+            with counted_statements(api) as statements:
+                page = await api.client.get(f"{AUDIO}/public?limit={limit}", headers=headers)
+            assert len(page.json()["items"]) == limit
+            counts[who, limit] = len(statements)
+    assert counts["anonymous", 1] == counts["anonymous", 12], counts
+    assert counts["alice", 1] == counts["alice", 12], counts
+    # the caller's session, then the caller's stars and plays of the page: one statement
+    assert counts["alice", 1] - counts["anonymous", 1] == 2, counts
 
 
 async def test_the_export_lists_stars_and_plays_and_erasure_removes_them(api: Api) -> None:

@@ -164,6 +164,8 @@ async def test_export_data(api: Api) -> None:
         "consents",
         "deletion_requests",
         "audit_logs",
+        "stars",
+        "plays",
     }
     assert data["exported_at"].endswith("Z")
     me = (await api.client.get(ME, headers=alice.headers)).json()

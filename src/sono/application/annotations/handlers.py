@@ -17,7 +17,7 @@ from sono.application.annotations.messages import (
     Starred,
     UnstarItems,
 )
-from sono.application.annotations.ports import StarTargets
+from sono.application.annotations.ports import SongAnnotations, StarTargets
 from sono.application.audio.visibility import visible_audio_ids
 from sono.application.bus import Context, handles
 from sono.application.common import Problems
@@ -40,9 +40,10 @@ _MISSING = {StarKind.SONG: AUDIO_NOT_FOUND, StarKind.ALBUM: ALBUM_NOT_FOUND, Sta
 
 
 class AnnotationHandlers:
-    def __init__(self, clock: Clock, targets: StarTargets | None = None) -> None:
+    def __init__(self, clock: Clock, targets: StarTargets | None = None, songs: SongAnnotations | None = None) -> None:
         self._clock = clock
         self._targets = targets
+        self._songs = songs
 
     @handles(StarItems)
     async def star(self, command: StarItems, ctx: Context) -> None:
@@ -99,7 +100,9 @@ class AnnotationHandlers:
     async def annotate(self, query: AnnotateSongs, ctx: Context) -> dict[int, SongAnnotation]:
         if not query.audio_ids:
             return {}
-        return await ctx.uow.annotations.songs(ctx.actor.id, query.audio_ids)
+        if self._songs is None:
+            raise RuntimeError("no SongAnnotations port")
+        return await self._songs.songs(ctx.actor.id, query.audio_ids)
 
     async def _visible(self, ctx: Context, kind: StarKind, ids: Sequence[int]) -> set[int]:
         if not ids:

@@ -28,13 +28,16 @@ class AnnotationRepository(Protocol):
     async def plays_of(self, user_id: int) -> list[PlayCount]:
         """Every play counter of the user, most recently played first."""
 
-    async def songs(self, user_id: int, audio_ids: Iterable[int]) -> dict[int, SongAnnotation]:
-        """The user's annotations of these files, in one statement (files never starred nor
-        played are left out)."""
-
     async def forget_songs(self, audio_ids: Sequence[int]) -> None:
         """Remove every user's stars of these files (about to be deleted, in the same unit of
         work: song stars have no foreign key; play counters go with the files by theirs)."""
+
+
+class SongAnnotations(Protocol):
+    """The read of a screen's files for one user (outside units of work: one statement)."""
+
+    async def songs(self, user_id: int, audio_ids: Iterable[int]) -> dict[int, SongAnnotation]:
+        """The user's annotations of these files (files never starred nor played are left out)."""
 
 
 class StarTargets(Protocol):

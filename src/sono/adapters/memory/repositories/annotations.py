@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from sono.adapters.memory.repositories.base import FakeRepository, PlayCountRow, StarRow, repository
-from sono.domain.annotations import PlayCount, SongAnnotation, Star, StarKind, after_listen, newest_stars_first
+from sono.domain.annotations import PlayCount, Star, StarKind, after_listen, newest_stars_first
 
 
 @repository("annotations")
@@ -41,20 +41,6 @@ class FakeAnnotationRepository(FakeRepository):
         rows = self.session.select(self.db.play_counts, lambda r: r.user_id == user_id)
         rows.sort(key=lambda r: (-r.last_played.timestamp(), r.audio_file_id))
         return [PlayCount(r.user_id, r.audio_file_id, r.count, r.last_played) for r in rows]
-
-    async def songs(self, user_id: int, audio_ids: Iterable[int]) -> dict[int, SongAnnotation]:
-        found = {}
-        for audio_id in set(audio_ids):
-            star = self.db.stars.get((user_id, StarKind.SONG.value, audio_id))
-            plays = self.db.play_counts.get((user_id, audio_id))
-            if star is None and plays is None:
-                continue
-            found[audio_id] = SongAnnotation(
-                starred=star.starred_at if star else None,
-                play_count=plays.count if plays else 0,
-                last_played=plays.last_played if plays else None,
-            )
-        return found
 
     async def forget_songs(self, audio_ids: Sequence[int]) -> None:
         wanted = set(audio_ids)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import case, delete, literal, null, select, union_all
+from sqlalchemy import case, delete, select
 
 from sono.adapters.sqlalchemy.repositories.base import SqlRepository, repository
-from sono.adapters.sqlalchemy.tables import UtcDateTime, play_counts, stars
-from sono.domain.annotations import PlayCount, SongAnnotation, Star, StarKind
+from sono.adapters.sqlalchemy.tables import play_counts, stars
+from sono.domain.annotations import PlayCount, Star, StarKind
 
 _ID_MAX = 2**31 - 1
 
@@ -78,29 +77,6 @@ class SqlAnnotationRepository(SqlRepository):
         )
         rows = await self.session.execute(statement)
         return [PlayCount(user_id, audio_id, count, at) for audio_id, count, at in rows]
-
-    async def songs(self, user_id: int, audio_ids: Iterable[int]) -> dict[int, SongAnnotation]:
-        wanted = _ids(audio_ids)
-        if not wanted:
-            return {}
-        s, p = stars.c, play_counts.c
-        starred = select(
-            s.item_id.label("id"),
-            s.starred_at.label("starred"),
-            literal(0).label("count"),
-            null().cast(UtcDateTime()).label("last_played"),
-        ).where(s.user_id == user_id, s.item_type == StarKind.SONG, s.item_id.in_(wanted))
-        played = select(p.audio_file_id, null().cast(UtcDateTime()), p.count, p.last_played).where(
-            p.user_id == user_id, p.audio_file_id.in_(wanted)
-        )
-        found: dict[int, dict[str, Any]] = {}
-        for audio_id, star_time, count, last_played in await self.session.execute(union_all(starred, played)):
-            entry = found.setdefault(audio_id, {"starred": None, "play_count": 0, "last_played": None})
-            if star_time is not None:
-                entry["starred"] = star_time
-            if last_played is not None:
-                entry["play_count"], entry["last_played"] = count, last_played
-        return {audio_id: SongAnnotation(**entry) for audio_id, entry in found.items()}
 
     async def forget_songs(self, audio_ids: Sequence[int]) -> None:
         wanted = _ids(audio_ids)
