@@ -119,16 +119,21 @@ async def test_a_private_file_in_a_collection_the_caller_sees_can_be_starred(wor
     assert await starred_songs(world, bob) == [private.id]
 
 
-async def test_unstarring_removes_the_callers_star_even_on_a_file_gone_private(world: World, tmp_path) -> None:
+async def test_a_star_on_a_file_gone_private_stays_hidden_until_it_is_seen_again(world: World, tmp_path) -> None:
     alice, bob, public, private = await files(world, tmp_path)
     assert public.id is not None and private.id is not None
     await world.app.bus(StarItems(songs=(public.id,)), bob.actor)
     await world.app.audio.update(alice, public.id, is_public=False)
     assert await starred_songs(world, bob) == []  # no longer listed: bob may not see it
+    assert await world.app.bus(AnnotateSongs((public.id,)), bob.actor) != {}  # only ever asked for files shown
 
-    with pytest.raises(NotFound):  # not starred and not visible: as if it did not exist
-        await world.app.bus(UnstarItems(songs=(public.id, private.id)), bob.actor)
+    with pytest.raises(NotFound):  # as if it did not exist
+        await world.app.bus(UnstarItems(songs=(public.id,)), bob.actor)
     assert stars(world) == {(bob.user_id, "song", public.id)}
+    assert [s.item_id for s in (await world.app.gdpr.export_data(bob)).stars] == [public.id]  # bob's data
+
+    await world.app.audio.update(alice, public.id, is_public=True)
+    assert await starred_songs(world, bob) == [public.id]
     await world.app.bus(UnstarItems(songs=(public.id,)), bob.actor)
     assert stars(world) == set()
 
@@ -155,9 +160,10 @@ async def test_albums_and_artists_are_starred_when_the_library_shows_them(
     assert [s.item_id for s in got.albums] == [7] and [s.item_id for s in got.artists] == [3]
     assert [s.item_id for s in got.songs] == [public.id]
 
-    targets.albums[7] = set()  # the album no longer shows bob anything: not listed, still unstarrable
-    assert (await world.app.bus(GetStarred(), bob.actor)).albums == []
     await world.app.bus(UnstarItems(albums=(7,)), bob.actor)
+    await world.app.bus(StarItems(albums=(7,)), bob.actor)
+    targets.albums[7] = set()  # the album no longer shows bob anything: not listed, 404
+    assert (await world.app.bus(GetStarred(), bob.actor)).albums == []
     with pytest.raises(NotFound):
         await world.app.bus(UnstarItems(albums=(7,)), bob.actor)
 

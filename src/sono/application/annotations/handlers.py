@@ -61,14 +61,12 @@ class AnnotationHandlers:
     @handles(UnstarItems)
     async def unstar(self, command: UnstarItems, ctx: Context) -> None:
         items = _items(command.songs, command.albums, command.artists)
-        user_id = ctx.actor.id
         for kind, ids in items.items():
-            others = sorted(set(ids) - await ctx.uow.annotations.starred(user_id, kind, ids)) if ids else []
-            if set(others) - await self._visible(ctx, kind, others):
+            if set(ids) - await self._visible(ctx, kind, ids):
                 raise NotFound(_MISSING[kind])
         for kind, ids in items.items():
             if ids:
-                await ctx.uow.annotations.unstar(user_id, kind, ids)
+                await ctx.uow.annotations.unstar(ctx.actor.id, kind, ids)
 
     @handles(RecordPlays)
     async def record(self, command: RecordPlays, ctx: Context) -> None:
@@ -83,13 +81,14 @@ class AnnotationHandlers:
         if not command.submission:
             return
         now = self._clock.now()
-        for audio_id, at in command.plays:
-            await ctx.uow.annotations.record_play(ctx.actor.id, audio_id, listened_at(at, now))
+        listens = sorted((audio_id, listened_at(at, now)) for audio_id, at in command.plays)
+        for audio_id, at in listens:  # counters in ascending id (the lock order); the result is the same in any
+            await ctx.uow.annotations.record_play(ctx.actor.id, audio_id, at)
 
     @handles(GetStarred)
     async def starred(self, query: GetStarred, ctx: Context) -> Starred:
         stars = await ctx.uow.annotations.stars_of(ctx.actor.id)
-        shown = {}
+        shown: dict[StarKind, set[int]] = {}
         for kind in StarKind:
             ids = [star.item_id for star in stars if star.kind == kind]
             shown[kind] = await self._visible(ctx, kind, ids) if ids else set()

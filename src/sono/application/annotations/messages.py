@@ -23,9 +23,9 @@ class StarItems(Command[None]):
 
 @dataclass(frozen=True, slots=True)
 class UnstarItems(Command[None]):
-    """Remove the caller's stars (idempotent). A star the caller holds is always removed (it is
-    their data, even on a file they may no longer see); an id neither starred by the caller nor
-    visible to them is 404 and nothing changes."""
+    """Remove the caller's stars (idempotent). An id the caller may not see is 404 and nothing
+    changes, as for ``StarItems`` (also when they starred it while they could: such a star is
+    listed nowhere but the caller's data export, and goes with the file or the account)."""
 
     audience: ClassVar[Audience] = Audience.SIGNED_IN
     songs: tuple[int, ...] = ()

@@ -16,9 +16,6 @@ class AnnotationRepository(Protocol):
         the same item by the same user are no conflict)."""
 
     async def unstar(self, user_id: int, kind: StarKind, item_ids: Sequence[int]) -> None: ...
-    async def starred(self, user_id: int, kind: StarKind, item_ids: Sequence[int]) -> set[int]:
-        """Those of ``item_ids`` the user has starred."""
-
     async def stars_of(self, user_id: int) -> list[Star]:
         """Every star of the user, newest first (``newest_stars_first``)."""
 

@@ -22,9 +22,6 @@ class FakeAnnotationRepository(FakeRepository):
             self.db.stars, lambda r: r.user_id == user_id and r.item_type == kind.value and r.item_id in wanted
         )
 
-    async def starred(self, user_id: int, kind: StarKind, item_ids: Sequence[int]) -> set[int]:
-        return {i for i in item_ids if (user_id, kind.value, i) in self.db.stars}
-
     async def stars_of(self, user_id: int) -> list[Star]:
         rows = self.session.select(self.db.stars, lambda r: r.user_id == user_id)
         return newest_stars_first([Star(r.user_id, StarKind(r.item_type), r.item_id, r.starred_at) for r in rows])

@@ -33,14 +33,6 @@ class SqlAnnotationRepository(SqlRepository):
                 delete(stars).where(c.user_id == user_id, c.item_type == kind, c.item_id.in_(wanted))
             )
 
-    async def starred(self, user_id: int, kind: StarKind, item_ids: Sequence[int]) -> set[int]:
-        wanted = _ids(item_ids)
-        if not wanted:
-            return set()
-        c = stars.c
-        found = select(c.item_id).where(c.user_id == user_id, c.item_type == kind, c.item_id.in_(wanted))
-        return set(await self.session.scalars(found))
-
     async def stars_of(self, user_id: int) -> list[Star]:
         c = stars.c
         statement = (
