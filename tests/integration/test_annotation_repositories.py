@@ -73,7 +73,7 @@ async def test_stars_are_idempotent_newest_first_and_forgotten_with_their_files(
 
     async with uows() as uow:
         await uow.annotations.unstar(bob, StarKind.SONG, [c, 999])
-        await uow.annotations.forget_songs([a])  # everyone's song stars of a; the album star 'a' stays
+        await uow.annotations.forget_stars(StarKind.SONG, [a])  # everyone's song stars of a; not album a
         await uow.commit()
     async with uows(read_only=True) as uow:
         assert [(s.kind, s.item_id) for s in await uow.annotations.stars_of(bob)] == [
@@ -119,7 +119,7 @@ async def test_stars_and_counters_go_with_their_user_and_counters_with_their_fil
         audio = await uow.audio_files.get(a)
         assert user is not None and audio is not None
         await uow.users.delete(user)
-        await uow.audio_files.delete(audio)  # its song stars are the use cases' (forget_songs)
+        await uow.audio_files.delete(audio)  # its song stars are the use cases' (forget_stars)
         await uow.commit()
     async with uows(read_only=True) as uow:
         assert await uow.annotations.stars_of(bob) == [] and await uow.annotations.plays_of(bob) == []

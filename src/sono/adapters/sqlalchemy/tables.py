@@ -375,7 +375,7 @@ stars = Table(
 )
 """A user's star on a song (an audio file), a library album or artist. ``item_id`` cannot have a
 foreign key (it names rows of three tables): song stars are deleted with their file by the use
-cases that delete files (``AnnotationRepository.forget_songs``)."""
+cases that delete files (``AnnotationRepository.forget_stars``)."""
 
 play_counts = Table(
     "play_counts",

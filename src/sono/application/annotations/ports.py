@@ -25,9 +25,10 @@ class AnnotationRepository(Protocol):
     async def plays_of(self, user_id: int) -> list[PlayCount]:
         """Every play counter of the user, most recently played first."""
 
-    async def forget_songs(self, audio_ids: Sequence[int]) -> None:
-        """Remove every user's stars of these files (about to be deleted, in the same unit of
-        work: song stars have no foreign key; play counters go with the files by theirs)."""
+    async def forget_stars(self, kind: StarKind, item_ids: Sequence[int]) -> None:
+        """Remove every user's stars of these items, about to be deleted, in the same unit of work
+        (stars have no foreign key: the use cases deleting audio files, and library albums or
+        artists, call this; play counters go with their files by their foreign key)."""
 
 
 class SongAnnotations(Protocol):

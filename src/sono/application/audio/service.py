@@ -27,6 +27,7 @@ from sono.application.messages import Audience
 from sono.application.ports import Clock
 from sono.application.uow import UnitOfWork, UnitOfWorkFactory
 from sono.domain.access import Viewer
+from sono.domain.annotations import StarKind
 from sono.domain.audio import (
     AUDIO_NOT_FOUND,
     COVER_ART_NOT_FOUND,
@@ -253,7 +254,7 @@ class AudioService:
             assert audio.id is not None
             keys = audio.stored_keys
             await close_gaps(uow, [audio.id])
-            await uow.annotations.forget_songs([audio.id])  # song stars have no foreign key
+            await uow.annotations.forget_stars(StarKind.SONG, [audio.id])  # song stars have no foreign key
             await uow.audio_files.delete(audio)
             await audit(
                 uow,
@@ -296,7 +297,7 @@ class AudioService:
             audio_ids = await uow.audio_files.ids_for_owner(user_id)
             await uow.audio_files.hold(audio_ids, exclusive=True)
             await close_gaps(uow, audio_ids)
-            await uow.annotations.forget_songs(audio_ids)
+            await uow.annotations.forget_stars(StarKind.SONG, audio_ids)
             keys = await uow.audio_files.delete_for_owner(user_id)
             if reset_quota:
                 user.max_audio_uploads = DEFAULT_MAX_AUDIO_UPLOADS

@@ -39,6 +39,6 @@ class FakeAnnotationRepository(FakeRepository):
         rows.sort(key=lambda r: (-r.last_played.timestamp(), r.audio_file_id))
         return [PlayCount(r.user_id, r.audio_file_id, r.count, r.last_played) for r in rows]
 
-    async def forget_songs(self, audio_ids: Sequence[int]) -> None:
-        wanted = set(audio_ids)
-        self.session.delete_where(self.db.stars, lambda r: r.item_type == StarKind.SONG.value and r.item_id in wanted)
+    async def forget_stars(self, kind: StarKind, item_ids: Sequence[int]) -> None:
+        wanted = set(item_ids)
+        self.session.delete_where(self.db.stars, lambda r: r.item_type == kind.value and r.item_id in wanted)

@@ -70,8 +70,8 @@ class SqlAnnotationRepository(SqlRepository):
         rows = await self.session.execute(statement)
         return [PlayCount(user_id, audio_id, count, at) for audio_id, count, at in rows]
 
-    async def forget_songs(self, audio_ids: Sequence[int]) -> None:
-        wanted = _ids(audio_ids)
+    async def forget_stars(self, kind: StarKind, item_ids: Sequence[int]) -> None:
+        wanted = _ids(item_ids)
         if wanted:
             c = stars.c
-            await self.session.execute(delete(stars).where(c.item_type == StarKind.SONG, c.item_id.in_(wanted)))
+            await self.session.execute(delete(stars).where(c.item_type == kind, c.item_id.in_(wanted)))
