@@ -21,6 +21,8 @@ from sono.application.accounts.ports import Notifier, PasswordDecryptor, Passwor
 from sono.application.accounts.profiles import AccountService
 from sono.application.accounts.sessions import AuthService
 from sono.application.admin.handlers import AdminHandlers
+from sono.application.annotations.handlers import AnnotationHandlers
+from sono.application.annotations.ports import SongAnnotations
 from sono.application.announcements.handlers import AnnouncementHandlers
 from sono.application.app_passwords.handlers import AppPasswordHandlers
 from sono.application.app_passwords.ports import SecretSealer
@@ -79,6 +81,7 @@ class Ports:
     audio_catalog: AudioCatalog | None = None
     collection_catalog: CollectionCatalog | None = None
     temporary_files: TemporaryFiles | None = None
+    song_annotations: SongAnnotations | None = None
     metrics: Metrics = field(default_factory=NoMetrics)
     image_cache: ImageCache | None = None  # resized cover art (the Subsonic API's getCoverArt?size=)
     tracer: Tracer = field(default_factory=NoTracer)
@@ -198,6 +201,7 @@ class Container:
         retention_days = self.settings.audit_retention_days
         bus.register(
             AdminHandlers(self.ports.uow, self.ports.clock, self.media, self.gdpr),
+            AnnotationHandlers(self.ports.clock, self.ports.song_annotations),
             AnnouncementHandlers(self.ports.clock),
             AuditHandlers(self.ports.clock, retention=timedelta(days=retention_days) if retention_days else None),
             MaintenanceHandlers(self.ports.maintenance, self.ports.clock),
@@ -332,6 +336,7 @@ async def build_ports(
     from sono.adapters.security.secrets import load_or_create_secret
     from sono.adapters.security.subsonic_keys import AesGcmSecretSealer, load_or_create_keys, parse_key
     from sono.adapters.security.tokens import JwtTokenIssuer
+    from sono.adapters.sqlalchemy.annotation_reads import SqlSongAnnotations
     from sono.adapters.sqlalchemy.catalog import SqlAudioCatalog
     from sono.adapters.sqlalchemy.collection_catalog import SqlCollectionCatalog
     from sono.adapters.sqlalchemy.engine import create_engine, meter_pool, ping
@@ -494,6 +499,7 @@ async def build_ports(
         audio_catalog=audio_catalog,
         collection_catalog=collection_catalog,
         temporary_files=SpoolFolder(settings.upload_dir),
+        song_annotations=SqlSongAnnotations(reads),
         metrics=metrics,
         image_cache=MemoryImageCache(),
         tracer=tracer,

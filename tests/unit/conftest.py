@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from sono.adapters.mail.notifier import EmailNotifier
+from sono.adapters.memory.annotations import FakeSongAnnotations
 from sono.adapters.memory.mailer import InMemoryMailer
 from sono.adapters.memory.media import FakeMediaInspector
 from sono.adapters.memory.security import FakeClock, FakePasswordHasher
@@ -115,6 +116,7 @@ def make_world(clock: FakeClock, **settings: str) -> World:
         rate_limiter=FakeRateLimiter(),
         maintenance=maintenance,
         temporary_files=FakeTemporaryFiles(),
+        song_annotations=FakeSongAnnotations(uow.database),
     )
     app = Container(config, ports)
     return World(app, uow, clock, hasher, mailer, storage, maintenance, tokens, decryptor, inspector)

@@ -43,6 +43,7 @@ from sono.application.accounts.ports import (
     UserRepository,
 )
 from sono.application.admin.ports import AdminQueries
+from sono.application.annotations.ports import AnnotationRepository
 from sono.application.announcements.ports import AnnouncementRepository
 from sono.application.app_passwords.ports import AppPasswordRepository
 from sono.application.audio.ports import AudioFileRepository
@@ -71,6 +72,7 @@ class Repositories(Protocol):
     outbox: OutboxRepository
     app_passwords: AppPasswordRepository
     library: LibraryRepository
+    annotations: AnnotationRepository
 
 
 class UnitOfWork(Repositories, Protocol):

@@ -382,6 +382,10 @@ DOCUMENTED = {
     ("get", f"{A}/library/albums/{{album_id}}"),
     ("get", f"{A}/library/genres"),
     ("get", f"{A}/search"),
+    # stars and plays (issue 14, contract section 12)
+    ("post", f"{A}/audio/{{audio_id}}/star"),
+    ("delete", f"{A}/audio/{{audio_id}}/star"),
+    ("post", f"{A}/audio/{{audio_id}}/plays"),
 }
 """Every endpoint of the reference and of the contract's section 11, and those issue 14 adds."""
 

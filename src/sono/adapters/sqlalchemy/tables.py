@@ -23,6 +23,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -35,6 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import registry, relationship
 
+from sono.domain.annotations import StarKind
 from sono.domain.announcements import Announcement
 from sono.domain.app_passwords import CLIENT_MAX_LENGTH, HINT_LENGTH, NAME_MAX_LENGTH, AppPassword
 from sono.domain.audio import AudioFile
@@ -468,6 +470,37 @@ def include_in_comparison(obj: object, name: str | None, type_: str, reflected: 
     """Alembic's ``include_object``: the library's text indexes are the migrations' alone."""
     return not (reflected and compare_to is None and is_search_index(name))
 
+
+# --------------------------------------------------------------------------- stars and plays
+# (sono.application.annotations; migration 0006)
+
+stars = Table(
+    "stars",
+    metadata,
+    _user_id("user_id", on_delete="CASCADE", nullable=False),
+    Column("item_type", _enum(StarKind, "item_type"), nullable=False),
+    Column("item_id", Integer, nullable=False),
+    _timestamp("starred_at", nullable=False),
+    PrimaryKeyConstraint("user_id", "item_type", "item_id", name="pk_stars"),
+    Index("ix_stars_user_id_starred_at", "user_id", "starred_at"),
+    Index("ix_stars_item_type_item_id", "item_type", "item_id"),
+)
+"""A user's star on a song (an audio file), a library album or artist. ``item_id`` cannot have a
+foreign key (it names rows of three tables): song stars are deleted with their file by the use
+cases that delete files (``AnnotationRepository.forget_stars``)."""
+
+play_counts = Table(
+    "play_counts",
+    metadata,
+    _user_id("user_id", on_delete="CASCADE", nullable=False),
+    Column("audio_file_id", Integer, ForeignKey("audio_files.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("count", Integer, nullable=False),
+    _timestamp("last_played", nullable=False),
+    PrimaryKeyConstraint("user_id", "audio_file_id", name="pk_play_counts"),
+    Index("ix_play_counts_user_id_last_played", "user_id", "last_played"),
+)
+"""Finished listens per user and file: how many and the latest (what "most played" and "recently
+played" need; a per-listen log would grow without bound and be summed on every read)."""
 
 MAPPED: tuple[tuple[type, Table], ...] = (
     (User, users),

@@ -19,6 +19,7 @@ from typing import Any, BinaryIO, cast
 
 from sono.application.audio.hashing import HashingReader
 from sono.application.audio.ports import AudioCatalog, OwnedAudio
+from sono.application.audio.visibility import visible_audio
 from sono.application.common import UNSET, Page, Principal, Problems, audit, hold_users
 from sono.application.gdpr.erasure import close_gaps
 from sono.application.media.ports import ObjectInfo
@@ -27,6 +28,7 @@ from sono.application.messages import Audience
 from sono.application.ports import Clock
 from sono.application.uow import UnitOfWork, UnitOfWorkFactory
 from sono.domain.access import Viewer
+from sono.domain.annotations import StarKind
 from sono.domain.audio import (
     AUDIO_NOT_FOUND,
     COVER_ART_NOT_FOUND,
@@ -40,7 +42,6 @@ from sono.domain.audio import (
     track_number_problems,
     year_problems,
 )
-from sono.domain.collections import shared_with
 from sono.domain.errors import NotFound, PermissionDenied, UnsupportedMedia
 from sono.domain.gdpr import AuditEvent
 from sono.domain.media import AUDIO, ProcessedImage, clean_filename, object_key
@@ -277,6 +278,7 @@ class AudioService:
             assert audio.id is not None
             keys = audio.stored_keys
             await close_gaps(uow, [audio.id])
+            await uow.annotations.forget_stars(StarKind.SONG, [audio.id])  # song stars have no foreign key
             await uow.audio_files.delete(audio)
             await audit(
                 uow,
@@ -319,6 +321,7 @@ class AudioService:
             audio_ids = await uow.audio_files.ids_for_owner(user_id)
             await uow.audio_files.hold(audio_ids, exclusive=True)
             await close_gaps(uow, audio_ids)
+            await uow.annotations.forget_stars(StarKind.SONG, audio_ids)
             keys = await uow.audio_files.delete_for_owner(user_id)
             if reset_quota:
                 user.max_audio_uploads = self._default_upload_limit
@@ -352,15 +355,7 @@ class AudioService:
     async def _visible(self, uow: UnitOfWork, viewer: Viewer, audio_id: int) -> OwnedAudio:
         """A file the viewer may read: one they see (``AudioFile.visible_to``), or one shared with
         them through a collection they see (``shared_with``); else 404, whether or not it exists."""
-        audio = await uow.audio_files.get(audio_id) if 0 < audio_id <= ID_MAX else None
-        owner = await uow.users.get(audio.owner_id) if audio is not None else None
-        if audio is None or owner is None:
-            raise NotFound(AUDIO_NOT_FOUND)
-        if not audio.visible_to(viewer, owner_active=owner.is_active):
-            holders = await uow.collection_queries.holding(audio_id)
-            if not shared_with(viewer, [(collection, holder.is_active) for collection, holder in holders]):
-                raise NotFound(AUDIO_NOT_FOUND)
-        return OwnedAudio(audio, owner)
+        return await visible_audio(uow, viewer, audio_id)
 
     async def _manageable(self, uow: UnitOfWork, principal: Principal, audio_id: int) -> tuple[AudioFile, User]:
         """A file the caller may change, locked for the change (after the caller and its owner

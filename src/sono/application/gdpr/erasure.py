@@ -5,6 +5,7 @@ from __future__ import annotations
 from sono.application.common import audit
 from sono.application.ports import Clock
 from sono.application.uow import UnitOfWork
+from sono.domain.annotations import StarKind
 from sono.domain.gdpr import AuditEvent, DeletionType
 from sono.domain.users import User
 
@@ -39,6 +40,7 @@ class AccountEraser:
         audio_ids = await uow.audio_files.ids_for_owner(user.id)
         await uow.audio_files.hold(audio_ids, exclusive=True)  # before the collections holding them
         await close_gaps(uow, audio_ids, keep_owner=user.id)
+        await uow.annotations.forget_stars(StarKind.SONG, audio_ids)  # others' stars on them (no foreign key)
         await uow.audit.anonymise_user(user.id)
         await uow.users.delete(user)
         await audit(uow, self._clock, AuditEvent.DELETION_EXECUTED, actor_id=actor_id, deletion_type="hard")

@@ -12,6 +12,7 @@ from sono.application.gdpr.erasure import AccountEraser
 from sono.application.media.service import MediaService
 from sono.application.ports import Clock
 from sono.application.uow import UnitOfWorkFactory
+from sono.domain.annotations import PlayCount, Star
 from sono.domain.app_passwords import ExportedAppPassword
 from sono.domain.audio import AudioFile
 from sono.domain.collections import Collaborator, Collection
@@ -56,6 +57,8 @@ class DataExport:
     deletion_requests: list[DeletionRequest]
     audit_log: list[AuditEntry]
     app_passwords: list[ExportedAppPassword] = field(default_factory=list)
+    stars: list[Star] = field(default_factory=list)
+    play_counts: list[PlayCount] = field(default_factory=list)
 
 
 class GdprService:
@@ -216,6 +219,8 @@ class GdprService:
                 deletion_requests=await uow.deletions.list_for_user(user_id),
                 audit_log=await uow.audit.list_for_user(user_id),
                 app_passwords=[ExportedAppPassword.of(c) for c in await uow.app_passwords.list_for_user(user_id)],
+                stars=await uow.annotations.stars_of(user_id),
+                play_counts=await uow.annotations.plays_of(user_id),
             )
             await audit(uow, self._clock, AuditEvent.DATA_EXPORTED, user_id=user_id, ip=ip)
             await uow.commit()

@@ -24,6 +24,7 @@ from sono.bootstrap import Container, build_container
 from sono.config import Settings, load_dotenv_file, load_settings
 from sono.entrypoints.http.accounts.controller import UsersController
 from sono.entrypoints.http.admin.controller import AdminController, list_users_alias
+from sono.entrypoints.http.annotations.controller import AnnotationsController
 from sono.entrypoints.http.announcements.controller import AdminAnnouncementsController, AnnouncementsController
 from sono.entrypoints.http.app_passwords.controller import AdminAppPasswordsController, AppPasswordsController
 from sono.entrypoints.http.audio.controller import AudioAdminController, AudioController
@@ -65,6 +66,7 @@ FEATURES: list[ControllerRouterHandler] = [
     CollectionAdminController,
     AudioController,
     AudioAdminController,
+    AnnotationsController,
     AuditLogController,
     AppPasswordsController,
     AdminAppPasswordsController,

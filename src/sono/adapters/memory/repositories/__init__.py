@@ -5,6 +5,7 @@ package registers them all."""
 from sono.adapters.memory.repositories import (  # noqa: F401  (imported to register)
     accounts,
     admin,
+    annotations,
     announcements,
     app_passwords,
     audio,

@@ -162,6 +162,34 @@ class LibrarySongRow:
     search: str
 
 
+@dataclass
+class StarRow:
+    """A ``stars`` row (keyed by user, kind and item)."""
+
+    user_id: int
+    item_type: str
+    item_id: int
+    starred_at: datetime
+
+    @property
+    def key(self) -> tuple[int, str, int]:
+        return (self.user_id, self.item_type, self.item_id)
+
+
+@dataclass
+class PlayCountRow:
+    """A ``play_counts`` row (keyed by user and file)."""
+
+    user_id: int
+    audio_file_id: int
+    count: int
+    last_played: datetime
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.user_id, self.audio_file_id)
+
+
 @dataclass(frozen=True)
 class ForeignKey:
     table: FakeTable[Any]
@@ -241,6 +269,8 @@ class FakeDatabase:
             unique=[Unique("uq_library_albums_artist_id_key", single(lambda row: (row.artist_id, row.key)))],
         )
         self.library_songs = FakeTable[LibrarySongRow]("library_songs", key="audio_file_id")
+        self.stars = FakeTable[StarRow]("stars", key="key")
+        self.play_counts = FakeTable[PlayCountRow]("play_counts", key="key")
         self._child_ids = itertools.count(1)
 
         def fk(table: FakeTable[Any], column: str, parent: FakeTable[Any] | None = None) -> ForeignKey:
@@ -263,6 +293,9 @@ class FakeDatabase:
             fk(self.app_passwords, "user_id"),
             fk(self.library_songs, "audio_file_id", self.audio_files),
             fk(self.library_albums, "artist_id", self.library_artists),
+            fk(self.stars, "user_id"),
+            fk(self.play_counts, "user_id"),
+            fk(self.play_counts, "audio_file_id", self.audio_files),
         )
 
     def tables(self) -> list[FakeTable[Any]]:

@@ -5,6 +5,7 @@ them all."""
 from sono.adapters.sqlalchemy.repositories import (  # noqa: F401  (imported to register)
     accounts,
     admin,
+    annotations,
     announcements,
     app_passwords,
     audio,

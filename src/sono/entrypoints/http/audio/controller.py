@@ -32,16 +32,19 @@ from sono.entrypoints.http.audio.schemas import (
     DeletedFilesOut,
     UploadsResetOut,
     UploadStatsOut,
+    annotated,
+    annotator,
     audio_out,
     audio_outs,
     audio_page,
+    for_caller,
     upload_details,
     upload_stats_out,
 )
 from sono.entrypoints.http.media.controller import object_response
 from sono.entrypoints.http.openapi import BEARER, errors, file_upload_operation
 from sono.entrypoints.http.schemas import Id, Limit, MessageOut, Skip
-from sono.entrypoints.http.security import AppContainer, Caller, ClientIp, OptionalCaller, admin_only, signed_in
+from sono.entrypoints.http.security import Acting, AppContainer, Caller, ClientIp, OptionalCaller, admin_only, signed_in
 from sono.entrypoints.http.uploads import receive_upload
 
 AUDIO_DELETED = "Audio file deleted successfully"
@@ -98,7 +101,7 @@ class AudioController(Controller):
             details = upload_details(upload.fields)
             uploaded = UploadedFile(upload.path, upload.file, upload.filename, sha256=upload.sha256)
             stored = await container.audio.upload(principal, uploaded, details, ip=ip)
-        return await audio_out(container.media, stored.audio, stored.owner)
+        return annotated([await audio_out(container.media, stored.audio, stored.owner)], {})[0]  # new: unannotated
 
     @get(
         "/stats",
@@ -122,12 +125,19 @@ class AudioController(Controller):
     ) -> AudioPage:
         page = await container.audio.my_files(principal, skip=skip, limit=limit)
         owners = {principal.user_id: principal.user}
-        return audio_page(await audio_outs(container.media, page.items, owners), page.total, page.skip)
+        items = await audio_outs(container.media, page.items, owners)
+        return audio_page(await for_caller(annotator(container.bus, principal.actor), items), page.total, page.skip)
 
-    @get("/public", summary="Public audio files, newest first (no sign-in needed)", responses=errors(422))
-    async def public_files(self, container: AppContainer, skip: Skip = 0, limit: Limit = 100) -> AudioPage:
+    @get("/public", summary="Public audio files, newest first (no sign-in needed)", responses=errors(401, 422))
+    async def public_files(
+        self, container: AppContainer, actor: Acting, skip: Skip = 0, limit: Limit = 100
+    ) -> AudioPage:
         page = await container.audio.public_files(skip=skip, limit=limit)
-        return await _presented(container, page)
+        presented = await _presented(container, page)  # shared by every caller: never changed
+        annotate = annotator(container.bus, actor)
+        if annotate is None or not presented.items:
+            return presented
+        return audio_page(await for_caller(annotate, presented.items), presented.total, page.skip)
 
     @get(
         "/{audio_id:int}",
@@ -136,7 +146,10 @@ class AudioController(Controller):
     )
     async def get_file(self, audio_id: Id, viewer: OptionalCaller, container: AppContainer) -> AudioOut:
         found = await container.audio.get(viewer_of(viewer), audio_id)
-        return await audio_out(container.media, found.audio, found.owner)
+        out = await audio_out(container.media, found.audio, found.owner)
+        if viewer is None:
+            return out
+        return (await for_caller(annotator(container.bus, viewer.actor), [out]))[0]
 
     @put(
         "/{audio_id:int}",
@@ -154,7 +167,8 @@ class AudioController(Controller):
         ip: ClientIp,
     ) -> AudioOut:
         updated = await container.audio.update(principal, audio_id, ip=ip, **data.changes())
-        return await audio_out(container.media, updated.audio, updated.owner)
+        out = await audio_out(container.media, updated.audio, updated.owner)
+        return (await for_caller(annotator(container.bus, principal.actor), [out]))[0]
 
     @delete(
         "/{audio_id:int}",
@@ -265,6 +279,7 @@ class AudioAdminController(Controller):
         page = await container.audio.all_files(principal, skip=skip, limit=limit, ip=ip)
         owners = {entry.owner.id: entry.owner for entry in page.items if entry.owner.id is not None}
         items = await audio_outs(container.media, [entry.audio for entry in page.items], owners)
+        items = await for_caller(annotator(container.bus, principal.actor), items)
         return Response(items, headers={TOTAL_COUNT: str(page.total)})
 
     @delete(

@@ -3,7 +3,7 @@ the admin screens)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import fields
 from datetime import datetime
 from typing import Annotated, Any
@@ -11,9 +11,13 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from sono.application.annotations.messages import AnnotateSongs
 from sono.application.audio.service import AudioDetails
+from sono.application.bus import MessageBus
 from sono.application.common import UNSET as APP_UNSET
 from sono.application.media.service import MediaService
+from sono.application.messages import Actor
+from sono.domain.annotations import UNANNOTATED, SongAnnotation
 from sono.domain.audio import TITLE_MAX, AudioFile
 from sono.domain.errors import FieldError, ValidationFailed
 from sono.domain.users import UploadQuota, User
@@ -45,6 +49,17 @@ class AudioOut(msgspec.Struct):
     year: int | None = None
     genre: str | None = None
     cover_art_url: str | None = None
+    starred: Annotated[
+        datetime | UnsetType | None,
+        Meta(description="When the caller starred it (null: not starred); only for a signed-in caller"),
+    ] = UNSET
+    play_count: Annotated[
+        int | UnsetType, Meta(description="The caller's finished listens; only for a signed-in caller")
+    ] = UNSET
+    last_played: Annotated[
+        datetime | UnsetType | None,
+        Meta(description="The caller's latest finished listen (null: never); only for a signed-in caller"),
+    ] = UNSET
 
 
 _FIELDS = frozenset(field.name for field in fields(AudioFile))
@@ -98,6 +113,44 @@ async def audio_outs(media: MediaService, files: Iterable[AudioFile], owners: Ma
         if owner is None:
             owner = presented[audio.owner_id] = await public_user(media, owners[audio.owner_id])
         result.append(await audio_out(media, audio, owner))
+    return result
+
+
+Annotate = Callable[[Sequence[int]], Awaitable[Mapping[int, SongAnnotation]]]
+"""The caller's annotations of the files with these ids (one read)."""
+
+
+def annotator(bus: MessageBus, actor: Actor) -> Annotate | None:
+    """How the caller's stars and plays are found (through the bus: ``AnnotateSongs``); None for an
+    anonymous caller, whose audio shapes leave those fields out."""
+    if actor.user_id is None:
+        return None
+
+    async def annotate(audio_ids: Sequence[int]) -> Mapping[int, SongAnnotation]:
+        return await bus(AnnotateSongs(tuple(audio_ids)), actor)
+
+    return annotate
+
+
+async def for_caller(annotate: Annotate | None, items: Sequence[AudioOut]) -> list[AudioOut]:
+    """``items`` with the caller's annotations (one read), or as they are for an anonymous caller."""
+    if annotate is None or not items:
+        return list(items)
+    return annotated(items, await annotate([item.id for item in items]))
+
+
+def annotated(items: Sequence[AudioOut], notes: Mapping[int, SongAnnotation]) -> list[AudioOut]:
+    """Copies of ``items`` (shared, possibly kept answers: never changed) with the caller's
+    ``starred``, ``play_count`` and ``last_played`` (``notes`` by file id; a file missing there was
+    never starred nor played)."""
+    result = []
+    for item in items:
+        note = notes.get(item.id, UNANNOTATED)
+        result.append(
+            msgspec.structs.replace(
+                item, starred=utc(note.starred), play_count=note.play_count, last_played=utc(note.last_played)
+            )
+        )
     return result
 
 

@@ -21,6 +21,7 @@ from sono.application.common import viewer_of
 from sono.domain.collections import CollectionType
 from sono.domain.errors import FieldError, ValidationFailed
 from sono.domain.media import IMAGE_MAX_BYTES, IMAGE_TOO_LARGE
+from sono.entrypoints.http.audio.schemas import annotator
 from sono.entrypoints.http.collections.schemas import (
     BulkAddIn,
     CollaboratorIn,
@@ -166,14 +167,15 @@ class CollectionsController(Controller):
     ) -> CollectionDetailOut:
         """`album` requires `artist`."""
         view = await container.collections.create(principal, data.new())
-        return await Presenter(container.media).detail(view)
+        return await Presenter(container.media, annotator(container.bus, principal.actor)).detail(view)
 
     @get("/{collection_id:int}", summary="A collection with its tracks", responses=errors(401, 404))
     async def get_collection(
         self, collection_id: Id, container: AppContainer, viewer: OptionalCaller
     ) -> Response[CollectionDetailOut]:
         view = await container.collections.get(viewer_of(viewer), collection_id)
-        body = await detail_body(container.media, view)  # a CollectionDetailOut, encoded (and kept)
+        annotate = annotator(container.bus, viewer.actor) if viewer is not None else None
+        body = await detail_body(container.media, view, annotate)  # a CollectionDetailOut, encoded (and kept)
         return Response(body, media_type=MediaType.JSON)  # type: ignore[arg-type]
 
     @put(
@@ -194,7 +196,7 @@ class CollectionsController(Controller):
         send the current values of `is_public`, `is_collaborative` and `collection_type`; only the
         owner (or an admin) changes those. The result must satisfy its type (`album` needs `artist`)."""
         view = await container.collections.update(principal, collection_id, data.changes())
-        return await Presenter(container.media).detail(view)
+        return await Presenter(container.media, annotator(container.bus, principal.actor)).detail(view)
 
     @delete(
         "/{collection_id:int}",
@@ -225,7 +227,7 @@ class CollectionsController(Controller):
             request, max_bytes=IMAGE_MAX_BYTES, too_large=IMAGE_TOO_LARGE, spool_dir=container.settings.upload_dir
         ) as upload:
             view = await container.collections.set_cover(principal, collection_id, upload.file)
-        return await Presenter(container.media).detail(view)
+        return await Presenter(container.media, annotator(container.bus, principal.actor)).detail(view)
 
     @get(
         "/{collection_id:int}/download",
@@ -265,7 +267,7 @@ class CollectionsController(Controller):
         """The caller must be able to see the audio file (their own or a public one). With
         `track_order` it is inserted there (beyond the end appends), else appended."""
         view = await container.collections.add_track(principal, collection_id, data.audio_file_id, data.track_order)
-        return await Presenter(container.media).track(view)
+        return await Presenter(container.media, annotator(container.bus, principal.actor)).track(view)
 
     @post(
         "/{collection_id:int}/tracks/bulk-add",
@@ -281,8 +283,7 @@ class CollectionsController(Controller):
         """Up to 100 ids, appended in order, all or nothing: if any cannot be added, nothing is
         and the answer names them (404 unknown or not visible, 409 already present, 422 repeated)."""
         views = await container.collections.add_tracks(principal, collection_id, data.audio_file_ids)
-        presenter = Presenter(container.media)
-        return [await presenter.track(view) for view in views]
+        return await Presenter(container.media, annotator(container.bus, principal.actor)).tracks(views)
 
     @delete(
         "/{collection_id:int}/tracks/{track_id:int}",
@@ -318,7 +319,7 @@ class CollectionsController(Controller):
         if position is None:
             raise ValidationFailed([FieldError("new_order", ORDER_REQUIRED, "missing")])
         view = await container.collections.move_track(principal, collection_id, track_id, position)
-        return await Presenter(container.media).track(view)
+        return await Presenter(container.media, annotator(container.bus, principal.actor)).track(view)
 
     # ------------------------------------------------------------------ collaborators
 

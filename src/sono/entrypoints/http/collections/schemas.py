@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import Annotated, Any
@@ -16,6 +16,7 @@ from sono.application.collections.ports import CollectionCounts
 from sono.application.collections.service import CollectionStats, NewCollection
 from sono.application.collections.views import CollaboratorView, CollectionView, TrackView
 from sono.application.media.service import MediaService
+from sono.domain.annotations import SongAnnotation
 from sono.domain.collections import (
     ARTIST_MAX,
     BULK_ADD_MAX,
@@ -28,7 +29,7 @@ from sono.domain.collections import (
 )
 from sono.domain.users import User
 from sono.entrypoints.http.accounts.schemas import PublicUserOut, public_user_shape
-from sono.entrypoints.http.audio.schemas import AudioOut, audio_shape
+from sono.entrypoints.http.audio.schemas import Annotate, AudioOut, annotated, audio_shape
 from sono.entrypoints.http.schemas import EDGE_TEXT_MAX, Input, documented, page_fields, text, utc, values_of
 
 BULK_EDGE_MAX = 10_000
@@ -243,10 +244,12 @@ class Presenter:
     """Presents the collections of one response, each user and each URL once: the URLs (which may
     need the storage) are found first, then the shapes are built without awaiting."""
 
-    def __init__(self, media: MediaService) -> None:
+    def __init__(self, media: MediaService, annotate: Annotate | None = None) -> None:
         self.media = media
         self._people: dict[int, PublicUserOut] = {}
         self._urls: dict[str, str] = {}
+        self._annotate = annotate  # the caller's stars and plays on the tracks' files (None: anonymous)
+        self._notes: dict[int, SongAnnotation] = {}
 
     async def _find(self, users: Iterable[User], keys: Iterable[str | None]) -> None:
         """Find the URLs of ``keys`` and present ``users`` (with their pictures' URLs), each once."""
@@ -271,6 +274,8 @@ class Presenter:
             (t.audio_owner for t in tracks),
             (v[name] for t in tracks for v in (values_of(t.audio, _AUDIO_KEYS),) for name in _AUDIO_KEYS),
         )
+        if self._annotate is not None and tracks:
+            self._notes.update(await self._annotate([t.track.audio_file_id for t in tracks]))
 
     def _collaborator(self, view: CollaboratorView) -> CollaboratorOut:
         c = values_of(view.collaborator, _COLLABORATOR_FIELDS)
@@ -293,6 +298,9 @@ class Presenter:
         """Call ``_meet_tracks`` with the track first."""
         t = view.track
         assert t.id is not None and t.collection_id is not None
+        audio_file = audio_shape(view.audio, self._people[view.audio_owner.id], self._urls)  # type: ignore[index]
+        if self._annotate is not None:
+            audio_file = annotated([audio_file], self._notes)[0]
         return TrackOut(
             id=t.id,
             collection_id=t.collection_id,
@@ -300,12 +308,16 @@ class Presenter:
             track_order=t.track_order,
             added_date=utc(t.added_date),
             added_by_id=t.added_by_id,
-            audio_file=audio_shape(view.audio, self._people[view.audio_owner.id], self._urls),  # type: ignore[index]
+            audio_file=audio_file,
         )
 
     async def track(self, view: TrackView) -> TrackOut:
         await self._meet_tracks([view])
         return self._track(view)
+
+    async def tracks(self, views: Sequence[TrackView]) -> list[TrackOut]:
+        await self._meet_tracks(list(views))
+        return [self._track(view) for view in views]
 
     def _fields(self, view: CollectionView) -> dict[str, Any]:
         """Call ``_meet`` with the view first."""
@@ -351,11 +363,12 @@ class _Encoded:
     """A detail answer encoded for ``view``, while URLs signed then expire at ``expiry``, by the
     caller's ``can_edit``."""
 
-    __slots__ = ("bodies", "expiry", "media", "view")
+    __slots__ = ("bodies", "details", "expiry", "media", "view")
 
     def __init__(self, media: MediaService, view: CollectionView, expiry: int) -> None:
         self.media, self.view, self.expiry = media, view, expiry
         self.bodies: dict[bool, bytes] = {}
+        self.details: dict[bool, CollectionDetailOut] = {}  # presented, before the caller's annotations
 
     def answers(self, media: MediaService, view: CollectionView, expiry: int) -> bool:
         """Whether ``view`` shows the very objects this one did (every field but ``can_edit``)."""
@@ -376,7 +389,7 @@ ANSWERS_KEPT = 64
 """Collections whose encoded answer is kept (0: none)."""
 
 
-async def detail_body(media: MediaService, view: CollectionView) -> bytes:
+async def detail_body(media: MediaService, view: CollectionView, annotate: Annotate | None = None) -> bytes:
     """The JSON of ``Presenter(media).detail(view)``, encoded once for views that show the same
     objects: ``CollectionService.get`` hands back the same objects while nothing the collection
     shows changed, and they are only read. The answer depends on them, on ``can_edit`` and on the
@@ -392,6 +405,16 @@ async def detail_body(media: MediaService, view: CollectionView) -> bytes:
         encoded = _Encoded(media, view, expiry)
         if ANSWERS_KEPT > 0:
             _ENCODED[key] = encoded
+    if annotate is not None and view.tracks:  # the caller's stars and plays: on a copy, never kept
+        detail = encoded.details.get(view.can_edit)
+        if detail is None:
+            detail = encoded.details[view.can_edit] = await Presenter(media).detail(view)
+        notes = await annotate([track.audio_file_id for track in detail.tracks])
+        tracks = [
+            msgspec.structs.replace(track, audio_file=annotated([track.audio_file], notes)[0])
+            for track in detail.tracks
+        ]
+        return encode_json(msgspec.structs.replace(detail, tracks=tracks))
     body = encoded.bodies.get(view.can_edit)
     if body is None:
         body = encoded.bodies[view.can_edit] = encode_json(await Presenter(media).detail(view))

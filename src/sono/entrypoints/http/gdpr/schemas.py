@@ -200,6 +200,18 @@ class ExportAppPassword(msgspec.Struct):
     last_client: str | None
 
 
+class ExportStar(msgspec.Struct):
+    item_type: Annotated[str, Meta(description="`song` (an audio file), `album` or `artist`")]
+    item_id: int
+    starred_at: datetime | None
+
+
+class ExportPlays(msgspec.Struct):
+    audio_file_id: int
+    play_count: int
+    last_played: datetime | None
+
+
 class DataExportOut(msgspec.Struct):
     """Everything stored about the caller."""
 
@@ -212,6 +224,8 @@ class DataExportOut(msgspec.Struct):
     deletion_requests: list[ExportDeletionRequest]
     audit_logs: list[ExportAuditEntry]
     subsonic_credentials: list[ExportAppPassword]
+    stars: list[ExportStar]
+    plays: list[ExportPlays]
 
 
 # --------------------------------------------------------------------------- presenters
@@ -355,4 +369,6 @@ async def export_out(media: MediaService, export: DataExport) -> DataExportOut:
             ExportAppPassword(item.name, utc(item.created_at), utc(item.last_used_at), item.last_client)
             for item in export.app_passwords
         ],
+        stars=[ExportStar(str(star.kind), star.item_id, utc(star.starred_at)) for star in export.stars],
+        plays=[ExportPlays(p.audio_file_id, p.count, utc(p.last_played)) for p in export.play_counts],
     )
