@@ -1,7 +1,7 @@
-"""The library over ``/rest`` (artists, albums and genres from tags): browsing by
+"""The library over ``/rest`` (artists, albums and genres from tags; stars and plays): browsing by
 ID3 tags down to the bytes of a song, the folder shim, every album list with paging, search (a
-term, ``""`` and the empty query paged to the end); every count and list only of what the caller
-may see."""
+term, ``""`` and the empty query paged to the end), star/unstar and the starred lists, scrobble and
+play counts; every count and list only of what the caller may see."""
 
 from __future__ import annotations
 
@@ -135,3 +135,55 @@ def test_search_with_a_term_with_quotes_and_empty_paged_to_the_end(deployment: D
     assert deployment.ok("search3", "oscar", query="secret")["searchResult3"].get("song", []) == []  # private
     old = deployment.ok("search2", "oscar", query="lua")["searchResult2"]
     assert [a["name"] for a in old["artist"]] == ["Ana Lua"]
+
+
+async def test_star_unstar_a_song_and_the_starred_lists(deployment: Deployment) -> None:
+    song, private = deployment.songs["jazz"].sid, deployment.songs["private"].sid
+    connection = opensonic(deployment, "vera")
+    try:
+        assert await connection.star(sids=[song])
+        starred = await connection.get_starred2()
+        assert [s.id for s in starred.song or []] == [song] and starred.song[0].starred
+        assert [s["id"] for s in deployment.ok("getStarred", "vera")["starred"]["song"]] == [song]
+        assert await connection.unstar(sids=[song])
+        assert not (await connection.get_starred2()).song
+    finally:
+        await connection.cleanup()
+    assert deployment.code("star", "oscar", id=private) == 70  # not oscar's to see
+    assert deployment.code("star", "oscar", id="tr-999999") == 70
+    assert deployment.code("star", "oscar") == 10
+
+
+def test_star_albums_and_artists(deployment: Deployment) -> None:
+    artists = _artists(deployment.ok("getArtists", "eddie"))
+    album = deployment.ok("getArtist", "eddie", id=artists["Ana Lua"]["id"])["artist"]["album"][0]["id"]
+    zebras = artists["The Zebras"]["id"]
+    assert deployment.ok("star", "eddie", albumId=album, artistId=zebras)
+    starred = deployment.ok("getStarred2", "eddie")["starred2"]
+    assert [a["id"] for a in starred["album"]] == [album] and starred["album"][0]["starred"]
+    assert [a["id"] for a in starred["artist"]] == [zebras]
+    listed = deployment.ok("getAlbumList2", "eddie", type="starred")["albumList2"]["album"]
+    assert [a["id"] for a in listed] == [album] and listed[0]["starred"]
+    assert deployment.ok("unstar", "eddie", id=[album, zebras])
+    assert deployment.ok("getStarred2", "eddie")["starred2"].get("album", []) == []
+    assert deployment.code("star", "eddie", albumId="al-999999") == 70
+
+
+def test_scrobble_counts_plays_and_stream_never_does(deployment: Deployment) -> None:
+    song = deployment.songs["pop"]
+    artists = _artists(deployment.ok("getArtists", "eddie"))
+    album = deployment.ok("getArtist", "eddie", id=artists["The Zebras"]["id"])["artist"]["album"][0]["id"]
+
+    def entry() -> dict[str, Any]:
+        return next(s for s in deployment.ok("getAlbum", "eddie", id=album)["album"]["song"] if s["id"] == song.sid)
+
+    assert "playCount" not in entry()
+    deployment.rest("stream", "eddie", id=song.sid)
+    assert "playCount" not in entry()
+    assert deployment.ok("scrobble", "eddie", id=song.sid, submission="false")
+    assert "playCount" not in entry()
+    assert deployment.ok("scrobble", "eddie", id=[song.sid, song.sid], time=["1700000000000", "1700000100000"])
+    played = entry()
+    assert played["playCount"] == 2 and played["played"].startswith("2023-11-14T22:")
+    assert deployment.code("scrobble", "oscar", id=deployment.songs["private"].sid) == 70
+    assert deployment.code("scrobble", "eddie", id=song.sid, time="yesterday") == 0

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from sono.application.annotations.messages import AnnotateSongs, GetStarred, RecordPlays, StarItems, UnstarItems
 from sono.application.common import Page
 from sono.application.library.messages import (
     LIMIT_MAX,
@@ -21,8 +22,11 @@ from sono.application.library.messages import (
     ArtistView,
     CoverArt,
     GetAlbum,
+    GetAlbums,
     GetArtist,
+    GetArtists,
     GetSong,
+    GetSongs,
     ListAlbums,
     ListArtists,
     ListGenres,
@@ -30,6 +34,8 @@ from sono.application.library.messages import (
     Search,
     SongView,
 )
+from sono.domain.annotations import SongAnnotation
+from sono.domain.audio import AudioFile
 from sono.domain.errors import ValidationFailed
 from sono.domain.library import AlbumSort, SearchKind, SongOrder
 from sono.entrypoints.http.subsonic import mapping
@@ -89,7 +95,15 @@ def cover(art: CoverArt | None) -> str | None:
     return ids.cover_id(Kind.TRACK, art.audio_id, ids.cover_version(art.key))
 
 
-def song(view: SongView) -> dict[str, Any]:
+async def notes_of(call: Call, audio: Sequence[AudioFile]) -> dict[int, SongAnnotation]:
+    """The caller's star, play count and last play of these files (one read)."""
+    wanted = tuple(a.id for a in audio if a.id is not None)
+    if not wanted or call.actor.user_id is None:
+        return {}
+    return await call.container.bus(AnnotateSongs(wanted), call.actor)
+
+
+def song(view: SongView, notes: dict[int, SongAnnotation]) -> dict[str, Any]:
     album_id = ids.item_id(Kind.ALBUM, view.album_id)
     return mapping.child(
         view.audio,
@@ -98,11 +112,13 @@ def song(view: SongView) -> dict[str, Any]:
         artistId=ids.item_id(Kind.ARTIST, view.artist_id),
         artist=view.artist,
         album=view.album,
+        **mapping.annotated(notes.get(view.audio.id or 0)),
     )
 
 
 async def songs(call: Call, views: Sequence[SongView]) -> list[dict[str, Any]]:
-    return [song(v) for v in views]
+    notes = await notes_of(call, [v.audio for v in views])
+    return [song(v, notes) for v in views]
 
 
 def album_id3(view: AlbumView, starred: dict[int, datetime]) -> dict[str, Any]:
@@ -156,8 +172,11 @@ def artist(view: ArtistView, starred: dict[int, datetime]) -> dict[str, Any]:
 
 
 async def starred_of(call: Call) -> tuple[dict[int, datetime], dict[int, datetime]]:
-    """When the caller starred each album and each artist (stars come with their own feature)."""
-    return {}, {}
+    """When the caller starred each album and each artist (one read)."""
+    if call.actor.user_id is None:
+        return {}, {}
+    stars = await call.container.bus(GetStarred(), call.actor)
+    return {s.item_id: s.starred_at for s in stars.albums}, {s.item_id: s.starred_at for s in stars.artists}
 
 
 def index_name(name: str) -> str:
@@ -276,8 +295,12 @@ async def _album_list(call: Call) -> list[AlbumView]:
     bus, actor = call.container.bus, call.actor
     if size == 0:
         return []
-    if kind in ("starred", "frequent", "recent"):
-        return []  # stars and plays come with their own feature
+    if kind == "starred":
+        stars = await bus(GetStarred(), actor)  # newest first; those no longer visible are left out
+        wanted = tuple(star.item_id for star in stars.albums[offset : offset + size])
+        return await bus(GetAlbums(wanted), actor) if wanted else []
+    if kind in ("frequent", "recent"):
+        return []  # plays are kept per song; albums by plays are not in the read model yet
     sort = _LIST_TYPES.get(kind)
     if sort is None:
         raise errors.generic(f"Unknown list type: {kind[:40]}")
@@ -400,3 +423,93 @@ async def search2(call: Call) -> Answer:
         "song": await songs(call, found),
     }
     return render_ok(call.format, Responses.SEARCH_RESULT2, value)
+
+
+# --------------------------------------------------------------------------- stars and plays
+
+
+def _targets(call: Call) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """The songs, albums and artists of ``id`` (any of the three), ``albumId`` and ``artistId``."""
+    found: dict[Kind, list[int]] = {Kind.TRACK: [], Kind.ALBUM: [], Kind.ARTIST: []}
+    for name, kinds in (
+        ("id", (Kind.TRACK, Kind.ALBUM, Kind.ARTIST)),
+        ("albumId", (Kind.ALBUM,)),
+        ("artistId", (Kind.ARTIST,)),
+    ):
+        for text in call.request.all(name):
+            if text:
+                item = _id(call, text, *kinds)
+                found[item.kind].append(item.number)
+    if not any(found.values()):
+        raise errors.missing_parameter("id")
+    return tuple(found[Kind.TRACK]), tuple(found[Kind.ALBUM]), tuple(found[Kind.ARTIST])
+
+
+@METHODS.add("star")
+async def star(call: Call) -> Answer:
+    songs_, albums, artists = _targets(call)
+    await call.container.bus(StarItems(songs_, albums, artists), call.actor)
+    return render_ok(call.format)
+
+
+@METHODS.add("unstar")
+async def unstar(call: Call) -> Answer:
+    songs_, albums, artists = _targets(call)
+    await call.container.bus(UnstarItems(songs_, albums, artists), call.actor)
+    return render_ok(call.format)
+
+
+@METHODS.add("scrobble")
+async def scrobble(call: Call) -> Answer:
+    """Finished listens (``submission`` not false) of ``id`` at ``time`` (milliseconds since the
+    epoch; now when not given), each repeatable and paired in order."""
+    numbers = [_id(call, text, Kind.TRACK).number for text in call.request.all("id") if text]
+    if not numbers:
+        raise errors.missing_parameter("id")
+    times: list[datetime | None] = []
+    for text in call.request.all("time"):
+        if not text.isascii() or not text.isdigit() or len(text) > 15:
+            raise errors.generic("Parameter time must be milliseconds since the epoch")
+        times.append(datetime.fromtimestamp(int(text) / 1000, UTC))
+    plays = tuple((number, times[i] if i < len(times) else None) for i, number in enumerate(numbers))
+    submission = call.request.boolean("submission", True)
+    await call.container.bus(RecordPlays(plays, submission), call.actor)
+    return render_ok(call.format)
+
+
+async def _starred(call: Call) -> tuple[list[ArtistView], list[AlbumView], list[SongView]]:
+    """The caller's starred artists, albums and songs that they may still see, newest first."""
+    stars = await call.container.bus(GetStarred(), call.actor)
+    bus, actor = call.container.bus, call.actor
+    artist_ids = tuple(s.item_id for s in stars.artists)[:LIMIT_MAX]
+    album_ids = tuple(s.item_id for s in stars.albums)[:LIMIT_MAX]
+    song_ids = tuple(s.item_id for s in stars.songs)[:LIMIT_MAX]
+    return (
+        await bus(GetArtists(artist_ids), actor) if artist_ids else [],
+        await bus(GetAlbums(album_ids), actor) if album_ids else [],
+        await bus(GetSongs(song_ids), actor) if song_ids else [],
+    )
+
+
+@METHODS.add("getStarred2")
+async def get_starred2(call: Call) -> Answer:
+    artists, albums, found = await _starred(call)
+    albums_starred, artists_starred = await starred_of(call)
+    value = {
+        "artist": [artist_id3(a, artists_starred) for a in artists],
+        "album": [album_id3(a, albums_starred) for a in albums],
+        "song": await songs(call, found),
+    }
+    return render_ok(call.format, Responses.STARRED2, value)
+
+
+@METHODS.add("getStarred")
+async def get_starred(call: Call) -> Answer:
+    artists, albums, found = await _starred(call)
+    albums_starred, artists_starred = await starred_of(call)
+    value = {
+        "artist": [artist(a, artists_starred) for a in artists],
+        "album": [album_child(a, albums_starred) for a in albums],
+        "song": await songs(call, found),
+    }
+    return render_ok(call.format, Responses.STARRED, value)

@@ -7,9 +7,11 @@ Nothing here decides who sees what: the values come from the core, already filte
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from sono.application.collections.views import CollectionView
+from sono.domain.annotations import SongAnnotation
 from sono.domain.audio import AudioFile
 from sono.domain.users import User
 from sono.entrypoints.subsonic import ids
@@ -90,7 +92,10 @@ def playlist_cover(view: CollectionView) -> str | None:
     return None
 
 
-def playlist(view: CollectionView, *, with_entries: bool = False) -> dict[str, Any]:
+def playlist(
+    view: CollectionView, *, with_entries: bool = False, notes: Mapping[int, SongAnnotation] | None = None
+) -> dict[str, Any]:
+    """A collection as a playlist; ``notes``: the caller's stars and plays of its songs."""
     collection = view.collection
     assert collection.id is not None
     value: dict[str, Any] = {
@@ -108,8 +113,16 @@ def playlist(view: CollectionView, *, with_entries: bool = False) -> dict[str, A
         "allowedUser": [c.user.username for c in view.collaborators],
     }
     if with_entries:
-        value["entry"] = [child(track.audio) for track in view.tracks or ()]
+        notes = notes or {}
+        value["entry"] = [child(t.audio, **annotated(notes.get(t.audio.id or 0))) for t in view.tracks or ()]
     return value
+
+
+def annotated(note: SongAnnotation | None) -> dict[str, Any]:
+    """A song's ``starred``, ``playCount`` and ``played`` for the caller (nothing when unmarked)."""
+    if note is None:
+        return {}
+    return {"starred": note.starred, "playCount": note.play_count or None, "played": note.last_played}
 
 
 def user(account: User) -> dict[str, Any]:

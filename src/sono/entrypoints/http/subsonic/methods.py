@@ -25,6 +25,7 @@ from sono.entrypoints.http.collections.controller import ZIP, attachment
 from sono.entrypoints.http.media.controller import HeadResponse, etag_matches, media_headers, object_response
 from sono.entrypoints.http.subsonic import mapping
 from sono.entrypoints.http.subsonic.endpoint import METHODS, Answer, Call
+from sono.entrypoints.http.subsonic.library import notes_of
 from sono.entrypoints.subsonic import errors, ids
 from sono.entrypoints.subsonic.ids import InvalidId, Kind
 from sono.entrypoints.subsonic.response import OPEN_SUBSONIC_EXTENSIONS, Rendered, render_ok
@@ -250,7 +251,8 @@ async def get_playlists(call: Call) -> Answer:
 
 async def _playlist(call: Call, number: int) -> Answer:
     view = await call.container.collections.get(call.actor.viewer, number)
-    return ok(call, Responses.PLAYLIST, mapping.playlist(view, with_entries=True))
+    notes = await notes_of(call, [track.audio for track in view.tracks or ()])
+    return ok(call, Responses.PLAYLIST, mapping.playlist(view, with_entries=True, notes=notes))
 
 
 @METHODS.add("getPlaylist")
