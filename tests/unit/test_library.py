@@ -5,10 +5,12 @@ The fake evaluates the same visibility specification the SQL adapter compiles.""
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
 
 import pytest
 
 from sono.adapters.memory.media import FAKE_IMAGE
+from sono.application.annotations.messages import RecordPlays
 from sono.application.common import UNSET, Principal
 from sono.application.library.messages import (
     GetAlbum,
@@ -342,3 +344,22 @@ async def test_songs_albums_and_artists_by_id_are_the_visible_ones_in_order(worl
     assert [a.name for a in await world.app.bus(GetArtists(tuple(a.id for a in artists)), as_bob)] == ["A"]
     with pytest.raises(ValidationFailed):
         await world.app.bus(GetSongs(tuple(range(501))), as_bob)
+
+
+async def test_frequent_and_recent_albums_are_the_callers_own_listens(world: World, tmp_path) -> None:
+    alice, bob = await signed_in(world, "alice"), await signed_in(world, "bob")
+    one = await song(world, alice, tmp_path, "One", artist="A", album="First")
+    two = await song(world, alice, tmp_path, "Two", artist="A", album="Second")
+    hidden = await song(world, alice, tmp_path, "Three", artist="A", album="Third")
+    start = world.clock.now()
+    plays = ((two.id, start), (two.id, start), (one.id, start + timedelta(minutes=5)), (hidden.id, start))
+    await world.app.bus(RecordPlays(plays), bob.actor)  # type: ignore[arg-type]
+    await world.app.audio.update(alice, hidden.id, is_public=False)  # type: ignore[arg-type]
+
+    async def albums(who: Actor, sort: AlbumSort) -> list[str]:
+        return [a.name for a in (await world.app.bus(ListAlbums(sort=sort), who)).items]
+
+    assert await albums(bob.actor, AlbumSort.FREQUENT) == ["Second", "First"]  # no longer visible: Third
+    assert await albums(bob.actor, AlbumSort.RECENT) == ["First", "Second"]
+    assert await albums(alice.actor, AlbumSort.FREQUENT) == []  # her files, his listens
+    assert await albums(ANONYMOUS, AlbumSort.RECENT) == []

@@ -289,6 +289,12 @@ class AlbumSort(enum.StrEnum):
     YEAR_DESCENDING = "year_descending"  # the Subsonic API's byYear with fromYear > toYear
     NEWEST = "newest"
     RANDOM = "random"
+    FREQUENT = "frequent"  # the caller's own listens: albums they played, most listens first
+    RECENT = "recent"  # ... the latest listen first
+
+
+PLAYED_SORTS = frozenset({AlbumSort.FREQUENT, AlbumSort.RECENT})
+"""Orders by the caller's plays: only the albums they have played, and nothing for anonymous callers."""
 
 
 class SongOrder(enum.StrEnum):

@@ -3,6 +3,7 @@ specification (``visible_songs``), checked bounds, and NotFound for what the cal
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Callable
 
@@ -36,6 +37,7 @@ from sono.domain.errors import NotFound
 from sono.domain.library import (
     ALBUM_NOT_FOUND,
     ARTIST_NOT_FOUND,
+    PLAYED_SORTS,
     SEARCH_QUERY_MAX,
     SEED_MAX,
     AlbumSort,
@@ -94,6 +96,10 @@ class LibraryHandlers:
     async def albums(self, query: ListAlbums, ctx: Context) -> Page[AlbumView]:
         _check_page(query.skip, query.limit)
         where = AlbumFilter(query.artist_id, query.genre, query.from_year, query.to_year)
+        if query.sort in PLAYED_SORTS:  # the caller's own listens, never anyone else's
+            if ctx.actor.user_id is None:
+                return Page([], 0, query.skip)
+            where = dataclasses.replace(where, played_by=ctx.actor.user_id)
         visible = visible_songs(ctx.actor.viewer)
         seed = self._seed(query.seed)
         return await ctx.uow.library.albums(visible, where, query.sort, seed, skip=query.skip, limit=query.limit)

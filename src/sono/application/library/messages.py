@@ -124,7 +124,9 @@ class ListAlbums(Query[Page[AlbumView]]):
     visible song of that genre; ``from_year``/``to_year``: with a visible song of a year in that
     range (inclusive; either may be left out). ``sort``: name (then artist), artist (then name),
     year (earliest first, albums without a year last; ``year_descending`` latest first), newest
-    (latest upload first), random (in an order fixed by ``seed``; a random one when None)."""
+    (latest upload first), random (in an order fixed by ``seed``; a random one when None),
+    frequent / recent (the albums the caller has played, most listens / latest listen first;
+    nothing for anonymous callers)."""
 
     sort: AlbumSort = AlbumSort.NAME
     artist_id: int | None = None

@@ -24,6 +24,7 @@ class AlbumFilter:
     genre: str | None = None
     from_year: int | None = None
     to_year: int | None = None
+    played_by: int | None = None  # albums with a visible song this user has played (the played sorts)
 
 
 class LibraryRepository(Protocol):

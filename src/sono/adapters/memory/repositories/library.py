@@ -205,7 +205,14 @@ class FakeLibraryRepository(FakeRepository):
                 and (where.from_year is None or (year is not None and year >= where.from_year))
                 and (where.to_year is None or (year is not None and year <= where.to_year))
                 and (where.artist_id is None or song.artist_id == where.artist_id)
+                and (where.played_by is None or plays(song) is not None)
             )
+
+        def plays(song: SongView) -> Any:
+            return self.db.play_counts.get((where.played_by, song.audio.id))
+
+        def played(row: LibraryAlbumRow) -> list[Any]:
+            return [p for song in songs if song.album_id == row.id and (p := plays(song)) is not None]
 
         rows = self._album_rows([song for song in songs if matching(song)])
         views = {view.id: view for view in self._album_views(songs, [row.id for row in rows if row.id is not None])}
@@ -228,6 +235,8 @@ class FakeLibraryRepository(FakeRepository):
             AlbumSort.YEAR_DESCENDING: lambda row: (view(row).year is None, -(view(row).year or 0), row.search, row.id),
             AlbumSort.NEWEST: newest,
             AlbumSort.RANDOM: lambda row: (shuffle_key(row.id or 0, seed), row.id),
+            AlbumSort.FREQUENT: lambda row: (-sum(p.count for p in played(row)), row.id),
+            AlbumSort.RECENT: lambda row: (-max(p.last_played.timestamp() for p in played(row)), row.id),
         }
         ordered = sorted(rows, key=keys[sort])
         return Page([views[row.id] for row in ordered[skip : skip + limit] if row.id], len(ordered), skip)

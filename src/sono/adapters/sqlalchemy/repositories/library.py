@@ -47,6 +47,7 @@ from sono.adapters.sqlalchemy.tables import (
     library_artists,
     library_collections,
     library_songs,
+    play_counts,
     users,
 )
 from sono.application.collections.ports import Listed, TrackTotals
@@ -259,6 +260,11 @@ class SqlLibraryRepository(SqlRepository):
 
     # ------------------------------------------------------------------ artists
 
+    @staticmethod
+    def _played_by(user_id: int) -> ColumnElement[bool]:
+        """The song's file has been played by ``user_id`` (adds their ``play_counts`` row)."""
+        return and_(play_counts.c.audio_file_id == _song.c.audio_file_id, play_counts.c.user_id == user_id)
+
     def _has_visible_song(self, visible: Spec, *where: ColumnElement[bool]) -> ColumnElement[bool]:
         return exists(_visible_songs(visible, literal(1)).where(*where))
 
@@ -442,6 +448,8 @@ class SqlLibraryRepository(SqlRepository):
             song_filters.append(_file.c.year >= where.from_year)
         if where.to_year is not None:
             song_filters.append(_file.c.year <= where.to_year)
+        if where.played_by is not None:
+            song_filters.append(self._played_by(where.played_by))
         chosen: list[ColumnElement[bool]] = [self._has_visible_song(visible, *song_filters)]
         if where.artist_id is not None:
             chosen.append(library_albums.c.artist_id == where.artist_id)
@@ -458,6 +466,14 @@ class SqlLibraryRepository(SqlRepository):
                 order = (created.desc(), library_albums.c.id.desc())
             case AlbumSort.RANDOM:
                 order = (_shuffled(library_albums.c.id, seed), library_albums.c.id)
+            case AlbumSort.FREQUENT | AlbumSort.RECENT if where.played_by is not None:
+                measure = (
+                    func.sum(play_counts.c.count) if sort is AlbumSort.FREQUENT else func.max(play_counts.c.last_played)
+                )
+                played = (
+                    _visible_songs(visible, measure).where(of_album, self._played_by(where.played_by)).scalar_subquery()
+                )
+                order = (played.desc(), library_albums.c.id)
             case _:
                 order = (library_albums.c.search, library_artists.c.search, library_albums.c.id)
         page = (

@@ -59,6 +59,8 @@ _LIST_TYPES = {
     "alphabeticalByArtist": AlbumSort.ARTIST,
     "byYear": AlbumSort.YEAR,
     "byGenre": AlbumSort.NAME,
+    "frequent": AlbumSort.FREQUENT,  # the caller's own listens (scrobbles)
+    "recent": AlbumSort.RECENT,
 }
 
 
@@ -299,8 +301,6 @@ async def _album_list(call: Call) -> list[AlbumView]:
         stars = await bus(GetStarred(), actor)  # newest first; those no longer visible are left out
         wanted = tuple(star.item_id for star in stars.albums[offset : offset + size])
         return await bus(GetAlbums(wanted), actor) if wanted else []
-    if kind in ("frequent", "recent"):
-        return []  # plays are kept per song; albums by plays are not in the read model yet
     sort = _LIST_TYPES.get(kind)
     if sort is None:
         raise errors.generic(f"Unknown list type: {kind[:40]}")
