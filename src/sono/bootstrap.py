@@ -501,7 +501,7 @@ async def build_ports(
         temporary_files=SpoolFolder(settings.upload_dir),
         song_annotations=SqlSongAnnotations(reads),
         metrics=metrics,
-        image_cache=MemoryImageCache(),
+        image_cache=MemoryImageCache(metrics=metrics),
         tracer=tracer,
         job_queue=job_queue,
         sealer=sealer,

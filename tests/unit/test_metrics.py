@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from sono.adapters.media.image_cache import MemoryImageCache
 from sono.adapters.memory.security import FakeClock
 from sono.adapters.memory.uow import FakeUnitOfWorkFactory
 from sono.adapters.metrics.prometheus import PrometheusMetrics, forget_dead_processes, prepare_multiprocess_dir
@@ -33,7 +34,7 @@ from sono.domain.errors import (
     ValidationFailed,
 )
 from sono.domain.maintenance import MaintenanceState
-from sono.domain.media import FILE_EMPTY
+from sono.domain.media import FILE_EMPTY, ProcessedImage
 from sono.entrypoints.http.uploads import refusal_reason
 from tests.unit.conftest import World, make_world
 
@@ -46,6 +47,7 @@ class RecordingMetrics(NoMetrics):
     def __init__(self) -> None:
         self.use_cases: list[tuple[str, str | None]] = []
         self.lookups: list[tuple[str, bool]] = []
+        self.sizes: list[tuple[str, int, int]] = []
 
     def use_case(self, name: str, seconds: float, error: str | None) -> None:
         assert seconds >= 0
@@ -53,6 +55,9 @@ class RecordingMetrics(NoMetrics):
 
     def cache_lookup(self, cache: str, hit: bool) -> None:
         self.lookups.append((cache, hit))
+
+    def cache_size(self, cache: str, entries: int, size_bytes: int) -> None:
+        self.sizes.append((cache, entries, size_bytes))
 
 
 def with_metrics(world: World, metrics: NoMetrics) -> Container:
@@ -193,3 +198,17 @@ def test_live_gauges_of_processes_that_no_longer_run_are_forgotten(tmp_path: Pat
         (tmp_path / name).write_bytes(b"")
     assert forget_dead_processes(tmp_path) == [dead]
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"counter_{dead}.db", f"gauge_livesum_{os.getpid()}.db"]
+
+
+async def test_the_cover_art_cache_reports_hits_misses_and_size() -> None:
+    metrics = RecordingMetrics()
+    cache = MemoryImageCache(max_bytes=10, metrics=metrics)
+
+    assert await cache.get("cv-1@300") is None
+    await cache.put("cv-1@300", ProcessedImage(b"123456", "image/jpeg", "jpg", 3, 3))
+    assert (await cache.get("cv-1@300")) is not None
+    await cache.put("cv-2@300", ProcessedImage(b"abcdef", "image/jpeg", "jpg", 3, 3))  # the first makes room
+
+    assert metrics.lookups == [("cover_art", False), ("cover_art", True)]
+    assert metrics.sizes == [("cover_art", 1, 6), ("cover_art", 1, 6)]
+    assert await cache.get("cv-1@300") is None and (cache.hits, cache.misses) == (1, 2)

@@ -38,6 +38,8 @@ class Metrics(Protocol):
 
     # caches
     def cache_lookup(self, cache: str, hit: bool) -> None: ...
+    def cache_size(self, cache: str, entries: int, size_bytes: int) -> None:
+        """What ``cache`` holds now (in this process)."""
 
     # the database pool (``pool`` names it)
     def pool_checkout(self, pool: str, delta: int, overflow: int) -> None:
@@ -81,6 +83,9 @@ class NoMetrics:
         pass
 
     def cache_lookup(self, cache: str, hit: bool) -> None:
+        pass
+
+    def cache_size(self, cache: str, entries: int, size_bytes: int) -> None:
         pass
 
     def pool_checkout(self, pool: str, delta: int, overflow: int) -> None:

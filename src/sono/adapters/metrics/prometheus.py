@@ -110,6 +110,8 @@ class PrometheusMetrics:
         self._use_case_seconds = histogram("sono_use_case_duration_seconds", "Use-case calls and latency", "use_case")
         self._use_case_errors = counter("sono_use_case_errors", "Use-case calls that raised", "use_case", "error")
         self._cache = counter("sono_cache_lookups", "Cache lookups", "cache", "result")
+        self._cache_entries = gauge("sono_cache_entries", "Entries a cache holds", "cache")
+        self._cache_bytes = gauge("sono_cache_bytes", "Bytes a cache holds", "cache")
         self._pool_in_use = gauge("sono_db_pool_in_use", "Database connections checked out", "pool")
         self._pool_overflow = gauge("sono_db_pool_overflow", "Database connections beyond the pool size", "pool")
         self._pool_waiting = gauge("sono_db_pool_waiting", "Callers waiting for a database connection", "pool")
@@ -148,6 +150,10 @@ class PrometheusMetrics:
 
     def cache_lookup(self, cache: str, hit: bool) -> None:
         self._cache(cache, "hit" if hit else "miss").inc()
+
+    def cache_size(self, cache: str, entries: int, size_bytes: int) -> None:
+        self._cache_entries(cache).set(entries)
+        self._cache_bytes(cache).set(size_bytes)
 
     def pool_checkout(self, pool: str, delta: int, overflow: int) -> None:
         self._pool_in_use(pool).inc(delta)
