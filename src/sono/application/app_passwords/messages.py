@@ -140,11 +140,13 @@ class TokenCredential:
 
 
 @dataclass(frozen=True, slots=True)
-class AuthenticateAppPassword(Command[Actor]):
+class AuthenticateAppPassword(Query[Actor]):
     """Who a player is: an ``Actor`` with ``via=Via.APP_PASSWORD``, or ``AppPasswordRefused``
     (``WRONG_CREDENTIALS``: unknown user, wrong secret, inactive or deleted user, the account
-    password; ``INVALID_API_KEY``; ``TOKEN_AUTH_DISABLED``). Never runs Argon2. Records the
-    credential's last use and ``client`` (the ``c`` parameter) at most once a minute."""
+    password; ``INVALID_API_KEY``; ``TOKEN_AUTH_DISABLED``). Never runs Argon2. A query: every
+    player request asks it, so it reads in a read-only unit of work (on SQLite, it never queues
+    behind the write lock); the credential's last use and ``client`` (the ``c`` parameter) are
+    recorded afterwards in a short unit of work of their own, at most once a minute."""
 
     audience: ClassVar[Audience] = Audience.ANYONE
     credential: ApiKeyCredential | PasswordCredential | TokenCredential
