@@ -370,7 +370,7 @@ async def stream_pass(url: str, auth: Auth, song: str, size: int, duration: floa
         begun = time.perf_counter()
         await asyncio.gather(*(reader() for _ in range(STREAM_CLIENTS)))
         elapsed = time.perf_counter() - begun
-    return {"mb_s": total[0] / elapsed / 1e6, "bytes": total[0], "statuses": dict(statuses)}
+    return {"mb_s": total[0] / elapsed / 1e6, "bytes": total[0], "detail": f"statuses {dict(statuses)}"}
 
 
 def wrk_lua(url: str, lua: str, *, connections: int, duration: float, threads: int) -> dict[str, Any]:
@@ -599,8 +599,11 @@ def run_server(
         raise RuntimeError("getAlbumList2 pages overlap")
     songs, offset, sync_started = 0, 0, time.perf_counter()
     search_pages: list[int] = []
+    page_seconds: list[float] = []
     while True:
+        sent = time.perf_counter()
         found = answer(client.get(search_page(auth, offset)))["searchResult3"].get("song", [])
+        page_seconds.append(time.perf_counter() - sent)
         if not found:
             break
         search_pages.append(offset)
@@ -622,7 +625,11 @@ def run_server(
         f"Visible to {auth.username}: {len(albums):,} albums ({len(album_pages)} pages of {PAGE}), {songs:,} songs "
         f"({len(search_pages)} pages), {len(cover_ids):,} albums with a cover, {term_hits} songs match {TERM!r}"
     )
-    report(f"search3 sync: all {len(search_pages)} pages walked one after the other in {sync_seconds:.1f} s")
+    report(
+        f"search3 sync: all {len(search_pages)} pages walked one after the other in {sync_seconds:.1f} s; one "
+        f"request alone: first page {page_seconds[0] * 1000:.0f} ms, last page {page_seconds[-2] * 1000:.0f} ms, "
+        f"median {sorted(page_seconds)[len(page_seconds) // 2] * 1000:.0f} ms"
+    )
 
     measured_covers = cover_ids[:: max(1, len(cover_ids) // COVERS_MEASURED)][:COVERS_MEASURED]
     for round_ in range(args.rounds):
@@ -685,14 +692,14 @@ def run_server(
     if wrk_available():
         ranges = lua_ranges(rest("stream", auth, id=stream_song["id"]), stream_song["size"])
         done = wrk_lua(url, ranges, connections=STREAM_CLIENTS, duration=args.duration, threads=args.threads)
-        stream = {"mb_s": done["bytes_s"] / 1e6, "bytes": done["bytes_s"] * args.duration, "statuses": fmt(done)}
+        stream = {"mb_s": done["bytes_s"] / 1e6, "bytes": done["bytes_s"] * args.duration, "detail": fmt(done)}
     else:
         stream = asyncio.run(stream_pass(url, auth, stream_song["id"], stream_song["size"], args.duration))
     after = vm(pid)
     raw = raw_read(Path(seeded["stream_path"]), min(args.duration, 2.0))
     report(f"\nstream of the {stream_song['size'] / 1e6:.1f} MB song, {STREAM_CLIENTS} clients, random Ranges:")
     report(
-        f"  {stream['mb_s']:,.0f} MB/s ({stream['bytes'] / 1e6:,.0f} MB, statuses {stream['statuses']}); raw read of "
+        f"  {stream['mb_s']:,.0f} MB/s ({stream['bytes'] / 1e6:,.0f} MB; {stream['detail']}); raw read of "
         f"the same ranges of the stored file: {raw:,.0f} MB/s -> {stream['mb_s'] / raw:.2f}"
     )
     report(
