@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from sono.adapters.memory.repositories import FakeDatabase
 from sono.adapters.memory.uow import FakeUnitOfWorkFactory
@@ -35,3 +39,34 @@ async def uows(database_url: str | None) -> AsyncIterator[UnitOfWorkFactory]:
         yield SqlUnitOfWorkFactory(engine)
     finally:
         await engine.dispose()
+
+
+# ------------------------------------------------------------------ the command line's environment
+
+
+@pytest.fixture(scope="session")
+def rsa_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One small RSA key for the whole session, so each test does not generate its own."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = tmp_path_factory.mktemp("rsa") / "key.pem"
+    path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    path.chmod(0o600)
+    return path
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, rsa_key_file: Path) -> Path:
+    """A clean ``SONO_*`` environment on a fresh data directory; the working directory has no .env."""
+    for name in list(os.environ):
+        if name.startswith(("SONO_", "KWORB_")) and not name.startswith("SONO_TEST_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    data = tmp_path / "data"
+    monkeypatch.setenv("SONO_DATA_DIR", str(data))
+    monkeypatch.setenv("SONO_RSA_PRIVATE_KEY_FILE", str(rsa_key_file))
+    monkeypatch.setenv("SONO_ARGON2_MEMORY_KIB", "1024")
+    monkeypatch.setenv("SONO_ARGON2_TIME_COST", "1")
+    monkeypatch.setenv("SONO_LOG_LEVEL", "warning")
+    return data

@@ -17,8 +17,6 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from sono.adapters.sqlalchemy.migrate import upgrade
 from sono.bootstrap import build_container
@@ -63,17 +61,6 @@ def sono(env: dict[str, str], *args: str) -> Ran:
 async def run(env: dict[str, str], *args: str) -> Ran:
     """``sono(...)`` from a test running in an event loop (the CLI runs its own)."""
     return await asyncio.to_thread(sono, env, *args)
-
-
-@pytest.fixture(scope="module")
-def rsa_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    path = tmp_path_factory.mktemp("rsa") / "key.pem"
-    path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    path.chmod(0o600)
-    return path
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
-import os
 import signal
 import zipfile
 from collections.abc import Awaitable, Callable
@@ -16,8 +15,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from sono.domain.audio import AudioFile
 from sono.domain.media import AUDIO_MAX_BYTES
@@ -62,30 +59,10 @@ class Result:
 Sono = Callable[..., Result]
 
 
-@pytest.fixture(scope="module")
-def rsa_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    path = tmp_path_factory.mktemp("rsa") / "key.pem"
-    path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    path.chmod(0o600)
-    return path
-
-
 @pytest.fixture
-def data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, rsa_key_file: Path) -> Path:
-    for name in list(os.environ):
-        if name.startswith(("SONO_", "KWORB_")) and not name.startswith("SONO_TEST_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    data = tmp_path / "data"
-    monkeypatch.setenv("SONO_DATA_DIR", str(data))
-    monkeypatch.setenv("SONO_RSA_PRIVATE_KEY_FILE", str(rsa_key_file))
-    monkeypatch.setenv("SONO_ARGON2_MEMORY_KIB", "1024")
-    monkeypatch.setenv("SONO_ARGON2_TIME_COST", "1")
-    monkeypatch.setenv("SONO_LOG_LEVEL", "warning")
-    return data
+def data_dir(cli_env: Path) -> Path:
+    """The data directory of the commands (the shared clean ``SONO_*`` environment)."""
+    return cli_env
 
 
 @pytest.fixture

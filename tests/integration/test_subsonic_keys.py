@@ -31,7 +31,7 @@ from sono.application.common import PasswordInput
 from sono.application.messages import ANONYMOUS, Actor
 from sono.config import ConfigError, load_settings
 from sono.domain.app_passwords import token_for
-from tests.integration.test_cli import Sono, cli_env, database_url, migrated, rsa_key_file, sono  # noqa: F401
+from tests.integration.test_cli import Sono, database_url, migrated, sono  # noqa: F401
 
 SERVER_SECRET = "s" * 48
 
