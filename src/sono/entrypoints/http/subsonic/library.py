@@ -401,28 +401,36 @@ async def _search(call: Call) -> tuple[list[ArtistView], list[AlbumView], list[S
     return list(artists), list(albums), list(found)
 
 
-@METHODS.add("search3")
-async def search3(call: Call) -> Answer:
-    artists, albums, found = await _search(call)
-    albums_starred, artists_starred = await starred_of(call)
-    value = {
-        "artist": [artist_id3(a, artists_starred) for a in artists],
-        "album": [album_id3(a, albums_starred) for a in albums],
+async def _found(
+    call: Call,
+    artists: Sequence[ArtistView],
+    albums: Sequence[AlbumView],
+    found: Sequence[SongView],
+    *,
+    id3: bool,
+    starred: tuple[dict[int, datetime], dict[int, datetime]] | None = None,
+) -> dict[str, Any]:
+    """Artists, albums and songs as one answer's lists: in the ID3 shapes (``search3``,
+    ``getStarred2``) or as directory entries (``search2``, ``getStarred``). ``starred``: when the
+    caller starred each album and each artist, when it was read already (else it is read here)."""
+    albums_starred, artists_starred = starred if starred is not None else await starred_of(call)
+    shape_artist = artist_id3 if id3 else artist
+    shape_album = album_id3 if id3 else album_child
+    return {
+        "artist": [shape_artist(a, artists_starred) for a in artists],
+        "album": [shape_album(a, albums_starred) for a in albums],
         "song": await songs(call, found),
     }
-    return render_ok(call.format, Responses.SEARCH_RESULT3, value)
+
+
+@METHODS.add("search3")
+async def search3(call: Call) -> Answer:
+    return render_ok(call.format, Responses.SEARCH_RESULT3, await _found(call, *await _search(call), id3=True))
 
 
 @METHODS.add("search2")
 async def search2(call: Call) -> Answer:
-    artists, albums, found = await _search(call)
-    albums_starred, artists_starred = await starred_of(call)
-    value = {
-        "artist": [artist(a, artists_starred) for a in artists],
-        "album": [album_child(a, albums_starred) for a in albums],
-        "song": await songs(call, found),
-    }
-    return render_ok(call.format, Responses.SEARCH_RESULT2, value)
+    return render_ok(call.format, Responses.SEARCH_RESULT2, await _found(call, *await _search(call), id3=False))
 
 
 # --------------------------------------------------------------------------- stars and plays
@@ -477,39 +485,26 @@ async def scrobble(call: Call) -> Answer:
     return render_ok(call.format)
 
 
-async def _starred(call: Call) -> tuple[list[ArtistView], list[AlbumView], list[SongView]]:
-    """The caller's starred artists, albums and songs that they may still see, newest first."""
+async def _starred(call: Call, *, id3: bool) -> dict[str, Any]:
+    """The caller's starred artists, albums and songs that they may still see, newest first, as
+    one answer's lists (the one read of their stars serves both the lists and the ``starred`` dates)."""
     stars = await call.container.bus(GetStarred(), call.actor)
     bus, actor = call.container.bus, call.actor
     artist_ids = tuple(s.item_id for s in stars.artists)[:LIMIT_MAX]
     album_ids = tuple(s.item_id for s in stars.albums)[:LIMIT_MAX]
     song_ids = tuple(s.item_id for s in stars.songs)[:LIMIT_MAX]
-    return (
-        await bus(GetArtists(artist_ids), actor) if artist_ids else [],
-        await bus(GetAlbums(album_ids), actor) if album_ids else [],
-        await bus(GetSongs(song_ids), actor) if song_ids else [],
-    )
+    artists = await bus(GetArtists(artist_ids), actor) if artist_ids else []
+    albums = await bus(GetAlbums(album_ids), actor) if album_ids else []
+    found = await bus(GetSongs(song_ids), actor) if song_ids else []
+    starred = {s.item_id: s.starred_at for s in stars.albums}, {s.item_id: s.starred_at for s in stars.artists}
+    return await _found(call, artists, albums, found, id3=id3, starred=starred)
 
 
 @METHODS.add("getStarred2")
 async def get_starred2(call: Call) -> Answer:
-    artists, albums, found = await _starred(call)
-    albums_starred, artists_starred = await starred_of(call)
-    value = {
-        "artist": [artist_id3(a, artists_starred) for a in artists],
-        "album": [album_id3(a, albums_starred) for a in albums],
-        "song": await songs(call, found),
-    }
-    return render_ok(call.format, Responses.STARRED2, value)
+    return render_ok(call.format, Responses.STARRED2, await _starred(call, id3=True))
 
 
 @METHODS.add("getStarred")
 async def get_starred(call: Call) -> Answer:
-    artists, albums, found = await _starred(call)
-    albums_starred, artists_starred = await starred_of(call)
-    value = {
-        "artist": [artist(a, artists_starred) for a in artists],
-        "album": [album_child(a, albums_starred) for a in albums],
-        "song": await songs(call, found),
-    }
-    return render_ok(call.format, Responses.STARRED, value)
+    return render_ok(call.format, Responses.STARRED, await _starred(call, id3=False))
