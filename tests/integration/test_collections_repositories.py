@@ -357,6 +357,23 @@ async def test_totals_counts_and_people(uows: UnitOfWorkFactory) -> None:
         assert {user_id: user.username for user_id, user in found.items()} == {owner.id: "owner", other.id: "other"}
 
 
+async def test_listed_by_id_are_the_page_rows_in_the_order_asked(uows: UnitOfWorkFactory) -> None:
+    """``listed`` (a page chosen elsewhere, the library's search) gives each collection as ``page``
+    does, in the order of the ids, leaving out the unknown ones."""
+    owner, friend, gone = await users(uows, "owner", "friend", "gone")
+    audio = await files(uows, owner, 2, durations=[1.5, 2.0])
+    first = await collection(uows, owner, "first", audio=audio, minutes=1, is_collaborative=True)
+    second = await collection(uows, owner, "second", minutes=2)
+    await share_then_deactivate(uows, [(first, friend, Permission.EDIT)], gone)
+    async with uows(read_only=True) as uow:
+        paged = (await uow.collection_queries.page(Listing(Scope.ALL), skip=0, limit=10)).items
+        listed = await uow.collection_queries.listed([second, 10**6, first])
+        assert await uow.collection_queries.listed([]) == []
+    assert [item.collection.id for item in listed] == [second, first]
+    assert [_described(item) for item in listed] == [_described(item) for item in paged]  # newest first: same order
+    assert listed[1].totals == TrackTotals(2, 3.5) and friend.id in listed[1].people
+
+
 @pytest.mark.postgres
 async def test_writers_of_one_collection_queue_on_its_row_lock(postgres_url: str) -> None:
     """A second writer's ``get(for_update=True)`` waits for the first to commit, then sees its

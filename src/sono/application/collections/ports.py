@@ -122,6 +122,11 @@ class CollectionQueries(Protocol):
         totals and collaborators (one statement for the page with its owners and totals, one for
         the collaborators with their users, and one counting the list when the page is full)."""
 
+    async def listed(self, collection_ids: Sequence[int]) -> list[Listed]:
+        """The collections ``collection_ids`` as list rows, in that order (missing ones left out):
+        what ``page`` gives each row, for a page chosen elsewhere (the library's search); two
+        statements."""
+
     async def shown(self, collection_id: int) -> Shown | None:
         """One collection with its files and people (three statements whatever its size)."""
 

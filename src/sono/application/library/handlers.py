@@ -176,7 +176,8 @@ class LibraryHandlers:
         """Collections the caller may see (``Collection.visible_to``) whose title matches."""
         viewer = ctx.actor.viewer
         page = await ctx.uow.library.search_collections(visible_collections(viewer), text, skip=skip, limit=limit)
-        return Page(cards(viewer, page.items), page.total, page.skip)
+        listed = await ctx.uow.collection_queries.listed(page.items)
+        return Page(cards(viewer, listed), page.total, page.skip)
 
     @staticmethod
     async def _users(ctx: Context, text: str, skip: int, limit: int) -> Page[User]:

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from sono.application.collections.ports import Listed
 from sono.application.common import Page
 from sono.application.library.messages import AlbumView, ArtistView, GenreView, SongView
 from sono.domain.audio import AudioFile
@@ -64,7 +63,6 @@ class LibraryRepository(Protocol):
 
     async def search_albums(self, visible: Spec, query: str, *, skip: int, limit: int) -> Page[AlbumView]: ...
     async def search_artists(self, visible: Spec, query: str, *, skip: int, limit: int) -> Page[ArtistView]: ...
-    async def search_collections(self, visible: Spec, query: str, *, skip: int, limit: int) -> Page[Listed]:
-        """Collections ``visible`` (a ``visible_collections`` specification) whose title matches,
-        ranked, then by title and id: each with its owner, track totals and collaborators (and
-        their users)."""
+    async def search_collections(self, visible: Spec, query: str, *, skip: int, limit: int) -> Page[int]:
+        """The ids of the collections ``visible`` (a ``visible_collections`` specification) whose
+        title matches, ranked, then by title and id (their rows: ``CollectionQueries.listed``)."""

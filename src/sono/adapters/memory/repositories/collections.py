@@ -83,6 +83,9 @@ class FakeCollectionQueries(FakeRepository):
         chosen = page(newest(self.session.select(self.db.collections, listed), "created_date"), skip, limit)
         return Page([self._listed(c) for c in chosen.items], chosen.total, chosen.skip)
 
+    async def listed(self, collection_ids: Sequence[int]) -> list[Listed]:
+        return [self._listed(self.db.collections[i]) for i in collection_ids if i in self.db.collections]
+
     def _listed(self, collection: Collection) -> Listed:
         """What the database returns: a copy without its tracks, with their totals."""
         files = [self.db.audio_files.get(track.audio_file_id) for track in collection.tracks]

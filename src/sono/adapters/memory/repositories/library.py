@@ -13,7 +13,6 @@ from sono.adapters.memory.repositories.base import (
     LibrarySongRow,
     repository,
 )
-from sono.application.collections.ports import Listed, TrackTotals
 from sono.application.common import Page
 from sono.application.library.messages import AlbumView, ArtistView, CoverArt, GenreView, SongView
 from sono.application.library.ports import AlbumFilter
@@ -284,19 +283,11 @@ class FakeLibraryRepository(FakeRepository):
         chosen = _ranked(songs, query, self._search)
         return Page(chosen[skip : skip + limit], len(chosen), skip)
 
-    async def search_collections(self, visible: Spec, query: str, *, skip: int, limit: int) -> Page[Listed]:
+    async def search_collections(self, visible: Spec, query: str, *, skip: int, limit: int) -> Page[int]:
         seen = [c for c in self.db.collections.values() if visible.holds(self._collection_facts(c))]
         seen.sort(key=lambda c: (search_text(c.title), c.id))
         chosen = _ranked(seen, query, lambda c: search_text(c.title))
-        listed = []
-        for collection in chosen[skip : skip + limit]:
-            files = [self.db.audio_files[i] for i in collection.audio_file_ids if i in self.db.audio_files]
-            totals = TrackTotals(len(files), float(sum(f.duration or 0.0 for f in files)))
-            people = {
-                c.user_id: self.db.users[c.user_id] for c in collection.collaborators if c.user_id in self.db.users
-            }
-            listed.append(Listed(collection, self.db.users[collection.owner_id], totals, people))
-        return Page(listed, len(chosen), skip)
+        return Page([c.id for c in chosen[skip : skip + limit] if c.id is not None], len(chosen), skip)
 
 
 def _cover(song: SongView) -> CoverArt:

@@ -160,6 +160,19 @@ class _PageStatements:
     count: Select[Any]
 
 
+def _track_totals() -> tuple[Any, Any]:
+    """A listed collection's ``track_count`` and ``duration``, as subqueries of its row."""
+    in_collection = collection_tracks.c.collection_id == collections.c.id
+    track_count = select(func.count()).select_from(collection_tracks).where(in_collection).scalar_subquery()
+    duration = (
+        select(func.coalesce(func.sum(audio_files.c.duration), 0.0))
+        .select_from(collection_tracks.join(audio_files, audio_files.c.id == collection_tracks.c.audio_file_id))
+        .where(in_collection)
+        .scalar_subquery()
+    )
+    return track_count.label("track_count"), duration.label("duration")
+
+
 @functools.cache
 def page_statements(scope: Scope, typed: bool) -> _PageStatements:
     """The statements of one kind of list, built once (parameters: ``user_id``,
@@ -174,22 +187,8 @@ def page_statements(scope: Scope, typed: bool) -> _PageStatements:
         chosen = chosen.where(collections.c.collection_type == _TYPE)
     counted = chosen.add_columns(func.count().over().label("total"))  # the whole list's length, on every row
     ids = counted.order_by(*_NEWEST_FIRST).offset(bindparam("skip")).limit(bindparam("limit")).subquery("page")
-    in_collection = collection_tracks.c.collection_id == collections.c.id
-    track_count = select(func.count()).select_from(collection_tracks).where(in_collection).scalar_subquery()
-    duration = (
-        select(func.coalesce(func.sum(audio_files.c.duration), 0.0))
-        .select_from(collection_tracks.join(audio_files, audio_files.c.id == collection_tracks.c.audio_file_id))
-        .where(in_collection)
-        .scalar_subquery()
-    )
     page = (
-        select(
-            *_COLLECTION.columns,
-            *_OWNER_OF.columns,
-            track_count.label("track_count"),
-            duration.label("duration"),
-            ids.c.total,
-        )
+        select(*_COLLECTION.columns, *_OWNER_OF.columns, *_track_totals(), ids.c.total)
         .select_from(
             collections.join(ids, ids.c.id == collections.c.id).join(users, users.c.id == collections.c.owner_id)
         )
@@ -217,6 +216,11 @@ _TRACKS_WITH_FILES = (
     )
     .where(collection_tracks.c.collection_id == bindparam("collection_id", type_=Integer))
     .order_by(collection_tracks.c.track_order)
+)
+_LISTED_BY_ID = (
+    select(*_COLLECTION.columns, *_OWNER_OF.columns, *_track_totals())
+    .join(users, users.c.id == collections.c.owner_id)
+    .where(collections.c.id.in_(bindparam("ids", expanding=True)))
 )
 _COLLABORATOR = _Builder(Collaborator, collaborators)
 _PERSON_OF = _Builder(User, users, _PERSON)
@@ -248,6 +252,17 @@ class SqlCollectionQueries(SqlRepository):
             return Page(found, int(rows[0]["total"]), skip)
         total = 0 if skip == 0 else int(await self.session.scalar(statements.count, values) or 0)
         return Page(found, total, skip)
+
+    async def listed(self, collection_ids: Sequence[int]) -> list[Listed]:
+        if not collection_ids:
+            return []
+        rows = (await self.session.execute(_LISTED_BY_ID, {"ids": list(collection_ids)})).mappings().all()
+        people: dict[int, User] = {}
+        by_id = {row["id"]: self._listed(row, people) for row in rows}
+        found = [by_id[i] for i in collection_ids if i in by_id]
+        if found:
+            await self._add_collaborators(found, people)
+        return found
 
     async def shown(self, collection_id: int) -> Shown | None:
         values = {"collection_id": collection_id}

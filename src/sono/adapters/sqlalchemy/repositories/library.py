@@ -50,12 +50,11 @@ from sono.adapters.sqlalchemy.tables import (
     play_counts,
     users,
 )
-from sono.application.collections.ports import Listed, TrackTotals
 from sono.application.common import Page
 from sono.application.library.messages import AlbumView, ArtistView, CoverArt, GenreView, SongView
 from sono.application.library.ports import AlbumFilter
 from sono.domain.audio import AudioFile
-from sono.domain.collections import Collaborator, Collection
+from sono.domain.collections import Collection
 from sono.domain.library import (
     SHUFFLE_FACTOR,
     SHUFFLE_MODULUS,
@@ -632,7 +631,7 @@ class SqlLibraryRepository(SqlRepository):
 
     # ------------------------------------------------------------------ collections
 
-    async def search_collections(self, visible: Spec, query: str, *, skip: int, limit: int) -> Page[Listed]:
+    async def search_collections(self, visible: Spec, query: str, *, skip: int, limit: int) -> Page[int]:
         indexed = library_collections
         joined = indexed.join(collections, collections.c.id == indexed.c.collection_id).join(
             _holder, _holder.c.id == collections.c.owner_id
@@ -647,48 +646,4 @@ class SqlLibraryRepository(SqlRepository):
             .limit(limit)
         )
         rows, total = await self._paged(page, select(func.count()).select_from(joined).where(chosen), skip)
-        return Page(await self._listed([row["id"] for row in rows]), total, skip)
-
-    async def _listed(self, ids: list[int]) -> list[Listed]:
-        """The collections ``ids`` (in that order) with their owners, totals and collaborators."""
-        if not ids:
-            return []
-        in_collection = collection_tracks.c.collection_id == collections.c.id
-        track_count = select(func.count()).select_from(collection_tracks).where(in_collection).scalar_subquery()
-        duration = (
-            select(func.coalesce(func.sum(audio_files.c.duration), 0.0))
-            .select_from(collection_tracks.join(audio_files, audio_files.c.id == collection_tracks.c.audio_file_id))
-            .where(in_collection)
-            .scalar_subquery()
-        )
-        heads = await self._rows(
-            select(
-                *collections.c,
-                *(column.label(f"o_{column.name}") for column in _holder.c),
-                track_count.label("sono_tracks"),
-                duration.label("sono_duration"),
-            )
-            .join_from(collections, _holder, _holder.c.id == collections.c.owner_id)
-            .where(collections.c.id.in_(ids))
-        )
-        person = users.alias("person")
-        members = await self._rows(
-            select(*collaborators.c, *(column.label(f"p_{column.name}") for column in person.c))
-            .join_from(collaborators, person, person.c.id == collaborators.c.user_id)
-            .where(collaborators.c.collection_id.in_(ids))
-            .order_by(collaborators.c.added_date, collaborators.c.id)
-        )
-        found: dict[int, Listed] = {}
-        for row in heads:
-            collection = _build(Collection, {c.name: row[c.name] for c in collections.c})
-            collection.__dict__.update(tracks=[], collaborators=[])
-            owner = _build(User, {c.name: row[f"o_{c.name}"] for c in users.c})
-            totals = TrackTotals(int(row["sono_tracks"] or 0), float(row["sono_duration"] or 0.0))
-            found[row["id"]] = Listed(collection, owner, totals, {})
-        for row in members:
-            listed = found.get(row["collection_id"])
-            if listed is None:
-                continue
-            listed.collection.collaborators.append(_build(Collaborator, {c.name: row[c.name] for c in collaborators.c}))
-            listed.people[row["user_id"]] = _build(User, {c.name: row[f"p_{c.name}"] for c in users.c})  # type: ignore[index]
-        return [found[i] for i in ids if i in found]
+        return Page([row["id"] for row in rows], total, skip)
