@@ -68,13 +68,6 @@ def app_password_out(view: AppPasswordView) -> AppPasswordOut:
 
 
 def created_out(created: CreatedAppPassword) -> CreatedAppPasswordOut:
-    view = created.credential
-    return CreatedAppPasswordOut(
-        id=view.id,
-        name=view.name,
-        created_at=utc(view.created_at),
-        last_used_at=utc(view.last_used_at),
-        last_client=view.last_client,
-        hint=view.hint,
-        secret=created.secret,
-    )
+    """The listed fields, and the secret this once."""
+    listed = msgspec.structs.asdict(app_password_out(created.credential))
+    return CreatedAppPasswordOut(**listed, secret=created.secret)
