@@ -36,6 +36,7 @@ from sono.application.collections.admin import CollectionAdminService
 from sono.application.collections.ports import CollectionCatalog
 from sono.application.collections.service import CollectionService
 from sono.application.events import EventDelivery, JobQueue, NoJobQueue, Outbox
+from sono.application.gdpr.handlers import GdprHandlers
 from sono.application.gdpr.service import GdprService
 from sono.application.imports.handlers import ImportHandlers
 from sono.application.jobs import JobRunner
@@ -186,7 +187,9 @@ class Container:
     @cached_property
     def gdpr(self) -> GdprService:
         p = self.ports
-        return self._instrument("gdpr", GdprService(p.uow, p.hasher, p.decryptor, p.clock, self.media))
+        return self._instrument(
+            "gdpr", GdprService(p.uow, p.hasher, p.decryptor, p.clock, self.media, lambda m, a: self.bus(m, a))
+        )
 
     @cached_property
     def bus(self) -> MessageBus:
@@ -203,6 +206,7 @@ class Container:
             AdminHandlers(self.ports.uow, self.ports.clock, self.media, self.gdpr),
             AnnotationHandlers(self.ports.clock, self.ports.song_annotations),
             AnnouncementHandlers(self.ports.clock),
+            GdprHandlers(self.ports.clock),
             AuditHandlers(self.ports.clock, retention=timedelta(days=retention_days) if retention_days else None),
             MaintenanceHandlers(self.ports.maintenance, self.ports.clock),
             PlayerHandlers(),

@@ -1,64 +1,46 @@
-"""GDPR: deletion (scheduled or immediate, soft or hard), data export and consents."""
+"""GDPR: immediate deletion and the sweep of scheduled ones (the claims and leases), and the old
+entry points of the other use cases, which now send their messages through the bus
+(``sono.application.gdpr.messages``; their handlers are in ``handlers``)."""
 
 from __future__ import annotations
 
-import ipaddress
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
 
+from sono.application import context
 from sono.application.accounts.ports import PasswordDecryptor, PasswordHasher
-from sono.application.common import CALLER_GONE, PasswordInput, Principal, Problems, audit
+from sono.application.common import PasswordInput, Principal, audit
 from sono.application.gdpr.erasure import AccountEraser
+from sono.application.gdpr.messages import (
+    DELETION_PENDING,
+    NO_PENDING_DELETION,
+    CancelDeletion,
+    DataExport,
+    DeletionStatusView,
+    ExportData,
+    GetDeletionStatus,
+    GiveConsent,
+    ListConsents,
+    RequestDeletion,
+)
 from sono.application.media.service import MediaService
+from sono.application.messages import Actor, Message
 from sono.application.ports import Clock
 from sono.application.uow import UnitOfWorkFactory
-from sono.domain.annotations import PlayCount, Star
-from sono.domain.app_passwords import ExportedAppPassword
-from sono.domain.audio import AudioFile
-from sono.domain.collections import Collaborator, Collection
-from sono.domain.errors import Conflict, NotAuthenticated, NotFound, SessionEnded
-from sono.domain.gdpr import (
-    CONSENT_TYPE_MAX,
-    CONSENT_VERSION_MAX,
-    DELETION_GRACE_PERIOD,
-    DELETION_REASON_MAX,
-    AuditEntry,
-    AuditEvent,
-    Consent,
-    DeletionRequest,
-    DeletionStatus,
-    DeletionType,
-)
-from sono.domain.users import User
+from sono.domain.errors import NotAuthenticated, NotFound
+from sono.domain.gdpr import AuditEvent, Consent, DeletionRequest, DeletionStatus, DeletionType
 
-DELETION_PENDING = "A deletion request is already pending"
-NO_PENDING_DELETION = "No pending deletion request found"
+Send = Callable[[Message[Any], Actor], Awaitable[Any]]
 INCORRECT_PASSWORD = "Incorrect password"
-
-
-@dataclass(frozen=True, slots=True)
-class DeletionStatusView:
-    """The pending deletion as of ``now`` (None: nothing pending)."""
-
-    request: DeletionRequest | None
-    days_remaining: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class DataExport:
-    """Everything stored about a user. The edge renders it field by field (an allow-list)."""
-
-    exported_at: datetime
-    user: User
-    audio_files: list[AudioFile]
-    collections: list[Collection]
-    collaborations: list[tuple[Collection, Collaborator]]
-    consents: list[Consent]
-    deletion_requests: list[DeletionRequest]
-    audit_log: list[AuditEntry]
-    app_passwords: list[ExportedAppPassword] = field(default_factory=list)
-    stars: list[Star] = field(default_factory=list)
-    play_counts: list[PlayCount] = field(default_factory=list)
+__all__ = [
+    "DELETION_PENDING",
+    "INCORRECT_PASSWORD",
+    "NO_PENDING_DELETION",
+    "DataExport",
+    "DeletionStatusView",
+    "GdprService",
+]
 
 
 class GdprService:
@@ -69,7 +51,10 @@ class GdprService:
         decryptor: PasswordDecryptor,
         clock: Clock,
         media: MediaService,
+        send: Send,
     ) -> None:
+        """``send``: the bus, to which the old entry points hand their messages."""
+        self._send = send
         self._uow = uow
         self._hasher = hasher
         self._decryptor = decryptor
@@ -82,59 +67,15 @@ class GdprService:
     async def request_deletion(
         self, principal: Principal, deletion_type: DeletionType, reason: str | None, *, ip: str | None = None
     ) -> DeletionRequest:
-        """Schedule the account's deletion after the grace period; 409 if one is pending."""
-        problems = Problems()
-        if reason is not None and len(reason) > DELETION_REASON_MAX:
-            problems.check("reason", [f"Reason must be at most {DELETION_REASON_MAX} characters"])
-        problems.raise_if_any()
-        now = self._clock.now()
-        request = DeletionRequest(
-            user_id=principal.user_id,
-            deletion_type=deletion_type,
-            requested_at=now,
-            scheduled_for=now + DELETION_GRACE_PERIOD,
-            reason=reason,
-        )
-        try:
-            async with self._uow() as uow:
-                user = await uow.users.get(principal.user_id, for_update=True)
-                if user is None:
-                    raise NotFound("User not found")
-                if await uow.deletions.pending_for_user(principal.user_id) is not None:
-                    raise Conflict(DELETION_PENDING)
-                await uow.deletions.add(request)
-                user.deletion_requested_at = now
-                await audit(
-                    uow,
-                    self._clock,
-                    AuditEvent.DELETION_REQUESTED,
-                    user_id=principal.user_id,
-                    ip=ip,
-                    deletion_type=str(deletion_type),
-                )
-                await uow.commit()
-        except Conflict:
-            raise Conflict(DELETION_PENDING) from None
-        return request
+        with _from(ip):
+            return await self._send(RequestDeletion(deletion_type, reason), principal.actor)
 
     async def cancel_deletion(self, principal: Principal, *, ip: str | None = None) -> DeletionRequest:
-        async with self._uow() as uow:
-            user = await uow.users.get(principal.user_id, for_update=True)
-            request = await uow.deletions.pending_for_user(principal.user_id)
-            if request is None or user is None:
-                raise NotFound(NO_PENDING_DELETION)
-            request.cancel(self._clock.now())
-            user.deletion_requested_at = None
-            await audit(uow, self._clock, AuditEvent.DELETION_CANCELLED, user_id=principal.user_id, ip=ip)
-            await uow.commit()
-        return request
+        with _from(ip):
+            return await self._send(CancelDeletion(), principal.actor)
 
     async def deletion_status(self, principal: Principal) -> DeletionStatusView:
-        async with self._uow(read_only=True) as uow:
-            request = await uow.deletions.pending_for_user(principal.user_id)
-        if request is None:
-            return DeletionStatusView(None, None)
-        return DeletionStatusView(request, request.days_remaining(self._clock.now()))
+        return await self._send(GetDeletionStatus(), principal.actor)
 
     async def delete_now(
         self, principal: Principal, password: PasswordInput, deletion_type: DeletionType, *, ip: str | None = None
@@ -195,38 +136,11 @@ class GdprService:
                 await uow.commit()
             done += len(claimed)
 
-    # ------------------------------------------------------------------ export
+    # ------------------------------------------------------------------ export and consents
 
     async def export_data(self, principal: Principal, *, ip: str | None = None) -> DataExport:
-        """Everything stored about the user."""
-        user_id = principal.user_id
-        async with self._uow() as uow:
-            user = await uow.users.get(user_id)
-            if user is None:
-                raise NotFound("User not found")
-            audio = await uow.audio_files.list_for_owner(user_id, skip=0, limit=1_000_000)
-            collaborations = [
-                (collection, collection.collaborator(user_id))
-                for collection in await uow.collections.member_of(user_id)
-            ]
-            export = DataExport(
-                exported_at=self._clock.now(),
-                user=user,
-                audio_files=list(audio.items),
-                collections=await uow.collections.owned_by(user_id),
-                collaborations=collaborations,
-                consents=await uow.consents.list_for_user(user_id),
-                deletion_requests=await uow.deletions.list_for_user(user_id),
-                audit_log=await uow.audit.list_for_user(user_id),
-                app_passwords=[ExportedAppPassword.of(c) for c in await uow.app_passwords.list_for_user(user_id)],
-                stars=await uow.annotations.stars_of(user_id),
-                play_counts=await uow.annotations.plays_of(user_id),
-            )
-            await audit(uow, self._clock, AuditEvent.DATA_EXPORTED, user_id=user_id, ip=ip)
-            await uow.commit()
-        return export
-
-    # ------------------------------------------------------------------ consents
+        with _from(ip):
+            return await self._send(ExportData(), principal.actor)
 
     async def give_consent(
         self,
@@ -237,47 +151,13 @@ class GdprService:
         *,
         ip: str | None = None,
     ) -> Consent:
-        """Record a consent. A newer consent of the same type supersedes the active one, so
-        exactly one per type is active."""
-        consent_type, consent_version = consent_type.strip(), consent_version.strip()
-        problems = Problems()
-        if not 1 <= len(consent_type) <= CONSENT_TYPE_MAX:
-            problems.check("consent_type", [f"Consent type must be 1 to {CONSENT_TYPE_MAX} characters"])
-        if not 1 <= len(consent_version) <= CONSENT_VERSION_MAX:
-            problems.check("consent_version", [f"Consent version must be 1 to {CONSENT_VERSION_MAX} characters"])
-        if ip_address is not None:
-            try:
-                ip_address = str(ipaddress.ip_address(ip_address.strip()))
-            except ValueError:
-                problems.check("ip_address", ["value is not a valid IP address"])
-        problems.raise_if_any()
-        now = self._clock.now()
-        consent = Consent(
-            user_id=principal.user_id,
-            consent_type=consent_type,
-            consent_version=consent_version,
-            given_at=now,
-            ip_address=ip_address or ip,
-        )
-        async with self._uow() as uow:
-            # one consent change per user at a time; an account deleted meanwhile gives none
-            if await uow.users.get(principal.user_id, for_update=True) is None:
-                raise SessionEnded(CALLER_GONE)
-            for previous in await uow.consents.active_of_type(principal.user_id, consent_type):
-                previous.withdrawn_at = now
-            await uow.consents.add(consent)
-            await audit(
-                uow,
-                self._clock,
-                AuditEvent.CONSENT_GIVEN,
-                user_id=principal.user_id,
-                ip=ip,
-                consent_type=consent_type,
-                consent_version=consent_version,
-            )
-            await uow.commit()
-        return consent
+        with _from(ip):
+            return await self._send(GiveConsent(consent_type, consent_version, ip_address), principal.actor)
 
     async def consents(self, principal: Principal) -> list[Consent]:
-        async with self._uow(read_only=True) as uow:
-            return await uow.consents.list_for_user(principal.user_id)
+        return await self._send(ListConsents(), principal.actor)
+
+
+def _from(ip: str | None) -> AbstractContextManager[object]:
+    """The request's address as the callers of the old signatures gave it."""
+    return context.bind(ip=ip) if ip is not None else nullcontext()

@@ -9,7 +9,7 @@ from typing import Annotated
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from sono.application.gdpr.service import DataExport, DeletionStatusView
+from sono.application.gdpr.messages import DataExport, DeletionStatusView
 from sono.application.media.service import MediaService
 from sono.domain.gdpr import (
     CONSENT_TYPE_MAX,

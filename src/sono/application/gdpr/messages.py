@@ -1,0 +1,104 @@
+"""What entrypoints may ask of the GDPR features (the caller's own account: its deletion, its data,
+its consents), and what they get back. The request's address, where one is recorded, comes from
+``sono.application.context``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import ClassVar
+
+from sono.application.messages import Audience, Command, Query
+from sono.domain.annotations import PlayCount, Star
+from sono.domain.app_passwords import ExportedAppPassword
+from sono.domain.audio import AudioFile
+from sono.domain.collections import Collaborator, Collection
+from sono.domain.gdpr import AuditEntry, Consent, DeletionRequest, DeletionType
+from sono.domain.users import User
+
+DELETION_PENDING = "A deletion request is already pending"
+NO_PENDING_DELETION = "No pending deletion request found"
+USER_NOT_FOUND = "User not found"
+
+
+@dataclass(frozen=True, slots=True)
+class DeletionStatusView:
+    """The pending deletion as of ``now`` (None: nothing pending)."""
+
+    request: DeletionRequest | None
+    days_remaining: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class DataExport:
+    """Everything stored about a user. The edge renders it field by field (an allow-list)."""
+
+    exported_at: datetime
+    user: User
+    audio_files: list[AudioFile]
+    collections: list[Collection]
+    collaborations: list[tuple[Collection, Collaborator]]
+    consents: list[Consent]
+    deletion_requests: list[DeletionRequest]
+    audit_log: list[AuditEntry]
+    app_passwords: list[ExportedAppPassword] = field(default_factory=list)
+    stars: list[Star] = field(default_factory=list)
+    play_counts: list[PlayCount] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------- deletion
+
+
+@dataclass(frozen=True, slots=True)
+class RequestDeletion(Command[DeletionRequest]):
+    """Schedule the caller's account's deletion after the grace period; 409 if one is pending."""
+
+    audience: ClassVar[Audience] = Audience.SIGNED_IN
+    deletion_type: DeletionType = DeletionType.SOFT
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelDeletion(Command[DeletionRequest]):
+    """Cancel the caller's pending deletion (404 when none is pending)."""
+
+    audience: ClassVar[Audience] = Audience.SIGNED_IN
+
+
+@dataclass(frozen=True, slots=True)
+class GetDeletionStatus(Query[DeletionStatusView]):
+    """The caller's pending deletion, if any."""
+
+    audience: ClassVar[Audience] = Audience.SIGNED_IN
+
+
+# ---------------------------------------------------------------------- export
+
+
+@dataclass(frozen=True, slots=True)
+class ExportData(Command[DataExport]):
+    """Everything stored about the caller (a command: the export itself is audited)."""
+
+    audience: ClassVar[Audience] = Audience.SIGNED_IN
+
+
+# ---------------------------------------------------------------------- consents
+
+
+@dataclass(frozen=True, slots=True)
+class GiveConsent(Command[Consent]):
+    """Record a consent of the caller. A newer consent of the same type supersedes the active one,
+    so exactly one per type is active. ``ip_address`` is the one the client states; without it,
+    the request's address is recorded."""
+
+    audience: ClassVar[Audience] = Audience.SIGNED_IN
+    consent_type: str
+    consent_version: str
+    ip_address: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListConsents(Query[list[Consent]]):
+    """The caller's consents, newest first."""
+
+    audience: ClassVar[Audience] = Audience.SIGNED_IN
