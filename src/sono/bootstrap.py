@@ -16,10 +16,11 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from sono.application.accounts.handlers import AccountHandlers
 from sono.application.accounts.password_reset import PasswordResetService
 from sono.application.accounts.ports import Notifier, PasswordDecryptor, PasswordHasher, SessionLookup, TokenIssuer
 from sono.application.accounts.profiles import AccountService
-from sono.application.accounts.sessions import AuthService
+from sono.application.accounts.sessions import AuthService, SessionHandlers
 from sono.application.admin.handlers import AdminHandlers
 from sono.application.annotations.handlers import AnnotationHandlers
 from sono.application.annotations.ports import SongAnnotations
@@ -47,6 +48,7 @@ from sono.application.maintenance.ports import MaintenanceStore
 from sono.application.media.handlers import MediaReactions
 from sono.application.media.ports import ImageCache, MediaInspector, ObjectStorage, UrlSigner
 from sono.application.media.service import MediaService
+from sono.application.messages import Actor, Message
 from sono.application.metrics import MeteredMessages, Metrics, NoMetrics, instrumented
 from sono.application.players.handlers import PlayerHandlers
 from sono.application.ports import Clock, HealthCheck, RateLimiter, TemporaryFiles
@@ -139,20 +141,7 @@ class Container:
 
     @cached_property
     def auth(self) -> AuthService:
-        p = self.ports
-        return self._instrument(
-            "auth",
-            AuthService(
-                p.uow,
-                p.hasher,
-                p.tokens,
-                p.decryptor,
-                p.clock,
-                self.maintenance,
-                p.sessions,
-                refresh_grace=timedelta(seconds=self.settings.refresh_grace_seconds),
-            ),
-        )
+        return self._instrument("auth", AuthService(self._send))
 
     @cached_property
     def accounts(self) -> AccountService:
@@ -166,6 +155,7 @@ class Container:
                 p.clock,
                 self.media,
                 default_upload_limit=self.settings.default_upload_limit,
+                send=self._send,
             ),
         )
 
@@ -181,15 +171,18 @@ class Container:
                 p.notifier,
                 p.clock,
                 min_response_seconds=self.settings.forgot_password_floor,
+                send=self._send,
             ),
         )
 
     @cached_property
     def gdpr(self) -> GdprService:
         p = self.ports
-        return self._instrument(
-            "gdpr", GdprService(p.uow, p.hasher, p.decryptor, p.clock, self.media, lambda m, a: self.bus(m, a))
-        )
+        return self._instrument("gdpr", GdprService(p.uow, p.hasher, p.decryptor, p.clock, self.media, self._send))
+
+    async def _send(self, message: Message[Any], actor: Actor) -> Any:
+        """The bus, for the services' entry points that hand their messages to it."""
+        return await self.bus(message, actor)
 
     @cached_property
     def bus(self) -> MessageBus:
@@ -205,6 +198,22 @@ class Container:
         bus.register(
             AdminHandlers(self.ports.uow, self.ports.clock, self.media, self.gdpr),
             AnnotationHandlers(self.ports.clock, self.ports.song_annotations),
+            AccountHandlers(
+                self.ports.clock,
+                self.ports.tokens,
+                self.ports.hasher,
+                self.ports.decryptor,
+                default_upload_limit=self.settings.default_upload_limit,
+            ),
+            SessionHandlers(
+                self.ports.hasher,
+                self.ports.tokens,
+                self.ports.decryptor,
+                self.ports.clock,
+                self.maintenance,
+                self.ports.sessions,
+                refresh_grace=timedelta(seconds=self.settings.refresh_grace_seconds),
+            ),
             AnnouncementHandlers(self.ports.clock),
             GdprHandlers(self.ports.clock),
             AuditHandlers(self.ports.clock, retention=timedelta(days=retention_days) if retention_days else None),

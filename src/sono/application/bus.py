@@ -8,6 +8,13 @@ runs what the handler asked to do after the commit.
 
 Handlers are methods marked ``@handles(MessageType)`` on a feature's handler object, which receives
 its ports in its constructor; ``MessageBus.register`` collects them.
+
+Work that must not happen inside a transaction (a password's hash, checked or computed) is a
+message's *preparation*: a method marked ``@prepares(MessageType)``, which the bus runs after the
+audience check and before it opens the unit of work; it may only read, by asking queries
+(``Preparation.ask``), and its answer reaches the handler as ``ctx.prepared``. A message whose class
+says ``unit_of_work = False`` (a read served by a fast port, as every request's authentication)
+gets no unit of work at all.
 """
 
 from __future__ import annotations
@@ -17,14 +24,14 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, NoReturn, Protocol, TypeVar, cast
 
 from sono.application.common import CALLER_GONE
 from sono.application.events import JobQueue, NoJobQueue, Outbox, OutboxEntry, decode
-from sono.application.messages import Actor, Message
+from sono.application.messages import Actor, Message, Query
 from sono.application.tracing import Tracer
 from sono.application.uow import UnitOfWork, UnitOfWorkFactory
-from sono.domain.errors import SessionEnded
+from sono.domain.errors import SessionEnded, SonoError
 from sono.domain.events import Event
 
 R = TypeVar("R")
@@ -32,6 +39,7 @@ M = TypeVar("M", bound=Message[Any])
 log = logging.getLogger(__name__)
 
 _HANDLES = "__sono_handles__"
+_PREPARES = "__sono_prepares__"
 
 
 @dataclass(slots=True)
@@ -40,8 +48,15 @@ class Context:
 
     actor: Actor
     uow: UnitOfWork
+    prepared: Any = None
+    """What the message's preparation (``@prepares``) answered, if it has one."""
     _after_commit: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
     _events: list[Event] = field(default_factory=list)
+
+    def refuse(self, error: SonoError) -> NoReturn:
+        """Answer ``error``, but commit what the command wrote first (the audit entry of a refused
+        attempt); nothing runs after commit."""
+        raise _Refused(error)
 
     def publish(self, event: Event) -> None:
         """Record ``event``: the bus stores it in the outbox in this unit of work before it commits
@@ -55,7 +70,37 @@ class Context:
         self._after_commit.append(effect)
 
 
+class _Refused(Exception):
+    def __init__(self, error: SonoError) -> None:
+        self.error = error
+
+
+@dataclass(frozen=True, slots=True)
+class Preparation:
+    """What a message's preparation works with: who asks, and read access through queries."""
+
+    actor: Actor
+    _bus: MessageBus
+
+    async def ask(self, query: Query[R]) -> R:
+        """Send ``query`` as the same actor (a preparation never writes)."""
+        if query.writes:  # pragma: no cover - Query says so
+            raise TypeError(f"{query.name()} is not a query")
+        return await self._bus(query, self.actor)
+
+
+class _NoUnitOfWork:
+    """What a handler of a message without a unit of work finds as ``ctx.uow``."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        raise RuntimeError(f"{self._name} has no unit of work")
+
+
 Handler = Callable[[Any, Context], Awaitable[Any]]
+Preparer = Callable[[Any, Preparation], Awaitable[Any]]
 Call = Callable[[], Awaitable[Any]]
 
 
@@ -75,6 +120,17 @@ def handles(message_type: type[Message[Any]]) -> Callable[[Callable[..., Awaitab
     return mark
 
 
+def prepares(message_type: type[Message[Any]]) -> Callable[[Callable[..., Awaitable[Any]]], Any]:
+    """Marks a message's preparation for ``MessageBus.register``: ``(message, Preparation)``, run
+    before the unit of work opens; its answer is the handler's ``ctx.prepared``."""
+
+    def mark(method: Callable[..., Awaitable[Any]]) -> Any:
+        setattr(method, _PREPARES, message_type)
+        return method
+
+    return mark
+
+
 class MessageBus:
     def __init__(
         self,
@@ -89,6 +145,7 @@ class MessageBus:
         self._jobs = jobs or NoJobQueue()
         self._middleware = list(middleware)
         self._handlers: dict[type[Message[Any]], Handler] = {}
+        self._preparers: dict[type[Message[Any]], Preparer] = {}
 
     def register(self, *handler_objects: object) -> None:
         """Add every ``@handles`` method of the given objects (a message type has one handler)
@@ -97,6 +154,11 @@ class MessageBus:
             if self.outbox is not None:
                 self.outbox.register(obj)
             for _, method in inspect.getmembers(obj, inspect.ismethod):
+                prepared_type = getattr(method, _PREPARES, None)
+                if prepared_type is not None:
+                    if prepared_type in self._preparers:
+                        raise ValueError(f"{prepared_type.__name__} already has a preparation")
+                    self._preparers[prepared_type] = method
                 message_type = getattr(method, _HANDLES, None)
                 if message_type is None:
                     continue
@@ -130,6 +192,16 @@ class MessageBus:
         return result
 
     async def _handle(self, handler: Handler, message: Message[Any], actor: Actor) -> Any:
+        prepare = self._preparers.get(type(message))
+        prepared = await prepare(message, Preparation(actor, self)) if prepare is not None else None
+        if not message.unit_of_work:
+            context = Context(actor, cast(UnitOfWork, _NoUnitOfWork(message.name())), prepared)
+            result = await handler(message, context)
+            if context._events:
+                raise RuntimeError(f"{message.name()} has no unit of work: it cannot publish events")
+            await _run_effects(context, message.name())
+            return result
+        refused: SonoError | None = None
         async with self._uow(read_only=not message.writes) as uow:
             # Whatever a user's command writes may refer to them (an author, an audit entry's
             # actor): their row is held first, as the lock order wants (``sono.application.uow``),
@@ -137,13 +209,19 @@ class MessageBus:
             user_id = actor.user_id
             if message.writes and user_id is not None and user_id not in await uow.users.hold([user_id]):
                 raise SessionEnded(CALLER_GONE)
-            context = Context(actor, uow)
-            result = await handler(message, context)
+            context = Context(actor, uow, prepared)
+            try:
+                result = await handler(message, context)
+            except _Refused as refusal:
+                refused = refusal.error
+                context._after_commit.clear()
             if message.writes:
                 await self._store_events(uow, context)
                 await uow.commit()
             elif context._events:
                 raise RuntimeError(f"{message.name()} is a query: it cannot publish events")
+        if refused is not None:
+            raise refused
         await _run_effects(context, message.name())
         return result
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sono.application import context
-from sono.application.messages import Actor, Via
+from sono.application.messages import Actor, Message, Via
 from sono.domain.access import Viewer
 from sono.domain.errors import FieldError, SessionEnded, ValidationFailed
 from sono.domain.gdpr import AuditEntry
@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from sono.application.uow import UnitOfWork
 
 T = TypeVar("T")
+Send = Callable[[Message[Any], Actor], Awaitable[Any]]
+"""The bus as the old service entry points see it: they hand their messages to it."""
 CALLER_GONE = "Could not validate credentials"
 """Why a request fails whose caller's account was deleted while it ran (as a moment later)."""
 log = logging.getLogger(__name__)
@@ -75,7 +77,7 @@ class PasswordInput:
     """A password as the client sent it: plain text, or RSA-OAEP encrypted and base64 encoded
     (``X-Password-Encrypted: true``)."""
 
-    value: str
+    value: str = field(repr=False)
     encrypted: bool = False
 
     def reveal(self, decryptor: PasswordDecryptor) -> str:

@@ -97,6 +97,8 @@ class Message(Generic[R]):
 
     audience: ClassVar[Audience] = Audience.ANYONE
     writes: ClassVar[bool] = False
+    unit_of_work: ClassVar[bool] = True
+    """False: the bus opens no unit of work for it (a read answered by a fast port alone)."""
 
     @classmethod
     def name(cls) -> str:

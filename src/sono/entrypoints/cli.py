@@ -160,9 +160,11 @@ def _cmd_users_create_admin(settings: Settings, args: argparse.Namespace) -> int
 
     async def create() -> None:
         async with _container(settings) as container:
-            user = await container.accounts.register(
-                args.username, args.email, PasswordInput(password), args.display_name, superuser=True
-            )
+            from sono.application.accounts.messages import CreateAdmin
+            from sono.application.messages import Actor
+
+            message = CreateAdmin(args.username, args.email, PasswordInput(password), args.display_name)
+            user = await container.bus(message, Actor.operator())
         _show(id=user.id, username=user.username, is_superuser=user.is_superuser)
 
     asyncio.run(create())
@@ -172,7 +174,10 @@ def _cmd_users_create_admin(settings: Settings, args: argparse.Namespace) -> int
 def _cmd_users_promote(settings: Settings, args: argparse.Namespace) -> int:
     async def promote() -> None:
         async with _container(settings) as container:
-            user = await container.accounts.promote(args.username)
+            from sono.application.accounts.messages import PromoteUser
+            from sono.application.messages import Actor
+
+            user = await container.bus(PromoteUser(args.username), Actor.operator())
         _show(id=user.id, username=user.username, is_superuser=user.is_superuser)
 
     asyncio.run(promote())

@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from contextlib import nullcontext
+from typing import Any
 
+from sono.application import context
+from sono.application.accounts.messages import ResetPassword, VerifyResetToken
 from sono.application.accounts.ports import Notifier, PasswordDecryptor, PasswordHasher
-from sono.application.common import PasswordInput, Problems, audit
+from sono.application.common import PasswordInput, Send, audit
+from sono.application.messages import ANONYMOUS, Message
 from sono.application.ports import Clock
 from sono.application.uow import UnitOfWork, UnitOfWorkFactory
 from sono.domain.errors import BadRequest, DeliveryFailed
 from sono.domain.gdpr import AuditEvent
 from sono.domain.sessions import RESET_TOKEN_LIFETIME, PasswordResetToken, ResetTokenState
-from sono.domain.users import password_problems
 
 SEND_FAILED = "Failed to send password reset email. Please try again later."
+UNKNOWN_TOKEN = "Invalid or expired reset token"
+TOKEN_USED = "This reset link has already been used"
 _TOKEN_ERRORS = {
-    ResetTokenState.UNKNOWN: "Invalid or expired reset token",
-    ResetTokenState.USED: "This reset link has already been used",
+    ResetTokenState.UNKNOWN: UNKNOWN_TOKEN,
+    ResetTokenState.USED: TOKEN_USED,
     ResetTokenState.EXPIRED: "This reset link has expired. Please request a new one.",
 }
 
@@ -38,7 +44,10 @@ class PasswordResetService:
         clock: Clock,
         *,
         min_response_seconds: float = 0.05,
+        send: Send | None = None,
     ) -> None:
+        """``send``: the bus, to which the entry points already converted hand their messages."""
+        self._send = send
         self._uow = uow
         self._hasher = hasher
         self._decryptor = decryptor
@@ -61,37 +70,20 @@ class PasswordResetService:
             await self._clock.sleep(target - elapsed)
 
     async def verify_token(self, token: str) -> None:
-        """Raises ``BadRequest`` (unknown, used or expired) unless the token can reset a password."""
-        async with self._uow(read_only=True) as uow:
-            await self._usable_token(uow, token)
+        """Raises ``BadRequest`` (unknown, used or expired) unless the token can reset a password
+        (the ``VerifyResetToken`` message)."""
+        await self._through_bus(VerifyResetToken(token))
 
     async def reset_password(self, token: str, new_password: PasswordInput, *, ip: str | None = None) -> None:
         """Set the new password, use up the token (and every other one of the user) and end every
-        session of the user."""
-        plain = new_password.reveal(self._decryptor)
-        async with self._uow(read_only=True) as uow:
-            await self._usable_token(uow, token)
-        problems = Problems()
-        problems.check("new_password", password_problems(plain))
-        problems.raise_if_any()
-        password_hash = await self._hasher.hash(plain)
-        now = self._clock.now()
-        async with self._uow() as uow:
-            reset = await self._usable_token(uow, token)
-            assert reset.id is not None
-            if not await uow.reset_tokens.consume(reset.id, now):
-                raise BadRequest(_TOKEN_ERRORS[ResetTokenState.USED])
-            user = await uow.users.get(reset.user_id, for_update=True)
-            if user is None or not user.is_active:
-                raise BadRequest(_TOKEN_ERRORS[ResetTokenState.UNKNOWN])
-            user.password_hash = password_hash
-            user.updated_at = now
-            user.end_all_sessions()
-            await uow.families.revoke_all_for_user(reset.user_id, now, "password_reset")
-            await uow.app_passwords.delete_for_user(reset.user_id)
-            await uow.reset_tokens.invalidate_for_user(reset.user_id, now)
-            await audit(uow, self._clock, AuditEvent.PASSWORD_RESET_DONE, user_id=user.id, ip=ip)
-            await uow.commit()
+        session of the user (the ``ResetPassword`` message)."""
+        with context.bind(ip=ip) if ip is not None else nullcontext():
+            await self._through_bus(ResetPassword(token, new_password))
+
+    async def _through_bus(self, message: Message[Any]) -> Any:
+        if self._send is None:
+            raise RuntimeError(f"PasswordResetService: {message.name()} needs the bus")
+        return await self._send(message, ANONYMOUS)
 
     # ------------------------------------------------------------------ helpers
 
@@ -124,9 +116,15 @@ class PasswordResetService:
         return True
 
     async def _usable_token(self, uow: UnitOfWork, token: str) -> PasswordResetToken:
-        reset = await uow.reset_tokens.get_by_hash(hash_reset_token(token)) if token else None
-        state = ResetTokenState.UNKNOWN if reset is None else reset.state(self._clock.now())
-        if state != ResetTokenState.VALID:
-            raise BadRequest(_TOKEN_ERRORS[state])
-        assert reset is not None
-        return reset
+        return await usable_token(uow, self._clock, token)
+
+
+async def usable_token(uow: UnitOfWork, clock: Clock, token: str) -> PasswordResetToken:
+    """The reset token ``token`` names; ``BadRequest`` (unknown, used or expired) unless it can
+    reset a password."""
+    reset = await uow.reset_tokens.get_by_hash(hash_reset_token(token)) if token else None
+    state = ResetTokenState.UNKNOWN if reset is None else reset.state(clock.now())
+    if state != ResetTokenState.VALID:
+        raise BadRequest(_TOKEN_ERRORS[state])
+    assert reset is not None
+    return reset

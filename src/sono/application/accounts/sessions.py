@@ -9,9 +9,12 @@ A session is a refresh-token family. Access tokens name their family, so whateve
 from __future__ import annotations
 
 import uuid
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sono.application import context
+from sono.application.accounts.messages import Authenticate, Login, Logout, Refresh, StartSession, TokenPair
 from sono.application.accounts.ports import (
     AccessClaims,
     PasswordDecryptor,
@@ -20,10 +23,12 @@ from sono.application.accounts.ports import (
     SessionLookup,
     TokenIssuer,
 )
-from sono.application.common import PasswordInput, Principal, audit, hold_users
+from sono.application.bus import Context, Preparation, handles, prepares
+from sono.application.common import PasswordInput, Principal, Send, audit
 from sono.application.maintenance.gate import MaintenanceGate
+from sono.application.messages import ANONYMOUS, Actor
 from sono.application.ports import Clock
-from sono.application.uow import UnitOfWork, UnitOfWorkFactory
+from sono.application.uow import UnitOfWork
 from sono.domain.errors import InvalidToken, NotAuthenticated, PermissionDenied, SessionEnded
 from sono.domain.gdpr import AuditEvent
 from sono.domain.sessions import DEFAULT_REFRESH_GRACE, RefreshFamily, RefreshOutcome
@@ -35,22 +40,24 @@ INVALID_REFRESH = "Invalid refresh token"
 ACCOUNT_DISABLED = "This account has been deactivated. Please contact support to reactivate your account."
 
 
-@dataclass(frozen=True, slots=True)
-class TokenPair:
-    access_token: str
-    refresh_token: str
-    expires_in: int
-    token_type: str = "bearer"
-
-
 def _new_id() -> str:
     return uuid.uuid4().hex
 
 
-class AuthService:
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """What a login's preparation found, outside any transaction."""
+
+    user: User | None
+    verified: bool
+    new_hash: str | None = None
+
+
+class SessionHandlers:
+    """Logging in, refreshing, authenticating a request, and sessions started by an operator."""
+
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
         hasher: PasswordHasher,
         tokens: TokenIssuer,
         decryptor: PasswordDecryptor,
@@ -60,7 +67,6 @@ class AuthService:
         *,
         refresh_grace: timedelta = DEFAULT_REFRESH_GRACE,
     ) -> None:
-        self._uow = uow
         self._sessions = sessions
         self._hasher = hasher
         self._tokens = tokens
@@ -69,120 +75,104 @@ class AuthService:
         self._maintenance = maintenance
         self._grace = refresh_grace
 
-    async def login(self, login: str, password: PasswordInput, *, ip: str | None = None) -> TokenPair:
-        """By username or email. During maintenance only admins get as far as the password check
-        (no password oracle while the service is closed). Unknown accounts cost one (dummy)
-        verification too, so the answer takes about as long whether or not the account exists.
-        A disabled account is told so only after its password was verified. Hashing happens
-        outside any transaction; the only writes are the new session and the audit entry (and an
-        upgraded hash)."""
-        user = await self._sessions.user_by_login(login.strip())
+    @prepares(Login)
+    async def check_password(self, command: Login, prep: Preparation) -> _Checked:
+        """By username or email, outside any transaction. During maintenance only admins get as
+        far as the password check (no password oracle while the service is closed). Unknown
+        accounts cost one (dummy) verification too, so the answer takes about as long whether or
+        not the account exists."""
+        user = await self._sessions.user_by_login(command.login.strip())
         await self._maintenance.enforce(is_admin=user is not None and user.is_superuser)
-        plain = password.reveal(self._decryptor)
+        plain = command.password.reveal(self._decryptor)
         if user is None:
             await self._hasher.verify_dummy(plain)
-        if user is None or not await self._hasher.verify(user.password_hash, plain):
-            await self._record_failure(user.id if user else None, ip, "bad_credentials")
-            raise NotAuthenticated(INCORRECT_CREDENTIALS)
+            return _Checked(None, False)
+        if not await self._hasher.verify(user.password_hash, plain):
+            return _Checked(user, False)
+        rehash = user.is_active and self._hasher.needs_rehash(user.password_hash)
+        return _Checked(user, True, await self._hasher.hash(plain) if rehash else None)
+
+    @handles(Login)
+    async def login(self, command: Login, ctx: Context) -> TokenPair:
+        """A disabled account is told so only after its password was verified. The only writes are
+        the new session and the audit entry (and an upgraded hash); a refusal is audited."""
+        checked: _Checked = ctx.prepared
+        user, uow = checked.user, ctx.uow
+        if user is None or not checked.verified:
+            await self._record_failure(uow, user.id if user else None, "bad_credentials")
+            ctx.refuse(NotAuthenticated(INCORRECT_CREDENTIALS))
         if not user.is_active:
-            await self._record_failure(user.id, ip, "disabled")
-            raise PermissionDenied(ACCOUNT_DISABLED)
-        new_hash = await self._hasher.hash(plain) if self._hasher.needs_rehash(user.password_hash) else None
+            await self._record_failure(uow, user.id, "disabled")
+            ctx.refuse(PermissionDenied(ACCOUNT_DISABLED))
         assert user.id is not None
-        async with self._uow() as uow:
-            if user.id not in await uow.users.hold([user.id]):  # deleted meanwhile
-                raise NotAuthenticated(INCORRECT_CREDENTIALS)
-            if new_hash is not None:
-                stored = await uow.users.get(user.id, for_update=True)
-                if stored is not None and stored.password_hash == user.password_hash:
-                    stored.password_hash = new_hash
-            pair = await self._start_session(uow, user)
-            await audit(uow, self._clock, AuditEvent.LOGIN_SUCCESS, user_id=user.id, ip=ip)
-            await uow.commit()
+        if user.id not in await uow.users.hold([user.id]):  # deleted meanwhile
+            raise NotAuthenticated(INCORRECT_CREDENTIALS)
+        if checked.new_hash is not None:
+            stored = await uow.users.get(user.id, for_update=True)
+            if stored is not None and stored.password_hash == user.password_hash:
+                stored.password_hash = checked.new_hash
+        pair = await self._start_session(uow, user)
+        await audit(uow, self._clock, AuditEvent.LOGIN_SUCCESS, user_id=user.id)
         return pair
 
-    async def _record_failure(self, user_id: int | None, ip: str | None, reason: str) -> None:
-        async with self._uow() as uow:
-            if user_id is not None and user_id not in await uow.users.hold([user_id]):
-                user_id = None  # deleted meanwhile
-            await audit(uow, self._clock, AuditEvent.LOGIN_FAILURE, user_id=user_id, ip=ip, reason=reason)
-            await uow.commit()
+    async def _record_failure(self, uow: UnitOfWork, user_id: int | None, reason: str) -> None:
+        if user_id is not None and user_id not in await uow.users.hold([user_id]):
+            user_id = None  # deleted meanwhile
+        await audit(uow, self._clock, AuditEvent.LOGIN_FAILURE, user_id=user_id, reason=reason)
 
-    async def issue_session(self, user_id: int) -> TokenPair:
-        """Start a session for an existing user without a password (operator tooling, tests)."""
-        async with self._uow() as uow:
-            user = await uow.users.get(user_id) if user_id in await uow.users.hold([user_id]) else None
-            if user is None or not user.is_active:
-                raise NotAuthenticated(INVALID_CREDENTIALS)
-            pair = await self._start_session(uow, user)
-            await uow.commit()
-        return pair
+    @handles(StartSession)
+    async def start_session(self, command: StartSession, ctx: Context) -> TokenPair:
+        uow = ctx.uow
+        held = command.user_id in await uow.users.hold([command.user_id])
+        user = await uow.users.get(command.user_id) if held else None
+        if user is None or not user.is_active:
+            raise NotAuthenticated(INVALID_CREDENTIALS)
+        return await self._start_session(uow, user)
 
-    async def refresh(self, refresh_token: str, *, ip: str | None = None) -> TokenPair:
+    @handles(Refresh)
+    async def refresh(self, command: Refresh, ctx: Context) -> TokenPair:
         """Rotate: the presented token stops working and a new pair is issued. The token rotated
         last stays acceptable for the grace window (the answer is a valid pair of the same
         session); any other already-rotated token is a stolen or replayed one and ends the
         session, its access tokens included. During maintenance only admins refresh."""
         try:
-            claims = self._tokens.decode_refresh(refresh_token)
+            claims = self._tokens.decode_refresh(command.refresh_token)
         except NotAuthenticated:
             await self._maintenance.enforce(is_admin=False)
             raise InvalidToken(INVALID_REFRESH) from None
         now = self._clock.now()
-        async with self._uow() as uow:
-            held = await uow.users.hold([claims.user_id])  # before the session and audit refer to it
-            family = await uow.families.get(claims.family_id)
-            user = await uow.users.get(claims.user_id) if claims.user_id in held else None
-            await self._maintenance.enforce(is_admin=user is not None and user.is_superuser)
-            if family is None or family.user_id != claims.user_id:
-                raise InvalidToken(INVALID_REFRESH)
-            if user is None or not user.is_active or user.token_version != claims.token_version:
-                raise SessionEnded(INVALID_REFRESH)
-            outcome = family.outcome(claims.jti, now, self._grace)
-            if outcome == RefreshOutcome.ROTATE:
-                new_jti = _new_id()
-                if await uow.families.rotate(family.id, claims.jti, new_jti, now):
-                    family.expires_at = now + timedelta(seconds=self._tokens.refresh_ttl_seconds)
-                    pair = self._pair(user, family.id, new_jti)
-                    await audit(uow, self._clock, AuditEvent.TOKEN_REFRESH, user_id=user.id, ip=ip)
-                    await uow.commit()
-                    return pair
-                outcome = family.outcome(claims.jti, now, self._grace)  # another request rotated it first
-            if outcome == RefreshOutcome.GRACE:
-                return self._pair(user, family.id, family.current_jti)
-            if outcome == RefreshOutcome.REUSE:
-                family.revoke(now, "reuse")
-                await audit(uow, self._clock, AuditEvent.TOKEN_REUSE, user_id=user.id, ip=ip, family=family.id)
-                await uow.commit()
+        uow = ctx.uow
+        held = await uow.users.hold([claims.user_id])  # before the session and audit refer to it
+        family = await uow.families.get(claims.family_id)
+        user = await uow.users.get(claims.user_id) if claims.user_id in held else None
+        await self._maintenance.enforce(is_admin=user is not None and user.is_superuser)
+        if family is None or family.user_id != claims.user_id:
+            raise InvalidToken(INVALID_REFRESH)
+        if user is None or not user.is_active or user.token_version != claims.token_version:
             raise SessionEnded(INVALID_REFRESH)
+        outcome = family.outcome(claims.jti, now, self._grace)
+        if outcome == RefreshOutcome.ROTATE:
+            new_jti = _new_id()
+            if await uow.families.rotate(family.id, claims.jti, new_jti, now):
+                family.expires_at = now + timedelta(seconds=self._tokens.refresh_ttl_seconds)
+                pair = self._pair(user, family.id, new_jti)
+                await audit(uow, self._clock, AuditEvent.TOKEN_REFRESH, user_id=user.id)
+                return pair
+            outcome = family.outcome(claims.jti, now, self._grace)  # another request rotated it first
+        if outcome == RefreshOutcome.GRACE:
+            return self._pair(user, family.id, family.current_jti)
+        if outcome == RefreshOutcome.REUSE:
+            family.revoke(now, "reuse")
+            await audit(uow, self._clock, AuditEvent.TOKEN_REUSE, user_id=user.id, family=family.id)
+            ctx.refuse(SessionEnded(INVALID_REFRESH))
+        raise SessionEnded(INVALID_REFRESH)
 
-    async def logout(self, principal: Principal, refresh_token: str | None, *, ip: str | None = None) -> None:
-        """End the caller's session (its access and refresh tokens), whatever refresh token came
-        with the request; a valid refresh token of another session of the same user ends that
-        session too. Idempotent."""
-        now = self._clock.now()
-        families = {principal.claims.family_id}
-        if refresh_token:
-            try:
-                claims = self._tokens.decode_refresh(refresh_token)
-            except NotAuthenticated:
-                claims = None
-            if claims is not None and claims.user_id == principal.user_id:
-                families.add(claims.family_id)
-        async with self._uow() as uow:
-            await hold_users(uow, principal)
-            for family_id in sorted(families):
-                family = await uow.families.get(family_id)
-                if family is not None and family.user_id == principal.user_id:
-                    family.revoke(now, "logout")
-            await audit(uow, self._clock, AuditEvent.LOGOUT, user_id=principal.user_id, ip=ip)
-            await uow.commit()
-
-    async def authenticate(self, access_token: str) -> Principal:
-        """The caller behind a bearer token. ``InvalidToken`` when it is malformed, forged or
-        expired; ``SessionEnded`` when it is genuine but its session is over (logout, reuse,
-        password reset, disable, deletion)."""
-        claims = self._tokens.decode_access(access_token)
+    @handles(Authenticate)
+    async def authenticate(self, query: Authenticate, ctx: Context) -> Principal:
+        """The caller behind a bearer token, from the session lookup alone (no unit of work).
+        ``InvalidToken`` when it is malformed, forged or expired; ``SessionEnded`` when it is
+        genuine but its session is over (logout, reuse, password reset, disable, deletion)."""
+        claims = self._tokens.decode_access(query.access_token)
         user, live = await self._sessions.principal(claims.user_id, claims.family_id, self._clock.now())
         if not live or user is None or not user.is_active or user.token_version != claims.token_version:
             raise SessionEnded(INVALID_CREDENTIALS)
@@ -226,3 +216,34 @@ class AuthService:
             refresh_token=self._tokens.issue_refresh(refresh),
             expires_in=self._tokens.access_ttl_seconds,
         )
+
+
+class AuthService:
+    """The old entry points of sessions: each hands its message to the bus (``send``)."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+
+    async def login(self, login: str, password: PasswordInput, *, ip: str | None = None) -> TokenPair:
+        with _from(ip):
+            return await self._send(Login(login, password), ANONYMOUS)
+
+    async def issue_session(self, user_id: int) -> TokenPair:
+        """Start a session for an existing user without a password (operator tooling, tests)."""
+        return await self._send(StartSession(user_id), Actor.operator())
+
+    async def refresh(self, refresh_token: str, *, ip: str | None = None) -> TokenPair:
+        with _from(ip):
+            return await self._send(Refresh(refresh_token), ANONYMOUS)
+
+    async def logout(self, principal: Principal, refresh_token: str | None, *, ip: str | None = None) -> None:
+        with _from(ip):
+            await self._send(Logout(principal.claims.family_id, refresh_token), principal.actor)
+
+    async def authenticate(self, access_token: str) -> Principal:
+        return await self._send(Authenticate(access_token), ANONYMOUS)
+
+
+def _from(ip: str | None) -> AbstractContextManager[object]:
+    """The request's address as the callers of the old signatures gave it."""
+    return context.bind(ip=ip) if ip is not None else nullcontext()

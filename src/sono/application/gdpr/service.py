@@ -4,13 +4,11 @@ entry points of the other use cases, which now send their messages through the b
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any
 
 from sono.application import context
 from sono.application.accounts.ports import PasswordDecryptor, PasswordHasher
-from sono.application.common import PasswordInput, Principal, audit
+from sono.application.common import PasswordInput, Principal, Send, audit
 from sono.application.gdpr.erasure import AccountEraser
 from sono.application.gdpr.messages import (
     DELETION_PENDING,
@@ -25,13 +23,11 @@ from sono.application.gdpr.messages import (
     RequestDeletion,
 )
 from sono.application.media.service import MediaService
-from sono.application.messages import Actor, Message
 from sono.application.ports import Clock
 from sono.application.uow import UnitOfWorkFactory
 from sono.domain.errors import NotAuthenticated, NotFound
 from sono.domain.gdpr import AuditEvent, Consent, DeletionRequest, DeletionStatus, DeletionType
 
-Send = Callable[[Message[Any], Actor], Awaitable[Any]]
 INCORRECT_PASSWORD = "Incorrect password"
 __all__ = [
     "DELETION_PENDING",

@@ -24,6 +24,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import HeaderParameter, SkipValidation
 from litestar.types import Scope
 
+from sono.application.accounts.messages import Authenticate
 from sono.application.bus import MessageBus
 from sono.application.common import Principal
 from sono.application.messages import ANONYMOUS, Actor, Audience
@@ -62,7 +63,7 @@ async def authenticate(scope: Scope, container: Container) -> Principal:
         token = bearer_token(Headers.from_scope(scope).get("authorization"))
         if token is None:
             raise NotAuthenticated(NOT_AUTHENTICATED)
-        principal = state[PRINCIPAL_KEY] = await container.auth.authenticate(token)
+        principal = state[PRINCIPAL_KEY] = await container.bus(Authenticate(token), ANONYMOUS)
         bind_user(principal.user_id)  # every later log line of this request names its caller
     return principal
 

@@ -7,8 +7,19 @@ from typing import Annotated, Any
 from litestar import Controller, Request, delete, get, post, put
 from litestar.params import FromQuery, JSONBody, QueryParameter, URLEncodedBody
 
+from sono.application.accounts.messages import (
+    Login,
+    Logout,
+    Refresh,
+    Register,
+    ResetPassword,
+    SearchUsers,
+    UpdateProfile,
+    VerifyResetToken,
+)
 from sono.application.accounts.sessions import TokenPair
 from sono.application.common import PasswordInput
+from sono.application.messages import ANONYMOUS
 from sono.domain.errors import NotAuthenticated, PermissionDenied
 from sono.domain.gdpr import DeletionType
 from sono.domain.media import IMAGE_MAX_BYTES, IMAGE_TOO_LARGE
@@ -85,11 +96,10 @@ class UsersController(Controller):
         responses=errors(409, 429) | text_validation_error(),
     )
     async def register(
-        self, data: JSONBody[RegisterIn], container: AppContainer, ip: ClientIp, encrypted: PasswordsEncrypted
+        self, data: JSONBody[RegisterIn], container: AppContainer, encrypted: PasswordsEncrypted
     ) -> UserOut:
-        user = await container.accounts.register(
-            data.username, data.email, PasswordInput(data.password, encrypted), data.display_name, ip=ip
-        )
+        password = PasswordInput(data.password, encrypted)
+        user = await container.bus(Register(data.username, data.email, password, data.display_name), ANONYMOUS)
         return await user_out(container.media, user)
 
     @post(
@@ -105,11 +115,10 @@ class UsersController(Controller):
         request: Request[Any, Any, Any],
         data: URLEncodedBody[LoginForm],
         container: AppContainer,
-        ip: ClientIp,
         encrypted: PasswordsEncrypted,
     ) -> TokenOut:
         try:
-            pair = await container.auth.login(data.username, PasswordInput(data.password, encrypted), ip=ip)
+            pair = await container.bus(Login(data.username, PasswordInput(data.password, encrypted)), ANONYMOUS)
         except (NotAuthenticated, PermissionDenied) as refused:  # wrong credentials, a disabled account
             container.ports.metrics.login_failed(route_of(request.scope), type(refused).__name__)
             raise
@@ -123,8 +132,8 @@ class UsersController(Controller):
         before_request=rate_limit("users.token.refresh", "30/minute"),
         responses=errors(401, 422, 429),
     )
-    async def refresh(self, data: JSONBody[RefreshIn], container: AppContainer, ip: ClientIp) -> TokenOut:
-        return token_out(await container.auth.refresh(data.refresh_token, ip=ip))
+    async def refresh(self, data: JSONBody[RefreshIn], container: AppContainer) -> TokenOut:
+        return token_out(await container.bus(Refresh(data.refresh_token), ANONYMOUS))
 
     @post(
         "/logout",
@@ -135,9 +144,11 @@ class UsersController(Controller):
         responses=errors(401, 422),
     )
     async def logout(
-        self, principal: Caller, container: AppContainer, ip: ClientIp, data: JSONBody[LogoutIn | None] = None
+        self, principal: Caller, container: AppContainer, data: JSONBody[LogoutIn | None] = None
     ) -> MessageOut:
-        await container.auth.logout(principal, data.refresh_token if data else None, ip=ip)
+        # the session to end is the access token's; the body may name another of the caller's
+        logout = Logout(principal.claims.family_id, data.refresh_token if data else None)
+        await container.bus(logout, principal.actor)
         return MessageOut(LOGGED_OUT)
 
     @post(
@@ -155,7 +166,7 @@ class UsersController(Controller):
 
     @post("/verify-reset-token", summary="Check a reset token", status_code=200, responses=errors(422))
     async def verify_reset_token(self, data: JSONBody[ResetTokenIn], container: AppContainer) -> SuccessOut:
-        await container.password_reset.verify_token(data.token)
+        await container.bus(VerifyResetToken(data.token), ANONYMOUS)
         return succeeded(VALID_MESSAGE)
 
     @post(
@@ -166,9 +177,9 @@ class UsersController(Controller):
         responses=errors(422, 429),
     )
     async def reset_password(
-        self, data: JSONBody[ResetPasswordIn], container: AppContainer, ip: ClientIp, encrypted: PasswordsEncrypted
+        self, data: JSONBody[ResetPasswordIn], container: AppContainer, encrypted: PasswordsEncrypted
     ) -> SuccessOut:
-        await container.password_reset.reset_password(data.token, PasswordInput(data.new_password, encrypted), ip=ip)
+        await container.bus(ResetPassword(data.token, PasswordInput(data.new_password, encrypted)), ANONYMOUS)
         return succeeded(RESET_DONE_MESSAGE)
 
     @get("/me", summary="The caller's account", guards=[signed_in], security=BEARER, responses=errors(401))
@@ -183,7 +194,8 @@ class UsersController(Controller):
         responses=errors(401, 422),
     )
     async def update_me(self, data: JSONBody[ProfileUpdateIn], principal: Caller, container: AppContainer) -> UserOut:
-        return await user_out(container.media, await container.accounts.update_profile(principal, **data.changes()))
+        user = await container.bus(UpdateProfile(**data.changes()), principal.actor)
+        return await user_out(container.media, user)
 
     @delete(
         "/me",
@@ -242,12 +254,13 @@ class UsersController(Controller):
     async def search(
         self,
         container: AppContainer,
+        principal: Caller,
         text: Annotated[
             QueryText, QueryParameter(name="query", max_length=QUERY_TEXT_MAX, description="At least 2 characters")
         ],
         skip: Skip = 0,
         limit: Limit = 100,
     ) -> PublicUserPage:
-        page = await container.accounts.search(text, skip=skip, limit=limit)
+        page = await container.bus(SearchUsers(text, skip, limit), principal.actor)
         items = [await public_user(container.media, user) for user in page.items]
         return PublicUserPage(**page_fields(items, page.total, page.skip))

@@ -1,0 +1,90 @@
+"""Accounts and sessions through the bus on the fakes: who may send each message, the caller's
+token's session carried as a field (``Logout``), the request's address from the context."""
+
+from __future__ import annotations
+
+import pytest
+
+from sono.application import context
+from sono.application.accounts.messages import Logout, PromoteUser, SearchUsers, UpdateProfile, VerifyResetToken
+from sono.application.common import PasswordInput
+from sono.application.messages import ANONYMOUS, Actor
+from sono.domain.errors import BadRequest, NotAuthenticated, NotFound, PermissionDenied, SessionEnded, ValidationFailed
+from sono.domain.gdpr import AuditEvent
+from tests.unit.conftest import PASSWORD, World
+
+
+async def _actor(world: World, name: str = "alice") -> Actor:
+    user = await world.register(name)
+    assert user.id is not None
+    return Actor.user(user.id)
+
+
+@pytest.mark.parametrize("message", [UpdateProfile(bio="x"), SearchUsers("al"), Logout("s"), PromoteUser("alice")])
+async def test_account_messages_refuse_anonymous_callers(world: World, message: object) -> None:
+    with pytest.raises(NotAuthenticated):
+        await world.app.bus(message, ANONYMOUS)  # type: ignore[arg-type]
+
+
+async def test_a_profile_update_changes_only_what_was_sent(world: World) -> None:
+    actor = await _actor(world)
+    user = await world.app.bus(UpdateProfile(display_name="Alice", bio="hi"), actor)
+    assert (user.display_name, user.bio) == ("Alice", "hi")
+    user = await world.app.bus(UpdateProfile(bio=None), actor)
+    assert (user.display_name, user.bio) == ("Alice", None)
+    with pytest.raises(ValidationFailed):
+        await world.app.bus(UpdateProfile(display_name="x" * 1000), actor)
+    with pytest.raises(SessionEnded):
+        await world.app.bus(UpdateProfile(bio="gone"), Actor.user(999))
+
+
+async def test_search_finds_active_users_by_part_of_their_name(world: World) -> None:
+    actor = await _actor(world)
+    await world.register("bob")
+    page = await world.app.bus(SearchUsers(" BO "), actor)
+    assert [u.username for u in page.items] == ["bob"]
+    with pytest.raises(ValidationFailed):
+        await world.app.bus(SearchUsers("b"), actor)
+
+
+async def test_only_an_admin_or_the_operator_promotes(world: World) -> None:
+    actor = await _actor(world)
+    with pytest.raises(PermissionDenied):
+        await world.app.bus(PromoteUser("alice"), actor)
+    with pytest.raises(NotFound):
+        await world.app.bus(PromoteUser("nobody"), Actor.operator())
+    assert (await world.app.bus(PromoteUser("alice"), Actor.operator())).is_superuser
+
+
+async def test_logout_ends_the_named_session_and_the_refresh_token_s(world: World) -> None:
+    await world.register("alice")
+    first = await world.app.auth.login("alice", PasswordInput(PASSWORD))
+    second = await world.app.auth.login("alice", PasswordInput(PASSWORD))
+    kept = await world.app.auth.login("alice", PasswordInput(PASSWORD))
+    principal = await world.app.auth.authenticate(first.access_token)
+    with context.bind(ip="198.51.100.4"):
+        await world.app.bus(Logout(principal.claims.family_id, second.refresh_token), principal.actor)
+    for ended in (first, second):
+        with pytest.raises(SessionEnded):
+            await world.app.auth.authenticate(ended.access_token)
+    assert await world.app.auth.authenticate(kept.access_token)
+    async with world.uow() as uow:
+        entries = await uow.audit.list_for_user(principal.user_id)
+    assert (AuditEvent.LOGOUT, "198.51.100.4") in [(e.event, e.ip_address) for e in entries]
+
+
+async def test_logout_leaves_other_users_sessions_alone(world: World) -> None:
+    await world.register("alice")
+    await world.register("bob")
+    bob = await world.app.auth.login("bob", PasswordInput(PASSWORD))
+    bob_session = (await world.app.auth.authenticate(bob.access_token)).claims.family_id
+    alice = await world.app.auth.authenticate(
+        (await world.app.auth.login("alice", PasswordInput(PASSWORD))).access_token
+    )
+    await world.app.bus(Logout(bob_session, bob.refresh_token), alice.actor)
+    assert await world.app.auth.authenticate(bob.access_token)
+
+
+async def test_an_unknown_reset_token_is_refused_to_anyone(world: World) -> None:
+    with pytest.raises(BadRequest):
+        await world.app.bus(VerifyResetToken("nope"), ANONYMOUS)
