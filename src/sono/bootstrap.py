@@ -17,7 +17,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sono.application.accounts.handlers import AccountHandlers
-from sono.application.accounts.password_reset import PasswordResetService
+from sono.application.accounts.password_reset import PasswordResetHandlers, PasswordResetService
 from sono.application.accounts.ports import Notifier, PasswordDecryptor, PasswordHasher, SessionLookup, TokenIssuer
 from sono.application.accounts.profiles import AccountService
 from sono.application.accounts.sessions import AuthService, SessionHandlers
@@ -215,7 +215,14 @@ class Container:
                 refresh_grace=timedelta(seconds=self.settings.refresh_grace_seconds),
             ),
             AnnouncementHandlers(self.ports.clock),
-            GdprHandlers(self.ports.clock),
+            PasswordResetHandlers(
+                self.ports.hasher,
+                self.ports.decryptor,
+                self.ports.notifier,
+                self.ports.clock,
+                min_response_seconds=self.settings.forgot_password_floor,
+            ),
+            GdprHandlers(self.ports.clock, self.ports.hasher, self.ports.decryptor, self.media),
             AuditHandlers(self.ports.clock, retention=timedelta(days=retention_days) if retention_days else None),
             MaintenanceHandlers(self.ports.maintenance, self.ports.clock),
             PlayerHandlers(),

@@ -6,12 +6,34 @@ from __future__ import annotations
 import pytest
 
 from sono.application import context
-from sono.application.accounts.messages import Logout, PromoteUser, SearchUsers, UpdateProfile, VerifyResetToken
+from sono.application.accounts.messages import (
+    Authenticate,
+    CreateAdmin,
+    ForgotPassword,
+    Login,
+    Logout,
+    PromoteUser,
+    Register,
+    ResetPassword,
+    SearchUsers,
+    UpdateProfile,
+    VerifyResetToken,
+)
 from sono.application.common import PasswordInput
+from sono.application.gdpr.messages import DeleteAccount
 from sono.application.messages import ANONYMOUS, Actor
-from sono.domain.errors import BadRequest, NotAuthenticated, NotFound, PermissionDenied, SessionEnded, ValidationFailed
-from sono.domain.gdpr import AuditEvent
+from sono.domain.errors import (
+    BadRequest,
+    Conflict,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    SessionEnded,
+    ValidationFailed,
+)
+from sono.domain.gdpr import AuditEvent, DeletionType
 from tests.unit.conftest import PASSWORD, World
+from tests.unit.test_password_reset import _token_from_last_mail
 
 
 async def _actor(world: World, name: str = "alice") -> Actor:
@@ -88,3 +110,54 @@ async def test_logout_leaves_other_users_sessions_alone(world: World) -> None:
 async def test_an_unknown_reset_token_is_refused_to_anyone(world: World) -> None:
     with pytest.raises(BadRequest):
         await world.app.bus(VerifyResetToken("nope"), ANONYMOUS)
+
+
+async def test_a_refused_login_is_audited_with_the_request_s_address_and_hashes_outside(world: World) -> None:
+    await world.register("alice")
+    with context.bind(ip="203.0.113.5"), pytest.raises(NotAuthenticated):
+        await world.app.bus(Login("alice", PasswordInput("Wr0ng!Password")), ANONYMOUS)
+    pair = await world.app.bus(Login(" alice ", PasswordInput(PASSWORD)), ANONYMOUS)
+    principal = await world.app.bus(Authenticate(pair.access_token), ANONYMOUS)
+    assert principal.user.username == "alice"
+    async with world.uow() as uow:
+        entries = [(e.event, e.ip_address) for e in await uow.audit.list_for_user(principal.user_id)]
+    assert (AuditEvent.LOGIN_FAILURE, "203.0.113.5") in entries
+
+
+async def test_authenticating_opens_no_unit_of_work(world: World) -> None:
+    await world.register("alice")
+    pair = await world.app.bus(Login("alice", PasswordInput(PASSWORD)), ANONYMOUS)
+    opened = len(world.uow.units)
+    await world.app.bus(Authenticate(pair.access_token), ANONYMOUS)
+    assert len(world.uow.units) == opened
+
+
+async def test_only_the_operator_creates_admins(world: World) -> None:
+    message = CreateAdmin("root", "root@example.com", PasswordInput(PASSWORD))
+    with pytest.raises(NotAuthenticated):
+        await world.app.bus(message, ANONYMOUS)
+    assert (await world.app.bus(message, Actor.operator())).is_superuser
+    with pytest.raises(Conflict):
+        await world.app.bus(Register("ROOT", "other@example.com", PasswordInput(PASSWORD)), ANONYMOUS)
+    user = await world.app.bus(Register("bob", "bob@example.com", PasswordInput(PASSWORD)), ANONYMOUS)
+    assert not user.is_superuser
+
+
+async def test_a_reset_link_is_mailed_after_the_commit_and_resets_once(world: World) -> None:
+    await world.register("alice")
+    await world.app.bus(ForgotPassword("alice@example.com"), ANONYMOUS)
+    assert len(world.mailer.sent) == 1
+    token = _token_from_last_mail(world)
+    await world.app.bus(ResetPassword(token, PasswordInput("N3w!Password")), ANONYMOUS)
+    with pytest.raises(BadRequest):
+        await world.app.bus(ResetPassword(token, PasswordInput("N3w!Password2")), ANONYMOUS)
+    assert await world.app.bus(Login("alice", PasswordInput("N3w!Password")), ANONYMOUS)
+
+
+async def test_deleting_the_account_checks_its_password_first(world: World) -> None:
+    actor = await _actor(world)
+    with pytest.raises(NotAuthenticated):
+        await world.app.bus(DeleteAccount(PasswordInput("Wr0ng!Password"), DeletionType.HARD), actor)
+    assert await world.user(actor.id) is not None
+    await world.app.bus(DeleteAccount(PasswordInput(PASSWORD), DeletionType.HARD), actor)
+    assert await world.user(actor.id) is None

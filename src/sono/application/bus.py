@@ -63,11 +63,22 @@ class Context:
         (so it exists if and only if the change does); workers run its reactions later."""
         self._events.append(event)
 
-    def after_commit(self, effect: Callable[[], Awaitable[object]]) -> None:
+    def after_commit(self, effect: Callable[[], Awaitable[object]], *, part_of_answer: bool = False) -> None:
         """Run ``effect`` once the command's changes are committed (never if they are not), e.g.
         deleting stored objects that no row points at any more. A failure is logged, not raised: the
-        answer already stands."""
-        self._after_commit.append(effect)
+        answer already stands; unless ``part_of_answer`` (a mail the caller asked for): then, the
+        changes committed all the same, the failure is the answer."""
+        self._after_commit.append(_Answering(effect) if part_of_answer else effect)
+
+
+@dataclass(frozen=True, slots=True)
+class _Answering:
+    """An effect after commit whose failure is the message's answer."""
+
+    effect: Callable[[], Awaitable[object]]
+
+    def __call__(self) -> Awaitable[object]:
+        return self.effect()
 
 
 class _Refused(Exception):
@@ -257,11 +268,17 @@ class MessageBus:
 
 
 async def _run_effects(context: Context, name: str) -> None:
+    failure: Exception | None = None
     for effect in context._after_commit:
         try:
             await effect()
-        except Exception:
-            log.warning("an effect after %s failed", name, exc_info=True)
+        except Exception as exc:
+            if isinstance(effect, _Answering):
+                failure = failure or exc
+            else:
+                log.warning("an effect after %s failed", name, exc_info=True)
+    if failure is not None:
+        raise failure
 
 
 def _wrap(middleware: Middleware, message: Message[Any], actor: Actor, call: Call) -> Call:

@@ -13,17 +13,14 @@ from sono.application.accounts.messages import (
     Logout,
     PromoteUser,
     Register,
-    ResetPassword,
     SearchUsers,
     UpdateProfile,
-    VerifyResetToken,
 )
-from sono.application.accounts.password_reset import TOKEN_USED, UNKNOWN_TOKEN, usable_token
 from sono.application.accounts.ports import PasswordDecryptor, PasswordHasher, TokenIssuer
 from sono.application.bus import Context, Preparation, handles, prepares
 from sono.application.common import UNSET, Page, Problems, audit
 from sono.application.ports import Clock
-from sono.domain.errors import BadRequest, Conflict, NotAuthenticated, NotFound
+from sono.domain.errors import Conflict, NotAuthenticated, NotFound
 from sono.domain.gdpr import AuditEvent
 from sono.domain.users import (
     DEFAULT_MAX_AUDIO_UPLOADS,
@@ -210,42 +207,3 @@ class AccountHandlers:
             if family is not None and family.user_id == user_id:
                 family.revoke(now, "logout")
         await audit(ctx.uow, self._clock, AuditEvent.LOGOUT, user_id=user_id)
-
-    # ------------------------------------------------------------------ password reset
-
-    @handles(VerifyResetToken)
-    async def verify_reset_token(self, query: VerifyResetToken, ctx: Context) -> None:
-        await usable_token(ctx.uow, self._clock, query.token)
-
-    @prepares(ResetPassword)
-    async def prepare_reset(self, command: ResetPassword, prep: Preparation) -> str:
-        """The token first (400), then the password's rules (422), then its hash, outside any
-        transaction."""
-        plain = command.new_password.reveal(self._decryptor)
-        await prep.ask(VerifyResetToken(command.token))
-        problems = Problems()
-        problems.check("new_password", password_problems(plain))
-        problems.raise_if_any()
-        return await self._hasher.hash(plain)
-
-    @handles(ResetPassword)
-    async def reset_password(self, command: ResetPassword, ctx: Context) -> None:
-        """Set the new password, use up the token (and every other one of the user) and end every
-        session of the user."""
-        password_hash: str = ctx.prepared
-        now = self._clock.now()
-        uow = ctx.uow
-        reset = await usable_token(uow, self._clock, command.token)
-        assert reset.id is not None
-        if not await uow.reset_tokens.consume(reset.id, now):
-            raise BadRequest(TOKEN_USED)
-        user = await uow.users.get(reset.user_id, for_update=True)
-        if user is None or not user.is_active:
-            raise BadRequest(UNKNOWN_TOKEN)
-        user.password_hash = password_hash
-        user.updated_at = now
-        user.end_all_sessions()
-        await uow.families.revoke_all_for_user(reset.user_id, now, "password_reset")
-        await uow.app_passwords.delete_for_user(reset.user_id)
-        await uow.reset_tokens.invalidate_for_user(reset.user_id, now)
-        await audit(uow, self._clock, AuditEvent.PASSWORD_RESET_DONE, user_id=user.id)

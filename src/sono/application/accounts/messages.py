@@ -142,6 +142,14 @@ class Logout(Command[None]):
 
 
 @dataclass(frozen=True, slots=True)
+class ForgotPassword(Command[None]):
+    """Mail a reset link if an active account has this email. The answer, and the time it takes,
+    are the same whether or not one has (500 when the mail cannot be sent)."""
+
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
 class VerifyResetToken(Query[None]):
     """Raises ``BadRequest`` (unknown, used or expired) unless the token can reset a password."""
 

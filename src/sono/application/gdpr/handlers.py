@@ -6,14 +6,19 @@ from __future__ import annotations
 import ipaddress
 
 from sono.application import context
-from sono.application.bus import Context, handles
+from sono.application.accounts.messages import GetOwnAccount
+from sono.application.accounts.ports import PasswordDecryptor, PasswordHasher
+from sono.application.bus import Context, Preparation, handles, prepares
 from sono.application.common import CALLER_GONE, Problems, audit
+from sono.application.gdpr.erasure import AccountEraser
 from sono.application.gdpr.messages import (
     DELETION_PENDING,
+    INCORRECT_PASSWORD,
     NO_PENDING_DELETION,
     USER_NOT_FOUND,
     CancelDeletion,
     DataExport,
+    DeleteAccount,
     DeletionStatusView,
     ExportData,
     GetDeletionStatus,
@@ -21,9 +26,10 @@ from sono.application.gdpr.messages import (
     ListConsents,
     RequestDeletion,
 )
+from sono.application.media.service import MediaService
 from sono.application.ports import Clock
 from sono.domain.app_passwords import ExportedAppPassword
-from sono.domain.errors import Conflict, NotFound, SessionEnded
+from sono.domain.errors import Conflict, NotAuthenticated, NotFound, SessionEnded
 from sono.domain.gdpr import (
     CONSENT_TYPE_MAX,
     CONSENT_VERSION_MAX,
@@ -32,12 +38,18 @@ from sono.domain.gdpr import (
     AuditEvent,
     Consent,
     DeletionRequest,
+    DeletionStatus,
+    DeletionType,
 )
 
 
 class GdprHandlers:
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, hasher: PasswordHasher, decryptor: PasswordDecryptor, media: MediaService) -> None:
         self._clock = clock
+        self._hasher = hasher
+        self._decryptor = decryptor
+        self._media = media
+        self._eraser = AccountEraser(clock)
 
     # ------------------------------------------------------------------ deletion
 
@@ -83,6 +95,46 @@ class GdprHandlers:
         user.deletion_requested_at = None
         await audit(ctx.uow, self._clock, AuditEvent.DELETION_CANCELLED, user_id=user_id)
         return request
+
+    @prepares(DeleteAccount)
+    async def check_password(self, command: DeleteAccount, prep: Preparation) -> None:
+        """The account's password, checked outside any transaction."""
+        plain = command.password.reveal(self._decryptor)
+        user = await prep.ask(GetOwnAccount())
+        if not await self._hasher.verify(user.password_hash, plain):
+            raise NotAuthenticated(INCORRECT_PASSWORD)
+
+    @handles(DeleteAccount)
+    async def delete_account(self, command: DeleteAccount, ctx: Context) -> None:
+        user_id, uow = ctx.actor.id, ctx.uow
+        user = await uow.users.get(user_id, for_update=True)
+        if user is None:
+            raise NotFound(USER_NOT_FOUND)
+        now = self._clock.now()
+        pending = await uow.deletions.pending_for_user(user_id)
+        if pending is not None:
+            pending.cancel(now)
+        if command.deletion_type == DeletionType.SOFT:  # a hard deletion leaves no request row behind
+            await uow.deletions.add(
+                DeletionRequest(
+                    user_id=user_id,
+                    deletion_type=command.deletion_type,
+                    requested_at=now,
+                    scheduled_for=now,
+                    status=DeletionStatus.COMPLETED,
+                    executed_at=now,
+                )
+            )
+        await audit(
+            uow,
+            self._clock,
+            AuditEvent.DELETION_REQUESTED,
+            user_id=user_id,
+            deletion_type=str(command.deletion_type),
+            immediate=True,
+        )
+        keys = await self._eraser.erase(uow, user, command.deletion_type)
+        await self._media.release(uow, keys)
 
     @handles(GetDeletionStatus)
     async def deletion_status(self, query: GetDeletionStatus, ctx: Context) -> DeletionStatusView:

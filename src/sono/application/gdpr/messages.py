@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar
 
+from sono.application.common import PasswordInput
 from sono.application.messages import Audience, Command, Query
 from sono.domain.annotations import PlayCount, Star
 from sono.domain.app_passwords import ExportedAppPassword
@@ -19,6 +20,7 @@ from sono.domain.users import User
 DELETION_PENDING = "A deletion request is already pending"
 NO_PENDING_DELETION = "No pending deletion request found"
 USER_NOT_FOUND = "User not found"
+INCORRECT_PASSWORD = "Incorrect password"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,16 @@ class CancelDeletion(Command[DeletionRequest]):
     """Cancel the caller's pending deletion (404 when none is pending)."""
 
     audience: ClassVar[Audience] = Audience.SIGNED_IN
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteAccount(Command[None]):
+    """Delete the caller's account at once, after checking its password (401 when wrong): a soft
+    deletion deactivates it, a hard one erases it and everything it owns."""
+
+    audience: ClassVar[Audience] = Audience.SIGNED_IN
+    password: PasswordInput
+    deletion_type: DeletionType = DeletionType.SOFT
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,13 +8,15 @@ from contextlib import AbstractContextManager, nullcontext
 
 from sono.application import context
 from sono.application.accounts.ports import PasswordDecryptor, PasswordHasher
-from sono.application.common import PasswordInput, Principal, Send, audit
+from sono.application.common import PasswordInput, Principal, Send
 from sono.application.gdpr.erasure import AccountEraser
 from sono.application.gdpr.messages import (
     DELETION_PENDING,
+    INCORRECT_PASSWORD,
     NO_PENDING_DELETION,
     CancelDeletion,
     DataExport,
+    DeleteAccount,
     DeletionStatusView,
     ExportData,
     GetDeletionStatus,
@@ -25,10 +27,8 @@ from sono.application.gdpr.messages import (
 from sono.application.media.service import MediaService
 from sono.application.ports import Clock
 from sono.application.uow import UnitOfWorkFactory
-from sono.domain.errors import NotAuthenticated, NotFound
-from sono.domain.gdpr import AuditEvent, Consent, DeletionRequest, DeletionStatus, DeletionType
+from sono.domain.gdpr import Consent, DeletionRequest, DeletionType
 
-INCORRECT_PASSWORD = "Incorrect password"
 __all__ = [
     "DELETION_PENDING",
     "INCORRECT_PASSWORD",
@@ -77,40 +77,8 @@ class GdprService:
         self, principal: Principal, password: PasswordInput, deletion_type: DeletionType, *, ip: str | None = None
     ) -> None:
         """Delete the account at once, after checking its password (401 when wrong)."""
-        plain = password.reveal(self._decryptor)
-        if not await self._hasher.verify(principal.user.password_hash, plain):
-            raise NotAuthenticated(INCORRECT_PASSWORD)
-        async with self._uow() as uow:
-            user = await uow.users.get(principal.user_id, for_update=True)
-            if user is None:
-                raise NotFound("User not found")
-            now = self._clock.now()
-            pending = await uow.deletions.pending_for_user(principal.user_id)
-            if pending is not None:
-                pending.cancel(now)
-            if deletion_type == DeletionType.SOFT:  # a hard deletion leaves no request row behind
-                await uow.deletions.add(
-                    DeletionRequest(
-                        user_id=principal.user_id,
-                        deletion_type=deletion_type,
-                        requested_at=now,
-                        scheduled_for=now,
-                        status=DeletionStatus.COMPLETED,
-                        executed_at=now,
-                    )
-                )
-            await audit(
-                uow,
-                self._clock,
-                AuditEvent.DELETION_REQUESTED,
-                user_id=principal.user_id,
-                ip=ip,
-                deletion_type=str(deletion_type),
-                immediate=True,
-            )
-            keys = await self.eraser.erase(uow, user, deletion_type)
-            await self._media.release(uow, keys)
-            await uow.commit()
+        with _from(ip):
+            await self._send(DeleteAccount(password, deletion_type), principal.actor)
 
     async def execute_due(self, *, batch: int = 1) -> int:
         """Carry out every scheduled deletion whose grace period is over, each exactly once: a

@@ -8,6 +8,7 @@ from litestar import Controller, Request, delete, get, post, put
 from litestar.params import FromQuery, JSONBody, QueryParameter, URLEncodedBody
 
 from sono.application.accounts.messages import (
+    ForgotPassword,
     Login,
     Logout,
     Refresh,
@@ -19,6 +20,7 @@ from sono.application.accounts.messages import (
 )
 from sono.application.accounts.sessions import TokenPair
 from sono.application.common import PasswordInput
+from sono.application.gdpr.messages import DeleteAccount
 from sono.application.messages import ANONYMOUS
 from sono.domain.errors import NotAuthenticated, PermissionDenied
 from sono.domain.gdpr import DeletionType
@@ -46,7 +48,7 @@ from sono.entrypoints.http.metrics import route_of
 from sono.entrypoints.http.openapi import BEARER, EXEMPT, errors, file_upload_operation, text_validation_error
 from sono.entrypoints.http.ratelimit import rate_limit
 from sono.entrypoints.http.schemas import QUERY_TEXT_MAX, Limit, MessageOut, QueryText, Skip, page_fields
-from sono.entrypoints.http.security import AppContainer, Caller, ClientIp, PasswordsEncrypted, signed_in
+from sono.entrypoints.http.security import AppContainer, Caller, PasswordsEncrypted, signed_in
 from sono.entrypoints.http.uploads import receive_upload
 
 PASSWORD_ALGORITHM = "RSA-OAEP-256"
@@ -158,10 +160,8 @@ class UsersController(Controller):
         before_request=rate_limit("users.forgot_password", "3/hour"),
         responses=errors(422, 429, 500),
     )
-    async def forgot_password(
-        self, data: JSONBody[ForgotPasswordIn], container: AppContainer, ip: ClientIp
-    ) -> SuccessOut:
-        await container.password_reset.forgot_password(data.email, ip=ip)
+    async def forgot_password(self, data: JSONBody[ForgotPasswordIn], container: AppContainer) -> SuccessOut:
+        await container.bus(ForgotPassword(data.email), ANONYMOUS)
         return succeeded(FORGOT_MESSAGE)
 
     @post("/verify-reset-token", summary="Check a reset token", status_code=200, responses=errors(422))
@@ -211,7 +211,6 @@ class UsersController(Controller):
         self,
         principal: Caller,
         container: AppContainer,
-        ip: ClientIp,
         encrypted: PasswordsEncrypted,
         password: Annotated[
             QueryText,
@@ -221,7 +220,7 @@ class UsersController(Controller):
         ],
         deletion_type: FromQuery[DeletionType] = DeletionType.SOFT,
     ) -> MessageOut:
-        await container.gdpr.delete_now(principal, PasswordInput(password, encrypted), deletion_type, ip=ip)
+        await container.bus(DeleteAccount(PasswordInput(password, encrypted), deletion_type), principal.actor)
         return MessageOut(DELETED_MESSAGES[deletion_type])
 
     @post(
