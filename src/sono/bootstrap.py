@@ -145,19 +145,7 @@ class Container:
 
     @cached_property
     def accounts(self) -> AccountService:
-        p = self.ports
-        return self._instrument(
-            "accounts",
-            AccountService(
-                p.uow,
-                p.hasher,
-                p.decryptor,
-                p.clock,
-                self.media,
-                default_upload_limit=self.settings.default_upload_limit,
-                send=self._send,
-            ),
-        )
+        return self._instrument("accounts", AccountService(self._send))
 
     @cached_property
     def password_reset(self) -> PasswordResetService:
@@ -203,6 +191,7 @@ class Container:
                 self.ports.tokens,
                 self.ports.hasher,
                 self.ports.decryptor,
+                self.media,
                 default_upload_limit=self.settings.default_upload_limit,
             ),
             SessionHandlers(

@@ -3,6 +3,9 @@ token's session carried as a field (``Logout``), the request's address from the 
 
 from __future__ import annotations
 
+import io
+from datetime import timedelta
+
 import pytest
 
 from sono.application import context
@@ -16,6 +19,7 @@ from sono.application.accounts.messages import (
     Register,
     ResetPassword,
     SearchUsers,
+    SetProfilePicture,
     UpdateProfile,
     VerifyResetToken,
 )
@@ -161,3 +165,14 @@ async def test_deleting_the_account_checks_its_password_first(world: World) -> N
     assert await world.user(actor.id) is not None
     await world.app.bus(DeleteAccount(PasswordInput(PASSWORD), DeletionType.HARD), actor)
     assert await world.user(actor.id) is None
+
+
+async def test_a_picture_whose_profile_is_not_changed_is_removed_again(world: World) -> None:
+    actor = await _actor(world)
+    user = await world.app.bus(SetProfilePicture(io.BytesIO(b"FAKEIMAGE one")), actor)
+    assert user.profile_picture_key and await world.storage.exists(user.profile_picture_key)
+    with pytest.raises(SessionEnded):  # the account is gone: the bus refuses after the preparation stored it
+        await world.app.bus(SetProfilePicture(io.BytesIO(b"FAKEIMAGE two")), Actor.user(999))
+    assert list(world.storage.objects) == [user.profile_picture_key]
+    async with world.uow() as uow:
+        assert await uow.pending_objects.older_than(world.clock.now() + timedelta(days=1), 10) == []

@@ -81,6 +81,11 @@ class _Answering:
         return self.effect()
 
 
+@dataclass(slots=True)
+class _Progress:
+    committed: bool = False
+
+
 class _Refused(Exception):
     def __init__(self, error: SonoError) -> None:
         self.error = error
@@ -92,6 +97,13 @@ class Preparation:
 
     actor: Actor
     _bus: MessageBus
+    _undo: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
+
+    def on_failure(self, undo: Callable[[], Awaitable[object]]) -> None:
+        """Run ``undo`` if the message's changes are not committed after all (the rest of the
+        preparation, the handler or the commit failed): what the preparation stored outside the
+        transaction is removed. A failure of ``undo`` is logged, not raised."""
+        self._undo.append(undo)
 
     async def ask(self, query: Query[R]) -> R:
         """Send ``query`` as the same actor (a preparation never writes)."""
@@ -204,7 +216,25 @@ class MessageBus:
 
     async def _handle(self, handler: Handler, message: Message[Any], actor: Actor) -> Any:
         prepare = self._preparers.get(type(message))
-        prepared = await prepare(message, Preparation(actor, self)) if prepare is not None else None
+        if prepare is None:
+            return await self._run(handler, message, actor, None, _Progress())
+        preparation = Preparation(actor, self)
+        progress = _Progress()
+        try:
+            prepared = await prepare(message, preparation)
+            return await self._run(handler, message, actor, prepared, progress)
+        except BaseException:
+            if not progress.committed:
+                for undo in preparation._undo:
+                    try:
+                        await undo()
+                    except Exception:
+                        log.warning("undoing the preparation of %s failed", message.name(), exc_info=True)
+            raise
+
+    async def _run(
+        self, handler: Handler, message: Message[Any], actor: Actor, prepared: Any, progress: _Progress
+    ) -> Any:
         if not message.unit_of_work:
             context = Context(actor, cast(UnitOfWork, _NoUnitOfWork(message.name())), prepared)
             result = await handler(message, context)
@@ -229,6 +259,7 @@ class MessageBus:
             if message.writes:
                 await self._store_events(uow, context)
                 await uow.commit()
+                progress.committed = True
             elif context._events:
                 raise RuntimeError(f"{message.name()} is a query: it cannot publish events")
         if refused is not None:

@@ -4,6 +4,7 @@ already (an account deleted meanwhile answers ``SessionEnded``)."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from sono.application.accounts.messages import (
@@ -14,14 +15,17 @@ from sono.application.accounts.messages import (
     PromoteUser,
     Register,
     SearchUsers,
+    SetProfilePicture,
     UpdateProfile,
 )
 from sono.application.accounts.ports import PasswordDecryptor, PasswordHasher, TokenIssuer
 from sono.application.bus import Context, Preparation, handles, prepares
 from sono.application.common import UNSET, Page, Problems, audit
+from sono.application.media.service import MediaService
 from sono.application.ports import Clock
 from sono.domain.errors import Conflict, NotAuthenticated, NotFound
 from sono.domain.gdpr import AuditEvent
+from sono.domain.media import AVATARS, object_key
 from sono.domain.users import (
     DEFAULT_MAX_AUDIO_UPLOADS,
     User,
@@ -66,9 +70,11 @@ class AccountHandlers:
         tokens: TokenIssuer,
         hasher: PasswordHasher,
         decryptor: PasswordDecryptor,
+        media: MediaService,
         *,
         default_upload_limit: int = DEFAULT_MAX_AUDIO_UPLOADS,
     ) -> None:
+        self._media = media
         self._clock = clock
         self._tokens = tokens
         self._hasher = hasher
@@ -158,6 +164,34 @@ class AccountHandlers:
         if changed:
             user.updated_at = self._clock.now()
             await audit(ctx.uow, self._clock, AuditEvent.PROFILE_UPDATED, user_id=user.id, fields=changed)
+        return user
+
+    @prepares(SetProfilePicture)
+    async def store_picture(self, command: SetProfilePicture, prep: Preparation) -> str:
+        """The image processed and stored under a new key, outside any transaction (removed again
+        if the profile does not end up pointing at it)."""
+        processed = await self._media.process_image(command.image)
+        key = object_key(AVATARS, prep.actor.id, uuid.uuid4().hex, processed.extension)
+        await self._media.stage([key])
+
+        async def discard() -> None:
+            await self._media.discard([key])
+
+        prep.on_failure(discard)
+        await self._media.put_image(key, processed)
+        return key
+
+    @handles(SetProfilePicture)
+    async def set_profile_picture(self, command: SetProfilePicture, ctx: Context) -> User:
+        key: str = ctx.prepared
+        user = await ctx.uow.users.get(ctx.actor.id, for_update=True)
+        if user is None:
+            raise NotFound(USER_NOT_FOUND)
+        old_key, user.profile_picture_key = user.profile_picture_key, key
+        user.updated_at = self._clock.now()
+        await self._media.settle(ctx.uow, [key])
+        if old_key:
+            await self._media.release(ctx.uow, [old_key])
         return user
 
     @handles(SearchUsers)

@@ -5,7 +5,7 @@ comes from ``sono.application.context``."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, BinaryIO, ClassVar
 
 from sono.application.common import UNSET, Page, PasswordInput, Principal
 from sono.application.messages import Audience, Command, Query
@@ -61,6 +61,16 @@ class UpdateProfile(Command[User]):
     audience: ClassVar[Audience] = Audience.SIGNED_IN
     display_name: Any = UNSET
     bio: Any = UNSET
+
+
+@dataclass(frozen=True, slots=True)
+class SetProfilePicture(Command[User]):
+    """Decode and re-encode the image, store it under a new key (so its URL changes), point the
+    caller's profile at it and remove the old picture. A failure leaves neither a new object nor a
+    changed profile behind."""
+
+    audience: ClassVar[Audience] = Audience.SIGNED_IN
+    image: BinaryIO
 
 
 @dataclass(frozen=True, slots=True)

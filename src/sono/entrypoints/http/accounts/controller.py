@@ -15,6 +15,7 @@ from sono.application.accounts.messages import (
     Register,
     ResetPassword,
     SearchUsers,
+    SetProfilePicture,
     UpdateProfile,
     VerifyResetToken,
 )
@@ -239,7 +240,7 @@ class UsersController(Controller):
         async with receive_upload(
             request, max_bytes=IMAGE_MAX_BYTES, too_large=IMAGE_TOO_LARGE, spool_dir=container.settings.upload_dir
         ) as upload:
-            user = await container.accounts.set_profile_picture(principal, upload.file)
+            user = await container.bus(SetProfilePicture(upload.file), principal.actor)
         return await user_out(container.media, user)
 
     @get(
