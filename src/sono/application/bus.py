@@ -217,7 +217,7 @@ class MessageBus:
     async def _handle(self, handler: Handler, message: Message[Any], actor: Actor) -> Any:
         prepare = self._preparers.get(type(message))
         if prepare is None:
-            return await self._run(handler, message, actor, None, _Progress())
+            return await self._run(handler, message, actor, None, None)
         preparation = Preparation(actor, self)
         progress = _Progress()
         try:
@@ -233,14 +233,15 @@ class MessageBus:
             raise
 
     async def _run(
-        self, handler: Handler, message: Message[Any], actor: Actor, prepared: Any, progress: _Progress
+        self, handler: Handler, message: Message[Any], actor: Actor, prepared: Any, progress: _Progress | None
     ) -> Any:
         if not message.unit_of_work:
             context = Context(actor, cast(UnitOfWork, _NoUnitOfWork(message.name())), prepared)
             result = await handler(message, context)
             if context._events:
                 raise RuntimeError(f"{message.name()} has no unit of work: it cannot publish events")
-            await _run_effects(context, message.name())
+            if context._after_commit:
+                await _run_effects(context, message.name())
             return result
         refused: SonoError | None = None
         async with self._uow(read_only=not message.writes) as uow:
@@ -259,7 +260,8 @@ class MessageBus:
             if message.writes:
                 await self._store_events(uow, context)
                 await uow.commit()
-                progress.committed = True
+                if progress is not None:
+                    progress.committed = True
             elif context._events:
                 raise RuntimeError(f"{message.name()} is a query: it cannot publish events")
         if refused is not None:
