@@ -166,7 +166,7 @@ class Container:
     @cached_property
     def gdpr(self) -> GdprService:
         p = self.ports
-        return self._instrument("gdpr", GdprService(p.uow, p.hasher, p.decryptor, p.clock, self.media, self._send))
+        return self._instrument("gdpr", GdprService(p.clock, self._send))
 
     async def _send(self, message: Message[Any], actor: Actor) -> Any:
         """The bus, for the services' entry points that hand their messages to it."""
@@ -280,7 +280,7 @@ class Container:
     @cached_property
     def jobs(self) -> JobRunner:
         p = self.ports
-        return self._instrument("jobs", JobRunner(p.uow, self.gdpr, self.media, p.clock, p.temporary_files, self.bus))
+        return self._instrument("jobs", JobRunner(self.gdpr, self.media, p.clock, self.bus, p.temporary_files))
 
 
 def _smtp_mailer() -> type[SmtpMailer]:

@@ -16,6 +16,7 @@ from sono.application.accounts.messages import (
     Login,
     Logout,
     PromoteUser,
+    PurgeExpiredSessions,
     Register,
     ResetPassword,
     SearchUsers,
@@ -176,3 +177,12 @@ async def test_a_picture_whose_profile_is_not_changed_is_removed_again(world: Wo
     assert list(world.storage.objects) == [user.profile_picture_key]
     async with world.uow() as uow:
         assert await uow.pending_objects.older_than(world.clock.now() + timedelta(days=1), 10) == []
+
+
+async def test_the_worker_purges_expired_sessions_and_reset_tokens(world: World) -> None:
+    await world.register("alice")
+    await world.app.auth.login("alice", PasswordInput(PASSWORD))
+    await world.app.bus(ForgotPassword("alice@example.com"), ANONYMOUS)
+    assert await world.app.bus(PurgeExpiredSessions(), Actor.worker()) == (0, 0)
+    world.clock.advance(8 * 86400)
+    assert await world.app.bus(PurgeExpiredSessions(), Actor.worker()) == (1, 1)

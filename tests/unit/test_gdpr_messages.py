@@ -8,6 +8,7 @@ import pytest
 from sono.application import context
 from sono.application.gdpr.messages import (
     CancelDeletion,
+    ExecuteDueDeletions,
     ExportData,
     GetDeletionStatus,
     GiveConsent,
@@ -15,7 +16,7 @@ from sono.application.gdpr.messages import (
     RequestDeletion,
 )
 from sono.application.messages import ANONYMOUS, Actor
-from sono.domain.errors import Conflict, NotAuthenticated, NotFound, SessionEnded
+from sono.domain.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied, SessionEnded
 from sono.domain.gdpr import AuditEvent, DeletionType
 from tests.unit.conftest import World
 
@@ -85,3 +86,15 @@ async def test_a_deleted_caller_s_command_ends_their_session(world: World) -> No
     actor = Actor.user(999)
     with pytest.raises(SessionEnded):
         await world.app.bus(GiveConsent("privacy", "1"), actor)
+
+
+async def test_due_deletions_are_carried_out_by_the_worker_each_once(world: World) -> None:
+    actor = await _actor(world)
+    await world.app.bus(RequestDeletion(DeletionType.HARD), actor)
+    with pytest.raises(PermissionDenied):
+        await world.app.bus(ExecuteDueDeletions(), actor)
+    assert await world.app.bus(ExecuteDueDeletions(), Actor.worker()) == 0  # not due yet
+    world.clock.advance(8 * 86400)
+    assert await world.app.bus(ExecuteDueDeletions(batch=5), Actor.worker()) == 1
+    assert await world.app.bus(ExecuteDueDeletions(batch=5), Actor.worker()) == 0
+    assert await world.user(actor.id) is None

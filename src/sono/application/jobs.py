@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sono.application.accounts.messages import PurgeExpiredSessions
 from sono.application.audit.messages import PurgeExpiredAuditEntries
 from sono.application.bus import MessageBus
 from sono.application.gdpr.service import GdprService
 from sono.application.media.service import MediaService
 from sono.application.messages import Actor
 from sono.application.ports import Clock, TemporaryFiles
-from sono.application.uow import UnitOfWorkFactory
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,19 +30,18 @@ its body, or is timed out, well within it)."""
 
 
 class JobRunner:
-    """Runs everything that is due now. Idempotent and safe to run on several machines at once:
-    deletions are claimed under row locks, purges are plain conditional deletes."""
+    """Runs everything that is due now, one message through the bus per transaction. Idempotent and
+    safe to run on several machines at once: deletions are claimed under row locks, purges are
+    plain conditional deletes."""
 
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
         gdpr: GdprService,
         media: MediaService,
         clock: Clock,
+        bus: MessageBus,
         temporary_files: TemporaryFiles | None = None,
-        bus: MessageBus | None = None,
     ) -> None:
-        self._uow = uow
         self._gdpr = gdpr
         self._media = media
         self._clock = clock
@@ -52,11 +51,8 @@ class JobRunner:
     async def run_due(self) -> JobReport:
         executed = await self._gdpr.execute_due()
         now = self._clock.now()
-        async with self._uow() as uow:
-            resets = await uow.reset_tokens.delete_expired(now)
-            sessions = await uow.families.delete_expired(now)
-            await uow.commit()
+        resets, sessions = await self._bus(PurgeExpiredSessions(), Actor.worker())
         orphans = await self._media.purge_orphans()
         spools = await self._temporary_files.purge_older_than(now - SPOOL_MAX_AGE) if self._temporary_files else 0
-        audit = await self._bus(PurgeExpiredAuditEntries(), Actor.worker()) if self._bus else 0
+        audit = await self._bus(PurgeExpiredAuditEntries(), Actor.worker())
         return JobReport(executed, resets, sessions, orphans, spools, audit)

@@ -129,6 +129,13 @@ class StartSession(Command[TokenPair]):
 
 
 @dataclass(frozen=True, slots=True)
+class PurgeExpiredSessions(Command[tuple[int, int]]):
+    """Delete the expired reset tokens and sessions (periodic work): how many of each."""
+
+    audience: ClassVar[Audience] = Audience.ADMIN
+
+
+@dataclass(frozen=True, slots=True)
 class Authenticate(Query[Principal]):
     """The caller behind a bearer access token (every request's): answered by the session lookup
     alone, without a unit of work."""

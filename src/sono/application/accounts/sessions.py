@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sono.application import context
-from sono.application.accounts.messages import Authenticate, Login, Logout, Refresh, StartSession, TokenPair
+from sono.application.accounts.messages import (
+    Authenticate,
+    Login,
+    Logout,
+    PurgeExpiredSessions,
+    Refresh,
+    StartSession,
+    TokenPair,
+)
 from sono.application.accounts.ports import (
     AccessClaims,
     PasswordDecryptor,
@@ -166,6 +174,11 @@ class SessionHandlers:
             await audit(uow, self._clock, AuditEvent.TOKEN_REUSE, user_id=user.id, family=family.id)
             ctx.refuse(SessionEnded(INVALID_REFRESH))
         raise SessionEnded(INVALID_REFRESH)
+
+    @handles(PurgeExpiredSessions)
+    async def purge_expired(self, command: PurgeExpiredSessions, ctx: Context) -> tuple[int, int]:
+        now = self._clock.now()
+        return await ctx.uow.reset_tokens.delete_expired(now), await ctx.uow.families.delete_expired(now)
 
     @handles(Authenticate)
     async def authenticate(self, query: Authenticate, ctx: Context) -> Principal:

@@ -20,6 +20,7 @@ from sono.application.gdpr.messages import (
     DataExport,
     DeleteAccount,
     DeletionStatusView,
+    ExecuteDueDeletions,
     ExportData,
     GetDeletionStatus,
     GiveConsent,
@@ -135,6 +136,19 @@ class GdprHandlers:
         )
         keys = await self._eraser.erase(uow, user, command.deletion_type)
         await self._media.release(uow, keys)
+
+    @handles(ExecuteDueDeletions)
+    async def execute_due(self, command: ExecuteDueDeletions, ctx: Context) -> int:
+        uow = ctx.uow
+        claimed = await uow.deletions.claim_due(self._clock.now(), command.batch)
+        keys: list[str] = []
+        for request in claimed:
+            request.complete(self._clock.now())
+            user = await uow.users.get(request.user_id, for_update=True)
+            if user is not None:
+                keys += await self._eraser.erase(uow, user, request.deletion_type)
+        await self._media.release(uow, keys)
+        return len(claimed)
 
     @handles(GetDeletionStatus)
     async def deletion_status(self, query: GetDeletionStatus, ctx: Context) -> DeletionStatusView:

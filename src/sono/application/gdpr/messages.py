@@ -84,6 +84,16 @@ class GetDeletionStatus(Query[DeletionStatusView]):
     audience: ClassVar[Audience] = Audience.SIGNED_IN
 
 
+@dataclass(frozen=True, slots=True)
+class ExecuteDueDeletions(Command[int]):
+    """Carry out up to ``batch`` scheduled deletions whose grace period is over, each exactly once:
+    claimed under a row lock (skipped by concurrent runners) and completed in this command's
+    transaction. How many were carried out (0: none is due any more)."""
+
+    audience: ClassVar[Audience] = Audience.ADMIN
+    batch: int = 1
+
+
 # ---------------------------------------------------------------------- export
 
 

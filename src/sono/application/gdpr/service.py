@@ -1,13 +1,12 @@
-"""GDPR: immediate deletion and the sweep of scheduled ones (the claims and leases), and the old
-entry points of the other use cases, which now send their messages through the bus
-(``sono.application.gdpr.messages``; their handlers are in ``handlers``)."""
+"""The old entry points of GDPR (deletion, the sweep of scheduled ones, export, consents): each
+hands its message to the bus (``sono.application.gdpr.messages``; the use cases are in
+``handlers``). ``eraser`` carries out a deletion inside a caller's unit of work (admins' deletions)."""
 
 from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
 
 from sono.application import context
-from sono.application.accounts.ports import PasswordDecryptor, PasswordHasher
 from sono.application.common import PasswordInput, Principal, Send
 from sono.application.gdpr.erasure import AccountEraser
 from sono.application.gdpr.messages import (
@@ -18,15 +17,15 @@ from sono.application.gdpr.messages import (
     DataExport,
     DeleteAccount,
     DeletionStatusView,
+    ExecuteDueDeletions,
     ExportData,
     GetDeletionStatus,
     GiveConsent,
     ListConsents,
     RequestDeletion,
 )
-from sono.application.media.service import MediaService
+from sono.application.messages import Actor
 from sono.application.ports import Clock
-from sono.application.uow import UnitOfWorkFactory
 from sono.domain.gdpr import Consent, DeletionRequest, DeletionType
 
 __all__ = [
@@ -40,22 +39,9 @@ __all__ = [
 
 
 class GdprService:
-    def __init__(
-        self,
-        uow: UnitOfWorkFactory,
-        hasher: PasswordHasher,
-        decryptor: PasswordDecryptor,
-        clock: Clock,
-        media: MediaService,
-        send: Send,
-    ) -> None:
+    def __init__(self, clock: Clock, send: Send) -> None:
         """``send``: the bus, to which the old entry points hand their messages."""
         self._send = send
-        self._uow = uow
-        self._hasher = hasher
-        self._decryptor = decryptor
-        self._clock = clock
-        self._media = media
         self.eraser = AccountEraser(clock)
 
     # ------------------------------------------------------------------ deletion
@@ -81,24 +67,12 @@ class GdprService:
             await self._send(DeleteAccount(password, deletion_type), principal.actor)
 
     async def execute_due(self, *, batch: int = 1) -> int:
-        """Carry out every scheduled deletion whose grace period is over, each exactly once: a
-        request is claimed under a row lock (skipped by concurrent runners) and completed in the
-        same transaction."""
+        """Carry out every scheduled deletion whose grace period is over, each exactly once (one
+        ``ExecuteDueDeletions`` after the other, until none is due)."""
         done = 0
-        while True:
-            async with self._uow() as uow:
-                claimed = await uow.deletions.claim_due(self._clock.now(), batch)
-                if not claimed:
-                    return done
-                keys: list[str] = []
-                for request in claimed:
-                    request.complete(self._clock.now())
-                    user = await uow.users.get(request.user_id, for_update=True)
-                    if user is not None:
-                        keys += await self.eraser.erase(uow, user, request.deletion_type)
-                await self._media.release(uow, keys)
-                await uow.commit()
-            done += len(claimed)
+        while executed := await self._send(ExecuteDueDeletions(batch), Actor.worker()):
+            done += executed
+        return done
 
     # ------------------------------------------------------------------ export and consents
 
