@@ -36,6 +36,7 @@ from sono.application.charts import ChartsReader, ChartsService
 from sono.application.collections.admin import CollectionAdminService
 from sono.application.collections.ports import CollectionCatalog
 from sono.application.collections.service import CollectionService
+from sono.application.delivery.handlers import DeliveryHandlers
 from sono.application.events import EventDelivery, JobQueue, NoJobQueue, Outbox
 from sono.application.gdpr.handlers import GdprHandlers
 from sono.application.gdpr.service import GdprService
@@ -186,6 +187,7 @@ class Container:
         bus.register(
             AdminHandlers(self.ports.uow, self.ports.clock, self.media, self.gdpr),
             AnnotationHandlers(self.ports.clock, self.ports.song_annotations),
+            DeliveryHandlers(self.ports.clock),
             AccountHandlers(
                 self.ports.clock,
                 self.ports.tokens,

@@ -253,8 +253,29 @@ class DeliveryMetrics(Protocol):
     def delivery(self, reaction: str, outcome: str) -> None: ...
 
 
+async def claim_due(uow: UnitOfWork, now: datetime, lease: timedelta, limit: int) -> list[OutboxEntry]:
+    """Lease up to ``limit`` due rows until ``now + lease`` (in ``uow``, which the caller commits)."""
+    return await uow.outbox.claim(now, now + lease, limit)
+
+
+async def record_failure(uow: UnitOfWork, entry: OutboxEntry, error: str, now: datetime, max_attempts: int) -> str:
+    """A claimed row's reaction failed with ``error``: due again after a back-off, or given up after
+    ``max_attempts``. "retry", "failed", or "lost" (its lease ran out and another claim took it)."""
+    assert entry.id is not None and entry.leased_until is not None
+    attempts = entry.attempts + 1
+    final = attempts >= max_attempts
+    if final:
+        kept = await uow.outbox.fail(entry.id, entry.leased_until, now, error)
+    else:
+        kept = await uow.outbox.retry(entry.id, entry.leased_until, now + backoff(attempts), error)
+    if not kept:
+        return "lost"
+    return "failed" if final else "retry"
+
+
 class EventDelivery:
-    """Claims due outbox rows and runs their reactions."""
+    """Claims due outbox rows and runs their reactions (the engine's side: the worker sends
+    ``sono.application.delivery.messages`` for the same transactions through the bus)."""
 
     def __init__(
         self,
@@ -274,9 +295,8 @@ class EventDelivery:
         self._metrics = metrics
 
     async def claim(self, limit: int) -> list[OutboxEntry]:
-        now = self._outbox.clock.now()
         async with self._uow() as uow:
-            entries = await uow.outbox.claim(now, now + self._lease, limit)
+            entries = await claim_due(uow, self._outbox.clock.now(), self._lease, limit)
             await uow.commit()
         return entries
 
@@ -320,14 +340,9 @@ class EventDelivery:
             exc_info=error,
         )
         async with self._uow() as uow:
-            if final:
-                kept = await uow.outbox.fail(entry.id, entry.leased_until, now, message)
-            else:
-                kept = await uow.outbox.retry(entry.id, entry.leased_until, now + backoff(attempts), message)
+            outcome = await record_failure(uow, entry, message, now, self._max_attempts)
             await uow.commit()
-        if not kept:
-            return "lost"
-        return "failed" if final else "retry"
+        return outcome
 
     async def failed(self, limit: int = 100) -> list[OutboxEntry]:
         async with self._uow(read_only=True) as uow:

@@ -375,7 +375,10 @@ def _cmd_jobs_run_due(settings: Settings, args: argparse.Namespace) -> int:
 def _cmd_jobs_failed(settings: Settings, args: argparse.Namespace) -> int:
     async def failed() -> None:
         async with _container(settings) as container:
-            entries = await container.delivery.failed(args.limit)
+            from sono.application.delivery.messages import FailedDeliveries
+            from sono.application.messages import Actor
+
+            entries = await container.bus(FailedDeliveries(args.limit), Actor.operator())
         for entry in entries:
             if args.json:
                 print(
@@ -407,7 +410,10 @@ def _cmd_jobs_retry(settings: Settings, args: argparse.Namespace) -> int:
 
     async def retry() -> int:
         async with _container(settings) as container:
-            return await container.delivery.requeue(None if args.all else args.ids)
+            from sono.application.delivery.messages import RequeueDeliveries
+            from sono.application.messages import Actor
+
+            return await container.bus(RequeueDeliveries(None if args.all else args.ids), Actor.operator())
 
     _show(requeued=asyncio.run(retry()))
     return EXIT_OK

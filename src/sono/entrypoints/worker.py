@@ -24,6 +24,8 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sono.application.delivery.messages import ClaimDeliveries, DeliveryStats
+from sono.application.messages import Actor
 from sono.entrypoints.logs import bound_run
 
 if TYPE_CHECKING:
@@ -78,10 +80,10 @@ class Worker:
                     await task
 
     async def _deliver_loop(self) -> None:
-        delivery = self._container.delivery
+        delivery, bus = self._container.delivery, self._container.bus
         while not self.stopping:
             try:
-                entries = await delivery.claim(1)
+                entries = await bus(ClaimDeliveries(1), Actor.worker())
             except Exception:
                 log.exception("could not claim outbox rows")
                 entries = []
@@ -147,7 +149,7 @@ async def report_outbox(container: Container) -> None:
     if not metrics.enabled:
         return
     try:
-        stats = await container.delivery.stats()
+        stats = await container.bus(DeliveryStats(), Actor.worker())
     except Exception:
         log.warning("could not read the outbox's state", exc_info=True)
         return
@@ -183,7 +185,7 @@ def saq_worker(
 
     async def deliver_due(ctx: dict[str, Any]) -> int:
         delivered = 0
-        while entries := await container.delivery.claim(concurrency):
+        while entries := await container.bus(ClaimDeliveries(concurrency), Actor.worker()):
             await asyncio.gather(*(_deliver(container, entry) for entry in entries))
             delivered += len(entries)
         return delivered
