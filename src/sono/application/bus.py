@@ -237,7 +237,10 @@ class MessageBus:
     ) -> Any:
         if not message.unit_of_work:
             context = Context(actor, cast(UnitOfWork, _NoUnitOfWork(message.name())), prepared)
-            result = await handler(message, context)
+            try:
+                result = await handler(message, context)
+            except _Refused as refusal:  # nothing to commit first
+                raise refusal.error from None
             if context._events:
                 raise RuntimeError(f"{message.name()} has no unit of work: it cannot publish events")
             if context._after_commit:

@@ -137,17 +137,22 @@ class SessionHandlers:
             raise NotAuthenticated(INVALID_CREDENTIALS)
         return await self._start_session(uow, user)
 
+    @prepares(Refresh)
+    async def decode_refresh(self, command: Refresh, prep: Preparation) -> RefreshClaims:
+        """A malformed, forged or expired token is refused before any transaction."""
+        try:
+            return self._tokens.decode_refresh(command.refresh_token)
+        except NotAuthenticated:
+            await self._maintenance.enforce(is_admin=False)
+            raise InvalidToken(INVALID_REFRESH) from None
+
     @handles(Refresh)
     async def refresh(self, command: Refresh, ctx: Context) -> TokenPair:
         """Rotate: the presented token stops working and a new pair is issued. The token rotated
         last stays acceptable for the grace window (the answer is a valid pair of the same
         session); any other already-rotated token is a stolen or replayed one and ends the
         session, its access tokens included. During maintenance only admins refresh."""
-        try:
-            claims = self._tokens.decode_refresh(command.refresh_token)
-        except NotAuthenticated:
-            await self._maintenance.enforce(is_admin=False)
-            raise InvalidToken(INVALID_REFRESH) from None
+        claims: RefreshClaims = ctx.prepared
         now = self._clock.now()
         uow = ctx.uow
         held = await uow.users.hold([claims.user_id])  # before the session and audit refer to it
