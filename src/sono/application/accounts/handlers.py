@@ -184,7 +184,7 @@ class AccountHandlers:
     @handles(SetProfilePicture)
     async def set_profile_picture(self, command: SetProfilePicture, ctx: Context) -> User:
         key: str = ctx.prepared
-        user = await ctx.uow.users.get(ctx.actor.id, for_update=True)
+        user = await ctx.uow.users.lock_for_change(ctx.actor.id)
         if user is None:
             raise NotFound(USER_NOT_FOUND)
         old_key, user.profile_picture_key = user.profile_picture_key, key

@@ -21,6 +21,12 @@ class UserRepository(Protocol):
         """``for_update`` holds a row lock until the unit of work ends (no-op on SQLite, where the
         writer lock serialises writers anyway)."""
 
+    async def lock_for_change(self, user_id: int) -> User | None:
+        """The user, their row locked against other changes of the account until the unit of work
+        ends, but not against what refers to it (PostgreSQL: ``FOR NO KEY UPDATE``, which the
+        caller's hold of the bus, ``FOR KEY SHARE``, does not conflict with: two changes of one
+        account queue instead of deadlocking)."""
+
     async def hold(self, user_ids: Iterable[int], *, exclusive: bool = False) -> set[int]:
         """Those of ``user_ids`` that exist, their rows held until the unit of work ends, so that
         no concurrent transaction deletes them (``exclusive``: nor locks them for a change) before

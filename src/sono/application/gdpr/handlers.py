@@ -70,7 +70,7 @@ class GdprHandlers:
             reason=command.reason,
         )
         uow = ctx.uow
-        user = await uow.users.get(user_id, for_update=True)
+        user = await uow.users.lock_for_change(user_id)
         if user is None:
             raise NotFound(USER_NOT_FOUND)
         if await uow.deletions.pending_for_user(user_id) is not None:
@@ -88,7 +88,7 @@ class GdprHandlers:
     @handles(CancelDeletion)
     async def cancel_deletion(self, command: CancelDeletion, ctx: Context) -> DeletionRequest:
         user_id = ctx.actor.id
-        user = await ctx.uow.users.get(user_id, for_update=True)
+        user = await ctx.uow.users.lock_for_change(user_id)
         request = await ctx.uow.deletions.pending_for_user(user_id)
         if request is None or user is None:
             raise NotFound(NO_PENDING_DELETION)
@@ -214,7 +214,7 @@ class GdprHandlers:
         )
         uow = ctx.uow
         # one consent change per user at a time; an account deleted meanwhile gives none
-        if await uow.users.get(user_id, for_update=True) is None:
+        if await uow.users.lock_for_change(user_id) is None:
             raise SessionEnded(CALLER_GONE)
         for previous in await uow.consents.active_of_type(user_id, consent_type):
             previous.withdrawn_at = now

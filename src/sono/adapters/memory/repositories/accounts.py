@@ -19,6 +19,9 @@ class FakeUserRepository(FakeRepository):
     async def get(self, user_id: int, *, for_update: bool = False) -> User | None:
         return self.session.get(self.db.users, user_id)
 
+    async def lock_for_change(self, user_id: int) -> User | None:
+        return self.session.get(self.db.users, user_id)
+
     async def hold(self, user_ids: Iterable[int], *, exclusive: bool = False) -> set[int]:
         return {i for i in set(user_ids) if self.session.get(self.db.users, i) is not None}
 

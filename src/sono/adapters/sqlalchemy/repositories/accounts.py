@@ -24,6 +24,9 @@ class SqlUserRepository(SqlRepository):
             return await self.session.get(User, user_id, with_for_update=True, populate_existing=True)
         return await self.session.get(User, user_id)
 
+    async def lock_for_change(self, user_id: int) -> User | None:
+        return await self.session.get(User, user_id, with_for_update={"key_share": True}, populate_existing=True)
+
     async def hold(self, user_ids: Iterable[int], *, exclusive: bool = False) -> set[int]:
         return await self._hold(users, user_ids, exclusive=exclusive)
 
