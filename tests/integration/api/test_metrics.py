@@ -108,7 +108,7 @@ async def test_rate_limit_rejections_and_failed_logins_are_counted_by_route(api:
     route = "/api/v1/users/token"
     assert value(text, "sono_login_failures_total", route=route, reason="NotAuthenticated") == statuses.count(401) + 3
     assert value(text, "sono_rate_limit_rejections_total", route=route) == statuses.count(429)
-    assert value(text, "sono_use_case_duration_seconds_count", use_case="auth.login") >= 4
+    assert value(text, "sono_use_case_duration_seconds_count", use_case="accounts.Login") >= 4  # on the bus
     assert "alice" not in text
     assert "nobody" not in text
 
