@@ -26,8 +26,10 @@ from sono.application.annotations.ports import SongAnnotations
 from sono.application.announcements.handlers import AnnouncementHandlers
 from sono.application.app_passwords.handlers import AppPasswordHandlers
 from sono.application.app_passwords.ports import SecretSealer
-from sono.application.audio.ports import AudioCatalog
+from sono.application.audio.handlers import AudioHandlers
+from sono.application.audio.ports import AudioCatalog, AudioListCache
 from sono.application.audio.service import AudioService
+from sono.application.audio.uploads import AudioUploads
 from sono.application.audit.handlers import AuditHandlers
 from sono.application.backup import BackupService
 from sono.application.bus import MessageBus, Middleware, Timing, Traced
@@ -80,6 +82,7 @@ class Ports:
     health_checks: list[HealthCheck] = field(default_factory=list)
     audio_catalog: AudioCatalog | None = None
     collection_catalog: CollectionCatalog | None = None
+    audio_lists: AudioListCache | None = None  # the public audio list's answers (None: none kept)
     temporary_files: TemporaryFiles | None = None
     song_annotations: SongAnnotations | None = None
     metrics: Metrics = field(default_factory=NoMetrics)
@@ -198,6 +201,7 @@ class Container:
         if not isinstance(self.ports.tracer, NoTracer):
             middleware.append(Traced(self.ports.tracer))
         bus = MessageBus(self.ports.uow, middleware, outbox=self.outbox, jobs=self.ports.job_queue)
+        p = self.ports
         retention_days = self.settings.audit_retention_days
         bus.register(
             AdminHandlers(self.ports.uow, self.ports.clock, self.media, self.gdpr),
@@ -209,7 +213,15 @@ class Container:
             AppPasswordHandlers(
                 self.ports.uow, self.ports.clock, self.sealer, token_auth=self.settings.subsonic_token_auth
             ),
-            ImportHandlers(self.audio, self.media),
+            ImportHandlers(self.audio_uploads, self.media),
+            AudioHandlers(
+                p.clock,
+                self.media,
+                self.audio_uploads,
+                p.audio_catalog,
+                p.audio_lists,
+                default_upload_limit=self.settings.default_upload_limit,
+            ),
             LibraryHandlers(),
         )
         return bus
@@ -257,16 +269,13 @@ class Container:
 
     @cached_property
     def audio(self) -> AudioService:
-        return self._instrument(
-            "audio",
-            AudioService(
-                self.ports.uow,
-                self.media,
-                self.ports.clock,
-                self.ports.audio_catalog,
-                default_upload_limit=self.settings.default_upload_limit,
-            ),
-        )
+        """The audio feature's former call surface (a client of the bus, for callers not yet moved)."""
+        return AudioService(self.bus)
+
+    @cached_property
+    def audio_uploads(self) -> AudioUploads:
+        p = self.ports
+        return AudioUploads(p.uow, self.media, p.clock, p.audio_lists)
 
     @cached_property
     def jobs(self) -> JobRunner:
@@ -323,6 +332,7 @@ async def build_ports(
     tracer_provider: Any = None,
 ) -> Ports:
     from sono.adapters.allocator import limit_retained_memory
+    from sono.adapters.audio_lists import MemoryAudioListCache
     from sono.adapters.charts import build_charts
     from sono.adapters.clock import SystemClock
     from sono.adapters.files import SpoolFolder
@@ -502,6 +512,7 @@ async def build_ports(
         song_annotations=SqlSongAnnotations(reads),
         metrics=metrics,
         image_cache=MemoryImageCache(metrics=metrics),
+        audio_lists=MemoryAudioListCache(metrics=metrics),
         tracer=tracer,
         job_queue=job_queue,
         sealer=sealer,

@@ -81,8 +81,8 @@ async def test_requests_are_counted_under_their_route_template(api: Api) -> None
     assert "987654" not in text
     assert "4242" not in text
     # the use cases behind them, by name
-    assert value(text, "sono_use_case_duration_seconds_count", use_case="audio.get") >= 3
-    assert value(text, "sono_use_case_errors_total", use_case="audio.get", error="NotFound") >= 3
+    assert value(text, "sono_use_case_duration_seconds_count", use_case="audio.GetAudio") >= 3
+    assert value(text, "sono_use_case_errors_total", use_case="audio.GetAudio", error="NotFound") >= 3
 
 
 async def test_the_pool_and_the_maintenance_cache_are_reported(api: Api) -> None:

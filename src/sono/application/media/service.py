@@ -43,7 +43,6 @@ MEDIA_NOT_FOUND = "Media not found"
 BAD_SIGNATURE = "Invalid or expired media link"
 ORPHAN_AGE = timedelta(hours=1)
 DEFAULT_URL_TTL_SECONDS = 12 * 3600
-SIGNED_URLS_KEPT = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +75,6 @@ class MediaService:
         self._outbox = outbox
         self._ttl = url_ttl_seconds
         self._bucket = max(1, url_bucket_seconds)
-        self._signed: dict[tuple[str, int], str] = {}
         self._image_cache = image_cache
 
     # ------------------------------------------------------------------ URLs
@@ -87,13 +85,7 @@ class MediaService:
             return None
         if is_public_key(key):
             return await self._storage.public_url(key)
-        expires = self.expiry()
-        url = self._signed.get((key, expires))
-        if url is None:  # signed once per object and expiry: lists sign dozens of URLs per request
-            if len(self._signed) >= SIGNED_URLS_KEPT:
-                self._signed.clear()
-            url = self._signed[key, expires] = await self._storage.signed_url(key, expires)
-        return url
+        return await self._storage.signed_url(key, self.expiry())
 
     async def urls(self, keys: Iterable[str | None]) -> dict[str, str]:
         """The URLs of several keys by key (no keys left out: each is found once), so that a
