@@ -34,6 +34,7 @@ from sono.application.audit.handlers import AuditHandlers
 from sono.application.backup import BackupService
 from sono.application.bus import MessageBus, Middleware, Timing, Traced
 from sono.application.charts import ChartsReader, ChartsService
+from sono.application.charts.handlers import ChartHandlers
 from sono.application.collections.admin import CollectionAdminService
 from sono.application.collections.ports import CollectionCatalog
 from sono.application.collections.service import CollectionService
@@ -214,6 +215,7 @@ class Container:
                 self.ports.uow, self.ports.clock, self.sealer, token_auth=self.settings.subsonic_token_auth
             ),
             ImportHandlers(self.audio_uploads, self.media),
+            ChartHandlers(self.charts),
             AudioHandlers(
                 p.clock,
                 self.media,
@@ -252,7 +254,8 @@ class Container:
 
     @cached_property
     def charts(self) -> ChartsService:
-        return self._instrument("charts", ChartsService(self.ports.charts))
+        """The charts' rules on their reader (``ChartHandlers``' service; the bus meters the messages)."""
+        return ChartsService(self.ports.charts)
 
     @cached_property
     def collections(self) -> CollectionService:
