@@ -102,7 +102,7 @@ class AudioHandlers:
         self._media = media
         self._uploads = uploads
         self._catalog = catalog
-        self._lists = lists or NoAudioListCache()
+        self._lists = lists if lists is not None else NoAudioListCache()
         self._present = AudioPresenter(media)
         self._default_upload_limit = default_upload_limit  # what reset_quota restores
 

@@ -56,7 +56,7 @@ class AudioUploads:
         self._uow = uow
         self._media = media
         self._clock = clock
-        self._lists = lists or NoAudioListCache()
+        self._lists = lists if lists is not None else NoAudioListCache()
 
     async def upload_for(self, owner_id: int, file: UploadedFile, details: AudioDetails) -> OwnedAudio:
         """The upload of a file for its owner: the caller's own (``UploadAudio``), or the owner the
