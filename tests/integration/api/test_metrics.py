@@ -169,3 +169,27 @@ async def test_path_parameters_never_reach_the_labels(api: Api) -> None:
     assert "secret-user-folder" not in text
     assert "5551234" not in text
     assert "BREW" not in text
+
+
+async def test_the_public_audio_lists_kept_answers_are_counted_and_follow_changes(api: Api) -> None:
+    """The public list's answers are kept (``public_audio``): a repeated request is a hit, and an
+    upload or a file made private shows in the very next list (a miss, answered anew)."""
+    alice = await api.account("alice")
+    first = (await upload(api, alice, mp3_bytes(), is_public="true", title="first")).json()
+    lists = [(await api.client.get("/api/v1/audio/public")).json() for _ in range(2)]
+    assert lists[0] == lists[1] and [f["title"] for f in lists[0]["items"]] == ["first"]
+    text = await scrape(api)
+    assert value(text, "sono_cache_lookups_total", cache="public_audio", result="miss") == 1
+    assert value(text, "sono_cache_lookups_total", cache="public_audio", result="hit") == 1
+    assert value(text, "sono_cache_entries", cache="public_audio") == 1
+
+    assert (await upload(api, alice, mp3_bytes(), is_public="true", title="second")).status_code == 201
+    listed = (await api.client.get("/api/v1/audio/public")).json()
+    assert [f["title"] for f in listed["items"]] == ["second", "first"]
+    changed = await api.client.put(f"/api/v1/audio/{first['id']}", json={"is_public": False}, headers=alice.headers)
+    assert changed.status_code == 200
+    listed = (await api.client.get("/api/v1/audio/public")).json()
+    assert [f["title"] for f in listed["items"]] == ["second"]
+    text = await scrape(api)
+    assert value(text, "sono_cache_lookups_total", cache="public_audio", result="miss") == 3
+    assert value(text, "sono_cache_lookups_total", cache="public_audio", result="hit") == 1
