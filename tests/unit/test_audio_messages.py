@@ -25,6 +25,7 @@ from sono.application.audio.messages import (
     UploadAudio,
     UploadedFile,
 )
+from sono.application.audio.ports import ListKey
 from sono.application.charts.messages import SearchArtist, TopSongs
 from sono.application.messages import ANONYMOUS, Actor
 from sono.bootstrap import Container
@@ -184,3 +185,24 @@ async def test_charts_without_a_database_are_unavailable_to_anyone(world: World)
         await world.app.bus(TopSongs(), ANONYMOUS)
     with pytest.raises(ServiceUnavailable):
         await world.app.bus(SearchArtist("abba"), ANONYMOUS)
+
+
+async def test_the_list_cache_keeps_the_latest_answers_up_to_its_bound(world: World, tmp_path) -> None:
+    metrics = RecordingMetrics()
+    cache = MemoryAudioListCache(2, metrics=metrics)
+    alice = await actor_of(world, "alice")
+    await world.app.bus(UploadAudio(a_file(tmp_path), AudioDetails(is_public=True)), alice)
+    async with world.uow(read_only=True) as uow:
+        page = await uow.audio_files.listing(public_only=True, skip=0, limit=10)
+    answer = await world.app.bus(ListPublicAudio(), ANONYMOUS)
+    keys = [ListKey(0, limit, 1) for limit in (1, 2, 3)]
+    for key in keys:
+        await cache.put(key, page, answer)
+
+    assert len(cache) == 2 and metrics.sizes[-1] == ("public_audio", 2, 0)
+    assert await cache.get(keys[0], page) is None  # the oldest dropped
+    assert await cache.get(keys[2], page) is answer
+    assert await cache.get(keys[2], replace(page, total=page.total + 1)) is None  # another page
+    await cache.invalidate()
+    assert len(cache) == 0 and metrics.sizes[-1] == ("public_audio", 0, 0)
+    assert [hit for _, hit in metrics.lookups] == [False, True, False]
