@@ -47,7 +47,7 @@ from sono.application.maintenance.gate import MaintenanceGate
 from sono.application.maintenance.handlers import MaintenanceHandlers
 from sono.application.maintenance.ports import MaintenanceStore
 from sono.application.media.handlers import MediaReactions
-from sono.application.media.ports import ImageCache, MediaInspector, ObjectStorage, UrlSigner
+from sono.application.media.ports import ImageCache, MediaInspector, ObjectStorage, SignedUrlCache, UrlSigner
 from sono.application.media.service import MediaService
 from sono.application.metrics import MeteredMessages, Metrics, NoMetrics, instrumented
 from sono.application.players.handlers import PlayerHandlers
@@ -88,6 +88,7 @@ class Ports:
     song_annotations: SongAnnotations | None = None
     metrics: Metrics = field(default_factory=NoMetrics)
     image_cache: ImageCache | None = None  # resized cover art (the Subsonic API's getCoverArt?size=)
+    url_cache: SignedUrlCache | None = None  # signed media URLs (None: each one signed anew)
     tracer: Tracer = field(default_factory=NoTracer)
     job_queue: JobQueue = field(default_factory=NoJobQueue)
     sealer: SecretSealer | None = None  # app passwords' keys; None: a key of this process only (tests)
@@ -132,6 +133,7 @@ class Container:
                 self.outbox,
                 url_ttl_seconds=self.settings.media_url_ttl_seconds,
                 image_cache=p.image_cache,
+                url_cache=p.url_cache,
             ),
         )
 
@@ -344,6 +346,7 @@ async def build_ports(
     from sono.adapters.mail.outbox import OutboxMailer
     from sono.adapters.media.image_cache import MemoryImageCache
     from sono.adapters.media.inspector import ContentInspector
+    from sono.adapters.media.url_cache import MemorySignedUrlCache
     from sono.adapters.security.passwords import Argon2PasswordHasher
     from sono.adapters.security.rsa_keys import RsaPasswordDecryptor, load_or_create_private_key, load_private_key
     from sono.adapters.security.secrets import load_or_create_secret
@@ -516,6 +519,7 @@ async def build_ports(
         metrics=metrics,
         image_cache=MemoryImageCache(metrics=metrics),
         audio_lists=MemoryAudioListCache(metrics=metrics),
+        url_cache=MemorySignedUrlCache(metrics=metrics),
         tracer=tracer,
         job_queue=job_queue,
         sealer=sealer,

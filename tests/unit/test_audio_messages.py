@@ -9,6 +9,7 @@ from dataclasses import replace
 import pytest
 
 from sono.adapters.audio_lists import MemoryAudioListCache
+from sono.adapters.media.url_cache import MemorySignedUrlCache
 from sono.adapters.memory.media import FAKE_AUDIO
 from sono.application import context
 from sono.application.audio.messages import (
@@ -206,3 +207,18 @@ async def test_the_list_cache_keeps_the_latest_answers_up_to_its_bound(world: Wo
     await cache.invalidate()
     assert len(cache) == 0 and metrics.sizes[-1] == ("public_audio", 0, 0)
     assert [hit for _, hit in metrics.lookups] == [False, True, False]
+
+
+async def test_signed_urls_are_kept_by_key_and_expiry_and_counted(world: World) -> None:
+    metrics = RecordingMetrics()
+    urls = MemorySignedUrlCache(2, metrics=metrics)
+    app = Container(world.app.settings, replace(world.app.ports, url_cache=urls))
+    first = await app.media.url("audio/1/a.mp3")
+    assert await app.media.url("audio/1/a.mp3") == first
+    assert (urls.hits, urls.misses, len(urls)) == (1, 1, 1)
+    world.clock.advance(24 * 3600)  # a later expiry: another URL
+    later = await app.media.url("audio/1/a.mp3")
+    assert later != first and (urls.hits, urls.misses, len(urls)) == (1, 2, 2)
+    await app.media.url("audio/1/b.mp3")
+    assert len(urls) == 2 and metrics.sizes[-1][:2] == ("signed_urls", 2)
+    assert metrics.lookups[:2] == [("signed_urls", False), ("signed_urls", True)]

@@ -29,6 +29,7 @@ from sono.application.media.ports import (
     ObjectChunks,
     ObjectInfo,
     ObjectStorage,
+    SignedUrlCache,
     UrlSigner,
 )
 from sono.application.ports import Clock
@@ -66,6 +67,7 @@ class MediaService:
         url_ttl_seconds: int = DEFAULT_URL_TTL_SECONDS,
         url_bucket_seconds: int = 3600,
         image_cache: ImageCache | None = None,
+        url_cache: SignedUrlCache | None = None,
     ) -> None:
         self._uow = uow
         self._storage = storage
@@ -76,6 +78,7 @@ class MediaService:
         self._ttl = url_ttl_seconds
         self._bucket = max(1, url_bucket_seconds)
         self._image_cache = image_cache
+        self._url_cache = url_cache
 
     # ------------------------------------------------------------------ URLs
 
@@ -85,7 +88,14 @@ class MediaService:
             return None
         if is_public_key(key):
             return await self._storage.public_url(key)
-        return await self._storage.signed_url(key, self.expiry())
+        expires = self.expiry()
+        if self._url_cache is None:
+            return await self._storage.signed_url(key, expires)
+        url = self._url_cache.get(key, expires)
+        if url is None:
+            url = await self._storage.signed_url(key, expires)
+            self._url_cache.put(key, expires, url)
+        return url
 
     async def urls(self, keys: Iterable[str | None]) -> dict[str, str]:
         """The URLs of several keys by key (no keys left out: each is found once), so that a
