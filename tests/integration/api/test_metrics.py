@@ -81,8 +81,8 @@ async def test_requests_are_counted_under_their_route_template(api: Api) -> None
     assert "987654" not in text
     assert "4242" not in text
     # the use cases behind them, by name
-    assert value(text, "sono_use_case_duration_seconds_count", use_case="audio.get") >= 3
-    assert value(text, "sono_use_case_errors_total", use_case="audio.get", error="NotFound") >= 3
+    assert value(text, "sono_use_case_duration_seconds_count", use_case="audio.GetAudio") >= 3
+    assert value(text, "sono_use_case_errors_total", use_case="audio.GetAudio", error="NotFound") >= 3
 
 
 async def test_the_pool_and_the_maintenance_cache_are_reported(api: Api) -> None:
@@ -169,3 +169,27 @@ async def test_path_parameters_never_reach_the_labels(api: Api) -> None:
     assert "secret-user-folder" not in text
     assert "5551234" not in text
     assert "BREW" not in text
+
+
+async def test_the_public_audio_lists_kept_answers_are_counted_and_follow_changes(api: Api) -> None:
+    """The public list's answers are kept (``public_audio``): a repeated request is a hit, and an
+    upload or a file made private shows in the very next list (a miss, answered anew)."""
+    alice = await api.account("alice")
+    first = (await upload(api, alice, mp3_bytes(), is_public="true", title="first")).json()
+    lists = [(await api.client.get("/api/v1/audio/public")).json() for _ in range(2)]
+    assert lists[0] == lists[1] and [f["title"] for f in lists[0]["items"]] == ["first"]
+    text = await scrape(api)
+    assert value(text, "sono_cache_lookups_total", cache="public_audio", result="miss") == 1
+    assert value(text, "sono_cache_lookups_total", cache="public_audio", result="hit") == 1
+    assert value(text, "sono_cache_entries", cache="public_audio") == 1
+
+    assert (await upload(api, alice, mp3_bytes(), is_public="true", title="second")).status_code == 201
+    listed = (await api.client.get("/api/v1/audio/public")).json()
+    assert [f["title"] for f in listed["items"]] == ["second", "first"]
+    changed = await api.client.put(f"/api/v1/audio/{first['id']}", json={"is_public": False}, headers=alice.headers)
+    assert changed.status_code == 200
+    listed = (await api.client.get("/api/v1/audio/public")).json()
+    assert [f["title"] for f in listed["items"]] == ["second"]
+    text = await scrape(api)
+    assert value(text, "sono_cache_lookups_total", cache="public_audio", result="miss") == 3
+    assert value(text, "sono_cache_lookups_total", cache="public_audio", result="hit") == 1

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sono.application.common import Page
 from sono.domain.audio import AudioFile, SameContent
 from sono.domain.users import User
+
+if TYPE_CHECKING:
+    from sono.application.audio.messages import AudioList
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +40,13 @@ class AudioFileRepository(Protocol):
     async def list_for_owner(self, owner_id: int, *, skip: int, limit: int) -> Page[AudioFile]:
         """Newest first."""
 
-    async def listing(self, *, public_only: bool, skip: int, limit: int) -> Page[OwnedAudio]:
-        """The read side of the public list (``public_only``: public files of active owners) and of the
-        admin list (every file), each file with its owner, newest first: one statement for the
-        page (owners joined) and at most one more for the total."""
+    async def listing(
+        self, *, public_only: bool, skip: int, limit: int, owner_id: int | None = None
+    ) -> Page[OwnedAudio]:
+        """The read side of the public list (``public_only``: public files of active owners), of the
+        admin list (every file) and of an owner's list (``owner_id``: only theirs), each file with
+        its owner, newest first: one statement for the page (owners joined) and at most one more
+        for the total."""
 
     async def count_for_owner(self, owner_id: int) -> int: ...
     async def total_bytes_for_owner(self, owner_id: int) -> int: ...
@@ -61,3 +67,41 @@ class AudioCatalog(Protocol):
     ``AudioFileRepository.listing(public_only=True, ...)``."""
 
     async def public_page(self, *, skip: int, limit: int) -> Page[OwnedAudio]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ListKey:
+    """What a kept public list answer was made for: the page asked for, and the expiry of the
+    URLs signed in it (``MediaService.expiry``: a new expiry is a new answer)."""
+
+    skip: int
+    limit: int
+    expiry: int
+
+
+class AudioListCache(Protocol):
+    """Public list answers kept for later requests: presenting a page (signing its URLs, shaping
+    its owners) costs far more than reading it, and every caller gets the same answer.
+
+    An answer is kept with the page it was made from (``source``, as read from the catalog or the
+    repository: the data's version) and is given out again only for an unchanged page; writes of
+    audio files drop every answer at once (``invalidate``). Implementations count hits, misses and
+    their size (the ``sono_cache_*`` metrics)."""
+
+    async def get(self, key: ListKey, source: Page[OwnedAudio]) -> AudioList | None: ...
+    async def put(self, key: ListKey, source: Page[OwnedAudio], answer: AudioList) -> None: ...
+    async def invalidate(self) -> None:
+        """The public list may have changed (an upload, a change, a deletion committed)."""
+
+
+class NoAudioListCache:
+    """Keeps nothing: every list is presented anew."""
+
+    async def get(self, key: ListKey, source: Page[OwnedAudio]) -> AudioList | None:
+        return None
+
+    async def put(self, key: ListKey, source: Page[OwnedAudio], answer: AudioList) -> None:
+        return None
+
+    async def invalidate(self) -> None:
+        return None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sono.application.audio.service import AudioDetails, AudioService
+from sono.application.audio.messages import AudioDetails
+from sono.application.audio.uploads import AudioUploads
 from sono.application.bus import Context, handles
 from sono.application.imports.messages import FindImported, ImportAudio, ImportedFile
 from sono.application.media.service import MediaService
@@ -11,7 +12,7 @@ from sono.domain.media import clean_filename
 
 
 class ImportHandlers:
-    def __init__(self, audio: AudioService, media: MediaService) -> None:
+    def __init__(self, audio: AudioUploads, media: MediaService) -> None:
         self._audio = audio
         self._media = media
 

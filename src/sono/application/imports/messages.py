@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from sono.application.audio.service import UploadedFile
+from sono.application.audio.messages import UploadedFile
 from sono.application.messages import Audience, Query
 
 

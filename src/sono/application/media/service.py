@@ -29,6 +29,7 @@ from sono.application.media.ports import (
     ObjectChunks,
     ObjectInfo,
     ObjectStorage,
+    SignedUrlCache,
     UrlSigner,
 )
 from sono.application.ports import Clock
@@ -43,7 +44,6 @@ MEDIA_NOT_FOUND = "Media not found"
 BAD_SIGNATURE = "Invalid or expired media link"
 ORPHAN_AGE = timedelta(hours=1)
 DEFAULT_URL_TTL_SECONDS = 12 * 3600
-SIGNED_URLS_KEPT = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +67,7 @@ class MediaService:
         url_ttl_seconds: int = DEFAULT_URL_TTL_SECONDS,
         url_bucket_seconds: int = 3600,
         image_cache: ImageCache | None = None,
+        url_cache: SignedUrlCache | None = None,
     ) -> None:
         self._uow = uow
         self._storage = storage
@@ -76,8 +77,8 @@ class MediaService:
         self._outbox = outbox
         self._ttl = url_ttl_seconds
         self._bucket = max(1, url_bucket_seconds)
-        self._signed: dict[tuple[str, int], str] = {}
         self._image_cache = image_cache
+        self._url_cache = url_cache
 
     # ------------------------------------------------------------------ URLs
 
@@ -88,11 +89,12 @@ class MediaService:
         if is_public_key(key):
             return await self._storage.public_url(key)
         expires = self.expiry()
-        url = self._signed.get((key, expires))
-        if url is None:  # signed once per object and expiry: lists sign dozens of URLs per request
-            if len(self._signed) >= SIGNED_URLS_KEPT:
-                self._signed.clear()
-            url = self._signed[key, expires] = await self._storage.signed_url(key, expires)
+        if self._url_cache is None:
+            return await self._storage.signed_url(key, expires)
+        url = self._url_cache.get(key, expires)
+        if url is None:
+            url = await self._storage.signed_url(key, expires)
+            self._url_cache.put(key, expires, url)
         return url
 
     async def urls(self, keys: Iterable[str | None]) -> dict[str, str]:

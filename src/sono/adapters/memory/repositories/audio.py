@@ -33,8 +33,12 @@ class FakeAudioFileRepository(FakeRepository):
     async def list_for_owner(self, owner_id: int, *, skip: int, limit: int) -> Page[AudioFile]:
         return page(self._newest(lambda audio: audio.owner_id == owner_id), skip, limit)
 
-    async def listing(self, *, public_only: bool, skip: int, limit: int) -> Page[OwnedAudio]:
+    async def listing(
+        self, *, public_only: bool, skip: int, limit: int, owner_id: int | None = None
+    ) -> Page[OwnedAudio]:
         def listed(audio: AudioFile) -> bool:
+            if owner_id is not None and audio.owner_id != owner_id:
+                return False
             return not public_only or (audio.is_public and self._is_active_user(audio.owner_id))
 
         files = page(self._newest(listed), skip, limit)

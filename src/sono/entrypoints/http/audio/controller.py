@@ -1,7 +1,8 @@
 """Audio files: ``/api/v1/audio`` (uploads, lists, one file, downloads and cover art) and the
 admins' audio routes under ``/api/v1/admin``.
 
-Who may see or change a file is the ``AudioService``'s decision; this module reads the HTTP request
+Who may see or change a file is the core's decision (the messages of
+``sono.application.audio.messages``, sent through the bus); this module reads the HTTP request
 (the upload form streams to disk through ``receive_upload``, 413 while it arrives) and writes the
 answers: the audio shape, the list envelope with the legacy ``files`` key, streamed downloads with
 an RFC 6266 ``Content-Disposition`` (and ``Range``), the admins' plain array with ``X-Total-Count``.
@@ -19,10 +20,22 @@ from litestar.datastructures import ResponseHeader
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody
 
-from sono.application.audio.ports import OwnedAudio
-from sono.application.audio.service import UploadedFile
-from sono.application.common import Page, viewer_of
-from sono.bootstrap import Container
+from sono.application.audio.messages import (
+    CheckUploadQuota,
+    DeleteAllAudioOf,
+    DeleteAudio,
+    DownloadAudio,
+    GetAudio,
+    GetCoverArt,
+    GetUploadStats,
+    ListAllAudio,
+    ListMyAudio,
+    ListPublicAudio,
+    StoredMedia,
+    UpdateAudio,
+    UploadAudio,
+    UploadedFile,
+)
 from sono.domain.media import AUDIO_MAX_BYTES, AUDIO_TOO_LARGE, clean_filename
 from sono.entrypoints.http.audio.schemas import (
     UPLOAD_FIELDS,
@@ -34,9 +47,10 @@ from sono.entrypoints.http.audio.schemas import (
     UploadStatsOut,
     annotated,
     annotator,
-    audio_out,
-    audio_outs,
+    audio_list_page,
     audio_page,
+    audio_view_out,
+    audio_view_outs,
     for_caller,
     upload_details,
     upload_stats_out,
@@ -44,7 +58,7 @@ from sono.entrypoints.http.audio.schemas import (
 from sono.entrypoints.http.media.controller import object_response
 from sono.entrypoints.http.openapi import BEARER, errors, file_upload_operation
 from sono.entrypoints.http.schemas import Id, Limit, MessageOut, Skip
-from sono.entrypoints.http.security import Acting, AppContainer, Caller, ClientIp, OptionalCaller, admin_only, signed_in
+from sono.entrypoints.http.security import Acting, AppContainer, Bus, admin_only, signed_in
 from sono.entrypoints.http.uploads import receive_upload
 
 AUDIO_DELETED = "Audio file deleted successfully"
@@ -92,16 +106,16 @@ class AudioController(Controller):
         responses=errors(401, 403, 413, 415, 422),
     )
     async def upload(
-        self, request: Request[Any, Any, Any], principal: Caller, container: AppContainer, ip: ClientIp
+        self, request: Request[Any, Any, Any], container: AppContainer, bus: Bus, actor: Acting
     ) -> AudioOut:
-        await container.audio.check_quota(principal)  # before the body is read
+        await bus(CheckUploadQuota(), actor)  # before the body is read
         async with receive_upload(
             request, max_bytes=AUDIO_MAX_BYTES, too_large=AUDIO_TOO_LARGE, spool_dir=container.settings.upload_dir
         ) as upload:
             details = upload_details(upload.fields)
             uploaded = UploadedFile(upload.path, upload.file, upload.filename, sha256=upload.sha256)
-            stored = await container.audio.upload(principal, uploaded, details, ip=ip)
-        return annotated([await audio_out(container.media, stored.audio, stored.owner)], {})[0]  # new: unannotated
+            stored = await bus(UploadAudio(uploaded, details), actor)
+        return annotated([audio_view_out(stored)], {})[0]  # new: unannotated
 
     @get(
         "/stats",
@@ -110,8 +124,8 @@ class AudioController(Controller):
         security=BEARER,
         responses=errors(401),
     )
-    async def stats(self, principal: Caller, container: AppContainer) -> UploadStatsOut:
-        return upload_stats_out(await container.audio.stats(principal))
+    async def stats(self, bus: Bus, actor: Acting) -> UploadStatsOut:
+        return upload_stats_out(await bus(GetUploadStats(), actor))
 
     @get(
         "/my-files",
@@ -120,36 +134,27 @@ class AudioController(Controller):
         security=BEARER,
         responses=errors(401, 422),
     )
-    async def my_files(
-        self, principal: Caller, container: AppContainer, skip: Skip = 0, limit: Limit = 100
-    ) -> AudioPage:
-        page = await container.audio.my_files(principal, skip=skip, limit=limit)
-        owners = {principal.user_id: principal.user}
-        items = await audio_outs(container.media, page.items, owners)
-        return audio_page(await for_caller(annotator(container.bus, principal.actor), items), page.total, page.skip)
+    async def my_files(self, bus: Bus, actor: Acting, skip: Skip = 0, limit: Limit = 100) -> AudioPage:
+        found = await bus(ListMyAudio(skip, limit), actor)
+        items = await for_caller(annotator(bus, actor), audio_view_outs(found.items))
+        return audio_page(items, found.total, found.skip)
 
     @get("/public", summary="Public audio files, newest first (no sign-in needed)", responses=errors(401, 422))
-    async def public_files(
-        self, container: AppContainer, actor: Acting, skip: Skip = 0, limit: Limit = 100
-    ) -> AudioPage:
-        page = await container.audio.public_files(skip=skip, limit=limit)
-        presented = await _presented(container, page)  # shared by every caller: never changed
-        annotate = annotator(container.bus, actor)
-        if annotate is None or not presented.items:
-            return presented
-        return audio_page(await for_caller(annotate, presented.items), presented.total, page.skip)
+    async def public_files(self, bus: Bus, actor: Acting, skip: Skip = 0, limit: Limit = 100) -> AudioPage:
+        found = await bus(ListPublicAudio(skip, limit), actor)
+        annotate = annotator(bus, actor)
+        if annotate is None or not found.items:
+            return audio_list_page(found)
+        return audio_page(await for_caller(annotate, audio_view_outs(found.items)), found.total, found.skip)
 
     @get(
         "/{audio_id:int}",
         summary="One audio file (public ones for anyone; private ones for the owner and admins)",
         responses=errors(401, 404),
     )
-    async def get_file(self, audio_id: Id, viewer: OptionalCaller, container: AppContainer) -> AudioOut:
-        found = await container.audio.get(viewer_of(viewer), audio_id)
-        out = await audio_out(container.media, found.audio, found.owner)
-        if viewer is None:
-            return out
-        return (await for_caller(annotator(container.bus, viewer.actor), [out]))[0]
+    async def get_file(self, audio_id: Id, bus: Bus, actor: Acting) -> AudioOut:
+        out = audio_view_out(await bus(GetAudio(audio_id), actor))
+        return (await for_caller(annotator(bus, actor), [out]))[0]
 
     @put(
         "/{audio_id:int}",
@@ -158,17 +163,9 @@ class AudioController(Controller):
         security=BEARER,
         responses=errors(401, 403, 404, 422),
     )
-    async def update_file(
-        self,
-        audio_id: Id,
-        data: JSONBody[AudioUpdateIn],
-        principal: Caller,
-        container: AppContainer,
-        ip: ClientIp,
-    ) -> AudioOut:
-        updated = await container.audio.update(principal, audio_id, ip=ip, **data.changes())
-        out = await audio_out(container.media, updated.audio, updated.owner)
-        return (await for_caller(annotator(container.bus, principal.actor), [out]))[0]
+    async def update_file(self, audio_id: Id, data: JSONBody[AudioUpdateIn], bus: Bus, actor: Acting) -> AudioOut:
+        out = audio_view_out(await bus(UpdateAudio(audio_id, **data.changes()), actor))
+        return (await for_caller(annotator(bus, actor), [out]))[0]
 
     @delete(
         "/{audio_id:int}",
@@ -178,8 +175,8 @@ class AudioController(Controller):
         security=BEARER,
         responses=errors(401, 403, 404),
     )
-    async def delete_file(self, audio_id: Id, principal: Caller, container: AppContainer, ip: ClientIp) -> MessageOut:
-        await container.audio.delete(principal, audio_id, ip=ip)
+    async def delete_file(self, audio_id: Id, bus: Bus, actor: Acting) -> MessageOut:
+        await bus(DeleteAudio(audio_id), actor)
         return MessageOut(AUDIO_DELETED)
 
     @get(
@@ -191,13 +188,14 @@ class AudioController(Controller):
         self,
         request: Request[Any, Any, Any],
         audio_id: Id,
-        viewer: OptionalCaller,
         container: AppContainer,
+        bus: Bus,
+        actor: Acting,
         byte_range: RangeHeader = None,
         if_none_match: IfNoneMatch = None,
         if_range: IfRange = None,
     ) -> Response[Any]:
-        stored = await container.audio.download(viewer_of(viewer), audio_id)
+        stored: StoredMedia = await bus(DownloadAudio(audio_id), actor)
         return await object_response(
             request,
             container.media,
@@ -219,13 +217,14 @@ class AudioController(Controller):
         self,
         request: Request[Any, Any, Any],
         audio_id: Id,
-        viewer: OptionalCaller,
         container: AppContainer,
+        bus: Bus,
+        actor: Acting,
         byte_range: RangeHeader = None,
         if_none_match: IfNoneMatch = None,
         if_range: IfRange = None,
     ) -> Response[Any]:
-        stored = await container.audio.cover_art(viewer_of(viewer), audio_id)
+        stored = await bus(GetCoverArt(audio_id), actor)
         return await object_response(
             request,
             container.media,
@@ -236,27 +235,6 @@ class AudioController(Controller):
             if_range=if_range,
             kind="cover_art",
         )
-
-
-_PRESENTED: dict[int, tuple[Page[OwnedAudio], int, AudioPage]] = {}
-_PRESENTED_KEPT = 64
-
-
-async def _presented(container: Container, page: Page[OwnedAudio]) -> AudioPage:
-    """The public page's answer. The catalog hands out the same page object while the list is
-    unchanged, and URLs signed now stay the same until the expiry moves: the answer made for that
-    page and expiry is reused (kept by the page's identity, checked against the page itself)."""
-    expiry = container.media.expiry()
-    kept = _PRESENTED.get(id(page))
-    if kept is not None and kept[0] is page and kept[1] == expiry:
-        return kept[2]
-    owners = {entry.owner.id: entry.owner for entry in page.items if entry.owner.id is not None}
-    items = await audio_outs(container.media, [entry.audio for entry in page.items], owners)
-    presented = audio_page(items, page.total, page.skip)
-    if len(_PRESENTED) >= _PRESENTED_KEPT:
-        _PRESENTED.clear()
-    _PRESENTED[id(page)] = (page, expiry, presented)
-    return presented
 
 
 class AudioAdminController(Controller):
@@ -273,14 +251,10 @@ class AudioAdminController(Controller):
         response_headers=[ResponseHeader(name=TOTAL_COUNT, description="The number of files", documentation_only=True)],
         responses=errors(401, 403, 422),
     )
-    async def all_files(
-        self, principal: Caller, container: AppContainer, ip: ClientIp, skip: Skip = 0, limit: Limit = 100
-    ) -> Response[list[AudioOut]]:
-        page = await container.audio.all_files(principal, skip=skip, limit=limit, ip=ip)
-        owners = {entry.owner.id: entry.owner for entry in page.items if entry.owner.id is not None}
-        items = await audio_outs(container.media, [entry.audio for entry in page.items], owners)
-        items = await for_caller(annotator(container.bus, principal.actor), items)
-        return Response(items, headers={TOTAL_COUNT: str(page.total)})
+    async def all_files(self, bus: Bus, actor: Acting, skip: Skip = 0, limit: Limit = 100) -> Response[list[AudioOut]]:
+        found = await bus(ListAllAudio(skip, limit), actor)
+        items = await for_caller(annotator(bus, actor), audio_view_outs(found.items))
+        return Response(items, headers={TOTAL_COUNT: str(found.total)})
 
     @delete(
         "/users/{user_id:int}/audio-files",
@@ -288,11 +262,11 @@ class AudioAdminController(Controller):
         status_code=200,
         responses=errors(401, 403, 404),
     )
-    async def delete_user_files(
-        self, user_id: Id, principal: Caller, container: AppContainer, ip: ClientIp
-    ) -> DeletedFilesOut:
-        deleted, user = await container.audio.delete_all_of(principal, user_id, ip=ip)
-        return DeletedFilesOut(message=f"Deleted {deleted} audio files of user {user.username}", deleted_count=deleted)
+    async def delete_user_files(self, user_id: Id, bus: Bus, actor: Acting) -> DeletedFilesOut:
+        done = await bus(DeleteAllAudioOf(user_id), actor)
+        return DeletedFilesOut(
+            message=f"Deleted {done.deleted} audio files of user {done.user.username}", deleted_count=done.deleted
+        )
 
     @post(
         "/users/{user_id:int}/reset-uploads",
@@ -300,12 +274,10 @@ class AudioAdminController(Controller):
         status_code=200,
         responses=errors(401, 403, 404),
     )
-    async def reset_uploads(
-        self, user_id: Id, principal: Caller, container: AppContainer, ip: ClientIp
-    ) -> UploadsResetOut:
-        deleted, user = await container.audio.delete_all_of(principal, user_id, reset_quota=True, ip=ip)
+    async def reset_uploads(self, user_id: Id, bus: Bus, actor: Acting) -> UploadsResetOut:
+        done = await bus(DeleteAllAudioOf(user_id, reset_quota=True), actor)
         return UploadsResetOut(
-            message=f"Upload quota reset for user {user.username}: deleted {deleted} audio files",
-            deleted_count=deleted,
-            max_audio_uploads=user.max_audio_uploads,
+            message=f"Upload quota reset for user {done.user.username}: deleted {done.deleted} audio files",
+            deleted_count=done.deleted,
+            max_audio_uploads=done.user.max_audio_uploads,
         )

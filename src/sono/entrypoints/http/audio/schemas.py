@@ -12,7 +12,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from sono.application.annotations.messages import AnnotateSongs
-from sono.application.audio.service import AudioDetails
+from sono.application.audio.messages import AudioDetails, AudioList, AudioView
 from sono.application.bus import MessageBus
 from sono.application.common import UNSET as APP_UNSET
 from sono.application.media.service import MediaService
@@ -21,7 +21,7 @@ from sono.domain.annotations import UNANNOTATED, SongAnnotation
 from sono.domain.audio import TITLE_MAX, AudioFile
 from sono.domain.errors import FieldError, ValidationFailed
 from sono.domain.users import UploadQuota, User
-from sono.entrypoints.http.accounts.schemas import PublicUserOut, public_user
+from sono.entrypoints.http.accounts.schemas import PublicUserOut, public_user, public_user_shape
 from sono.entrypoints.http.schemas import EDGE_TEXT_MAX, Input, documented, page_fields, text, utc, values_of
 
 
@@ -102,6 +102,32 @@ def audio_shape(audio: AudioFile, owner: PublicUserOut, urls: Mapping[str, str])
         genre=v["genre"],
         cover_art_url=urls[cover] if cover else None,
     )
+
+
+def audio_view_out(view: AudioView, owner: PublicUserOut | None = None) -> AudioOut:
+    """The audio shape of the core's read model (``owner``: its owner's shape, when made already)."""
+    if owner is None:
+        owner = public_user_shape(view.owner.user, view.owner.picture_url)
+    urls = {view.audio.storage_key: view.file_url}
+    if view.audio.cover_art_key and view.cover_art_url is not None:
+        urls[view.audio.cover_art_key] = view.cover_art_url
+    return audio_shape(view.audio, owner, urls)
+
+
+def audio_view_outs(views: Iterable[AudioView]) -> list[AudioOut]:
+    """Several files of the read model, each owner shaped once."""
+    owners: dict[int | None, PublicUserOut] = {}
+    result = []
+    for view in views:
+        owner = owners.get(view.owner.user.id)
+        if owner is None:
+            owner = owners[view.owner.user.id] = public_user_shape(view.owner.user, view.owner.picture_url)
+        result.append(audio_view_out(view, owner))
+    return result
+
+
+def audio_list_page(found: AudioList) -> AudioPage:
+    return audio_page(audio_view_outs(found.items), found.total, found.skip)
 
 
 async def audio_outs(media: MediaService, files: Iterable[AudioFile], owners: Mapping[int, User]) -> list[AudioOut]:
@@ -215,7 +241,7 @@ class AudioUpdateIn(Input):
     genre: OptionalText = UNSET
 
     def changes(self) -> dict[str, Any]:
-        """Keyword arguments for ``AudioService.update``."""
+        """Keyword arguments for ``UpdateAudio``."""
         return {
             name: APP_UNSET if getattr(self, name) is UNSET else getattr(self, name) for name in self.__struct_fields__
         }

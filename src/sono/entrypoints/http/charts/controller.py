@@ -1,6 +1,6 @@
-"""Kworb's Spotify charts: ``/api/v1/kworb``. Anonymous routes: no handler asks for the caller, so a
-bearer token sent along (the web app sends its own, possibly expired, on every call) is never
-looked at."""
+"""Kworb's Spotify charts: ``/api/v1/kworb``. Anonymous routes: the messages are sent for an anonymous
+caller, so a bearer token sent along (the web app sends its own, possibly expired, on every call) is
+never looked at."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from litestar import Controller, Request, get
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import PathParameter, QueryParameter
 
+from sono.application.charts.messages import SearchArtist, TopMonthlyListeners, TopSongs, TopStreamedArtists
+from sono.application.messages import ANONYMOUS
 from sono.domain.charts import LIMIT_DEFAULT, LIMIT_MAX, LIMIT_MIN, NAME_MAX, SEARCH_RESULTS_MAX
 from sono.domain.errors import ValidationFailed
 from sono.entrypoints.http.charts.schemas import (
@@ -26,7 +28,7 @@ from sono.entrypoints.http.charts.schemas import (
 from sono.entrypoints.http.errors import field_locations
 from sono.entrypoints.http.openapi import errors
 from sono.entrypoints.http.schemas import ErrorBody
-from sono.entrypoints.http.security import AppContainer
+from sono.entrypoints.http.security import Bus
 
 PATH = "/api/v1/kworb"
 ARTIST_ROUTE = f"{PATH}/artist/"
@@ -87,9 +89,9 @@ class ChartsController(Controller):
         responses=RESPONSES,
     )
     async def top_streamed_artists(
-        self, container: AppContainer, limit: Limit = LIMIT_DEFAULT, offset: Offset = 0
+        self, bus: Bus, limit: Limit = LIMIT_DEFAULT, offset: Offset = 0
     ) -> list[StreamedArtistOut]:
-        return [streamed_artist_out(row) for row in await container.charts.top_streamed_artists(limit, offset)]
+        return [streamed_artist_out(row) for row in await bus(TopStreamedArtists(limit, offset), ANONYMOUS)]
 
     @get(
         "/monthly-listeners",
@@ -97,19 +99,17 @@ class ChartsController(Controller):
         responses=RESPONSES,
     )
     async def monthly_listeners(
-        self, container: AppContainer, limit: Limit = LIMIT_DEFAULT, offset: Offset = 0
+        self, bus: Bus, limit: Limit = LIMIT_DEFAULT, offset: Offset = 0
     ) -> list[MonthlyListenersOut]:
-        return [monthly_listeners_out(row) for row in await container.charts.monthly_listeners(limit, offset)]
+        return [monthly_listeners_out(row) for row in await bus(TopMonthlyListeners(limit, offset), ANONYMOUS)]
 
     @get(
         "/top-songs",
         summary="The most streamed songs on Spotify, by rank",
         responses=RESPONSES,
     )
-    async def top_songs(
-        self, container: AppContainer, limit: Limit = LIMIT_DEFAULT, offset: Offset = 0
-    ) -> list[SongOut]:
-        return [song_out(row) for row in await container.charts.top_songs(limit, offset)]
+    async def top_songs(self, bus: Bus, limit: Limit = LIMIT_DEFAULT, offset: Offset = 0) -> list[SongOut]:
+        return [song_out(row) for row in await bus(TopSongs(limit, offset), ANONYMOUS)]
 
     @get(
         "/artist/{artist_name:path}",
@@ -120,12 +120,10 @@ class ChartsController(Controller):
         ),
         responses=RESPONSES,
     )
-    async def artist(
-        self, request: Request[Any, Any, Any], container: AppContainer, artist_name: ArtistName
-    ) -> ArtistSearchOut:
-        return artist_search_out(await container.charts.search(requested_name(request, artist_name)))
+    async def artist(self, request: Request[Any, Any, Any], bus: Bus, artist_name: ArtistName) -> ArtistSearchOut:
+        return artist_search_out(await bus(SearchArtist(requested_name(request, artist_name)), ANONYMOUS))
 
     @get("/artist", include_in_schema=False)
-    async def artist_of_slashes(self, request: Request[Any, Any, Any], container: AppContainer) -> ArtistSearchOut:
+    async def artist_of_slashes(self, request: Request[Any, Any, Any], bus: Bus) -> ArtistSearchOut:
         """A name of slashes only (``%2F``...) is routed here: the router drops trailing slashes."""
-        return artist_search_out(await container.charts.search(requested_name(request, "")))
+        return artist_search_out(await bus(SearchArtist(requested_name(request, "")), ANONYMOUS))

@@ -13,6 +13,7 @@ from litestar.response import Stream
 
 from sono.application.accounts.ports import AccessClaims
 from sono.application.admin.messages import ListUsers
+from sono.application.audio.messages import DownloadAudio, GetCoverArt
 from sono.application.collections.archive import zip_stream
 from sono.application.collections.service import NewCollection
 from sono.application.common import Principal
@@ -158,7 +159,7 @@ async def stream(call: Call) -> Answer:
     """The original bytes (``maxBitRate``, ``format`` and ``timeOffset`` are ignored: Sono does not
     transcode; players seek with Range). Never counts a play: that is ``scrobble``'s."""
     number = item(call, "id", Kind.TRACK).number
-    stored = await call.container.audio.download(call.actor.viewer, number)
+    stored = await call.container.bus(DownloadAudio(number), call.actor)
     return await _bytes(call, stored.info, public=False, kind="stream")
 
 
@@ -173,7 +174,7 @@ async def download(call: Call) -> Answer:
             media_type=ZIP,
             headers={"Content-Disposition": attachment(archive.filename), "Cache-Control": "private, no-store"},
         )
-    stored = await call.container.audio.download(call.actor.viewer, wanted.number)
+    stored = await call.container.bus(DownloadAudio(wanted.number), call.actor)
     disposition = content_disposition(stored.audio.original_filename)
     return await _bytes(call, stored.info, public=False, kind="download", **{"Content-Disposition": disposition})
 
@@ -190,7 +191,7 @@ async def get_cover_art(call: Call) -> Answer:
         raise errors.not_found() from None
     container, viewer = call.container, call.actor.viewer
     if cover.kind is Kind.TRACK:
-        stored = await container.audio.cover_art(viewer, cover.number)
+        stored = await container.bus(GetCoverArt(cover.number), call.actor)
         key, info = stored.key, stored.info
     elif cover.kind is Kind.PLAYLIST:
         view = await container.collections.get(viewer, cover.number)

@@ -1,0 +1,224 @@
+"""What entrypoints may ask of audio files, and what they get back.
+
+Who may send what is declared here (each message's ``audience``); finer rules are the domain's
+(``AudioFile.visible_to``, ``manageable_by``, the upload quota) and the handlers apply them. The
+answers are edge-neutral read models: a file with its owner and the URLs a client fetches them at
+(``AudioView``), so that an entrypoint only shapes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, BinaryIO, ClassVar
+
+from sono.application.common import UNSET
+from sono.application.media.ports import ObjectInfo
+from sono.application.messages import Audience, Command, Query
+from sono.domain.audio import AudioFile
+from sono.domain.users import UploadQuota, User
+
+# ---------------------------------------------------------------------- what the answers hold
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerView:
+    """A file's owner as everyone may see them, with the URL of their picture (None: none)."""
+
+    user: User
+    picture_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AudioView:
+    """A file the caller may see, its owner, and where the file and its cover art are fetched."""
+
+    audio: AudioFile
+    owner: OwnerView
+    file_url: str
+    cover_art_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AudioList:
+    """A page of files (each owner presented once) and the length of the whole list."""
+
+    items: Sequence[AudioView]
+    total: int
+    skip: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMedia:
+    """An object of an audio file the caller may fetch: the file and the object's metadata (the
+    entrypoint streams it)."""
+
+    audio: AudioFile
+    key: str
+    info: ObjectInfo
+
+
+@dataclass(frozen=True, slots=True)
+class DeletedAudio:
+    """What an admin's bulk deletion did: how many files went, and the user they belonged to."""
+
+    deleted: int
+    user: User
+
+
+@dataclass(frozen=True, slots=True)
+class AudioDetails:
+    """What an upload form says about the file; None where it says nothing (the file's tags
+    fill in ``title``, ``artist``, ``album``, ``track_number``, ``year`` and ``genre``)."""
+
+    title: str | None = None
+    description: str | None = None
+    is_public: bool = False
+    artist: str | None = None
+    album: str | None = None
+    track_number: int | None = None
+    year: int | None = None
+    genre: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UploadedFile:
+    """An upload received on local disk: ``path`` for the inspector, ``data`` to store from.
+    ``sha256``: the hex SHA-256 of the bytes when whoever received them hashed them on the way in
+    (the HTTP spool and the library import do); else the upload hashes them as it stores them."""
+
+    path: str
+    data: BinaryIO
+    filename: str | None
+    sha256: str | None = None
+
+
+# ---------------------------------------------------------------------- uploading
+
+
+@dataclass(frozen=True, slots=True)
+class CheckUploadQuota(Query[None]):
+    """Refuse (403) before a body is read when the caller's quota is already full (the upload
+    checks again, atomically, when it inserts)."""
+
+    audience: ClassVar[Audience] = Audience.SIGNED_IN
+
+
+@dataclass(frozen=True, slots=True)
+class UploadAudio(Query[AudioView]):
+    """Store a received file for the caller (content-checked, quota-bound, audited).
+
+    Sent as a query on purpose, as ``ImportAudio``: the upload stages its objects, stores them and
+    commits the row in short units of work of its own (the owner's row locked around the quota
+    check only), which a command's writing unit of work, held by the bus around the storing of up
+    to 50 MB, would block (on SQLite, one writer at a time) for as long."""
+
+    audience: ClassVar[Audience] = Audience.SIGNED_IN
+    file: UploadedFile
+    details: AudioDetails
+
+
+@dataclass(frozen=True, slots=True)
+class GetUploadStats(Query[UploadQuota]):
+    """The caller's upload quota and usage."""
+
+    audience: ClassVar[Audience] = Audience.SIGNED_IN
+
+
+# ---------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True, slots=True)
+class ListMyAudio(Query[AudioList]):
+    """The caller's files, newest first."""
+
+    audience: ClassVar[Audience] = Audience.SIGNED_IN
+    skip: int = 0
+    limit: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class ListPublicAudio(Query[AudioList]):
+    """Public files of active owners, newest first: the same answer for every caller."""
+
+    skip: int = 0
+    limit: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class GetAudio(Query[AudioView]):
+    """A file the caller may see (404 otherwise, whether or not it exists)."""
+
+    audio_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadAudio(Query[StoredMedia]):
+    """The audio object of a file the caller may see."""
+
+    audio_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class GetCoverArt(Query[StoredMedia]):
+    """The cover art of a file the caller may see (404 when it has none)."""
+
+    audio_id: int
+
+
+# ---------------------------------------------------------------------- changing
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateAudio(Command[AudioView]):
+    """Change the fields that were sent (``UNSET`` leaves one as it is; ``None`` clears an
+    optional one). Owner and admins only (404 for who cannot see it, 403 for who sees it only)."""
+
+    audience: ClassVar[Audience] = Audience.SIGNED_IN
+    audio_id: int
+    title: Any = UNSET
+    description: Any = UNSET
+    is_public: Any = UNSET
+    artist: Any = UNSET
+    album: Any = UNSET
+    track_number: Any = UNSET
+    year: Any = UNSET
+    genre: Any = UNSET
+
+    def changes(self) -> dict[str, Any]:
+        """The fields that were sent, by name."""
+        return {name: getattr(self, name) for name in _CHANGEABLE if getattr(self, name) is not UNSET}
+
+
+_CHANGEABLE = ("title", "description", "is_public", "artist", "album", "track_number", "year", "genre")
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteAudio(Command[None]):
+    """Delete the file (owner and admins): its entries leave every collection (the others close
+    up), its objects are removed once that has committed."""
+
+    audience: ClassVar[Audience] = Audience.SIGNED_IN
+    audio_id: int
+
+
+# ---------------------------------------------------------------------- admins
+
+
+@dataclass(frozen=True, slots=True)
+class ListAllAudio(Command[AudioList]):
+    """Every file, newest first. A command: the listing is audited."""
+
+    audience: ClassVar[Audience] = Audience.ADMIN
+    skip: int = 0
+    limit: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteAllAudioOf(Command[DeletedAudio]):
+    """Delete every file of the user, closing the gaps they leave in collections; ``reset_quota``
+    also restores the default upload limit."""
+
+    audience: ClassVar[Audience] = Audience.ADMIN
+    user_id: int
+    reset_quota: bool = False
