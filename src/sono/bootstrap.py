@@ -32,9 +32,8 @@ from sono.application.audit.handlers import AuditHandlers
 from sono.application.backup import BackupService
 from sono.application.bus import MessageBus, Middleware, Timing, Traced
 from sono.application.charts import ChartsReader, ChartsService
-from sono.application.collections.admin import CollectionAdminService
-from sono.application.collections.ports import CollectionCatalog
-from sono.application.collections.service import CollectionService
+from sono.application.collections.handlers import CollectionCovers, CollectionHandlers
+from sono.application.collections.ports import CollectionCatalog, CollectionDetails
 from sono.application.events import EventDelivery, JobQueue, NoJobQueue, Outbox
 from sono.application.gdpr.service import GdprService
 from sono.application.imports.handlers import ImportHandlers
@@ -80,6 +79,7 @@ class Ports:
     health_checks: list[HealthCheck] = field(default_factory=list)
     audio_catalog: AudioCatalog | None = None
     collection_catalog: CollectionCatalog | None = None
+    collection_details: CollectionDetails | None = None  # collection screens kept (with a catalog)
     temporary_files: TemporaryFiles | None = None
     song_annotations: SongAnnotations | None = None
     metrics: Metrics = field(default_factory=NoMetrics)
@@ -198,6 +198,7 @@ class Container:
         if not isinstance(self.ports.tracer, NoTracer):
             middleware.append(Traced(self.ports.tracer))
         bus = MessageBus(self.ports.uow, middleware, outbox=self.outbox, jobs=self.ports.job_queue)
+        p = self.ports
         retention_days = self.settings.audit_retention_days
         bus.register(
             AdminHandlers(self.ports.uow, self.ports.clock, self.media, self.gdpr),
@@ -211,6 +212,7 @@ class Container:
             ),
             ImportHandlers(self.audio, self.media),
             LibraryHandlers(),
+            CollectionHandlers(p.clock, self.media, p.collection_catalog, p.collection_details),
         )
         return bus
 
@@ -243,17 +245,9 @@ class Container:
         return self._instrument("charts", ChartsService(self.ports.charts))
 
     @cached_property
-    def collections(self) -> CollectionService:
-        return self._instrument(
-            "collections",
-            CollectionService(self.ports.uow, self.ports.clock, self.media, self.ports.collection_catalog),
-        )
-
-    @cached_property
-    def collection_admin(self) -> CollectionAdminService:
-        return self._instrument(
-            "collection_admin", CollectionAdminService(self.ports.uow, self.ports.clock, self.media)
-        )
+    def collection_covers(self) -> CollectionCovers:
+        """Setting a collection's cover (the rest of the feature is on the bus)."""
+        return self._instrument("collection_covers", CollectionCovers(self.ports.uow, self.ports.clock, self.media))
 
     @cached_property
     def audio(self) -> AudioService:
@@ -325,6 +319,7 @@ async def build_ports(
     from sono.adapters.allocator import limit_retained_memory
     from sono.adapters.charts import build_charts
     from sono.adapters.clock import SystemClock
+    from sono.adapters.collection_details import MemoryCollectionDetails
     from sono.adapters.files import SpoolFolder
     from sono.adapters.mail import Mailer
     from sono.adapters.mail.notifier import EmailNotifier
@@ -498,6 +493,7 @@ async def build_ports(
         charts=charts,
         audio_catalog=audio_catalog,
         collection_catalog=collection_catalog,
+        collection_details=MemoryCollectionDetails(metrics=metrics),
         temporary_files=SpoolFolder(settings.upload_dir),
         song_annotations=SqlSongAnnotations(reads),
         metrics=metrics,
