@@ -153,14 +153,14 @@ class CollectionHandlers:
         viewer, collection_id = ctx.actor.viewer, query.collection_id
         shown = await self._visible(ctx, collection_id)
         stamp: Hashable = (shown.version, self._media.expiry())
-        kept = self._details is not None and shown.version is not None
-        found = await self._details.get(collection_id, stamp) if kept and self._details is not None else None
+        details = self._details if shown.version is not None else None  # no version: a state not named
+        found = await details.get(collection_id, stamp) if details is not None else None
         if found is None:
             view = whole(shown)
             assert view is not None  # its owner is in ``people``
             found = CollectionDetail(view, await self._media.urls(shown_keys(view)))
-            if kept and self._details is not None:
-                await self._details.put(collection_id, stamp, found)
+            if details is not None:
+                await details.put(collection_id, stamp, found)
         return found.for_viewer(viewer)
 
     async def _visible(self, ctx: Context, collection_id: int) -> Shown:
