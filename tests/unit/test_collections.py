@@ -15,11 +15,22 @@ from sono.adapters.memory.media import FAKE_IMAGE
 from sono.application.bus import MessageBus
 from sono.application.collections.archive import zip_stream
 from sono.application.collections.handlers import CollectionHandlers, _constraint_messages
-from sono.application.collections.messages import GetCollection, NewCollection
+from sono.application.collections.messages import (
+    CountCollections,
+    CreateCollection,
+    DeleteCollection,
+    DeleteUserCollections,
+    GetCollection,
+    GetCollectionStats,
+    GetUserCollectionStats,
+    ListAllCollections,
+    ListCollections,
+    NewCollection,
+)
 from sono.application.collections.ports import Listed, Listing, Scope, Shown, TrackTotals
 from sono.application.collections.views import CollectionDetail, CollectionView
 from sono.application.common import Page, Principal
-from sono.application.messages import ANONYMOUS
+from sono.application.messages import ANONYMOUS, Actor
 from sono.application.metrics import NoMetrics
 from sono.domain.access import Viewer
 from sono.domain.audio import AudioFile
@@ -29,7 +40,15 @@ from sono.domain.collections import (
     Permission,
     track_filenames,
 )
-from sono.domain.errors import BadRequest, Conflict, NotFound, PermissionDenied, UnsupportedMedia, ValidationFailed
+from sono.domain.errors import (
+    BadRequest,
+    Conflict,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    UnsupportedMedia,
+    ValidationFailed,
+)
 from sono.domain.gdpr import AuditEvent
 from sono.domain.users import User
 from sono.entrypoints.http.collections.schemas import Presenter, detail_out
@@ -556,3 +575,24 @@ async def test_the_detail_cache_keeps_one_state_per_collection_within_its_bound(
         await details.put(collection_id, (1, 0), detail)
     assert len(details) == 2 and await details.get(1, (1, 0)) is None  # the least recently used went
     assert details.size_bytes == 2 * approximate_bytes(detail)
+
+
+async def test_who_may_send_the_collection_messages_is_declared_on_them(world: World) -> None:
+    """Anonymous callers read (public collections); changes need a signed-in caller; statistics of
+    everyone and deleting a user's collections need an admin, whatever the entrypoint."""
+    people = await _people(world)
+    bus = world.app.bus
+    public = await Collections(world.app).create(people["owner"], NewCollection("Open", is_public=True))
+    assert public.collection.id is not None
+    assert (await bus(GetCollection(public.collection.id), ANONYMOUS)).view.can_edit is False
+    assert (await bus(ListCollections(), ANONYMOUS)).total == 1
+    for message in (CreateCollection(NewCollection("x")), DeleteCollection(public.collection.id), GetCollectionStats()):
+        with pytest.raises(NotAuthenticated):
+            await bus(message, ANONYMOUS)
+    for admins in (CountCollections(), GetUserCollectionStats(people["owner"].user_id), ListAllCollections()):
+        with pytest.raises(PermissionDenied):
+            await bus(admins, people["owner"].actor)
+    with pytest.raises(PermissionDenied):
+        await bus(DeleteUserCollections(people["owner"].user_id), people["owner"].actor)
+    assert (await bus(CountCollections(), Actor.operator())).total == 1
+    assert await bus(DeleteUserCollections(people["owner"].user_id), Actor.operator()) == 1
