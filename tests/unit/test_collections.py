@@ -561,6 +561,9 @@ async def test_the_detail_is_the_one_presenting_the_view_gives(world: World) -> 
     assert msgspec.json.encode(await detail_out(media, found)) == msgspec.json.encode(
         await Presenter(media).detail(found.view)
     )
+    assert await detail_out(media, found) is await detail_out(media, found)  # presented once for the detail
+    owners = await world.app.bus(GetCollection(collection_id), people["owner"].actor)
+    assert msgspec.json.decode(msgspec.json.encode(await detail_out(media, owners)))["can_edit"] is True
 
 
 async def test_the_detail_cache_keeps_one_state_per_collection_within_its_bound() -> None:

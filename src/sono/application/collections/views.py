@@ -5,8 +5,9 @@ tracks with their files and the files' owners, and its collaborators with their 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from sono.application.collections.ports import Listed, Shown, TrackTotals
 from sono.application.uow import UnitOfWork
@@ -49,11 +50,15 @@ class CollectionDetail:
 
     view: CollectionView
     urls: Mapping[str, str]
+    shapes: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
+    """What entrypoints made of this detail (the JSON API's answer for each ``can_edit``, before the
+    caller's own stars and plays), made once: they are kept with the detail, as long as it is (the
+    same state of the collection and the same URLs), and shared by every caller's copy of it."""
 
     def for_viewer(self, viewer: Viewer) -> CollectionDetail:
         """The same detail with the viewer's ``can_edit`` (sharing everything else)."""
         view = as_seen_by(viewer, self.view)
-        return self if view is self.view else CollectionDetail(view, self.urls)
+        return self if view is self.view else CollectionDetail(view, self.urls, self.shapes)
 
 
 def shown_keys(view: CollectionView) -> list[str]:

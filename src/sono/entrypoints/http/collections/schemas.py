@@ -363,9 +363,21 @@ class Presenter:
 async def detail_out(
     media: MediaService, detail: CollectionDetail, annotate: Annotate | None = None
 ) -> CollectionDetailOut:
-    """A collection's screen, with the URLs it came with (the caller's stars and plays on its
-    tracks' files when ``annotate`` finds them)."""
-    return await Presenter(media, annotate, detail.urls).detail(detail.view)
+    """A collection's screen, with the URLs it came with, and the caller's stars and plays on its
+    tracks' files when ``annotate`` finds them. What every caller shares is presented once per
+    ``can_edit`` for the detail (``CollectionDetail.shapes``: kept as long as the detail is); the
+    caller's annotations go on a copy."""
+    key = ("json", detail.view.can_edit)
+    shared: CollectionDetailOut | None = detail.shapes.get(key)
+    if shared is None:
+        shared = detail.shapes[key] = await Presenter(media, None, detail.urls).detail(detail.view)
+    if annotate is None or not shared.tracks:
+        return shared
+    notes = await annotate([track.audio_file_id for track in shared.tracks])
+    tracks = [
+        msgspec.structs.replace(track, audio_file=annotated([track.audio_file], notes)[0]) for track in shared.tracks
+    ]
+    return msgspec.structs.replace(shared, tracks=tracks)
 
 
 async def collection_page(
