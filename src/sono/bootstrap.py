@@ -36,9 +36,8 @@ from sono.application.backup import BackupService
 from sono.application.bus import MessageBus, Middleware, Timing, Traced
 from sono.application.charts import ChartsReader, ChartsService
 from sono.application.charts.handlers import ChartHandlers
-from sono.application.collections.admin import CollectionAdminService
-from sono.application.collections.ports import CollectionCatalog
-from sono.application.collections.service import CollectionService
+from sono.application.collections.handlers import CollectionCovers, CollectionHandlers
+from sono.application.collections.ports import CollectionCatalog, CollectionDetails
 from sono.application.delivery.handlers import DeliveryHandlers
 from sono.application.events import EventDelivery, JobQueue, NoJobQueue, Outbox
 from sono.application.gdpr.handlers import GdprHandlers
@@ -88,6 +87,7 @@ class Ports:
     audio_catalog: AudioCatalog | None = None
     collection_catalog: CollectionCatalog | None = None
     audio_lists: AudioListCache | None = None  # the public audio list's answers (None: none kept)
+    collection_details: CollectionDetails | None = None  # collection screens kept (with a catalog)
     temporary_files: TemporaryFiles | None = None
     song_annotations: SongAnnotations | None = None
     metrics: Metrics = field(default_factory=NoMetrics)
@@ -238,6 +238,7 @@ class Container:
                 default_upload_limit=self.settings.default_upload_limit,
             ),
             LibraryHandlers(),
+            CollectionHandlers(p.clock, self.media, p.collection_catalog, p.collection_details),
         )
         return bus
 
@@ -271,17 +272,9 @@ class Container:
         return ChartsService(self.ports.charts)
 
     @cached_property
-    def collections(self) -> CollectionService:
-        return self._instrument(
-            "collections",
-            CollectionService(self.ports.uow, self.ports.clock, self.media, self.ports.collection_catalog),
-        )
-
-    @cached_property
-    def collection_admin(self) -> CollectionAdminService:
-        return self._instrument(
-            "collection_admin", CollectionAdminService(self.ports.uow, self.ports.clock, self.media)
-        )
+    def collection_covers(self) -> CollectionCovers:
+        """Setting a collection's cover (the rest of the feature is on the bus)."""
+        return self._instrument("collection_covers", CollectionCovers(self.ports.uow, self.ports.clock, self.media))
 
     @cached_property
     def audio(self) -> AudioService:
@@ -351,6 +344,7 @@ async def build_ports(
     from sono.adapters.audio_lists import MemoryAudioListCache
     from sono.adapters.charts import build_charts
     from sono.adapters.clock import SystemClock
+    from sono.adapters.collection_details import MemoryCollectionDetails
     from sono.adapters.files import SpoolFolder
     from sono.adapters.mail import Mailer
     from sono.adapters.mail.notifier import EmailNotifier
@@ -525,6 +519,7 @@ async def build_ports(
         charts=charts,
         audio_catalog=audio_catalog,
         collection_catalog=collection_catalog,
+        collection_details=MemoryCollectionDetails(metrics=metrics),
         temporary_files=SpoolFolder(settings.upload_dir),
         song_annotations=SqlSongAnnotations(reads),
         metrics=metrics,

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from sono.application.annotations.messages import AnnotateSongs, GetStarred, RecordPlays, StarItems, UnstarItems
-from sono.application.collections.service import NewCollection
+from sono.application.collections.messages import NewCollection
 from sono.application.common import PasswordInput, Principal
 from sono.application.messages import ANONYMOUS
 from sono.domain.annotations import PLAYS_MAX, STARS_MAX, SongAnnotation, Star, StarKind
@@ -17,6 +17,7 @@ from sono.domain.audio import AudioFile
 from sono.domain.errors import NotAuthenticated, NotFound, ValidationFailed
 from sono.domain.gdpr import DeletionType
 from sono.domain.users import User
+from tests.unit.collections_bus import Collections
 from tests.unit.conftest import PASSWORD, World
 from tests.unit.test_audio import signed_in, upload
 
@@ -84,9 +85,9 @@ async def test_a_file_the_caller_may_not_see_is_404_and_nothing_changes(world: W
 async def test_a_private_file_in_a_collection_the_caller_sees_can_be_starred(world: World, tmp_path) -> None:
     alice, bob, _, private = await files(world, tmp_path)
     assert private.id is not None
-    mix = await world.app.collections.create(alice, NewCollection("Mix", is_public=True))
+    mix = await Collections(world.app).create(alice, NewCollection("Mix", is_public=True))
     assert mix.collection.id is not None
-    await world.app.collections.add_track(alice, mix.collection.id, private.id, None)
+    await Collections(world.app).add_track(alice, mix.collection.id, private.id, None)
 
     await world.app.bus(StarItems(songs=(private.id,)), bob.actor)
     assert await starred_songs(world, bob) == [private.id]

@@ -13,10 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sono.adapters.memory.security import FakeClock
-from sono.application.collections.service import NewCollection
+from sono.application.collections.messages import NewCollection
 from sono.application.common import Principal
 from sono.domain.audio import AudioFile
 from sono.domain.errors import Conflict, NotFound, ValidationFailed
+from tests.unit.collections_bus import Collections
 from tests.unit.conftest import World, make_world
 
 FILES = 8  # audio files the operations pick from
@@ -73,14 +74,14 @@ async def _setup(world: World) -> tuple[Principal, int, list[int]]:
             for i in range(FILES)
         ]
         await uow.commit()
-    view = await world.app.collections.create(principal, NewCollection(title="Mix"))
+    view = await Collections(world.app).create(principal, NewCollection(title="Mix"))
     assert view.collection.id is not None
     return principal, view.collection.id, [f.id for f in files]  # type: ignore[misc]
 
 
 async def _run(steps: list[Add | BulkAdd | Remove | Move]) -> None:
     world = make_world(FakeClock(datetime(2026, 1, 1, tzinfo=UTC)))
-    service = world.app.collections
+    service = Collections(world.app)
     principal, collection_id, files = await _setup(world)
     model: list[int] = []  # audio file ids, in order
     for step in steps:

@@ -4,17 +4,34 @@ from __future__ import annotations
 
 import io
 import zipfile
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 
 import msgspec
 import pytest
 
+from sono.adapters.collection_details import MemoryCollectionDetails, approximate_bytes
 from sono.adapters.memory.media import FAKE_IMAGE
+from sono.application.bus import MessageBus
 from sono.application.collections.archive import zip_stream
-from sono.application.collections.ports import Listed, Listing, Scope, Shown
-from sono.application.collections.service import CollectionService, NewCollection, _constraint_messages
+from sono.application.collections.handlers import CollectionHandlers, _constraint_messages
+from sono.application.collections.messages import (
+    CountCollections,
+    CreateCollection,
+    DeleteCollection,
+    DeleteUserCollections,
+    GetCollection,
+    GetCollectionStats,
+    GetUserCollectionStats,
+    ListAllCollections,
+    ListCollections,
+    NewCollection,
+)
+from sono.application.collections.ports import Listed, Listing, Scope, Shown, TrackTotals
+from sono.application.collections.views import CollectionDetail, CollectionView
 from sono.application.common import Page, Principal
+from sono.application.messages import ANONYMOUS, Actor
+from sono.application.metrics import NoMetrics
 from sono.domain.access import Viewer
 from sono.domain.audio import AudioFile
 from sono.domain.collections import (
@@ -23,10 +40,19 @@ from sono.domain.collections import (
     Permission,
     track_filenames,
 )
-from sono.domain.errors import BadRequest, Conflict, NotFound, PermissionDenied, UnsupportedMedia, ValidationFailed
+from sono.domain.errors import (
+    BadRequest,
+    Conflict,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    UnsupportedMedia,
+    ValidationFailed,
+)
 from sono.domain.gdpr import AuditEvent
 from sono.domain.users import User
-from sono.entrypoints.http.collections.schemas import Presenter, detail_body
+from sono.entrypoints.http.collections.schemas import Presenter, detail_out
+from tests.unit.collections_bus import CollectionAdmin, Collections
 from tests.unit.conftest import World
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -186,7 +212,7 @@ async def _file(world: World, owner: User | Principal, title: str, *, public: bo
 
 
 async def _shared(world: World, people: dict[str, Principal], *, public: bool = False) -> int:
-    service = world.app.collections
+    service = Collections(world.app)
     view = await service.create(people["owner"], NewCollection("Mix", is_public=public, is_collaborative=True))
     collection_id = view.collection.id
     assert collection_id is not None
@@ -197,7 +223,7 @@ async def _shared(world: World, people: dict[str, Principal], *, public: bool = 
 
 async def test_create_validates_and_answers_the_whole_collection(world: World) -> None:
     people = await _people(world)
-    service = world.app.collections
+    service = Collections(world.app)
     with pytest.raises(ValidationFailed) as refused:
         await service.create(people["owner"], NewCollection("", CollectionType.ALBUM))
     assert {e.field for e in refused.value.errors} == {"title"}  # an album needs no artist
@@ -212,7 +238,7 @@ async def test_create_validates_and_answers_the_whole_collection(world: World) -
 
 async def test_a_private_file_in_a_collection_is_shown_to_its_audience(world: World) -> None:
     people = await _people(world)
-    service = world.app.collections
+    service = Collections(world.app)
     collection_id = await _shared(world, people, public=True)
     private = await _file(world, people["owner"], "secret", public=False)
     await service.add_track(people["owner"], collection_id, private)
@@ -225,7 +251,7 @@ async def test_a_private_file_in_a_collection_is_shown_to_its_audience(world: Wo
 
 async def test_tracks_only_of_files_the_caller_may_see(world: World) -> None:
     people = await _people(world)
-    service = world.app.collections
+    service = Collections(world.app)
     collection_id = await _shared(world, people)
     others_private = await _file(world, people["other"], "theirs", public=False)
     editors_private = await _file(world, people["editor"], "mine", public=False)
@@ -248,7 +274,7 @@ async def test_tracks_only_of_files_the_caller_may_see(world: World) -> None:
 
 async def test_bulk_add_limits(world: World) -> None:
     people = await _people(world)
-    service = world.app.collections
+    service = Collections(world.app)
     collection_id = await _shared(world, people)
     with pytest.raises(ValidationFailed):
         await service.add_tracks(people["owner"], collection_id, [])
@@ -259,7 +285,7 @@ async def test_bulk_add_limits(world: World) -> None:
 
 async def test_view_collaborators_and_strangers_cannot_change_anything(world: World) -> None:
     people = await _people(world)
-    service = world.app.collections
+    service = Collections(world.app)
     collection_id = await _shared(world, people)
     audio = await _file(world, people["viewer"], "v")
     with pytest.raises(PermissionDenied):
@@ -274,7 +300,7 @@ async def test_view_collaborators_and_strangers_cannot_change_anything(world: Wo
 
 async def test_collaborators_must_be_active_users(world: World) -> None:
     people = await _people(world)
-    service = world.app.collections
+    service = Collections(world.app)
     collection_id = await _shared(world, people)
     with pytest.raises(NotFound):
         await service.add_collaborator(people["owner"], collection_id, Permission.VIEW, username="nobody")
@@ -295,7 +321,7 @@ async def test_collaborators_must_be_active_users(world: World) -> None:
 
 async def test_cover_art_replaces_the_old_object_and_rights_come_before_decoding(world: World) -> None:
     people = await _people(world)
-    service = world.app.collections
+    service = Collections(world.app)
     collection_id = await _shared(world, people)
     with pytest.raises(PermissionDenied):  # not a 415: the caller may not change it at all
         await service.set_cover(people["viewer"], collection_id, io.BytesIO(b"not an image"))
@@ -321,7 +347,7 @@ async def test_cover_art_replaces_the_old_object_and_rights_come_before_decoding
 
 async def test_lists_by_scope_and_deactivated_owners(world: World) -> None:
     people = await _people(world)
-    service = world.app.collections
+    service = Collections(world.app)
     own_private = (await service.create(people["owner"], NewCollection("own private"))).collection.id
     own_public = (await service.create(people["owner"], NewCollection("own public", is_public=True))).collection.id
     shared = await _shared(world, people)
@@ -356,13 +382,13 @@ async def test_lists_by_scope_and_deactivated_owners(world: World) -> None:
 
 async def test_stats_and_admin_deletion(world: World) -> None:
     people = await _people(world)
-    service, admin = world.app.collections, world.app.collection_admin
+    service, admin = Collections(world.app), CollectionAdmin(world.app, people["admin"])
     await service.create(people["owner"], NewCollection("a", CollectionType.ALBUM, artist="x", is_public=True))
     await _shared(world, people)
     with_cover = await service.create(people["owner"], NewCollection("c", CollectionType.COMPILATION))
     await service.set_cover(people["owner"], with_cover.collection.id, io.BytesIO(FAKE_IMAGE))  # type: ignore[arg-type]
     await service.create(people["other"], NewCollection("o"))
-    stats = (await service.stats(people["owner"].user)).counts
+    stats = (await service.stats(people["owner"])).counts
     assert (stats.total, stats.albums, stats.playlists, stats.compilations, stats.public, stats.collaborative) == (
         3, 1, 1, 1, 1, 1,
     )  # fmt: skip
@@ -385,7 +411,7 @@ async def test_stats_and_admin_deletion(world: World) -> None:
 
 async def test_the_archive_holds_the_tracks_in_order_stored_not_recompressed(world: World) -> None:
     people = await _people(world)
-    service = world.app.collections
+    service = Collections(world.app)
     collection_id = await _shared(world, people)
     payloads = {title: title.encode() * 50_000 for title in ("b", "a", "c")}
     ids = [await _file(world, people["owner"], title, data=data) for title, data in payloads.items()]
@@ -422,71 +448,154 @@ def test_a_tripped_constraint_names_the_rule_it_kept(constraint: str, message: s
 # --------------------------------------------------------------------------- a collection read again
 
 
-class _SameShown:
-    """A catalog handing back the very same ``Shown`` every time (as the SQL one does while nothing
-    it shows changed)."""
+class _VersionedShown:
+    """A catalog handing back the very same ``Shown`` while ``version`` stays (as the SQL one does
+    while nothing it shows changed), read anew through the fakes with the next version when
+    ``changed`` is called."""
 
-    def __init__(self, shown: Shown) -> None:
-        self.shown_ = shown
+    def __init__(self, world: World) -> None:
+        self._uow = world.uow
+        self.version = 1
+        self.kept: Shown | None = None
+        self.reads = 0
+
+    def changed(self) -> None:
+        self.version += 1
 
     async def page(self, listing: Listing, *, skip: int, limit: int) -> Page[Listed]:
         raise NotImplementedError
 
     async def shown(self, collection_id: int) -> Shown | None:
-        return self.shown_ if collection_id == self.shown_.collection.id else None
+        if self.kept is None or self.kept.version != self.version or self.kept.collection.id != collection_id:
+            async with self._uow() as uow:
+                shown = await uow.collection_queries.shown(collection_id)
+            self.reads += 1
+            self.kept = None if shown is None else replace(shown, version=self.version)
+        return self.kept
 
 
-async def test_a_collection_handed_back_again_is_seen_by_each_caller_as_their_own(world: World) -> None:
+class _Recorded(NoMetrics):
+    def __init__(self) -> None:
+        self.lookups: list[tuple[str, bool]] = []
+        self.sizes: list[tuple[str, int, int]] = []
+
+    def cache_lookup(self, cache: str, hit: bool) -> None:
+        self.lookups.append((cache, hit))
+
+    def cache_size(self, cache: str, entries: int, size_bytes: int) -> None:
+        self.sizes.append((cache, entries, size_bytes))
+
+
+def _kept_by(world: World, catalog: _VersionedShown, details: MemoryCollectionDetails) -> MessageBus:
+    """A bus whose collection handlers read through ``catalog`` and keep details in ``details``."""
+    bus = MessageBus(world.uow)
+    bus.register(CollectionHandlers(world.clock, world.app.media, catalog, details))
+    return bus
+
+
+async def test_a_kept_collection_is_seen_by_each_caller_as_their_own(world: World) -> None:
     people = await _people(world)
     collection_id = await _shared(world, people)
-    await world.app.collections.add_track(people["owner"], collection_id, await _file(world, people["owner"], "a"))
-    async with world.uow() as uow:
-        shown = await uow.collection_queries.shown(collection_id)
-    assert shown is not None
-    service = CollectionService(world.uow, world.clock, world.app.media, _SameShown(shown))
-    seen = {who: await service.get(people[who].viewer, collection_id) for who in ("owner", "editor", "viewer", "admin")}
-    assert {who: view.can_edit for who, view in seen.items()} == {
+    await Collections(world.app).add_track(
+        people["owner"], collection_id, await _file(world, people["owner"], "a", public=False)
+    )
+    catalog, metrics = _VersionedShown(world), _Recorded()
+    details = MemoryCollectionDetails(metrics=metrics)
+    bus = _kept_by(world, catalog, details)
+    seen = {
+        who: await bus(GetCollection(collection_id), people[who].actor)
+        for who in ("owner", "editor", "viewer", "admin")
+    }
+    assert {who: found.view.can_edit for who, found in seen.items()} == {
         "owner": True,
         "editor": True,
         "viewer": False,
         "admin": True,
     }
-    assert len({id(view.tracks) for view in seen.values()}) == 1  # the tracks' views were made once
-    assert [t.audio.title for t in seen["viewer"].tracks or []] == ["a"]
-    for viewer in (people["other"].viewer, Viewer()):  # a private collection stays hidden from the others
+    assert len({id(found.view.tracks) for found in seen.values()}) == 1  # made once, for every caller
+    assert (details.misses, details.hits, len(details)) == (1, 3, 1)
+    assert metrics.lookups == [("collection_detail", False)] + [("collection_detail", True)] * 3
+    assert metrics.sizes[-1][:2] == ("collection_detail", 1) and metrics.sizes[-1][2] > 0
+    track = seen["viewer"].view.tracks[0]  # type: ignore[index]
+    assert seen["viewer"].urls[track.audio.storage_key] == await world.app.media.url(track.audio.storage_key)
+    for actor in (people["other"].actor, ANONYMOUS):  # a private collection stays hidden from the others
         with pytest.raises(NotFound):
-            await service.get(viewer, collection_id)
-    again = await service.get(people["viewer"].viewer, collection_id)
-    assert again.can_edit is False and again.tracks is seen["viewer"].tracks
+            await bus(GetCollection(collection_id), actor)
 
 
-async def test_a_kept_detail_answer_is_the_callers_and_the_current_urls(world: World) -> None:
-    """The edge keeps the encoded answer for views showing the same objects: per ``can_edit``, and
-    only while URLs signed now would expire when the kept ones do."""
+async def test_a_kept_collection_follows_its_changes_and_the_urls_expiry(world: World) -> None:
     people = await _people(world)
     collection_id = await _shared(world, people)
-    await world.app.collections.add_track(
+    service = Collections(world.app)
+    await service.add_track(people["owner"], collection_id, await _file(world, people["owner"], "a", public=False))
+    catalog = _VersionedShown(world)
+    details = MemoryCollectionDetails()
+    bus = _kept_by(world, catalog, details)
+    first = await bus(GetCollection(collection_id), people["viewer"].actor)
+    assert (await bus(GetCollection(collection_id), people["viewer"].actor)) is first
+    assert (details.misses, details.hits) == (1, 1)
+
+    await service.add_track(people["owner"], collection_id, await _file(world, people["owner"], "b"))
+    catalog.changed()  # what the SQL catalog sees when the rows it reads differ
+    after = await bus(GetCollection(collection_id), people["viewer"].actor)
+    assert [t.audio.title for t in after.view.tracks or ()] == ["a", "b"] and after.view.totals.count == 2
+    assert (details.misses, details.hits, len(details)) == (2, 1, 1)  # the old state's detail is dropped
+
+    url = after.urls[(after.view.tracks or [])[0].audio.storage_key]
+    world.clock.advance(24 * 3600)  # URLs signed now expire later: the same state, made again
+    later = await bus(GetCollection(collection_id), people["viewer"].actor)
+    assert later is not after and later.urls[(later.view.tracks or [])[0].audio.storage_key] != url
+    assert (details.misses, details.hits, catalog.reads) == (3, 1, 2)
+
+
+async def test_the_detail_is_the_one_presenting_the_view_gives(world: World) -> None:
+    """The URLs come with the detail: presenting it asks the media for none and answers what
+    presenting the view with the media's URLs answers."""
+    people = await _people(world)
+    collection_id = await _shared(world, people)
+    await Collections(world.app).add_track(
         people["owner"], collection_id, await _file(world, people["owner"], "private", public=False)
     )
-    async with world.uow() as uow:
-        shown = await uow.collection_queries.shown(collection_id)
-    assert shown is not None
-    service = CollectionService(world.uow, world.clock, world.app.media, _SameShown(shown))
+    found = await world.app.bus(GetCollection(collection_id), people["viewer"].actor)
     media = world.app.media
+    assert msgspec.json.encode(await detail_out(media, found)) == msgspec.json.encode(
+        await Presenter(media).detail(found.view)
+    )
+    assert await detail_out(media, found) is await detail_out(media, found)  # presented once for the detail
+    owners = await world.app.bus(GetCollection(collection_id), people["owner"].actor)
+    assert msgspec.json.decode(msgspec.json.encode(await detail_out(media, owners)))["can_edit"] is True
 
-    async def answer(who: str) -> tuple[bytes, dict[str, Any]]:
-        view = await service.get(people[who].viewer, collection_id)
-        body = await detail_body(media, view)
-        assert body == msgspec.json.encode(await Presenter(media).detail(view))  # what presenting it gives
-        return body, msgspec.json.decode(body)
 
-    owner, owners = await answer("owner")
-    viewer, viewers = await answer("viewer")
-    assert (owners["can_edit"], viewers["can_edit"]) == (True, False)
-    assert (await answer("owner"))[0] is owner and (await answer("editor"))[0] is owner
-    assert (await answer("viewer"))[0] is viewer
-    url = viewers["tracks"][0]["audio_file"]["file_url"]
-    world.clock.advance(24 * 3600)  # URLs signed now expire later
-    later, shown_later = await answer("viewer")
-    assert later is not viewer and shown_later["tracks"][0]["audio_file"]["file_url"] != url
-    assert shown_later | {"tracks": None} == viewers | {"tracks": None}
+async def test_the_detail_cache_keeps_one_state_per_collection_within_its_bound() -> None:
+    details = MemoryCollectionDetails(2)
+    view = CollectionView(a_collection(id=1), User("o", "o@example.com", "x", id=OWNER), [], TrackTotals(), False, [])
+    detail = CollectionDetail(view, {"k": "https://u"})
+    assert await details.get(1, (1, 0)) is None
+    await details.put(1, (1, 0), detail)
+    assert await details.get(1, (1, 0)) is detail
+    assert await details.get(1, (2, 0)) is None and len(details) == 0  # another state: dropped
+    for collection_id in (1, 2, 3):
+        await details.put(collection_id, (1, 0), detail)
+    assert len(details) == 2 and await details.get(1, (1, 0)) is None  # the least recently used went
+    assert details.size_bytes == 2 * approximate_bytes(detail)
+
+
+async def test_who_may_send_the_collection_messages_is_declared_on_them(world: World) -> None:
+    """Anonymous callers read (public collections); changes need a signed-in caller; statistics of
+    everyone and deleting a user's collections need an admin, whatever the entrypoint."""
+    people = await _people(world)
+    bus = world.app.bus
+    public = await Collections(world.app).create(people["owner"], NewCollection("Open", is_public=True))
+    assert public.collection.id is not None
+    assert (await bus(GetCollection(public.collection.id), ANONYMOUS)).view.can_edit is False
+    assert (await bus(ListCollections(), ANONYMOUS)).total == 1
+    for message in (CreateCollection(NewCollection("x")), DeleteCollection(public.collection.id), GetCollectionStats()):
+        with pytest.raises(NotAuthenticated):
+            await bus(message, ANONYMOUS)
+    for admins in (CountCollections(), GetUserCollectionStats(people["owner"].user_id), ListAllCollections()):
+        with pytest.raises(PermissionDenied):
+            await bus(admins, people["owner"].actor)
+    with pytest.raises(PermissionDenied):
+        await bus(DeleteUserCollections(people["owner"].user_id), people["owner"].actor)
+    assert (await bus(CountCollections(), Actor.operator())).total == 1
+    assert await bus(DeleteUserCollections(people["owner"].user_id), Actor.operator()) == 1

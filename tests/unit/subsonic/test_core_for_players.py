@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sono.application.collections.service import NewCollection
+from sono.application.collections.messages import NewCollection
 from sono.application.messages import Actor, Via
 from sono.application.players.messages import GetAccount, GetOwnAccount, GetProfilePicture
 from sono.domain.collections import Collection, CollectionType
 from sono.domain.errors import NotFound, PermissionDenied, ValidationFailed
+from tests.unit.collections_bus import Collections
 from tests.unit.conftest import World
 from tests.unit.test_collections import _file, _people, _shared
 
@@ -57,7 +58,7 @@ def test_replacing_the_tracks_and_positions_out_of_range() -> None:
 
 async def test_an_edit_is_all_or_nothing_and_needs_the_edit_right(world: World) -> None:
     people = await _people(world)
-    service = world.app.collections
+    service = Collections(world.app)
     collection_id = await _shared(world, people)
     first, second = await _file(world, people["owner"], "one"), await _file(world, people["owner"], "two")
     hidden = await _file(world, people["other"], "hidden", public=False)
@@ -79,7 +80,7 @@ async def test_an_edit_is_all_or_nothing_and_needs_the_edit_right(world: World) 
 
 async def test_create_with_tracks_in_one_step(world: World) -> None:
     people = await _people(world)
-    service = world.app.collections
+    service = Collections(world.app)
     first, second = await _file(world, people["owner"], "one"), await _file(world, people["owner"], "two")
     hidden = await _file(world, people["other"], "hidden", public=False)
     view = await service.create(people["owner"], NewCollection("Mine"), [second, first, second])

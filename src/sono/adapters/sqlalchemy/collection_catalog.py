@@ -13,12 +13,14 @@ every request.
 A single collection is one statement: a row for itself with its owner, one per collaborator with
 their user, one per track (in order) with its file and the file's owner. On SQLite it is kept like
 the pages; on either database, when the rows read are the same as the last time, the same ``Shown``
-as the last time is returned (the use case and the edge then reuse what they made of it).
+as the last time is returned, with the same ``version`` (the use case keeps what it made of it by
+that version); other rows get a new version.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -140,6 +142,7 @@ class SqlCollectionCatalog:
         self._one_user = Shape(User, users.c, _ONE_USER, dialect)
         self._shown: Kept[Shown | None] = Kept(reads)  # a missing collection is read again
         self._last: dict[int, tuple[list[tuple[Any, ...]], Shown]] = {}
+        self._versions = itertools.count(1)  # a new number for each new state read
 
     def listen(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener`` with every statement run from now on; returns the way to stop."""
@@ -165,7 +168,7 @@ class SqlCollectionCatalog:
             last = self._last.get(collection_id)
             if last is not None and last[0] == rows:
                 return last[1]  # the same rows: the same collection as the last time
-            shown = self._shown_of(rows)
+            shown = self._shown_of(rows, next(self._versions))
             if len(self._last) >= self.SHOWN_KEPT:
                 self._last.clear()
             if self.SHOWN_KEPT > 0:
@@ -174,7 +177,7 @@ class SqlCollectionCatalog:
 
         return await self._shown.get(collection_id, read, most=self.SHOWN_KEPT)
 
-    def _shown_of(self, rows: list[tuple[Any, ...]]) -> Shown:
+    def _shown_of(self, rows: list[tuple[Any, ...]], version: int) -> Shown:
         """The collection from its rows: itself with its owner, then its collaborators with their
         users, then its tracks with their files and the files' owners."""
         collection = self._one_collection.build(rows[0])
@@ -192,7 +195,7 @@ class SqlCollectionCatalog:
             if user_id not in people:
                 people[user_id] = self._one_user.build(values)
         collection.__dict__.update(tracks=tracks, collaborators=members)
-        return Shown(collection, files, people)
+        return Shown(collection, files, people, version)
 
     def _statements(self, scope: Scope, typed: bool) -> tuple[Query, Query]:
         queries = self._queries.get((scope, typed))

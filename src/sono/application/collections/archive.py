@@ -15,7 +15,7 @@ import zipfile
 from collections.abc import AsyncIterator
 from datetime import datetime
 
-from sono.application.collections.service import Archive, ArchiveEntry
+from sono.application.collections.messages import Archive, ArchiveEntry
 from sono.application.media.service import MediaService
 from sono.domain.errors import NotFound
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sono.application.common import Page
 from sono.domain.audio import AudioFile
 from sono.domain.collections import Collection, CollectionType
 from sono.domain.users import User
+
+if TYPE_CHECKING:
+    from sono.application.collections.views import CollectionDetail
 
 
 class CollectionRepository(Protocol):
@@ -99,6 +102,10 @@ class Shown:
     collection: Collection
     files: Mapping[int, AudioFile]
     people: Mapping[int, User]
+    version: int | None = None
+    """The same number while nothing the collection shows changed, another one after any change
+    (None: unknown, what is made of it is not kept). Numbers are the reader's (``CollectionCatalog``
+    counts the changes it sees); they name a state only together with the collection's id."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,3 +161,14 @@ class CollectionCatalog(Protocol):
 
     async def page(self, listing: Listing, *, skip: int, limit: int) -> Page[Listed]: ...
     async def shown(self, collection_id: int) -> Shown | None: ...
+
+
+class CollectionDetails(Protocol):
+    """Collection screens kept for the next callers, one per collection, each for the state it
+    shows (``stamp``: the collection's ``Shown.version`` and the URLs' expiry, see
+    ``MediaService.expiry``). A lookup with another stamp misses and drops the kept one: a change
+    to the collection is a new version, so what changes it invalidates it. Bounded; what it drops
+    is made again. Counts its hits, misses and size (``Metrics``)."""
+
+    async def get(self, collection_id: int, stamp: Hashable) -> CollectionDetail | None: ...
+    async def put(self, collection_id: int, stamp: Hashable, detail: CollectionDetail) -> None: ...

@@ -5,8 +5,9 @@ tracks with their files and the files' owners, and its collaborators with their 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from sono.application.collections.ports import Listed, Shown, TrackTotals
 from sono.application.uow import UnitOfWork
@@ -39,6 +40,34 @@ class CollectionView:
     totals: TrackTotals
     can_edit: bool
     tracks: list[TrackView] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionDetail:
+    """A collection as its own screen shows it to a caller (``view``, with its tracks), and the URL
+    of every stored object it shows by key: its cover, its tracks' files and their covers, and the
+    pictures of everyone on it. Every URL an entrypoint needs is here: it only shapes."""
+
+    view: CollectionView
+    urls: Mapping[str, str]
+    shapes: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
+    """What entrypoints made of this detail (the JSON API's answer for each ``can_edit``, before the
+    caller's own stars and plays), made once: they are kept with the detail, as long as it is (the
+    same state of the collection and the same URLs), and shared by every caller's copy of it."""
+
+    def for_viewer(self, viewer: Viewer) -> CollectionDetail:
+        """The same detail with the viewer's ``can_edit`` (sharing everything else)."""
+        view = as_seen_by(viewer, self.view)
+        return self if view is self.view else CollectionDetail(view, self.urls, self.shapes)
+
+
+def shown_keys(view: CollectionView) -> list[str]:
+    """The keys of the stored objects a collection's screen shows (see ``CollectionDetail``)."""
+    people = [view.owner, *(c.user for c in view.collaborators), *(t.audio_owner for t in view.tracks or ())]
+    keys = [view.collection.cover_art_key, *(p.profile_picture_key for p in people)]
+    for track in view.tracks or ():
+        keys += (track.audio.storage_key, track.audio.cover_art_key)
+    return [key for key in dict.fromkeys(keys) if key]
 
 
 def collaborator_views(collection: Collection, people: dict[int, User]) -> list[CollaboratorView]:

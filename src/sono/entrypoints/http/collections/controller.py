@@ -10,14 +10,36 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from litestar import Controller, MediaType, Request, Response, delete, get, post, put
+from litestar import Controller, Request, delete, get, post, put
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromQuery, JSONBody
 from litestar.response import Stream
 
 from sono.application.collections.archive import zip_stream
-from sono.application.collections.ports import Listing, Scope
-from sono.application.common import viewer_of
+from sono.application.collections.messages import (
+    AddCollaborator,
+    AddTrack,
+    AddTracks,
+    CountCollections,
+    CreateCollection,
+    DeleteCollection,
+    DeleteUserCollections,
+    GetCollection,
+    GetCollectionArchive,
+    GetCollectionStats,
+    GetCollectionSummary,
+    GetUserCollectionStats,
+    ListAllCollections,
+    ListCollections,
+    ListOwnCollections,
+    ListPublicCollections,
+    ListSharedCollections,
+    MoveTrack,
+    RemoveCollaborator,
+    RemoveTrack,
+    SetCollaboratorPermission,
+    UpdateCollection,
+)
 from sono.domain.collections import CollectionType
 from sono.domain.errors import FieldError, ValidationFailed
 from sono.domain.media import IMAGE_MAX_BYTES, IMAGE_TOO_LARGE
@@ -41,13 +63,13 @@ from sono.entrypoints.http.collections.schemas import (
     TrackOut,
     collection_page,
     counts_out,
-    detail_body,
+    detail_out,
     stats_out,
     summary_out,
 )
 from sono.entrypoints.http.openapi import BEARER, errors, file_upload_operation
 from sono.entrypoints.http.schemas import Id, Limit, MessageOut, Skip
-from sono.entrypoints.http.security import AppContainer, Caller, OptionalCaller, admin_only, signed_in
+from sono.entrypoints.http.security import Acting, AppContainer, Bus, admin_only, signed_in
 from sono.entrypoints.http.uploads import receive_upload
 
 COLLECTION_DELETED = "Collection deleted successfully"
@@ -76,7 +98,8 @@ class CollectionsController(Controller):
     async def list_collections(
         self,
         container: AppContainer,
-        viewer: OptionalCaller,
+        bus: Bus,
+        actor: Acting,
         skip: Skip = 0,
         limit: Limit = 100,
         collection_type: TypeFilter = None,
@@ -84,9 +107,7 @@ class CollectionsController(Controller):
     ) -> CollectionPage:
         """Anonymous, or with `public_only=true`: public collections. Signed in: the caller's own,
         those shared with them and the public ones. Newest first."""
-        page = await container.collections.library(
-            viewer_of(viewer), public_only=public_only, collection_type=collection_type, skip=skip, limit=limit
-        )
+        page = await bus(ListCollections(public_only, collection_type, skip, limit), actor)
         return await collection_page(container.media, page.items, page.total, page.skip)
 
     @get(
@@ -97,10 +118,9 @@ class CollectionsController(Controller):
         responses=errors(401, 422),
     )
     async def my_collections(
-        self, principal: Caller, container: AppContainer, skip: Skip = 0, limit: Limit = 100
+        self, bus: Bus, actor: Acting, container: AppContainer, skip: Skip = 0, limit: Limit = 100
     ) -> CollectionPage:
-        listing = Listing(Scope.OWNED, principal.user_id)
-        page = await container.collections.page(principal.viewer, listing, skip=skip, limit=limit)
+        page = await bus(ListOwnCollections(skip, limit), actor)
         return await collection_page(container.media, page.items, page.total, page.skip)
 
     @get(
@@ -111,36 +131,34 @@ class CollectionsController(Controller):
         responses=errors(401, 422),
     )
     async def shared_with_me(
-        self, principal: Caller, container: AppContainer, skip: Skip = 0, limit: Limit = 100
+        self, bus: Bus, actor: Acting, container: AppContainer, skip: Skip = 0, limit: Limit = 100
     ) -> CollectionPage:
-        listing = Listing(Scope.SHARED, principal.user_id)
-        page = await container.collections.page(principal.viewer, listing, skip=skip, limit=limit)
+        page = await bus(ListSharedCollections(skip, limit), actor)
         return await collection_page(container.media, page.items, page.total, page.skip)
 
     async def _public_of_type(
-        self, container: AppContainer, viewer: OptionalCaller, kind: CollectionType, skip: int, limit: int
+        self, container: AppContainer, bus: Bus, actor: Acting, kind: CollectionType, skip: int, limit: int
     ) -> CollectionPage:
-        listing = Listing(Scope.PUBLIC, collection_type=kind)
-        page = await container.collections.page(viewer_of(viewer), listing, skip=skip, limit=limit)
+        page = await bus(ListPublicCollections(kind, skip, limit), actor)
         return await collection_page(container.media, page.items, page.total, page.skip)
 
     @get("/albums", summary="Public albums", responses=errors(401, 422))
     async def albums(
-        self, container: AppContainer, viewer: OptionalCaller, skip: Skip = 0, limit: Limit = 100
+        self, container: AppContainer, bus: Bus, actor: Acting, skip: Skip = 0, limit: Limit = 100
     ) -> CollectionPage:
-        return await self._public_of_type(container, viewer, CollectionType.ALBUM, skip, limit)
+        return await self._public_of_type(container, bus, actor, CollectionType.ALBUM, skip, limit)
 
     @get("/playlists", summary="Public playlists", responses=errors(401, 422))
     async def playlists(
-        self, container: AppContainer, viewer: OptionalCaller, skip: Skip = 0, limit: Limit = 100
+        self, container: AppContainer, bus: Bus, actor: Acting, skip: Skip = 0, limit: Limit = 100
     ) -> CollectionPage:
-        return await self._public_of_type(container, viewer, CollectionType.PLAYLIST, skip, limit)
+        return await self._public_of_type(container, bus, actor, CollectionType.PLAYLIST, skip, limit)
 
     @get("/compilations", summary="Public compilations", responses=errors(401, 422))
     async def compilations(
-        self, container: AppContainer, viewer: OptionalCaller, skip: Skip = 0, limit: Limit = 100
+        self, container: AppContainer, bus: Bus, actor: Acting, skip: Skip = 0, limit: Limit = 100
     ) -> CollectionPage:
-        return await self._public_of_type(container, viewer, CollectionType.COMPILATION, skip, limit)
+        return await self._public_of_type(container, bus, actor, CollectionType.COMPILATION, skip, limit)
 
     @get(
         "/stats",
@@ -149,8 +167,8 @@ class CollectionsController(Controller):
         security=BEARER,
         responses=errors(401),
     )
-    async def my_stats(self, principal: Caller, container: AppContainer) -> CollectionStatsOut:
-        return stats_out(await container.collections.stats(principal.user))
+    async def my_stats(self, bus: Bus, actor: Acting) -> CollectionStatsOut:
+        return stats_out(await bus(GetCollectionStats(), actor))
 
     # ------------------------------------------------------------------ one collection
 
@@ -163,20 +181,18 @@ class CollectionsController(Controller):
         responses=errors(401, 422),
     )
     async def create(
-        self, data: JSONBody[CollectionIn], principal: Caller, container: AppContainer
+        self, data: JSONBody[CollectionIn], bus: Bus, actor: Acting, container: AppContainer
     ) -> CollectionDetailOut:
         """`album` requires `artist`."""
-        view = await container.collections.create(principal, data.new())
-        return await Presenter(container.media, annotator(container.bus, principal.actor)).detail(view)
+        view = await bus(CreateCollection(data.new()), actor)
+        return await Presenter(container.media, annotator(bus, actor)).detail(view)
 
     @get("/{collection_id:int}", summary="A collection with its tracks", responses=errors(401, 404))
     async def get_collection(
-        self, collection_id: Id, container: AppContainer, viewer: OptionalCaller
-    ) -> Response[CollectionDetailOut]:
-        view = await container.collections.get(viewer_of(viewer), collection_id)
-        annotate = annotator(container.bus, viewer.actor) if viewer is not None else None
-        body = await detail_body(container.media, view, annotate)  # a CollectionDetailOut, encoded (and kept)
-        return Response(body, media_type=MediaType.JSON)  # type: ignore[arg-type]
+        self, collection_id: Id, container: AppContainer, bus: Bus, actor: Acting
+    ) -> CollectionDetailOut:
+        detail = await bus(GetCollection(collection_id), actor)
+        return await detail_out(container.media, detail, annotator(bus, actor))
 
     @put(
         "/{collection_id:int}",
@@ -189,14 +205,15 @@ class CollectionsController(Controller):
         self,
         collection_id: Id,
         data: JSONBody[CollectionUpdateIn],
-        principal: Caller,
+        bus: Bus,
+        actor: Acting,
         container: AppContainer,
     ) -> CollectionDetailOut:
         """Edit collaborators may change `title`, `description`, `artist` and `curator_note`, and
         send the current values of `is_public`, `is_collaborative` and `collection_type`; only the
         owner (or an admin) changes those. The result must satisfy its type (`album` needs `artist`)."""
-        view = await container.collections.update(principal, collection_id, data.changes())
-        return await Presenter(container.media, annotator(container.bus, principal.actor)).detail(view)
+        view = await bus(UpdateCollection(collection_id, data.changes()), actor)
+        return await Presenter(container.media, annotator(bus, actor)).detail(view)
 
     @delete(
         "/{collection_id:int}",
@@ -206,8 +223,8 @@ class CollectionsController(Controller):
         security=BEARER,
         responses=errors(401, 403, 404),
     )
-    async def delete_collection(self, collection_id: Id, principal: Caller, container: AppContainer) -> MessageOut:
-        await container.collections.delete(principal, collection_id)
+    async def delete_collection(self, collection_id: Id, bus: Bus, actor: Acting) -> MessageOut:
+        await bus(DeleteCollection(collection_id), actor)
         return MessageOut(COLLECTION_DELETED)
 
     @post(
@@ -221,13 +238,13 @@ class CollectionsController(Controller):
         responses=errors(401, 403, 404, 413, 415, 422),
     )
     async def upload_cover(
-        self, collection_id: Id, request: Request[Any, Any, Any], principal: Caller, container: AppContainer
+        self, collection_id: Id, request: Request[Any, Any, Any], bus: Bus, actor: Acting, container: AppContainer
     ) -> CollectionDetailOut:
         async with receive_upload(
             request, max_bytes=IMAGE_MAX_BYTES, too_large=IMAGE_TOO_LARGE, spool_dir=container.settings.upload_dir
         ) as upload:
-            view = await container.collections.set_cover(principal, collection_id, upload.file)
-        return await Presenter(container.media, annotator(container.bus, principal.actor)).detail(view)
+            view = await container.collection_covers.set_cover(actor, collection_id, upload.file)
+        return await Presenter(container.media, annotator(bus, actor)).detail(view)
 
     @get(
         "/{collection_id:int}/download",
@@ -243,8 +260,8 @@ class CollectionsController(Controller):
             **errors(401, 404),
         },
     )
-    async def download(self, collection_id: Id, container: AppContainer, viewer: OptionalCaller) -> Stream:
-        archive = await container.collections.archive(viewer_of(viewer), collection_id)
+    async def download(self, collection_id: Id, container: AppContainer, bus: Bus, actor: Acting) -> Stream:
+        archive = await bus(GetCollectionArchive(collection_id), actor)
         return Stream(
             zip_stream(container.media, archive),
             media_type=ZIP,
@@ -262,12 +279,12 @@ class CollectionsController(Controller):
         responses=errors(401, 403, 404, 409, 422),
     )
     async def add_track(
-        self, collection_id: Id, data: JSONBody[TrackIn], principal: Caller, container: AppContainer
+        self, collection_id: Id, data: JSONBody[TrackIn], bus: Bus, actor: Acting, container: AppContainer
     ) -> TrackOut:
         """The caller must be able to see the audio file (their own or a public one). With
         `track_order` it is inserted there (beyond the end appends), else appended."""
-        view = await container.collections.add_track(principal, collection_id, data.audio_file_id, data.track_order)
-        return await Presenter(container.media, annotator(container.bus, principal.actor)).track(view)
+        view = await bus(AddTrack(collection_id, data.audio_file_id, data.track_order), actor)
+        return await Presenter(container.media, annotator(bus, actor)).track(view)
 
     @post(
         "/{collection_id:int}/tracks/bulk-add",
@@ -278,12 +295,12 @@ class CollectionsController(Controller):
         responses=errors(401, 403, 404, 409, 422),
     )
     async def bulk_add(
-        self, collection_id: Id, data: JSONBody[BulkAddIn], principal: Caller, container: AppContainer
+        self, collection_id: Id, data: JSONBody[BulkAddIn], bus: Bus, actor: Acting, container: AppContainer
     ) -> list[TrackOut]:
         """Up to 100 ids, appended in order, all or nothing: if any cannot be added, nothing is
         and the answer names them (404 unknown or not visible, 409 already present, 422 repeated)."""
-        views = await container.collections.add_tracks(principal, collection_id, data.audio_file_ids)
-        return await Presenter(container.media, annotator(container.bus, principal.actor)).tracks(views)
+        views = await bus(AddTracks(collection_id, tuple(data.audio_file_ids)), actor)
+        return await Presenter(container.media, annotator(bus, actor)).tracks(views)
 
     @delete(
         "/{collection_id:int}/tracks/{track_id:int}",
@@ -293,10 +310,8 @@ class CollectionsController(Controller):
         security=BEARER,
         responses=errors(401, 403, 404),
     )
-    async def remove_track(
-        self, collection_id: Id, track_id: Id, principal: Caller, container: AppContainer
-    ) -> MessageOut:
-        await container.collections.remove_track(principal, collection_id, track_id)
+    async def remove_track(self, collection_id: Id, track_id: Id, bus: Bus, actor: Acting) -> MessageOut:
+        await bus(RemoveTrack(collection_id, track_id), actor)
         return MessageOut(TRACK_REMOVED)
 
     @put(
@@ -311,15 +326,16 @@ class CollectionsController(Controller):
         collection_id: Id,
         track_id: Id,
         data: JSONBody[ReorderIn],
-        principal: Caller,
+        bus: Bus,
+        actor: Acting,
         container: AppContainer,
     ) -> TrackOut:
         """`{"new_order": N}` (or `{"track_order": N}`) moves the track there and shifts the rest."""
         position = data.new_order if data.new_order is not None else data.track_order
         if position is None:
             raise ValidationFailed([FieldError("new_order", ORDER_REQUIRED, "missing")])
-        view = await container.collections.move_track(principal, collection_id, track_id, position)
-        return await Presenter(container.media, annotator(container.bus, principal.actor)).track(view)
+        view = await bus(MoveTrack(collection_id, track_id, position), actor)
+        return await Presenter(container.media, annotator(bus, actor)).track(view)
 
     # ------------------------------------------------------------------ collaborators
 
@@ -332,14 +348,12 @@ class CollectionsController(Controller):
         responses=errors(401, 403, 404, 409, 422),
     )
     async def add_collaborator(
-        self, collection_id: Id, data: JSONBody[CollaboratorIn], principal: Caller, container: AppContainer
+        self, collection_id: Id, data: JSONBody[CollaboratorIn], bus: Bus, actor: Acting, container: AppContainer
     ) -> CollaboratorOut:
         """By `user_id` or `username`: an active user, not the owner (400), not already one (409),
         on a collaborative collection (400)."""
-        view = await container.collections.add_collaborator(
-            principal, collection_id, data.permission_level, user_id=data.user_id, username=data.username
-        )
-        return await Presenter(container.media).collaborator(view)
+        message = AddCollaborator(collection_id, data.permission_level, data.user_id, data.username)
+        return await Presenter(container.media).collaborator(await bus(message, actor))
 
     @put(
         "/{collection_id:int}/collaborators/{user_id:int}",
@@ -353,12 +367,11 @@ class CollectionsController(Controller):
         collection_id: Id,
         user_id: Id,
         data: JSONBody[CollaboratorUpdateIn],
-        principal: Caller,
+        bus: Bus,
+        actor: Acting,
         container: AppContainer,
     ) -> CollaboratorOut:
-        view = await container.collections.set_collaborator_permission(
-            principal, collection_id, user_id, data.permission_level
-        )
+        view = await bus(SetCollaboratorPermission(collection_id, user_id, data.permission_level), actor)
         return await Presenter(container.media).collaborator(view)
 
     @delete(
@@ -369,10 +382,8 @@ class CollectionsController(Controller):
         security=BEARER,
         responses=errors(401, 403, 404),
     )
-    async def remove_collaborator(
-        self, collection_id: Id, user_id: Id, principal: Caller, container: AppContainer
-    ) -> MessageOut:
-        await container.collections.remove_collaborator(principal, collection_id, user_id)
+    async def remove_collaborator(self, collection_id: Id, user_id: Id, bus: Bus, actor: Acting) -> MessageOut:
+        await bus(RemoveCollaborator(collection_id, user_id), actor)
         return MessageOut(COLLABORATOR_REMOVED)
 
 
@@ -385,22 +396,22 @@ class CollectionAdminController(Controller):
     security = BEARER
 
     @get("/collections/stats", summary="Collections counted", responses=errors(401, 403))
-    async def stats(self, container: AppContainer) -> CollectionCountsOut:
-        return counts_out(await container.collection_admin.stats())
+    async def stats(self, bus: Bus, actor: Acting) -> CollectionCountsOut:
+        return counts_out(await bus(CountCollections(), actor))
 
     @get(
         "/collections/summary",
         summary="Collections by type and visibility, tracks, the newest",
         responses=errors(401, 403),
     )
-    async def summary(self, principal: Caller, container: AppContainer) -> CollectionSummaryOut:
-        return await summary_out(container.media, await container.collection_admin.summary(principal))
+    async def summary(self, bus: Bus, actor: Acting, container: AppContainer) -> CollectionSummaryOut:
+        return await summary_out(container.media, await bus(GetCollectionSummary(), actor))
 
     @get("/collections/recent", summary="Every collection, newest first", responses=errors(401, 403, 422))
     async def recent(
-        self, principal: Caller, container: AppContainer, skip: Skip = 0, limit: Limit = 20
+        self, bus: Bus, actor: Acting, container: AppContainer, skip: Skip = 0, limit: Limit = 20
     ) -> CollectionPage:
-        page = await container.collection_admin.recent(principal, skip=skip, limit=limit)
+        page = await bus(ListAllCollections(skip, limit), actor)
         return await collection_page(container.media, page.items, page.total, page.skip)
 
     @get(
@@ -408,8 +419,8 @@ class CollectionAdminController(Controller):
         summary="A user's collections counted",
         responses=errors(401, 403, 404),
     )
-    async def user_stats(self, user_id: Id, container: AppContainer) -> CollectionStatsOut:
-        return stats_out(await container.collection_admin.user_stats(user_id))
+    async def user_stats(self, user_id: Id, bus: Bus, actor: Acting) -> CollectionStatsOut:
+        return stats_out(await bus(GetUserCollectionStats(user_id), actor))
 
     @delete(
         "/users/{user_id:int}/collections/all",
@@ -417,6 +428,6 @@ class CollectionAdminController(Controller):
         status_code=200,
         responses=errors(401, 403, 404),
     )
-    async def delete_all(self, user_id: Id, principal: Caller, container: AppContainer) -> DeletedCountOut:
-        deleted = await container.collection_admin.delete_all(principal, user_id)
+    async def delete_all(self, user_id: Id, bus: Bus, actor: Acting) -> DeletedCountOut:
+        deleted = await bus(DeleteUserCollections(user_id), actor)
         return DeletedCountOut(message=COLLECTIONS_DELETED.format(count=deleted), deleted_count=deleted)

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar.serialization import encode_json
 from msgspec import UNSET, Meta, UnsetType
 
-from sono.application.collections.admin import CollectionSummary
+from sono.application.collections.messages import CollectionStats, CollectionSummary, NewCollection
 from sono.application.collections.ports import CollectionCounts
-from sono.application.collections.service import CollectionStats, NewCollection
-from sono.application.collections.views import CollaboratorView, CollectionView, TrackView
+from sono.application.collections.views import CollaboratorView, CollectionDetail, CollectionView, TrackView
 from sono.application.media.service import MediaService
 from sono.domain.annotations import SongAnnotation
 from sono.domain.collections import (
@@ -242,12 +240,15 @@ _AUDIO_KEYS = frozenset(("storage_key", "cover_art_key"))
 
 class Presenter:
     """Presents the collections of one response, each user and each URL once: the URLs (which may
-    need the storage) are found first, then the shapes are built without awaiting."""
+    need the storage) are found first (but for those in ``urls``), then the shapes are built
+    without awaiting."""
 
-    def __init__(self, media: MediaService, annotate: Annotate | None = None) -> None:
+    def __init__(
+        self, media: MediaService, annotate: Annotate | None = None, urls: Mapping[str, str] | None = None
+    ) -> None:
         self.media = media
         self._people: dict[int, PublicUserOut] = {}
-        self._urls: dict[str, str] = {}
+        self._urls: dict[str, str] = dict(urls or {})
         self._annotate = annotate  # the caller's stars and plays on the tracks' files (None: anonymous)
         self._notes: dict[int, SongAnnotation] = {}
 
@@ -359,66 +360,24 @@ class Presenter:
         return [CollectionOut(**self._fields(view)) for view in listed]
 
 
-class _Encoded:
-    """A detail answer encoded for ``view``, while URLs signed then expire at ``expiry``, by the
-    caller's ``can_edit``."""
-
-    __slots__ = ("bodies", "details", "expiry", "media", "view")
-
-    def __init__(self, media: MediaService, view: CollectionView, expiry: int) -> None:
-        self.media, self.view, self.expiry = media, view, expiry
-        self.bodies: dict[bool, bytes] = {}
-        self.details: dict[bool, CollectionDetailOut] = {}  # presented, before the caller's annotations
-
-    def answers(self, media: MediaService, view: CollectionView, expiry: int) -> bool:
-        """Whether ``view`` shows the very objects this one did (every field but ``can_edit``)."""
-        kept = self.view
-        return (
-            self.expiry == expiry
-            and self.media is media
-            and kept.collection is view.collection
-            and kept.owner is view.owner
-            and kept.collaborators is view.collaborators
-            and kept.tracks is view.tracks
-            and kept.totals == view.totals
-        )
-
-
-_ENCODED: dict[int | None, _Encoded] = {}  # by collection id
-ANSWERS_KEPT = 64
-"""Collections whose encoded answer is kept (0: none)."""
-
-
-async def detail_body(media: MediaService, view: CollectionView, annotate: Annotate | None = None) -> bytes:
-    """The JSON of ``Presenter(media).detail(view)``, encoded once for views that show the same
-    objects: ``CollectionService.get`` hands back the same objects while nothing the collection
-    shows changed, and they are only read. The answer depends on them, on ``can_edit`` and on the
-    URLs, which are the same while ``MediaService.expiry`` is (a signed URL found now would expire
-    at the same moment), so a kept answer is the one presenting the view again would give (on S3,
-    one signed a little earlier for the same expiry, as ``MediaService`` itself keeps them)."""
-    expiry = media.expiry()
-    key = view.collection.id
-    encoded = _ENCODED.get(key)
-    if encoded is None or not encoded.answers(media, view, expiry):
-        if len(_ENCODED) >= ANSWERS_KEPT:
-            _ENCODED.clear()
-        encoded = _Encoded(media, view, expiry)
-        if ANSWERS_KEPT > 0:
-            _ENCODED[key] = encoded
-    if annotate is not None and view.tracks:  # the caller's stars and plays: on a copy, never kept
-        detail = encoded.details.get(view.can_edit)
-        if detail is None:
-            detail = encoded.details[view.can_edit] = await Presenter(media).detail(view)
-        notes = await annotate([track.audio_file_id for track in detail.tracks])
-        tracks = [
-            msgspec.structs.replace(track, audio_file=annotated([track.audio_file], notes)[0])
-            for track in detail.tracks
-        ]
-        return encode_json(msgspec.structs.replace(detail, tracks=tracks))
-    body = encoded.bodies.get(view.can_edit)
-    if body is None:
-        body = encoded.bodies[view.can_edit] = encode_json(await Presenter(media).detail(view))
-    return body
+async def detail_out(
+    media: MediaService, detail: CollectionDetail, annotate: Annotate | None = None
+) -> CollectionDetailOut:
+    """A collection's screen, with the URLs it came with, and the caller's stars and plays on its
+    tracks' files when ``annotate`` finds them. What every caller shares is presented once per
+    ``can_edit`` for the detail (``CollectionDetail.shapes``: kept as long as the detail is); the
+    caller's annotations go on a copy."""
+    key = ("json", detail.view.can_edit)
+    shared: CollectionDetailOut | None = detail.shapes.get(key)
+    if shared is None:
+        shared = detail.shapes[key] = await Presenter(media, None, detail.urls).detail(detail.view)
+    if annotate is None or not shared.tracks:
+        return shared
+    notes = await annotate([track.audio_file_id for track in shared.tracks])
+    tracks = [
+        msgspec.structs.replace(track, audio_file=annotated([track.audio_file], notes)[0]) for track in shared.tracks
+    ]
+    return msgspec.structs.replace(shared, tracks=tracks)
 
 
 async def collection_page(

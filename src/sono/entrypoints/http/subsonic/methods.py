@@ -5,18 +5,23 @@ module only reads parameters and shapes the answers.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from litestar import HttpMethod, Response
 from litestar.response import Stream
 
-from sono.application.accounts.ports import AccessClaims
 from sono.application.admin.messages import ListUsers
 from sono.application.audio.messages import DownloadAudio, GetCoverArt
 from sono.application.collections.archive import zip_stream
-from sono.application.collections.service import NewCollection
-from sono.application.common import Principal
+from sono.application.collections.messages import (
+    CreateCollection,
+    DeleteCollection,
+    EditCollection,
+    GetCollection,
+    GetCollectionArchive,
+    ListCollections,
+    NewCollection,
+)
 from sono.application.media.ports import ObjectInfo
 from sono.application.players.messages import GetAccount, GetOwnAccount, GetProfilePicture
 from sono.domain.collections import CollectionType
@@ -63,22 +68,6 @@ def song_ids(call: Call, name: str) -> list[int]:
 
 async def own_account(call: Call) -> User:
     return await call.container.bus(GetOwnAccount(), call.actor)
-
-
-async def principal(call: Call) -> Principal:
-    """The caller as the older services (collections) take it. A player authenticated with an app
-    password has no access token: the claims say only who they are, checked just now."""
-    user = await own_account(call)
-    assert user.id is not None
-    claims = AccessClaims(
-        user_id=user.id,
-        jti="subsonic",
-        family_id="subsonic",
-        token_version=user.token_version,
-        is_superuser=user.is_superuser,
-        expires_at=datetime.now(UTC),
-    )
-    return Principal(user=user, claims=claims)
 
 
 def ok(call: Call, element: Any = None, value: Any = None) -> Rendered:
@@ -168,7 +157,7 @@ async def download(call: Call) -> Answer:
     """A song as an attachment; a playlist id: its tracks as a ZIP archive."""
     wanted = item(call, "id", Kind.TRACK, Kind.PLAYLIST)
     if wanted.kind is Kind.PLAYLIST:
-        archive = await call.container.collections.archive(call.actor.viewer, wanted.number)
+        archive = await call.container.bus(GetCollectionArchive(wanted.number), call.actor)
         return Stream(
             zip_stream(call.container.media, archive),
             media_type=ZIP,
@@ -189,12 +178,12 @@ async def get_cover_art(call: Call) -> Answer:
         cover = ids.parse_cover(text)
     except InvalidId:
         raise errors.not_found() from None
-    container, viewer = call.container, call.actor.viewer
+    container = call.container
     if cover.kind is Kind.TRACK:
         stored = await container.bus(GetCoverArt(cover.number), call.actor)
         key, info = stored.key, stored.info
     elif cover.kind is Kind.PLAYLIST:
-        view = await container.collections.get(viewer, cover.number)
+        view = (await container.bus(GetCollection(cover.number), call.actor)).view
         keys = [view.collection.cover_art_key, *(t.audio.cover_art_key for t in view.tracks or ())]
         found = next((k for k in keys if k), None)
         if found is None:
@@ -240,9 +229,7 @@ async def get_playlists(call: Call) -> Answer:
     found: list[dict[str, Any]] = []
     skip = 0
     while len(found) < LIST_MAX:
-        page = await call.container.collections.library(
-            call.actor.viewer, public_only=False, collection_type=None, skip=skip, limit=PAGE
-        )
+        page = await call.container.bus(ListCollections(skip=skip, limit=PAGE), call.actor)
         found.extend(mapping.playlist(view) for view in page.items)
         skip += len(page.items)
         if not page.items or not page.has_more:
@@ -251,7 +238,7 @@ async def get_playlists(call: Call) -> Answer:
 
 
 async def _playlist(call: Call, number: int) -> Answer:
-    view = await call.container.collections.get(call.actor.viewer, number)
+    view = (await call.container.bus(GetCollection(number), call.actor)).view
     notes = await notes_of(call, [track.audio for track in view.tracks or ()])
     return ok(call, Responses.PLAYLIST, mapping.playlist(view, with_entries=True, notes=notes))
 
@@ -267,15 +254,15 @@ async def create_playlist(call: Call) -> Answer:
     with ``playlistId``, that playlist's tracks replaced by them (and renamed when ``name`` is
     given)."""
     songs = song_ids(call, "songId")
-    caller = await principal(call)
     if call.request.first("playlistId"):
         number = item(call, "playlistId", Kind.PLAYLIST).number
         name = call.request.first("name")
         changes = {"title": name} if name else {}
-        view = await call.container.collections.edit(caller, number, changes, add_ids=songs, replace_tracks=True)
+        edit = EditCollection(number, changes, add_ids=tuple(songs), replace_tracks=True)
+        view = await call.container.bus(edit, call.actor)
     else:
         new = NewCollection(title=call.request.required("name"), collection_type=CollectionType.PLAYLIST)
-        view = await call.container.collections.create(caller, new, songs)
+        view = await call.container.bus(CreateCollection(new, tuple(songs)), call.actor)
     assert view.collection.id is not None
     return await _playlist(call, view.collection.id)
 
@@ -300,14 +287,13 @@ async def update_playlist(call: Call) -> Answer:
             raise errors.generic("Parameter songIndexToRemove must be a position in the playlist")
         positions.append(int(text))
     songs = song_ids(call, "songIdToAdd")
-    await call.container.collections.edit(
-        await principal(call), number, changes, remove_positions=positions, add_ids=songs
-    )
+    edit = EditCollection(number, changes, remove_positions=tuple(positions), add_ids=tuple(songs))
+    await call.container.bus(edit, call.actor)
     return ok(call)
 
 
 @METHODS.add("deletePlaylist")
 async def delete_playlist(call: Call) -> Answer:
     number = item(call, "id", Kind.PLAYLIST).number
-    await call.container.collections.delete(await principal(call), number)
+    await call.container.bus(DeleteCollection(number), call.actor)
     return ok(call)
