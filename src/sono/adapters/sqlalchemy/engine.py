@@ -44,11 +44,6 @@ def create_engine(
     if parsed.get_backend_name() == "sqlite":
         engine = _sqlite_engine(parsed)
     else:
-        server_settings = {"application_name": "sono"}
-        connect_args: dict[str, Any] = {"timeout": connect_timeout, "server_settings": server_settings}
-        if statement_timeout is not None:
-            server_settings["statement_timeout"] = str(max(1, round(statement_timeout * 1000)))
-            connect_args["command_timeout"] = statement_timeout + client_margin(statement_timeout)
         engine = create_async_engine(
             parsed,
             poolclass=MeteredPool,
@@ -58,10 +53,83 @@ def create_engine(
             pool_recycle=1800,
             pool_timeout=checkout_timeout or max(connect_timeout, statement_timeout or 0.0),
             hide_parameters=True,
-            connect_args=connect_args,
+            connect_args=_postgres_connect_args(connect_timeout, statement_timeout),
         )
     event.listen(engine.sync_engine, "handle_error", _on_error)
     return engine
+
+
+def create_read_engine(
+    url: str,
+    *,
+    connect_timeout: float = 5.0,
+    statement_timeout: float | None = None,
+    pool_size: int = 4,
+) -> AsyncEngine:
+    """An engine for single reads outside transactions (``sono.adapters.sqlalchemy.reads``): in
+    autocommit, so a statement is one round trip, with no ``BEGIN`` before it, no ``ROLLBACK``
+    when its connection goes back to the pool, and no liveness ping when it comes out of it (a
+    PostgreSQL connection the driver knows closed is replaced before use, one that died unnoticed
+    fails its read with a 503 and the pool starts afresh). The same timeouts as ``create_engine``.
+
+    On SQLite, one read-only connection (``PRAGMA query_only``, waiting at most 250 ms for a lock:
+    in WAL mode readers never wait for writers) whose own ``PRAGMA data_version`` tells when any
+    other connection committed; the driver runs its statements in a thread of their own, off the
+    event loop."""
+    _quiet_value_logging()
+    parsed = make_url(url)
+    options: dict[str, Any] = {
+        "isolation_level": "AUTOCOMMIT",
+        "skip_autocommit_rollback": True,  # closing the connection's (implicit) transaction
+        "pool_reset_on_return": None,  # nothing to reset: single statements in autocommit
+        "hide_parameters": True,
+    }
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            options |= {"poolclass": AsyncAdaptedQueuePool, "pool_size": 1, "max_overflow": 0}
+        engine = create_async_engine(parsed, **options)
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute("PRAGMA query_only=ON")
+                cursor.execute("PRAGMA busy_timeout=250")
+            finally:
+                cursor.close()
+
+    else:
+        engine = create_async_engine(
+            parsed,
+            poolclass=MeteredPool,
+            pool_size=pool_size,
+            max_overflow=0,
+            pool_recycle=1800,
+            pool_timeout=max(connect_timeout, statement_timeout or 0.0),
+            connect_args=_postgres_connect_args(connect_timeout, statement_timeout),
+            **options,
+        )
+        event.listen(engine.sync_engine, "checkout", _discard_closed)
+    event.listen(engine.sync_engine, "handle_error", _on_error)
+    return engine
+
+
+def _postgres_connect_args(connect_timeout: float, statement_timeout: float | None) -> dict[str, Any]:
+    server_settings = {"application_name": "sono"}
+    connect_args: dict[str, Any] = {"timeout": connect_timeout, "server_settings": server_settings}
+    if statement_timeout is not None:
+        server_settings["statement_timeout"] = str(max(1, round(statement_timeout * 1000)))
+        connect_args["command_timeout"] = statement_timeout + client_margin(statement_timeout)
+    return connect_args
+
+
+def _discard_closed(_dbapi_connection: Any, _record: Any, proxy: PoolProxiedConnection) -> None:
+    """A pooled asyncpg connection the driver saw closed (the server went away): the pool makes a
+    new one instead (a check in memory, no round trip)."""
+    driver = proxy.driver_connection
+    if driver is not None and driver.is_closed():
+        raise sa_exc.DisconnectionError("connection closed")
 
 
 _VALUE_LOGGERS = {
