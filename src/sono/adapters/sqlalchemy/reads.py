@@ -4,23 +4,25 @@ Authenticating a request, finding a user to log in, the public audio list, the c
 single collections need no transaction: each reads one snapshot of committed rows. They skip the
 ORM session and its BEGIN/ROLLBACK round trips: a statement compiled once runs as it is
 (``exec_driver_sql``) on a connection of a read engine of their own (``create_read_engine``: in
-autocommit, one read-only connection on SQLite, whose driver runs it in its own thread, off the
-event loop; a small pool on PostgreSQL), and ``Shape`` builds the domain objects from the raw
-values. Being SQLAlchemy's, the engine's events see every statement, as they see the units of
-work's: tracing (``sono.adapters.tracing.trace_engine``), the pool's metrics, ``listen``. Failures
-leave as the unit of work's do (``sono.adapters.sqlalchemy.errors``): ``ServiceUnavailable`` when
+autocommit; on SQLite one read-only connection in a thread of its own, off the event loop; a small
+pool on PostgreSQL), and ``Shape`` builds the domain objects from the raw values. Being
+SQLAlchemy's, the engine's events see every statement, as they see the units of work's: tracing
+(``sono.adapters.tracing.trace_engine``), the pool's metrics, ``listen``. Failures leave as the
+unit of work's do (``sono.adapters.sqlalchemy.errors``): ``ServiceUnavailable`` when
 the database cannot serve, never a driver message that could quote a value.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Awaitable, Callable, Hashable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Boolean, Column, CompoundSelect, Enum, Select, event
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sono.adapters.sqlalchemy import errors
@@ -85,17 +87,25 @@ class Shape:
 
 
 class Reads:
-    """Single statements on ``engine`` (made by ``create_read_engine``: autocommit, no reset on
-    return), each on a connection of its pool for that statement only. ``checkout_timeout`` bounds
-    a whole read, connection and statement (None: no bound beyond the statement's)."""
+    """Single statements on a read engine (``create_read_engine``: autocommit, no reset on return).
+
+    On SQLite the engine is synchronous (``pysqlite``) with one read-only connection, held by one
+    thread of its own: a read is one hand-off to that thread, which runs the statement and fetches
+    its rows (``aiosqlite`` would hand off four times: cursor, execute, fetch, close), in the
+    caller's context (a trace's current span). On PostgreSQL it is the asyncpg engine, each read on
+    a connection of its pool for that statement only, and ``checkout_timeout`` bounds a whole read,
+    connection and statement (None: no bound beyond the statement's)."""
 
     DATA_VERSION = "PRAGMA data_version"
 
-    def __init__(self, engine: AsyncEngine, *, checkout_timeout: float | None = None) -> None:
+    def __init__(self, engine: AsyncEngine | Engine, *, checkout_timeout: float | None = None) -> None:
         self.engine = engine
+        self.sync_engine: Engine = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
         self.dialect: Dialect = engine.dialect
         self.keeps = engine.dialect.name == "sqlite"  # whether ``Kept`` may keep values (see there)
         self._checkout_timeout = checkout_timeout
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="sono-reads") if isinstance(engine, Engine) else None
+        self._connection: Connection | None = None  # SQLite: the reads' thread's, only used there
 
     def listen(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener`` with every statement run from now on; returns the way to stop."""
@@ -103,7 +113,7 @@ class Reads:
         def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
             listener(statement)
 
-        target = self.engine.sync_engine
+        target = self.sync_engine
         event.listen(target, "before_cursor_execute", seen)
         return lambda: event.remove(target, "before_cursor_execute", seen)
 
@@ -126,12 +136,48 @@ class Reads:
         return int(row[0])
 
     async def close(self) -> None:
-        await self.engine.dispose()
+        engine, thread = self.engine, self._thread
+        if isinstance(engine, AsyncEngine):
+            await engine.dispose()
+        elif thread is not None:
+            await asyncio.get_running_loop().run_in_executor(thread, self._release)
+            thread.shutdown(wait=False)
+
+    def _execute(self, engine: Engine, sql: str, parameters: tuple[Any, ...], all_rows: bool) -> Any:
+        """In the reads' thread: the statement on the connection that thread holds (taken from the
+        pool at its first read, given back when it fails or the reads close)."""
+        connection = self._connection
+        if connection is None:
+            connection = self._connection = engine.connect()
+        try:
+            result = connection.exec_driver_sql(sql, parameters)
+            return result.fetchall() if all_rows else result.fetchone()
+        except BaseException:
+            self._connection = None
+            connection.close()  # back to the pool, which replaces it if it was invalidated
+            raise
+
+    def _release(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        self.sync_engine.dispose()
 
     async def _run(self, sql: str, parameters: tuple[Any, ...], *, all_rows: bool) -> Any:
+        engine, thread = self.engine, self._thread
+        if thread is not None:
+            assert isinstance(engine, Engine)
+            run = contextvars.copy_context().run
+            try:
+                return await asyncio.get_running_loop().run_in_executor(
+                    thread, run, self._execute, engine, sql, parameters, all_rows
+                )
+            except Exception as exc:  # "database is locked" is a 503; nothing quotes a value
+                raise errors.translate(exc)  # noqa: B904 - translate() chains what is safe to log
+        assert isinstance(engine, AsyncEngine)
         deadline = asyncio.timeout(self._checkout_timeout)  # None: no bound beyond the statement's
         try:
-            async with deadline, self.engine.connect() as connection:
+            async with deadline, engine.connect() as connection:
                 result = await connection.exec_driver_sql(sql, parameters)
                 return result.fetchall() if all_rows else result.fetchone()
         except Exception as exc:
