@@ -496,13 +496,14 @@ def pool_sizes(database_url: str) -> tuple[int, int, str]:
     engine = create_engine(url)
     pool: Any = engine.pool
     size, overflow = pool.size(), pool._max_overflow
-    reads: Any = reads_for(url)
-    most = size + overflow + reads._max_size
+    reads_pool: Any = reads_for(url).engine.pool
+    reads_size = reads_pool.size() + reads_pool._max_overflow
+    most = size + overflow + reads_size
     return (
-        size + reads._max_size,
+        size + reads_size,
         most,
-        f"per worker process: the engine's pool {size} + overflow {overflow}, the fast reads' asyncpg pool "
-        f"1..{reads._max_size}: at most {most} connections",
+        f"per worker process: the engine's pool {size} + overflow {overflow}, the fast reads' engine's pool "
+        f"{reads_size}: at most {most} connections",
     )
 
 

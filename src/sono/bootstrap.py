@@ -401,19 +401,21 @@ async def build_ports(
         }
     engine = create_engine(settings.database_url, **timeouts)  # type: ignore[arg-type]
     exit_stack.push_async_callback(engine.dispose)
+    read_timeouts = timeouts | ({"checkout_timeout": settings.db_request_timeout * 0.8} if for_requests else {})
+    reads = reads_for(settings.database_url, **read_timeouts)  # type: ignore[arg-type]  # the hot reads, outside units of work
+    exit_stack.push_async_callback(reads.close)
     tracer: Tracer = NoTracer()
     traced: Callable[[Any, str], Any] = lambda target, system: target  # noqa: E731
     if tracer_provider is not None:
         from sono.adapters.tracing import OtelTracer, trace_engine, traced_calls
 
         trace_engine(engine, tracer_provider)
+        trace_engine(reads.engine, tracer_provider)
         otel = tracer = OtelTracer(tracer_provider)
         traced = lambda target, system: traced_calls(target, otel, system)  # noqa: E731
     meter_pool(engine, metrics)
+    meter_pool(reads.engine, metrics, "reads")
     uow = SqlUnitOfWorkFactory(engine, checkout_timeout=timeouts.get("checkout_timeout"))
-    read_timeouts = timeouts | ({"checkout_timeout": settings.db_request_timeout * 0.8} if for_requests else {})
-    reads = reads_for(settings.database_url, **read_timeouts)  # type: ignore[arg-type]  # the hot reads, outside units of work
-    exit_stack.push_async_callback(reads.close)
     sessions = SqlSessionLookup(reads)
     audio_catalog = SqlAudioCatalog(reads)
     collection_catalog = SqlCollectionCatalog(reads)

@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 log = logging.getLogger(__name__)
@@ -81,12 +82,13 @@ def _instrument_libraries(provider: Any) -> None:
     RedisInstrumentor().instrument(tracer_provider=provider)
 
 
-def trace_engine(engine: AsyncEngine, provider: Any) -> None:
-    """A client span for every statement ``engine`` runs, child of the current span."""
+def trace_engine(engine: AsyncEngine | Engine, provider: Any) -> None:
+    """A client span for every statement ``engine`` runs, child of the current span (the
+    statement's thread runs in the context of the task that asked for it)."""
     from opentelemetry.trace import SpanKind, Status, StatusCode
 
     tracer = provider.get_tracer("sono.sql")
-    sync_engine = engine.sync_engine
+    sync_engine = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
     system = "postgresql" if sync_engine.dialect.name == "postgresql" else sync_engine.dialect.name
 
     def before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:

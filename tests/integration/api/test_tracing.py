@@ -78,6 +78,40 @@ async def test_a_request_is_a_server_span_with_its_sql_spans_and_request_id(trac
     assert "alice@example.com" not in json.dumps([dict(span.attributes) for span in spans])  # bound, not inlined
 
 
+async def test_the_fast_reads_are_sql_spans_of_their_request(traced_api: tuple[Any, Any]) -> None:
+    """Authenticating a request, a login's user and the public lists read outside units of work,
+    on an engine of their own: its statements are client spans of the request too."""
+    client, exporter = traced_api
+    body = {"username": "alice", "email": "alice@example.com", "password": PASSWORD}
+    assert (await client.post("/api/v1/users/", json=body)).status_code == 201
+    exporter.clear()
+    token = (await client.post("/api/v1/users/token", data={"username": "alice", "password": PASSWORD})).json()
+    me = await client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token['access_token']}"})
+    listed = await client.get("/api/v1/audio/public")
+    collections = await client.get("/api/v1/collections/?public_only=true")
+
+    assert (me.status_code, listed.status_code, collections.status_code) == (200, 200, 200)
+    spans = exporter.get_finished_spans()
+    by_id = {span.context.span_id: span for span in spans}
+    servers = {span.name: span for span in spans if span.kind == trace_api.SpanKind.SERVER}
+    expected = {
+        "POST /api/v1/users/token": "lower(users.username)",  # the user to log in
+        "GET /api/v1/users/me": "refresh_families",  # the caller's session
+        "GET /api/v1/audio/public": "audio_files",
+        "GET /api/v1/collections": "collections",
+    }
+    for route, table in expected.items():
+        server = servers[route]
+        selects = [
+            span
+            for span in spans
+            if span.name == "SELECT" and server in _ancestors(span, by_id) and table in span.attributes["db.statement"]
+        ]
+        assert selects, route
+        assert all(span.kind == trace_api.SpanKind.CLIENT for span in selects)
+    assert "alice@example.com" not in json.dumps([dict(span.attributes) for span in spans])
+
+
 async def test_each_request_is_its_own_trace(traced_api: tuple[Any, Any]) -> None:
     client, exporter = traced_api
     exporter.clear()

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, String, any_, bindparam, cast, func, literal_column, null, select
 from sqlalchemy.dialects import postgresql
 
-from sono.adapters.sqlalchemy.reads import Reads, SqliteReads, timestamp
+from sono.adapters.sqlalchemy.reads import Reads, timestamp
 from sono.adapters.sqlalchemy.tables import UtcDateTime, play_counts, stars
 from sono.domain.annotations import SongAnnotation
 
@@ -48,7 +48,7 @@ class SqlSongAnnotations:
 
     def __init__(self, reads: Reads) -> None:
         self._reads = reads
-        self._sqlite = isinstance(reads, SqliteReads)
+        self._sqlite = reads.dialect.name == "sqlite"
         self._query = reads.query(_statement(self._sqlite))
 
     async def songs(self, user_id: int, audio_ids: Iterable[int]) -> dict[int, SongAnnotation]:

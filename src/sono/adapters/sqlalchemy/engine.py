@@ -6,11 +6,12 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy import event, make_url, text
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import URL, Connection, ExceptionContext
+from sqlalchemy.engine import URL, Connection, Engine, ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import AsyncAdaptedQueuePool, PoolProxiedConnection
+from sqlalchemy.pool import AsyncAdaptedQueuePool, PoolProxiedConnection, QueuePool
 
 from sono.application.metrics import Metrics
 
@@ -44,11 +45,6 @@ def create_engine(
     if parsed.get_backend_name() == "sqlite":
         engine = _sqlite_engine(parsed)
     else:
-        server_settings = {"application_name": "sono"}
-        connect_args: dict[str, Any] = {"timeout": connect_timeout, "server_settings": server_settings}
-        if statement_timeout is not None:
-            server_settings["statement_timeout"] = str(max(1, round(statement_timeout * 1000)))
-            connect_args["command_timeout"] = statement_timeout + client_margin(statement_timeout)
         engine = create_async_engine(
             parsed,
             poolclass=MeteredPool,
@@ -58,10 +54,89 @@ def create_engine(
             pool_recycle=1800,
             pool_timeout=checkout_timeout or max(connect_timeout, statement_timeout or 0.0),
             hide_parameters=True,
-            connect_args=connect_args,
+            connect_args=_postgres_connect_args(connect_timeout, statement_timeout),
         )
     event.listen(engine.sync_engine, "handle_error", _on_error)
     return engine
+
+
+def create_read_engine(
+    url: str,
+    *,
+    connect_timeout: float = 5.0,
+    statement_timeout: float | None = None,
+    pool_size: int = 4,
+) -> AsyncEngine | Engine:
+    """An engine for single reads outside transactions (``sono.adapters.sqlalchemy.reads``): in
+    autocommit, so a statement is one round trip, with no ``BEGIN`` before it, no ``ROLLBACK``
+    when its connection goes back to the pool, and no liveness ping when it comes out of it (a
+    PostgreSQL connection the driver knows closed is replaced before use, one that died unnoticed
+    fails its read with a 503 and the pool starts afresh). The same timeouts as ``create_engine``.
+
+    On SQLite, a synchronous engine (the stdlib driver, for the reads' own thread) with one
+    read-only connection (``PRAGMA query_only``, waiting at most 250 ms for a lock: in WAL mode
+    readers never wait for writers), whose own ``PRAGMA data_version`` tells when any other
+    connection committed."""
+    _quiet_value_logging()
+    parsed = make_url(url)
+    options: dict[str, Any] = {
+        "isolation_level": "AUTOCOMMIT",
+        "skip_autocommit_rollback": True,  # closing the connection's (implicit) transaction
+        "pool_reset_on_return": None,  # nothing to reset: single statements in autocommit
+        "hide_parameters": True,
+    }
+    engine: AsyncEngine | Engine
+    if parsed.get_backend_name() == "sqlite":
+        engine = sa_create_engine(
+            parsed.set(drivername="sqlite"),
+            poolclass=QueuePool,
+            pool_size=1,
+            max_overflow=0,
+            connect_args={"check_same_thread": False},  # used by the reads' thread, closed by any
+            **options,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute("PRAGMA query_only=ON")
+                cursor.execute("PRAGMA busy_timeout=250")
+            finally:
+                cursor.close()
+
+        event.listen(engine, "handle_error", _on_error)
+        return engine
+    engine = create_async_engine(
+        parsed,
+        poolclass=MeteredPool,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_recycle=1800,
+        pool_timeout=max(connect_timeout, statement_timeout or 0.0),
+        connect_args=_postgres_connect_args(connect_timeout, statement_timeout),
+        **options,
+    )
+    event.listen(engine.sync_engine, "checkout", _discard_closed)
+    event.listen(engine.sync_engine, "handle_error", _on_error)
+    return engine
+
+
+def _postgres_connect_args(connect_timeout: float, statement_timeout: float | None) -> dict[str, Any]:
+    server_settings = {"application_name": "sono"}
+    connect_args: dict[str, Any] = {"timeout": connect_timeout, "server_settings": server_settings}
+    if statement_timeout is not None:
+        server_settings["statement_timeout"] = str(max(1, round(statement_timeout * 1000)))
+        connect_args["command_timeout"] = statement_timeout + client_margin(statement_timeout)
+    return connect_args
+
+
+def _discard_closed(_dbapi_connection: Any, _record: Any, proxy: PoolProxiedConnection) -> None:
+    """A pooled asyncpg connection the driver saw closed (the server went away): the pool makes a
+    new one instead (a check in memory, no round trip)."""
+    driver = proxy.driver_connection
+    if driver is not None and driver.is_closed():
+        raise sa_exc.DisconnectionError("connection closed")
 
 
 _VALUE_LOGGERS = {
@@ -124,24 +199,25 @@ class MeteredPool(AsyncAdaptedQueuePool):
         return pool
 
 
-def meter_pool(engine: AsyncEngine, metrics: Metrics, name: str = "main") -> None:
+def meter_pool(engine: AsyncEngine | Engine, metrics: Metrics, name: str = "main") -> None:
     """Report ``engine``'s pool to ``metrics``: connections in use and in overflow (any pool),
     callers waiting and checkout timeouts (the PostgreSQL pool, a ``MeteredPool``)."""
     if not metrics.enabled:
         return
-    pool = engine.sync_engine.pool
+    sync_engine = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
+    pool = sync_engine.pool
     if isinstance(pool, MeteredPool):
         pool.metrics, pool.metrics_name = metrics, name
 
     def overflow() -> int:
-        current = engine.sync_engine.pool
-        return current.overflow() if isinstance(current, AsyncAdaptedQueuePool) else 0
+        current = sync_engine.pool
+        return current.overflow() if isinstance(current, QueuePool) else 0
 
-    @event.listens_for(engine.sync_engine, "checkout")
+    @event.listens_for(sync_engine, "checkout")
     def _checked_out(*_: Any) -> None:
         metrics.pool_checkout(name, 1, overflow())
 
-    @event.listens_for(engine.sync_engine, "checkin")
+    @event.listens_for(sync_engine, "checkin")
     def _checked_in(*_: Any) -> None:
         metrics.pool_checkout(name, -1, overflow())
 

@@ -1,31 +1,32 @@
 """Reads on the hot paths, outside units of work: one compiled statement, one round trip.
 
-Authenticating a request, finding a user to log in, and the public audio list need no transaction:
-each reads one snapshot of committed rows. They skip the ORM session and its BEGIN/ROLLBACK round
-trips. On SQLite a statement runs synchronously on a read-only stdlib ``sqlite3`` connection (in WAL
-mode a reader never waits for writers, and an indexed read takes microseconds, less than the
-thread hand-offs ``aiosqlite`` needs); on PostgreSQL it is a prepared statement on a small
-``asyncpg`` pool with the same connect and statement timeouts as the engine. Failures leave as the
-unit of work's do (``sono.adapters.sqlalchemy.errors``): ``ServiceUnavailable`` when the database
-cannot serve, never a driver message that could quote a value.
-
-``listen`` registers a callback that sees every statement (tests and benchmarks count them).
+Authenticating a request, finding a user to log in, the public audio list, the collection lists and
+single collections need no transaction: each reads one snapshot of committed rows. They skip the
+ORM session and its BEGIN/ROLLBACK round trips: a statement compiled once runs as it is
+(``exec_driver_sql``) on a connection of a read engine of their own (``create_read_engine``: in
+autocommit; on SQLite one read-only connection in a thread of its own, off the event loop; a small
+pool on PostgreSQL), and ``Shape`` builds the domain objects from the raw values. Being
+SQLAlchemy's, the engine's events see every statement, as they see the units of work's: tracing
+(``sono.adapters.tracing.trace_engine``), the pool's metrics, ``listen``. Failures leave as the
+unit of work's do (``sono.adapters.sqlalchemy.errors``): ``ServiceUnavailable`` when
+the database cannot serve, never a driver message that could quote a value.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
+import contextvars
 from collections.abc import Awaitable, Callable, Hashable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Boolean, Column, CompoundSelect, Enum, Select, make_url
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect
+from sqlalchemy import Boolean, Column, CompoundSelect, Enum, Select, event
+from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sono.adapters.sqlalchemy import errors
-from sono.adapters.sqlalchemy.engine import client_margin
+from sono.adapters.sqlalchemy.engine import create_read_engine
 from sono.adapters.sqlalchemy.tables import UtcDateTime
 from sono.domain.errors import ServiceUnavailable
 
@@ -85,170 +86,104 @@ class Shape:
         return instance
 
 
-class _Reads:
-    dialect: Dialect
+class Reads:
+    """Single statements on a read engine (``create_read_engine``: autocommit, no reset on return).
 
-    def __init__(self) -> None:
-        self._listeners: list[Listener] = []
+    On SQLite the engine is synchronous (``pysqlite``) with one read-only connection, held by one
+    thread of its own: a read is one hand-off to that thread, which runs the statement and fetches
+    its rows (``aiosqlite`` would hand off four times: cursor, execute, fetch, close), in the
+    caller's context (a trace's current span). On PostgreSQL it is the asyncpg engine, each read on
+    a connection of its pool for that statement only, and ``checkout_timeout`` bounds a whole read,
+    connection and statement (None: no bound beyond the statement's)."""
+
+    DATA_VERSION = "PRAGMA data_version"
+
+    def __init__(self, engine: AsyncEngine | Engine, *, checkout_timeout: float | None = None) -> None:
+        self.engine = engine
+        self.sync_engine: Engine = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
+        self.dialect: Dialect = engine.dialect
+        self.keeps = engine.dialect.name == "sqlite"  # whether ``Kept`` may keep values (see there)
+        self._checkout_timeout = checkout_timeout
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="sono-reads") if isinstance(engine, Engine) else None
+        self._connection: Connection | None = None  # SQLite: the reads' thread's, only used there
 
     def listen(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener`` with every statement run from now on; returns the way to stop."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+
+        def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            listener(statement)
+
+        target = self.sync_engine
+        event.listen(target, "before_cursor_execute", seen)
+        return lambda: event.remove(target, "before_cursor_execute", seen)
 
     def query(self, statement: Select[Any] | CompoundSelect[Any]) -> Query:
         return Query(statement, self.dialect)
 
-    def _announce(self, sql: str) -> None:
-        for listener in list(self._listeners):
-            listener(sql)
-
-
-class SqliteReads(_Reads):
-    """A read-only connection to the SQLite file, opened on first use."""
-
-    dialect = sqlite.dialect(paramstyle="qmark")
-    DATA_VERSION = "PRAGMA data_version"
-
-    def __init__(self, database_path: str) -> None:
-        super().__init__()
-        self._path = database_path
-        self._connection: sqlite3.Connection | None = None
-
     async def fetch_all(self, query: Query, **values: Any) -> list[Any]:
-        return self._run(query.sql, query.parameters(**values), all_rows=True)
+        """The rows (tuples of raw driver values) of ``query``."""
+        rows: list[Any] = await self._run(query.sql, tuple(query.parameters(**values)), all_rows=True)
+        return rows
 
     async def fetch_one(self, query: Query, **values: Any) -> Any:
-        return self._run(query.sql, query.parameters(**values), all_rows=False)
+        """The first row of ``query``, or None."""
+        return await self._run(query.sql, tuple(query.parameters(**values)), all_rows=False)
 
-    def data_version(self) -> int:
-        """A number that changes whenever another connection (of any process) commits."""
-        version: int = self._run(self.DATA_VERSION, [], all_rows=False)[0]
-        return version
+    async def data_version(self) -> int:
+        """SQLite: a number that changes whenever another connection (of any process) commits. Per
+        connection: the read engine has one, which never writes (``PRAGMA query_only``)."""
+        row = await self._run(self.DATA_VERSION, (), all_rows=False)
+        return int(row[0])
 
     async def close(self) -> None:
+        engine, thread = self.engine, self._thread
+        if isinstance(engine, AsyncEngine):
+            await engine.dispose()
+        elif thread is not None:
+            await asyncio.get_running_loop().run_in_executor(thread, self._release)
+            thread.shutdown(wait=False)
+
+    def _execute(self, engine: Engine, sql: str, parameters: tuple[Any, ...], all_rows: bool) -> Any:
+        """In the reads' thread: the statement on the connection that thread holds (taken from the
+        pool at its first read, given back when it fails or the reads close)."""
+        connection = self._connection
+        if connection is None:
+            connection = self._connection = engine.connect()
+        try:
+            result = connection.exec_driver_sql(sql, parameters)
+            return result.fetchall() if all_rows else result.fetchone()
+        except BaseException:
+            self._connection = None
+            connection.close()  # back to the pool, which replaces it if it was invalidated
+            raise
+
+    def _release(self) -> None:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+        self.sync_engine.dispose()
 
-    def _run(self, sql: str, parameters: list[Any], *, all_rows: bool) -> Any:
-        self._announce(sql)
-        try:
-            cursor = self._connect().execute(sql, parameters)
+    async def _run(self, sql: str, parameters: tuple[Any, ...], *, all_rows: bool) -> Any:
+        engine, thread = self.engine, self._thread
+        if thread is not None:
+            assert isinstance(engine, Engine)
+            run = contextvars.copy_context().run
             try:
-                return cursor.fetchall() if all_rows else cursor.fetchone()
-            finally:
-                cursor.close()
-        except sqlite3.Error as exc:  # "database is locked" is a 503; nothing quotes a value
-            raise errors.translate(exc)  # noqa: B904 - translate() chains what is safe to log
-
-    def _connect(self) -> sqlite3.Connection:
-        if self._connection is None:
-            connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-            connection.row_factory = sqlite3.Row
-            connection.execute("PRAGMA query_only=ON")
-            connection.execute("PRAGMA busy_timeout=250")
-            self._connection = connection
-        return self._connection
-
-
-class PostgresReads(_Reads):
-    """A small pool of its own (the pool reconnects by itself after an outage)."""
-
-    dialect = postgresql.asyncpg.dialect(paramstyle="numeric_dollar")
-
-    def __init__(
-        self,
-        dsn: str,
-        *,
-        max_size: int = 4,
-        connect_timeout: float = 5.0,
-        statement_timeout: float | None = None,
-        checkout_timeout: float | None = None,
-    ) -> None:
-        super().__init__()
-        self._dsn = dsn
-        self._max_size = max_size
-        self._connect_timeout = connect_timeout
-        self._statement_timeout = statement_timeout
-        self._checkout_timeout = checkout_timeout  # the bound of a whole read: connection and statement
-        self._pool: Any = None
-        self._lock = asyncio.Lock()
-
-    async def fetch_all(self, query: Query, **values: Any) -> list[Any]:
-        self._announce(query.sql)
-        deadline = asyncio.timeout(self._checkout_timeout)  # None: no bound beyond the statement's
-        try:
-            async with deadline:
-                pool = self._pool or await self._start()
-                return await _on_connection(pool, "fetch", query.sql, query.parameters(**values))
-        except Exception as exc:
-            if deadline.expired():
-                raise _timed_out(self._checkout_timeout) from None
-            raise errors.translate(exc)  # noqa: B904 - translate() chains what is safe to log
-
-    async def fetch_one(self, query: Query, **values: Any) -> Any:
-        self._announce(query.sql)
-        deadline = asyncio.timeout(self._checkout_timeout)  # None: no bound beyond the statement's
-        try:
-            async with deadline:
-                pool = self._pool or await self._start()
-                return await _on_connection(pool, "fetchrow", query.sql, query.parameters(**values))
-        except Exception as exc:
-            if deadline.expired():
-                raise _timed_out(self._checkout_timeout) from None
-            raise errors.translate(exc)  # noqa: B904 - translate() chains what is safe to log
-
-    async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
-
-    async def _start(self) -> Any:
-        import asyncpg
-
-        server_settings = {"application_name": "sono"}
-        command_timeout = None
-        if self._statement_timeout is not None:
-            server_settings["statement_timeout"] = str(max(1, round(self._statement_timeout * 1000)))
-            command_timeout = self._statement_timeout + client_margin(self._statement_timeout)
-        async with self._lock:
-            if self._pool is None:
-                self._pool = await asyncpg.create_pool(
-                    self._dsn,
-                    min_size=1,
-                    max_size=self._max_size,
-                    timeout=self._connect_timeout,
-                    command_timeout=command_timeout,
-                    server_settings=server_settings,
-                    reset=_keep_session,
+                return await asyncio.get_running_loop().run_in_executor(
+                    thread, run, self._execute, engine, sql, parameters, all_rows
                 )
-        return self._pool
-
-
-async def _on_connection(pool: Any, method: str, sql: str, parameters: list[Any]) -> Any:
-    """``connection.<method>(sql, *parameters)`` on a connection of ``pool``. A read cut short (its
-    deadline, a timeout, a lost connection) closes its connection at once: released as it is, it
-    would first wait for the server to confirm the cancellation, and a hung server never does."""
-    connection = await pool.acquire()
-    try:
-        result = await getattr(connection, method)(sql, *parameters)
-        return list(result) if method == "fetch" else result
-    except (asyncio.CancelledError, TimeoutError, OSError):
-        connection.terminate()
-        raise
-    finally:
-        await pool.release(connection)
-
-
-async def _keep_session(connection: Any) -> None:
-    """The pool's reset on release, which would otherwise send ``RESET ALL`` and friends: one more
-    round trip per read. Reads leave nothing to reset: single statements outside transactions (a
-    transaction left open is still rolled back by the pool), no cursors, locks, listeners or session
-    settings beyond the connection's own."""
-
-
-Reads = SqliteReads | PostgresReads
+            except Exception as exc:  # "database is locked" is a 503; nothing quotes a value
+                raise errors.translate(exc)  # noqa: B904 - translate() chains what is safe to log
+        assert isinstance(engine, AsyncEngine)
+        deadline = asyncio.timeout(self._checkout_timeout)  # None: no bound beyond the statement's
+        try:
+            async with deadline, engine.connect() as connection:
+                result = await connection.exec_driver_sql(sql, parameters)
+                return result.fetchall() if all_rows else result.fetchone()
+        except Exception as exc:
+            if deadline.expired():
+                raise _timed_out(self._checkout_timeout) from None
+            raise errors.translate(exc)  # noqa: B904 - translate() chains what is safe to log
 
 
 class Kept(Generic[V]):
@@ -267,9 +202,9 @@ class Kept(Generic[V]):
         """The value kept under ``key``, else ``load()`` kept there (at most ``most`` values; 0:
         keep none)."""
         reads = self._reads
-        if not isinstance(reads, SqliteReads) or most <= 0:
+        if not reads.keeps or most <= 0:
             return await load()
-        version = reads.data_version()
+        version = await reads.data_version()
         if version != self._version:
             self._values.clear()
             self._version = version
@@ -295,14 +230,7 @@ def reads_for(
     statement_timeout: float | None = None,
     checkout_timeout: float | None = None,
 ) -> Reads:
-    """The reads for a ``sqlite+aiosqlite://`` or ``postgresql+asyncpg://`` URL, with the same
-    timeouts as ``create_engine`` (they apply to PostgreSQL)."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        return SqliteReads(parsed.database or "")
-    return PostgresReads(
-        parsed.set(drivername="postgresql").render_as_string(hide_password=False),
-        connect_timeout=connect_timeout,
-        statement_timeout=statement_timeout,
-        checkout_timeout=checkout_timeout,
-    )
+    """The reads for a ``sqlite+aiosqlite://`` or ``postgresql+asyncpg://`` URL, on an engine of
+    their own (``create_read_engine``) with the same timeouts as ``create_engine``."""
+    engine = create_read_engine(url, connect_timeout=connect_timeout, statement_timeout=statement_timeout)
+    return Reads(engine, checkout_timeout=checkout_timeout)

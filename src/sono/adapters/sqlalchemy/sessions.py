@@ -54,9 +54,11 @@ class SqlSessionLookup:
         row = await self._reads.fetch_one(self._principal, user_id=user_id, family_id=family_id)
         if row is None:
             return None, False
-        expires_at = timestamp(row[_EXPIRES_AT])
-        live = row[_FAMILY] is not None and row[_REVOKED_AT] is None and expires_at is not None and now < expires_at
-        return self._user.build(tuple(row)), live
+        values = tuple(row)
+        family, revoked_at, expires = values[self._user.end : self._user.end + 3]  # after the user's columns
+        expires_at = timestamp(expires)
+        live = family is not None and revoked_at is None and expires_at is not None and now < expires_at
+        return self._user.build(values), live
 
     async def user_by_login(self, login: str) -> User | None:
         row = await self._reads.fetch_one(self._by_login, login=normalize_username(login), email=normalize_email(login))

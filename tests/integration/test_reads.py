@@ -1,0 +1,101 @@
+"""The fast reads (``sono.adapters.sqlalchemy.reads``) run on a SQLAlchemy engine: its events see
+each statement (tracing, the statement counters), with no transaction around it, and on SQLite the
+statement runs in the driver's thread, never in the event loop's."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from sono.adapters.sqlalchemy import migrate
+from sono.adapters.sqlalchemy.reads import reads_for
+from sono.adapters.sqlalchemy.sessions import SqlSessionLookup
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str:
+    url: str = request.getfixturevalue(f"{request.param}_url")
+    return url
+
+
+async def test_the_engine_events_see_each_read_and_nothing_around_it(database_url: str) -> None:
+    await migrate.upgrade(database_url)
+    reads = reads_for(database_url)
+    lookup = SqlSessionLookup(reads)
+    executed: list[str] = []
+    seen: list[str] = []
+    engine = reads.sync_engine
+
+    def cursor(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        executed.append(statement)
+
+    event.listen(engine, "before_cursor_execute", cursor)
+    stop = reads.listen(seen.append)
+    try:
+        assert await lookup.user_by_login("nobody") is None
+        assert await lookup.principal(1, "family", now=datetime.now(UTC)) == (None, False)
+        stop()
+        assert await lookup.user_by_login("nobody") is None
+    finally:
+        await reads.close()
+
+    by_login, principal = _statements_of(lookup)
+    assert executed == [by_login, principal, by_login]  # the reads, nothing else
+    assert seen == [by_login, principal]  # ``listen`` until stopped
+
+
+async def test_a_traced_engine_has_a_client_span_per_read(database_url: str) -> None:
+    sdk_trace = pytest.importorskip("opentelemetry.sdk.trace", reason="the otel extra is not installed")
+    in_memory = pytest.importorskip("opentelemetry.sdk.trace.export.in_memory_span_exporter")
+    export = pytest.importorskip("opentelemetry.sdk.trace.export")
+    from sono.adapters.tracing import trace_engine
+
+    await migrate.upgrade(database_url)
+    exporter = in_memory.InMemorySpanExporter()
+    provider = sdk_trace.TracerProvider()
+    provider.add_span_processor(export.SimpleSpanProcessor(exporter))
+    reads = reads_for(database_url)
+    trace_engine(reads.engine, provider)
+    lookup = SqlSessionLookup(reads)
+    try:
+        assert await lookup.user_by_login("Somebody@Example.com") is None
+    finally:
+        await reads.close()
+        provider.shutdown()
+
+    [span] = exporter.get_finished_spans()
+    by_login, _ = _statements_of(lookup)
+    assert span.name == "SELECT"
+    assert span.attributes["db.statement"] == by_login
+    assert span.attributes["db.system"] == ("sqlite" if database_url.startswith("sqlite") else "postgresql")
+    assert "somebody" not in str(dict(span.attributes))  # values are bound, never in the span
+
+
+async def test_on_sqlite_a_read_runs_off_the_event_loop(sqlite_url: str) -> None:
+    await migrate.upgrade(sqlite_url)
+    reads = reads_for(sqlite_url)
+    lookup = SqlSessionLookup(reads)
+    ran: list[tuple[str, int]] = []  # each statement, and the thread that runs it
+
+    def cursor(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        ran.append((statement, threading.get_ident()))
+
+    event.listen(reads.sync_engine, "before_cursor_execute", cursor)
+    try:
+        assert await lookup.user_by_login("nobody") is None
+        assert await reads.data_version() >= 0
+    finally:
+        await reads.close()
+
+    by_login, _ = _statements_of(lookup)
+    assert [sql for sql, _ in ran] == [by_login, "PRAGMA data_version"]
+    assert all(thread != threading.get_ident() for _, thread in ran)  # this test runs in the loop's thread
+
+
+def _statements_of(lookup: SqlSessionLookup) -> tuple[str, str]:
+    """The SQL of the lookup's two reads: a login's user, a request's session."""
+    return lookup._by_login.sql, lookup._principal.sql
