@@ -82,9 +82,9 @@ class Ports:
     notifier: Notifier
     rate_limiter: RateLimiter
     maintenance: MaintenanceStore
+    audio_catalog: AudioCatalog  # the public audio list
     charts: ChartsReader | None = None
     health_checks: list[HealthCheck] = field(default_factory=list)
-    audio_catalog: AudioCatalog | None = None
     collection_catalog: CollectionCatalog | None = None
     audio_lists: AudioListCache | None = None  # the public audio list's answers (None: none kept)
     collection_details: CollectionDetails | None = None  # collection screens kept (with a catalog)

@@ -10,11 +10,15 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from sono.adapters.memory.catalog import FakeAudioCatalog
 from sono.adapters.memory.repositories import FakeDatabase
 from sono.adapters.memory.uow import FakeUnitOfWorkFactory
 from sono.adapters.sqlalchemy import migrate
+from sono.adapters.sqlalchemy.catalog import SqlAudioCatalog
 from sono.adapters.sqlalchemy.engine import create_engine
+from sono.adapters.sqlalchemy.reads import reads_for
 from sono.adapters.sqlalchemy.uow import SqlUnitOfWorkFactory
+from sono.application.audio.ports import AudioCatalog
 from sono.application.uow import UnitOfWorkFactory
 
 
@@ -39,6 +43,21 @@ async def uows(database_url: str | None) -> AsyncIterator[UnitOfWorkFactory]:
         yield SqlUnitOfWorkFactory(engine)
     finally:
         await engine.dispose()
+
+
+@pytest.fixture
+async def audio_catalog(uows: UnitOfWorkFactory, database_url: str | None) -> AsyncIterator[AudioCatalog]:
+    """The public audio list on the same backend as ``uows``: the fake over the fakes' database,
+    else the SQL catalog on reads of its own, as bootstrap builds it."""
+    if database_url is None:
+        assert isinstance(uows, FakeUnitOfWorkFactory)
+        yield FakeAudioCatalog(uows.database)
+        return
+    reads = reads_for(database_url)
+    try:
+        yield SqlAudioCatalog(reads)
+    finally:
+        await reads.close()
 
 
 # ------------------------------------------------------------------ the command line's environment

@@ -1,5 +1,6 @@
-"""The audio repository's lists on the in-memory fakes, SQLite and PostgreSQL alike: newest first,
-the public list (public files of active owners) and every file, each with its owner."""
+"""The audio lists on the in-memory fakes, SQLite and PostgreSQL alike, newest first, each file with
+its owner: the public list (``AudioCatalog``: public files of active owners, ``LISTED_PUBLICLY``),
+and the repository's lists of every file and of an owner's files."""
 
 from __future__ import annotations
 
@@ -8,8 +9,12 @@ from typing import Any
 
 import pytest
 
+from sono.adapters.memory.catalog import FakeAudioCatalog
+from sono.adapters.memory.uow import FakeUnitOfWorkFactory
 from sono.adapters.sqlalchemy.catalog import SqlAudioCatalog
 from sono.adapters.sqlalchemy.reads import reads_for
+from sono.application.audio.ports import AudioCatalog, OwnedAudio
+from sono.application.common import Page
 from sono.application.uow import UnitOfWorkFactory
 from sono.domain.audio import AudioFile, SameContent
 from sono.domain.users import User
@@ -51,33 +56,89 @@ async def catalogue(uows: UnitOfWorkFactory) -> dict[str, AudioFile]:
     return {audio.title: audio for audio in files}
 
 
-async def titles_and_owners(uows: UnitOfWorkFactory, *, public_only: bool, skip: int, limit: int) -> Any:
-    async with uows(read_only=True) as uow:
-        page = await uow.audio_files.listing(public_only=public_only, skip=skip, limit=limit)
+def titles(page: Page[OwnedAudio]) -> Any:
     return [(e.audio.title, e.owner.username) for e in page.items], page.total, page.has_more
 
 
-async def test_the_public_listing(uows: UnitOfWorkFactory, catalogue: dict[str, AudioFile]) -> None:
-    assert await titles_and_owners(uows, public_only=True, skip=0, limit=10) == (
+async def titles_and_owners(uows: UnitOfWorkFactory, *, skip: int, limit: int) -> Any:
+    async with uows(read_only=True) as uow:
+        return titles(await uow.audio_files.listing(skip=skip, limit=limit))
+
+
+async def test_the_public_list(audio_catalog: AudioCatalog, catalogue: dict[str, AudioFile]) -> None:
+    """``LISTED_PUBLICLY``: no private file, none of an inactive owner; newest first; the total is
+    the whole list's, also for a page past its end."""
+    assert titles(await audio_catalog.public_page(skip=0, limit=10)) == (
         [("a-public-new", "alice"), ("b-public", "bob"), ("a-public-old", "alice")],
         3,
         False,
     )
-    assert await titles_and_owners(uows, public_only=True, skip=1, limit=1) == ([("b-public", "bob")], 3, True)
-    assert await titles_and_owners(uows, public_only=True, skip=3, limit=5) == ([], 3, False)
-    assert await titles_and_owners(uows, public_only=True, skip=50, limit=5) == ([], 3, False)
+    assert titles(await audio_catalog.public_page(skip=1, limit=1)) == ([("b-public", "bob")], 3, True)
+    assert titles(await audio_catalog.public_page(skip=0, limit=2)) == (
+        [("a-public-new", "alice"), ("b-public", "bob")],
+        3,
+        True,
+    )
+    assert titles(await audio_catalog.public_page(skip=3, limit=5)) == ([], 3, False)
+    assert titles(await audio_catalog.public_page(skip=50, limit=5)) == ([], 3, False)
+
+
+async def test_the_public_list_follows_its_owners_account_and_the_files_visibility(
+    uows: UnitOfWorkFactory, audio_catalog: AudioCatalog, catalogue: dict[str, AudioFile]
+) -> None:
+    """A reactivated owner's public files are listed again, a deactivated one's no longer; a file
+    made private leaves the list. The catalog reads outside units of work: it sees each commit."""
+    gone, bob = catalogue["g-public"].owner_id, catalogue["b-public"].owner_id
+    assert (await audio_catalog.public_page(skip=0, limit=10)).total == 3  # read before the changes
+    async with uows() as uow:
+        owner = await uow.users.get(gone)
+        assert owner is not None
+        owner.reactivate(NOW)
+        await uow.commit()
+
+    assert titles(await audio_catalog.public_page(skip=0, limit=10)) == (
+        [("a-public-new", "alice"), ("g-public", "gone"), ("b-public", "bob"), ("a-public-old", "alice")],
+        4,
+        False,
+    )
+    async with uows() as uow:
+        owner = await uow.users.get(bob)
+        audio = await uow.audio_files.get(catalogue["a-public-new"].id or 0)
+        assert owner is not None and audio is not None
+        owner.deactivate(NOW)
+        audio.is_public = False
+        await uow.commit()
+
+    assert titles(await audio_catalog.public_page(skip=0, limit=10)) == (
+        [("g-public", "gone"), ("a-public-old", "alice")],
+        2,
+        False,
+    )
+    assert titles(await audio_catalog.public_page(skip=2, limit=10)) == ([], 2, False)
 
 
 async def test_the_listing_of_every_file(uows: UnitOfWorkFactory, catalogue: dict[str, AudioFile]) -> None:
-    items, total, has_more = await titles_and_owners(uows, public_only=False, skip=0, limit=2)
+    items, total, has_more = await titles_and_owners(uows, skip=0, limit=2)
 
     assert (items, total, has_more) == ([("a-public-new", "alice"), ("g-public", "gone")], 5, True)
-    items, total, has_more = await titles_and_owners(uows, public_only=False, skip=0, limit=10)
+    items, total, has_more = await titles_and_owners(uows, skip=0, limit=10)
     assert [title for title, _ in items] == ["a-public-new", "g-public", "b-public", "a-private", "a-public-old"]
     assert (total, has_more) == (5, False)
+    assert await titles_and_owners(uows, skip=5, limit=10) == ([], 5, False)
 
 
-async def test_ties_in_time_are_ordered_by_id(uows: UnitOfWorkFactory) -> None:
+async def test_the_listing_of_an_owners_files(uows: UnitOfWorkFactory, catalogue: dict[str, AudioFile]) -> None:
+    alice = catalogue["a-private"].owner_id
+    async with uows(read_only=True) as uow:
+        page = await uow.audio_files.listing(owner_id=alice, skip=0, limit=10)
+    assert titles(page) == (
+        [("a-public-new", "alice"), ("a-private", "alice"), ("a-public-old", "alice")],
+        3,
+        False,
+    )
+
+
+async def test_ties_in_time_are_ordered_by_id(uows: UnitOfWorkFactory, audio_catalog: AudioCatalog) -> None:
     async with uows() as uow:
         alice = await uow.users.add(User("alice", "alice@example.com", "h", created_at=NOW))
         first = await uow.audio_files.add(an_audio(alice, "first", 0, is_public=True))
@@ -85,35 +146,41 @@ async def test_ties_in_time_are_ordered_by_id(uows: UnitOfWorkFactory) -> None:
         await uow.commit()
 
     async with uows(read_only=True) as uow:
-        page = await uow.audio_files.listing(public_only=True, skip=0, limit=10)
+        every = await uow.audio_files.listing(skip=0, limit=10)
+    public = await audio_catalog.public_page(skip=0, limit=10)
 
-    assert [e.audio.id for e in page.items] == [second.id, first.id]
+    assert [e.audio.id for e in public.items] == [e.audio.id for e in every.items] == [second.id, first.id]
 
 
 @pytest.mark.parametrize("page", [(0, 10), (1, 1), (0, 2), (3, 5), (50, 5)])
-async def test_the_catalog_reads_what_the_repository_lists(
+async def test_the_catalog_reads_what_the_repository_reads(
     uows: UnitOfWorkFactory, database_url: str | None, catalogue: dict[str, AudioFile], page: tuple[int, int]
 ) -> None:
-    """The public list's fast path (a connection of its own, no unit of work) gives the same
-    entries, fields and types as the repository."""
-    if database_url is None:
-        pytest.skip("the catalog reads a database")
+    """The public list's fast path (a connection of its own, no unit of work) gives its entries
+    with the same fields and types as the repository, in one statement (two past the end)."""
     skip, limit = page
-    reads = reads_for(database_url)
-    catalog = SqlAudioCatalog(reads)  # as bootstrap builds it, on the shared reads
     statements: list[str] = []
-    catalog.listen(statements.append)
-    try:
-        fast = await catalog.public_page(skip=skip, limit=limit)
-    finally:
-        await reads.close()
+    if database_url is None:
+        assert isinstance(uows, FakeUnitOfWorkFactory)
+        fast = await FakeAudioCatalog(uows.database).public_page(skip=skip, limit=limit)
+    else:
+        reads = reads_for(database_url)
+        catalog = SqlAudioCatalog(reads)  # as bootstrap builds it, on the shared reads
+        catalog.listen(statements.append)
+        try:
+            fast = await catalog.public_page(skip=skip, limit=limit)
+        finally:
+            await reads.close()
+        queries = [sql for sql in statements if not sql.startswith("PRAGMA")]
+        assert len(queries) == (1 if fast.items or skip == 0 else 2)
     async with uows(read_only=True) as uow:
-        listed = await uow.audio_files.listing(public_only=True, skip=skip, limit=limit)
+        every = {e.audio.id: e for e in (await uow.audio_files.listing(skip=0, limit=100)).items}
 
-    assert (fast.total, fast.has_more, fast.skip) == (listed.total, listed.has_more, listed.skip)
-    queries = [sql for sql in statements if not sql.startswith("PRAGMA")]
-    assert len(queries) == (1 if fast.items or skip == 0 else 2)
-    for mine, theirs in zip(fast.items, listed.items, strict=True):
+    listed = [e for e in every.values() if e.audio.is_public and e.owner.is_active]
+    assert (fast.total, fast.skip) == (len(listed), skip)
+    assert [e.audio.id for e in fast.items] == [e.audio.id for e in listed][skip : skip + limit]
+    for mine in fast.items:
+        theirs = every[mine.audio.id]
         for name in vars(theirs.audio):
             if not name.startswith("_"):
                 assert getattr(mine.audio, name) == getattr(theirs.audio, name), name

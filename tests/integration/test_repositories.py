@@ -533,10 +533,15 @@ async def test_audio_files(uows: UnitOfWorkFactory) -> None:
         an_audio(inactive, "hidden", is_public=True),
     )
     async with uows() as uow:
-        public = await uow.audio_files.listing(public_only=True, skip=0, limit=10)
-        assert (ids([e.audio for e in public.items]), public.total) == ([other.id, new.id, old.id], 3)
-        second = await uow.audio_files.listing(public_only=True, skip=1, limit=1)
-        assert (ids([e.audio for e in second.items]), second.total) == ([new.id], 3)
+        every = await uow.audio_files.listing(skip=0, limit=10)
+        assert (ids([e.audio for e in every.items]), every.total) == (
+            [hidden.id, other.id, private.id, new.id, old.id],
+            5,
+        )
+        second = await uow.audio_files.listing(skip=1, limit=1)
+        assert (ids([e.audio for e in second.items]), second.total) == ([other.id], 5)
+        mine = await uow.audio_files.listing(owner_id=alice.id, skip=0, limit=10)
+        assert (ids([e.audio for e in mine.items]), mine.total) == ([private.id, new.id, old.id], 3)
         assert ids((await uow.audio_files.list_for_owner(alice.id, skip=0, limit=10)).items) == ids([private, new, old])
         assert await uow.audio_files.ids_for_owner(alice.id) == ids([old, new, private])
         assert await uow.audio_files.count_for_owner(alice.id) == 3

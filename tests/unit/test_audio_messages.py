@@ -193,8 +193,7 @@ async def test_the_list_cache_keeps_the_latest_answers_up_to_its_bound(world: Wo
     cache = MemoryAudioListCache(2, metrics=metrics)
     alice = await actor_of(world, "alice")
     await world.app.bus(UploadAudio(a_file(tmp_path), AudioDetails(is_public=True)), alice)
-    async with world.uow(read_only=True) as uow:
-        page = await uow.audio_files.listing(public_only=True, skip=0, limit=10)
+    page = await world.app.ports.audio_catalog.public_page(skip=0, limit=10)
     answer = await world.app.bus(ListPublicAudio(), ANONYMOUS)
     keys = [ListKey(0, limit, 1) for limit in (1, 2, 3)]
     for key in keys:

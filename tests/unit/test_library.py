@@ -31,6 +31,7 @@ from sono.domain.audio import AudioFile
 from sono.domain.collections import Collaborator, Collection, CollectionType, Permission, shared_with
 from sono.domain.errors import NotFound, ValidationFailed
 from sono.domain.library import (
+    LISTED_PUBLICLY,
     UNKNOWN_ALBUM,
     UNKNOWN_ARTIST,
     AlbumSort,
@@ -125,6 +126,18 @@ def test_the_visibility_specification_agrees_with_the_aggregates_rules() -> None
             ),
         )
         assert visible_songs(viewer).holds(facts) == expected, (viewer, public, active, holders)
+
+
+def test_listed_publicly_is_public_and_of_an_active_owner_and_what_strangers_see() -> None:
+    """``LISTED_PUBLICLY`` (the public audio list's rule): only a public file of an active owner,
+    whoever owns it; exactly what a stranger or an anonymous caller may see of a file."""
+    for public, active in itertools.product((False, True), (False, True)):
+        audio = AudioFile(1, "t", "f", "k", "audio/mpeg", 1, "mp3", is_public=public)
+        listed = LISTED_PUBLICLY.holds(SongFacts(1, public, active))
+        assert listed == (public and active) == audio.listed_publicly(owner_active=active)
+        assert audio.visible_to(Viewer(), owner_active=active) == listed
+        assert audio.visible_to(Viewer(2), owner_active=active) == listed
+        assert audio.visible_to(Viewer(1), owner_active=active)  # its owner sees it anyway
 
 
 def test_the_collection_specification_agrees_with_collection_visible_to() -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sono.domain.access import Viewer
+from sono.domain.library import LISTED_PUBLICLY, SongFacts
 
 TITLE_MAX = 200
 DESCRIPTION_MAX = 5000
@@ -49,10 +50,15 @@ class AudioFile:
 
     def visible_to(self, viewer: Viewer, *, owner_active: bool = True) -> bool:
         """Its owner and admins see it; anyone else only while it is public and its owner's
-        account is active. (A collection can share a private file further: see collections.)"""
+        account is active (``LISTED_PUBLICLY``). (A collection can share a private file further:
+        see collections.)"""
         if viewer.is_admin or viewer.is_user(self.owner_id):
             return True
-        return self.is_public and owner_active
+        return self.listed_publicly(owner_active=owner_active)
+
+    def listed_publicly(self, *, owner_active: bool) -> bool:
+        """In the public list: ``LISTED_PUBLICLY`` evaluated on this file."""
+        return LISTED_PUBLICLY.holds(SongFacts(self.owner_id, self.is_public, owner_active))
 
     def manageable_by(self, viewer: Viewer) -> bool:
         """Only its owner and admins change or delete it."""

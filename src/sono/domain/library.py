@@ -234,6 +234,12 @@ class InCollection(Spec):
         return any(self.collection.holds(c) for c in facts.collections)
 
 
+LISTED_PUBLICLY: Spec = AllOf((Public(), OwnerActive()))
+"""Listed publicly: the file is public and its owner's account is active. The public audio list
+is exactly these files (the in-memory catalog evaluates it, the SQL catalog compiles it into its
+``WHERE``), and they are the files anyone may see (``AudioFile.visible_to``, ``visible_songs``)."""
+
+
 def visible_collections(viewer: Viewer) -> Spec:
     """``Collection.visible_to``: admins see every collection; others those of active owners that
     are public, their own, or shared with them."""
@@ -250,7 +256,7 @@ def visible_songs(viewer: Viewer) -> Spec:
     admins everything), or held by a collection the viewer sees (``shared_with``)."""
     if viewer.is_admin:
         return Everything()
-    public = AllOf((Public(), OwnerActive()))
+    public = LISTED_PUBLICLY
     shared = InCollection(visible_collections(viewer))
     if viewer.user_id is None:
         return AnyOf((public, shared))

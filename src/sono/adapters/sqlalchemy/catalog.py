@@ -1,9 +1,10 @@
 """``AudioCatalog``: the public audio list read outside units of work, one statement per page
 (through ``sono.adapters.sqlalchemy.reads``, like the session lookup).
 
-``GET /audio/public`` is the busiest list of the API and needs no transaction. The statement is the
-repository's listing (files joined with their owners, newest first, a window count of the whole
-list), compiled once. On SQLite, pages are kept until any commit changes the database
+``GET /audio/public`` is the busiest list of the API and needs no transaction. The statement
+(files joined with their owners, newest first, a window count of the whole list) selects the files
+``LISTED_PUBLICLY`` (the domain's specification, compiled into its ``WHERE`` as the library's reads
+compile theirs) and is compiled once. On SQLite, pages are kept until any commit changes the database
 (``PRAGMA data_version``), so repeated reads of an unchanged list cost one trivial statement.
 """
 
@@ -15,14 +16,17 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 
 from sono.adapters.sqlalchemy.reads import Kept, Listener, Reads, Shape
+from sono.adapters.sqlalchemy.repositories.library import visible_condition
 from sono.adapters.sqlalchemy.tables import audio_files, start_mappers, users
 from sono.application.audio.ports import OwnedAudio
 from sono.application.common import Page
 from sono.domain.audio import AudioFile
+from sono.domain.library import LISTED_PUBLICLY
 from sono.domain.users import User
 
 _OWNER = "sono_owner_"
 _TOTAL = "sono_total"
+_LISTED = visible_condition(LISTED_PUBLICLY, owner=users)
 _PUBLIC_PAGE = (
     select(
         *audio_files.c,
@@ -30,15 +34,13 @@ _PUBLIC_PAGE = (
         func.count().over().label(_TOTAL),
     )
     .join(users, users.c.id == audio_files.c.owner_id)
-    .where(audio_files.c.is_public, users.c.is_active)
+    .where(_LISTED)
     .order_by(audio_files.c.upload_date.desc(), audio_files.c.id.desc())
     .limit(bindparam("limit"))
     .offset(bindparam("skip"))
 )
 _PUBLIC_COUNT = (
-    select(func.count())
-    .select_from(audio_files.join(users, users.c.id == audio_files.c.owner_id))
-    .where(audio_files.c.is_public, users.c.is_active)
+    select(func.count()).select_from(audio_files.join(users, users.c.id == audio_files.c.owner_id)).where(_LISTED)
 )
 
 

@@ -93,7 +93,7 @@ class AudioHandlers:
         clock: Clock,
         media: MediaService,
         uploads: AudioUploads,
-        catalog: AudioCatalog | None = None,
+        catalog: AudioCatalog,
         lists: AudioListCache | None = None,
         *,
         default_upload_limit: int = DEFAULT_MAX_AUDIO_UPLOADS,
@@ -128,20 +128,15 @@ class AudioHandlers:
 
     @handles(ListMyAudio)
     async def mine(self, query: ListMyAudio, ctx: Context) -> AudioList:
-        page = await ctx.uow.audio_files.listing(
-            public_only=False, owner_id=ctx.actor.id, skip=query.skip, limit=query.limit
-        )
+        page = await ctx.uow.audio_files.listing(owner_id=ctx.actor.id, skip=query.skip, limit=query.limit)
         return await self._present.page(page)
 
     @handles(ListPublicAudio)
     async def public(self, query: ListPublicAudio, ctx: Context) -> AudioList:
-        """Public files of active owners, newest first (from the catalog when there is one). The
-        answer is the same for every caller: kept (``AudioListCache``) for the page it was made
-        from and the expiry of its URLs."""
-        if self._catalog is not None:
-            page = await self._catalog.public_page(skip=query.skip, limit=query.limit)
-        else:
-            page = await ctx.uow.audio_files.listing(public_only=True, skip=query.skip, limit=query.limit)
+        """Public files of active owners, newest first, from the catalog. The answer is the same
+        for every caller: kept (``AudioListCache``) for the page it was made from and the expiry of
+        its URLs."""
+        page = await self._catalog.public_page(skip=query.skip, limit=query.limit)
         key = ListKey(query.skip, query.limit, self._media.expiry())
         kept = await self._lists.get(key, page)
         if kept is not None:
@@ -219,7 +214,7 @@ class AudioHandlers:
 
     @handles(ListAllAudio)
     async def all(self, command: ListAllAudio, ctx: Context) -> AudioList:
-        page = await ctx.uow.audio_files.listing(public_only=False, skip=command.skip, limit=command.limit)
+        page = await ctx.uow.audio_files.listing(skip=command.skip, limit=command.limit)
         await audit(
             ctx.uow, self._clock, AuditEvent.ADMIN_ACTION, actor_id=ctx.actor.user_id, action="list_audio_files"
         )

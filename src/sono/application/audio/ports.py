@@ -40,13 +40,10 @@ class AudioFileRepository(Protocol):
     async def list_for_owner(self, owner_id: int, *, skip: int, limit: int) -> Page[AudioFile]:
         """Newest first."""
 
-    async def listing(
-        self, *, public_only: bool, skip: int, limit: int, owner_id: int | None = None
-    ) -> Page[OwnedAudio]:
-        """The read side of the public list (``public_only``: public files of active owners), of the
-        admin list (every file) and of an owner's list (``owner_id``: only theirs), each file with
-        its owner, newest first: one statement for the page (owners joined) and at most one more
-        for the total."""
+    async def listing(self, *, skip: int, limit: int, owner_id: int | None = None) -> Page[OwnedAudio]:
+        """The read side of the admin list (every file) and of an owner's list (``owner_id``: only
+        theirs), each file with its owner, newest first: one statement for the page (owners
+        joined) and at most one more for the total. (The public list is ``AudioCatalog``'s.)"""
 
     async def count_for_owner(self, owner_id: int) -> int: ...
     async def total_bytes_for_owner(self, owner_id: int) -> int: ...
@@ -63,8 +60,9 @@ class AudioFileRepository(Protocol):
 
 class AudioCatalog(Protocol):
     """The public list read outside units of work (the busiest read of the API: one statement
-    per page on a connection of its own, no transaction). The same entries as
-    ``AudioFileRepository.listing(public_only=True, ...)``."""
+    per page on a connection of its own, no transaction): the files ``LISTED_PUBLICLY`` (public,
+    of an active owner), each with its owner, newest first (``upload_date``, then ``id``), the
+    list's length as the page's total."""
 
     async def public_page(self, *, skip: int, limit: int) -> Page[OwnedAudio]: ...
 

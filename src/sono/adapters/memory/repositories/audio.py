@@ -33,15 +33,8 @@ class FakeAudioFileRepository(FakeRepository):
     async def list_for_owner(self, owner_id: int, *, skip: int, limit: int) -> Page[AudioFile]:
         return page(self._newest(lambda audio: audio.owner_id == owner_id), skip, limit)
 
-    async def listing(
-        self, *, public_only: bool, skip: int, limit: int, owner_id: int | None = None
-    ) -> Page[OwnedAudio]:
-        def listed(audio: AudioFile) -> bool:
-            if owner_id is not None and audio.owner_id != owner_id:
-                return False
-            return not public_only or (audio.is_public and self._is_active_user(audio.owner_id))
-
-        files = page(self._newest(listed), skip, limit)
+    async def listing(self, *, skip: int, limit: int, owner_id: int | None = None) -> Page[OwnedAudio]:
+        files = page(self._newest(None if owner_id is None else lambda audio: audio.owner_id == owner_id), skip, limit)
         owned = []
         for audio in files.items:
             owner = self.session.get(self.db.users, audio.owner_id)

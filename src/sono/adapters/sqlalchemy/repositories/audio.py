@@ -62,17 +62,13 @@ class SqlAudioFileRepository(SqlRepository):
         statement = select(AudioFile).where(audio_files.c.owner_id == owner_id)
         return await self._page(statement, self._newest_first, skip, limit)
 
-    async def listing(
-        self, *, public_only: bool, skip: int, limit: int, owner_id: int | None = None
-    ) -> Page[OwnedAudio]:
+    async def listing(self, *, skip: int, limit: int, owner_id: int | None = None) -> Page[OwnedAudio]:
         """One statement: the page's rows with their owners' columns and the list's length (a
         window count), read without the ORM's identity map (the entries are detached, read-only
         objects). A page past the end counts separately."""
         statement = select(*audio_files.c, *_OWNER_COLUMNS, _TOTAL).join(users, users.c.id == audio_files.c.owner_id)
         if owner_id is not None:
             statement = statement.where(audio_files.c.owner_id == owner_id)
-        if public_only:
-            statement = statement.where(audio_files.c.is_public, users.c.is_active)
         rows = (await self.session.execute(statement.order_by(*self._newest_first).offset(skip).limit(limit))).all()
         items = [
             OwnedAudio(_detached(AudioFile, row, _AUDIO_FIELDS), _detached(User, row, _OWNER_FIELDS)) for row in rows

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    FromClause,
     Select,
     and_,
     case,
@@ -106,21 +107,22 @@ def _collection_condition(spec: Spec) -> ColumnElement[bool]:
     raise TypeError(f"no SQL for {spec!r} on a collection")
 
 
-def visible_condition(spec: Spec) -> ColumnElement[bool]:
-    """A song specification over ``audio_files`` joined with its owner as ``owner``."""
+def visible_condition(spec: Spec, owner: FromClause = _owner) -> ColumnElement[bool]:
+    """A song specification over ``audio_files`` joined with its owner as ``owner`` (by default
+    the alias the library's reads join; the audio catalog joins ``users`` itself)."""
     match spec:
         case Everything():
             return true()
         case AnyOf(parts):
-            return or_(false(), *(visible_condition(p) for p in parts))
+            return or_(false(), *(visible_condition(p, owner) for p in parts))
         case AllOf(parts):
-            return and_(true(), *(visible_condition(p) for p in parts))
+            return and_(true(), *(visible_condition(p, owner) for p in parts))
         case OwnedBy(user_id):
             return _file.c.owner_id == user_id
         case Public():
             return _file.c.is_public
         case OwnerActive():
-            return _owner.c.is_active
+            return owner.c.is_active
         case InCollection(collection):
             return exists(
                 select(literal(1))
