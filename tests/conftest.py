@@ -23,7 +23,6 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -298,18 +297,3 @@ def data_dir(tmp_path) -> str:
     path = tmp_path / "data"
     path.mkdir()
     return str(path)
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """Tests go to whichever worker is free, one by one, except the Subsonic suite's, which all
-    go to one worker, so that its deployments (``sono serve`` arranged through the API, made once
-    per session and backend) are made once, not on every worker. (What ``--dist loadgroup`` with
-    an ``xdist_group`` mark would do; that mark is not honoured with pytest 9.)"""
-    from xdist.scheduler import LoadScopeScheduling
-
-    class Scheduler(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            return "subsonic" if nodeid.startswith("tests/integration/subsonic/") else nodeid
-
-    return Scheduler(config, log)
