@@ -24,10 +24,11 @@ from sono.application.uow import UnitOfWorkFactory
 
 @pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest) -> str | None:
-    """The backends of the repository contract: None for the in-memory fakes, else a fresh database."""
+    """The backends of the repository contract: None for the in-memory fakes, else a fresh migrated
+    database."""
     if request.param == "memory":
         return None
-    return request.getfixturevalue(f"{request.param}_url")
+    return request.getfixturevalue(f"{request.param}_migrated_url")
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ from sono.application.common import PasswordInput
 from sono.bootstrap import Container, build_container
 from sono.config import Settings, load_settings
 from sono.entrypoints.http.app import create_app
+from tests.conftest import migrated_sqlite
 
 PASSWORD = "Str0ng!Passw0rd"
 BASE_URL = "http://testserver.local"
@@ -156,17 +157,23 @@ def http_client(app: Litestar, peer: str = "127.0.0.1") -> httpx.AsyncClient:
         pytest.param("postgres", id="postgres+redis", marks=[pytest.mark.postgres, pytest.mark.redis]),
     ]
 )
-def backend_env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+def backend_env(request: pytest.FixtureRequest, tmp_path: Path, rsa_key_file: Path) -> dict[str, str]:
+    """The settings of a fresh deployment: its database already migrated (a copy of the session's
+    migrated SQLite, or the worker's PostgreSQL database put back as migrated), and the session's
+    RSA key rather than a 4096-bit one generated for each test."""
     env = {
         "SONO_DATA_DIR": str(tmp_path / "data"),
         "SONO_PUBLIC_URL": BASE_URL,
         "SONO_ARGON2_MEMORY_KIB": "1024",
         "SONO_ARGON2_TIME_COST": "1",
         "SONO_JOBS_ENABLED": "false",
+        "SONO_RSA_PRIVATE_KEY_FILE": str(rsa_key_file),
     }
     if request.param == "postgres":
-        env["SONO_DATABASE_URL"] = request.getfixturevalue("postgres_url")
+        env["SONO_DATABASE_URL"] = request.getfixturevalue("postgres_migrated_url")
         env["SONO_REDIS_URL"] = request.getfixturevalue("redis_clean_url")
+    else:  # the data directory's database, as the settings derive it
+        migrated_sqlite(request.getfixturevalue("sqlite_template"), tmp_path / "data" / "sono.db")
     return env
 
 
