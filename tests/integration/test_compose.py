@@ -410,7 +410,7 @@ def test_the_containers_commands_run_with_their_settings_on_real_services(
         text=True,
     )
     try:
-        for _ in range(600):
+        for _ in range(1800):
             if heartbeat.exists() or worker.poll() is not None:
                 break
             time.sleep(0.1)
