@@ -149,7 +149,7 @@ async def statements_per_request(env: dict[str, str], paths: list[str], headers:
             for path in paths:
                 (await client.get(path, headers=headers)).raise_for_status()
                 event.listen(engine, "before_cursor_execute", record)
-                stop = container.ports.collection_catalog.listen(statements.append)  # type: ignore[union-attr]
+                stop = container.ports.collection_catalog.listen(statements.append)  # type: ignore[attr-defined]
                 statements.clear()
                 (await client.get(path, headers=headers)).raise_for_status()
                 event.remove(engine, "before_cursor_execute", record)

@@ -83,11 +83,11 @@ class Ports:
     rate_limiter: RateLimiter
     maintenance: MaintenanceStore
     audio_catalog: AudioCatalog  # the public audio list
+    collection_catalog: CollectionCatalog  # the collection lists and screens
     charts: ChartsReader | None = None
     health_checks: list[HealthCheck] = field(default_factory=list)
-    collection_catalog: CollectionCatalog | None = None
     audio_lists: AudioListCache | None = None  # the public audio list's answers (None: none kept)
-    collection_details: CollectionDetails | None = None  # collection screens kept (with a catalog)
+    collection_details: CollectionDetails | None = None  # collection screens kept (None: none kept)
     temporary_files: TemporaryFiles | None = None
     song_annotations: SongAnnotations | None = None
     metrics: Metrics = field(default_factory=NoMetrics)

@@ -10,15 +10,17 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from sono.adapters.memory.catalog import FakeAudioCatalog
+from sono.adapters.memory.catalog import FakeAudioCatalog, FakeCollectionCatalog
 from sono.adapters.memory.repositories import FakeDatabase
 from sono.adapters.memory.uow import FakeUnitOfWorkFactory
 from sono.adapters.sqlalchemy import migrate
 from sono.adapters.sqlalchemy.catalog import SqlAudioCatalog
+from sono.adapters.sqlalchemy.collection_catalog import SqlCollectionCatalog
 from sono.adapters.sqlalchemy.engine import create_engine
 from sono.adapters.sqlalchemy.reads import reads_for
 from sono.adapters.sqlalchemy.uow import SqlUnitOfWorkFactory
 from sono.application.audio.ports import AudioCatalog
+from sono.application.collections.ports import CollectionCatalog
 from sono.application.uow import UnitOfWorkFactory
 
 
@@ -57,6 +59,21 @@ async def audio_catalog(uows: UnitOfWorkFactory, database_url: str | None) -> As
     reads = reads_for(database_url)
     try:
         yield SqlAudioCatalog(reads)
+    finally:
+        await reads.close()
+
+
+@pytest.fixture
+async def collection_catalog(uows: UnitOfWorkFactory, database_url: str | None) -> AsyncIterator[CollectionCatalog]:
+    """The collection lists and screens on the same backend as ``uows``: the fake over the fakes'
+    database, else the SQL catalog on reads of its own, as bootstrap builds it."""
+    if database_url is None:
+        assert isinstance(uows, FakeUnitOfWorkFactory)
+        yield FakeCollectionCatalog(uows.database)
+        return
+    reads = reads_for(database_url)
+    try:
+        yield SqlCollectionCatalog(reads)
     finally:
         await reads.close()
 

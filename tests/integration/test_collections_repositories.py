@@ -5,6 +5,7 @@ the row lock that serialises writers of one collection."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,11 +16,19 @@ from sqlalchemy import text
 from sono.adapters.sqlalchemy import migrate
 from sono.adapters.sqlalchemy.collection_catalog import SqlCollectionCatalog
 from sono.adapters.sqlalchemy.engine import create_engine
-from sono.adapters.sqlalchemy.reads import reads_for
 from sono.adapters.sqlalchemy.uow import SqlUnitOfWorkFactory
-from sono.application.collections.ports import CollectionCounts, Listed, Listing, Scope, Shown, TrackTotals
+from sono.application.collections.ports import (
+    CollectionCatalog,
+    CollectionCounts,
+    Listed,
+    Listing,
+    Scope,
+    Shown,
+    TrackTotals,
+)
 from sono.application.gdpr.erasure import close_gaps
 from sono.application.uow import UnitOfWorkFactory
+from sono.domain.access import Viewer
 from sono.domain.audio import AudioFile
 from sono.domain.collections import Collection, CollectionType, Permission
 from sono.domain.users import User
@@ -146,7 +155,9 @@ async def test_a_failed_save_changes_nothing(uows: UnitOfWorkFactory) -> None:
     assert await order(uows, mix) == [a, b]
 
 
-async def test_deleting_a_collection_takes_its_tracks_and_collaborators(uows: UnitOfWorkFactory) -> None:
+async def test_deleting_a_collection_takes_its_tracks_and_collaborators(
+    uows: UnitOfWorkFactory, collection_catalog: CollectionCatalog
+) -> None:
     owner, friend = await users(uows, "owner", "friend")
     audio = await files(uows, owner, 3)
     doomed = await collection(uows, owner, audio=audio, is_collaborative=True)
@@ -166,8 +177,8 @@ async def test_deleting_a_collection_takes_its_tracks_and_collaborators(uows: Un
         assert await uow.collections.get(doomed) is None
         assert await uow.collection_queries.track_entries() == 1
         assert await uow.collections.member_of(friend.id) == []  # type: ignore[arg-type]
-        listed = (await uow.collection_queries.page(Listing(Scope.ALL), skip=0, limit=10)).items
-        assert [(item.collection.id, item.totals) for item in listed] == [(kept, TrackTotals(1, 10.0))]
+    listed = (await collection_catalog.page(Listing(Scope.ALL), skip=0, limit=10)).items
+    assert [(item.collection.id, item.totals) for item in listed] == [(kept, TrackTotals(1, 10.0))]
 
 
 async def test_deleted_audio_leaves_no_gap_in_any_collection(uows: UnitOfWorkFactory) -> None:
@@ -188,7 +199,7 @@ async def test_deleted_audio_leaves_no_gap_in_any_collection(uows: UnitOfWorkFac
     assert await order(uows, second) == [x]
 
 
-async def test_lists_by_scope_newest_first(uows: UnitOfWorkFactory) -> None:
+async def test_lists_by_scope_newest_first(uows: UnitOfWorkFactory, collection_catalog: CollectionCatalog) -> None:
     me, friend, stranger, gone = await users(uows, "me", "friend", "stranger", "gone")
     mine_private = await collection(uows, me, "mine private", minutes=1)
     mine_public = await collection(uows, me, "mine public", minutes=2, is_public=True)
@@ -202,9 +213,8 @@ async def test_lists_by_scope_newest_first(uows: UnitOfWorkFactory) -> None:
     await share_then_deactivate(uows, [(shared, me, Permission.VIEW), (gone_shared, me, Permission.VIEW)], gone)
 
     async def listed(listing: Listing, skip: int = 0, limit: int = 100) -> tuple[list[int | None], int]:
-        async with uows(read_only=True) as uow:
-            page = await uow.collection_queries.page(listing, skip=skip, limit=limit)
-            return [listed.collection.id for listed in page.items], page.total
+        page = await collection_catalog.page(listing, skip=skip, limit=limit)
+        return [listed.collection.id for listed in page.items], page.total
 
     assert await listed(Listing(Scope.PUBLIC)) == ([public_album, mine_public], 2)
     assert await listed(Listing(Scope.PUBLIC, collection_type=CollectionType.ALBUM)) == ([public_album], 1)
@@ -216,11 +226,68 @@ async def test_lists_by_scope_newest_first(uows: UnitOfWorkFactory) -> None:
     assert await listed(Listing(Scope.ALL)) == (everything, 7)
     assert await listed(Listing(Scope.ALL), skip=6, limit=5) == ([mine_private], 7)
     assert await listed(Listing(Scope.ALL), skip=10) == ([], 7)
+    page = await collection_catalog.page(Listing(Scope.SHARED, me.id), skip=0, limit=10)
+    assert [c.user_id for c in page.items[0].collection.collaborators] == [me.id]
+    assert {user_id: user.username for user_id, user in page.items[0].people.items()} == {me.id: "me"}
+    assert page.items[0].owner.username == "friend"
+
+
+async def test_the_lists_show_what_collection_visible_to_lets_their_caller_see(
+    uows: UnitOfWorkFactory, collection_catalog: CollectionCatalog
+) -> None:
+    """Every list, for every caller, is the collections of its scope the domain's rule
+    (``Collection.visible_to``, the specification the catalogs compile or evaluate) lets the caller
+    see as a member: a deactivated owner's collections are in no list but the administration's,
+    not even their owner's own (contract section 6 as ``Collection.visible_to`` reads it)."""
+    owner, friend, other = await users(uows, "owner", "friend", "other")
+    made, shares = [], []
+    for minutes, (is_public, shared) in enumerate(itertools.product((False, True), (False, True))):
+        made.append(
+            await collection(uows, owner, f"o{minutes}", minutes=minutes, is_public=is_public, is_collaborative=True)
+        )
+        if shared:
+            shares.append((made[-1], friend, Permission.VIEW))
+    made.append(await collection(uows, friend, "public", minutes=10, is_public=True))
+    made.append(await collection(uows, other, "shared", minutes=11, is_collaborative=True))
+    shares.append((made[-1], friend, Permission.EDIT))
+    await share_then_deactivate(uows, shares, owner)  # the owner of the first four leaves
+
     async with uows(read_only=True) as uow:
-        page = await uow.collection_queries.page(Listing(Scope.SHARED, me.id), skip=0, limit=10)
-        assert [c.user_id for c in page.items[0].collection.collaborators] == [me.id]
-        assert {user_id: user.username for user_id, user in page.items[0].people.items()} == {me.id: "me"}
-        assert page.items[0].owner.username == "friend"
+        loaded = [await uow.collections.get(i) for i in reversed(made)]  # newest first
+        found = await uow.collection_queries.users([owner.id, friend.id, other.id])  # type: ignore[list-item]
+    active = {user_id: user.is_active for user_id, user in found.items()}
+    assert active == {owner.id: False, friend.id: True, other.id: True}
+
+    def expected(user_id: int | None, scope: Scope) -> list[int | None]:
+        viewer = Viewer(user_id)
+        chosen = []
+        for c in loaded:
+            assert c is not None
+            if not c.visible_to(viewer, owner_active=active[c.owner_id]):
+                continue
+            if scope is Scope.OWNED and c.owner_id != user_id:
+                continue
+            if scope is Scope.SHARED and c.permission_of(viewer) is None:
+                continue
+            chosen.append(c.id)
+        return chosen
+
+    for user in (owner, friend, other):
+        for scope in (Scope.VISIBLE, Scope.OWNED, Scope.SHARED):
+            page = await collection_catalog.page(Listing(scope, user.id), skip=0, limit=100)
+            wanted = expected(user.id, scope)
+            assert ([x.collection.id for x in page.items], page.total) == (wanted, len(wanted)), (user.username, scope)
+    public = await collection_catalog.page(Listing(Scope.PUBLIC), skip=0, limit=100)
+    assert [x.collection.id for x in public.items] == expected(None, Scope.VISIBLE) == [made[4]]
+    everything = await collection_catalog.page(Listing(Scope.ALL), skip=0, limit=100)
+    assert [x.collection.id for x in everything.items] == [c.id for c in loaded if c is not None]
+    # what the rule says here: the inactive owner's collections are nobody's but the admins'
+    assert expected(owner.id, Scope.VISIBLE) == [made[4]] and expected(owner.id, Scope.OWNED) == []
+    assert expected(friend.id, Scope.SHARED) == [made[5]] and expected(other.id, Scope.VISIBLE) == made[:3:-1]
+    for collection_id in made:  # a screen's read gives every collection, whoever asks: the caller decides
+        shown = await collection_catalog.shown(collection_id)
+        assert shown is not None and shown.collection.id == collection_id
+        assert shown.people[shown.collection.owner_id].is_active == active[shown.collection.owner_id]
 
 
 def _fields(instance: object) -> dict[str, Any]:
@@ -234,14 +301,16 @@ def _described(listed: Listed) -> tuple[Any, ...]:
     return collection, members, _fields(listed.owner), listed.totals, people
 
 
-async def test_the_catalog_reads_what_the_repository_lists(uows: UnitOfWorkFactory, database_url: str | None) -> None:
-    """The lists' fast path (a connection of its own, no unit of work) gives the same pages,
-    fields and types as the repository, in one statement per page (a count more beyond the end)."""
-    if database_url is None:
-        pytest.skip("the catalog reads a database")
+async def test_the_catalog_pages_each_list_in_one_statement(
+    uows: UnitOfWorkFactory, collection_catalog: CollectionCatalog, database_url: str | None
+) -> None:
+    """The lists (the SQL catalog: a connection of its own, no unit of work): each page the
+    collections of its list, newest first, with the list's length, each row with the fields and
+    types of ``CollectionQueries.listed`` (the rows of the library's search); in SQL one statement
+    per page (a count more beyond the end)."""
     me, friend, gone = await users(uows, "me", "friend", "gone")
     audio = await files(uows, friend, 3, durations=[10.5, None, 2.25])
-    await collection(uows, me, "mine", minutes=1, description="d")
+    mine = await collection(uows, me, "mine", minutes=1, description="d")
     shared = await collection(uows, friend, "shared", minutes=2, audio=audio, is_public=True, is_collaborative=True)
     album = await collection(
         uows,
@@ -253,36 +322,34 @@ async def test_the_catalog_reads_what_the_repository_lists(uows: UnitOfWorkFacto
         collection_type=CollectionType.ALBUM,
         artist="A",
     )
-    await collection(uows, gone, "gone", minutes=4, is_public=True)
+    gone_public = await collection(uows, gone, "gone", minutes=4, is_public=True)
     shares = [(shared, me, Permission.EDIT), (shared, gone, Permission.VIEW)]
     await share_then_deactivate(uows, [*shares, (album, me, Permission.VIEW), (album, gone, Permission.VIEW)], gone)
 
-    reads = reads_for(database_url)
-    catalog = SqlCollectionCatalog(reads)
     statements: list[str] = []
-    catalog.listen(statements.append)
-    listings = [
-        Listing(Scope.PUBLIC),
-        Listing(Scope.PUBLIC, collection_type=CollectionType.ALBUM),
-        Listing(Scope.VISIBLE, me.id),
-        Listing(Scope.OWNED, friend.id),
-        Listing(Scope.SHARED, me.id),
-        Listing(Scope.ALL),
-    ]
-    try:
-        for listing in listings:
-            for skip, limit in ((0, 10), (1, 1), (0, 2), (10, 5)):
-                statements.clear()
-                fast = await catalog.page(listing, skip=skip, limit=limit)
-                async with uows(read_only=True) as uow:
-                    listed = await uow.collection_queries.page(listing, skip=skip, limit=limit)
-                assert (fast.total, fast.skip) == (listed.total, listed.skip), listing
-                assert [_described(x) for x in fast.items] == [_described(x) for x in listed.items], listing
-                queries = [sql for sql in statements if not sql.startswith("PRAGMA")]
-                assert len(queries) == (1 if fast.items or skip == 0 else 2), queries
-        everything = (await catalog.page(Listing(Scope.ALL), skip=0, limit=10)).items
-    finally:
-        await reads.close()
+    if database_url is not None:
+        assert isinstance(collection_catalog, SqlCollectionCatalog)
+        collection_catalog.listen(statements.append)
+    listings = {
+        Listing(Scope.PUBLIC): [album, shared],
+        Listing(Scope.PUBLIC, collection_type=CollectionType.ALBUM): [album],
+        Listing(Scope.VISIBLE, me.id): [album, shared, mine],
+        Listing(Scope.OWNED, friend.id): [album, shared],
+        Listing(Scope.SHARED, me.id): [album, shared],
+        Listing(Scope.ALL): [gone_public, album, shared, mine],
+    }
+    for listing, whole in listings.items():
+        for skip, limit in ((0, 10), (1, 1), (0, 2), (10, 5)):
+            statements.clear()
+            fast = await collection_catalog.page(listing, skip=skip, limit=limit)
+            wanted = whole[skip : skip + limit]
+            async with uows(read_only=True) as uow:
+                rows = await uow.collection_queries.listed(wanted)
+            assert (fast.total, fast.skip) == (len(whole), skip), listing
+            assert [_described(x) for x in fast.items] == [_described(x) for x in rows], listing
+            queries = [sql for sql in statements if not sql.startswith("PRAGMA")]
+            assert len(queries) == (0 if database_url is None else 1 if fast.items or skip == 0 else 2), queries
+    everything = (await collection_catalog.page(Listing(Scope.ALL), skip=0, limit=10)).items
     item = next(x for x in everything if x.collection.id == shared)
     assert isinstance(item.collection.is_public, bool) and item.collection.created_date.tzinfo is not None  # type: ignore[union-attr]
     assert [c.permission_level for c in item.collection.collaborators] == [Permission.EDIT, Permission.VIEW]
@@ -300,41 +367,48 @@ def _shown(shown: Shown | None) -> tuple[Any, ...] | None:
     return collection, tracks, members, files, people
 
 
-async def test_the_catalog_shows_what_the_repository_shows(uows: UnitOfWorkFactory, database_url: str | None) -> None:
-    """A single collection outside units of work: the same collection, tracks, collaborators, files
-    and people, with the same types, in one statement; read again unchanged, the same objects."""
-    if database_url is None:
-        pytest.skip("the catalog reads a database")
+async def test_the_catalog_shows_what_the_repository_holds(
+    uows: UnitOfWorkFactory, collection_catalog: CollectionCatalog, database_url: str | None
+) -> None:
+    """A single collection outside units of work: the aggregate the repository loads (tracks in
+    order, collaborators), its tracks' files and everyone on it, with the same types; in SQL one
+    statement, and read again unchanged, the same objects (the same version)."""
     me, friend, gone = await users(uows, "me", "friend", "gone")
     audio = await files(uows, friend, 3, durations=[10.5, None, 2.25]) + await files(uows, me, 1)
     shared = await collection(uows, friend, "shared", audio=audio, is_public=True, is_collaborative=True)
     bare = await collection(uows, me, "bare", description="d")
     await share_then_deactivate(uows, [(shared, me, Permission.EDIT), (shared, gone, Permission.VIEW)], gone)
 
-    reads = reads_for(database_url)
-    catalog = SqlCollectionCatalog(reads)
     statements: list[str] = []
-    catalog.listen(statements.append)
-    try:
-        for collection_id in (shared, bare, 999_999):
-            statements.clear()
-            fast = await catalog.shown(collection_id)
-            async with uows(read_only=True) as uow:
-                slow = await uow.collection_queries.shown(collection_id)
-            assert _shown(fast) == _shown(slow), collection_id
-            queries = [sql for sql in statements if not sql.startswith("PRAGMA")]
-            assert len(queries) == 1, queries
-        again = await catalog.shown(shared)
-        first = await catalog.shown(shared)
-    finally:
-        await reads.close()
-    assert again is first and first is not None
+    if database_url is not None:
+        assert isinstance(collection_catalog, SqlCollectionCatalog)
+        collection_catalog.listen(statements.append)
+    for collection_id in (shared, bare, 999_999):
+        statements.clear()
+        fast = await collection_catalog.shown(collection_id)
+        async with uows(read_only=True) as uow:
+            held = await uow.collections.get(collection_id)
+            if held is None:
+                expected = None
+            else:
+                held_files = await uow.audio_files.get_many(held.audio_file_ids)
+                wanted = {held.owner_id, *(c.user_id for c in held.collaborators)}
+                people = await uow.collection_queries.users(wanted | {a.owner_id for a in held_files.values()})
+                expected = _shown(Shown(held, held_files, people))
+        assert _shown(fast) == expected, collection_id
+        queries = [sql for sql in statements if not sql.startswith("PRAGMA")]
+        assert len(queries) == (0 if database_url is None else 1), queries
+    again = await collection_catalog.shown(shared)
+    first = await collection_catalog.shown(shared)
+    assert first is not None and again is not None
+    if database_url is not None:
+        assert again is first and first.version is not None
     assert [c.permission_level for c in first.collection.collaborators] == [Permission.EDIT, Permission.VIEW]
     assert [t.track_order for t in first.collection.tracks] == [1, 2, 3, 4]
     assert isinstance(first.collection.is_public, bool) and first.collection.created_date.tzinfo is not None  # type: ignore[union-attr]
 
 
-async def test_totals_counts_and_people(uows: UnitOfWorkFactory) -> None:
+async def test_totals_counts_and_people(uows: UnitOfWorkFactory, collection_catalog: CollectionCatalog) -> None:
     owner, other = await users(uows, "owner", "other")
     audio = await files(uows, owner, 3, durations=[10.5, None, 2.25])
     full = await collection(uows, owner, audio=audio, is_public=True, is_collaborative=True)
@@ -342,7 +416,7 @@ async def test_totals_counts_and_people(uows: UnitOfWorkFactory) -> None:
     await collection(uows, other, "c", collection_type=CollectionType.COMPILATION, is_public=True)
     async with uows(read_only=True) as uow:
         queries = uow.collection_queries
-        listed = (await queries.page(Listing(Scope.OWNED, owner.id), skip=0, limit=10)).items
+        listed = (await collection_catalog.page(Listing(Scope.OWNED, owner.id), skip=0, limit=10)).items
         assert [(item.collection.id, item.totals) for item in listed] == [
             (empty, TrackTotals()),
             (full, TrackTotals(3, 12.75)),
@@ -357,7 +431,9 @@ async def test_totals_counts_and_people(uows: UnitOfWorkFactory) -> None:
         assert {user_id: user.username for user_id, user in found.items()} == {owner.id: "owner", other.id: "other"}
 
 
-async def test_listed_by_id_are_the_page_rows_in_the_order_asked(uows: UnitOfWorkFactory) -> None:
+async def test_listed_by_id_are_the_page_rows_in_the_order_asked(
+    uows: UnitOfWorkFactory, collection_catalog: CollectionCatalog
+) -> None:
     """``listed`` (a page chosen elsewhere, the library's search) gives each collection as ``page``
     does, in the order of the ids, leaving out the unknown ones."""
     owner, friend, gone = await users(uows, "owner", "friend", "gone")
@@ -366,7 +442,7 @@ async def test_listed_by_id_are_the_page_rows_in_the_order_asked(uows: UnitOfWor
     second = await collection(uows, owner, "second", minutes=2)
     await share_then_deactivate(uows, [(first, friend, Permission.EDIT)], gone)
     async with uows(read_only=True) as uow:
-        paged = (await uow.collection_queries.page(Listing(Scope.ALL), skip=0, limit=10)).items
+        paged = (await collection_catalog.page(Listing(Scope.ALL), skip=0, limit=10)).items
         listed = await uow.collection_queries.listed([second, 10**6, first])
         assert await uow.collection_queries.listed([]) == []
     assert [item.collection.id for item in listed] == [second, first]

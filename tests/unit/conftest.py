@@ -10,7 +10,7 @@ import pytest
 
 from sono.adapters.mail.notifier import EmailNotifier
 from sono.adapters.memory.annotations import FakeSongAnnotations
-from sono.adapters.memory.catalog import FakeAudioCatalog
+from sono.adapters.memory.catalog import FakeAudioCatalog, FakeCollectionCatalog
 from sono.adapters.memory.mailer import InMemoryMailer
 from sono.adapters.memory.media import FakeMediaInspector
 from sono.adapters.memory.security import FakeClock, FakePasswordHasher
@@ -117,6 +117,7 @@ def make_world(clock: FakeClock, **settings: str) -> World:
         rate_limiter=FakeRateLimiter(),
         maintenance=maintenance,
         audio_catalog=FakeAudioCatalog(uow.database),
+        collection_catalog=FakeCollectionCatalog(uow.database),
         temporary_files=FakeTemporaryFiles(),
         song_annotations=FakeSongAnnotations(uow.database),
     )

@@ -11,6 +11,7 @@ import msgspec
 import pytest
 
 from sono.adapters.collection_details import MemoryCollectionDetails, approximate_bytes
+from sono.adapters.memory.catalog import FakeCollectionCatalog
 from sono.adapters.memory.media import FAKE_IMAGE
 from sono.application.bus import MessageBus
 from sono.application.collections.archive import zip_stream
@@ -450,11 +451,11 @@ def test_a_tripped_constraint_names_the_rule_it_kept(constraint: str, message: s
 
 class _VersionedShown:
     """A catalog handing back the very same ``Shown`` while ``version`` stays (as the SQL one does
-    while nothing it shows changed), read anew through the fakes with the next version when
-    ``changed`` is called."""
+    while nothing it shows changed), read anew through the fake catalog (which names no versions)
+    with the next version when ``changed`` is called."""
 
     def __init__(self, world: World) -> None:
-        self._uow = world.uow
+        self._catalog = FakeCollectionCatalog(world.uow.database)
         self.version = 1
         self.kept: Shown | None = None
         self.reads = 0
@@ -467,8 +468,7 @@ class _VersionedShown:
 
     async def shown(self, collection_id: int) -> Shown | None:
         if self.kept is None or self.kept.version != self.version or self.kept.collection.id != collection_id:
-            async with self._uow() as uow:
-                shown = await uow.collection_queries.shown(collection_id)
+            shown = await self._catalog.shown(collection_id)
             self.reads += 1
             self.kept = None if shown is None else replace(shown, version=self.version)
         return self.kept

@@ -17,6 +17,7 @@ from typing import Any
 from sono.domain.access import Viewer
 from sono.domain.audio import AudioFile
 from sono.domain.errors import BadRequest, Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
+from sono.domain.library import CollectionFacts, visible_collections
 from sono.domain.media import clean_filename
 
 TITLE_MAX = 200
@@ -162,12 +163,15 @@ class Collection:
 
     def visible_to(self, viewer: Viewer, *, owner_active: bool = True) -> bool:
         """Public collections are seen by everyone; private ones by their owner, their
-        collaborators and admins. A deactivated owner's collections are seen by admins only."""
-        if viewer.is_admin:
-            return True
-        if not owner_active:
-            return False
-        return self.is_public or viewer.is_user(self.owner_id) or self.permission_of(viewer) is not None
+        collaborators and admins. A deactivated owner's collections are seen by admins only.
+        (``visible_collections``, evaluated on this collection's facts.)"""
+        return visible_collections(viewer).holds(self.facts(owner_active=owner_active))
+
+    def facts(self, *, owner_active: bool) -> CollectionFacts:
+        """What the visibility rule knows of this collection (its owner's state is the caller's to
+        say)."""
+        members = frozenset(c.user_id for c in self.collaborators)
+        return CollectionFacts(self.owner_id, self.is_public, owner_active, members)
 
     def editable_by(self, viewer: Viewer) -> bool:
         """May change the tracks, the cover and the descriptive fields: owner, admins, and

@@ -1,15 +1,21 @@
-"""``AudioCatalog`` over the fake database: the public audio list, read outside units of work as
-the SQL catalog reads it (it sees what was committed, and, the fakes having no isolation, what a
-unit of work has changed so far)."""
+"""The catalogs over the fake database: the public audio list (``AudioCatalog``) and the collection
+lists and screens (``CollectionCatalog``), read outside units of work as the SQL catalogs read them
+(they see what was committed, and, the fakes having no isolation, what a unit of work has changed
+so far)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sono.adapters.memory.repositories import FakeDatabase
 from sono.adapters.memory.repositories.base import newest, page
+from sono.adapters.memory.repositories.collections import listed
 from sono.application.audio.ports import OwnedAudio
+from sono.application.collections.ports import Listed, Listing, Shown
 from sono.application.common import Page
 from sono.domain.audio import AudioFile
-from sono.domain.library import LISTED_PUBLICLY, SongFacts
+from sono.domain.collections import Collection
+from sono.domain.library import LISTED_PUBLICLY, CollectionFacts, SongFacts
 
 
 class FakeAudioCatalog:
@@ -28,3 +34,38 @@ class FakeAudioCatalog:
     def _listed(self, audio: AudioFile) -> bool:
         owner = self._database.users.get(audio.owner_id)
         return LISTED_PUBLICLY.holds(SongFacts(audio.owner_id, audio.is_public, owner is not None and owner.is_active))
+
+
+class FakeCollectionCatalog:
+    """The collections ``Listing.spec`` holds for (the specification the SQL catalog compiles),
+    evaluated on each collection's facts, newest first; a collection's screen as it is now. It
+    names no versions (``Shown.version`` is None): what is made of a screen is not kept."""
+
+    def __init__(self, database: FakeDatabase) -> None:
+        self._database = database
+
+    async def page(self, listing: Listing, *, skip: int, limit: int) -> Page[Listed]:
+        spec, kind = listing.spec(), listing.collection_type
+
+        def chosen(collection: Collection) -> bool:
+            return (kind is None or collection.collection_type == kind) and spec.holds(self._facts(collection))
+
+        found = newest([c for c in self._database.collections.values() if chosen(c)], "created_date")
+        collections = page(found, skip, limit)
+        return Page([listed(self._database, c) for c in collections.items], collections.total, collections.skip)
+
+    async def shown(self, collection_id: int) -> Shown | None:
+        database = self._database
+        collection = database.collections.get(collection_id)
+        if collection is None:
+            return None
+        files = {i: database.audio_files[i] for i in collection.audio_file_ids if i in database.audio_files}
+        wanted = {collection.owner_id, *(c.user_id for c in collection.collaborators)}
+        wanted |= {audio.owner_id for audio in files.values()}
+        people = {i: database.users[i] for i in wanted if i in database.users}
+        copy = replace(collection, tracks=list(collection.tracks), collaborators=list(collection.collaborators))
+        return Shown(copy, files, people)
+
+    def _facts(self, collection: Collection) -> CollectionFacts:
+        owner = self._database.users.get(collection.owner_id)
+        return collection.facts(owner_active=owner is not None and owner.is_active)

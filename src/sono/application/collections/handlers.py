@@ -129,14 +129,14 @@ def bounded_skip(skip: int) -> int:
 
 
 class CollectionHandlers:
-    """``catalog`` reads lists and single collections outside the unit of work when there is one
-    (production); ``details`` keeps the collection screens made for a state of a collection."""
+    """``catalog`` reads every list and single collection (outside the unit of work); ``details``
+    keeps the collection screens made for a state of a collection."""
 
     def __init__(
         self,
         clock: Clock,
         media: MediaService,
-        catalog: CollectionCatalog | None = None,
+        catalog: CollectionCatalog,
         details: CollectionDetails | None = None,
     ) -> None:
         self._clock = clock
@@ -164,14 +164,9 @@ class CollectionHandlers:
         return found.for_viewer(viewer)
 
     async def _visible(self, ctx: Context, collection_id: int) -> Shown:
-        """The collection as its screen shows it (from the catalog when there is one), if the
-        actor may see it; else ``NotFound``."""
-        shown: Shown | None = None
-        if known_id(collection_id):
-            if self._catalog is not None:
-                shown = await self._catalog.shown(collection_id)
-            else:
-                shown = await ctx.uow.collection_queries.shown(collection_id)
+        """The collection as its screen shows it (from the catalog), if the actor may see it; else
+        ``NotFound``."""
+        shown = await self._catalog.shown(collection_id) if known_id(collection_id) else None
         owner = shown.people.get(shown.collection.owner_id) if shown is not None else None
         viewer = ctx.actor.viewer
         if shown is None or owner is None or not shown.collection.visible_to(viewer, owner_active=owner.is_active):
@@ -179,11 +174,8 @@ class CollectionHandlers:
         return shown
 
     async def _page(self, ctx: Context, listing: Listing, skip: int, limit: int) -> Page[CollectionView]:
-        """Newest first, from the catalog when there is one."""
-        if self._catalog is not None:
-            page = await self._catalog.page(listing, skip=bounded_skip(skip), limit=limit)
-        else:
-            page = await ctx.uow.collection_queries.page(listing, skip=bounded_skip(skip), limit=limit)
+        """Newest first, from the catalog."""
+        page = await self._catalog.page(listing, skip=bounded_skip(skip), limit=limit)
         return Page(cards(ctx.actor.viewer, page.items), page.total, page.skip)
 
     @handles(ListCollections)
@@ -415,17 +407,14 @@ class CollectionHandlers:
 
     @handles(ListAllCollections)
     async def everything(self, query: ListAllCollections, ctx: Context) -> Page[CollectionView]:
-        page = await ctx.uow.collection_queries.page(
-            Listing(Scope.ALL), skip=bounded_skip(query.skip), limit=query.limit
-        )
-        return Page(cards(ctx.actor.viewer, page.items), page.total, page.skip)
+        return await self._page(ctx, Listing(Scope.ALL), query.skip, query.limit)
 
     @handles(GetCollectionSummary)
     async def summary(self, query: GetCollectionSummary, ctx: Context) -> CollectionSummary:
         queries = ctx.uow.collection_queries
         counts = await queries.counts()
         tracks = await queries.track_entries()
-        page = await queries.page(Listing(Scope.ALL), skip=0, limit=SUMMARY_RECENT)
+        page = await self._catalog.page(Listing(Scope.ALL), skip=0, limit=SUMMARY_RECENT)
         return CollectionSummary(counts, tracks, cards(ctx.actor.viewer, page.items))
 
     @handles(DeleteUserCollections)

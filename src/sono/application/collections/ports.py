@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from sono.application.common import Page
+from sono.domain.access import ANONYMOUS, Viewer
 from sono.domain.audio import AudioFile
 from sono.domain.collections import Collection, CollectionType
+from sono.domain.library import AllOf, AnyOf, CollaboratorIs, Everything, OwnedBy, Spec, visible_collections
 from sono.domain.users import User
 
 if TYPE_CHECKING:
@@ -71,6 +73,25 @@ class Listing:
     user_id: int | None = None
     collection_type: CollectionType | None = None
 
+    def spec(self) -> Spec:
+        """The collections the list shows (whatever their type): those its caller sees as a member
+        does (``visible_collections``: an admin's own lists are a member's, the administration's is
+        ``ALL``), narrowed by the scope. The SQL catalog compiles it into its ``WHERE`` (once per
+        scope, the user id a parameter), the in-memory one evaluates it."""
+        if self.scope is Scope.ALL:
+            return Everything()
+        if self.scope is Scope.PUBLIC:
+            return visible_collections(ANONYMOUS)
+        if self.user_id is None:
+            return AnyOf(())  # nobody's own or shared lists
+        visible = visible_collections(Viewer(self.user_id))
+        match self.scope:
+            case Scope.OWNED:
+                return AllOf((visible, OwnedBy(self.user_id)))
+            case Scope.SHARED:
+                return AllOf((visible, CollaboratorIs(self.user_id)))
+        return visible
+
 
 @dataclass(frozen=True, slots=True)
 class TrackTotals:
@@ -121,21 +142,14 @@ class CollectionCounts:
 
 
 class CollectionQueries(Protocol):
-    """The read side of collection lists and statistics, shaped for their screens: each method is
-    one statement (``page`` three at most), whatever the number of rows."""
-
-    async def page(self, listing: Listing, *, skip: int, limit: int) -> Page[Listed]:
-        """Newest first (``created_date``, then ``id``): each collection with its owner, track
-        totals and collaborators (one statement for the page with its owners and totals, one for
-        the collaborators with their users, and one counting the list when the page is full)."""
+    """The read side of statistics and of what a change answers, in the unit of work: each method
+    a fixed number of statements, whatever the number of rows. (The lists and a collection's
+    screen are ``CollectionCatalog``'s.)"""
 
     async def listed(self, collection_ids: Sequence[int]) -> list[Listed]:
         """The collections ``collection_ids`` as list rows, in that order (missing ones left out):
-        what ``page`` gives each row, for a page chosen elsewhere (the library's search); two
-        statements."""
-
-    async def shown(self, collection_id: int) -> Shown | None:
-        """One collection with its files and people (three statements whatever its size)."""
+        what ``CollectionCatalog.page`` gives each row, for a page chosen elsewhere (the library's
+        search); two statements."""
 
     async def holding(self, audio_file_id: int) -> list[tuple[Collection, User]]:
         """The collections holding the audio file, each with its owner and its collaborators (not
@@ -153,14 +167,21 @@ class CollectionQueries(Protocol):
 
 
 class CollectionCatalog(Protocol):
-    """The list pages and single collections read outside units of work, on a connection of their
-    own (no transaction: one statement per page, a count more for a page beyond the end; one per
-    collection): the same pages as ``CollectionQueries.page`` and the same collections as
-    ``CollectionQueries.shown``. What it returns may be the very objects an earlier call returned
-    (when nothing they show changed): callers only read them."""
+    """The list pages and single collections, read outside units of work (the SQL one on a
+    connection of its own, no transaction: one statement per page, a count more for a page beyond
+    the end; one per collection): every collection list and screen of the API reads here. What it
+    returns may be the very objects an earlier call returned (when nothing they show changed):
+    callers only read them."""
 
-    async def page(self, listing: Listing, *, skip: int, limit: int) -> Page[Listed]: ...
-    async def shown(self, collection_id: int) -> Shown | None: ...
+    async def page(self, listing: Listing, *, skip: int, limit: int) -> Page[Listed]:
+        """The collections ``listing.spec()`` holds for (of ``listing.collection_type``, if any),
+        newest first (``created_date``, then ``id``): each with its owner, track totals and
+        collaborators (not its tracks), the list's length as the page's total."""
+
+    async def shown(self, collection_id: int) -> Shown | None:
+        """One collection with its tracks in order, its collaborators, the tracks' files and
+        everyone on it (None: no such collection); whoever asks (the caller decides who may see
+        it)."""
 
 
 class CollectionDetails(Protocol):

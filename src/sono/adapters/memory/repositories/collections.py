@@ -7,9 +7,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from operator import attrgetter
 
-from sono.adapters.memory.repositories.base import FakeRepository, newest, page, repository
-from sono.application.collections.ports import CollectionCounts, Listed, Listing, Scope, Shown, TrackTotals
-from sono.application.common import Page
+from sono.adapters.memory.repositories.base import FakeDatabase, FakeRepository, newest, repository
+from sono.application.collections.ports import CollectionCounts, Listed, TrackTotals
 from sono.domain.collections import Collaborator, Collection, CollectionTrack, CollectionType
 from sono.domain.users import User
 
@@ -70,56 +69,24 @@ class FakeCollectionRepository(FakeRepository):
                 child.added_date = datetime.now(UTC)
 
 
+def listed(database: FakeDatabase, collection: Collection) -> Listed:
+    """A collection as a list shows it, as the database returns it: a copy without its tracks,
+    with their totals, its owner and its collaborators' users."""
+    files = [database.audio_files.get(track.audio_file_id) for track in collection.tracks]
+    known = [audio for audio in files if audio is not None]
+    totals = TrackTotals(len(known), float(sum(audio.duration or 0.0 for audio in known)))
+    users = database.users
+    people = {c.user_id: users[c.user_id] for c in collection.collaborators if c.user_id in users}
+    shown = replace(collection, tracks=[], collaborators=list(collection.collaborators))
+    return Listed(shown, users[collection.owner_id], totals, people)
+
+
 @repository("collection_queries")
 class FakeCollectionQueries(FakeRepository):
-    """The read side of collection lists and statistics, over the fake tables."""
-
-    async def page(self, listing: Listing, *, skip: int, limit: int) -> Page[Listed]:
-        def listed(collection: Collection) -> bool:
-            return self._in_scope(listing, collection) and (
-                listing.collection_type is None or collection.collection_type == listing.collection_type
-            )
-
-        chosen = page(newest(self.session.select(self.db.collections, listed), "created_date"), skip, limit)
-        return Page([self._listed(c) for c in chosen.items], chosen.total, chosen.skip)
+    """The read side of collection statistics and of rows chosen elsewhere, over the fake tables."""
 
     async def listed(self, collection_ids: Sequence[int]) -> list[Listed]:
-        return [self._listed(self.db.collections[i]) for i in collection_ids if i in self.db.collections]
-
-    def _listed(self, collection: Collection) -> Listed:
-        """What the database returns: a copy without its tracks, with their totals."""
-        files = [self.db.audio_files.get(track.audio_file_id) for track in collection.tracks]
-        known = [audio for audio in files if audio is not None]
-        totals = TrackTotals(len(known), float(sum(audio.duration or 0.0 for audio in known)))
-        people = {c.user_id: self.db.users[c.user_id] for c in collection.collaborators if c.user_id in self.db.users}
-        shown = replace(collection, tracks=[], collaborators=list(collection.collaborators))
-        return Listed(shown, self.db.users[collection.owner_id], totals, people)
-
-    def _in_scope(self, listing: Listing, collection: Collection) -> bool:
-        owner_active = self._is_active_user(collection.owner_id)
-        owned = listing.user_id is not None and collection.owner_id == listing.user_id
-        shared = any(c.user_id == listing.user_id for c in collection.collaborators)
-        match listing.scope:
-            case Scope.ALL:
-                return True
-            case Scope.OWNED:
-                return owned
-            case Scope.PUBLIC:
-                return collection.is_public and owner_active
-            case Scope.SHARED:
-                return shared and owner_active
-            case Scope.VISIBLE:
-                return owned or (owner_active and (collection.is_public or shared))
-        return False  # pragma: no cover
-
-    async def shown(self, collection_id: int) -> Shown | None:
-        collection = self.session.get(self.db.collections, collection_id)
-        if collection is None:
-            return None
-        files = {i: self.db.audio_files[i] for i in collection.audio_file_ids if i in self.db.audio_files}
-        wanted = {collection.owner_id, *(c.user_id for c in collection.collaborators)}
-        wanted |= {audio.owner_id for audio in files.values()}
-        return Shown(collection, files, {i: self.db.users[i] for i in wanted if i in self.db.users})
+        return [listed(self.db, self.db.collections[i]) for i in collection_ids if i in self.db.collections]
 
     async def holding(self, audio_file_id: int) -> list[tuple[Collection, User]]:
         found = self.session.select(self.db.collections, lambda c: audio_file_id in c.audio_file_ids)

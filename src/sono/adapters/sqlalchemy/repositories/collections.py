@@ -12,26 +12,22 @@ from sqlalchemy import (
     Integer,
     Select,
     Table,
-    and_,
     bindparam,
     case,
     delete,
     exists,
-    false,
     func,
-    or_,
     select,
-    true,
 )
 from sqlalchemy.orm.attributes import get_history
 from sqlalchemy.orm.instrumentation import manager_of_class
 
 from sono.adapters.sqlalchemy.repositories.base import SqlRepository, newest, repository, unique_violations_as_conflict
+from sono.adapters.sqlalchemy.repositories.library import collection_condition
 from sono.adapters.sqlalchemy.tables import audio_files, collaborators, collection_tracks, collections, users
-from sono.application.collections.ports import CollectionCounts, Listed, Listing, Scope, Shown, TrackTotals
-from sono.application.common import Page
-from sono.domain.audio import AudioFile
-from sono.domain.collections import Collaborator, Collection, CollectionTrack, CollectionType
+from sono.application.collections.ports import CollectionCounts, Listed, Listing, Scope, TrackTotals
+from sono.domain.collections import Collaborator, Collection, CollectionType
+from sono.domain.library import Everything
 from sono.domain.users import User
 
 
@@ -134,24 +130,7 @@ _OWNER, _PERSON = "owner__", "person__"
 _NEWEST_FIRST = newest(collections.c.created_date, collections.c.id)
 _USER_ID = bindparam("user_id", type_=Integer)
 _TYPE = bindparam("collection_type", type_=collections.c.collection_type.type)
-
-
-def _scope(scope: Scope) -> ColumnElement[bool]:
-    shared = exists().where(collaborators.c.collection_id == collections.c.id, collaborators.c.user_id == _USER_ID)
-    match scope:
-        case Scope.ALL:
-            return true()
-        case Scope.OWNED:
-            return collections.c.owner_id == _USER_ID
-        case Scope.PUBLIC:
-            return and_(collections.c.is_public, users.c.is_active)
-        case Scope.SHARED:
-            return and_(shared, users.c.is_active)
-        case Scope.VISIBLE:
-            return or_(
-                collections.c.owner_id == _USER_ID, and_(users.c.is_active, or_(collections.c.is_public, shared))
-            )
-    return false()  # pragma: no cover
+_ANY_USER = 0  # whose lists the statements are compiled from (``_USER_ID`` stands for the caller)
 
 
 @dataclass(frozen=True)
@@ -178,11 +157,14 @@ def page_statements(scope: Scope, typed: bool) -> _PageStatements:
     """The statements of one kind of list, built once (parameters: ``user_id``,
     ``collection_type``, ``skip``, ``limit``): the page of ids chosen in a subquery (with the
     list's length, counted by a window function), then their columns, owners and track totals for
-    those rows only. ``count`` is for a page beyond the end, which has no row to carry the length."""
+    those rows only. ``count`` is for a page beyond the end, which has no row to carry the length.
+    The collections chosen are those of ``Listing.spec`` (compiled, the caller's id the ``user_id``
+    parameter)."""
+    spec = Listing(scope, _ANY_USER).spec()
     chosen = select(collections.c.id)
-    if scope is not Scope.ALL and scope is not Scope.OWNED:
+    if spec != Everything():
         chosen = chosen.join(users, users.c.id == collections.c.owner_id)
-    chosen = chosen.where(_scope(scope))
+    chosen = chosen.where(collection_condition(spec, users, _USER_ID))
     if typed:
         chosen = chosen.where(collections.c.collection_type == _TYPE)
     counted = chosen.add_columns(func.count().over().label("total"))  # the whole list's length, on every row
@@ -199,24 +181,6 @@ def page_statements(scope: Scope, typed: bool) -> _PageStatements:
 
 _COLLECTION = _Builder(Collection, collections)
 _OWNER_OF = _Builder(User, users, _OWNER)
-_TRACK = _Builder(CollectionTrack, collection_tracks)
-_FILE = _Builder(AudioFile, audio_files, "file__")
-_FILE_OWNER = _Builder(User, users, "file_owner__")
-_COLLECTION_WITH_OWNER = (
-    select(*_COLLECTION.columns, *_OWNER_OF.columns)
-    .join(users, users.c.id == collections.c.owner_id)
-    .where(collections.c.id == bindparam("collection_id", type_=Integer))
-)
-_TRACKS_WITH_FILES = (
-    select(*_TRACK.columns, *_FILE.columns, *_FILE_OWNER.columns)
-    .select_from(
-        collection_tracks.join(audio_files, audio_files.c.id == collection_tracks.c.audio_file_id).join(
-            users, users.c.id == audio_files.c.owner_id
-        )
-    )
-    .where(collection_tracks.c.collection_id == bindparam("collection_id", type_=Integer))
-    .order_by(collection_tracks.c.track_order)
-)
 _LISTED_BY_ID = (
     select(*_COLLECTION.columns, *_OWNER_OF.columns, *_track_totals())
     .join(users, users.c.id == collections.c.owner_id)
@@ -234,24 +198,11 @@ _COLLABORATORS = (
 
 @repository("collection_queries")
 class SqlCollectionQueries(SqlRepository):
-    """The read side of collection screens and statistics, a fixed number of statements whatever
-    the number of rows: a list page two (the page with owners, totals and the list's length; the
-    collaborators with their users), a collection three (itself with its owner; its tracks with
-    their files and the files' owners; its collaborators with their users), statistics one. They
-    run Core statements built once and make detached domain objects without the ORM's identity
-    map: a screen costs its round trips."""
-
-    async def page(self, listing: Listing, *, skip: int, limit: int) -> Page[Listed]:
-        statements = page_statements(listing.scope, listing.collection_type is not None)
-        values = {"user_id": listing.user_id or -1, "collection_type": listing.collection_type}
-        rows = (await self.session.execute(statements.page, {**values, "skip": skip, "limit": limit})).mappings().all()
-        people: dict[int, User] = {}  # each user built once per page
-        found = [self._listed(row, people) for row in rows]
-        if found:
-            await self._add_collaborators(found, people)
-            return Page(found, int(rows[0]["total"]), skip)
-        total = 0 if skip == 0 else int(await self.session.scalar(statements.count, values) or 0)
-        return Page(found, total, skip)
+    """The read side of statistics and of the rows of collections chosen elsewhere, a fixed number
+    of statements whatever the number of rows: ``listed`` two (the collections with owners and
+    totals; the collaborators with their users), statistics one. They run Core statements built
+    once and make detached domain objects without the ORM's identity map. (The lists' statements,
+    ``page_statements``, are the catalog's.)"""
 
     async def listed(self, collection_ids: Sequence[int]) -> list[Listed]:
         if not collection_ids:
@@ -263,26 +214,6 @@ class SqlCollectionQueries(SqlRepository):
         if found:
             await self._add_collaborators(found, people)
         return found
-
-    async def shown(self, collection_id: int) -> Shown | None:
-        values = {"collection_id": collection_id}
-        row = (await self.session.execute(_COLLECTION_WITH_OWNER, values)).mappings().first()
-        if row is None:
-            return None
-        collection, owner = _COLLECTION(row), _OWNER_OF(row)
-        files: dict[int, AudioFile] = {}
-        people: dict[int, User] = {owner.id: owner}
-        tracks = []
-        for track_row in (await self.session.execute(_TRACKS_WITH_FILES, values)).mappings():
-            tracks.append(_TRACK(track_row))
-            audio = files[track_row["audio_file_id"]] = _FILE(track_row)
-            people.setdefault(audio.owner_id, _FILE_OWNER(track_row))
-        members = []
-        for member_row in (await self.session.execute(_COLLABORATORS, {"ids": [collection_id]})).mappings():
-            members.append(_COLLABORATOR(member_row))
-            people.setdefault(member_row["user_id"], _PERSON_OF(member_row))
-        collection.__dict__.update(tracks=tracks, collaborators=members)
-        return Shown(collection, files, people)
 
     @staticmethod
     def _listed(row: Any, people: dict[int, User]) -> Listed:

@@ -87,23 +87,34 @@ _ID_MAX = 2**31 - 1
 # --------------------------------------------------------------------------- the specification
 
 
-def _collection_condition(spec: Spec) -> ColumnElement[bool]:
-    """A collection specification over ``collections`` joined with its owner as ``holder``."""
+def collection_condition(
+    spec: Spec, owner: FromClause = _holder, user: ColumnElement[Any] | None = None
+) -> ColumnElement[bool]:
+    """A collection specification over ``collections`` joined with its owner as ``owner`` (by
+    default the alias the songs' condition joins; the collection lists join ``users`` itself).
+    ``user``, if given, stands for the user of ``OwnedBy``/``CollaboratorIs``: a statement compiled
+    once for every caller, from the specification made for any one of them."""
+
+    def who(user_id: int) -> Any:
+        return user_id if user is None else user
+
     match spec:
         case Everything():
             return true()
         case AnyOf(parts):
-            return or_(false(), *(_collection_condition(p) for p in parts))
+            return or_(false(), *(collection_condition(p, owner, user) for p in parts))
         case AllOf(parts):
-            return and_(true(), *(_collection_condition(p) for p in parts))
+            return and_(true(), *(collection_condition(p, owner, user) for p in parts))
         case OwnedBy(user_id):
-            return collections.c.owner_id == user_id
+            return collections.c.owner_id == who(user_id)
         case Public():
             return collections.c.is_public
         case OwnerActive():
-            return _holder.c.is_active
+            return owner.c.is_active
         case CollaboratorIs(user_id):
-            return exists().where(collaborators.c.collection_id == collections.c.id, collaborators.c.user_id == user_id)
+            return exists().where(
+                collaborators.c.collection_id == collections.c.id, collaborators.c.user_id == who(user_id)
+            )
     raise TypeError(f"no SQL for {spec!r} on a collection")
 
 
@@ -131,7 +142,7 @@ def visible_condition(spec: Spec, owner: FromClause = _owner) -> ColumnElement[b
                         _holder, _holder.c.id == collections.c.owner_id
                     )
                 )
-                .where(collection_tracks.c.audio_file_id == _file.c.id, _collection_condition(collection))
+                .where(collection_tracks.c.audio_file_id == _file.c.id, collection_condition(collection))
             )
     raise TypeError(f"no SQL for {spec!r} on a song")
 
@@ -638,7 +649,7 @@ class SqlLibraryRepository(SqlRepository):
         joined = indexed.join(collections, collections.c.id == indexed.c.collection_id).join(
             _holder, _holder.c.id == collections.c.owner_id
         )
-        chosen = and_(self._text_match(indexed, indexed.c.collection_id, query), _collection_condition(visible))
+        chosen = and_(self._text_match(indexed, indexed.c.collection_id, query), collection_condition(visible))
         page = (
             select(collections.c.id, func.count().over().label("total"))
             .select_from(joined)
