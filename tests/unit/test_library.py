@@ -11,6 +11,7 @@ import pytest
 
 from sono.adapters.memory.media import FAKE_IMAGE
 from sono.application.annotations.messages import RecordPlays
+from sono.application.collections.ports import Listing, Scope
 from sono.application.common import UNSET, Principal
 from sono.application.library.messages import (
     GetAlbum,
@@ -157,6 +158,25 @@ def test_the_collection_specification_is_the_contracts_rule_and_collection_visib
         assert visible_collections(viewer).holds(facts) == expected, (viewer, public, active, members)
         assert collection.visible_to(viewer, owner_active=active) == expected, (viewer, public, active, members)
         assert collection.facts(owner_active=active) == facts
+
+
+def test_a_lists_specification_is_what_its_caller_sees_as_a_member_narrowed_by_its_scope() -> None:
+    """``Listing.spec``, which the catalogs compile or evaluate: only the administration's list
+    shows a deactivated owner's collections, even to their owner."""
+    callers = (None, 1, 2, 3)
+    for scope, caller, public, active, members in itertools.product(
+        Scope, callers, (False, True), (False, True), ((), (3,))
+    ):
+        facts = CollectionFacts(1, public, active, frozenset(members))
+        own, shared = caller == 1, caller in members
+        expected = {
+            Scope.ALL: True,
+            Scope.PUBLIC: active and public,
+            Scope.VISIBLE: active and (public or own or shared),
+            Scope.OWNED: active and own,
+            Scope.SHARED: active and shared,
+        }[scope]
+        assert Listing(scope, caller).spec().holds(facts) == expected, (scope, caller, public, active, members)
 
 
 # --------------------------------------------------------------------------- the queries on fakes

@@ -49,15 +49,16 @@ class CollectionRepository(Protocol):
 
 
 class Scope(enum.Enum):
-    """Which collections a list shows."""
+    """Which collections a list shows (``Listing.spec``). Only the administration's list shows a
+    deactivated owner's collections (``visible_collections``)."""
 
     PUBLIC = "public"
     """Public collections of active owners."""
     VISIBLE = "visible"
-    """What a signed-in user sees in the library: their own, those shared with them (of active
-    owners) and the public ones."""
+    """What a signed-in user sees in the library: their own, those shared with them and the
+    public ones (of active owners)."""
     OWNED = "owned"
-    """The user's own."""
+    """The user's own (while their account is active)."""
     SHARED = "shared"
     """Those the user collaborates on (of active owners)."""
     ALL = "all"
@@ -78,19 +79,19 @@ class Listing:
         does (``visible_collections``: an admin's own lists are a member's, the administration's is
         ``ALL``), narrowed by the scope. The SQL catalog compiles it into its ``WHERE`` (once per
         scope, the user id a parameter), the in-memory one evaluates it."""
-        if self.scope is Scope.ALL:
-            return Everything()
-        if self.scope is Scope.PUBLIC:
-            return visible_collections(ANONYMOUS)
-        if self.user_id is None:
-            return AnyOf(())  # nobody's own or shared lists
-        visible = visible_collections(Viewer(self.user_id))
         match self.scope:
-            case Scope.OWNED:
-                return AllOf((visible, OwnedBy(self.user_id)))
-            case Scope.SHARED:
-                return AllOf((visible, CollaboratorIs(self.user_id)))
-        return visible
+            case Scope.ALL:
+                return Everything()
+            case Scope.PUBLIC:
+                return visible_collections(ANONYMOUS)
+            case Scope.VISIBLE:
+                return visible_collections(Viewer(self.user_id))
+        if self.user_id is None:
+            return AnyOf(())  # nobody's own or shared collections
+        visible = visible_collections(Viewer(self.user_id))
+        if self.scope is Scope.OWNED:
+            return AllOf((visible, OwnedBy(self.user_id)))
+        return AllOf((visible, CollaboratorIs(self.user_id)))
 
 
 @dataclass(frozen=True, slots=True)
