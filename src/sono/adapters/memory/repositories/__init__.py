@@ -1,21 +1,11 @@
 """In-memory repositories with the behaviour of the SQL ones, for unit tests: one module per
 feature, each class registered under the unit of work's attribute it implements. Importing this
-package registers them all."""
+package registers them all: every module of the package is imported, so a new feature's module
+registers itself (no list here to edit)."""
 
-from sono.adapters.memory.repositories import (  # noqa: F401  (imported to register)
-    accounts,
-    admin,
-    annotations,
-    announcements,
-    app_passwords,
-    audio,
-    collections,
-    gdpr,
-    library,
-    maintenance,
-    media,
-    outbox,
-)
+import importlib
+import pkgutil
+
 from sono.adapters.memory.repositories.base import (
     REPOSITORIES,
     FakeDatabase,
@@ -26,3 +16,6 @@ from sono.adapters.memory.repositories.base import (
 )
 
 __all__ = ["REPOSITORIES", "FakeDatabase", "FakeSession", "FakeTable", "ForeignKeyViolation", "repository"]
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
