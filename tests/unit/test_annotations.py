@@ -11,6 +11,7 @@ import pytest
 from sono.application.annotations.messages import AnnotateSongs, GetStarred, RecordPlays, StarItems, UnstarItems
 from sono.application.collections.messages import NewCollection
 from sono.application.common import PasswordInput, Principal
+from sono.application.gdpr.messages import DeleteAccount, ExportData
 from sono.application.messages import ANONYMOUS
 from sono.domain.annotations import PLAYS_MAX, STARS_MAX, SongAnnotation, Star, StarKind
 from sono.domain.audio import AudioFile
@@ -104,7 +105,7 @@ async def test_a_star_on_a_file_gone_private_stays_hidden_until_it_is_seen_again
     with pytest.raises(NotFound):  # as if it did not exist
         await world.app.bus(UnstarItems(songs=(public.id,)), bob.actor)
     assert stars(world) == {(bob.user_id, "song", public.id)}
-    assert [s.item_id for s in (await world.app.gdpr.export_data(bob)).stars] == [public.id]  # bob's data
+    assert [s.item_id for s in (await world.send(ExportData(), bob.actor)).stars] == [public.id]  # bob's data
 
     await world.app.audio.update(alice, public.id, is_public=True)
     assert await starred_songs(world, bob) == [public.id]
@@ -229,7 +230,7 @@ async def test_an_erased_account_takes_its_stars_and_plays_and_others_stars_of_i
         await world.app.bus(StarItems(songs=(public.id, bobs.id)), who.actor)
         await world.app.bus(RecordPlays(((public.id, None), (bobs.id, None))), who.actor)
 
-    await world.app.gdpr.delete_now(alice, PasswordInput(PASSWORD), DeletionType.HARD)
+    await world.send(DeleteAccount(PasswordInput(PASSWORD), DeletionType.HARD), alice.actor)
     assert stars(world) == {(bob.user_id, "song", bobs.id)}
     assert set(plays(world)) == {(bob.user_id, bobs.id)}
 
@@ -241,7 +242,7 @@ async def test_stars_and_plays_are_in_the_export(world: World, tmp_path) -> None
     await world.app.bus(StarItems(songs=(public.id,)), bob.actor)
     await world.app.bus(RecordPlays(((public.id, None), (public.id, None))), bob.actor)
 
-    export = await world.app.gdpr.export_data(bob)
+    export = await world.send(ExportData(), bob.actor)
     assert export.stars == [Star(bob.user_id, StarKind.SONG, public.id, at)]
     assert [(p.audio_file_id, p.count, p.last_played) for p in export.play_counts] == [(public.id, 2, at)]
 
