@@ -28,7 +28,6 @@ from sono.application.app_passwords.handlers import AppPasswordHandlers
 from sono.application.app_passwords.ports import SecretSealer
 from sono.application.audio.handlers import AudioHandlers
 from sono.application.audio.ports import AudioCatalog, AudioListCache
-from sono.application.audio.service import AudioService
 from sono.application.audio.uploads import AudioUploads
 from sono.application.audit.handlers import AuditHandlers
 from sono.application.backup import BackupService
@@ -250,11 +249,6 @@ class Container:
     def collection_covers(self) -> CollectionCovers:
         """Setting a collection's cover (the rest of the feature is on the bus)."""
         return self._instrument("collection_covers", CollectionCovers(self.ports.uow, self.ports.clock, self.media))
-
-    @cached_property
-    def audio(self) -> AudioService:
-        """The audio feature's former call surface (a client of the bus, for callers not yet moved)."""
-        return AudioService(self.bus)
 
     @cached_property
     def audio_uploads(self) -> AudioUploads:

@@ -20,6 +20,7 @@ from sono.application.admin.messages import (
     SetUploadLimit,
 )
 from sono.application.admin.ports import Usage
+from sono.application.audio.messages import DeleteAllAudioOf
 from sono.application.common import Principal
 from sono.application.gdpr.messages import RequestDeletion
 from sono.application.messages import ANONYMOUS, Actor
@@ -99,7 +100,7 @@ async def test_new_accounts_get_the_configured_upload_limit_and_a_reset_restores
     assert alice.max_audio_uploads == 500
     assert alice.id is not None
     await world.app.bus(SetUploadLimit(alice.id, 3), root.actor)
-    _, reset = await world.app.audio.delete_all_of(root, alice.id, reset_quota=True)
+    reset = (await world.send(DeleteAllAudioOf(alice.id, reset_quota=True), root.actor)).user
     assert reset.max_audio_uploads == 500
 
 
