@@ -40,7 +40,9 @@ import asyncpg
 import httpx
 
 from sono.adapters.sqlalchemy.migrate import upgrade
+from sono.application.accounts.messages import CreateAdmin, Login
 from sono.application.common import PasswordInput
+from sono.application.messages import ANONYMOUS, Actor
 from sono.bootstrap import build_container
 from sono.config import load_settings
 from sono.entrypoints.http.app import create_app
@@ -194,8 +196,8 @@ async def measure(args: argparse.Namespace, url: str, data_dir: str, admin: str 
     )
     container = await build_container(settings)
     try:
-        await container.accounts.register(admin, f"{admin}@example.com", PasswordInput(PASSWORD), superuser=True)
-        tokens = await container.auth.login(admin, PasswordInput(PASSWORD))
+        await container.bus(CreateAdmin(admin, f"{admin}@example.com", PasswordInput(PASSWORD)), Actor.operator())
+        tokens = await container.bus(Login(admin, PasswordInput(PASSWORD)), ANONYMOUS)
         headers = {"Authorization": f"Bearer {tokens.access_token}"}
         app = create_app(settings, container=container)
         transport = httpx.ASGITransport(app)  # type: ignore[arg-type]

@@ -21,7 +21,9 @@ from pathlib import Path
 import httpx
 
 from sono.adapters.sqlalchemy.migrate import upgrade
+from sono.application.accounts.messages import Register
 from sono.application.common import PasswordInput
+from sono.application.messages import ANONYMOUS
 from sono.bootstrap import build_container
 from sono.config import load_settings
 from sono.entrypoints.http.app import create_app
@@ -43,7 +45,7 @@ async def make(data_dir: Path, metrics: bool) -> tuple[httpx.AsyncClient, dict[s
     settings = load_settings(env)
     await upgrade(settings.database_url)
     container = await build_container(settings)
-    await container.accounts.register("bench", "bench@example.com", PasswordInput(PASSWORD))
+    await container.bus(Register("bench", "bench@example.com", PasswordInput(PASSWORD)), ANONYMOUS)
     app = create_app(settings, container=container)
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://bench.local")  # type: ignore[arg-type]
     tokens = (await client.post("/api/v1/users/token", data={"username": "bench", "password": PASSWORD})).json()

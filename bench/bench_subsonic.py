@@ -134,9 +134,10 @@ def cover_jpeg(n: int) -> bytes:
 async def seed(settings: Any) -> dict[str, Any]:
     """Users, songs, the library read model, covers, the stream song and the first user's app
     password, in this process through the core; what the measurements need."""
+    from sono.application.accounts.messages import CreateAdmin, Register
     from sono.application.app_passwords.messages import CreateAppPassword
     from sono.application.common import PasswordInput
-    from sono.application.messages import Actor
+    from sono.application.messages import ANONYMOUS, Actor
     from sono.bootstrap import build_container
     from sono.domain.audio import AudioFile
     from sono.domain.media import object_key
@@ -147,9 +148,11 @@ async def seed(settings: Any) -> dict[str, Any]:
         for n in range(USERS):
             admin = n == USERS - 1
             name = "admin" if admin else f"user{n}"
-            user = await container.accounts.register(
-                name, f"{name}@example.com", PasswordInput(PASSWORD), f"User {n}", superuser=admin
-            )
+            email, password = f"{name}@example.com", PasswordInput(PASSWORD)
+            if admin:
+                user = await container.bus(CreateAdmin(name, email, password, f"User {n}"), Actor.operator())
+            else:
+                user = await container.bus(Register(name, email, password, f"User {n}"), ANONYMOUS)
             users.append(user)
         storage = container.ports.storage
         covers: dict[int, str] = {}

@@ -17,10 +17,9 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sono.application.accounts.handlers import AccountHandlers
-from sono.application.accounts.password_reset import PasswordResetHandlers, PasswordResetService
+from sono.application.accounts.password_reset import PasswordResetHandlers
 from sono.application.accounts.ports import Notifier, PasswordDecryptor, PasswordHasher, SessionLookup, TokenIssuer
-from sono.application.accounts.profiles import AccountService
-from sono.application.accounts.sessions import AuthService, SessionHandlers
+from sono.application.accounts.sessions import SessionHandlers
 from sono.application.admin.handlers import AdminHandlers
 from sono.application.annotations.handlers import AnnotationHandlers
 from sono.application.annotations.ports import SongAnnotations
@@ -29,7 +28,6 @@ from sono.application.app_passwords.handlers import AppPasswordHandlers
 from sono.application.app_passwords.ports import SecretSealer
 from sono.application.audio.handlers import AudioHandlers
 from sono.application.audio.ports import AudioCatalog, AudioListCache
-from sono.application.audio.service import AudioService
 from sono.application.audio.uploads import AudioUploads
 from sono.application.audit.handlers import AuditHandlers
 from sono.application.backup import BackupService
@@ -147,36 +145,12 @@ class Container:
         return self._instrument("maintenance", MaintenanceGate(self.ports.maintenance))
 
     @cached_property
-    def auth(self) -> AuthService:
-        return self._instrument("auth", AuthService(self._send))
-
-    @cached_property
-    def accounts(self) -> AccountService:
-        return self._instrument("accounts", AccountService(self._send))
-
-    @cached_property
-    def password_reset(self) -> PasswordResetService:
-        p = self.ports
-        return self._instrument(
-            "password_reset",
-            PasswordResetService(
-                p.uow,
-                p.hasher,
-                p.decryptor,
-                p.notifier,
-                p.clock,
-                min_response_seconds=self.settings.forgot_password_floor,
-                send=self._send,
-            ),
-        )
-
-    @cached_property
     def gdpr(self) -> GdprService:
         p = self.ports
         return self._instrument("gdpr", GdprService(p.clock, self._send))
 
     async def _send(self, message: Message[Any], actor: Actor) -> Any:
-        """The bus, for the services' entry points that hand their messages to it."""
+        """The bus, for the services that hand messages to it (``GdprService.execute_due``)."""
         return await self.bus(message, actor)
 
     @cached_property
@@ -275,11 +249,6 @@ class Container:
     def collection_covers(self) -> CollectionCovers:
         """Setting a collection's cover (the rest of the feature is on the bus)."""
         return self._instrument("collection_covers", CollectionCovers(self.ports.uow, self.ports.clock, self.media))
-
-    @cached_property
-    def audio(self) -> AudioService:
-        """The audio feature's former call surface (a client of the bus, for callers not yet moved)."""
-        return AudioService(self.bus)
 
     @cached_property
     def audio_uploads(self) -> AudioUploads:

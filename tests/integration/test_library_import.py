@@ -90,15 +90,17 @@ def database_url(request: pytest.FixtureRequest, data_dir: Path, monkeypatch: py
 
 
 def _register(username: str) -> int:
+    from sono.application.accounts.messages import Register
     from sono.application.common import PasswordInput
+    from sono.application.messages import ANONYMOUS
     from sono.bootstrap import build_container
     from sono.config import load_settings
 
     async def register() -> int:
         container = await build_container(load_settings())
         try:
-            user = await container.accounts.register(
-                username, f"{username}@example.com", PasswordInput(STRONG_PASSWORD)
+            user = await container.bus(
+                Register(username, f"{username}@example.com", PasswordInput(STRONG_PASSWORD)), ANONYMOUS
             )
         finally:
             await container.aclose()

@@ -323,7 +323,9 @@ async def test_a_huge_image_upload_answers_413(tmp_path: Path) -> None:
     import httpx
 
     from sono.adapters.sqlalchemy.migrate import upgrade
+    from sono.application.accounts.messages import Register
     from sono.application.common import PasswordInput
+    from sono.application.messages import ANONYMOUS
     from sono.bootstrap import build_container
     from sono.config import load_settings
     from sono.entrypoints.http.app import create_app
@@ -340,7 +342,7 @@ async def test_a_huge_image_upload_answers_413(tmp_path: Path) -> None:
     await upgrade(settings.database_url)
     container = await build_container(settings)
     try:
-        await container.accounts.register("alice", "alice@example.com", PasswordInput(password))
+        await container.bus(Register("alice", "alice@example.com", PasswordInput(password)), ANONYMOUS)
         transport = httpx.ASGITransport(create_app(settings, container=container))  # type: ignore[arg-type]
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
             login = await client.post("/api/v1/users/token", data={"username": "alice", "password": password})

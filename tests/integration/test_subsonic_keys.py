@@ -21,6 +21,7 @@ from sono.adapters.security.subsonic_keys import (
     parse_key,
     read_key_file,
 )
+from sono.application.accounts.messages import Register
 from sono.application.app_passwords.messages import (
     AppPasswordRefused,
     AuthenticateAppPassword,
@@ -94,7 +95,7 @@ async def _with_app_password() -> tuple[int, str]:
 
     container = await build_container(load_settings())
     try:
-        user = await container.accounts.register("alice", "alice@example.com", PasswordInput("Str0ng!Passw0rd"))
+        user = await container.bus(Register("alice", "alice@example.com", PasswordInput("Str0ng!Passw0rd")), ANONYMOUS)
         assert user.id is not None
         created = await container.bus(CreateAppPassword("Phone"), Actor.user(user.id))
         return user.id, created.secret

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import pytest
 
@@ -20,13 +22,17 @@ from sono.adapters.memory.stores import FakeMaintenanceStore, FakeRateLimiter, F
 from sono.adapters.memory.uow import FakeUnitOfWorkFactory
 from sono.adapters.security.tokens import JwtTokenIssuer
 from sono.adapters.storage.signing import HmacUrlSigner
+from sono.application import context
+from sono.application.accounts.messages import Authenticate, CreateAdmin, Register, StartSession
 from sono.application.common import PasswordInput, Principal
+from sono.application.messages import ANONYMOUS, Actor, Message
 from sono.bootstrap import Container, Ports
 from sono.config import load_settings
 from sono.domain.errors import BadRequest
 from sono.domain.users import User
 
 PASSWORD = "Str0ng!Passw0rd"
+R = TypeVar("R")
 
 
 class FakeDecryptor:
@@ -60,14 +66,22 @@ class World:
     decryptor: FakeDecryptor
     inspector: FakeMediaInspector
 
+    async def send(self, message: Message[R], actor: Actor = ANONYMOUS, *, ip: str | None = None) -> R:
+        """``message`` through the bus for ``actor`` (anonymous unless given), as an entrypoint
+        sends it; ``ip``: the request's address, where the audit log reads it."""
+        with context.bind(ip=ip) if ip is not None else nullcontext():
+            return await self.app.bus(message, actor)
+
     async def register(self, username: str = "alice", *, superuser: bool = False, password: str = PASSWORD) -> User:
-        return await self.app.accounts.register(
-            username, f"{username}@example.com", PasswordInput(password), superuser=superuser
-        )
+        """A new account (an admin made by the operator when ``superuser``)."""
+        email = f"{username}@example.com"
+        if superuser:
+            return await self.send(CreateAdmin(username, email, PasswordInput(password)), Actor.operator())
+        return await self.send(Register(username, email, PasswordInput(password)))
 
     async def principal(self, user: User) -> Principal:
-        pair = await self.app.auth.issue_session(user.id)  # type: ignore[arg-type]
-        return await self.app.auth.authenticate(pair.access_token)
+        pair = await self.send(StartSession(user.id), Actor.operator())  # type: ignore[arg-type]
+        return await self.send(Authenticate(pair.access_token))
 
     async def deliver(self) -> int:
         """Run every due reaction to the events published so far (what a worker does shortly after a

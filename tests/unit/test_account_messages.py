@@ -85,16 +85,16 @@ async def test_only_an_admin_or_the_operator_promotes(world: World) -> None:
 
 async def test_logout_ends_the_named_session_and_the_refresh_token_s(world: World) -> None:
     await world.register("alice")
-    first = await world.app.auth.login("alice", PasswordInput(PASSWORD))
-    second = await world.app.auth.login("alice", PasswordInput(PASSWORD))
-    kept = await world.app.auth.login("alice", PasswordInput(PASSWORD))
-    principal = await world.app.auth.authenticate(first.access_token)
+    first = await world.send(Login("alice", PasswordInput(PASSWORD)))
+    second = await world.send(Login("alice", PasswordInput(PASSWORD)))
+    kept = await world.send(Login("alice", PasswordInput(PASSWORD)))
+    principal = await world.send(Authenticate(first.access_token))
     with context.bind(ip="198.51.100.4"):
         await world.app.bus(Logout(principal.claims.family_id, second.refresh_token), principal.actor)
     for ended in (first, second):
         with pytest.raises(SessionEnded):
-            await world.app.auth.authenticate(ended.access_token)
-    assert await world.app.auth.authenticate(kept.access_token)
+            await world.send(Authenticate(ended.access_token))
+    assert await world.send(Authenticate(kept.access_token))
     async with world.uow() as uow:
         entries = await uow.audit.list_for_user(principal.user_id)
     assert (AuditEvent.LOGOUT, "198.51.100.4") in [(e.event, e.ip_address) for e in entries]
@@ -103,13 +103,11 @@ async def test_logout_ends_the_named_session_and_the_refresh_token_s(world: Worl
 async def test_logout_leaves_other_users_sessions_alone(world: World) -> None:
     await world.register("alice")
     await world.register("bob")
-    bob = await world.app.auth.login("bob", PasswordInput(PASSWORD))
-    bob_session = (await world.app.auth.authenticate(bob.access_token)).claims.family_id
-    alice = await world.app.auth.authenticate(
-        (await world.app.auth.login("alice", PasswordInput(PASSWORD))).access_token
-    )
+    bob = await world.send(Login("bob", PasswordInput(PASSWORD)))
+    bob_session = (await world.send(Authenticate(bob.access_token))).claims.family_id
+    alice = await world.send(Authenticate((await world.send(Login("alice", PasswordInput(PASSWORD)))).access_token))
     await world.app.bus(Logout(bob_session, bob.refresh_token), alice.actor)
-    assert await world.app.auth.authenticate(bob.access_token)
+    assert await world.send(Authenticate(bob.access_token))
 
 
 async def test_an_unknown_reset_token_is_refused_to_anyone(world: World) -> None:
@@ -181,7 +179,7 @@ async def test_a_picture_whose_profile_is_not_changed_is_removed_again(world: Wo
 
 async def test_the_worker_purges_expired_sessions_and_reset_tokens(world: World) -> None:
     await world.register("alice")
-    await world.app.auth.login("alice", PasswordInput(PASSWORD))
+    await world.send(Login("alice", PasswordInput(PASSWORD)))
     await world.app.bus(ForgotPassword("alice@example.com"), ANONYMOUS)
     assert await world.app.bus(PurgeExpiredSessions(), Actor.worker()) == (0, 0)
     world.clock.advance(8 * 86400)

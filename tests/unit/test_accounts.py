@@ -4,16 +4,16 @@ import io
 
 import pytest
 
+from sono.application.accounts.messages import PromoteUser, Register, SetProfilePicture, UpdateProfile
 from sono.application.common import PasswordInput
+from sono.application.messages import Actor
 from sono.domain.errors import BadRequest, Conflict, NotFound, UnsupportedMedia, ValidationFailed
 from sono.domain.gdpr import AuditEvent
 from tests.unit.conftest import PASSWORD, World
 
 
 async def test_register_stores_a_hashed_password_and_audits(world: World) -> None:
-    user = await world.app.accounts.register(
-        "alice", "Alice@Example.com", PasswordInput(PASSWORD), "Alice", ip="1.2.3.4"
-    )
+    user = await world.send(Register("alice", "Alice@Example.com", PasswordInput(PASSWORD), "Alice"), ip="1.2.3.4")
 
     assert user.id is not None
     stored = await world.user(user.id)
@@ -29,15 +29,15 @@ async def test_register_stores_a_hashed_password_and_audits(world: World) -> Non
 
 
 async def test_register_rejects_an_email_taken_in_another_case(world: World) -> None:
-    await world.app.accounts.register("alice", "alice@example.com", PasswordInput(PASSWORD))
+    await world.send(Register("alice", "alice@example.com", PasswordInput(PASSWORD)))
     with pytest.raises(Conflict, match="Email already registered"):
-        await world.app.accounts.register("bob", "ALICE@example.COM", PasswordInput(PASSWORD))
+        await world.send(Register("bob", "ALICE@example.COM", PasswordInput(PASSWORD)))
 
 
 async def test_register_rejects_a_taken_username(world: World) -> None:
-    await world.app.accounts.register("alice", "alice@example.com", PasswordInput(PASSWORD))
+    await world.send(Register("alice", "alice@example.com", PasswordInput(PASSWORD)))
     with pytest.raises(Conflict, match="Username already taken"):
-        await world.app.accounts.register("alice", "other@example.com", PasswordInput(PASSWORD))
+        await world.send(Register("alice", "other@example.com", PasswordInput(PASSWORD)))
 
 
 @pytest.mark.parametrize(
@@ -53,36 +53,36 @@ async def test_register_rejects_a_taken_username(world: World) -> None:
 )
 async def test_register_names_the_broken_password_rule(world: World, password: str, message: str) -> None:
     with pytest.raises(ValidationFailed) as caught:
-        await world.app.accounts.register("alice", "alice@example.com", PasswordInput(password))
+        await world.send(Register("alice", "alice@example.com", PasswordInput(password)))
     assert [(e.field, e.msg) for e in caught.value.errors] == [("password", message)]
 
 
 async def test_register_reports_every_bad_field_at_once(world: World) -> None:
     with pytest.raises(ValidationFailed) as caught:
-        await world.app.accounts.register("a!", "not-an-email", PasswordInput(PASSWORD), "x" * 51)
+        await world.send(Register("a!", "not-an-email", PasswordInput(PASSWORD), "x" * 51))
     assert [e.field for e in caught.value.errors] == ["username", "email", "display_name"]
     async with world.uow() as uow:
         assert len(uow.database.users) == 0
 
 
 async def test_register_accepts_an_encrypted_password(world: World) -> None:
-    user = await world.app.accounts.register(
-        "alice", "alice@example.com", PasswordInput(world.decryptor.encrypt(PASSWORD), encrypted=True)
+    user = await world.send(
+        Register("alice", "alice@example.com", PasswordInput(world.decryptor.encrypt(PASSWORD), encrypted=True))
     )
     assert await world.hasher.verify(user.password_hash, PASSWORD)
 
 
 async def test_register_refuses_a_password_that_does_not_decrypt(world: World) -> None:
     with pytest.raises(BadRequest, match="Invalid encrypted password"):
-        await world.app.accounts.register("alice", "alice@example.com", PasswordInput("garbage", encrypted=True))
+        await world.send(Register("alice", "alice@example.com", PasswordInput("garbage", encrypted=True)))
 
 
 async def test_update_profile_changes_only_the_fields_sent(world: World) -> None:
     user = await world.register()
     principal = await world.principal(user)
 
-    await world.app.accounts.update_profile(principal, display_name="Alice", bio="Hi")
-    updated = await world.app.accounts.update_profile(principal, bio=None)
+    await world.send(UpdateProfile(display_name="Alice", bio="Hi"), principal.actor)
+    updated = await world.send(UpdateProfile(bio=None), principal.actor)
 
     assert (updated.display_name, updated.bio) == ("Alice", None)
     stored = await world.user(user.id)  # type: ignore[arg-type]
@@ -92,16 +92,16 @@ async def test_update_profile_changes_only_the_fields_sent(world: World) -> None
 async def test_update_profile_validates_lengths(world: World) -> None:
     principal = await world.principal(await world.register())
     with pytest.raises(ValidationFailed) as caught:
-        await world.app.accounts.update_profile(principal, display_name="x" * 51, bio="y" * 501)
+        await world.send(UpdateProfile(display_name="x" * 51, bio="y" * 501), principal.actor)
     assert [e.field for e in caught.value.errors] == ["display_name", "bio"]
 
 
 async def test_profile_picture_replaces_and_removes_the_old_one(world: World) -> None:
     principal = await world.principal(await world.register())
 
-    first = await world.app.accounts.set_profile_picture(principal, io.BytesIO(b"FAKEIMAGE one"))
+    first = await world.send(SetProfilePicture(io.BytesIO(b"FAKEIMAGE one")), principal.actor)
     first_key = first.profile_picture_key
-    second = await world.app.accounts.set_profile_picture(principal, io.BytesIO(b"FAKEIMAGE two"))
+    second = await world.send(SetProfilePicture(io.BytesIO(b"FAKEIMAGE two")), principal.actor)
     assert await world.storage.exists(first_key)  # until a worker delivers its release
     assert await world.deliver() == 1
 
@@ -114,7 +114,7 @@ async def test_profile_picture_replaces_and_removes_the_old_one(world: World) ->
 async def test_profile_picture_of_unsupported_content_stores_nothing(world: World) -> None:
     principal = await world.principal(await world.register())
     with pytest.raises(UnsupportedMedia):
-        await world.app.accounts.set_profile_picture(principal, io.BytesIO(b"plain text"))
+        await world.send(SetProfilePicture(io.BytesIO(b"plain text")), principal.actor)
     stored = await world.user(principal.user_id)
     assert stored is not None and stored.profile_picture_key is None
     assert world.storage.objects == {}
@@ -122,8 +122,8 @@ async def test_profile_picture_of_unsupported_content_stores_nothing(world: Worl
 
 async def test_promote_makes_an_admin(world: World) -> None:
     user = await world.register()
-    await world.app.accounts.promote("alice")
+    await world.send(PromoteUser("alice"), Actor.operator())
     stored = await world.user(user.id)  # type: ignore[arg-type]
     assert stored is not None and stored.is_superuser
     with pytest.raises(NotFound):
-        await world.app.accounts.promote("nobody")
+        await world.send(PromoteUser("nobody"), Actor.operator())

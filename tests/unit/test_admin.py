@@ -6,6 +6,7 @@ import pytest
 
 from sono.adapters.memory.security import FakeClock
 from sono.application import context
+from sono.application.accounts.messages import Authenticate, StartSession
 from sono.application.admin.messages import (
     DeleteUser,
     DisableUser,
@@ -19,7 +20,9 @@ from sono.application.admin.messages import (
     SetUploadLimit,
 )
 from sono.application.admin.ports import Usage
+from sono.application.audio.messages import DeleteAllAudioOf
 from sono.application.common import Principal
+from sono.application.gdpr.messages import RequestDeletion
 from sono.application.messages import ANONYMOUS, Actor
 from sono.domain.audio import AudioFile
 from sono.domain.errors import BadRequest, NotAuthenticated, NotFound, PermissionDenied, SessionEnded, ValidationFailed
@@ -48,7 +51,7 @@ async def test_users_come_with_their_usage_and_pending_deletion(world: World) ->
     alice = await world.register("alice")
     await _audio(world, alice, "audio/a1.mp3", 10)
     await _audio(world, alice, "audio/a2.mp3", 20)
-    await world.app.gdpr.request_deletion(await world.principal(alice), DeletionType.SOFT, None)
+    await world.send(RequestDeletion(DeletionType.SOFT, None), (await world.principal(alice)).actor)
 
     page = await world.app.bus(ListUsers(None, 0, 10), root.actor)
     assert [(s.user.username, s.usage, s.pending_deletion) for s in page.items] == [
@@ -97,7 +100,7 @@ async def test_new_accounts_get_the_configured_upload_limit_and_a_reset_restores
     assert alice.max_audio_uploads == 500
     assert alice.id is not None
     await world.app.bus(SetUploadLimit(alice.id, 3), root.actor)
-    _, reset = await world.app.audio.delete_all_of(root, alice.id, reset_quota=True)
+    reset = (await world.send(DeleteAllAudioOf(alice.id, reset_quota=True), root.actor)).user
     assert reset.max_audio_uploads == 500
 
 
@@ -105,14 +108,14 @@ async def test_disabling_ends_sessions_and_revokes_refresh_families(world: World
     root = await _admin(world)
     alice = await world.register("alice")
     assert alice.id is not None
-    session = await world.app.auth.issue_session(alice.id)
+    session = await world.send(StartSession(alice.id), Actor.operator())
 
     world.clock.advance(5)
     with context.bind(ip="10.0.0.1"):  # as the edge binds the client's address
         await world.app.bus(DisableUser(alice.id), root.actor)
 
     with pytest.raises(SessionEnded):
-        await world.app.auth.authenticate(session.access_token)
+        await world.send(Authenticate(session.access_token))
     async with world.uow() as uow:
         stored = await uow.users.get(alice.id)
         assert stored is not None and not stored.is_active and stored.deactivated_at == world.clock.now()
@@ -194,7 +197,7 @@ async def test_deleting_a_user_removes_their_objects_after_commit(world: World) 
 async def test_due_deletions_run_on_demand(world: World) -> None:
     root = await _admin(world)
     alice = await world.register("alice")
-    await world.app.gdpr.request_deletion(await world.principal(alice), DeletionType.HARD, None)
+    await world.send(RequestDeletion(DeletionType.HARD, None), (await world.principal(alice)).actor)
     assert await world.app.bus(ProcessPendingDeletions(), root.actor) == 0
     world.clock.advance(7 * 86400 + 1)
     assert await world.app.bus(ProcessPendingDeletions(), root.actor) == 1
@@ -221,7 +224,7 @@ async def test_changes_are_audited_with_the_admin_and_the_request_address(world:
 
 async def test_the_command_line_may_run_due_deletions(world: World) -> None:
     alice = await world.register("alice")
-    await world.app.gdpr.request_deletion(await world.principal(alice), DeletionType.HARD, None)
+    await world.send(RequestDeletion(DeletionType.HARD, None), (await world.principal(alice)).actor)
     world.clock.advance(7 * 86400 + 1)
     assert await world.app.bus(ProcessPendingDeletions(), Actor.operator()) == 1
     entry = next(e for e in world.uow.database.audit.values() if e.details.get("action") == "process_pending_deletions")  # type: ignore[attr-defined]

@@ -9,8 +9,10 @@ from datetime import timedelta
 import pytest
 
 from sono.application.annotations.messages import AnnotateSongs, GetStarred, RecordPlays, StarItems, UnstarItems
+from sono.application.audio.messages import DeleteAllAudioOf, DeleteAudio, UpdateAudio
 from sono.application.collections.messages import NewCollection
 from sono.application.common import PasswordInput, Principal
+from sono.application.gdpr.messages import DeleteAccount, ExportData
 from sono.application.messages import ANONYMOUS
 from sono.domain.annotations import PLAYS_MAX, STARS_MAX, SongAnnotation, Star, StarKind
 from sono.domain.audio import AudioFile
@@ -97,16 +99,16 @@ async def test_a_star_on_a_file_gone_private_stays_hidden_until_it_is_seen_again
     alice, bob, public, private = await files(world, tmp_path)
     assert public.id is not None and private.id is not None
     await world.app.bus(StarItems(songs=(public.id,)), bob.actor)
-    await world.app.audio.update(alice, public.id, is_public=False)
+    await world.send(UpdateAudio(public.id, is_public=False), alice.actor)
     assert await starred_songs(world, bob) == []  # no longer listed: bob may not see it
     assert await world.app.bus(AnnotateSongs((public.id,)), bob.actor) != {}  # only ever asked for files shown
 
     with pytest.raises(NotFound):  # as if it did not exist
         await world.app.bus(UnstarItems(songs=(public.id,)), bob.actor)
     assert stars(world) == {(bob.user_id, "song", public.id)}
-    assert [s.item_id for s in (await world.app.gdpr.export_data(bob)).stars] == [public.id]  # bob's data
+    assert [s.item_id for s in (await world.send(ExportData(), bob.actor)).stars] == [public.id]  # bob's data
 
-    await world.app.audio.update(alice, public.id, is_public=True)
+    await world.send(UpdateAudio(public.id, is_public=True), alice.actor)
     assert await starred_songs(world, bob) == [public.id]
     await world.app.bus(UnstarItems(songs=(public.id,)), bob.actor)
     assert stars(world) == set()
@@ -134,7 +136,7 @@ async def test_albums_and_artists_are_starred_when_the_library_shows_them(world:
     assert [s.item_id for s in got.albums] == [album] and [s.item_id for s in got.artists] == [artist]
     assert [s.item_id for s in got.songs] == [shown.id]
 
-    await world.app.audio.update(alice, shown.id, is_public=False)  # type: ignore[arg-type]
+    await world.send(UpdateAudio(shown.id, is_public=False), alice.actor)  # type: ignore[arg-type]
     # The album no longer shows bob anything: not listed, and unstarring it is 404.
     assert (await world.app.bus(GetStarred(), bob.actor)).albums == []
     with pytest.raises(NotFound):
@@ -210,12 +212,12 @@ async def test_deleting_files_removes_their_stars_and_plays(world: World, tmp_pa
         await world.app.bus(StarItems(songs=(public.id, other.id)), who.actor)
         await world.app.bus(RecordPlays(((public.id, None), (other.id, None))), who.actor)
 
-    await world.app.audio.delete(alice, public.id)
+    await world.send(DeleteAudio(public.id), alice.actor)
     assert stars(world) == {(alice.user_id, "song", other.id), (bob.user_id, "song", other.id)}
     assert set(plays(world)) == {(alice.user_id, other.id), (bob.user_id, other.id)}
 
     root = await signed_in(world, "root", superuser=True)
-    await world.app.audio.delete_all_of(root, alice.user_id)
+    await world.send(DeleteAllAudioOf(alice.user_id), root.actor)
     assert stars(world) == set() and plays(world) == {}
 
 
@@ -229,7 +231,7 @@ async def test_an_erased_account_takes_its_stars_and_plays_and_others_stars_of_i
         await world.app.bus(StarItems(songs=(public.id, bobs.id)), who.actor)
         await world.app.bus(RecordPlays(((public.id, None), (bobs.id, None))), who.actor)
 
-    await world.app.gdpr.delete_now(alice, PasswordInput(PASSWORD), DeletionType.HARD)
+    await world.send(DeleteAccount(PasswordInput(PASSWORD), DeletionType.HARD), alice.actor)
     assert stars(world) == {(bob.user_id, "song", bobs.id)}
     assert set(plays(world)) == {(bob.user_id, bobs.id)}
 
@@ -241,7 +243,7 @@ async def test_stars_and_plays_are_in_the_export(world: World, tmp_path) -> None
     await world.app.bus(StarItems(songs=(public.id,)), bob.actor)
     await world.app.bus(RecordPlays(((public.id, None), (public.id, None))), bob.actor)
 
-    export = await world.app.gdpr.export_data(bob)
+    export = await world.send(ExportData(), bob.actor)
     assert export.stars == [Star(bob.user_id, StarKind.SONG, public.id, at)]
     assert [(p.audio_file_id, p.count, p.last_played) for p in export.play_counts] == [(public.id, 2, at)]
 

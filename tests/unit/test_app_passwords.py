@@ -10,6 +10,7 @@ from urllib.parse import unquote
 
 import pytest
 
+from sono.application.accounts.messages import ForgotPassword, ResetPassword
 from sono.application.admin.messages import DeleteUser, DisableUser
 from sono.application.app_passwords.messages import (
     ApiKeyCredential,
@@ -26,6 +27,7 @@ from sono.application.app_passwords.messages import (
     TokenCredential,
 )
 from sono.application.common import PasswordInput, Principal
+from sono.application.gdpr.messages import DeleteAccount, ExportData
 from sono.application.messages import ANONYMOUS, Actor, Via
 from sono.domain.app_passwords import MAX_PER_USER, SECRET_LENGTH, AppPassword, UseDue, token_for
 from sono.domain.errors import BadRequest, Conflict, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
@@ -317,17 +319,17 @@ async def test_disabling_a_user_revokes_their_app_passwords(world: World) -> Non
 
 async def test_a_password_reset_revokes_them(world: World) -> None:
     alice, secret = await _alice_with_credential(world)
-    await world.app.password_reset.forgot_password("alice@example.com")
+    await world.send(ForgotPassword("alice@example.com"))
     match = re.search(r"reset-password\?token=([\w%-]+)", world.mailer.sent[-1].text)
     assert match
-    await world.app.password_reset.reset_password(unquote(match.group(1)), PasswordInput("N3w!Passw0rdX"))
+    await world.send(ResetPassword(unquote(match.group(1)), PasswordInput("N3w!Passw0rdX")))
     await _assert_revoked(world, alice.user_id, secret)
 
 
 @pytest.mark.parametrize("deletion_type", [DeletionType.SOFT, DeletionType.HARD])
 async def test_deleting_the_account_revokes_them(world: World, deletion_type: DeletionType) -> None:
     alice, secret = await _alice_with_credential(world)
-    await world.app.gdpr.delete_now(alice, PasswordInput(PASSWORD), deletion_type)
+    await world.send(DeleteAccount(PasswordInput(PASSWORD), deletion_type), alice.actor)
     await _assert_revoked(world, alice.user_id, secret)
 
 
@@ -341,7 +343,7 @@ async def test_an_admin_deletion_removes_them(world: World) -> None:
 async def test_the_export_lists_them_by_name_and_dates_only(world: World) -> None:
     alice, secret = await _alice_with_credential(world)
     await _auth(world, ApiKeyCredential(secret), client="DSub")
-    export = await world.app.gdpr.export_data(alice)
+    export = await world.send(ExportData(), alice.actor)
     (item,) = export.app_passwords
     assert (item.name, item.created_at, item.last_used_at, item.last_client) == (
         "Phone",

@@ -13,9 +13,23 @@ import pytest
 from sono.adapters.memory.media import FAKE_AUDIO, FAKE_IMAGE
 from sono.adapters.memory.repositories.audio import FakeAudioFileRepository
 from sono.adapters.memory.stores import FakeTemporaryFiles
-from sono.application.audio.service import AudioDetails, UploadedFile
-from sono.application.common import UNSET, Principal
-from sono.domain.access import ANONYMOUS, Viewer
+from sono.application.audio.messages import (
+    AudioDetails,
+    AudioView,
+    CheckUploadQuota,
+    DeleteAllAudioOf,
+    DeleteAudio,
+    GetAudio,
+    GetUploadStats,
+    ListAllAudio,
+    ListMyAudio,
+    ListPublicAudio,
+    UpdateAudio,
+    UploadAudio,
+    UploadedFile,
+)
+from sono.application.common import UNSET, Page, Principal
+from sono.application.messages import ANONYMOUS, Actor
 from sono.domain.audio import AudioFile
 from sono.domain.collections import Collection, CollectionType
 from sono.domain.errors import NotFound, PermissionDenied, ServiceUnavailable, UnsupportedMedia, ValidationFailed
@@ -47,7 +61,7 @@ async def signed_in(world: World, name: str = "alice", **user: object) -> Princi
 
 async def upload(world: World, principal: Principal, tmp_path, **details: object) -> AudioFile:
     file = details.pop("file", None) or a_file(tmp_path)
-    return (await world.app.audio.upload(principal, file, AudioDetails(**details))).audio  # type: ignore[arg-type]
+    return (await world.send(UploadAudio(file, AudioDetails(**details)), principal.actor)).audio  # type: ignore[arg-type]
 
 
 async def rows(world: World) -> list[AudioFile]:
@@ -198,18 +212,18 @@ async def test_upload_details_are_checked_before_anything_is_stored(
 
 async def test_a_full_quota_is_refused_before_the_body(world: World, tmp_path) -> None:
     alice = await signed_in(world, max_audio_uploads=1)
-    await world.app.audio.check_quota(alice)
+    await world.send(CheckUploadQuota(), alice.actor)
     await upload(world, alice, tmp_path)
 
     with pytest.raises(PermissionDenied, match=r"^Upload limit reached\. You have 1 out of 1 audio files\.$"):
-        await world.app.audio.check_quota(alice)
+        await world.send(CheckUploadQuota(), alice.actor)
 
 
 async def test_the_quota_is_checked_again_when_the_row_is_inserted(world: World, tmp_path) -> None:
     """Another upload filled the quota between the early check and the insert: refused, and the
     stored objects are removed again."""
     alice = await signed_in(world, max_audio_uploads=1)
-    await world.app.audio.check_quota(alice)  # passes: 0 of 1
+    await world.send(CheckUploadQuota(), alice.actor)  # passes: 0 of 1
     first = await upload(world, alice, tmp_path)
     world.inspector.tags = AudioTags(picture=FAKE_IMAGE)
 
@@ -297,27 +311,29 @@ async def test_visibility(world: World, tmp_path) -> None:
     admin = await signed_in(world, "root", superuser=True)
     private = await upload(world, alice, tmp_path)
     public = await upload(world, alice, tmp_path, is_public=True)
-    get = world.app.audio.get
 
-    for viewer in (alice.viewer, admin.viewer):
+    async def get(actor: Actor, audio_id: int) -> AudioView:
+        return await world.send(GetAudio(audio_id), actor)
+
+    for viewer in (alice.actor, admin.actor):
         assert (await get(viewer, private.id)).audio is private  # type: ignore[arg-type]
-    for viewer in (bob.viewer, ANONYMOUS):
+    for viewer in (bob.actor, ANONYMOUS):
         with pytest.raises(NotFound, match="Audio file not found"):
             await get(viewer, private.id)  # type: ignore[arg-type]
-        assert (await get(viewer, public.id)).owner.username == "alice"  # type: ignore[arg-type]
+        assert (await get(viewer, public.id)).owner.user.username == "alice"  # type: ignore[arg-type]
 
     async with world.uow() as uow:
         (await uow.users.get(alice.user_id)).is_active = False  # type: ignore[union-attr]
         await uow.commit()
     with pytest.raises(NotFound):
-        await get(bob.viewer, public.id)  # type: ignore[arg-type]
-    assert (await get(admin.viewer, public.id)).audio is public  # type: ignore[arg-type]
+        await get(bob.actor, public.id)  # type: ignore[arg-type]
+    assert (await get(admin.actor, public.id)).audio is public  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("audio_id", [0, -1, 2**31, 10**40])
 async def test_ids_out_of_range_are_not_found(world: World, audio_id: int) -> None:
     with pytest.raises(NotFound):
-        await world.app.audio.get(Viewer(1, is_admin=True), audio_id)
+        await world.send(GetAudio(audio_id), Actor.user(1, is_admin=True))
 
 
 async def test_lists_newest_first(world: World, tmp_path) -> None:
@@ -328,10 +344,11 @@ async def test_lists_newest_first(world: World, tmp_path) -> None:
     world.clock.advance(1)
     bobs = await upload(world, bob, tmp_path, is_public=True)
 
-    public = await world.app.audio.public_files(skip=0, limit=10)
-    mine = await world.app.audio.my_files(alice, skip=0, limit=1)
+    public = await world.send(ListPublicAudio(skip=0, limit=10))
+    found = await world.send(ListMyAudio(skip=0, limit=1), alice.actor)
+    mine = Page([view.audio for view in found.items], found.total, found.skip)
 
-    assert [(e.audio, e.owner.username) for e in public.items] == [(bobs, "bob"), (first, "alice")]
+    assert [(e.audio, e.owner.user.username) for e in public.items] == [(bobs, "bob"), (first, "alice")]
     assert (list(mine.items), mine.total, mine.has_more) == ([mine_private], 2, True)
 
 
@@ -340,7 +357,7 @@ async def test_stats(world: World, tmp_path) -> None:
     await upload(world, alice, tmp_path)
     await upload(world, alice, tmp_path, file=a_file(tmp_path, FAKE_AUDIO + b"x" * 991))
 
-    stats = await world.app.audio.stats(alice)
+    stats = await world.send(GetUploadStats(), alice.actor)
 
     assert (stats.used_uploads, stats.max_uploads, stats.remaining_uploads, stats.total_bytes) == (2, 5, 3, 1109)
 
@@ -356,16 +373,16 @@ async def test_owner_and_admins_update_others_may_not(world: World, tmp_path) ->
     assert public.id is not None and private.id is not None
     world.clock.advance(60)
 
-    updated = await world.app.audio.update(alice, public.id, title=" New ", description=None, is_public=UNSET)
+    updated = await world.send(UpdateAudio(public.id, title=" New ", description=None, is_public=UNSET), alice.actor)
     assert (updated.audio.title, updated.audio.description, updated.audio.is_public) == ("New", None, True)
     assert updated.audio.updated_at == world.clock.now()
-    by_admin = await world.app.audio.update(admin, private.id, is_public=True, genre="Jazz", year=2020)
+    by_admin = await world.send(UpdateAudio(private.id, is_public=True, genre="Jazz", year=2020), admin.actor)
     assert (by_admin.audio.is_public, by_admin.audio.genre, by_admin.audio.year) == (True, "Jazz", 2020)
     with pytest.raises(PermissionDenied):
-        await world.app.audio.update(bob, public.id, title="Mine now")
-    private_again = await world.app.audio.update(alice, private.id, is_public=False)
+        await world.send(UpdateAudio(public.id, title="Mine now"), bob.actor)
+    private_again = await world.send(UpdateAudio(private.id, is_public=False), alice.actor)
     with pytest.raises(NotFound):
-        await world.app.audio.update(bob, private_again.audio.id, title="x")  # type: ignore[arg-type]
+        await world.send(UpdateAudio(private_again.audio.id, title="x"), bob.actor)  # type: ignore[arg-type]
     assert public.title == "New"
 
 
@@ -384,7 +401,7 @@ async def test_update_rules(world: World, tmp_path, changes: dict[str, object], 
     audio = await upload(world, alice, tmp_path, title="Kept")
 
     with pytest.raises(ValidationFailed) as caught:
-        await world.app.audio.update(alice, audio.id, **changes)  # type: ignore[arg-type]
+        await world.send(UpdateAudio(audio.id, **changes), alice.actor)  # type: ignore[arg-type]
 
     assert [e.field for e in caught.value.errors] == [field]
     assert audio.title == "Kept"
@@ -409,7 +426,7 @@ async def test_delete_closes_gaps_removes_objects_and_frees_quota(world: World, 
     theirs = await collection_with(world, bob.user, last, doomed, first)
     assert doomed.id is not None and doomed.cover_art_key is not None
 
-    await world.app.audio.delete(alice, doomed.id)
+    await world.send(DeleteAudio(doomed.id), alice.actor)
     await world.deliver()
 
     async with world.uow() as uow:
@@ -419,7 +436,7 @@ async def test_delete_closes_gaps_removes_objects_and_frees_quota(world: World, 
         assert await uow.audio_files.get(doomed.id) is None
     assert doomed.storage_key not in world.storage.objects
     assert doomed.cover_art_key not in world.storage.objects
-    await world.app.audio.check_quota(alice)  # 2 of 3 again
+    await world.send(CheckUploadQuota(), alice.actor)  # 2 of 3 again
 
 
 async def test_who_may_delete(world: World, tmp_path) -> None:
@@ -429,10 +446,10 @@ async def test_who_may_delete(world: World, tmp_path) -> None:
     private = await upload(world, alice, tmp_path)
 
     with pytest.raises(PermissionDenied):
-        await world.app.audio.delete(bob, public.id)  # type: ignore[arg-type]
+        await world.send(DeleteAudio(public.id), bob.actor)  # type: ignore[arg-type]
     with pytest.raises(NotFound):
-        await world.app.audio.delete(bob, private.id)  # type: ignore[arg-type]
-    await world.app.audio.delete(admin, private.id)  # type: ignore[arg-type]
+        await world.send(DeleteAudio(private.id), bob.actor)  # type: ignore[arg-type]
+    await world.send(DeleteAudio(private.id), admin.actor)  # type: ignore[arg-type]
 
     assert await rows(world) == [public]
     async with world.uow() as uow:
@@ -452,7 +469,8 @@ async def test_admins_delete_every_file_of_a_user(world: World, tmp_path) -> Non
     his = await upload(world, bob, tmp_path, is_public=True)
     playlist = await collection_with(world, bob.user, hers[0], his, hers[2])
 
-    deleted, user = await world.app.audio.delete_all_of(admin, alice.user_id)
+    done = await world.send(DeleteAllAudioOf(alice.user_id), admin.actor)
+    deleted, user = done.deleted, done.user
     await world.deliver()
 
     assert (deleted, user.username, user.max_audio_uploads) == (3, "alice", 7)
@@ -472,7 +490,8 @@ async def test_reset_uploads_also_restores_the_default_limit(world: World, tmp_p
     admin = await signed_in(world, "root", superuser=True)
     await upload(world, alice, tmp_path)
 
-    deleted, user = await world.app.audio.delete_all_of(admin, alice.user_id, reset_quota=True)
+    done = await world.send(DeleteAllAudioOf(alice.user_id, reset_quota=True), admin.actor)
+    deleted, user = done.deleted, done.user
     await world.deliver()
 
     assert (deleted, user.max_audio_uploads) == (1, 20)
@@ -484,12 +503,12 @@ async def test_admin_operations_need_an_admin_and_an_existing_user(world: World)
     admin = await signed_in(world, "root", superuser=True)
 
     with pytest.raises(PermissionDenied):
-        await world.app.audio.delete_all_of(alice, alice.user_id)
+        await world.send(DeleteAllAudioOf(alice.user_id), alice.actor)
     with pytest.raises(PermissionDenied):
-        await world.app.audio.all_files(alice, skip=0, limit=10)
+        await world.send(ListAllAudio(skip=0, limit=10), alice.actor)
     for missing in (999, 0, -3, 2**40):
         with pytest.raises(NotFound, match="User not found"):
-            await world.app.audio.delete_all_of(admin, missing)
+            await world.send(DeleteAllAudioOf(missing), admin.actor)
 
 
 async def test_admins_list_every_file_and_the_listing_is_audited(world: World, tmp_path) -> None:
@@ -499,7 +518,7 @@ async def test_admins_list_every_file_and_the_listing_is_audited(world: World, t
     world.clock.advance(1)
     public = await upload(world, alice, tmp_path, is_public=True)
 
-    page = await world.app.audio.all_files(admin, skip=0, limit=10, ip="10.0.0.1")
+    page = await world.send(ListAllAudio(skip=0, limit=10), admin.actor, ip="10.0.0.1")
 
     assert [e.audio for e in page.items] == [public, private] and page.total == 2
     listed = [e for e in world.uow.database.audit.values() if e.details.get("action") == "list_audio_files"]

@@ -4,7 +4,17 @@ from datetime import timedelta
 
 import pytest
 
+from sono.application.accounts.messages import Authenticate, Login, Refresh
 from sono.application.common import PasswordInput
+from sono.application.gdpr.messages import (
+    CancelDeletion,
+    DeleteAccount,
+    ExportData,
+    GetDeletionStatus,
+    GiveConsent,
+    ListConsents,
+    RequestDeletion,
+)
 from sono.domain.audio import AudioFile
 from sono.domain.collections import Collection, CollectionType, Permission
 from sono.domain.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied
@@ -87,38 +97,38 @@ async def _give_content(world: World, owner: User, other: User) -> dict[str, obj
 async def test_request_deletion_is_scheduled_after_the_grace_period(world: World) -> None:
     principal = await world.principal(await world.register())
 
-    request = await world.app.gdpr.request_deletion(principal, DeletionType.HARD, "Leaving", ip="1.1.1.1")
+    request = await world.send(RequestDeletion(DeletionType.HARD, "Leaving"), principal.actor, ip="1.1.1.1")
 
     assert request.scheduled_for - request.requested_at == timedelta(days=7)
-    status = await world.app.gdpr.deletion_status(principal)
+    status = await world.send(GetDeletionStatus(), principal.actor)
     assert status.request is not None and status.request.deletion_type == DeletionType.HARD
     assert status.request.reason == "Leaving" and status.days_remaining == 7.0
     stored = await world.user(principal.user_id)
     assert stored is not None and stored.deletion_requested_at == request.requested_at
     with pytest.raises(Conflict, match="A deletion request is already pending"):
-        await world.app.gdpr.request_deletion(principal, DeletionType.SOFT, None)
+        await world.send(RequestDeletion(DeletionType.SOFT, None), principal.actor)
 
 
 async def test_cancel_deletion(world: World) -> None:
     principal = await world.principal(await world.register())
     with pytest.raises(NotFound, match="No pending deletion request found"):
-        await world.app.gdpr.cancel_deletion(principal)
-    await world.app.gdpr.request_deletion(principal, DeletionType.SOFT, None)
+        await world.send(CancelDeletion(), principal.actor)
+    await world.send(RequestDeletion(DeletionType.SOFT, None), principal.actor)
 
-    cancelled = await world.app.gdpr.cancel_deletion(principal)
+    cancelled = await world.send(CancelDeletion(), principal.actor)
 
     assert cancelled.status == DeletionStatus.CANCELLED
-    assert (await world.app.gdpr.deletion_status(principal)).request is None
+    assert (await world.send(GetDeletionStatus(), principal.actor)).request is None
     stored = await world.user(principal.user_id)
     assert stored is not None and stored.deletion_requested_at is None
-    await world.app.gdpr.request_deletion(principal, DeletionType.SOFT, None)  # may ask again
+    await world.send(RequestDeletion(DeletionType.SOFT, None), principal.actor)  # may ask again
 
 
 async def test_due_soft_deletion_deactivates_and_ends_sessions(world: World) -> None:
     user = await world.register()
-    pair = await world.app.auth.login("alice", PasswordInput(PASSWORD))
-    principal = await world.app.auth.authenticate(pair.access_token)
-    await world.app.gdpr.request_deletion(principal, DeletionType.SOFT, None)
+    pair = await world.send(Login("alice", PasswordInput(PASSWORD)))
+    principal = await world.send(Authenticate(pair.access_token))
+    await world.send(RequestDeletion(DeletionType.SOFT, None), principal.actor)
 
     world.clock.advance(6 * 86400)
     assert (await world.app.jobs.run_due()).deletions_executed == 0
@@ -129,9 +139,9 @@ async def test_due_soft_deletion_deactivates_and_ends_sessions(world: World) -> 
     stored = await world.user(user.id)  # type: ignore[arg-type]
     assert stored is not None and not stored.is_active and stored.deactivated_at is not None
     with pytest.raises(NotAuthenticated):
-        await world.app.auth.refresh(pair.refresh_token)
+        await world.send(Refresh(pair.refresh_token))
     with pytest.raises(PermissionDenied):
-        await world.app.auth.login("alice", PasswordInput(PASSWORD))
+        await world.send(Login("alice", PasswordInput(PASSWORD)))
 
 
 async def test_due_hard_deletion_erases_the_user_and_their_objects(world: World) -> None:
@@ -139,7 +149,7 @@ async def test_due_hard_deletion_erases_the_user_and_their_objects(world: World)
     other = await world.register("bob")
     content = await _give_content(world, owner, other)
     principal = await world.principal(owner)
-    await world.app.gdpr.request_deletion(principal, DeletionType.HARD, None)
+    await world.send(RequestDeletion(DeletionType.HARD, None), principal.actor)
     world.clock.advance(7 * 86400)
 
     report = await world.app.jobs.run_due()
@@ -163,19 +173,20 @@ async def test_due_hard_deletion_erases_the_user_and_their_objects(world: World)
 async def test_delete_now_checks_the_password(world: World) -> None:
     principal = await world.principal(await world.register())
     with pytest.raises(NotAuthenticated, match="Incorrect password"):
-        await world.app.gdpr.delete_now(principal, PasswordInput("Wr0ng!Password"), DeletionType.HARD)
+        await world.send(DeleteAccount(PasswordInput("Wr0ng!Password"), DeletionType.HARD), principal.actor)
     assert await world.user(principal.user_id) is not None
 
 
 async def test_delete_now_soft_keeps_the_row_but_closes_the_account(world: World) -> None:
     principal = await world.principal(await world.register())
-    await world.app.gdpr.delete_now(
-        principal, PasswordInput(world.decryptor.encrypt(PASSWORD), encrypted=True), DeletionType.SOFT
+    await world.send(
+        DeleteAccount(PasswordInput(world.decryptor.encrypt(PASSWORD), encrypted=True), DeletionType.SOFT),
+        principal.actor,
     )
     stored = await world.user(principal.user_id)
     assert stored is not None and not stored.is_active
     with pytest.raises(NotAuthenticated):
-        await world.app.auth.authenticate(world.tokens.issue_access(principal.claims))
+        await world.send(Authenticate(world.tokens.issue_access(principal.claims)))
 
 
 async def test_delete_now_hard_removes_everything(world: World) -> None:
@@ -184,7 +195,7 @@ async def test_delete_now_hard_removes_everything(world: World) -> None:
     await _give_content(world, owner, other)
     principal = await world.principal(owner)
 
-    await world.app.gdpr.delete_now(principal, PasswordInput(PASSWORD), DeletionType.HARD, ip="2.2.2.2")
+    await world.send(DeleteAccount(PasswordInput(PASSWORD), DeletionType.HARD), principal.actor, ip="2.2.2.2")
     await world.deliver()
 
     assert await world.user(owner.id) is None  # type: ignore[arg-type]
@@ -200,10 +211,10 @@ async def test_export_contains_everything_but_secrets(world: World) -> None:
     other = await world.register("bob")
     await _give_content(world, owner, other)
     principal = await world.principal(owner)
-    await world.app.gdpr.give_consent(principal, "privacy_policy", "2.0", "192.168.1.1")
-    await world.app.gdpr.request_deletion(principal, DeletionType.SOFT, "why not")
+    await world.send(GiveConsent("privacy_policy", "2.0", "192.168.1.1"), principal.actor)
+    await world.send(RequestDeletion(DeletionType.SOFT, "why not"), principal.actor)
 
-    data = await world.app.gdpr.export_data(principal)
+    data = await world.send(ExportData(), principal.actor)
 
     assert data.user.username == "alice" and data.exported_at == world.clock.now()
     assert [a.title for a in data.audio_files] == ["Mine"]
@@ -216,11 +227,11 @@ async def test_export_contains_everything_but_secrets(world: World) -> None:
 
 async def test_a_newer_consent_supersedes_the_active_one(world: World) -> None:
     principal = await world.principal(await world.register())
-    first = await world.app.gdpr.give_consent(principal, "privacy_policy", "1.0", None, ip="3.3.3.3")
-    second = await world.app.gdpr.give_consent(principal, "privacy_policy", "2.0", "192.168.1.1")
-    await world.app.gdpr.give_consent(principal, "marketing", "1.0", None)
+    first = await world.send(GiveConsent("privacy_policy", "1.0", None), principal.actor, ip="3.3.3.3")
+    second = await world.send(GiveConsent("privacy_policy", "2.0", "192.168.1.1"), principal.actor)
+    await world.send(GiveConsent("marketing", "1.0", None), principal.actor)
 
-    consents = await world.app.gdpr.consents(principal)
+    consents = await world.send(ListConsents(), principal.actor)
 
     by_version = {(c.consent_type, c.consent_version): c for c in consents}
     assert not by_version[("privacy_policy", "1.0")].is_active
@@ -234,5 +245,5 @@ async def test_consent_fields_are_validated(world: World) -> None:
 
     principal = await world.principal(await world.register())
     with pytest.raises(ValidationFailed) as caught:
-        await world.app.gdpr.give_consent(principal, "", "x" * 21, None)
+        await world.send(GiveConsent("", "x" * 21, None), principal.actor)
     assert [e.field for e in caught.value.errors] == ["consent_type", "consent_version"]

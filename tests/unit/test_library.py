@@ -11,6 +11,7 @@ import pytest
 
 from sono.adapters.memory.media import FAKE_IMAGE
 from sono.application.annotations.messages import RecordPlays
+from sono.application.audio.messages import DeleteAudio, UpdateAudio
 from sono.application.collections.ports import Listing, Scope
 from sono.application.common import UNSET, Principal
 from sono.application.library.messages import (
@@ -271,10 +272,10 @@ async def test_album_songs_are_in_track_order_and_the_cover_is_the_first_with_on
 async def test_tag_edits_move_a_song_and_deletions_remove_it(world: World, tmp_path) -> None:
     alice = await signed_in(world)
     audio = await song(world, alice, tmp_path, "Mover", artist="Before")
-    await world.app.audio.update(alice, audio.id, artist="After", album="New", title=UNSET)  # type: ignore[arg-type]
+    await world.send(UpdateAudio(audio.id, artist="After", album="New", title=UNSET), alice.actor)  # type: ignore[arg-type]
     actor = Actor.user(alice.user_id)
     assert [a.name for a in (await world.app.bus(ListArtists(), actor)).items] == ["After"]
-    await world.app.audio.delete(alice, audio.id)  # type: ignore[arg-type]
+    await world.send(DeleteAudio(audio.id), alice.actor)  # type: ignore[arg-type]
     assert (await world.app.bus(ListArtists(), actor)).total == 0
     assert world.uow.database.library_songs == {}
 
@@ -391,7 +392,7 @@ async def test_frequent_and_recent_albums_are_the_callers_own_listens(world: Wor
     start = world.clock.now()
     plays = ((two.id, start), (two.id, start), (one.id, start + timedelta(minutes=5)), (hidden.id, start))
     await world.app.bus(RecordPlays(plays), bob.actor)  # type: ignore[arg-type]
-    await world.app.audio.update(alice, hidden.id, is_public=False)  # type: ignore[arg-type]
+    await world.send(UpdateAudio(hidden.id, is_public=False), alice.actor)  # type: ignore[arg-type]
 
     async def albums(who: Actor, sort: AlbumSort) -> list[str]:
         return [a.name for a in (await world.app.bus(ListAlbums(sort=sort), who)).items]

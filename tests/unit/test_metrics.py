@@ -20,8 +20,10 @@ from sono.adapters.memory.security import FakeClock
 from sono.adapters.memory.uow import FakeUnitOfWorkFactory
 from sono.adapters.metrics.prometheus import PrometheusMetrics, forget_dead_processes, prepare_multiprocess_dir
 from sono.adapters.stores.maintenance import DatabaseMaintenanceStore
-from sono.application.accounts.sessions import AuthService
+from sono.application.accounts.messages import Login, Register
 from sono.application.common import PasswordInput
+from sono.application.maintenance.gate import MaintenanceGate
+from sono.application.messages import ANONYMOUS
 from sono.application.metrics import NoMetrics
 from sono.bootstrap import Container
 from sono.config import ConfigError, load_settings
@@ -68,23 +70,24 @@ async def test_use_cases_are_counted_by_name_with_the_error_they_raised(clock: F
     world = make_world(clock)
     metrics = RecordingMetrics()
     app = with_metrics(world, metrics)
-    await app.accounts.register("alice", "alice@example.com", PasswordInput("Str0ng!Passw0rd"))
-    await app.auth.login("alice", PasswordInput("Str0ng!Passw0rd"))
+    await app.bus(Register("alice", "alice@example.com", PasswordInput("Str0ng!Passw0rd")), ANONYMOUS)
+    await app.bus(Login("alice", PasswordInput("Str0ng!Passw0rd")), ANONYMOUS)
     with pytest.raises(NotAuthenticated):
-        await app.auth.login("alice", PasswordInput("Wr0ng!Passw0rd"))
+        await app.bus(Login("alice", PasswordInput("Wr0ng!Passw0rd")), ANONYMOUS)
 
-    assert ("accounts.register", None) in metrics.use_cases
-    assert metrics.use_cases.count(("auth.login", None)) == 1
-    assert metrics.use_cases.count(("auth.login", "NotAuthenticated")) == 1
-    assert all(name.split(".")[0] in {"accounts", "auth", "maintenance", "media"} for name, _ in metrics.use_cases)
+    assert ("accounts.Register", None) in metrics.use_cases
+    assert metrics.use_cases.count(("accounts.Login", None)) == 1
+    assert metrics.use_cases.count(("accounts.Login", "NotAuthenticated")) == 1
+    assert metrics.use_cases.count(("maintenance.enforce", None)) == 2  # a service the login calls, wrapped
+    assert all(name.split(".")[0] in {"accounts", "maintenance", "media"} for name, _ in metrics.use_cases)
 
 
 async def test_without_metrics_the_services_are_handed_out_as_they_are(world: World) -> None:
-    assert type(world.app.auth) is AuthService
+    assert type(world.app.maintenance) is MaintenanceGate
     counted = with_metrics(world, RecordingMetrics())
-    assert type(counted.auth) is not AuthService
-    assert counted.auth.login.__name__ == "login"
-    assert counted.auth.login is counted.auth.login  # wrapped once
+    assert type(counted.maintenance) is not MaintenanceGate
+    assert counted.maintenance.enforce.__name__ == "enforce"
+    assert counted.maintenance.enforce is counted.maintenance.enforce  # wrapped once
 
 
 async def test_the_maintenance_cache_reports_hits_and_misses() -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from sono.adapters.memory.security import FakeClock
 from sono.adapters.memory.uow import FakeUnitOfWorkFactory
+from sono.application.accounts.messages import SetProfilePicture
 from sono.application.bus import Context, MessageBus, Traced, handles
 from sono.application.common import audit
 from sono.application.events import (
@@ -225,8 +226,8 @@ async def test_requeue_all(setup: Setup) -> None:
 async def test_a_replaced_picture_is_removed_by_the_worker(world: World) -> None:
     user = await world.register()
     principal = await world.principal(user)
-    first = (await world.app.accounts.set_profile_picture(principal, io.BytesIO(b"FAKEIMAGE one"))).profile_picture_key
-    await world.app.accounts.set_profile_picture(principal, io.BytesIO(b"FAKEIMAGE two"))
+    first = (await world.send(SetProfilePicture(io.BytesIO(b"FAKEIMAGE one")), principal.actor)).profile_picture_key
+    await world.send(SetProfilePicture(io.BytesIO(b"FAKEIMAGE two")), principal.actor)
     assert first is not None and await world.storage.exists(first)
 
     assert await world.deliver() == 1
@@ -238,8 +239,8 @@ async def test_a_storage_failure_is_retried_instead_of_leaving_an_orphan(
 ) -> None:
     user = await world.register()
     principal = await world.principal(user)
-    first = (await world.app.accounts.set_profile_picture(principal, io.BytesIO(b"FAKEIMAGE one"))).profile_picture_key
-    await world.app.accounts.set_profile_picture(principal, io.BytesIO(b"FAKEIMAGE two"))
+    first = (await world.send(SetProfilePicture(io.BytesIO(b"FAKEIMAGE one")), principal.actor)).profile_picture_key
+    await world.send(SetProfilePicture(io.BytesIO(b"FAKEIMAGE two")), principal.actor)
     assert first is not None
     calls: list[list[str]] = []
     original = world.storage.delete_many

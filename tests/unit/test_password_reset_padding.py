@@ -9,7 +9,10 @@ from sono.adapters.mail import EmailMessage
 from sono.adapters.mail.notifier import EmailNotifier
 from sono.adapters.memory.mailer import InMemoryMailer
 from sono.adapters.memory.security import FakeClock
-from sono.application.accounts.password_reset import PasswordResetService
+from sono.application.accounts.messages import ForgotPassword
+from sono.application.accounts.password_reset import PasswordResetHandlers
+from sono.application.bus import MessageBus
+from sono.application.messages import ANONYMOUS
 from tests.unit.conftest import World
 
 FLOOR = 0.05
@@ -29,7 +32,7 @@ class SlowMailer(InMemoryMailer):
 
 
 @pytest.fixture
-async def reset(world: World) -> tuple[PasswordResetService, SlowMailer]:
+async def reset(world: World) -> tuple[MessageBus, SlowMailer]:
     await world.register("alice")
     disabled = await world.register("mallory")
     async with world.uow() as uow:
@@ -38,33 +41,33 @@ async def reset(world: World) -> tuple[PasswordResetService, SlowMailer]:
         user.is_active = False
         await uow.commit()
     mailer = SlowMailer(world.clock, seconds=0.3)
-    service = PasswordResetService(
-        world.uow,
-        world.hasher,
-        world.decryptor,
-        EmailNotifier(mailer, frontend_url="https://sono.example"),
-        world.clock,
-        min_response_seconds=FLOOR,
+    bus = MessageBus(world.uow)
+    bus.register(
+        PasswordResetHandlers(
+            world.hasher,
+            world.decryptor,
+            EmailNotifier(mailer, frontend_url="https://sono.example"),
+            world.clock,
+            min_response_seconds=FLOOR,
+        )
     )
-    return service, mailer
+    return bus, mailer
 
 
-async def _duration(clock: FakeClock, service: PasswordResetService, email: str) -> float:
+async def _duration(clock: FakeClock, service: MessageBus, email: str) -> float:
     before = clock.monotonic()
-    await service.forgot_password(email)
+    await service(ForgotPassword(email), ANONYMOUS)
     return clock.monotonic() - before
 
 
-async def test_an_unknown_email_waits_at_least_the_floor(
-    world: World, reset: tuple[PasswordResetService, SlowMailer]
-) -> None:
+async def test_an_unknown_email_waits_at_least_the_floor(world: World, reset: tuple[MessageBus, SlowMailer]) -> None:
     service, mailer = reset
     assert await _duration(world.clock, service, "nobody@example.com") == pytest.approx(FLOOR)
     assert world.clock.slept == [pytest.approx(FLOOR)]
     assert mailer.sent == []
 
 
-async def test_a_real_request_is_not_padded(world: World, reset: tuple[PasswordResetService, SlowMailer]) -> None:
+async def test_a_real_request_is_not_padded(world: World, reset: tuple[MessageBus, SlowMailer]) -> None:
     service, mailer = reset
     assert await _duration(world.clock, service, "alice@example.com") == pytest.approx(0.3)
     assert world.clock.slept == []  # sending took longer than any target
@@ -72,7 +75,7 @@ async def test_a_real_request_is_not_padded(world: World, reset: tuple[PasswordR
 
 
 async def test_unknown_and_disabled_emails_take_as_long_as_real_ones(
-    world: World, reset: tuple[PasswordResetService, SlowMailer]
+    world: World, reset: tuple[MessageBus, SlowMailer]
 ) -> None:
     service, mailer = reset
     for _ in range(40):  # the moving average of real requests settles on what sending takes

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from sono.adapters.memory.security import FakeClock
+from sono.application.accounts.messages import Authenticate, Login, Logout, Refresh
 from sono.application.accounts.sessions import TokenPair
 from sono.application.common import PasswordInput
 from sono.domain.errors import NotAuthenticated
@@ -50,7 +51,7 @@ class SessionMachine(RuleBasedStateMachine):
 
     @rule()
     def login(self) -> None:
-        pair: TokenPair = self.run(self.world.app.auth.login("alice", PasswordInput(PASSWORD)))
+        pair: TokenPair = self.run(self.world.send(Login("alice", PasswordInput(PASSWORD))))
         self.sessions.append({"alive": True, "current": pair, "spent": [], "rotated_at": None})
 
     @rule(seconds=st.sampled_from([1, 30, 61]))
@@ -62,7 +63,7 @@ class SessionMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def refresh_current(self, data: st.DataObject) -> None:
         session = data.draw(st.sampled_from(self._alive()))
-        pair = self.run(self.world.app.auth.refresh(session["current"].refresh_token))
+        pair = self.run(self.world.send(Refresh(session["current"].refresh_token)))
         session["spent"].append(session["current"])
         session["current"] = pair
         session["rotated_at"] = self.now
@@ -74,19 +75,19 @@ class SessionMachine(RuleBasedStateMachine):
         spent = data.draw(st.sampled_from(session["spent"]))
         in_grace = spent is session["spent"][-1] and self.now - session["rotated_at"] < GRACE_SECONDS
         if session["alive"] and in_grace:
-            pair = self.run(self.world.app.auth.refresh(spent.refresh_token))
-            assert self.run(self.world.app.auth.authenticate(pair.access_token)).user.username == "alice"
+            pair = self.run(self.world.send(Refresh(spent.refresh_token)))
+            assert self.run(self.world.send(Authenticate(pair.access_token))).user.username == "alice"
             return
         with pytest.raises(NotAuthenticated):
-            self.run(self.world.app.auth.refresh(spent.refresh_token))
+            self.run(self.world.send(Refresh(spent.refresh_token)))
         session["alive"] = False
 
     @precondition(lambda self: bool(self._alive()))
     @rule(data=st.data())
     def logout(self, data: st.DataObject) -> None:
         session = data.draw(st.sampled_from(self._alive()))
-        principal = self.run(self.world.app.auth.authenticate(session["current"].access_token))
-        self.run(self.world.app.auth.logout(principal, session["current"].refresh_token))
+        principal = self.run(self.world.send(Authenticate(session["current"].access_token)))
+        self.run(self.world.send(Logout(principal.claims.family_id, session["current"].refresh_token), principal.actor))
         session["alive"] = False
 
     @invariant()
@@ -94,17 +95,17 @@ class SessionMachine(RuleBasedStateMachine):
         for session in self.sessions:
             token = session["current"].access_token
             if session["alive"] and self.now - (session["rotated_at"] or 0) < 1800:
-                assert self.run(self.world.app.auth.authenticate(token)).user.username == "alice"
+                assert self.run(self.world.send(Authenticate(token))).user.username == "alice"
             elif not session["alive"]:
                 with pytest.raises(NotAuthenticated):
-                    self.run(self.world.app.auth.authenticate(token))
+                    self.run(self.world.send(Authenticate(token)))
 
     def teardown(self) -> None:
         # Dead families refuse even their newest refresh token; live ones accept it.
         for session in self.sessions:
             if not session["alive"]:
                 with pytest.raises(NotAuthenticated):
-                    self.run(self.world.app.auth.refresh(session["current"].refresh_token))
+                    self.run(self.world.send(Refresh(session["current"].refresh_token)))
         self.loop.close()
 
 

@@ -67,11 +67,6 @@ class Principal:
         return Actor.user(self.user_id, is_admin=self.is_admin, via=Via.TOKEN)
 
 
-def viewer_of(principal: Principal | None) -> Viewer:
-    """The domain's view of an optional caller."""
-    return principal.viewer if principal is not None else Viewer()
-
-
 @dataclass(frozen=True, slots=True)
 class PasswordInput:
     """A password as the client sent it: plain text, or RSA-OAEP encrypted and base64 encoded

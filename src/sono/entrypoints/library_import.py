@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, TextIO
 
-from sono.application.audio.service import UploadedFile
+from sono.application.audio.messages import UploadedFile
 from sono.application.imports.messages import FindImported, ImportAudio, ImportedFile
 from sono.application.messages import Actor
 from sono.domain.errors import NotFound, PayloadTooLarge, PermissionDenied, SonoError, UnsupportedMedia

@@ -11,7 +11,9 @@ from typing import Any
 
 from sqlalchemy import event
 
+from sono.application.accounts.messages import Register
 from sono.application.common import PasswordInput
+from sono.application.messages import ANONYMOUS
 from sono.domain.audio import AudioFile
 from sono.domain.collections import Collection, CollectionType
 from sono.domain.media import AUDIO, COVERS, object_key
@@ -22,8 +24,8 @@ NOW_TEXT = "2026-01-01T12:00:00Z"
 
 async def new_user(api: Api, username: str, display_name: str | None = None) -> int:
     """A registered user (through the use case: the API's registration is rate limited)."""
-    user = await api.container.accounts.register(
-        username, f"{username}@example.com", PasswordInput(PASSWORD), display_name
+    user = await api.container.bus(
+        Register(username, f"{username}@example.com", PasswordInput(PASSWORD), display_name), ANONYMOUS
     )
     assert user.id is not None
     return user.id

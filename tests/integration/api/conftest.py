@@ -28,7 +28,9 @@ from litestar import Litestar
 from sono.adapters.sqlalchemy.engine import create_engine
 from sono.adapters.sqlalchemy.migrate import upgrade
 from sono.adapters.sqlalchemy.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
+from sono.application.accounts.messages import CreateAdmin
 from sono.application.common import PasswordInput
+from sono.application.messages import Actor
 from sono.bootstrap import Container, build_container
 from sono.config import Settings, load_settings
 from sono.entrypoints.http.app import create_app
@@ -84,7 +86,7 @@ class Api:
         to become one)."""
         address = f"{username}@example.com"
         if admin:
-            await self.container.accounts.register(username, address, PasswordInput(password), superuser=True)
+            await self.container.bus(CreateAdmin(username, address, PasswordInput(password)), Actor.operator())
         else:
             response = await self.register(username, email=address, password=password)
             assert response.status_code == 201, response.text

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any
 
-from sono.application import context
 from sono.application.accounts.messages import ForgotPassword, ResetPassword, VerifyResetToken
 from sono.application.accounts.ports import Notifier, PasswordDecryptor, PasswordHasher
-from sono.application.bus import Context, MessageBus, Preparation, handles, prepares
-from sono.application.common import PasswordInput, Problems, Send, audit
-from sono.application.messages import ANONYMOUS, Message
+from sono.application.bus import Context, Preparation, handles, prepares
+from sono.application.common import Problems, audit
 from sono.application.ports import Clock
-from sono.application.uow import UnitOfWork, UnitOfWorkFactory
+from sono.application.uow import UnitOfWork
 from sono.domain.errors import BadRequest, DeliveryFailed
 from sono.domain.gdpr import AuditEvent
 from sono.domain.sessions import RESET_TOKEN_LIFETIME, PasswordResetToken, ResetTokenState
@@ -155,40 +151,3 @@ class PasswordResetHandlers:
         await uow.app_passwords.delete_for_user(reset.user_id)
         await uow.reset_tokens.invalidate_for_user(reset.user_id, now)
         await audit(uow, self._clock, AuditEvent.PASSWORD_RESET_DONE, user_id=user.id)
-
-
-class PasswordResetService:
-    """The old entry points of password reset: each hands its message to the bus (``send``; built
-    by hand without one, it has a bus of its own over ``uow``)."""
-
-    def __init__(
-        self,
-        uow: UnitOfWorkFactory,
-        hasher: PasswordHasher,
-        decryptor: PasswordDecryptor,
-        notifier: Notifier,
-        clock: Clock,
-        *,
-        min_response_seconds: float = 0.05,
-        send: Send | None = None,
-    ) -> None:
-        if send is None:
-            bus = MessageBus(uow)
-            bus.register(
-                PasswordResetHandlers(hasher, decryptor, notifier, clock, min_response_seconds=min_response_seconds)
-            )
-            send = bus
-        self._send = send
-
-    async def forgot_password(self, email: str, *, ip: str | None = None) -> None:
-        await self._anonymously(ForgotPassword(email), ip)
-
-    async def verify_token(self, token: str) -> None:
-        await self._anonymously(VerifyResetToken(token), None)
-
-    async def reset_password(self, token: str, new_password: PasswordInput, *, ip: str | None = None) -> None:
-        await self._anonymously(ResetPassword(token, new_password), ip)
-
-    async def _anonymously(self, message: Message[Any], ip: str | None) -> Any:
-        with context.bind(ip=ip) if ip is not None else nullcontext():
-            return await self._send(message, ANONYMOUS)

@@ -9,15 +9,12 @@ A session is a refresh-token family. Access tokens name their family, so whateve
 from __future__ import annotations
 
 import uuid
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sono.application import context
 from sono.application.accounts.messages import (
     Authenticate,
     Login,
-    Logout,
     PurgeExpiredSessions,
     Refresh,
     StartSession,
@@ -32,9 +29,8 @@ from sono.application.accounts.ports import (
     TokenIssuer,
 )
 from sono.application.bus import Context, Preparation, handles, prepares
-from sono.application.common import PasswordInput, Principal, Send, audit
+from sono.application.common import Principal, audit
 from sono.application.maintenance.gate import MaintenanceGate
-from sono.application.messages import ANONYMOUS, Actor
 from sono.application.ports import Clock
 from sono.application.uow import UnitOfWork
 from sono.domain.errors import InvalidToken, NotAuthenticated, PermissionDenied, SessionEnded
@@ -234,34 +230,3 @@ class SessionHandlers:
             refresh_token=self._tokens.issue_refresh(refresh),
             expires_in=self._tokens.access_ttl_seconds,
         )
-
-
-class AuthService:
-    """The old entry points of sessions: each hands its message to the bus (``send``)."""
-
-    def __init__(self, send: Send) -> None:
-        self._send = send
-
-    async def login(self, login: str, password: PasswordInput, *, ip: str | None = None) -> TokenPair:
-        with _from(ip):
-            return await self._send(Login(login, password), ANONYMOUS)
-
-    async def issue_session(self, user_id: int) -> TokenPair:
-        """Start a session for an existing user without a password (operator tooling, tests)."""
-        return await self._send(StartSession(user_id), Actor.operator())
-
-    async def refresh(self, refresh_token: str, *, ip: str | None = None) -> TokenPair:
-        with _from(ip):
-            return await self._send(Refresh(refresh_token), ANONYMOUS)
-
-    async def logout(self, principal: Principal, refresh_token: str | None, *, ip: str | None = None) -> None:
-        with _from(ip):
-            await self._send(Logout(principal.claims.family_id, refresh_token), principal.actor)
-
-    async def authenticate(self, access_token: str) -> Principal:
-        return await self._send(Authenticate(access_token), ANONYMOUS)
-
-
-def _from(ip: str | None) -> AbstractContextManager[object]:
-    """The request's address as the callers of the old signatures gave it."""
-    return context.bind(ip=ip) if ip is not None else nullcontext()

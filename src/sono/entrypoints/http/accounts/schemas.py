@@ -134,7 +134,7 @@ class ProfileUpdateIn(Input):
     )
 
     def changes(self) -> dict[str, Any]:
-        """Keyword arguments for ``AccountService.update_profile``."""
+        """The fields of ``UpdateProfile`` that were sent."""
         return {
             "display_name": APP_UNSET if self.display_name is UNSET else self.display_name,
             "bio": APP_UNSET if self.bio is UNSET else self.bio,
