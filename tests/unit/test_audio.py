@@ -14,6 +14,7 @@ from sono.adapters.memory.media import FAKE_AUDIO, FAKE_IMAGE
 from sono.adapters.memory.repositories.audio import FakeAudioFileRepository
 from sono.adapters.memory.stores import FakeTemporaryFiles
 from sono.application.audio.service import AudioDetails, UploadedFile
+from sono.application.bus import ProcessContext
 from sono.application.common import UNSET, Principal
 from sono.domain.access import ANONYMOUS, Viewer
 from sono.domain.audio import AudioFile
@@ -258,11 +259,11 @@ async def test_a_crash_between_store_and_insert_leaves_an_orphan_the_jobs_remove
     async def crash(self: FakeAudioFileRepository, audio: AudioFile) -> AudioFile:
         raise SystemExit("killed")
 
-    async def no_cleanup(keys: list[str]) -> None:
+    def no_cleanup(self: ProcessContext, undo: object) -> None:
         return None
 
     monkeypatch.setattr(FakeAudioFileRepository, "add", crash)
-    monkeypatch.setattr(world.app.media, "discard", no_cleanup)
+    monkeypatch.setattr(ProcessContext, "on_failure", no_cleanup)
     with pytest.raises(SystemExit):
         await upload(world, alice, tmp_path)
     (orphan,) = world.storage.objects
