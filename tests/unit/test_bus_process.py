@@ -13,7 +13,7 @@ import pytest
 from sono.adapters.memory.repositories.accounts import FakeUserRepository
 from sono.adapters.memory.security import FakeClock
 from sono.adapters.memory.uow import FakeUnitOfWork, FakeUnitOfWorkFactory
-from sono.application.bus import Call, Context, MessageBus, ProcessContext, handles
+from sono.application.bus import Call, Context, MessageBus, Preparation, ProcessContext, handles, prepares
 from sono.application.common import audit
 from sono.application.messages import Actor, Audience, Command, Message, Process, Query
 from sono.domain.errors import BadRequest, PermissionDenied
@@ -276,3 +276,13 @@ async def test_a_command_that_locks_its_caller_has_their_row_locked_for_update_a
     await bus(Stage("x"), Actor.user(alice.id))
 
     assert holds == [True, False]
+
+
+def test_a_process_has_no_preparation() -> None:
+    class Preparing:
+        @prepares(Upload)
+        async def prepare(self, process: Upload, prep: Preparation) -> None:
+            return None
+
+    with pytest.raises(TypeError, match="is a process"):
+        MessageBus(FakeUnitOfWorkFactory()).register(Preparing())

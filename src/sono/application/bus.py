@@ -208,6 +208,8 @@ class MessageBus:
             for _, method in inspect.getmembers(obj, inspect.ismethod):
                 prepared_type = getattr(method, _PREPARES, None)
                 if prepared_type is not None:
+                    if issubclass(prepared_type, Process):
+                        raise TypeError(f"{prepared_type.__name__} is a process: its steps prepare")
                     if prepared_type in self._preparers:
                         raise ValueError(f"{prepared_type.__name__} already has a preparation")
                     self._preparers[prepared_type] = method
