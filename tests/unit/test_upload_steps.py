@@ -52,6 +52,8 @@ async def test_a_caller_stages_and_files_audio_for_themselves_only(world: World)
         await world.app.bus(FileAudio(_audio(alice.user_id, "audio/1/x.mp3")), bob)
     assert list(world.uow.database.pending_objects) == [] and world.uow.database.audio_files == {}
 
+    with pytest.raises(PermissionDenied):  # someone else's object
+        await world.app.bus(FileAudio(_audio(alice.user_id, f"audio/{bob.user_id}/x.mp3")), alice)
     staged = await world.app.bus(StageAudio(alice.user_id, "mp3", "webp"), alice)
     assert sorted(world.uow.database.pending_objects) == sorted(staged.keys)
     assert staged.keys[0].startswith(f"audio/{alice.user_id}/") and staged.keys[1].endswith(".webp")

@@ -134,10 +134,12 @@ class AudioUploads:
     async def file(self, command: FileAudio, ctx: Context) -> OwnedAudio:
         audio = command.audio
         owner = await _owner(ctx, audio.owner_id, lock=True)  # serialises this owner's uploads
+        keys = [audio.storage_key, *([audio.cover_art_key] if audio.cover_art_key else [])]
+        if not all(key.startswith(_prefix(audio.owner_id)) for key in keys):
+            raise PermissionDenied(NOT_ALLOWED)  # only the owner's own (staged) objects
         _check_quota(owner, await ctx.uow.audio_files.count_for_owner(audio.owner_id))
         await ctx.uow.audio_files.add(audio)
         await ctx.uow.library.file(audio)  # the library read model, in the same transaction
-        keys = [audio.storage_key, *([audio.cover_art_key] if audio.cover_art_key else [])]
         await self._media.settle(ctx.uow, keys)
         await audit(ctx.uow, self._clock, AuditEvent.AUDIO_UPLOADED, user_id=audio.owner_id, audio_file_id=audio.id)
         ctx.after_commit(self._lists.invalidate)
@@ -163,6 +165,11 @@ async def _owner(ctx: Context, owner_id: int, *, lock: bool = False) -> User:
     if user is None:
         raise NotFound(USER_NOT_FOUND)
     return user
+
+
+def _prefix(owner_id: int) -> str:
+    """What every key of an owner's audio objects starts with."""
+    return object_key(AUDIO, owner_id, "", "").removesuffix(".")
 
 
 def _check_quota(owner: User, uploads: int) -> None:
