@@ -46,7 +46,7 @@ from sono.application.library.handlers import LibraryHandlers
 from sono.application.maintenance.gate import MaintenanceGate
 from sono.application.maintenance.handlers import MaintenanceHandlers
 from sono.application.maintenance.ports import MaintenanceStore
-from sono.application.media.handlers import MediaReactions
+from sono.application.media.handlers import MediaHandlers, MediaReactions
 from sono.application.media.ports import ImageCache, MediaInspector, ObjectStorage, SignedUrlCache, UrlSigner
 from sono.application.media.service import MediaService
 from sono.application.messages import Actor, Message
@@ -202,6 +202,8 @@ class Container:
                 self.ports.uow, self.ports.clock, self.sealer, token_auth=self.settings.subsonic_token_auth
             ),
             ImportHandlers(self.audio_uploads, self.media),
+            self.audio_uploads,
+            MediaHandlers(),
             ChartHandlers(self.charts),
             AudioHandlers(
                 p.clock,
@@ -213,6 +215,7 @@ class Container:
             ),
             LibraryHandlers(),
             CollectionHandlers(p.clock, self.media, p.collection_catalog, p.collection_details),
+            CollectionCovers(p.clock, self.media),
         )
         return bus
 
@@ -246,14 +249,9 @@ class Container:
         return ChartsService(self.ports.charts)
 
     @cached_property
-    def collection_covers(self) -> CollectionCovers:
-        """Setting a collection's cover (the rest of the feature is on the bus)."""
-        return self._instrument("collection_covers", CollectionCovers(self.ports.uow, self.ports.clock, self.media))
-
-    @cached_property
     def audio_uploads(self) -> AudioUploads:
         p = self.ports
-        return AudioUploads(p.uow, self.media, p.clock, p.audio_lists)
+        return AudioUploads(self.media, p.clock, p.audio_lists)
 
     @cached_property
     def jobs(self) -> JobRunner:

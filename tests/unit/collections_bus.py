@@ -8,7 +8,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any, BinaryIO
 
 from sono.application.bus import MessageBus
-from sono.application.collections.handlers import CollectionCovers
 from sono.application.collections.messages import (
     AddCollaborator,
     AddTrack,
@@ -33,6 +32,7 @@ from sono.application.collections.messages import (
     RemoveCollaborator,
     RemoveTrack,
     SetCollaboratorPermission,
+    SetCollectionCover,
     UpdateCollection,
 )
 from sono.application.collections.ports import CollectionCounts, Listing, Scope
@@ -57,7 +57,6 @@ def actor_of(caller: Caller) -> Actor:
 class Collections:
     def __init__(self, app: Container) -> None:
         self.bus: MessageBus = app.bus
-        self.covers: CollectionCovers = app.collection_covers
 
     async def send(self, message: Message[Any], caller: Caller) -> Any:
         return await self.bus(message, actor_of(caller))
@@ -111,7 +110,7 @@ class Collections:
         await self.send(DeleteCollection(collection_id), caller)
 
     async def set_cover(self, caller: Caller, collection_id: int, image: BinaryIO) -> CollectionView:
-        return await self.covers.set_cover(actor_of(caller), collection_id, image)
+        return await self.send(SetCollectionCover(collection_id, image), caller)
 
     async def add_track(
         self, caller: Caller, collection_id: int, audio_file_id: int, position: int | None = None

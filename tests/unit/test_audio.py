@@ -28,6 +28,7 @@ from sono.application.audio.messages import (
     UploadAudio,
     UploadedFile,
 )
+from sono.application.bus import ProcessContext
 from sono.application.common import UNSET, Page, Principal
 from sono.application.messages import ANONYMOUS, Actor
 from sono.domain.audio import AudioFile
@@ -272,11 +273,11 @@ async def test_a_crash_between_store_and_insert_leaves_an_orphan_the_jobs_remove
     async def crash(self: FakeAudioFileRepository, audio: AudioFile) -> AudioFile:
         raise SystemExit("killed")
 
-    async def no_cleanup(keys: list[str]) -> None:
+    def no_cleanup(self: ProcessContext, undo: object) -> None:
         return None
 
     monkeypatch.setattr(FakeAudioFileRepository, "add", crash)
-    monkeypatch.setattr(world.app.media, "discard", no_cleanup)
+    monkeypatch.setattr(ProcessContext, "on_failure", no_cleanup)
     with pytest.raises(SystemExit):
         await upload(world, alice, tmp_path)
     (orphan,) = world.storage.objects

@@ -15,6 +15,14 @@ audience check and before it opens the unit of work; it may only read, by asking
 (``Preparation.ask``), and its answer reaches the handler as ``ctx.prepared``. A message whose class
 says ``unit_of_work = False`` (a read served by a fast port, as every request's authentication)
 gets no unit of work at all.
+
+A use case of several steps, some of which must not happen inside a transaction (storing an upload
+of up to 50 MB between recording it as pending and filing its row), is a ``Process``: the bus opens
+no unit of work for it, and its handler, given a ``ProcessContext``, sends each step through the
+bus as the same actor (``ctx.send``), each command in its own unit of work committed before the
+next step, its audience checked and the middleware around it (the process's span is the parent of
+its steps'). What a step did that a later failure must undo (an object stored, a pending record)
+is registered with ``ctx.on_failure``; no handler opens a unit of work of its own.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ from typing import Any, NoReturn, Protocol, TypeVar, cast
 
 from sono.application.common import CALLER_GONE
 from sono.application.events import JobQueue, NoJobQueue, Outbox, OutboxEntry, decode
-from sono.application.messages import Actor, Message, Query
+from sono.application.messages import Actor, Message, Process, Query
 from sono.application.tracing import Tracer
 from sono.application.uow import UnitOfWork, UnitOfWorkFactory
 from sono.domain.errors import SessionEnded, SonoError
@@ -112,6 +120,27 @@ class Preparation:
         return await self._bus(query, self.actor)
 
 
+@dataclass(slots=True)
+class ProcessContext:
+    """What the handler of a ``Process`` works with: who asks, and the bus to send its steps
+    through as them."""
+
+    actor: Actor
+    _bus: MessageBus
+    _undo: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
+
+    async def send(self, message: Message[R]) -> R:
+        """Send a step as the same actor: its audience is checked, and a command's unit of work is
+        committed (or rolled back, raising) before this returns."""
+        return await self._bus(message, self.actor)
+
+    def on_failure(self, undo: Callable[[], Awaitable[object]]) -> None:
+        """Run ``undo`` if the process fails after this (a later step or the handler raises, or
+        the caller goes away): the undos run latest first. A failure of ``undo`` is logged, not
+        raised (the jobs clear what it leaves, e.g. a pending object's record)."""
+        self._undo.append(undo)
+
+
 class _NoUnitOfWork:
     """What a handler of a message without a unit of work finds as ``ctx.uow``."""
 
@@ -122,7 +151,7 @@ class _NoUnitOfWork:
         raise RuntimeError(f"{self._name} has no unit of work")
 
 
-Handler = Callable[[Any, Context], Awaitable[Any]]
+Handler = Callable[[Any, Any], Awaitable[Any]]  # (message, Context or ProcessContext)
 Preparer = Callable[[Any, Preparation], Awaitable[Any]]
 Call = Callable[[], Awaitable[Any]]
 
@@ -179,6 +208,8 @@ class MessageBus:
             for _, method in inspect.getmembers(obj, inspect.ismethod):
                 prepared_type = getattr(method, _PREPARES, None)
                 if prepared_type is not None:
+                    if issubclass(prepared_type, Process):
+                        raise TypeError(f"{prepared_type.__name__} is a process: its steps prepare")
                     if prepared_type in self._preparers:
                         raise ValueError(f"{prepared_type.__name__} already has a preparation")
                     self._preparers[prepared_type] = method
@@ -215,6 +246,8 @@ class MessageBus:
         return result
 
     async def _handle(self, handler: Handler, message: Message[Any], actor: Actor) -> Any:
+        if isinstance(message, Process):
+            return await self._process(handler, message, actor)
         prepare = self._preparers.get(type(message))
         if prepare is None:
             return await self._run(handler, message, actor, None, None)
@@ -230,6 +263,18 @@ class MessageBus:
                         await undo()
                     except Exception:
                         log.warning("undoing the preparation of %s failed", message.name(), exc_info=True)
+            raise
+
+    async def _process(self, handler: Handler, message: Process[Any], actor: Actor) -> Any:
+        context = ProcessContext(actor, self)
+        try:
+            return await handler(message, context)
+        except BaseException:
+            for undo in reversed(context._undo):
+                try:
+                    await undo()
+                except Exception:
+                    log.warning("undoing a step of %s failed", message.name(), exc_info=True)
             raise
 
     async def _run(
@@ -250,9 +295,15 @@ class MessageBus:
         async with self._uow(read_only=not message.writes) as uow:
             # Whatever a user's command writes may refer to them (an author, an audit entry's
             # actor): their row is held first, as the lock order wants (``sono.application.uow``),
-            # so a concurrent erasure of the account waits or wins cleanly.
+            # so a concurrent erasure of the account waits or wins cleanly. A command that locks it
+            # for update (``locks_caller``) has it locked so at once: a hold upgraded later would
+            # let two of the caller's commands wait for each other.
             user_id = actor.user_id
-            if message.writes and user_id is not None and user_id not in await uow.users.hold([user_id]):
+            if (
+                message.writes
+                and user_id is not None
+                and user_id not in await uow.users.hold([user_id], exclusive=message.locks_caller)
+            ):
                 raise SessionEnded(CALLER_GONE)
             context = Context(actor, uow, prepared)
             try:

@@ -99,6 +99,9 @@ class Message(Generic[R]):
     writes: ClassVar[bool] = False
     unit_of_work: ClassVar[bool] = True
     """False: the bus opens no unit of work for it (a read answered by a fast port alone)."""
+    locks_caller: ClassVar[bool] = False
+    """True (a command): the bus locks the caller's row for update, not only holds it, so that the
+    caller's commands that lock it run one at a time (the upload quota's check and insert)."""
 
     @classmethod
     def name(cls) -> str:
@@ -115,3 +118,14 @@ class Command(Message[R]):
     """Changes something; the bus commits its unit of work when the handler returns."""
 
     writes: ClassVar[bool] = True
+
+
+class Process(Message[R]):
+    """Several steps, some of them outside any transaction (storing an object of up to 50 MB): the
+    bus opens no unit of work for it. Its handler gets a ``ProcessContext`` and sends each step
+    through the bus as the same actor (``ctx.send``: a command is its own unit of work, committed
+    when the step returns, its audience checked, the middleware around it), and says what undoes
+    the work of the steps done if a later one fails (``ctx.on_failure``)."""
+
+    writes: ClassVar[bool] = True
+    unit_of_work: ClassVar[bool] = False

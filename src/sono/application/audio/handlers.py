@@ -28,7 +28,7 @@ from sono.application.audio.messages import (
 from sono.application.audio.ports import AudioCatalog, AudioListCache, ListKey, NoAudioListCache, OwnedAudio
 from sono.application.audio.uploads import AudioUploads
 from sono.application.audio.visibility import ID_MAX, visible_audio
-from sono.application.bus import Context, handles
+from sono.application.bus import Context, ProcessContext, handles
 from sono.application.common import Page, Problems, audit
 from sono.application.gdpr.erasure import close_gaps
 from sono.application.media.service import MediaService
@@ -116,8 +116,9 @@ class AudioHandlers:
             raise PermissionDenied(problem)
 
     @handles(UploadAudio)
-    async def upload(self, query: UploadAudio, ctx: Context) -> AudioView:
-        stored = await self._uploads.upload_for(ctx.actor.id, query.file, query.details)
+    async def upload(self, process: UploadAudio, ctx: ProcessContext) -> AudioView:
+        """The caller's upload, through the steps of ``AudioUploads``."""
+        stored = await self._uploads.upload_for(ctx, ctx.actor.id, process.file, process.details)
         return await self._present.one(stored)
 
     @handles(GetUploadStats)

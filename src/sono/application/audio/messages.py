@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO, ClassVar
 
+from sono.application.audio.ports import OwnedAudio
 from sono.application.common import UNSET
 from sono.application.media.ports import ObjectInfo
-from sono.application.messages import Audience, Command, Query
+from sono.application.messages import Audience, Command, Process, Query
 from sono.domain.audio import AudioFile
 from sono.domain.users import UploadQuota, User
 
@@ -105,17 +106,55 @@ class CheckUploadQuota(Query[None]):
 
 
 @dataclass(frozen=True, slots=True)
-class UploadAudio(Query[AudioView]):
+class UploadAudio(Process[AudioView]):
     """Store a received file for the caller (content-checked, quota-bound, audited).
 
-    Sent as a query on purpose, as ``ImportAudio``: the upload stages its objects, stores them and
-    commits the row in short units of work of its own (the owner's row locked around the quota
-    check only), which a command's writing unit of work, held by the bus around the storing of up
-    to 50 MB, would block (on SQLite, one writer at a time) for as long."""
+    A process, as ``ImportAudio``: ``StageAudio`` (the quota checked, the objects' keys recorded
+    as pending, committed), the objects stored outside any transaction, then ``FileAudio`` (the
+    row inserted with the quota checked again under the owner's lock, committed); a failure after
+    the first step removes the stored objects and their records."""
 
     audience: ClassVar[Audience] = Audience.SIGNED_IN
     file: UploadedFile
     details: AudioDetails
+
+
+@dataclass(frozen=True, slots=True)
+class StagedAudio:
+    """The keys a staged upload stores its objects under (recorded as pending)."""
+
+    audio_key: str
+    cover_key: str | None
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return (self.audio_key, *([self.cover_key] if self.cover_key else []))
+
+
+@dataclass(frozen=True, slots=True)
+class StageAudio(Command[StagedAudio]):
+    """An upload's first step: refuse (403) when the owner's quota is full (``NotFound`` when
+    there is no such owner), else name the new objects (``audio_extension``; ``cover_extension``
+    when the file brings cover art) and record them as pending before they are written, so that a
+    crash before ``FileAudio`` leaves records that the jobs purge. The owner is the caller, or
+    anyone for an admin (the library import)."""
+
+    audience: ClassVar[Audience] = Audience.SIGNED_IN
+    owner_id: int
+    audio_extension: str
+    cover_extension: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FileAudio(Command[OwnedAudio]):
+    """An upload's last step, its staged objects stored: insert the row (and the library's read
+    model), with the owner's quota checked again while their row is locked (so concurrent uploads
+    cannot pass the limit together), forget the pending records, audit it. The owner is the
+    caller, or anyone for an admin."""
+
+    audience: ClassVar[Audience] = Audience.SIGNED_IN
+    locks_caller: ClassVar[bool] = True
+    audio: AudioFile
 
 
 @dataclass(frozen=True, slots=True)

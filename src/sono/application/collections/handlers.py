@@ -12,9 +12,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Hashable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, BinaryIO
+from typing import Any
 
-from sono.application.bus import Context, handles
+from sono.application.bus import Context, ProcessContext, handles
 from sono.application.collections.messages import (
     COLLECTION_NOT_FOUND,
     USER_NOT_FOUND,
@@ -23,6 +23,7 @@ from sono.application.collections.messages import (
     AddTracks,
     Archive,
     ArchiveEntry,
+    CheckCoverEditable,
     CollectionStats,
     CollectionSummary,
     CountCollections,
@@ -30,6 +31,7 @@ from sono.application.collections.messages import (
     DeleteCollection,
     DeleteUserCollections,
     EditCollection,
+    FileCollectionCover,
     GetCollection,
     GetCollectionArchive,
     GetCollectionStats,
@@ -44,6 +46,8 @@ from sono.application.collections.messages import (
     RemoveCollaborator,
     RemoveTrack,
     SetCollaboratorPermission,
+    SetCollectionCover,
+    StageCollectionCover,
     UpdateCollection,
 )
 from sono.application.collections.ports import (
@@ -66,10 +70,10 @@ from sono.application.collections.views import (
     whole,
 )
 from sono.application.common import CALLER_GONE, Page, audit
+from sono.application.media.messages import ForgetPendingObjects
 from sono.application.media.service import MediaService
-from sono.application.messages import Actor
 from sono.application.ports import Clock
-from sono.application.uow import UnitOfWork, UnitOfWorkFactory
+from sono.application.uow import UnitOfWork
 from sono.domain.access import Viewer
 from sono.domain.audio import AudioFile
 from sono.domain.collections import (
@@ -82,7 +86,7 @@ from sono.domain.collections import (
     shareable_by,
     track_filenames,
 )
-from sono.domain.errors import Conflict, FieldError, NotFound, SessionEnded, ValidationFailed
+from sono.domain.errors import Conflict, FieldError, NotFound, PermissionDenied, SessionEnded, ValidationFailed
 from sono.domain.gdpr import AuditEvent
 from sono.domain.media import COVERS, clean_filename, object_key
 from sono.domain.users import User
@@ -98,6 +102,7 @@ COLLABORATOR_NEEDS_USER = "Either user_id or username is required"
 SUMMARY_RECENT = 5
 
 CHANGED_MEANWHILE = "The collection changed meanwhile, please try again"
+NOT_A_COVER = "Not a cover of this collection"
 _CONSTRAINT_MESSAGES = {
     "uq_collection_tracks_collection_id_audio_file_id": TRACK_ALREADY_PRESENT,
     "uq_collaborators_collection_id_user_id": ALREADY_COLLABORATOR,
@@ -497,49 +502,62 @@ class CollectionHandlers:
 
 
 class CollectionCovers:
-    """Setting a collection's cover: not a message yet. The new object is recorded as pending in a
-    unit of work committed before it is written (``MediaService.stage``), so that a crash between
-    writing it and pointing the collection at it leaves no untracked object; a handler works in
-    the one unit of work the bus opened, so this waits for the bus to run such a step before it."""
+    """Setting a collection's cover, a process (``SetCollectionCover``) of steps sent through the
+    bus: the new object is recorded as pending in a unit of work committed before it is written,
+    so that a crash between writing it and pointing the collection at it leaves no untracked
+    object; a failure removes it and forgets its record."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, media: MediaService) -> None:
-        self._uow = uow
+    def __init__(self, clock: Clock, media: MediaService) -> None:
         self._clock = clock
         self._media = media
 
-    async def set_cover(self, actor: Actor, collection_id: int, image: BinaryIO) -> CollectionView:
-        """Re-encode the image, store it under a new public key (so its URL changes), point the
-        collection at it and remove the old cover. A failure leaves neither a new object nor a
-        changed collection behind. The caller's rights are checked before the image is decoded."""
-        viewer = actor.viewer
-        async with self._uow(read_only=True) as uow:
-            collection, _ = await _load(uow, viewer, collection_id, lock=False)
-            collection.check_editable(viewer)
-        processed = await self._media.process_image(image)
-        key = object_key(COVERS, collection_id, uuid.uuid4().hex, processed.extension)
-        await self._media.stage([key])
-        try:
-            await self._media.put_image(key, processed)
-            async with self._uow() as uow:
-                owner_id = await uow.collections.owner_of(collection_id)
-                held = await uow.users.hold({i for i in (actor.user_id, owner_id) if i is not None})
-                if actor.user_id is not None and actor.user_id not in held:
-                    raise SessionEnded(CALLER_GONE)
-                collection, _ = await _load(uow, viewer, collection_id)
-                collection.check_editable(viewer)
-                old_key, collection.cover_art_key = collection.cover_art_key, key
-                collection.updated_date = self._clock.now()
-                with _constraint_messages():
-                    await uow.collections.save(collection)
-                await self._media.settle(uow, [key])
-                if old_key:
-                    await self._media.release(uow, [old_key])
-                view = await _view(uow, viewer, collection)
-                await uow.commit()
-        except BaseException:
-            await self._media.discard([key])
-            raise
-        return view
+    @handles(SetCollectionCover)
+    async def set_cover(self, process: SetCollectionCover, ctx: ProcessContext) -> CollectionView:
+        await ctx.send(CheckCoverEditable(process.collection_id))  # before the image is decoded
+        processed = await self._media.process_image(process.image)
+        key = await ctx.send(StageCollectionCover(process.collection_id, processed.extension))
+
+        async def discard() -> None:
+            await self._media.delete([key])
+            await ctx.send(ForgetPendingObjects((key,)))
+
+        ctx.on_failure(discard)
+        await self._media.put_image(key, processed)
+        return await ctx.send(FileCollectionCover(process.collection_id, key))
+
+    @handles(CheckCoverEditable)
+    async def check_editable(self, query: CheckCoverEditable, ctx: Context) -> None:
+        viewer = ctx.actor.viewer
+        collection, _ = await _load(ctx.uow, viewer, query.collection_id, lock=False)
+        collection.check_editable(viewer)
+
+    @handles(StageCollectionCover)
+    async def stage(self, command: StageCollectionCover, ctx: Context) -> str:
+        viewer = ctx.actor.viewer
+        collection, _ = await _load(ctx.uow, viewer, command.collection_id, lock=False)
+        collection.check_editable(viewer)
+        key = object_key(COVERS, command.collection_id, uuid.uuid4().hex, command.extension)
+        await self._media.record_pending(ctx.uow, [key])
+        return key
+
+    @handles(FileCollectionCover)
+    async def file(self, command: FileCollectionCover, ctx: Context) -> CollectionView:
+        uow, viewer, collection_id = ctx.uow, ctx.actor.viewer, command.collection_id
+        if not command.key.startswith(object_key(COVERS, collection_id, "", "").removesuffix(".")):
+            raise PermissionDenied(NOT_A_COVER)
+        owner_id = await uow.collections.owner_of(collection_id) if known_id(collection_id) else None
+        if owner_id is not None:
+            await uow.users.hold([owner_id])  # the bus holds the caller's row first
+        collection, _ = await _load(uow, viewer, collection_id)
+        collection.check_editable(viewer)
+        old_key, collection.cover_art_key = collection.cover_art_key, command.key
+        collection.updated_date = self._clock.now()
+        with _constraint_messages():
+            await uow.collections.save(collection)
+        await self._media.settle(uow, [command.key])
+        if old_key:
+            await self._media.release(uow, [old_key])
+        return await _view(uow, viewer, collection)
 
 
 async def _load(uow: UnitOfWork, viewer: Viewer, collection_id: int, *, lock: bool = True) -> tuple[Collection, User]:

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, BinaryIO, ClassVar
 
 from sono.application.collections.ports import CollectionCounts
 from sono.application.collections.views import CollaboratorView, CollectionDetail, CollectionView, TrackView
 from sono.application.common import Page
-from sono.application.messages import Audience, Command, Query
+from sono.application.messages import Audience, Command, Process, Query
 from sono.domain.collections import CollectionType, Permission
 from sono.domain.users import User
 
@@ -172,6 +172,48 @@ class DeleteCollection(Command[None]):
 
     audience: ClassVar[Audience] = Audience.SIGNED_IN
     collection_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetCollectionCover(Process[CollectionView]):
+    """Re-encode the image, store it under a new public key (so its URL changes), point the
+    collection at it and remove the old cover (owner, editors and admins). A process: the caller's
+    rights are checked before the image is decoded (``CheckCoverEditable``), the new object is
+    recorded as pending (``StageCollectionCover``), stored outside any transaction, and filed
+    (``FileCollectionCover``); a failure leaves neither a new object nor a changed collection."""
+
+    audience: ClassVar[Audience] = Audience.SIGNED_IN
+    collection_id: int
+    image: BinaryIO
+
+
+@dataclass(frozen=True, slots=True)
+class CheckCoverEditable(Query[None]):
+    """Refuse (404 for who cannot see the collection, 403 for who may not edit it) before a new
+    cover is decoded."""
+
+    audience: ClassVar[Audience] = Audience.SIGNED_IN
+    collection_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class StageCollectionCover(Command[str]):
+    """A new cover's first step: the caller's rights checked, the new object named (its image's
+    ``extension``) and recorded as pending before it is written. Answers its key."""
+
+    audience: ClassVar[Audience] = Audience.SIGNED_IN
+    collection_id: int
+    extension: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileCollectionCover(Command[CollectionView]):
+    """A new cover's last step, its object stored under ``key`` (one of the collection's cover
+    keys): point the collection at it, forget its pending record, release the old cover."""
+
+    audience: ClassVar[Audience] = Audience.SIGNED_IN
+    collection_id: int
+    key: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from sono.application.audio.messages import UploadedFile
-from sono.application.messages import Audience, Query
+from sono.application.messages import Audience, Process, Query
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,15 +35,14 @@ class ImportedFile:
 
 
 @dataclass(frozen=True, slots=True)
-class ImportAudio(Query[ImportedFile]):
+class ImportAudio(Process[ImportedFile]):
     """Import one received file for the owner through the upload use case (``is_public`` as the
     upload form's); ``dry_run`` decides its format and title from its content and tags and stores
     nothing. Refusals are the upload's: ``UnsupportedMedia`` (not audio), ``PermissionDenied``
     (the upload limit), ``NotFound`` (no such owner).
 
-    Sent as a query on purpose, as ``ProcessPendingDeletions``: the upload stages, stores and
-    commits in units of work of its own (the owner's row locked around the quota check), which a
-    command's writing unit of work, held by the bus around the handler, would wait for."""
+    A process, as ``UploadAudio``: its steps (``StageAudio``, the storing, ``FileAudio``) are sent
+    through the bus as the operator, each command in its own unit of work."""
 
     audience: ClassVar[Audience] = Audience.ADMIN
     owner_id: int

@@ -169,6 +169,18 @@ class MediaService:
                 await uow.pending_objects.add(key, now)
             await uow.commit()
 
+    async def record_pending(self, uow: UnitOfWork, keys: Sequence[str]) -> None:
+        """In a process's staging step (its own unit of work, committed before the objects are
+        written): record ``keys`` as pending."""
+        now = self._clock.now()
+        for key in keys:
+            await uow.pending_objects.add(key, now)
+
+    async def delete(self, keys: Sequence[str]) -> None:
+        """Remove objects whose row was never committed (a process's undo, before it forgets their
+        pending records in a step of its own)."""
+        await delete_objects(self._storage, keys)
+
     async def settle(self, uow: UnitOfWork, keys: Sequence[str]) -> None:
         """In the unit of work that commits the rows pointing at ``keys``: they are no orphans."""
         await uow.pending_objects.forget(keys)

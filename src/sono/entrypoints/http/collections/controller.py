@@ -38,6 +38,7 @@ from sono.application.collections.messages import (
     RemoveCollaborator,
     RemoveTrack,
     SetCollaboratorPermission,
+    SetCollectionCover,
     UpdateCollection,
 )
 from sono.domain.collections import CollectionType
@@ -243,7 +244,7 @@ class CollectionsController(Controller):
         async with receive_upload(
             request, max_bytes=IMAGE_MAX_BYTES, too_large=IMAGE_TOO_LARGE, spool_dir=container.settings.upload_dir
         ) as upload:
-            view = await container.collection_covers.set_cover(actor, collection_id, upload.file)
+            view = await bus(SetCollectionCover(collection_id, upload.file), actor)
         return await Presenter(container.media, annotator(bus, actor)).detail(view)
 
     @get(
