@@ -180,6 +180,7 @@ class ListMyAudio(Query[AudioList]):
 class ListPublicAudio(Query[AudioList]):
     """Public files of active owners, newest first: the same answer for every caller."""
 
+    unit_of_work: ClassVar[bool] = False  # read from the catalog alone
     skip: int = 0
     limit: int = 100
 

@@ -76,6 +76,7 @@ class ListCollections(Query[Page[CollectionView]]):
     """Anonymous callers, or ``public_only``: public collections; a signed-in caller: their own,
     those shared with them and the public ones. Newest first."""
 
+    unit_of_work: ClassVar[bool] = False  # read from the catalog alone
     public_only: bool = False
     collection_type: CollectionType | None = None
     skip: int = 0
@@ -86,6 +87,7 @@ class ListCollections(Query[Page[CollectionView]]):
 class ListPublicCollections(Query[Page[CollectionView]]):
     """Public collections of one type, newest first."""
 
+    unit_of_work: ClassVar[bool] = False  # read from the catalog alone
     collection_type: CollectionType
     skip: int = 0
     limit: int = 100
@@ -93,6 +95,7 @@ class ListPublicCollections(Query[Page[CollectionView]]):
 
 @dataclass(frozen=True, slots=True)
 class ListOwnCollections(Query[Page[CollectionView]]):
+    unit_of_work: ClassVar[bool] = False  # read from the catalog alone
     audience: ClassVar[Audience] = Audience.SIGNED_IN
     skip: int = 0
     limit: int = 100
@@ -102,6 +105,7 @@ class ListOwnCollections(Query[Page[CollectionView]]):
 class ListSharedCollections(Query[Page[CollectionView]]):
     """Collections the caller collaborates on (of active owners), newest first."""
 
+    unit_of_work: ClassVar[bool] = False  # read from the catalog alone
     audience: ClassVar[Audience] = Audience.SIGNED_IN
     skip: int = 0
     limit: int = 100
@@ -118,6 +122,7 @@ class GetCollectionStats(Query[CollectionStats]):
 class GetCollection(Query[CollectionDetail]):
     """A collection with its tracks, and the URLs of what it shows."""
 
+    unit_of_work: ClassVar[bool] = False  # read from the catalog alone
     collection_id: int
 
 
