@@ -10,9 +10,6 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from sono.adapters.memory.catalog import FakeAudioCatalog, FakeCollectionCatalog
-from sono.adapters.memory.repositories import FakeDatabase
-from sono.adapters.memory.uow import FakeUnitOfWorkFactory
 from sono.adapters.sqlalchemy import migrate
 from sono.adapters.sqlalchemy.catalog import SqlAudioCatalog
 from sono.adapters.sqlalchemy.collection_catalog import SqlCollectionCatalog
@@ -22,6 +19,9 @@ from sono.adapters.sqlalchemy.uow import SqlUnitOfWorkFactory
 from sono.application.audio.ports import AudioCatalog
 from sono.application.collections.ports import CollectionCatalog
 from sono.application.uow import UnitOfWorkFactory
+from tests.fakes.catalog import FakeAudioCatalog, FakeCollectionCatalog
+from tests.fakes.repositories import FakeDatabase
+from tests.fakes.uow import FakeUnitOfWorkFactory
 
 
 @pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -9,8 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sono.adapters.memory.annotations import FakeSongAnnotations
-from sono.adapters.memory.uow import FakeUnitOfWorkFactory
 from sono.adapters.sqlalchemy.annotation_reads import SqlSongAnnotations
 from sono.adapters.sqlalchemy.reads import reads_for
 from sono.application.annotations.ports import SongAnnotations
@@ -18,6 +16,8 @@ from sono.application.uow import UnitOfWorkFactory
 from sono.domain.annotations import PlayCount, SongAnnotation, Star, StarKind
 from sono.domain.audio import AudioFile
 from sono.domain.users import User
+from tests.fakes.annotations import FakeSongAnnotations
+from tests.fakes.uow import FakeUnitOfWorkFactory
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(minutes=5)

@@ -9,8 +9,6 @@ from typing import Any
 
 import pytest
 
-from sono.adapters.memory.catalog import FakeAudioCatalog
-from sono.adapters.memory.uow import FakeUnitOfWorkFactory
 from sono.adapters.sqlalchemy.catalog import SqlAudioCatalog
 from sono.adapters.sqlalchemy.reads import reads_for
 from sono.application.audio.ports import AudioCatalog, OwnedAudio
@@ -18,6 +16,8 @@ from sono.application.common import Page
 from sono.application.uow import UnitOfWorkFactory
 from sono.domain.audio import AudioFile, SameContent
 from sono.domain.users import User
+from tests.fakes.catalog import FakeAudioCatalog
+from tests.fakes.uow import FakeUnitOfWorkFactory
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 

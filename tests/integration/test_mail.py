@@ -23,8 +23,8 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from sono.adapters.mail import EmailMessage, build_message
 from sono.adapters.mail.outbox import OutboxMailer
 from sono.adapters.mail.smtp import SmtpMailer
-from sono.adapters.memory.mailer import InMemoryMailer
 from sono.domain.errors import DeliveryFailed
+from tests.fakes.mailer import InMemoryMailer
 
 SENDER = "Sono <no-reply@sono.test>"
 MESSAGE = EmailMessage(

@@ -14,7 +14,6 @@ import pytest
 from PIL import Image
 
 from sono.adapters.media import ContentInspector
-from sono.adapters.memory.media import FakeMediaInspector
 from sono.domain.errors import PayloadTooLarge, UnsupportedMedia
 from sono.domain.media import (
     AUDIO_UNSUPPORTED,
@@ -24,6 +23,7 @@ from sono.domain.media import (
     IMAGE_UNSUPPORTED,
     ProcessedImage,
 )
+from tests.fakes.media import FakeMediaInspector
 from tests.fixtures import media
 
 inspector = ContentInspector()

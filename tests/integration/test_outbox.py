@@ -10,13 +10,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sono.adapters.memory.security import FakeClock
 from sono.application.bus import Context, MessageBus
 from sono.application.common import audit
 from sono.application.events import EventDelivery, Outbox, OutboxEntry, reacts_to
 from sono.application.uow import UnitOfWorkFactory
 from sono.domain.events import Event
 from sono.domain.gdpr import AuditEvent, AuditFilter
+from tests.fakes.security import FakeClock
 
 NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
 LEASE = NOW + timedelta(minutes=5)

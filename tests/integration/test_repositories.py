@@ -11,8 +11,6 @@ from typing import Any
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from sono.adapters.memory.repositories import ForeignKeyViolation
-from sono.adapters.memory.uow import FakeUnitOfWorkFactory
 from sono.adapters.sqlalchemy import migrate
 from sono.adapters.sqlalchemy.engine import create_engine, ping
 from sono.adapters.sqlalchemy.uow import SqlUnitOfWorkFactory
@@ -25,6 +23,8 @@ from sono.domain.gdpr import AuditEntry, Consent, DeletionRequest, DeletionStatu
 from sono.domain.maintenance import DEFAULT_MESSAGE, MaintenanceState
 from sono.domain.sessions import PasswordResetToken, RefreshFamily
 from sono.domain.users import User
+from tests.fakes.repositories import ForeignKeyViolation
+from tests.fakes.uow import FakeUnitOfWorkFactory
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)

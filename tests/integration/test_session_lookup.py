@@ -7,8 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sono.adapters.memory.sessions import FakeSessionLookup
-from sono.adapters.memory.uow import FakeUnitOfWorkFactory
 from sono.adapters.sqlalchemy import migrate
 from sono.adapters.sqlalchemy.engine import create_engine
 from sono.adapters.sqlalchemy.sessions import session_lookup_for
@@ -17,6 +15,8 @@ from sono.application.accounts.ports import SessionLookup
 from sono.application.uow import UnitOfWorkFactory
 from sono.domain.sessions import RefreshFamily
 from sono.domain.users import User
+from tests.fakes.sessions import FakeSessionLookup
+from tests.fakes.uow import FakeUnitOfWorkFactory
 
 CREATED = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
 

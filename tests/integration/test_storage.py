@@ -18,7 +18,6 @@ from pathlib import Path
 import aioboto3
 import pytest
 
-from sono.adapters.memory.storage import InMemoryStorage
 from sono.adapters.storage import CHUNK_SIZE, InvalidKey, RangeNotSatisfiable
 from sono.adapters.storage import s3 as s3_module
 from sono.adapters.storage.local import LocalStorage
@@ -26,6 +25,7 @@ from sono.adapters.storage.s3 import S3Storage
 from sono.adapters.storage.signing import HmacUrlSigner, derive_media_signing_key, verify_media_signature
 from sono.application.media.ports import ObjectChunks, ObjectStorage
 from sono.domain.errors import BadRequest, NotFound, ServiceUnavailable
+from tests.fakes.storage import InMemoryStorage
 
 MiB = 1024 * 1024
 SIGNING_KEY = derive_media_signing_key("test-secret-" * 4)

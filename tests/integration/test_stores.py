@@ -15,7 +15,6 @@ import pytest
 import redis.asyncio as aioredis
 import redis.exceptions
 
-from sono.adapters.memory.security import FakeClock
 from sono.adapters.sqlalchemy.engine import create_engine
 from sono.adapters.sqlalchemy.migrate import upgrade
 from sono.adapters.sqlalchemy.uow import SqlUnitOfWorkFactory
@@ -26,6 +25,7 @@ from sono.application.messages import Actor
 from sono.bootstrap import Container, build_container
 from sono.config import load_settings
 from sono.domain.maintenance import DEFAULT_MESSAGE, MaintenanceState
+from tests.fakes.security import FakeClock
 from tests.integration.tcp_proxy import TcpProxy
 
 UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
@@ -229,7 +229,7 @@ class _StubUnitOfWorkFactory:
 def uow_factory() -> Any:
     """The shared in-memory fake when it exists, else the stand-in above."""
     try:
-        from sono.adapters.memory.uow import FakeUnitOfWorkFactory
+        from tests.fakes.uow import FakeUnitOfWorkFactory
     except ImportError:
         return _StubUnitOfWorkFactory()
     return FakeUnitOfWorkFactory()

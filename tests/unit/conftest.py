@@ -11,15 +11,6 @@ from typing import TypeVar
 import pytest
 
 from sono.adapters.mail.notifier import EmailNotifier
-from sono.adapters.memory.annotations import FakeSongAnnotations
-from sono.adapters.memory.catalog import FakeAudioCatalog, FakeCollectionCatalog
-from sono.adapters.memory.mailer import InMemoryMailer
-from sono.adapters.memory.media import FakeMediaInspector
-from sono.adapters.memory.security import FakeClock, FakePasswordHasher
-from sono.adapters.memory.sessions import FakeSessionLookup
-from sono.adapters.memory.storage import InMemoryStorage
-from sono.adapters.memory.stores import FakeMaintenanceStore, FakeRateLimiter, FakeTemporaryFiles
-from sono.adapters.memory.uow import FakeUnitOfWorkFactory
 from sono.adapters.security.tokens import JwtTokenIssuer
 from sono.adapters.storage.signing import HmacUrlSigner
 from sono.application import context
@@ -30,6 +21,15 @@ from sono.bootstrap import Container, Ports
 from sono.config import load_settings
 from sono.domain.errors import BadRequest
 from sono.domain.users import User
+from tests.fakes.annotations import FakeSongAnnotations
+from tests.fakes.catalog import FakeAudioCatalog, FakeCollectionCatalog
+from tests.fakes.mailer import InMemoryMailer
+from tests.fakes.media import FakeMediaInspector
+from tests.fakes.security import FakeClock, FakePasswordHasher
+from tests.fakes.sessions import FakeSessionLookup
+from tests.fakes.storage import InMemoryStorage
+from tests.fakes.stores import FakeMaintenanceStore, FakeRateLimiter, FakeTemporaryFiles
+from tests.fakes.uow import FakeUnitOfWorkFactory
 
 PASSWORD = "Str0ng!Passw0rd"
 R = TypeVar("R")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from sono.adapters.memory.security import FakeClock
 from sono.application import context
 from sono.application.accounts.messages import Authenticate, StartSession
 from sono.application.admin.messages import (
@@ -28,6 +27,7 @@ from sono.domain.audio import AudioFile
 from sono.domain.errors import BadRequest, NotAuthenticated, NotFound, PermissionDenied, SessionEnded, ValidationFailed
 from sono.domain.gdpr import AuditEvent, DeletionType
 from sono.domain.users import User
+from tests.fakes.security import FakeClock
 from tests.unit.conftest import World, make_world
 
 

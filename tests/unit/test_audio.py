@@ -10,9 +10,6 @@ from datetime import timedelta
 
 import pytest
 
-from sono.adapters.memory.media import FAKE_AUDIO, FAKE_IMAGE
-from sono.adapters.memory.repositories.audio import FakeAudioFileRepository
-from sono.adapters.memory.stores import FakeTemporaryFiles
 from sono.application.audio.messages import (
     AudioDetails,
     AudioView,
@@ -37,6 +34,9 @@ from sono.domain.errors import NotFound, PermissionDenied, ServiceUnavailable, U
 from sono.domain.gdpr import AuditEvent
 from sono.domain.media import AudioTags
 from sono.domain.users import User
+from tests.fakes.media import FAKE_AUDIO, FAKE_IMAGE
+from tests.fakes.repositories.audio import FakeAudioFileRepository
+from tests.fakes.stores import FakeTemporaryFiles
 from tests.unit.conftest import World
 
 KEY = re.compile(r"audio/(\d+)/([0-9a-f]{32})\.(mp3|webp)")

@@ -10,7 +10,6 @@ import pytest
 
 from sono.adapters.audio_lists import MemoryAudioListCache
 from sono.adapters.media.url_cache import MemorySignedUrlCache
-from sono.adapters.memory.media import FAKE_AUDIO
 from sono.application import context
 from sono.application.audio.messages import (
     AudioDetails,
@@ -32,6 +31,7 @@ from sono.application.messages import ANONYMOUS, Actor
 from sono.bootstrap import Container
 from sono.domain.errors import NotAuthenticated, NotFound, PermissionDenied, ServiceUnavailable
 from sono.domain.gdpr import AuditEvent
+from tests.fakes.media import FAKE_AUDIO
 from tests.unit.conftest import World
 from tests.unit.test_metrics import RecordingMetrics
 

@@ -8,8 +8,6 @@ from typing import Any, ClassVar
 
 import pytest
 
-from sono.adapters.memory.security import FakeClock
-from sono.adapters.memory.uow import FakeUnitOfWorkFactory
 from sono.application import context
 from sono.application.bus import Call, Context, MessageBus, handles
 from sono.application.common import audit
@@ -17,6 +15,8 @@ from sono.application.messages import ANONYMOUS, Actor, Audience, Command, Messa
 from sono.domain.errors import NotAuthenticated, NotFound, PermissionDenied, SessionEnded
 from sono.domain.gdpr import AuditEvent
 from sono.domain.users import User
+from tests.fakes.security import FakeClock
+from tests.fakes.uow import FakeUnitOfWorkFactory
 from tests.unit.conftest import World
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -9,13 +9,13 @@ from typing import ClassVar
 
 import pytest
 
-from sono.adapters.memory.security import FakeClock
-from sono.adapters.memory.uow import FakeUnitOfWorkFactory
 from sono.application.bus import Context, MessageBus, Preparation, handles, prepares
 from sono.application.common import audit
 from sono.application.messages import ANONYMOUS, Actor, Audience, Command, Query
 from sono.domain.errors import BadRequest, DeliveryFailed, NotAuthenticated, PermissionDenied
 from sono.domain.gdpr import AuditEvent
+from tests.fakes.security import FakeClock
+from tests.fakes.uow import FakeUnitOfWorkFactory
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

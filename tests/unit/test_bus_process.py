@@ -10,15 +10,15 @@ from typing import Any, ClassVar, Self
 
 import pytest
 
-from sono.adapters.memory.repositories.accounts import FakeUserRepository
-from sono.adapters.memory.security import FakeClock
-from sono.adapters.memory.uow import FakeUnitOfWork, FakeUnitOfWorkFactory
 from sono.application.bus import Call, Context, MessageBus, Preparation, ProcessContext, handles, prepares
 from sono.application.common import audit
 from sono.application.messages import Actor, Audience, Command, Message, Process, Query
 from sono.domain.errors import BadRequest, PermissionDenied
 from sono.domain.gdpr import AuditEvent
 from sono.domain.users import User
+from tests.fakes.repositories.accounts import FakeUserRepository
+from tests.fakes.security import FakeClock
+from tests.fakes.uow import FakeUnitOfWork, FakeUnitOfWorkFactory
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 OPERATOR = Actor.operator()

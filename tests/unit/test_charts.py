@@ -9,7 +9,6 @@ from decimal import Decimal
 import pytest
 
 from sono.adapters.charts.html import KworbPageParser
-from sono.adapters.memory.charts import FakePageSource, InMemoryCharts
 from sono.application.charts import NOT_CONFIGURED, ChartImporter, ChartSnapshot, ChartSources, ChartsService
 from sono.domain.charts import (
     ChartImportFailed,
@@ -21,6 +20,7 @@ from sono.domain.charts import (
     split_artist_and_title,
 )
 from sono.domain.errors import FieldError, ServiceUnavailable, ValidationFailed
+from tests.fakes.charts import FakePageSource, InMemoryCharts
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 

@@ -12,11 +12,11 @@ from datetime import UTC, datetime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sono.adapters.memory.security import FakeClock
 from sono.application.collections.messages import NewCollection
 from sono.application.common import Principal
 from sono.domain.audio import AudioFile
 from sono.domain.errors import Conflict, NotFound, ValidationFailed
+from tests.fakes.security import FakeClock
 from tests.unit.collections_bus import Collections
 from tests.unit.conftest import World, make_world
 

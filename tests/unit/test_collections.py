@@ -11,8 +11,6 @@ import msgspec
 import pytest
 
 from sono.adapters.collection_details import MemoryCollectionDetails, approximate_bytes
-from sono.adapters.memory.catalog import FakeCollectionCatalog
-from sono.adapters.memory.media import FAKE_IMAGE
 from sono.application.bus import MessageBus
 from sono.application.collections.archive import zip_stream
 from sono.application.collections.handlers import CollectionHandlers, _constraint_messages
@@ -53,6 +51,8 @@ from sono.domain.errors import (
 from sono.domain.gdpr import AuditEvent
 from sono.domain.users import User
 from sono.entrypoints.http.collections.schemas import Presenter, detail_out
+from tests.fakes.catalog import FakeCollectionCatalog
+from tests.fakes.media import FAKE_IMAGE
 from tests.unit.collections_bus import CollectionAdmin, Collections
 from tests.unit.conftest import World
 

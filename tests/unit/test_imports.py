@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from sono.adapters.memory.media import FAKE_AUDIO
 from sono.application.audio.messages import UploadedFile
 from sono.application.imports.messages import FindImported, ImportAudio
 from sono.application.messages import Actor
 from sono.domain.errors import PermissionDenied, UnsupportedMedia
+from tests.fakes.media import FAKE_AUDIO
 from tests.unit.conftest import World
 
 OPERATOR = Actor.operator()

@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import pytest
 
-from sono.adapters.memory.media import FAKE_IMAGE
 from sono.application.annotations.messages import RecordPlays
 from sono.application.audio.messages import DeleteAudio, UpdateAudio
 from sono.application.collections.ports import Listing, Scope
@@ -52,6 +51,7 @@ from sono.domain.library import (
     visible_songs,
 )
 from sono.domain.media import AudioTags
+from tests.fakes.media import FAKE_IMAGE
 from tests.unit.conftest import World
 from tests.unit.test_audio import signed_in, upload
 

@@ -16,8 +16,6 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from sono.adapters.media.image_cache import MemoryImageCache
-from sono.adapters.memory.security import FakeClock
-from sono.adapters.memory.uow import FakeUnitOfWorkFactory
 from sono.adapters.metrics.prometheus import PrometheusMetrics, forget_dead_processes, prepare_multiprocess_dir
 from sono.adapters.stores.maintenance import DatabaseMaintenanceStore
 from sono.application.accounts.messages import Login, Register
@@ -38,6 +36,8 @@ from sono.domain.errors import (
 from sono.domain.maintenance import MaintenanceState
 from sono.domain.media import FILE_EMPTY, ProcessedImage
 from sono.entrypoints.http.uploads import refusal_reason
+from tests.fakes.security import FakeClock
+from tests.fakes.uow import FakeUnitOfWorkFactory
 from tests.unit.conftest import World, make_world
 
 

@@ -12,8 +12,6 @@ from typing import ClassVar
 
 import pytest
 
-from sono.adapters.memory.security import FakeClock
-from sono.adapters.memory.uow import FakeUnitOfWorkFactory
 from sono.application.accounts.messages import SetProfilePicture
 from sono.application.bus import Context, MessageBus, Traced, handles
 from sono.application.common import audit
@@ -31,6 +29,8 @@ from sono.application.messages import Actor, Audience, Command, Query, Via
 from sono.domain.errors import NotFound, ServiceUnavailable
 from sono.domain.events import Event, ObjectsReleased
 from sono.domain.gdpr import AuditEvent
+from tests.fakes.security import FakeClock
+from tests.fakes.uow import FakeUnitOfWorkFactory
 from tests.unit.conftest import World
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -7,12 +7,12 @@ import pytest
 
 from sono.adapters.mail import EmailMessage
 from sono.adapters.mail.notifier import EmailNotifier
-from sono.adapters.memory.mailer import InMemoryMailer
-from sono.adapters.memory.security import FakeClock
 from sono.application.accounts.messages import ForgotPassword
 from sono.application.accounts.password_reset import PasswordResetHandlers
 from sono.application.bus import MessageBus
 from sono.application.messages import ANONYMOUS
+from tests.fakes.mailer import InMemoryMailer
+from tests.fakes.security import FakeClock
 from tests.unit.conftest import World
 
 FLOOR = 0.05

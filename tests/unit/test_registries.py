@@ -7,12 +7,12 @@ import typing
 import pytest
 from litestar import Litestar, get
 
-from sono.adapters.memory.repositories import REPOSITORIES as FAKE_REPOSITORIES
-from sono.adapters.memory.uow import FakeUnitOfWorkFactory
 from sono.adapters.sqlalchemy.repositories import REPOSITORIES as SQL_REPOSITORIES
 from sono.application.uow import Repositories
 from sono.entrypoints.http.app import check_access_declared
 from sono.entrypoints.http.security import DEPENDENCIES, Caller, signed_in
+from tests.fakes.repositories import REPOSITORIES as FAKE_REPOSITORIES
+from tests.fakes.uow import FakeUnitOfWorkFactory
 
 
 def test_every_repository_of_the_unit_of_work_has_one_implementation_per_backend() -> None:

@@ -16,14 +16,14 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from sono.adapters.clock import SystemClock
-from sono.adapters.memory.security import FakeClock, FakePasswordHasher
-from sono.adapters.memory.stores import FakeMaintenanceStore, FakeRateLimiter
 from sono.adapters.security.rsa_keys import RsaPasswordDecryptor, encrypt_password
 from sono.adapters.security.tokens import JwtTokenIssuer
 from sono.adapters.stores.rate_limit import MemoryRateLimiter
 from sono.application.accounts.ports import AccessClaims, RefreshClaims
 from sono.domain.errors import BadRequest, NotAuthenticated
 from sono.domain.maintenance import MaintenanceState
+from tests.fakes.security import FakeClock, FakePasswordHasher
+from tests.fakes.stores import FakeMaintenanceStore, FakeRateLimiter
 
 ACCESS_SECRET = "access-secret-" + "a" * 40
 REFRESH_SECRET = "refresh-secret-" + "b" * 40

@@ -13,11 +13,11 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from sono.adapters.memory.security import FakeClock
 from sono.application.accounts.messages import Authenticate, Login, Logout, Refresh
 from sono.application.accounts.sessions import TokenPair
 from sono.application.common import PasswordInput
 from sono.domain.errors import NotAuthenticated
+from tests.fakes.security import FakeClock
 from tests.unit.conftest import PASSWORD, World, make_world
 
 GRACE_SECONDS = 60

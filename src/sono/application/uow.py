@@ -3,7 +3,7 @@
 ``Repositories`` is the one registry of repositories: a feature adds its repository here (one
 line) and implements it once per backend, registering the implementation with that backend's
 ``@repository("name")`` decorator (``sono.adapters.sqlalchemy.repositories``,
-``sono.adapters.memory.repositories``). The units of work build repositories from those registries;
+``tests.fakes.repositories``). The units of work build repositories from those registries;
 a test checks that every name here has an implementation on every backend.
 
 Repositories return domain objects whose attribute changes are saved when the unit of work

@@ -16,12 +16,12 @@ import pytest
 from saq import Queue
 
 from sono.adapters.jobs.saq_engine import QUEUE_NAME, cron_every
-from sono.adapters.memory.security import FakeClock
 from sono.application.bus import MessageBus
 from sono.application.events import EventDelivery, Outbox
 from sono.config import ConfigError, load_settings
 from sono.domain.gdpr import AuditFilter
 from sono.entrypoints.worker import saq_worker
+from tests.fakes.security import FakeClock
 from tests.fixtures.media import png_bytes
 from tests.integration.api.conftest import Api, MakeApi
 from tests.integration.saq_support import Ticked, Ticks

@@ -115,8 +115,8 @@ async def test_the_accounts_a_player_reads(world: World) -> None:
 
 async def test_resized_images_are_cached_by_object_and_size(world: World) -> None:
     from sono.adapters.media.image_cache import MemoryImageCache
-    from sono.adapters.memory.media import FAKE_IMAGE
     from sono.application.media.service import MediaService
+    from tests.fakes.media import FAKE_IMAGE
 
     await world.storage.put_bytes("covers/1/a.webp", FAKE_IMAGE + b"x" * 100, "image/webp")
     cache = MemoryImageCache(max_bytes=250)

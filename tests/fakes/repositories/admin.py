@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sono.adapters.memory.repositories.base import FakeRepository, contains, newest, page, repository
 from sono.application.admin.ports import CatalogueStats, Usage
 from sono.application.common import Page
 from sono.domain.collections import CollectionType
 from sono.domain.users import User
+from tests.fakes.repositories.base import FakeRepository, contains, newest, page, repository
 
 
 @repository("admin_queries")

@@ -6,7 +6,7 @@ registers itself (no list here to edit)."""
 import importlib
 import pkgutil
 
-from sono.adapters.memory.repositories.base import (
+from tests.fakes.repositories.base import (
     REPOSITORIES,
     FakeDatabase,
     FakeSession,

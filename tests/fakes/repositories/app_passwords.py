@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from operator import attrgetter
 
-from sono.adapters.memory.repositories.base import FakeRepository, newest, repository
 from sono.domain.app_passwords import AppPassword, UseDue
 from sono.domain.users import User, normalize_username
+from tests.fakes.repositories.base import FakeRepository, newest, repository
 
 
 @repository("app_passwords")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from operator import attrgetter
 
-from sono.adapters.memory.repositories.base import FakeRepository, Where, newest, page, repository
 from sono.application.audio.ports import OwnedAudio
 from sono.application.common import Page
 from sono.domain.audio import AudioFile, SameContent
+from tests.fakes.repositories.base import FakeRepository, Where, newest, page, repository
 
 
 @repository("audio_files")

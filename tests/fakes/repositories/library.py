@@ -6,13 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sono.adapters.memory.repositories.base import (
-    FakeRepository,
-    LibraryAlbumRow,
-    LibraryArtistRow,
-    LibrarySongRow,
-    repository,
-)
 from sono.application.common import Page
 from sono.application.library.messages import AlbumView, ArtistView, CoverArt, GenreView, SongView
 from sono.application.library.ports import AlbumFilter
@@ -29,6 +22,13 @@ from sono.domain.library import (
     most_common,
     search_text,
     shuffle_key,
+)
+from tests.fakes.repositories.base import (
+    FakeRepository,
+    LibraryAlbumRow,
+    LibraryArtistRow,
+    LibrarySongRow,
+    repository,
 )
 
 _LAST = 10**9  # sorts a missing track number or year after every real one

@@ -5,9 +5,9 @@ from __future__ import annotations
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
-from sono.adapters.memory.repositories import REPOSITORIES, FakeDatabase, FakeSession
 from sono.application.uow import Repositories, UnitOfWork, UnitOfWorkFactory
 from sono.domain.errors import Conflict
+from tests.fakes.repositories import REPOSITORIES, FakeDatabase, FakeSession
 
 
 class FakeUnitOfWork(Repositories):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, fields
 
-from sono.adapters.memory.repositories.base import FakeRepository, MaintenanceRow, repository
 from sono.domain.maintenance import MaintenanceState
+from tests.fakes.repositories.base import FakeRepository, MaintenanceRow, repository
 
 
 @repository("maintenance")

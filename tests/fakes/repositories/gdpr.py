@@ -6,9 +6,9 @@ from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
-from sono.adapters.memory.repositories.base import FakeRepository, newest, page, repository
 from sono.application.common import Page
 from sono.domain.gdpr import AuditEntry, AuditFilter, Consent, DeletionRequest
+from tests.fakes.repositories.base import FakeRepository, newest, page, repository
 
 
 @repository("consents")

@@ -7,10 +7,10 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from operator import attrgetter
 
-from sono.adapters.memory.repositories.base import FakeDatabase, FakeRepository, newest, repository
 from sono.application.collections.ports import CollectionCounts, Listed, TrackTotals
 from sono.domain.collections import Collaborator, Collection, CollectionTrack, CollectionType
 from sono.domain.users import User
+from tests.fakes.repositories.base import FakeDatabase, FakeRepository, newest, repository
 
 
 @repository("collections")

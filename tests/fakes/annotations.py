@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sono.adapters.memory.repositories import FakeDatabase
 from sono.domain.annotations import SongAnnotation, StarKind
+from tests.fakes.repositories import FakeDatabase
 
 
 class FakeSongAnnotations:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sono.adapters.memory.repositories.base import FakeRepository, contains, page, repository
 from sono.application.common import Page
 from sono.domain.sessions import PasswordResetToken, RefreshFamily
 from sono.domain.users import User, normalize_email, normalize_username
+from tests.fakes.repositories.base import FakeRepository, contains, page, repository
 
 
 @repository("users")

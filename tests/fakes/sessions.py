@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sono.adapters.memory.repositories import FakeDatabase
 from sono.domain.users import User, normalize_email, normalize_username
+from tests.fakes.repositories import FakeDatabase
 
 
 class FakeSessionLookup:

@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sono.adapters.memory.repositories import FakeDatabase
-from sono.adapters.memory.repositories.base import newest, page
-from sono.adapters.memory.repositories.collections import listed
 from sono.application.audio.ports import OwnedAudio
 from sono.application.collections.ports import Listed, Listing, Shown
 from sono.application.common import Page
 from sono.domain.audio import AudioFile
 from sono.domain.collections import Collection
 from sono.domain.library import LISTED_PUBLICLY, CollectionFacts, SongFacts
+from tests.fakes.repositories import FakeDatabase
+from tests.fakes.repositories.base import newest, page
+from tests.fakes.repositories.collections import listed
 
 
 class FakeAudioCatalog:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from operator import attrgetter
 
-from sono.adapters.memory.repositories.base import FakeRepository, newest, page, repository
 from sono.application.common import Page
 from sono.domain.announcements import Announcement
 from sono.domain.users import User
+from tests.fakes.repositories.base import FakeRepository, newest, page, repository
 
 
 @repository("announcements")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sono.adapters.memory.repositories.base import FakeRepository, PlayCountRow, StarRow, repository
 from sono.domain.annotations import PlayCount, Star, StarKind, after_listen, newest_stars_first
+from tests.fakes.repositories.base import FakeRepository, PlayCountRow, StarRow, repository
 
 
 @repository("annotations")

@@ -6,8 +6,8 @@ import copy
 from collections.abc import Sequence
 from datetime import datetime
 
-from sono.adapters.memory.repositories.base import FakeRepository, repository
 from sono.application.events import OutboxEntry, OutboxStats
+from tests.fakes.repositories.base import FakeRepository, repository
 
 
 @repository("outbox")

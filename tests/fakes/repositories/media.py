@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from operator import attrgetter
 
-from sono.adapters.memory.repositories.base import FakeRepository, PendingObject, repository
+from tests.fakes.repositories.base import FakeRepository, PendingObject, repository
 
 
 @repository("pending_objects")
