@@ -1,6 +1,7 @@
 """Who may call a route, declared where the route is: ``guards=[signed_in]`` or
 ``guards=[admin_only]`` on a controller or a handler. Routes without a guard serve anonymous
-callers too; they read the caller, if any, through the ``viewer`` dependency.
+callers too; they send their messages as the ``actor`` dependency (the caller, if any, or
+anonymous).
 
 A guard authenticates the bearer token once per request and keeps the principal on the scope;
 the ``principal`` dependency hands it to the handler (and refuses to work on a route no guard
@@ -44,8 +45,6 @@ Bus = NamedDependency[SkipValidation[MessageBus]]
 # Who sends the request's messages: the guard's principal on guarded routes, the optional
 # caller (or anonymous) elsewhere.
 Acting = NamedDependency[SkipValidation[Actor]]
-OptionalCaller = NamedDependency[SkipValidation[Principal | None]]
-ClientIp = NamedDependency[str | None]
 PasswordsEncrypted = NamedDependency[bool]
 
 
@@ -116,16 +115,14 @@ def provide_principal(request: Request[Any, Any, Any], container: AppContainer) 
     return principal
 
 
-async def provide_viewer(request: Request[Any, Any, Any], container: AppContainer) -> Principal | None:
-    return await optional_principal(request.scope, container)
+def provide_bus(container: AppContainer) -> MessageBus:
+    # After the container, and ``actor`` after the bus (as ``principal`` after the container): a
+    # chain, so that no two of them are ever resolved side by side (see ``provide_principal``).
+    return container.bus
 
 
-def provide_bus(state: State) -> MessageBus:
-    return state.container.bus
-
-
-async def provide_actor(request: Request[Any, Any, Any], container: AppContainer) -> Actor:
-    principal = await optional_principal(request.scope, container)
+async def provide_actor(request: Request[Any, Any, Any], bus: Bus) -> Actor:
+    principal = await optional_principal(request.scope, request.app.state.container)
     return principal.actor if principal is not None else ANONYMOUS
 
 
@@ -151,9 +148,7 @@ def provide_password_encrypted(
 DEPENDENCIES = {
     "container": Provide(provide_container, sync_to_thread=False),
     "principal": Provide(provide_principal, sync_to_thread=False),
-    "viewer": Provide(provide_viewer),
     "bus": Provide(provide_bus, sync_to_thread=False),
     "actor": Provide(provide_actor),
-    "ip": Provide(client_ip, sync_to_thread=False),
     "encrypted": Provide(provide_password_encrypted, sync_to_thread=False),
 }
