@@ -8,8 +8,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from sono.application.audio.ports import OwnedAudio
-from sono.application.collections.ports import Listed, Listing, Shown
-from sono.application.common import Page
+from sono.application.collections.ports import Listing
+from sono.application.collections.views import Listed, Shown
+from sono.application.values import Page
 from sono.domain.audio import AudioFile
 from sono.domain.collections import Collection
 from sono.domain.library import LISTED_PUBLICLY, CollectionFacts, SongFacts

@@ -12,8 +12,8 @@ import pytest
 from sono.adapters.sqlalchemy.catalog import SqlAudioCatalog
 from sono.adapters.sqlalchemy.reads import reads_for
 from sono.application.audio.ports import AudioCatalog, OwnedAudio
-from sono.application.common import Page
 from sono.application.uow import UnitOfWorkFactory
+from sono.application.values import Page
 from sono.domain.audio import AudioFile, SameContent
 from sono.domain.users import User
 from tests.fakes.catalog import FakeAudioCatalog

@@ -17,15 +17,8 @@ from sono.adapters.sqlalchemy import migrate
 from sono.adapters.sqlalchemy.collection_catalog import SqlCollectionCatalog
 from sono.adapters.sqlalchemy.engine import create_engine
 from sono.adapters.sqlalchemy.uow import SqlUnitOfWorkFactory
-from sono.application.collections.ports import (
-    CollectionCatalog,
-    CollectionCounts,
-    Listed,
-    Listing,
-    Scope,
-    Shown,
-    TrackTotals,
-)
+from sono.application.collections.ports import CollectionCatalog, CollectionCounts, Listing, Scope
+from sono.application.collections.views import Listed, Shown, TrackTotals
 from sono.application.gdpr.erasure import close_gaps
 from sono.application.uow import UnitOfWorkFactory
 from sono.domain.access import Viewer

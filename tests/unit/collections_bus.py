@@ -37,8 +37,9 @@ from sono.application.collections.messages import (
 )
 from sono.application.collections.ports import CollectionCounts, Listing, Scope
 from sono.application.collections.views import CollaboratorView, CollectionView, TrackView
-from sono.application.common import Page, Principal
+from sono.application.common import Principal
 from sono.application.messages import ANONYMOUS, Actor, Message
+from sono.application.values import Page
 from sono.bootstrap import Container
 from sono.domain.access import Viewer
 from sono.domain.collections import CollectionType, Permission

@@ -12,7 +12,6 @@ import pytest
 
 from sono.application.audio.messages import (
     AudioDetails,
-    AudioView,
     CheckUploadQuota,
     DeleteAllAudioOf,
     DeleteAudio,
@@ -25,9 +24,11 @@ from sono.application.audio.messages import (
     UploadAudio,
     UploadedFile,
 )
+from sono.application.audio.ports import AudioView
 from sono.application.bus import ProcessContext
-from sono.application.common import UNSET, Page, Principal
+from sono.application.common import Principal
 from sono.application.messages import ANONYMOUS, Actor
+from sono.application.values import UNSET, Page
 from sono.domain.audio import AudioFile
 from sono.domain.collections import Collection, CollectionType
 from sono.domain.errors import NotFound, PermissionDenied, ServiceUnavailable, UnsupportedMedia, ValidationFailed

@@ -26,11 +26,12 @@ from sono.application.collections.messages import (
     ListCollections,
     NewCollection,
 )
-from sono.application.collections.ports import Listed, Listing, Scope, Shown, TrackTotals
-from sono.application.collections.views import CollectionDetail, CollectionView
-from sono.application.common import Page, Principal
+from sono.application.collections.ports import Listing, Scope
+from sono.application.collections.views import CollectionDetail, CollectionView, Listed, Shown, TrackTotals
+from sono.application.common import Principal
 from sono.application.messages import ANONYMOUS, Actor
 from sono.application.metrics import NoMetrics
+from sono.application.values import Page
 from sono.domain.access import Viewer
 from sono.domain.audio import AudioFile
 from sono.domain.collections import (

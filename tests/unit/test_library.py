@@ -12,7 +12,7 @@ import pytest
 from sono.application.annotations.messages import RecordPlays
 from sono.application.audio.messages import DeleteAudio, UpdateAudio
 from sono.application.collections.ports import Listing, Scope
-from sono.application.common import UNSET, Principal
+from sono.application.common import Principal
 from sono.application.library.messages import (
     GetAlbum,
     GetAlbums,
@@ -27,6 +27,7 @@ from sono.application.library.messages import (
     Search,
 )
 from sono.application.messages import ANONYMOUS, Actor
+from sono.application.values import UNSET
 from sono.domain.access import Viewer
 from sono.domain.audio import AudioFile
 from sono.domain.collections import Collaborator, Collection, CollectionType, Permission, shared_with

@@ -14,10 +14,9 @@ from collections import OrderedDict
 from dataclasses import dataclass, fields
 from typing import Any
 
-from sono.application.audio.messages import AudioList
-from sono.application.audio.ports import ListKey, OwnedAudio
-from sono.application.common import Page
+from sono.application.audio.ports import AudioList, ListKey, OwnedAudio
 from sono.application.metrics import Metrics, NoMetrics
+from sono.application.values import Page
 from sono.domain.audio import AudioFile
 from sono.domain.users import User
 

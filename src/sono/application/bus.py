@@ -34,11 +34,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, Protocol, TypeVar, cast
 
-from sono.application.common import CALLER_GONE
 from sono.application.events import JobQueue, NoJobQueue, Outbox, OutboxEntry, decode
 from sono.application.messages import Actor, Message, Process, Query
 from sono.application.tracing import Tracer
 from sono.application.uow import UnitOfWork, UnitOfWorkFactory
+from sono.application.values import CALLER_GONE
 from sono.domain.errors import SessionEnded, SonoError
 from sono.domain.events import Event
 

@@ -1,16 +1,19 @@
-"""Small types shared by the use cases."""
+"""What the use cases share that knows the ports and the unit of work: the caller (``Principal``),
+auditing, holding users, deleting stored objects. Plain shared values (``Page``, ``UNSET``,
+``Problems``) are in ``sono.application.values``, below every port."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from sono.application import context
 from sono.application.messages import Actor, Message, Via
+from sono.application.values import CALLER_GONE
 from sono.domain.access import Viewer
-from sono.domain.errors import FieldError, SessionEnded, ValidationFailed
+from sono.domain.errors import SessionEnded
 from sono.domain.gdpr import AuditEntry
 from sono.domain.users import User
 
@@ -20,25 +23,9 @@ if TYPE_CHECKING:
     from sono.application.ports import Clock
     from sono.application.uow import UnitOfWork
 
-T = TypeVar("T")
 Send = Callable[[Message[Any], Actor], Awaitable[Any]]
 """The bus as the old service entry points see it: they hand their messages to it."""
-CALLER_GONE = "Could not validate credentials"
-"""Why a request fails whose caller's account was deleted while it ran (as a moment later)."""
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Page(Generic[T]):
-    """A slice of a list (``skip``, at most the page size) and the length of the whole list."""
-
-    items: Sequence[T]
-    total: int
-    skip: int = 0
-
-    @property
-    def has_more(self) -> bool:
-        return self.skip + len(self.items) < self.total
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,40 +64,6 @@ class PasswordInput:
 
     def reveal(self, decryptor: PasswordDecryptor) -> str:
         return decryptor.decrypt(self.value) if self.encrypted else self.value
-
-
-@dataclass
-class Problems:
-    """Collects rule failures for several fields, then raises them together as one 422."""
-
-    errors: list[FieldError] = field(default_factory=list)
-
-    def check(self, field_name: str, problems: list[str]) -> None:
-        self.errors.extend(FieldError(field_name, message) for message in problems)
-
-    def raise_if_any(self) -> None:
-        if self.errors:
-            raise ValidationFailed(self.errors)
-
-
-class Unset:
-    """Marks an optional field the client left out (as opposed to sending ``null``)."""
-
-    _instance: Unset | None = None
-
-    def __new__(cls) -> Unset:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __bool__(self) -> bool:
-        return False
-
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-UNSET: Any = Unset()
 
 
 async def audit(

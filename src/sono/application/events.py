@@ -23,15 +23,15 @@ import typing
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from sono.application.tracing import Attribute, NoTracer, Tracer
 from sono.domain.events import Event
 
 if TYPE_CHECKING:
-    from sono.application.bus import Context
+    from types import TracebackType
+
     from sono.application.ports import Clock
-    from sono.application.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,9 @@ TRACE = "_trace"
 """The payload member that carries the trace of the change that recorded the event (W3C trace
 context), so that delivering it continues that trace; ``decode`` reads only the event's fields."""
 
-Reaction = Callable[[Any, "Context"], Awaitable[Any]]
+Reaction = Callable[[Any, Any], Awaitable[Any]]
+"""A ``@reacts_to`` method: called with the event and the bus's ``Context`` (typed ``Any`` here: the
+bus imports this module, not the other way round)."""
 
 
 def reacts_to(event_type: type[Event]) -> Callable[[Callable[..., Awaitable[Any]]], Any]:
@@ -124,6 +126,19 @@ class OutboxRepository(Protocol):
     async def stats(self) -> OutboxStats: ...
 
 
+class OutboxWork(Protocol):
+    """What the outbox uses of a unit of work (``sono.application.uow.UnitOfWork`` is one: the unit
+    of work imports this module, not the other way round)."""
+
+    @property
+    def outbox(self) -> OutboxRepository: ...
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+    async def commit(self) -> None: ...
+
+
 # ---------------------------------------------------------------------- payload codec
 
 
@@ -197,7 +212,7 @@ class Outbox:
     def reaction(self, event: str, reaction: str) -> tuple[type[Event], Reaction] | None:
         return self._by_name.get((event, reaction))
 
-    async def publish(self, uow: UnitOfWork, *events: Event) -> None:
+    async def publish(self, uow: OutboxWork, *events: Event) -> None:
         """Store ``events`` in ``uow`` (saved if and only if it commits), one row per reaction."""
         now = self._clock.now()
         trace = self.tracer.carrier()
@@ -253,12 +268,12 @@ class DeliveryMetrics(Protocol):
     def delivery(self, reaction: str, outcome: str) -> None: ...
 
 
-async def claim_due(uow: UnitOfWork, now: datetime, lease: timedelta, limit: int) -> list[OutboxEntry]:
+async def claim_due(uow: OutboxWork, now: datetime, lease: timedelta, limit: int) -> list[OutboxEntry]:
     """Lease up to ``limit`` due rows until ``now + lease`` (in ``uow``, which the caller commits)."""
     return await uow.outbox.claim(now, now + lease, limit)
 
 
-async def record_failure(uow: UnitOfWork, entry: OutboxEntry, error: str, now: datetime, max_attempts: int) -> str:
+async def record_failure(uow: OutboxWork, entry: OutboxEntry, error: str, now: datetime, max_attempts: int) -> str:
     """A claimed row's reaction failed with ``error``: due again after a back-off, or given up after
     ``max_attempts``. "retry", "failed", or "lost" (its lease ran out and another claim took it)."""
     assert entry.id is not None and entry.leased_until is not None
@@ -279,7 +294,7 @@ class EventDelivery:
 
     def __init__(
         self,
-        uow: Callable[..., UnitOfWork],
+        uow: Callable[..., OutboxWork],
         outbox: Outbox,
         deliverer: Deliverer,
         *,

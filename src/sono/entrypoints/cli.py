@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from sono.application.admin.messages import UserSummary
     from sono.application.backup import BackupService
-    from sono.application.common import Page
+    from sono.application.values import Page
     from sono.bootstrap import Container
     from sono.domain.gdpr import AuditEntry
 

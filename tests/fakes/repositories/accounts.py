@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sono.application.common import Page
+from sono.application.values import Page
 from sono.domain.sessions import PasswordResetToken, RefreshFamily
 from sono.domain.users import User, normalize_email, normalize_username
 from tests.fakes.repositories.base import FakeRepository, contains, page, repository

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sono.application.admin.ports import CatalogueStats, Usage
-from sono.application.common import Page
+from sono.application.values import Page
 from sono.domain.collections import CollectionType
 from sono.domain.users import User
 from tests.fakes.repositories.base import FakeRepository, contains, newest, page, repository

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from operator import attrgetter
 
-from sono.application.common import Page
+from sono.application.values import Page
 from sono.domain.announcements import Announcement
 from sono.domain.users import User
 from tests.fakes.repositories.base import FakeRepository, newest, page, repository

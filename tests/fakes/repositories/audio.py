@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from operator import attrgetter
 
 from sono.application.audio.ports import OwnedAudio
-from sono.application.common import Page
+from sono.application.values import Page
 from sono.domain.audio import AudioFile, SameContent
 from tests.fakes.repositories.base import FakeRepository, Where, newest, page, repository
 

@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any, Literal, TypeVar
 
-from sono.application.common import Page
 from sono.application.events import OutboxEntry
+from sono.application.values import Page
 from sono.domain.announcements import Announcement
 from sono.domain.app_passwords import AppPassword
 from sono.domain.audio import AudioFile

@@ -7,7 +7,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from operator import attrgetter
 
-from sono.application.collections.ports import CollectionCounts, Listed, TrackTotals
+from sono.application.collections.ports import CollectionCounts
+from sono.application.collections.views import Listed, TrackTotals
 from sono.domain.collections import Collaborator, Collection, CollectionTrack, CollectionType
 from sono.domain.users import User
 from tests.fakes.repositories.base import FakeDatabase, FakeRepository, newest, repository

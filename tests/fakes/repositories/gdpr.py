@@ -6,7 +6,7 @@ from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
-from sono.application.common import Page
+from sono.application.values import Page
 from sono.domain.gdpr import AuditEntry, AuditFilter, Consent, DeletionRequest
 from tests.fakes.repositories.base import FakeRepository, newest, page, repository
 

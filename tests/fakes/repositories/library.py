@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sono.application.common import Page
 from sono.application.library.messages import AlbumView, ArtistView, CoverArt, GenreView, SongView
 from sono.application.library.ports import AlbumFilter
+from sono.application.values import Page
 from sono.domain.audio import AudioFile
 from sono.domain.collections import Collection
 from sono.domain.library import (

@@ -19,7 +19,7 @@ from sono.adapters.sqlalchemy.reads import Kept, Listener, Reads, Shape
 from sono.adapters.sqlalchemy.repositories.library import visible_condition
 from sono.adapters.sqlalchemy.tables import audio_files, start_mappers, users
 from sono.application.audio.ports import OwnedAudio
-from sono.application.common import Page
+from sono.application.values import Page
 from sono.domain.audio import AudioFile
 from sono.domain.library import LISTED_PUBLICLY
 from sono.domain.users import User

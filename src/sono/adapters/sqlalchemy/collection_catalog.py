@@ -37,8 +37,9 @@ from sono.adapters.sqlalchemy.tables import (
     start_mappers,
     users,
 )
-from sono.application.collections.ports import Listed, Listing, Scope, Shown, TrackTotals
-from sono.application.common import Page
+from sono.application.collections.ports import Listing, Scope
+from sono.application.collections.views import Listed, Shown, TrackTotals
+from sono.application.values import Page
 from sono.domain.audio import AudioFile
 from sono.domain.collections import Collaborator, Collection, CollectionTrack
 from sono.domain.users import User

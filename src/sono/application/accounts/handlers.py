@@ -20,9 +20,10 @@ from sono.application.accounts.messages import (
 )
 from sono.application.accounts.ports import PasswordDecryptor, PasswordHasher, TokenIssuer
 from sono.application.bus import Context, Preparation, handles, prepares
-from sono.application.common import UNSET, Page, Problems, audit
+from sono.application.common import audit
 from sono.application.media.service import MediaService
 from sono.application.ports import Clock
+from sono.application.values import UNSET, Page, Problems
 from sono.domain.errors import Conflict, NotAuthenticated, NotFound
 from sono.domain.gdpr import AuditEvent
 from sono.domain.media import AVATARS, object_key

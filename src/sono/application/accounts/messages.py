@@ -7,8 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, BinaryIO, ClassVar
 
-from sono.application.common import UNSET, Page, PasswordInput, Principal
+from sono.application.common import PasswordInput, Principal
 from sono.application.messages import Audience, Command, Query
+from sono.application.values import UNSET, Page
 from sono.domain.users import User
 
 # ---------------------------------------------------------------------- accounts

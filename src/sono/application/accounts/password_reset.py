@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from sono.application.accounts.messages import ForgotPassword, ResetPassword, VerifyResetToken
 from sono.application.accounts.ports import Notifier, PasswordDecryptor, PasswordHasher
 from sono.application.bus import Context, Preparation, handles, prepares
-from sono.application.common import Problems, audit
+from sono.application.common import audit
 from sono.application.ports import Clock
 from sono.application.uow import UnitOfWork
+from sono.application.values import Problems
 from sono.domain.errors import BadRequest, DeliveryFailed
 from sono.domain.gdpr import AuditEvent
 from sono.domain.sessions import RESET_TOKEN_LIFETIME, PasswordResetToken, ResetTokenState

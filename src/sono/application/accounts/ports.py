@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sono.application.common import Page
+from sono.application.values import Page
 from sono.domain.sessions import PasswordResetToken, RefreshFamily
 from sono.domain.users import User
 

@@ -25,12 +25,13 @@ from sono.application.admin.messages import (
 )
 from sono.application.admin.ports import CatalogueStats, Usage
 from sono.application.bus import Context, handles
-from sono.application.common import Page, Problems, audit
+from sono.application.common import audit
 from sono.application.gdpr.service import GdprService
 from sono.application.media.service import MediaService
 from sono.application.messages import Actor
 from sono.application.ports import Clock
 from sono.application.uow import UnitOfWork, UnitOfWorkFactory
+from sono.application.values import Page, Problems
 from sono.domain.errors import BadRequest, NotFound
 from sono.domain.events import ObjectsReleased
 from sono.domain.gdpr import AuditEvent, DeletionType

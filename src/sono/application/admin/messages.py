@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from sono.application.admin.ports import CatalogueStats, Usage
-from sono.application.common import Page
 from sono.application.messages import Audience, Command, Query
+from sono.application.values import Page
 from sono.domain.users import MAX_AUDIO_UPLOADS_LIMIT, UploadQuota, User
 
 USER_NOT_FOUND = "User not found"

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from sono.application.common import Page
+from sono.application.values import Page
 from sono.domain.users import User
 
 

@@ -20,8 +20,8 @@ from sono.application.annotations.messages import (
 from sono.application.annotations.ports import SongAnnotations
 from sono.application.audio.visibility import visible_audio_ids
 from sono.application.bus import Context, handles
-from sono.application.common import Problems
 from sono.application.ports import Clock
+from sono.application.values import Problems
 from sono.domain.annotations import (
     ALBUM_NOT_FOUND,
     ARTIST_NOT_FOUND,

@@ -17,9 +17,10 @@ from sono.application.announcements.messages import (
     UpdateAnnouncement,
 )
 from sono.application.bus import Context, handles
-from sono.application.common import UNSET, Problems, audit
+from sono.application.common import audit
 from sono.application.ports import Clock
 from sono.application.uow import UnitOfWork
+from sono.application.values import UNSET, Problems
 from sono.domain.announcements import Announcement, content_problems, title_problems
 from sono.domain.errors import NotFound
 from sono.domain.gdpr import AuditEvent

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from sono.application.common import UNSET, Page
 from sono.application.messages import Audience, Command, Query
+from sono.application.values import UNSET, Page
 from sono.domain.announcements import Announcement
 from sono.domain.users import User
 

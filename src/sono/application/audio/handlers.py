@@ -7,8 +7,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from sono.application.audio.messages import (
-    AudioList,
-    AudioView,
     CheckUploadQuota,
     DeleteAllAudioOf,
     DeleteAudio,
@@ -20,20 +18,29 @@ from sono.application.audio.messages import (
     ListAllAudio,
     ListMyAudio,
     ListPublicAudio,
-    OwnerView,
     StoredMedia,
     UpdateAudio,
     UploadAudio,
 )
-from sono.application.audio.ports import AudioCatalog, AudioListCache, ListKey, NoAudioListCache, OwnedAudio
+from sono.application.audio.ports import (
+    AudioCatalog,
+    AudioList,
+    AudioListCache,
+    AudioView,
+    ListKey,
+    NoAudioListCache,
+    OwnedAudio,
+    OwnerView,
+)
 from sono.application.audio.uploads import AudioUploads
 from sono.application.audio.visibility import ID_MAX, visible_audio
 from sono.application.bus import Context, ProcessContext, handles
-from sono.application.common import Page, Problems, audit
+from sono.application.common import audit
 from sono.application.gdpr.erasure import close_gaps
 from sono.application.media.service import MediaService
 from sono.application.ports import Clock
 from sono.application.uow import UnitOfWork
+from sono.application.values import Page, Problems
 from sono.domain.annotations import StarKind
 from sono.domain.audio import (
     AUDIO_NOT_FOUND,

@@ -8,45 +8,17 @@ answers are edge-neutral read models: a file with its owner and the URLs a clien
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO, ClassVar
 
-from sono.application.audio.ports import OwnedAudio
-from sono.application.common import UNSET
+from sono.application.audio.ports import AudioList, AudioView, OwnedAudio
 from sono.application.media.ports import ObjectInfo
 from sono.application.messages import Audience, Command, Process, Query
+from sono.application.values import UNSET
 from sono.domain.audio import AudioFile
 from sono.domain.users import UploadQuota, User
 
 # ---------------------------------------------------------------------- what the answers hold
-
-
-@dataclass(frozen=True, slots=True)
-class OwnerView:
-    """A file's owner as everyone may see them, with the URL of their picture (None: none)."""
-
-    user: User
-    picture_url: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class AudioView:
-    """A file the caller may see, its owner, and where the file and its cover art are fetched."""
-
-    audio: AudioFile
-    owner: OwnerView
-    file_url: str
-    cover_art_url: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class AudioList:
-    """A page of files (each owner presented once) and the length of the whole list."""
-
-    items: Sequence[AudioView]
-    total: int
-    skip: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-from sono.application.common import Page
+from sono.application.values import Page
 from sono.domain.audio import AudioFile, SameContent
 from sono.domain.users import User
-
-if TYPE_CHECKING:
-    from sono.application.audio.messages import AudioList
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +17,37 @@ class OwnedAudio:
 
     audio: AudioFile
     owner: User
+
+
+# ---------------------------------------------------------------------- the answers of the lists
+# (edge-neutral read models: a file with its owner and the URLs a client fetches them at)
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerView:
+    """A file's owner as everyone may see them, with the URL of their picture (None: none)."""
+
+    user: User
+    picture_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AudioView:
+    """A file the caller may see, its owner, and where the file and its cover art are fetched."""
+
+    audio: AudioFile
+    owner: OwnerView
+    file_url: str
+    cover_art_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AudioList:
+    """A page of files (each owner presented once) and the length of the whole list."""
+
+    items: Sequence[AudioView]
+    total: int
+    skip: int = 0
 
 
 class AudioFileRepository(Protocol):

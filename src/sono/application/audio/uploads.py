@@ -30,10 +30,11 @@ from sono.application.audio.messages import (
 )
 from sono.application.audio.ports import AudioListCache, NoAudioListCache, OwnedAudio
 from sono.application.bus import Context, ProcessContext, handles
-from sono.application.common import Problems, audit
+from sono.application.common import audit
 from sono.application.media.messages import ForgetPendingObjects
 from sono.application.media.service import MediaService
 from sono.application.ports import Clock
+from sono.application.values import Problems
 from sono.domain.audio import (
     DESCRIPTION_MAX,
     GENRE_MAX,

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sono.application.audit.messages import PurgeExpiredAuditEntries, ReadAuditLog
 from sono.application.bus import Context, handles
-from sono.application.common import Page, Problems
 from sono.application.ports import Clock
+from sono.application.values import Page, Problems
 from sono.domain.gdpr import AUDIT_ACTION_MAX, AuditEntry
 
 TIME_RANGE_REVERSED = "Must be later than `since`"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from sono.application.common import Page
 from sono.application.messages import Audience, Command, Query
+from sono.application.values import Page
 from sono.domain.gdpr import AuditEntry, AuditFilter
 
 

@@ -50,30 +50,25 @@ from sono.application.collections.messages import (
     StageCollectionCover,
     UpdateCollection,
 )
-from sono.application.collections.ports import (
-    CollectionCatalog,
-    CollectionCounts,
-    CollectionDetails,
-    Listing,
-    Scope,
-    Shown,
-    TrackTotals,
-)
+from sono.application.collections.ports import CollectionCatalog, CollectionCounts, CollectionDetails, Listing, Scope
 from sono.application.collections.views import (
     CollaboratorView,
     CollectionDetail,
     CollectionView,
+    Shown,
+    TrackTotals,
     TrackView,
+    assemble,
     cards,
-    detail,
     shown_keys,
     whole,
 )
-from sono.application.common import CALLER_GONE, Page, audit
+from sono.application.common import audit
 from sono.application.media.messages import ForgetPendingObjects
 from sono.application.media.service import MediaService
 from sono.application.ports import Clock
 from sono.application.uow import UnitOfWork
+from sono.application.values import CALLER_GONE, Page
 from sono.domain.access import Viewer
 from sono.domain.audio import AudioFile
 from sono.domain.collections import (
@@ -575,6 +570,15 @@ async def _view(uow: UnitOfWork, viewer: Viewer, collection: Collection) -> Coll
     if view is None:  # the owner was deleted meanwhile
         raise NotFound(COLLECTION_NOT_FOUND)
     return view
+
+
+async def detail(uow: UnitOfWork, viewer: Viewer, collection: Collection) -> CollectionView | None:
+    """``assemble`` for an aggregate loaded to be changed: two statements more, its files, then
+    everyone shown (owner, collaborators, file owners)."""
+    files = await uow.audio_files.get_many(collection.audio_file_ids)
+    wanted = {collection.owner_id, *(c.user_id for c in collection.collaborators)}
+    people = await uow.collection_queries.users(wanted | {audio.owner_id for audio in files.values()})
+    return assemble(viewer, Shown(collection, files, people))
 
 
 async def _user(uow: UnitOfWork, user_id: int, *, lock: bool = False) -> User:

@@ -15,8 +15,8 @@ from typing import Any, BinaryIO, ClassVar
 
 from sono.application.collections.ports import CollectionCounts
 from sono.application.collections.views import CollaboratorView, CollectionDetail, CollectionView, TrackView
-from sono.application.common import Page
 from sono.application.messages import Audience, Command, Process, Query
+from sono.application.values import Page
 from sono.domain.collections import CollectionType, Permission
 from sono.domain.users import User
 

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
-from sono.application.common import Page
+from sono.application.collections.views import CollectionDetail, Listed, Shown
+from sono.application.values import Page
 from sono.domain.access import ANONYMOUS, Viewer
-from sono.domain.audio import AudioFile
 from sono.domain.collections import Collection, CollectionType
 from sono.domain.library import AllOf, AnyOf, CollaboratorIs, Everything, OwnedBy, Spec, visible_collections
 from sono.domain.users import User
-
-if TYPE_CHECKING:
-    from sono.application.collections.views import CollectionDetail
 
 
 class CollectionRepository(Protocol):
@@ -92,42 +89,6 @@ class Listing:
         if self.scope is Scope.OWNED:
             return AllOf((visible, OwnedBy(self.user_id)))
         return AllOf((visible, CollaboratorIs(self.user_id)))
-
-
-@dataclass(frozen=True, slots=True)
-class TrackTotals:
-    """How many tracks a collection holds and their total duration in seconds (files without a
-    known duration count as 0)."""
-
-    count: int = 0
-    duration: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class Listed:
-    """One collection of a list page as the read side finds it: the collection with its
-    collaborators (its tracks are not loaded: ``tracks`` is empty), its owner, its track totals and
-    the users of its collaborators by id."""
-
-    collection: Collection
-    owner: User
-    totals: TrackTotals = TrackTotals()
-    people: Mapping[int, User] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Shown:
-    """A collection as its own screen shows it: the aggregate (its tracks in order and its
-    collaborators), the audio files of its tracks and everyone on it (owner, collaborators, the
-    files' owners), by id."""
-
-    collection: Collection
-    files: Mapping[int, AudioFile]
-    people: Mapping[int, User]
-    version: int | None = None
-    """The same number while nothing the collection shows changed, another one after any change
-    (None: unknown, what is made of it is not kept). Numbers are the reader's (``CollectionCatalog``
-    counts the changes it sees); they name a state only together with the collection's id."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,12 +9,46 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sono.application.collections.ports import Listed, Shown, TrackTotals
-from sono.application.uow import UnitOfWork
 from sono.domain.access import Viewer
 from sono.domain.audio import AudioFile
 from sono.domain.collections import Collaborator, Collection, CollectionTrack
 from sono.domain.users import User
+
+
+@dataclass(frozen=True, slots=True)
+class TrackTotals:
+    """How many tracks a collection holds and their total duration in seconds (files without a
+    known duration count as 0)."""
+
+    count: int = 0
+    duration: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """One collection of a list page as the read side finds it: the collection with its
+    collaborators (its tracks are not loaded: ``tracks`` is empty), its owner, its track totals and
+    the users of its collaborators by id."""
+
+    collection: Collection
+    owner: User
+    totals: TrackTotals = TrackTotals()
+    people: Mapping[int, User] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """A collection as its own screen shows it: the aggregate (its tracks in order and its
+    collaborators), the audio files of its tracks and everyone on it (owner, collaborators, the
+    files' owners), by id."""
+
+    collection: Collection
+    files: Mapping[int, AudioFile]
+    people: Mapping[int, User]
+    version: int | None = None
+    """The same number while nothing the collection shows changed, another one after any change
+    (None: unknown, what is made of it is not kept). Numbers are the reader's (``CollectionCatalog``
+    counts the changes it sees); they name a state only together with the collection's id."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,15 +142,6 @@ def as_seen_by(viewer: Viewer, seen: CollectionView) -> CollectionView:
     lists and objects)."""
     can_edit = seen.collection.editable_by(viewer)
     return seen if can_edit == seen.can_edit else replace(seen, can_edit=can_edit)
-
-
-async def detail(uow: UnitOfWork, viewer: Viewer, collection: Collection) -> CollectionView | None:
-    """``assemble`` for an aggregate loaded to be changed: two statements more, its files, then
-    everyone shown (owner, collaborators, file owners)."""
-    files = await uow.audio_files.get_many(collection.audio_file_ids)
-    wanted = {collection.owner_id, *(c.user_id for c in collection.collaborators)}
-    people = await uow.collection_queries.users(wanted | {audio.owner_id for audio in files.values()})
-    return assemble(viewer, Shown(collection, files, people))
 
 
 def cards(viewer: Viewer, found: Sequence[Listed]) -> list[CollectionView]:

@@ -9,7 +9,7 @@ from sono.application import context
 from sono.application.accounts.messages import GetOwnAccount
 from sono.application.accounts.ports import PasswordDecryptor, PasswordHasher
 from sono.application.bus import Context, Preparation, handles, prepares
-from sono.application.common import CALLER_GONE, Problems, audit
+from sono.application.common import audit
 from sono.application.gdpr.erasure import AccountEraser
 from sono.application.gdpr.messages import (
     DELETION_PENDING,
@@ -29,6 +29,7 @@ from sono.application.gdpr.messages import (
 )
 from sono.application.media.service import MediaService
 from sono.application.ports import Clock
+from sono.application.values import CALLER_GONE, Problems
 from sono.domain.app_passwords import ExportedAppPassword
 from sono.domain.errors import Conflict, NotAuthenticated, NotFound, SessionEnded
 from sono.domain.gdpr import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from sono.application.common import Page
+from sono.application.values import Page
 from sono.domain.gdpr import AuditEntry, AuditFilter, Consent, DeletionRequest
 
 

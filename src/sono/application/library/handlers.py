@@ -9,7 +9,6 @@ from collections.abc import Callable
 
 from sono.application.bus import Context, handles
 from sono.application.collections.views import CollectionView, cards
-from sono.application.common import Page, Problems
 from sono.application.library.messages import (
     LIMIT_MAX,
     AlbumDetail,
@@ -32,6 +31,7 @@ from sono.application.library.messages import (
     SongView,
 )
 from sono.application.library.ports import AlbumFilter
+from sono.application.values import Page, Problems
 from sono.domain.audio import AUDIO_NOT_FOUND
 from sono.domain.errors import NotFound
 from sono.domain.library import (

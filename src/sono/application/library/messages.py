@@ -11,16 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
 
-from sono.application.common import Page
+from sono.application.collections.views import CollectionView
 from sono.application.messages import Query
+from sono.application.values import Page
 from sono.domain.audio import AudioFile
 from sono.domain.library import AlbumSort, SearchKind, SongOrder
 from sono.domain.users import User
-
-if TYPE_CHECKING:  # the collections' views import the unit of work, which imports the library's ports
-    from sono.application.collections.views import CollectionView
 
 LIMIT_MAX = 500
 """The largest page any library query gives (the Subsonic API's maximum)."""

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from sono.application.common import Page
 from sono.application.library.messages import AlbumView, ArtistView, GenreView, SongView
+from sono.application.values import Page
 from sono.domain.audio import AudioFile
 from sono.domain.collections import Collection
 from sono.domain.library import AlbumSort, SongOrder, Spec

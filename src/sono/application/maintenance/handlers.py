@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 from sono.application.bus import Context, handles
-from sono.application.common import Problems, audit
+from sono.application.common import audit
 from sono.application.maintenance.messages import GetMaintenance, SetMaintenance
 from sono.application.maintenance.ports import MaintenanceStore
 from sono.application.ports import Clock
+from sono.application.values import Problems
 from sono.domain.gdpr import AuditEvent
 from sono.domain.maintenance import DEFAULT_MESSAGE, MESSAGE_MAX, MaintenanceState
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sono.application.bus import Context, handles
-from sono.application.common import CALLER_GONE
 from sono.application.players.messages import (
     ACCOUNT_NOT_FOUND,
     OTHER_ACCOUNT,
@@ -11,6 +10,7 @@ from sono.application.players.messages import (
     GetOwnAccount,
     GetProfilePicture,
 )
+from sono.application.values import CALLER_GONE
 from sono.domain.errors import NotFound, PermissionDenied, SessionEnded
 from sono.domain.users import User
 

@@ -10,7 +10,7 @@ from sqlalchemy import Select, func, or_, select
 from sono.adapters.sqlalchemy.repositories.base import SqlRepository, like_pattern, newest, repository
 from sono.adapters.sqlalchemy.tables import audio_files, catalogue_counters, users
 from sono.application.admin.ports import CatalogueStats, Usage
-from sono.application.common import Page
+from sono.application.values import Page
 from sono.domain.users import User
 
 _COUNTERS = {

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from sono.adapters.sqlalchemy.repositories.base import SqlRepository, newest, repository
 from sono.adapters.sqlalchemy.tables import announcements, users
-from sono.application.common import Page
+from sono.application.values import Page
 from sono.domain.announcements import Announcement
 from sono.domain.users import User
 

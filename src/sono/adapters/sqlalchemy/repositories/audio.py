@@ -11,7 +11,7 @@ from sqlalchemy.orm.instrumentation import manager_of_class
 from sono.adapters.sqlalchemy.repositories.base import SqlRepository, newest, repository
 from sono.adapters.sqlalchemy.tables import audio_files, users
 from sono.application.audio.ports import OwnedAudio
-from sono.application.common import Page
+from sono.application.values import Page
 from sono.domain.audio import AudioFile, SameContent
 from sono.domain.users import User
 

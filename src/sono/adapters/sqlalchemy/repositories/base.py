@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, object_mapper
 from sqlalchemy.orm.attributes import set_committed_value
 
 from sono.adapters.sqlalchemy.tables import metadata
-from sono.application.common import Page
+from sono.application.values import Page
 from sono.domain.errors import Conflict
 
 T = TypeVar("T")

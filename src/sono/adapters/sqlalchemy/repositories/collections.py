@@ -25,7 +25,8 @@ from sqlalchemy.orm.instrumentation import manager_of_class
 from sono.adapters.sqlalchemy.repositories.base import SqlRepository, newest, repository, unique_violations_as_conflict
 from sono.adapters.sqlalchemy.repositories.library import collection_condition
 from sono.adapters.sqlalchemy.tables import audio_files, collaborators, collection_tracks, collections, users
-from sono.application.collections.ports import CollectionCounts, Listed, Listing, Scope, TrackTotals
+from sono.application.collections.ports import CollectionCounts, Listing, Scope
+from sono.application.collections.views import Listed, TrackTotals
 from sono.domain.collections import Collaborator, Collection, CollectionType
 from sono.domain.library import Everything
 from sono.domain.users import User

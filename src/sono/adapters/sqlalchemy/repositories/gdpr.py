@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, Select, delete, or_, select, update
 
 from sono.adapters.sqlalchemy.repositories.base import SqlRepository, newest, repository
 from sono.adapters.sqlalchemy.tables import audit_log, consents, deletion_requests
-from sono.application.common import Page
+from sono.application.values import Page
 from sono.domain.gdpr import AuditEntry, AuditFilter, Consent, DeletionRequest, DeletionStatus
 
 

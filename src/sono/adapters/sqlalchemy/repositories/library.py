@@ -51,9 +51,9 @@ from sono.adapters.sqlalchemy.tables import (
     play_counts,
     users,
 )
-from sono.application.common import Page
 from sono.application.library.messages import AlbumView, ArtistView, CoverArt, GenreView, SongView
 from sono.application.library.ports import AlbumFilter
+from sono.application.values import Page
 from sono.domain.audio import AudioFile
 from sono.domain.collections import Collection
 from sono.domain.library import (

@@ -10,8 +10,8 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from sono.application.common import UNSET as APP_UNSET
 from sono.application.media.service import MediaService
+from sono.application.values import UNSET as APP_UNSET
 from sono.domain.users import (
     BIO_MAX,
     DISPLAY_NAME_MAX,

@@ -14,8 +14,8 @@ from litestar.serialization import encode_json
 from msgspec import UNSET, Meta, UnsetType
 
 from sono.application.announcements.messages import AnnouncementPage, AnnouncementView
-from sono.application.common import UNSET as APP_UNSET
 from sono.application.media.service import MediaService
+from sono.application.values import UNSET as APP_UNSET
 from sono.domain.announcements import CONTENT_MAX, TITLE_MAX
 from sono.entrypoints.http.accounts.schemas import PublicUserOut, public_user, public_users
 from sono.entrypoints.http.schemas import EDGE_TEXT_MAX, ID_MAX, Input, documented, page_fields, text, utc

@@ -12,11 +12,12 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from sono.application.annotations.messages import AnnotateSongs
-from sono.application.audio.messages import AudioDetails, AudioList, AudioView
+from sono.application.audio.messages import AudioDetails
+from sono.application.audio.ports import AudioList, AudioView
 from sono.application.bus import MessageBus
-from sono.application.common import UNSET as APP_UNSET
 from sono.application.media.service import MediaService
 from sono.application.messages import Actor
+from sono.application.values import UNSET as APP_UNSET
 from sono.domain.annotations import UNANNOTATED, SongAnnotation
 from sono.domain.audio import TITLE_MAX, AudioFile
 from sono.domain.errors import FieldError, ValidationFailed

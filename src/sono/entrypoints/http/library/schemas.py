@@ -10,7 +10,6 @@ from typing import Annotated
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from sono.application.common import Page
 from sono.application.library.messages import (
     AlbumDetail,
     AlbumView,
@@ -22,6 +21,7 @@ from sono.application.library.messages import (
     SongView,
 )
 from sono.application.media.service import MediaService
+from sono.application.values import Page
 from sono.entrypoints.http.accounts.schemas import PublicUserOut, public_user
 from sono.entrypoints.http.audio.schemas import AudioOut, audio_outs
 from sono.entrypoints.http.collections.schemas import CollectionOut, Presenter

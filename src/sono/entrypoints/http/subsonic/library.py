@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sono.application.annotations.messages import AnnotateSongs, GetStarred, RecordPlays, StarItems, UnstarItems
-from sono.application.common import Page
 from sono.application.library.messages import (
     LIMIT_MAX,
     AlbumView,
@@ -34,6 +33,7 @@ from sono.application.library.messages import (
     Search,
     SongView,
 )
+from sono.application.values import Page
 from sono.domain.annotations import SongAnnotation
 from sono.domain.audio import AudioFile
 from sono.domain.errors import ValidationFailed
