@@ -108,3 +108,96 @@ def test_no_test_package_is_imported_at_run_time(package: str) -> None:
         file for file, names in imported_modules(PACKAGE).items() if any(n.split(".")[0] == package for n in names)
     ]
     assert users == []
+
+
+def module_imports(package: Path) -> dict[str, set[str]]:
+    """The modules of ``package`` each of its modules imports when it is loaded or type checked:
+    at module level, under ``if TYPE_CHECKING:`` (and any other ``if``/``try``) too, not in a
+    function. ``from a import b`` counts as importing ``a.b`` when that is a module, else ``a``."""
+    base = package.parent
+    while (base / "__init__.py").exists():  # module names start at the top-level package
+        base = base.parent
+    modules: dict[str, Path] = {}
+    for path in sorted(package.rglob("*.py")):
+        parts = path.relative_to(base).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+
+    def known(name: str) -> str | None:
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    graph: dict[str, set[str]] = {}
+    for module, path in modules.items():
+        here = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        targets: set[str | None] = set()
+        body = list(ast.parse(path.read_text(encoding="utf-8"), str(path)).body)
+        while body:
+            node = body.pop()
+            if isinstance(node, ast.Import):
+                targets.update(known(alias.name) for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                start = ".".join(here.split(".")[: len(here.split(".")) - node.level + 1]) if node.level else ""
+                source = ".".join(part for part in (start, node.module) if part)
+                targets.update(known(f"{source}.{alias.name}") for alias in node.names)
+            elif isinstance(node, ast.If | ast.Try):
+                body += node.body + node.orelse
+                body += [n for handler in getattr(node, "handlers", ()) for n in handler.body]
+                body += getattr(node, "finalbody", [])
+        graph[module] = {t for t in targets if t is not None and t != module}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan), each sorted: every
+    module of one imports, through the others, itself."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for target in sorted(graph.get(node, ())):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = [stack.pop()]
+            while component[-1] != node:
+                component.append(stack.pop())
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_the_cycle_finder_finds_a_circle_of_imports() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set(), "e": {"d"}}
+    assert cycles(graph) == [["a", "b", "c"]]
+
+
+def test_the_module_graph_sees_typing_only_and_relative_imports(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "sub" / "__init__.py").write_text("")
+    typing_only = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg.sub import two\n"
+    (package / "one.py").write_text(typing_only)
+    (package / "sub" / "two.py").write_text("from ..one import thing\n\ndef f():\n    import pkg.sub\n")
+    assert module_imports(package)["pkg.one"] == {"pkg.sub.two"}
+    assert module_imports(package)["pkg.sub.two"] == {"pkg.one"}
+    assert cycles(module_imports(package)) == [["pkg.one", "pkg.sub.two"]]
+
+
+def test_the_use_cases_import_one_another_without_a_circle() -> None:
+    """Imports in the application go one way (issue 13): shared values (``values``) below the ports,
+    the ports below the unit of work, the unit of work below what uses it (``common``, the bus);
+    each feature's read models below the ports and messages that name them."""
+    assert cycles(module_imports(PACKAGE / "application")) == []
