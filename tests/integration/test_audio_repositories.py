@@ -184,6 +184,7 @@ async def test_the_catalog_reads_what_the_repository_reads(
         for name in vars(theirs.audio):
             if not name.startswith("_"):
                 assert getattr(mine.audio, name) == getattr(theirs.audio, name), name
+                assert type(getattr(mine.audio, name)) is type(getattr(theirs.audio, name)), name
         assert isinstance(mine.audio.is_public, bool) and mine.audio.upload_date.tzinfo is not None  # type: ignore[union-attr]
         assert (mine.owner.id, mine.owner.username, mine.owner.is_active) == (
             theirs.owner.id,

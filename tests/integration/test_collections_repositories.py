@@ -340,6 +340,21 @@ async def test_the_catalog_pages_each_list_in_one_statement(
                 rows = await uow.collection_queries.listed(wanted)
             assert (fast.total, fast.skip) == (len(whole), skip), listing
             assert [_described(x) for x in fast.items] == [_described(x) for x in rows], listing
+            for mine, theirs in zip(fast.items, rows, strict=True):  # the same values, of the same types
+                for name, value in vars(theirs.collection).items():
+                    if not name.startswith("_") and name not in ("tracks", "collaborators"):
+                        assert getattr(mine.collection, name) == value, name
+                        assert type(getattr(mine.collection, name)) is type(value), name
+                pairs = zip(mine.collection.collaborators, theirs.collection.collaborators, strict=True)
+                for member, their_member in pairs:
+                    for name, value in vars(their_member).items():
+                        if not name.startswith("_"):
+                            assert getattr(member, name) == value, name
+                            assert type(getattr(member, name)) is type(value), name
+                assert vars(mine.owner).keys() == vars(theirs.owner).keys()
+                for name, value in vars(theirs.owner).items():
+                    if not name.startswith("_"):
+                        assert type(getattr(mine.owner, name)) is type(value), name
             queries = [sql for sql in statements if not sql.startswith("PRAGMA")]
             assert len(queries) == (0 if database_url is None else 1 if fast.items or skip == 0 else 2), queries
     everything = (await collection_catalog.page(Listing(Scope.ALL), skip=0, limit=10)).items

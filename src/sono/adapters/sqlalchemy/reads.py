@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Awaitable, Callable, Hashable, Iterable
+import functools
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -58,26 +59,41 @@ class Query:
 
 
 class Shape:
-    """How a slice of a row's raw driver values (``start`` onwards, one per column) becomes a
-    detached domain object: booleans, enums and timestamps through their column type's result
-    processor for the dialect (as the ORM would give them; the drivers hand back the other types
-    as they are), set on an instance made by the mapper's class manager instead of ``__init__``,
-    which would fire the ORM's attribute events for every field (ten times slower)."""
+    """How a slice of a row's values (``start`` onwards, one per column) becomes a detached domain
+    object, set on an instance made by the mapper's class manager instead of ``__init__``, which
+    would fire the ORM's attribute events for every field (ten times slower). The one way the
+    adapter builds domain objects from rows: the reads' and the repositories' Core statements.
+
+    With a ``dialect`` the values are the raw driver values of ``exec_driver_sql`` (the reads):
+    booleans, enums and timestamps go through their column type's result processor for that
+    dialect (as the ORM would give them; the drivers hand back the other types as they are).
+    Without one they are a session's rows, already converted by their column types. The class
+    manager is looked up at the first build (the mappers may start after the shape is made)."""
 
     CONVERTED = (Boolean, Enum, UtcDateTime)
 
-    def __init__(self, cls: type, columns: Iterable[Column[Any]], start: int, dialect: Dialect) -> None:
-        from sqlalchemy.orm.instrumentation import manager_of_class
-
+    def __init__(
+        self, cls: type, columns: Iterable[Column[Any]], start: int = 0, dialect: Dialect | None = None
+    ) -> None:
         columns = list(columns)
+        self.cls = cls
         self.names = [column.name for column in columns]
         self.start, self.end = start, start + len(self.names)
-        self._manager: Any = manager_of_class(cls)
-        converted = [column for column in columns if isinstance(column.type, self.CONVERTED)]
-        processors = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in converted]
-        self._processors = [(column.name, p) for column, p in zip(converted, processors, strict=True) if p is not None]
+        self._processors: list[tuple[str, Callable[[Any], Any]]] = []
+        if dialect is not None:
+            converted = [column for column in columns if isinstance(column.type, self.CONVERTED)]
+            processors = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in converted]
+            self._processors = [
+                (column.name, p) for column, p in zip(converted, processors, strict=True) if p is not None
+            ]
 
-    def build(self, values: tuple[Any, ...]) -> Any:
+    @functools.cached_property
+    def _manager(self) -> Any:
+        from sqlalchemy.orm.instrumentation import manager_of_class
+
+        return manager_of_class(self.cls)
+
+    def build(self, values: Sequence[Any]) -> Any:
         fields = dict(zip(self.names, values[self.start : self.end], strict=True))
         for name, process in self._processors:
             fields[name] = process(fields[name])

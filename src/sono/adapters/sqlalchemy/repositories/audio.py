@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, TypeVar
 
-from sqlalchemy import Row, delete, func, select
-from sqlalchemy.orm.instrumentation import manager_of_class
+from sqlalchemy import delete, func, select
 
+from sono.adapters.sqlalchemy.reads import Shape
 from sono.adapters.sqlalchemy.repositories.base import SqlRepository, newest, repository
 from sono.adapters.sqlalchemy.tables import audio_files, users
 from sono.application.audio.ports import OwnedAudio
@@ -15,23 +14,10 @@ from sono.application.values import Page
 from sono.domain.audio import AudioFile, SameContent
 from sono.domain.users import User
 
-T = TypeVar("T")
-
-
-_OWNER_FIELDS = {f"sono_owner_{column.name}": column.name for column in users.c}
-_OWNER_COLUMNS = [column.label(label) for label, column in zip(_OWNER_FIELDS, users.c, strict=True)]
-_AUDIO_FIELDS = {column.name: column.name for column in audio_files.c}
+_OWNER_COLUMNS = [column.label(f"sono_owner_{column.name}") for column in users.c]
 _TOTAL = func.count().over().label("sono_total")
-
-
-def _detached(cls: type[T], row: Row[Any, *tuple[Any, ...]], fields: dict[str, str]) -> T:
-    """A detached instance of a mapped class from a row's columns (``fields``: row key -> attribute),
-    built through the class manager: ``__init__`` would fire the ORM's attribute events for every
-    field, several times slower, and a list page builds dozens."""
-    instance: T = manager_of_class(cls).new_instance()
-    mapping = row._mapping
-    instance.__dict__.update({attribute: mapping[key] for key, attribute in fields.items()})
-    return instance
+_AUDIO = Shape(AudioFile, audio_files.c)  # the listing's rows: the file's columns, its owner's, the count
+_OWNER = Shape(User, users.c, len(audio_files.c))
 
 
 @repository("audio_files")
@@ -70,9 +56,7 @@ class SqlAudioFileRepository(SqlRepository):
         if owner_id is not None:
             statement = statement.where(audio_files.c.owner_id == owner_id)
         rows = (await self.session.execute(statement.order_by(*self._newest_first).offset(skip).limit(limit))).all()
-        items = [
-            OwnedAudio(_detached(AudioFile, row, _AUDIO_FIELDS), _detached(User, row, _OWNER_FIELDS)) for row in rows
-        ]
+        items = [OwnedAudio(_AUDIO.build(row), _OWNER.build(row)) for row in rows]
         if rows:
             return Page(items, rows[0].sono_total, skip)
         return Page(items, await self._count(statement.with_only_columns(audio_files.c.id)) if skip else 0, skip)

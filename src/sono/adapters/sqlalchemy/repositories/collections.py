@@ -11,7 +11,6 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
-    Table,
     bindparam,
     case,
     delete,
@@ -20,8 +19,8 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.orm.attributes import get_history
-from sqlalchemy.orm.instrumentation import manager_of_class
 
+from sono.adapters.sqlalchemy.reads import Shape
 from sono.adapters.sqlalchemy.repositories.base import SqlRepository, newest, repository, unique_violations_as_conflict
 from sono.adapters.sqlalchemy.repositories.library import collection_condition
 from sono.adapters.sqlalchemy.tables import audio_files, collaborators, collection_tracks, collections, users
@@ -107,27 +106,18 @@ class SqlCollectionRepository(SqlRepository):
         return [key for key in result.scalars() if key is not None]
 
 
-class _Builder:
-    """Makes detached domain objects from rows of Core columns (already converted by their
-    types), through the mapper's class manager instead of ``__init__``, which would fire the ORM's
-    attribute events for every field."""
-
-    def __init__(self, cls: type[Any], table: Table, prefix: str = "") -> None:
-        self._cls = cls
-        self._keys = [(column.name, f"{prefix}{column.name}") for column in table.c]
-        self.columns = [column.label(f"{prefix}{column.name}") if prefix else column for column in table.c]
-
-    @functools.cached_property
-    def _manager(self) -> Any:  # the mappers start after this module is imported
-        return manager_of_class(self._cls)
-
-    def __call__(self, row: Any) -> Any:
-        instance = self._manager.new_instance()
-        instance.__dict__.update({name: row[key] for name, key in self._keys})
-        return instance
-
-
 _OWNER, _PERSON = "owner__", "person__"
+# The rows of the Core statements below: a collection's columns then its owner's (then its track
+# totals), or a collaborator's columns then their user's; each built by a ``Shape``.
+_COLLECTION_COLUMNS = list(collections.c)
+_OWNER_COLUMNS = [column.label(f"{_OWNER}{column.name}") for column in users.c]
+_COLLABORATOR_COLUMNS = list(collaborators.c)
+_PERSON_COLUMNS = [column.label(f"{_PERSON}{column.name}") for column in users.c]
+_COLLECTION = Shape(Collection, collections.c)
+_OWNER_OF = Shape(User, users.c, len(collections.c))
+_TRACK_COUNT, _DURATION = _OWNER_OF.end, _OWNER_OF.end + 1
+_COLLABORATOR = Shape(Collaborator, collaborators.c)
+_PERSON_OF = Shape(User, users.c, len(collaborators.c))
 _NEWEST_FIRST = newest(collections.c.created_date, collections.c.id)
 _USER_ID = bindparam("user_id", type_=Integer)
 _TYPE = bindparam("collection_type", type_=collections.c.collection_type.type)
@@ -171,7 +161,7 @@ def page_statements(scope: Scope, typed: bool) -> _PageStatements:
     counted = chosen.add_columns(func.count().over().label("total"))  # the whole list's length, on every row
     ids = counted.order_by(*_NEWEST_FIRST).offset(bindparam("skip")).limit(bindparam("limit")).subquery("page")
     page = (
-        select(*_COLLECTION.columns, *_OWNER_OF.columns, *_track_totals(), ids.c.total)
+        select(*_COLLECTION_COLUMNS, *_OWNER_COLUMNS, *_track_totals(), ids.c.total)
         .select_from(
             collections.join(ids, ids.c.id == collections.c.id).join(users, users.c.id == collections.c.owner_id)
         )
@@ -180,17 +170,13 @@ def page_statements(scope: Scope, typed: bool) -> _PageStatements:
     return _PageStatements(page, select(func.count()).select_from(chosen.subquery()))
 
 
-_COLLECTION = _Builder(Collection, collections)
-_OWNER_OF = _Builder(User, users, _OWNER)
 _LISTED_BY_ID = (
-    select(*_COLLECTION.columns, *_OWNER_OF.columns, *_track_totals())
+    select(*_COLLECTION_COLUMNS, *_OWNER_COLUMNS, *_track_totals())
     .join(users, users.c.id == collections.c.owner_id)
     .where(collections.c.id.in_(bindparam("ids", expanding=True)))
 )
-_COLLABORATOR = _Builder(Collaborator, collaborators)
-_PERSON_OF = _Builder(User, users, _PERSON)
 _COLLABORATORS = (
-    select(*_COLLABORATOR.columns, *_PERSON_OF.columns)
+    select(*_COLLABORATOR_COLUMNS, *_PERSON_COLUMNS)
     .join(users, users.c.id == collaborators.c.user_id)
     .where(collaborators.c.collection_id.in_(bindparam("ids", expanding=True)))
     .order_by(collaborators.c.added_date, collaborators.c.id)
@@ -208,9 +194,9 @@ class SqlCollectionQueries(SqlRepository):
     async def listed(self, collection_ids: Sequence[int]) -> list[Listed]:
         if not collection_ids:
             return []
-        rows = (await self.session.execute(_LISTED_BY_ID, {"ids": list(collection_ids)})).mappings().all()
+        rows = (await self.session.execute(_LISTED_BY_ID, {"ids": list(collection_ids)})).all()
         people: dict[int, User] = {}
-        by_id = {row["id"]: self._listed(row, people) for row in rows}
+        by_id = {listed.collection.id: listed for listed in (self._listed(row, people) for row in rows)}
         found = [by_id[i] for i in collection_ids if i in by_id]
         if found:
             await self._add_collaborators(found, people)
@@ -218,19 +204,20 @@ class SqlCollectionQueries(SqlRepository):
 
     @staticmethod
     def _listed(row: Any, people: dict[int, User]) -> Listed:
-        collection = _COLLECTION(row)
+        collection = _COLLECTION.build(row)
         collection.__dict__.update(tracks=[], collaborators=[])
-        totals = TrackTotals(int(row["track_count"] or 0), float(row["duration"] or 0.0))
-        owner = people.get(collection.owner_id) or people.setdefault(collection.owner_id, _OWNER_OF(row))
+        totals = TrackTotals(int(row[_TRACK_COUNT] or 0), float(row[_DURATION] or 0.0))
+        owner = people.get(collection.owner_id) or people.setdefault(collection.owner_id, _OWNER_OF.build(row))
         return Listed(collection, owner, totals, {})
 
     async def _add_collaborators(self, found: list[Listed], people: dict[int, User]) -> None:
         by_id = {listed.collection.id: listed for listed in found}
-        for row in (await self.session.execute(_COLLABORATORS, {"ids": list(by_id)})).mappings():
-            listed = by_id[row["collection_id"]]
-            listed.collection.collaborators.append(_COLLABORATOR(row))
-            user_id = row["user_id"]
-            person = people.get(user_id) or people.setdefault(user_id, _PERSON_OF(row))
+        for row in await self.session.execute(_COLLABORATORS, {"ids": list(by_id)}):
+            collaborator = _COLLABORATOR.build(row)
+            listed = by_id[collaborator.collection_id]
+            listed.collection.collaborators.append(collaborator)
+            user_id = collaborator.user_id
+            person = people.get(user_id) or people.setdefault(user_id, _PERSON_OF.build(row))
             listed.people[user_id] = person  # type: ignore[index]
 
     async def holding(self, audio_file_id: int) -> list[tuple[Collection, User]]:
@@ -238,20 +225,21 @@ class SqlCollectionQueries(SqlRepository):
             collection_tracks.c.collection_id == collections.c.id, collection_tracks.c.audio_file_id == audio_file_id
         )
         statement = (
-            select(*_COLLECTION.columns, *_OWNER_OF.columns)
+            select(*_COLLECTION_COLUMNS, *_OWNER_COLUMNS)
             .join(users, users.c.id == collections.c.owner_id)
             .where(holds)
             .order_by(collections.c.id)
         )
         found = []
-        for row in (await self.session.execute(statement)).mappings():
-            collection = _COLLECTION(row)
+        for row in await self.session.execute(statement):
+            collection = _COLLECTION.build(row)
             collection.__dict__.update(tracks=[], collaborators=[])
-            found.append((collection, _OWNER_OF(row)))
+            found.append((collection, _OWNER_OF.build(row)))
         if found:
             by_id = {collection.id: collection for collection, _ in found}
-            for row in (await self.session.execute(_COLLABORATORS, {"ids": list(by_id)})).mappings():
-                by_id[row["collection_id"]].collaborators.append(_COLLABORATOR(row))
+            for row in await self.session.execute(_COLLABORATORS, {"ids": list(by_id)}):
+                collaborator = _COLLABORATOR.build(row)
+                by_id[collaborator.collection_id].collaborators.append(collaborator)
         return found
 
     async def users(self, user_ids: Iterable[int]) -> dict[int, User]:

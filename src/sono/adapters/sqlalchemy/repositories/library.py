@@ -36,8 +36,8 @@ from sqlalchemy import (
     text,
     true,
 )
-from sqlalchemy.orm.instrumentation import manager_of_class
 
+from sono.adapters.sqlalchemy.reads import Shape
 from sono.adapters.sqlalchemy.repositories.base import SqlRepository, like_pattern, repository
 from sono.adapters.sqlalchemy.tables import (
     audio_files,
@@ -184,15 +184,10 @@ def _ids(ids: Sequence[int]) -> list[int]:
     return list(dict.fromkeys(i for i in ids if 0 < i <= _ID_MAX))
 
 
-def _build(cls: type, values: dict[str, Any]) -> Any:
-    """A detached domain object from a row's converted values (no ORM attribute events)."""
-    instance: Any = manager_of_class(cls).new_instance()
-    instance.__dict__.update(values)
-    return instance
-
-
 _FILE_COLUMNS = [column.label(f"f_{column.name}") for column in audio_files.c]
 _OWNER_COLUMNS = [column.label(f"o_{column.name}") for column in _owner.c]
+_SONG_FILE = Shape(AudioFile, audio_files.c)  # a song's row: its file's columns, then the file owner's
+_SONG_OWNER = Shape(User, users.c, len(audio_files.c))
 
 
 @repository("library")
@@ -577,11 +572,12 @@ class SqlLibraryRepository(SqlRepository):
         owners: dict[int, User] = {}
         views = []
         for row in rows:
-            audio = _build(AudioFile, {c.name: row[f"f_{c.name}"] for c in audio_files.c})
+            values = tuple(row.values())
+            audio = _SONG_FILE.build(values)
             owner_id = row["o_id"]
             owner = owners.get(owner_id)
             if owner is None:
-                owner = owners[owner_id] = _build(User, {c.name: row[f"o_{c.name}"] for c in users.c})
+                owner = owners[owner_id] = _SONG_OWNER.build(values)
             views.append(SongView(audio, owner, row["s_artist_id"], row["s_album_id"], row["s_artist"], row["s_album"]))
         return views
 
