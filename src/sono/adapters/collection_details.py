@@ -1,6 +1,6 @@
 """``CollectionDetails`` in the process's memory: the most recently read collection screens, one
-per collection with the stamp it was made for, with hit and miss counters, reported with their size
-to the metrics (``collection_detail``; one instance per process, held by its ports).
+per collection with the stamp it was made for (``collection_detail`` in the metrics; one instance
+per process, held by its ports).
 
 Nothing is invalidated by hand: a stamp names the state of the collection the detail shows (the
 catalog's version: it changes with any change the catalog reads, in this process or another) and
@@ -10,11 +10,11 @@ and per track, and the URLs' length."""
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Hashable
 
+from sono.adapters.lru import KeptIn, Lru
 from sono.application.collections.views import CollectionDetail
-from sono.application.metrics import Metrics, NoMetrics
+from sono.application.metrics import Metrics
 
 DEFAULT_MAX_ENTRIES = 256
 _APPROX_ITEM_BYTES = 1024
@@ -25,56 +25,22 @@ def approximate_bytes(detail: CollectionDetail) -> int:
     return items * _APPROX_ITEM_BYTES + sum(len(url) for url in detail.urls.values())
 
 
-class MemoryCollectionDetails:
+def _weight(kept: tuple[Hashable, CollectionDetail]) -> int:
+    return approximate_bytes(kept[1])
+
+
+class MemoryCollectionDetails(KeptIn[int, tuple[Hashable, CollectionDetail]]):
     NAME = "collection_detail"
 
     def __init__(self, max_entries: int = DEFAULT_MAX_ENTRIES, *, metrics: Metrics | None = None) -> None:
-        if max_entries < 0:
-            raise ValueError("max_entries must not be negative")
         self.max_entries = max_entries
-        self._metrics = metrics or NoMetrics()
-        self.hits = 0
-        self.misses = 0
-        self._bytes = 0
-        self._kept: OrderedDict[int, tuple[Hashable, CollectionDetail, int]] = OrderedDict()
-
-    @property
-    def size_bytes(self) -> int:
-        return self._bytes
-
-    def __len__(self) -> int:
-        return len(self._kept)
+        self._kept = Lru(self.NAME, max_entries=max_entries, weigh=_weight, metrics=metrics)
 
     async def get(self, collection_id: int, stamp: Hashable) -> CollectionDetail | None:
-        kept = self._kept.get(collection_id)
-        hit = kept is not None and kept[0] == stamp
-        self._metrics.cache_lookup(self.NAME, hit)
-        if not hit:
-            self.misses += 1
-            if kept is not None:  # made for another state of the collection (or URLs now expired)
-                self._drop(collection_id)
-                self._report()
-            return None
-        assert kept is not None
-        self.hits += 1
-        self._kept.move_to_end(collection_id)
-        return kept[1]
+        """The detail kept for ``collection_id`` if it was made for ``stamp``; one made for another
+        state of the collection (or URLs now expired) is dropped."""
+        kept = self._kept.get(collection_id, lambda kept: kept[0] == stamp)
+        return kept[1] if kept is not None else None
 
     async def put(self, collection_id: int, stamp: Hashable, detail: CollectionDetail) -> None:
-        if self.max_entries == 0:
-            return
-        self._drop(collection_id)
-        size = approximate_bytes(detail)
-        self._kept[collection_id] = (stamp, detail, size)
-        self._bytes += size
-        while len(self._kept) > self.max_entries:
-            self._drop(next(iter(self._kept)))
-        self._report()
-
-    def _drop(self, collection_id: int) -> None:
-        kept = self._kept.pop(collection_id, None)
-        if kept is not None:
-            self._bytes -= kept[2]
-
-    def _report(self) -> None:
-        self._metrics.cache_size(self.NAME, len(self._kept), self._bytes)
+        self._kept.put(collection_id, (stamp, detail))
