@@ -252,15 +252,9 @@ class CollectionHandlers:
 
     @handles(UpdateCollection)
     async def update(self, command: UpdateCollection, ctx: Context) -> CollectionView:
-        uow, viewer = ctx.uow, ctx.actor.viewer
         collection, _ = await self._lock(ctx, command.collection_id)
-        changed = collection.revise(viewer, dict(command.changes), now=self._clock.now())
-        if changed:
-            await self._save(uow, collection)
-            if "title" in changed:
-                await uow.library.file_collection(collection)  # the library's search, in the same transaction
-            await self._audit(ctx, AuditEvent.COLLECTION_UPDATED, collection, fields=changed)
-        return await _view(uow, viewer, collection)
+        changed = collection.revise(ctx.actor.viewer, dict(command.changes), now=self._clock.now())
+        return await self._changed(ctx, collection, changed)
 
     @handles(EditCollection)
     async def edit(self, command: EditCollection, ctx: Context) -> CollectionView:
@@ -281,12 +275,17 @@ class CollectionHandlers:
         ):
             collection.updated_date = self._clock.now()
             changed.append("tracks")
+        return await self._changed(ctx, collection, changed)
+
+    async def _changed(self, ctx: Context, collection: Collection, changed: list[str]) -> CollectionView:
+        """Save what an update or an edit changed (the library's search follows a new title, in the
+        same transaction), audit it, and answer the collection as the actor now sees it."""
         if changed:
-            await self._save(uow, collection)
+            await self._save(ctx.uow, collection)
             if "title" in changed:
-                await uow.library.file_collection(collection)  # the library's search, in the same transaction
+                await ctx.uow.library.file_collection(collection)
             await self._audit(ctx, AuditEvent.COLLECTION_UPDATED, collection, fields=changed)
-        return await _view(uow, viewer, collection)
+        return await _view(ctx.uow, ctx.actor.viewer, collection)
 
     @handles(DeleteCollection)
     async def delete(self, command: DeleteCollection, ctx: Context) -> None:
