@@ -384,8 +384,8 @@ async def build_ports(
     meter_pool(reads.engine, metrics, "reads")
     uow = SqlUnitOfWorkFactory(engine, checkout_timeout=timeouts.get("checkout_timeout"))
     sessions = SqlSessionLookup(reads)
-    audio_catalog = SqlAudioCatalog(reads)
-    collection_catalog = SqlCollectionCatalog(reads)
+    audio_catalog = SqlAudioCatalog(reads, metrics=metrics)
+    collection_catalog = SqlCollectionCatalog(reads, metrics=metrics)
     hasher = Argon2PasswordHasher(
         memory_kib=settings.argon2_memory_kib,
         time_cost=settings.argon2_time_cost,

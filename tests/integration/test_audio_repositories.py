@@ -12,6 +12,7 @@ import pytest
 from sono.adapters.sqlalchemy.catalog import SqlAudioCatalog
 from sono.adapters.sqlalchemy.reads import reads_for
 from sono.application.audio.ports import AudioCatalog, OwnedAudio
+from sono.application.metrics import NoMetrics
 from sono.application.uow import UnitOfWorkFactory
 from sono.application.values import Page
 from sono.domain.audio import AudioFile, SameContent
@@ -212,3 +213,46 @@ async def test_contents_finds_an_owners_files_by_content_hash(uows: UnitOfWorkFa
         assert await uow.audio_files.contents(SameContent(alice.id, wanted)) == {"a" * 64, "b" * 64}
         assert await uow.audio_files.contents(SameContent(bob.id, wanted)) == {"c" * 64}
         assert await uow.audio_files.contents(SameContent(alice.id, frozenset())) == set()
+
+
+async def test_the_sql_catalogs_kept_pages_are_counted(
+    uows: UnitOfWorkFactory, database_url: str | None, catalogue: dict[str, AudioFile]
+) -> None:
+    """On SQLite an unchanged page is kept (a hit) until a commit anywhere changes the database (a
+    miss, the page read again); PostgreSQL keeps nothing, so it counts nothing. Reported under
+    ``public_audio_pages``."""
+    if database_url is None:
+        pytest.skip("the fake catalog keeps nothing")
+    metrics = Recorded()
+    reads = reads_for(database_url)
+    try:
+        catalog = SqlAudioCatalog(reads, metrics=metrics)
+        first = await catalog.public_page(skip=0, limit=10)
+        again = await catalog.public_page(skip=0, limit=10)
+        async with uows() as uow:
+            audio = await uow.audio_files.get(catalogue["a-public-new"].id or 0)
+            assert audio is not None
+            audio.is_public = False
+            await uow.commit()
+        after = await catalog.public_page(skip=0, limit=10)
+    finally:
+        await reads.close()
+    assert (first.total, after.total) == (3, 2)
+    if reads.keeps:  # SQLite
+        assert again is first
+        assert [hit for name, hit in metrics.lookups if name == "public_audio_pages"] == [False, True, False]
+        assert metrics.sizes[-1] == ("public_audio_pages", 1, 0)
+    else:
+        assert again is not first and metrics.lookups == []
+
+
+class Recorded(NoMetrics):
+    def __init__(self) -> None:
+        self.lookups: list[tuple[str, bool]] = []
+        self.sizes: list[tuple[str, int, int]] = []
+
+    def cache_lookup(self, cache: str, hit: bool) -> None:
+        self.lookups.append((cache, hit))
+
+    def cache_size(self, cache: str, entries: int, size_bytes: int) -> None:
+        self.sizes.append((cache, entries, size_bytes))

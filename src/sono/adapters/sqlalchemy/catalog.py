@@ -19,6 +19,7 @@ from sono.adapters.sqlalchemy.reads import Kept, Listener, Reads, Shape
 from sono.adapters.sqlalchemy.repositories.library import visible_condition
 from sono.adapters.sqlalchemy.tables import audio_files, start_mappers, users
 from sono.application.audio.ports import OwnedAudio
+from sono.application.metrics import Metrics
 from sono.application.values import Page
 from sono.domain.audio import AudioFile
 from sono.domain.library import LISTED_PUBLICLY
@@ -50,14 +51,14 @@ class SqlAudioCatalog:
 
     PAGES_KEPT = 64  # 0: keep none (every request reads its page)
 
-    def __init__(self, reads: Reads) -> None:
+    def __init__(self, reads: Reads, *, metrics: Metrics | None = None) -> None:
         start_mappers()
         self._reads = reads
         self._page = reads.query(_PUBLIC_PAGE)
         self._count = reads.query(_PUBLIC_COUNT)
         self._audio = Shape(AudioFile, audio_files.c, 0, reads.dialect)
         self._owner = Shape(User, users.c, len(audio_files.c), reads.dialect)
-        self._pages: Kept[Page[OwnedAudio]] = Kept(reads)
+        self._pages: Kept[Page[OwnedAudio]] = Kept(reads, "public_audio_pages", metrics=metrics)
 
     def listen(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener`` with every statement run from now on; returns the way to stop."""

@@ -39,6 +39,7 @@ from sono.adapters.sqlalchemy.tables import (
 )
 from sono.application.collections.ports import Listing, Scope
 from sono.application.collections.views import Listed, Shown, TrackTotals
+from sono.application.metrics import Metrics
 from sono.application.values import Page
 from sono.domain.audio import AudioFile
 from sono.domain.collections import Collaborator, Collection, CollectionTrack
@@ -124,7 +125,7 @@ class SqlCollectionCatalog:
     PAGES_KEPT = 256  # 0: keep none (every request reads its page)
     SHOWN_KEPT = 256  # single collections kept on SQLite (0: none); as many remembered by their rows
 
-    def __init__(self, reads: Reads) -> None:
+    def __init__(self, reads: Reads, *, metrics: Metrics | None = None) -> None:
         start_mappers()
         configure_mappers()  # the shapes build instances through the mapper before any session does
         self._reads = reads
@@ -134,14 +135,14 @@ class SqlCollectionCatalog:
         self._owner = Shape(User, users.c, _COLLECTION_END, dialect)
         self._member = Shape(Collaborator, collaborators.c, _MEMBER_START, dialect)
         self._person = Shape(User, users.c, _PERSON_START, dialect)
-        self._pages: Kept[Page[Listed]] = Kept(reads)
+        self._pages: Kept[Page[Listed]] = Kept(reads, "collection_pages", metrics=metrics)
         self._one = reads.query(_one_collection())
         self._one_collection = Shape(Collection, collections.c, _ONE_COLLECTION, dialect)
         self._one_member = Shape(Collaborator, collaborators.c, _ONE_MEMBER, dialect)
         self._one_track = Shape(CollectionTrack, collection_tracks.c, _ONE_TRACK, dialect)
         self._one_file = Shape(AudioFile, audio_files.c, _ONE_FILE, dialect)
         self._one_user = Shape(User, users.c, _ONE_USER, dialect)
-        self._shown: Kept[Shown | None] = Kept(reads)  # a missing collection is read again
+        self._shown: Kept[Shown | None] = Kept(reads, "collection_rows", metrics=metrics)  # a missing one is read again
         self._last: dict[int, tuple[list[tuple[Any, ...]], Shown]] = {}
         self._versions = itertools.count(1)  # a new number for each new state read
 

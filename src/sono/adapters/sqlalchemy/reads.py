@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sono.adapters.sqlalchemy import errors
 from sono.adapters.sqlalchemy.engine import create_read_engine
 from sono.adapters.sqlalchemy.tables import UtcDateTime
+from sono.application.metrics import Metrics, NoMetrics
 from sono.domain.errors import ServiceUnavailable
 
 Listener = Callable[[str], None]
@@ -207,12 +208,20 @@ class Kept(Generic[V]):
     data_version`` (one cheap statement) changes whenever any other connection, of this process or
     another, commits; then every kept value is dropped. A value read while a commit lands is kept
     under the number seen before it, so the next read drops it. Nothing is kept on PostgreSQL. A
-    kept value is the same object each time (callers only read it)."""
+    kept value is the same object each time (callers only read it). Lookups count as hits and
+    misses, and the number kept is reported, under ``name`` (``sono_cache_*``)."""
 
-    def __init__(self, reads: Reads) -> None:
+    def __init__(self, reads: Reads, name: str, *, metrics: Metrics | None = None) -> None:
         self._reads = reads
+        self.name = name
+        self._metrics = metrics or NoMetrics()
+        self.hits = 0
+        self.misses = 0
         self._values: dict[Hashable, V] = {}
         self._version: int | None = None
+
+    def __len__(self) -> int:
+        return len(self._values)
 
     async def get(self, key: Hashable, load: Callable[[], Awaitable[V]], *, most: int) -> V:
         """The value kept under ``key``, else ``load()`` kept there (at most ``most`` values; 0:
@@ -225,12 +234,17 @@ class Kept(Generic[V]):
             self._values.clear()
             self._version = version
         value = self._values.get(key)
-        if value is None:
-            value = await load()
-            if self._version == version:  # no other read dropped the kept values meanwhile
-                if len(self._values) >= most:
-                    self._values.clear()
-                self._values[key] = value
+        self._metrics.cache_lookup(self.name, value is not None)
+        if value is not None:
+            self.hits += 1
+            return value
+        self.misses += 1
+        value = await load()
+        if self._version == version:  # no other read dropped the kept values meanwhile
+            if len(self._values) >= most:
+                self._values.clear()
+            self._values[key] = value
+        self._metrics.cache_size(self.name, len(self._values), 0)
         return value
 
 
