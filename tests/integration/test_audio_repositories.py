@@ -12,12 +12,12 @@ import pytest
 from sono.adapters.sqlalchemy.catalog import SqlAudioCatalog
 from sono.adapters.sqlalchemy.reads import reads_for
 from sono.application.audio.ports import AudioCatalog, OwnedAudio
-from sono.application.metrics import NoMetrics
 from sono.application.uow import UnitOfWorkFactory
 from sono.application.values import Page
 from sono.domain.audio import AudioFile, SameContent
 from sono.domain.users import User
 from tests.fakes.catalog import FakeAudioCatalog
+from tests.fakes.metrics import RecordingMetrics
 from tests.fakes.uow import FakeUnitOfWorkFactory
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -223,7 +223,7 @@ async def test_the_sql_catalogs_kept_pages_are_counted(
     ``public_audio_pages``."""
     if database_url is None:
         pytest.skip("the fake catalog keeps nothing")
-    metrics = Recorded()
+    metrics = RecordingMetrics()
     reads = reads_for(database_url)
     try:
         catalog = SqlAudioCatalog(reads, metrics=metrics)
@@ -244,15 +244,3 @@ async def test_the_sql_catalogs_kept_pages_are_counted(
         assert metrics.sizes[-1] == ("public_audio_pages", 1, 0)
     else:
         assert again is not first and metrics.lookups == []
-
-
-class Recorded(NoMetrics):
-    def __init__(self) -> None:
-        self.lookups: list[tuple[str, bool]] = []
-        self.sizes: list[tuple[str, int, int]] = []
-
-    def cache_lookup(self, cache: str, hit: bool) -> None:
-        self.lookups.append((cache, hit))
-
-    def cache_size(self, cache: str, entries: int, size_bytes: int) -> None:
-        self.sizes.append((cache, entries, size_bytes))

@@ -32,8 +32,8 @@ from sono.bootstrap import Container
 from sono.domain.errors import NotAuthenticated, NotFound, PermissionDenied, ServiceUnavailable
 from sono.domain.gdpr import AuditEvent
 from tests.fakes.media import FAKE_AUDIO
+from tests.fakes.metrics import RecordingMetrics
 from tests.unit.conftest import World
-from tests.unit.test_metrics import RecordingMetrics
 
 
 def a_file(tmp_path) -> UploadedFile:

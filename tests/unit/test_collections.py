@@ -30,7 +30,6 @@ from sono.application.collections.ports import Listing, Scope
 from sono.application.collections.views import CollectionDetail, CollectionView, Listed, Shown, TrackTotals
 from sono.application.common import Principal
 from sono.application.messages import ANONYMOUS, Actor
-from sono.application.metrics import NoMetrics
 from sono.application.values import Page
 from sono.domain.access import Viewer
 from sono.domain.audio import AudioFile
@@ -54,6 +53,7 @@ from sono.domain.users import User
 from sono.entrypoints.http.collections.schemas import Presenter, detail_out
 from tests.fakes.catalog import FakeCollectionCatalog
 from tests.fakes.media import FAKE_IMAGE
+from tests.fakes.metrics import RecordingMetrics
 from tests.unit.collections_bus import CollectionAdmin, Collections
 from tests.unit.conftest import World
 
@@ -475,18 +475,6 @@ class _VersionedShown:
         return self.kept
 
 
-class _Recorded(NoMetrics):
-    def __init__(self) -> None:
-        self.lookups: list[tuple[str, bool]] = []
-        self.sizes: list[tuple[str, int, int]] = []
-
-    def cache_lookup(self, cache: str, hit: bool) -> None:
-        self.lookups.append((cache, hit))
-
-    def cache_size(self, cache: str, entries: int, size_bytes: int) -> None:
-        self.sizes.append((cache, entries, size_bytes))
-
-
 def _kept_by(world: World, catalog: _VersionedShown, details: MemoryCollectionDetails) -> MessageBus:
     """A bus whose collection handlers read through ``catalog`` and keep details in ``details``."""
     bus = MessageBus(world.uow)
@@ -500,7 +488,7 @@ async def test_a_kept_collection_is_seen_by_each_caller_as_their_own(world: Worl
     await Collections(world.app).add_track(
         people["owner"], collection_id, await _file(world, people["owner"], "a", public=False)
     )
-    catalog, metrics = _VersionedShown(world), _Recorded()
+    catalog, metrics = _VersionedShown(world), RecordingMetrics()
     details = MemoryCollectionDetails(metrics=metrics)
     bus = _kept_by(world, catalog, details)
     seen = {

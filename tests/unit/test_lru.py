@@ -5,23 +5,11 @@ from __future__ import annotations
 import pytest
 
 from sono.adapters.lru import Lru
-from sono.application.metrics import NoMetrics
-
-
-class Recorded(NoMetrics):
-    def __init__(self) -> None:
-        self.lookups: list[tuple[str, bool]] = []
-        self.sizes: list[tuple[str, int, int]] = []
-
-    def cache_lookup(self, cache: str, hit: bool) -> None:
-        self.lookups.append((cache, hit))
-
-    def cache_size(self, cache: str, entries: int, size_bytes: int) -> None:
-        self.sizes.append((cache, entries, size_bytes))
+from tests.fakes.metrics import RecordingMetrics
 
 
 def test_hits_and_misses_are_counted_and_reported() -> None:
-    metrics = Recorded()
+    metrics = RecordingMetrics()
     lru: Lru[str, str] = Lru("things", max_entries=2, weigh=len, metrics=metrics)
     assert lru.get("a") is None
     lru.put("a", "xyz")
@@ -52,7 +40,7 @@ def test_the_total_weight_is_bounded_and_a_value_heavier_than_it_is_not_kept() -
 
 
 def test_a_value_that_no_longer_answers_is_dropped_as_a_miss() -> None:
-    metrics = Recorded()
+    metrics = RecordingMetrics()
     lru: Lru[int, tuple[str, str]] = Lru("v", max_entries=4, metrics=metrics)
     lru.put(1, ("v1", "answer"))
     assert lru.get(1, lambda kept: kept[0] == "v1") == ("v1", "answer")

@@ -36,30 +36,10 @@ from sono.domain.errors import (
 from sono.domain.maintenance import MaintenanceState
 from sono.domain.media import FILE_EMPTY, ProcessedImage
 from sono.entrypoints.http.uploads import refusal_reason
+from tests.fakes.metrics import RecordingMetrics
 from tests.fakes.security import FakeClock
 from tests.fakes.uow import FakeUnitOfWorkFactory
 from tests.unit.conftest import World, make_world
-
-
-class RecordingMetrics(NoMetrics):
-    """Counts what it is told, as the port's callers use it."""
-
-    enabled = True
-
-    def __init__(self) -> None:
-        self.use_cases: list[tuple[str, str | None]] = []
-        self.lookups: list[tuple[str, bool]] = []
-        self.sizes: list[tuple[str, int, int]] = []
-
-    def use_case(self, name: str, seconds: float, error: str | None) -> None:
-        assert seconds >= 0
-        self.use_cases.append((name, error))
-
-    def cache_lookup(self, cache: str, hit: bool) -> None:
-        self.lookups.append((cache, hit))
-
-    def cache_size(self, cache: str, entries: int, size_bytes: int) -> None:
-        self.sizes.append((cache, entries, size_bytes))
 
 
 def with_metrics(world: World, metrics: NoMetrics) -> Container:
