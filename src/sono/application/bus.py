@@ -30,7 +30,7 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, Protocol, TypeVar, cast
 
@@ -258,11 +258,7 @@ class MessageBus:
             return await self._run(handler, message, actor, prepared, progress)
         except BaseException:
             if not progress.committed:
-                for undo in preparation._undo:
-                    try:
-                        await undo()
-                    except Exception:
-                        log.warning("undoing the preparation of %s failed", message.name(), exc_info=True)
+                await _undo(preparation._undo, f"the preparation of {message.name()}")
             raise
 
     async def _process(self, handler: Handler, message: Process[Any], actor: Actor) -> Any:
@@ -270,11 +266,7 @@ class MessageBus:
         try:
             return await handler(message, context)
         except BaseException:
-            for undo in reversed(context._undo):
-                try:
-                    await undo()
-                except Exception:
-                    log.warning("undoing a step of %s failed", message.name(), exc_info=True)
+            await _undo(reversed(context._undo), f"a step of {message.name()}")
             raise
 
     async def _run(
@@ -352,6 +344,15 @@ class MessageBus:
             await uow.commit()
         await _run_effects(context, entry.reaction)
         return True
+
+
+async def _undo(undos: Iterable[Callable[[], Awaitable[object]]], what: str) -> None:
+    """Run each undo in turn; one that fails is logged (the jobs clear what it leaves), not raised."""
+    for undo in undos:
+        try:
+            await undo()
+        except Exception:
+            log.warning("undoing %s failed", what, exc_info=True)
 
 
 async def _run_effects(context: Context, name: str) -> None:
