@@ -331,6 +331,7 @@ async def build_ports(
     from sono.adapters.sqlalchemy.reads import reads_for
     from sono.adapters.sqlalchemy.sessions import SqlSessionLookup
     from sono.adapters.sqlalchemy.uow import SqlUnitOfWorkFactory
+    from sono.adapters.sqlalchemy.versions import ListenedVersions, versions_for
     from sono.adapters.storage.signing import HmacUrlSigner
     from sono.adapters.stores.maintenance import DatabaseMaintenanceStore
     from sono.adapters.stores.process_rate_limit import MemoryRateLimiter
@@ -382,10 +383,14 @@ async def build_ports(
         traced = lambda target, system: traced_calls(target, otel, system)  # noqa: E731
     meter_pool(engine, metrics)
     meter_pool(reads.engine, metrics, "reads")
-    uow = SqlUnitOfWorkFactory(engine, checkout_timeout=timeouts.get("checkout_timeout"))
-    sessions = SqlSessionLookup(reads)
-    audio_catalog = SqlAudioCatalog(reads, metrics=metrics)
-    collection_catalog = SqlCollectionCatalog(reads, metrics=metrics)
+    versions = versions_for(settings.database_url, connect_timeout=timeouts["connect_timeout"] or 5.0)
+    if isinstance(versions, ListenedVersions):  # PostgreSQL: other processes' commits arrive as notices
+        await versions.start()
+        exit_stack.push_async_callback(versions.close)
+    uow = SqlUnitOfWorkFactory(engine, versions=versions, checkout_timeout=timeouts.get("checkout_timeout"))
+    sessions = SqlSessionLookup(reads, versions, metrics=metrics)
+    audio_catalog = SqlAudioCatalog(reads, versions, metrics=metrics)
+    collection_catalog = SqlCollectionCatalog(reads, versions, metrics=metrics)
     hasher = Argon2PasswordHasher(
         memory_kib=settings.argon2_memory_kib,
         time_cost=settings.argon2_time_cost,

@@ -58,7 +58,8 @@ async def audio_catalog(uows: UnitOfWorkFactory, database_url: str | None) -> As
         return
     reads = reads_for(database_url)
     try:
-        yield SqlAudioCatalog(reads)
+        assert isinstance(uows, SqlUnitOfWorkFactory)
+        yield SqlAudioCatalog(reads, uows.versions)  # kept while the units of work write nothing
     finally:
         await reads.close()
 
@@ -73,7 +74,8 @@ async def collection_catalog(uows: UnitOfWorkFactory, database_url: str | None) 
         return
     reads = reads_for(database_url)
     try:
-        yield SqlCollectionCatalog(reads)
+        assert isinstance(uows, SqlUnitOfWorkFactory)
+        yield SqlCollectionCatalog(reads, uows.versions)
     finally:
         await reads.close()
 

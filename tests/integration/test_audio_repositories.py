@@ -4,6 +4,7 @@ and the repository's lists of every file and of an owner's files."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,6 +12,8 @@ import pytest
 
 from sono.adapters.sqlalchemy.catalog import SqlAudioCatalog
 from sono.adapters.sqlalchemy.reads import reads_for
+from sono.adapters.sqlalchemy.uow import SqlUnitOfWorkFactory
+from sono.adapters.sqlalchemy.versions import ListenedVersions, versions_for
 from sono.application.audio.ports import AudioCatalog, OwnedAudio
 from sono.application.uow import UnitOfWorkFactory
 from sono.application.values import Page
@@ -166,7 +169,7 @@ async def test_the_catalog_reads_what_the_repository_reads(
         fast = await FakeAudioCatalog(uows.database).public_page(skip=skip, limit=limit)
     else:
         reads = reads_for(database_url)
-        catalog = SqlAudioCatalog(reads)  # as bootstrap builds it, on the shared reads
+        catalog = SqlAudioCatalog(reads, versions_for(database_url, listen=False))  # as bootstrap builds it
         catalog.listen(statements.append)
         try:
             fast = await catalog.public_page(skip=skip, limit=limit)
@@ -218,15 +221,20 @@ async def test_contents_finds_an_owners_files_by_content_hash(uows: UnitOfWorkFa
 async def test_the_sql_catalogs_kept_pages_are_counted(
     uows: UnitOfWorkFactory, database_url: str | None, catalogue: dict[str, AudioFile]
 ) -> None:
-    """On SQLite an unchanged page is kept (a hit) until a commit anywhere changes the database (a
-    miss, the page read again); PostgreSQL keeps nothing, so it counts nothing. Reported under
-    ``public_audio_pages``."""
+    """An unchanged page is kept (a hit) until a commit of another process writes a table it is
+    read from (a miss, the page read again): on SQLite through the versions file, on PostgreSQL
+    once the commit's notice has arrived. Reported under ``public_audio_pages``."""
     if database_url is None:
         pytest.skip("the fake catalog keeps nothing")
+    assert isinstance(uows, SqlUnitOfWorkFactory)
     metrics = RecordingMetrics()
     reads = reads_for(database_url)
+    versions = versions_for(database_url)  # this "process's": the units of work are another's
+    listened = isinstance(versions, ListenedVersions)
+    if listened:
+        await versions.start()
     try:
-        catalog = SqlAudioCatalog(reads, metrics=metrics)
+        catalog = SqlAudioCatalog(reads, versions, metrics=metrics)
         first = await catalog.public_page(skip=0, limit=10)
         again = await catalog.public_page(skip=0, limit=10)
         async with uows() as uow:
@@ -234,13 +242,34 @@ async def test_the_sql_catalogs_kept_pages_are_counted(
             assert audio is not None
             audio.is_public = False
             await uow.commit()
+        if listened:
+            await asyncio.wait_for(versions.wait_for_notices(1), 10)
         after = await catalog.public_page(skip=0, limit=10)
+        unchanged = await catalog.public_page(skip=0, limit=10)
     finally:
         await reads.close()
+        if listened:
+            await versions.close()
     assert (first.total, after.total) == (3, 2)
-    if reads.keeps:  # SQLite
-        assert again is first
-        assert [hit for name, hit in metrics.lookups if name == "public_audio_pages"] == [False, True, False]
-        assert metrics.sizes[-1] == ("public_audio_pages", 1, 0)
-    else:
-        assert again is not first and metrics.lookups == []
+    assert again is first and unchanged is after
+    assert [hit for name, hit in metrics.lookups if name == "public_audio_pages"] == [False, True, False, True]
+    assert metrics.sizes[-1] == ("public_audio_pages", 1, 0)
+
+
+async def test_a_catalog_keeps_nothing_while_its_versions_are_not_heard(
+    uows: UnitOfWorkFactory, database_url: str | None, catalogue: dict[str, AudioFile]
+) -> None:
+    """PostgreSQL: until the process listens for other processes' commits (and whenever it stops),
+    every page is read again: nothing kept could be known to be current."""
+    if database_url is None or database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's notices only")
+    metrics = RecordingMetrics()
+    reads = reads_for(database_url)
+    try:
+        catalog = SqlAudioCatalog(reads, versions_for(database_url, listen=False), metrics=metrics)
+        first = await catalog.public_page(skip=0, limit=10)
+        again = await catalog.public_page(skip=0, limit=10)
+    finally:
+        await reads.close()
+    assert again is not first and again.total == first.total == 3
+    assert metrics.lookups == []

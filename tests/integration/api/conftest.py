@@ -25,7 +25,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 from litestar import Litestar
 
-from sono.adapters.sqlalchemy.engine import create_engine
 from sono.adapters.sqlalchemy.migrate import upgrade
 from sono.adapters.sqlalchemy.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
 from sono.application.accounts.messages import CreateAdmin
@@ -126,13 +125,12 @@ class Api:
 
     @asynccontextmanager
     async def uow(self) -> AsyncIterator[SqlUnitOfWork]:
-        """A unit of work on the app's database, for arranging what the API cannot."""
-        engine = create_engine(self.settings.database_url)
-        try:
-            async with SqlUnitOfWorkFactory(engine)() as uow:
-                yield uow
-        finally:
-            await engine.dispose()
+        """A unit of work of the app, for arranging what the API cannot (its commits reach the
+        app's kept reads at once, as the app's own do)."""
+        uows = self.container.ports.uow
+        assert isinstance(uows, SqlUnitOfWorkFactory)
+        async with uows() as uow:
+            yield uow
 
     async def set_active(self, username: str, active: bool) -> None:
         async with self.uow() as uow:

@@ -4,8 +4,8 @@
 ``GET /audio/public`` is the busiest list of the API and needs no transaction. The statement
 (files joined with their owners, newest first, a window count of the whole list) selects the files
 ``LISTED_PUBLICLY`` (the domain's specification, compiled into its ``WHERE`` as the library's reads
-compile theirs) and is compiled once. On SQLite, pages are kept until any commit changes the database
-(``PRAGMA data_version``), so repeated reads of an unchanged list cost one trivial statement.
+compile theirs) and is compiled once. Pages are kept until a commit writes the files or the users
+(``reads.Kept`` on the tables' versions), so repeated reads of an unchanged list cost no statement.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, func, select
 from sono.adapters.sqlalchemy.reads import Kept, Listener, Reads, Shape
 from sono.adapters.sqlalchemy.repositories.library import visible_condition
 from sono.adapters.sqlalchemy.tables import audio_files, start_mappers, users
+from sono.adapters.sqlalchemy.versions import TableVersions
 from sono.application.audio.ports import OwnedAudio
 from sono.application.metrics import Metrics
 from sono.application.values import Page
@@ -46,19 +47,21 @@ _PUBLIC_COUNT = (
 
 
 class SqlAudioCatalog:
-    """The ``AudioCatalog`` port on ``reads``. On SQLite, pages are kept while the database is
-    unchanged (``reads.Kept``)."""
+    """The ``AudioCatalog`` port on ``reads``. Pages are kept while their tables are unchanged
+    (``reads.Kept``)."""
 
     PAGES_KEPT = 64  # 0: keep none (every request reads its page)
 
-    def __init__(self, reads: Reads, *, metrics: Metrics | None = None) -> None:
+    def __init__(self, reads: Reads, versions: TableVersions, *, metrics: Metrics | None = None) -> None:
         start_mappers()
         self._reads = reads
         self._page = reads.query(_PUBLIC_PAGE)
         self._count = reads.query(_PUBLIC_COUNT)
         self._audio = Shape(AudioFile, audio_files.c, 0, reads.dialect)
         self._owner = Shape(User, users.c, len(audio_files.c), reads.dialect)
-        self._pages: Kept[Page[OwnedAudio]] = Kept(reads, "public_audio_pages", metrics=metrics)
+        self._pages: Kept[Page[OwnedAudio]] = Kept(
+            versions.watch(self._page.tables | self._count.tables), "public_audio_pages", metrics=metrics
+        )
 
     def listen(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener`` with every statement run from now on; returns the way to stop."""

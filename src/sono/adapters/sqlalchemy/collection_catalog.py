@@ -5,8 +5,9 @@ public audio list).
 The statement is the repository's page (``page_statements``: the page of ids with the list's
 length, then their columns, owners and track totals) with each collection's collaborators and their
 users joined on, one row per collaborator (one with empty collaborator columns for a collection
-without any), compiled once per kind of list. On SQLite, pages are kept until any commit changes
-the database (``reads.Kept``), so repeated reads of an unchanged list cost one trivial statement.
+without any), compiled once per kind of list. Pages and collections are kept until a commit writes a table they
+are read from (``reads.Kept`` on the tables' versions), so repeated reads of an unchanged list or
+collection cost no statement.
 What depends on the caller beyond the list itself (``can_edit``) is decided by the use case on
 every request.
 
@@ -37,6 +38,7 @@ from sono.adapters.sqlalchemy.tables import (
     start_mappers,
     users,
 )
+from sono.adapters.sqlalchemy.versions import TableVersions
 from sono.application.collections.ports import Listing, Scope
 from sono.application.collections.views import Listed, Shown, TrackTotals
 from sono.application.metrics import Metrics
@@ -118,14 +120,14 @@ def _listing(scope: Scope, typed: bool) -> Select[Any]:
 
 
 class SqlCollectionCatalog:
-    """The ``CollectionCatalog`` port on ``reads``. On SQLite, pages are kept while the database
-    is unchanged (``reads.Kept``), keyed by the listing (which names the caller for their own
-    lists), ``skip`` and ``limit``."""
+    """The ``CollectionCatalog`` port on ``reads``. Pages are kept while their tables are unchanged
+    (``reads.Kept``), keyed by the listing (which names the caller for their own lists), ``skip``
+    and ``limit``; single collections by their id."""
 
     PAGES_KEPT = 256  # 0: keep none (every request reads its page)
-    SHOWN_KEPT = 256  # single collections kept on SQLite (0: none); as many remembered by their rows
+    SHOWN_KEPT = 256  # single collections kept (0: none); as many remembered by their rows
 
-    def __init__(self, reads: Reads, *, metrics: Metrics | None = None) -> None:
+    def __init__(self, reads: Reads, versions: TableVersions, *, metrics: Metrics | None = None) -> None:
         start_mappers()
         configure_mappers()  # the shapes build instances through the mapper before any session does
         self._reads = reads
@@ -135,14 +137,15 @@ class SqlCollectionCatalog:
         self._owner = Shape(User, users.c, _COLLECTION_END, dialect)
         self._member = Shape(Collaborator, collaborators.c, _MEMBER_START, dialect)
         self._person = Shape(User, users.c, _PERSON_START, dialect)
-        self._pages: Kept[Page[Listed]] = Kept(reads, "collection_pages", metrics=metrics)
         self._one = reads.query(_one_collection())
+        watch = versions.watch(self._one.tables)  # every table a collection is shown from, listed too
+        self._pages: Kept[Page[Listed]] = Kept(watch, "collection_pages", metrics=metrics)
         self._one_collection = Shape(Collection, collections.c, _ONE_COLLECTION, dialect)
         self._one_member = Shape(Collaborator, collaborators.c, _ONE_MEMBER, dialect)
         self._one_track = Shape(CollectionTrack, collection_tracks.c, _ONE_TRACK, dialect)
         self._one_file = Shape(AudioFile, audio_files.c, _ONE_FILE, dialect)
         self._one_user = Shape(User, users.c, _ONE_USER, dialect)
-        self._shown: Kept[Shown | None] = Kept(reads, "collection_rows", metrics=metrics)  # a missing one is read again
+        self._shown: Kept[Shown | None] = Kept(watch, "collection_rows", metrics=metrics)  # a missing one is read again
         self._last: dict[int, tuple[list[tuple[Any, ...]], Shown]] = {}
         self._versions = itertools.count(1)  # a new number for each new state read
 

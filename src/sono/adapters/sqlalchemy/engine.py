@@ -75,8 +75,7 @@ def create_read_engine(
 
     On SQLite, a synchronous engine (the stdlib driver, for the reads' own thread) with one
     read-only connection (``PRAGMA query_only``, waiting at most 250 ms for a lock: in WAL mode
-    readers never wait for writers), whose own ``PRAGMA data_version`` tells when any other
-    connection committed."""
+    readers never wait for writers)."""
     _quiet_value_logging()
     parsed = make_url(url)
     options: dict[str, Any] = {

@@ -25,10 +25,12 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Boolean, Column, CompoundSelect, Enum, Select, event
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.util import find_tables
 
 from sono.adapters.sqlalchemy import errors
 from sono.adapters.sqlalchemy.engine import create_read_engine
 from sono.adapters.sqlalchemy.tables import UtcDateTime
+from sono.adapters.sqlalchemy.versions import Watch
 from sono.application.metrics import Metrics, NoMetrics
 from sono.domain.errors import ServiceUnavailable
 
@@ -51,6 +53,7 @@ class Query:
     def __init__(self, statement: Select[Any] | CompoundSelect[Any], dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         self.sql = str(compiled)
+        self.tables = frozenset(table.name for table in find_tables(statement))  # what it reads from
         self._order = tuple(compiled.positiontup or ())
         self._constants = compiled.params  # literals of the statement, e.g. those of CASE
 
@@ -113,13 +116,10 @@ class Reads:
     a connection of its pool for that statement only, and ``checkout_timeout`` bounds a whole read,
     connection and statement (None: no bound beyond the statement's)."""
 
-    DATA_VERSION = "PRAGMA data_version"
-
     def __init__(self, engine: AsyncEngine | Engine, *, checkout_timeout: float | None = None) -> None:
         self.engine = engine
         self.sync_engine: Engine = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
         self.dialect: Dialect = engine.dialect
-        self.keeps = engine.dialect.name == "sqlite"  # whether ``Kept`` may keep values (see there)
         self._checkout_timeout = checkout_timeout
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="sono-reads") if isinstance(engine, Engine) else None
         self._connection: Connection | None = None  # SQLite: the reads' thread's, only used there
@@ -145,12 +145,6 @@ class Reads:
     async def fetch_one(self, query: Query, **values: Any) -> Any:
         """The first row of ``query``, or None."""
         return await self._run(query.sql, tuple(query.parameters(**values)), all_rows=False)
-
-    async def data_version(self) -> int:
-        """SQLite: a number that changes whenever another connection (of any process) commits. Per
-        connection: the read engine has one, which never writes (``PRAGMA query_only``)."""
-        row = await self._run(self.DATA_VERSION, (), all_rows=False)
-        return int(row[0])
 
     async def close(self) -> None:
         engine, thread = self.engine, self._thread
@@ -204,21 +198,23 @@ class Reads:
 
 
 class Kept(Generic[V]):
-    """Values read through ``reads``, kept on SQLite while the database is unchanged: ``PRAGMA
-    data_version`` (one cheap statement) changes whenever any other connection, of this process or
-    another, commits; then every kept value is dropped. A value read while a commit lands is kept
-    under the number seen before it, so the next read drops it. Nothing is kept on PostgreSQL. A
-    kept value is the same object each time (callers only read it). Lookups count as hits and
-    misses, and the number kept is reported, under ``name`` (``sono_cache_*``)."""
+    """Values read through ``reads``, kept while the tables they were read from are unchanged
+    (``watch``, on the tables' versions: ``sono.adapters.sqlalchemy.versions``). A lookup takes a
+    stamp of those versions first, a value is kept under the stamp taken before it was read, and a
+    lookup that finds the stamp moved drops every kept value: a commit that lands while a value is
+    read moves the versions after it, so that value is dropped at the next lookup. Nothing is kept
+    while the versions cannot be trusted (no stamp: PostgreSQL not listening). A kept value is the
+    same object each time (callers only read it). Lookups count as hits and misses, and the number
+    kept is reported, under ``name`` (``sono_cache_*``)."""
 
-    def __init__(self, reads: Reads, name: str, *, metrics: Metrics | None = None) -> None:
-        self._reads = reads
+    def __init__(self, watch: Watch, name: str, *, metrics: Metrics | None = None) -> None:
+        self._watch = watch
         self.name = name
         self._metrics = metrics or NoMetrics()
         self.hits = 0
         self.misses = 0
         self._values: dict[Hashable, V] = {}
-        self._version: int | None = None
+        self._stamp: Hashable | None = None
 
     def __len__(self) -> int:
         return len(self._values)
@@ -226,13 +222,12 @@ class Kept(Generic[V]):
     async def get(self, key: Hashable, load: Callable[[], Awaitable[V]], *, most: int) -> V:
         """The value kept under ``key``, else ``load()`` kept there (at most ``most`` values; 0:
         keep none)."""
-        reads = self._reads
-        if not reads.keeps or most <= 0:
+        stamp = self._watch.stamp()
+        if stamp is None or most <= 0:
             return await load()
-        version = await reads.data_version()
-        if version != self._version:
+        if stamp != self._stamp:
             self._values.clear()
-            self._version = version
+            self._stamp = stamp
         value = self._values.get(key)
         self._metrics.cache_lookup(self.name, value is not None)
         if value is not None:
@@ -240,7 +235,7 @@ class Kept(Generic[V]):
             return value
         self.misses += 1
         value = await load()
-        if self._version == version:  # no other read dropped the kept values meanwhile
+        if self._stamp == stamp:  # no other lookup saw the versions move meanwhile
             if len(self._values) >= most:
                 self._values.clear()
             self._values[key] = value

@@ -13,12 +13,14 @@ import weakref
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from sono.adapters.sqlalchemy import errors
 from sono.adapters.sqlalchemy.engine import with_deferred_begin
 from sono.adapters.sqlalchemy.repositories import REPOSITORIES, unique_violations_as_conflict
 from sono.adapters.sqlalchemy.tables import start_mappers
+from sono.adapters.sqlalchemy.versions import WRITTEN, TableVersions, track_writes, versions_for
 from sono.application.uow import Repositories, UnitOfWork, UnitOfWorkFactory
 from sono.domain.errors import ServiceUnavailable
 
@@ -27,15 +29,22 @@ class SqlUnitOfWork(Repositories):
     """One transaction on one ``AsyncSession``; it begins on first use, also after a commit.
     Repositories (``uow.users``, ...) come from the registry, made on first use. Read-only units of
     work begin ``DEFERRED`` on SQLite, so they never wait for the write lock; the others pass the
-    factory's write gate first."""
+    factory's write gate first. A commit that wrote tables moves their versions on
+    (``sono.adapters.sqlalchemy.versions``): announced inside the transaction, then moved here once
+    it is committed."""
 
     session: AsyncSession
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], gate: _WriteGate | None, checkout_timeout: float | None = None
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        gate: _WriteGate | None,
+        versions: TableVersions,
+        checkout_timeout: float | None = None,
     ) -> None:
         self._sessions = sessions
         self._gate = gate
+        self._versions = versions
         self._checkout_timeout = checkout_timeout
 
     def __getattr__(self, name: str) -> Any:
@@ -96,8 +105,13 @@ class SqlUnitOfWork(Repositories):
                 raise translated.with_traceback(tb)
 
     async def commit(self) -> None:
+        written: frozenset[str] = frozenset()
         try:
             with unique_violations_as_conflict():
+                written = await self._take_written()
+                announcement = self._versions.announcement(written) if written else None
+                if announcement is not None:
+                    await self.session.execute(text(announcement[0]), announcement[1])
                 await self.session.commit()
         except BaseException as error:
             with contextlib.suppress(Exception):  # a lost connection took the transaction along
@@ -107,6 +121,17 @@ class SqlUnitOfWork(Repositories):
                 if translated is not error:
                     raise translated  # noqa: B904 - translate() chains what is safe to log
             raise
+        if written:
+            self._versions.committed(written)
+
+    async def _take_written(self) -> frozenset[str]:
+        """The tables this transaction wrote, its pending changes flushed first."""
+        session = self.session
+        if not session.in_transaction():
+            return frozenset()
+        await session.flush()
+        connection = await session.connection()
+        return frozenset(connection.info.pop(WRITTEN, ()))
 
     async def rollback(self) -> None:
         await self.session.rollback()
@@ -144,12 +169,19 @@ class _WriteGate:
 class SqlUnitOfWorkFactory:
     """Makes units of work on ``engine``. Starts the mappers, so it is safe to build first."""
 
-    def __init__(self, engine: AsyncEngine, *, checkout_timeout: float | None = None) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, versions: TableVersions | None = None, checkout_timeout: float | None = None
+    ) -> None:
         """``checkout_timeout`` (PostgreSQL): units of work take their connection when they start,
         within that many seconds, else ``ServiceUnavailable`` (web requests: a hung database is a
-        quick 503)."""
+        quick 503). ``versions``: the tables' versions its commits move on (by default the
+        database's, not listening: ``versions_for``)."""
         start_mappers()
+        track_writes(engine)
         self.engine = engine
+        self.versions: TableVersions = (
+            versions if versions is not None else versions_for(engine.url.render_as_string(False), listen=False)
+        )
         self._checkout_timeout = checkout_timeout if engine.dialect.name != "sqlite" else None
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(with_deferred_begin(engine), expire_on_commit=False)
@@ -158,8 +190,8 @@ class SqlUnitOfWorkFactory:
     def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
         # mypy takes the registry's repositories for abstract attributes: __getattr__ makes them
         if read_only:
-            return SqlUnitOfWork(self._read_sessions, None, self._checkout_timeout)  # type: ignore[abstract]
-        return SqlUnitOfWork(self._sessions, self._gate, self._checkout_timeout)  # type: ignore[abstract]
+            return SqlUnitOfWork(self._read_sessions, None, self.versions, self._checkout_timeout)  # type: ignore[abstract]
+        return SqlUnitOfWork(self._sessions, self._gate, self.versions, self._checkout_timeout)  # type: ignore[abstract]
 
 
 if TYPE_CHECKING:  # the adapter implements the ports

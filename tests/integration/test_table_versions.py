@@ -1,0 +1,194 @@
+"""The tables' versions (``sono.adapters.sqlalchemy.versions``), which tell the kept reads that a
+table they were read from was written: by a commit of this process at once, by another process's
+through the versions file (SQLite) or its notice (PostgreSQL); never by a rollback or a read; and
+nothing is trusted while PostgreSQL's notices cannot be heard."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from sono.adapters.sqlalchemy import migrate
+from sono.adapters.sqlalchemy.engine import create_engine
+from sono.adapters.sqlalchemy.reads import reads_for
+from sono.adapters.sqlalchemy.sessions import SqlSessionLookup
+from sono.adapters.sqlalchemy.uow import SqlUnitOfWorkFactory
+from sono.adapters.sqlalchemy.versions import (
+    EVERY_TABLE,
+    FileVersions,
+    ListenedVersions,
+    TableVersions,
+    versions_for,
+    written_by,
+)
+from sono.domain.announcements import Announcement
+from sono.domain.sessions import RefreshFamily
+from sono.domain.users import User
+from tests.fakes.metrics import RecordingMetrics
+
+NOW = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+WAIT = 10  # seconds: a bound for a notice that must come (the test fails rather than hang)
+
+
+@pytest.mark.parametrize(
+    ("statement", "table"),
+    [
+        ("INSERT INTO users (username) VALUES ($1) RETURNING users.id", "users"),
+        ("insert or replace into consents (user_id) values (?)", "consents"),
+        ('UPDATE "audio_files" SET title=? WHERE audio_files.id = ?', "audio_files"),
+        ("DELETE FROM refresh_families WHERE refresh_families.expires_at < $1", "refresh_families"),
+        ("WITH gone AS (DELETE FROM collection_tracks RETURNING id) SELECT count(*) FROM gone", EVERY_TABLE),
+        ("TRUNCATE users", EVERY_TABLE),
+        ("SELECT users.id FROM users WHERE users.id = $1 FOR UPDATE", None),
+        ("SELECT * FROM audit_log WHERE detail LIKE '%UPDATE%'", None),
+        ("BEGIN IMMEDIATE", None),
+        ("PRAGMA foreign_keys=ON", None),
+        ("SAVEPOINT sa_savepoint_1", None),
+    ],
+)
+def test_the_table_a_statement_writes(statement: str, table: str | None) -> None:
+    assert written_by(statement) == table
+
+
+def test_a_versions_file_is_shared_by_every_process_that_maps_it(tmp_path: Path) -> None:
+    path = tmp_path / "sono.db-versions"
+    mine, theirs = FileVersions(path), FileVersions(path)  # two processes' maps of one file
+    users, announcements = theirs.watch(["users"]), theirs.watch(["announcements"])
+    assert FileVersions.slot("users") != FileVersions.slot("announcements")
+    before = users.stamp(), announcements.stamp()
+
+    mine.committed(frozenset({"users"}))
+
+    assert users.stamp() != before[0]
+    assert announcements.stamp() == before[1]
+    moved = users.stamp()
+    mine.committed(frozenset({EVERY_TABLE}))  # a statement whose table is not known moves every stamp
+    assert users.stamp() != moved and announcements.stamp() != before[1]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str:
+    url: str = request.getfixturevalue(f"{request.param}_url")
+    return url
+
+
+@pytest.fixture
+async def listening(database_url: str) -> AsyncIterator[TableVersions]:
+    """This process's versions, as a web server has them (PostgreSQL: listening, retrying at once),
+    on a migrated database."""
+    await migrate.upgrade(database_url)
+    versions = versions_for(database_url)
+    if isinstance(versions, ListenedVersions):
+        versions = ListenedVersions(versions._dsn, retry_seconds=(0.0,))
+        await versions.start()
+        assert versions.listening
+    yield versions
+    if isinstance(versions, ListenedVersions):
+        await versions.close()
+
+
+async def heard(versions: TableVersions, notices: int) -> None:
+    """Another process's commits have reached ``versions`` (at once on SQLite)."""
+    if isinstance(versions, ListenedVersions):
+        await asyncio.wait_for(versions.wait_for_notices(notices), WAIT)
+
+
+async def test_a_commit_moves_the_versions_of_the_tables_it_wrote_and_nothing_else(
+    database_url: str, listening: TableVersions
+) -> None:
+    """Commits of units of work of another process: a write moves the written tables' stamps, not
+    the others'; a rolled back write and a read-only unit of work move nothing."""
+    engine = create_engine(database_url)
+    uows = SqlUnitOfWorkFactory(engine)  # another process's: announces, does not listen
+    users, announcements = listening.watch(["users"]), listening.watch(["announcements"])
+    try:
+        first = users.stamp(), announcements.stamp()
+        async with uows() as uow:
+            await uow.users.add(User("alice", "alice@example.com", "h", created_at=NOW))
+            await uow.rollback()
+        async with uows(read_only=True) as uow:
+            assert await uow.users.get_by_login("alice") is None
+            await uow.commit()
+        async with uows() as uow:
+            await uow.announcements.add(Announcement(title="t", content="c", created_date=NOW, updated_date=NOW))
+            await uow.commit()
+        await heard(listening, 1)
+        assert users.stamp() == first[0]  # neither the rollback nor the read moved it
+        assert announcements.stamp() != first[1]
+    finally:
+        await engine.dispose()
+
+
+async def test_a_kept_session_ends_everywhere_when_it_is_revoked_anywhere(
+    database_url: str, listening: TableVersions
+) -> None:
+    """The security property the kept sessions rest on: a session revoked by one server (logout,
+    password change, deactivation) is over for every other server once its commit is known there."""
+    engine = create_engine(database_url)
+    uows = SqlUnitOfWorkFactory(engine)
+    reads = reads_for(database_url)
+    metrics = RecordingMetrics()
+    lookup = SqlSessionLookup(reads, listening, metrics=metrics)
+    try:
+        async with uows() as uow:
+            user = await uow.users.add(User("alice", "alice@example.com", "h", created_at=NOW))
+            assert user.id is not None
+            await uow.families.add(RefreshFamily("fam", user.id, "j", NOW, NOW + timedelta(days=1)))
+            await uow.commit()
+        await heard(listening, 1)
+        assert (await lookup.principal(user.id, "fam", NOW))[1] is True
+        assert (await lookup.principal(user.id, "fam", NOW))[1] is True  # kept
+        async with uows() as uow:
+            family = await uow.families.get("fam")
+            assert family is not None
+            family.revoke(NOW, "logout")
+            await uow.commit()
+        await heard(listening, 2)
+        kept_user, live = await lookup.principal(user.id, "fam", NOW)
+        assert live is False and kept_user is not None
+        async with uows() as uow:
+            stored = await uow.users.get(user.id)
+            assert stored is not None
+            stored.is_active = False
+            await uow.commit()
+        await heard(listening, 3)
+        deactivated, _ = await lookup.principal(user.id, "fam", NOW)
+        assert deactivated is not None and deactivated.is_active is False
+        assert [hit for name, hit in metrics.lookups if name == "sessions"] == [False, True, False, False]
+    finally:
+        await reads.close()
+        await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_nothing_is_trusted_while_the_notices_cannot_be_heard(postgres_url: str) -> None:
+    """PostgreSQL: no stamp (nothing kept) before listening and while the listening connection is
+    lost; when it listens again, every stamp has moved (commits may have been missed meanwhile)."""
+    await migrate.upgrade(postgres_url)
+    template = versions_for(postgres_url)
+    assert isinstance(template, ListenedVersions)
+    versions = ListenedVersions(template._dsn, retry_seconds=(0.0,))
+    users = versions.watch(["users"])
+    assert users.stamp() is None
+    await versions.start()
+    try:
+        before = users.stamp()
+        assert before is not None
+        pid = versions.backend_pid
+        admin = await asyncpg.connect(template._dsn)
+        try:
+            await admin.execute("SELECT pg_terminate_backend($1)", pid)
+        finally:
+            await admin.close()
+        await asyncio.wait_for(versions.wait_for_listening(2), WAIT)
+        assert versions.backend_pid != pid
+        after = users.stamp()
+        assert after is not None and after != before
+    finally:
+        await versions.close()
+    assert users.stamp() is None
