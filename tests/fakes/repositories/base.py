@@ -143,7 +143,8 @@ class ForeignKey:
 
 OnDeleteHook = Callable[["FakeSession", FakeTable[Any], Any], None]
 
-_TABLES: dict[str, TableSpec] = {}
+TABLES: dict[str, TableSpec] = {}
+"""``FakeDatabase`` attribute -> the table declared under it."""
 _FOREIGN_KEYS: list[ForeignKeySpec] = []
 _ON_DELETE: list[OnDeleteHook] = []
 
@@ -154,9 +155,9 @@ def fake_table(
     """Declare the table ``name`` of the SQL schema, reached as ``FakeDatabase.<attribute>``: its
     primary key's attribute, its unique constraints and the column the database fills with "now"
     when left empty. Each feature's module declares its own tables when it is imported."""
-    if attribute in _TABLES or any(spec.name == name for spec in _TABLES.values()):
+    if attribute in TABLES or any(spec.name == name for spec in TABLES.values()):
         raise RuntimeError(f"two fake tables named {attribute!r} or {name!r}")
-    _TABLES[attribute] = TableSpec(attribute, name, key, tuple(unique), created)
+    TABLES[attribute] = TableSpec(attribute, name, key, tuple(unique), created)
 
 
 def foreign_key(table: str, column: str, parent: str, on_delete: OnDelete = "cascade") -> None:
@@ -183,7 +184,7 @@ class FakeDatabase:
         self.enforce_references = check_references
         self._tables: dict[str, FakeTable[Any]] = {
             spec.attribute: FakeTable(spec.name, key=spec.key, unique=spec.unique, created=spec.created)
-            for spec in _TABLES.values()
+            for spec in TABLES.values()
         }
         self.foreign_keys = tuple(
             ForeignKey(self._tables[fk.table], fk.column, self._tables[fk.parent], fk.on_delete) for fk in _FOREIGN_KEYS

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Index, Integer, String, Table, func
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, func
 
-from sono.adapters.sqlalchemy.tables.base import created, id_column, mapped, metadata, timestamp, user_id
+from sono.adapters.sqlalchemy.tables.base import created, id_column, mapped, metadata, timestamp
 from sono.domain.sessions import PasswordResetToken, RefreshFamily
 from sono.domain.users import BIO_MAX, DISPLAY_NAME_MAX, EMAIL_MAX, USERNAME_MAX, User
+
+
+def user_id(name: str, *, on_delete: str, nullable: bool, index: bool = False) -> Column[int]:
+    """A reference to a user (``users.id``), what most features' tables have."""
+    return Column(name, Integer, ForeignKey("users.id", ondelete=on_delete), nullable=nullable, index=index)
+
 
 users = Table(
     "users",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Column, ForeignKey, Index, Integer, PrimaryKeyConstraint, Table
 
-from sono.adapters.sqlalchemy.tables.base import enum_type, metadata, timestamp, user_id
+from sono.adapters.sqlalchemy.tables.accounts import user_id
+from sono.adapters.sqlalchemy.tables.base import enum_type, metadata, timestamp
 from sono.domain.annotations import StarKind
 
 stars = Table(

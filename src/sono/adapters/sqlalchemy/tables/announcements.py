@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, Index, Table, Text
 
-from sono.adapters.sqlalchemy.tables.base import created, id_column, mapped, metadata, timestamp, user_id
+from sono.adapters.sqlalchemy.tables.accounts import user_id
+from sono.adapters.sqlalchemy.tables.base import created, id_column, mapped, metadata, timestamp
 from sono.domain.announcements import Announcement
 
 announcements = Table(

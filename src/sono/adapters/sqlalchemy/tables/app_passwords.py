@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy import Column, LargeBinary, String, Table, UniqueConstraint
 
-from sono.adapters.sqlalchemy.tables.base import created, id_column, mapped, metadata, timestamp, user_id
+from sono.adapters.sqlalchemy.tables.accounts import user_id
+from sono.adapters.sqlalchemy.tables.base import created, id_column, mapped, metadata, timestamp
 from sono.domain.app_passwords import CLIENT_MAX_LENGTH, HINT_LENGTH, NAME_MAX_LENGTH, AppPassword
 
 subsonic_credentials = Table(

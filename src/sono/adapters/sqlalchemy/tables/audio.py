@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, String, Table, Text, UniqueConstraint
 
-from sono.adapters.sqlalchemy.tables.base import created, id_column, mapped, metadata, timestamp, user_id
+from sono.adapters.sqlalchemy.tables.accounts import user_id
+from sono.adapters.sqlalchemy.tables.base import created, id_column, mapped, metadata, timestamp
 from sono.domain.audio import AudioFile
 
 audio_files = Table(

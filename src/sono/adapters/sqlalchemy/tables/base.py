@@ -15,7 +15,6 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     Enum,
-    ForeignKey,
     Integer,
     MetaData,
     Table,
@@ -74,11 +73,6 @@ def enum_type(cls: type[enum.StrEnum], name: str) -> Enum:
 
 def id_column() -> Column[int]:
     return Column("id", Integer, primary_key=True)
-
-
-def user_id(name: str, *, on_delete: str, nullable: bool, index: bool = False) -> Column[int]:
-    """A reference to ``users.id`` (the accounts' table)."""
-    return Column(name, Integer, ForeignKey("users.id", ondelete=on_delete), nullable=nullable, index=index)
 
 
 def timestamp(name: str, *, nullable: bool = True, index: bool = False) -> Column[datetime]:

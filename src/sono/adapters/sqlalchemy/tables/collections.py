@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import relationship
 
-from sono.adapters.sqlalchemy.tables.base import created, enum_type, id_column, mapped, metadata, timestamp, user_id
+from sono.adapters.sqlalchemy.tables.accounts import user_id
+from sono.adapters.sqlalchemy.tables.base import created, enum_type, id_column, mapped, metadata, timestamp
 from sono.domain.collections import Collaborator, Collection, CollectionTrack, CollectionType, Permission
 
 collections = Table(

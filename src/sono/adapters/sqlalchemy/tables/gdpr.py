@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import JSON, Column, Index, String, Table, text
 from sqlalchemy.dialects.postgresql import JSONB
 
-from sono.adapters.sqlalchemy.tables.base import enum_type, id_column, mapped, metadata, timestamp, user_id
+from sono.adapters.sqlalchemy.tables.accounts import user_id
+from sono.adapters.sqlalchemy.tables.base import enum_type, id_column, mapped, metadata, timestamp
 from sono.domain.gdpr import (
     CONSENT_TYPE_MAX,
     CONSENT_VERSION_MAX,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, CheckConstraint, Column, Integer, String, Table
 
-from sono.adapters.sqlalchemy.tables.base import metadata, timestamp, user_id
+from sono.adapters.sqlalchemy.tables.accounts import user_id
+from sono.adapters.sqlalchemy.tables.base import metadata, timestamp
 from sono.domain.maintenance import MESSAGE_MAX
 
 maintenance_state = Table(
