@@ -9,7 +9,8 @@ from sqlalchemy import and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import configure_mappers
 
 from sono.adapters.sqlalchemy.reads import Reads, Shape, reads_for, timestamp
-from sono.adapters.sqlalchemy.tables import refresh_families, start_mappers, users
+from sono.adapters.sqlalchemy.tables import start_mappers
+from sono.adapters.sqlalchemy.tables.accounts import refresh_families, users
 from sono.domain.users import User, normalize_email, normalize_username
 
 _FAMILY, _REVOKED_AT, _EXPIRES_AT = "sono_family", "sono_family_revoked_at", "sono_family_expires_at"
