@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from sono.adapters.sqlalchemy import migrate
 from sono.adapters.sqlalchemy.engine import create_engine
-from sono.adapters.sqlalchemy.tables import include_in_comparison, is_search_index, metadata
+from sono.adapters.sqlalchemy.tables import include_in_comparison, is_migration_only, metadata
 
 ALL_TABLES = {*metadata.tables, "alembic_version"}
 HEAD = max(p.name.split("_", 1)[0] for p in (migrate.migrations_dir() / "versions").glob("[0-9]*.py"))
@@ -35,7 +35,7 @@ async def table_names(url: str) -> set[str]:
     try:
         async with engine.connect() as connection:
             names = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
-            return {name for name in names if not is_search_index(name)}  # the library's FTS5 tables
+            return {name for name in names if not is_migration_only(name)}  # the library's FTS5 tables
     finally:
         await engine.dispose()
 

@@ -10,7 +10,7 @@ import pytest
 
 from sono.application.annotations.messages import AnnotateSongs, GetStarred, RecordPlays, StarItems, UnstarItems
 from sono.application.audio.messages import DeleteAllAudioOf, DeleteAudio, UpdateAudio
-from sono.application.collections.messages import NewCollection
+from sono.application.collections.messages import AddTrack, CreateCollection, NewCollection
 from sono.application.common import PasswordInput, Principal
 from sono.application.gdpr.messages import DeleteAccount, ExportData
 from sono.application.messages import ANONYMOUS
@@ -19,7 +19,6 @@ from sono.domain.audio import AudioFile
 from sono.domain.errors import NotAuthenticated, NotFound, ValidationFailed
 from sono.domain.gdpr import DeletionType
 from sono.domain.users import User
-from tests.unit.collections_bus import Collections
 from tests.unit.conftest import PASSWORD, World
 from tests.unit.test_audio import signed_in, upload
 
@@ -87,9 +86,9 @@ async def test_a_file_the_caller_may_not_see_is_404_and_nothing_changes(world: W
 async def test_a_private_file_in_a_collection_the_caller_sees_can_be_starred(world: World, tmp_path) -> None:
     alice, bob, _, private = await files(world, tmp_path)
     assert private.id is not None
-    mix = await Collections(world.app).create(alice, NewCollection("Mix", is_public=True))
+    mix = await world.app.bus(CreateCollection(NewCollection("Mix", is_public=True)), alice.actor)
     assert mix.collection.id is not None
-    await Collections(world.app).add_track(alice, mix.collection.id, private.id, None)
+    await world.app.bus(AddTrack(mix.collection.id, private.id, None), alice.actor)
 
     await world.app.bus(StarItems(songs=(private.id,)), bob.actor)
     assert await starred_songs(world, bob) == [private.id]

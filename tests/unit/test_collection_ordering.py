@@ -12,12 +12,19 @@ from datetime import UTC, datetime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sono.application.collections.messages import NewCollection
+from sono.application.collections.messages import (
+    AddTrack,
+    AddTracks,
+    CreateCollection,
+    GetCollection,
+    MoveTrack,
+    NewCollection,
+    RemoveTrack,
+)
 from sono.application.common import Principal
 from sono.domain.audio import AudioFile
 from sono.domain.errors import Conflict, NotFound, ValidationFailed
 from tests.fakes.security import FakeClock
-from tests.unit.collections_bus import Collections
 from tests.unit.conftest import World, make_world
 
 FILES = 8  # audio files the operations pick from
@@ -74,23 +81,23 @@ async def _setup(world: World) -> tuple[Principal, int, list[int]]:
             for i in range(FILES)
         ]
         await uow.commit()
-    view = await Collections(world.app).create(principal, NewCollection(title="Mix"))
+    view = await world.send(CreateCollection(NewCollection(title="Mix")), principal.actor)
     assert view.collection.id is not None
     return principal, view.collection.id, [f.id for f in files]  # type: ignore[misc]
 
 
 async def _run(steps: list[Add | BulkAdd | Remove | Move]) -> None:
     world = make_world(FakeClock(datetime(2026, 1, 1, tzinfo=UTC)))
-    service = Collections(world.app)
     principal, collection_id, files = await _setup(world)
+    actor = principal.actor
     model: list[int] = []  # audio file ids, in order
     for step in steps:
-        current = await service.get(principal.viewer, collection_id)
+        current = (await world.send(GetCollection(collection_id), actor)).view
         track_ids = [t.track.id for t in current.tracks or []]
         if isinstance(step, Add):
             audio = files[step.file]
             try:
-                await service.add_track(principal, collection_id, audio, step.position)
+                await world.send(AddTrack(collection_id, audio, step.position), actor)
             except Conflict:
                 assert audio in model
             else:
@@ -99,7 +106,7 @@ async def _run(steps: list[Add | BulkAdd | Remove | Move]) -> None:
         elif isinstance(step, BulkAdd):
             wanted = [files[i] for i in step.files]
             try:
-                await service.add_tracks(principal, collection_id, wanted)
+                await world.send(AddTracks(collection_id, tuple(wanted)), actor)
             except ValidationFailed:
                 assert len(set(wanted)) < len(wanted)
             except Conflict:
@@ -110,23 +117,23 @@ async def _run(steps: list[Add | BulkAdd | Remove | Move]) -> None:
         elif isinstance(step, Remove):
             if step.index < 0 or not track_ids:
                 try:
-                    await service.remove_track(principal, collection_id, 10**6)
+                    await world.send(RemoveTrack(collection_id, 10**6), actor)
                 except NotFound:
                     pass
                 else:
                     raise AssertionError("removing an unknown track must be a NotFound")
             else:
                 index = step.index % len(track_ids)
-                await service.remove_track(principal, collection_id, track_ids[index])  # type: ignore[arg-type]
+                await world.send(RemoveTrack(collection_id, track_ids[index]), actor)  # type: ignore[arg-type]
                 del model[index]
         elif track_ids:
             index = step.index % len(track_ids)
-            moved = await service.move_track(principal, collection_id, track_ids[index], step.position)  # type: ignore[arg-type]
+            moved = await world.send(MoveTrack(collection_id, track_ids[index], step.position), actor)  # type: ignore[arg-type]
             audio = model.pop(index)
             model.insert(clamp(step.position, len(model)), audio)
             assert moved.track.track_order == model.index(audio) + 1
 
-        after = await service.get(principal.viewer, collection_id)
+        after = (await world.send(GetCollection(collection_id), actor)).view
         tracks = after.tracks or []
         assert [t.track.track_order for t in tracks] == list(range(1, len(tracks) + 1))
         assert [t.track.audio_file_id for t in tracks] == model

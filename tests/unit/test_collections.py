@@ -6,6 +6,7 @@ import io
 import zipfile
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 import msgspec
 import pytest
@@ -15,21 +16,29 @@ from sono.application.bus import MessageBus
 from sono.application.collections.archive import zip_stream
 from sono.application.collections.handlers import CollectionHandlers, _constraint_messages
 from sono.application.collections.messages import (
+    AddCollaborator,
+    AddTrack,
+    AddTracks,
     CountCollections,
     CreateCollection,
     DeleteCollection,
     DeleteUserCollections,
     GetCollection,
+    GetCollectionArchive,
     GetCollectionStats,
     GetUserCollectionStats,
     ListAllCollections,
     ListCollections,
+    ListOwnCollections,
+    ListPublicCollections,
+    ListSharedCollections,
     NewCollection,
+    SetCollectionCover,
 )
-from sono.application.collections.ports import Listing, Scope
+from sono.application.collections.ports import Listing
 from sono.application.collections.views import CollectionDetail, CollectionView, Listed, Shown, TrackTotals
 from sono.application.common import Principal
-from sono.application.messages import ANONYMOUS, Actor
+from sono.application.messages import ANONYMOUS, Actor, Message
 from sono.application.values import Page
 from sono.domain.access import Viewer
 from sono.domain.audio import AudioFile
@@ -54,7 +63,6 @@ from sono.entrypoints.http.collections.schemas import Presenter, detail_out
 from tests.fakes.catalog import FakeCollectionCatalog
 from tests.fakes.media import FAKE_IMAGE
 from tests.fakes.metrics import RecordingMetrics
-from tests.unit.collections_bus import CollectionAdmin, Collections
 from tests.unit.conftest import World
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -214,24 +222,28 @@ async def _file(world: World, owner: User | Principal, title: str, *, public: bo
 
 
 async def _shared(world: World, people: dict[str, Principal], *, public: bool = False) -> int:
-    service = Collections(world.app)
-    view = await service.create(people["owner"], NewCollection("Mix", is_public=public, is_collaborative=True))
+    owner = people["owner"].actor
+    view = await world.send(CreateCollection(NewCollection("Mix", is_public=public, is_collaborative=True)), owner)
     collection_id = view.collection.id
     assert collection_id is not None
-    await service.add_collaborator(people["owner"], collection_id, Permission.EDIT, username="editor")
-    await service.add_collaborator(people["owner"], collection_id, Permission.VIEW, user_id=people["viewer"].user_id)
+    await world.send(AddCollaborator(collection_id, Permission.EDIT, username="editor"), owner)
+    await world.send(AddCollaborator(collection_id, Permission.VIEW, user_id=people["viewer"].user_id), owner)
     return collection_id
+
+
+async def _view(world: World, collection_id: int, actor: Actor) -> CollectionView:
+    """The collection as ``actor`` is shown it (``GetCollection``'s view)."""
+    return (await world.send(GetCollection(collection_id), actor)).view
 
 
 async def test_create_validates_and_answers_the_whole_collection(world: World) -> None:
     people = await _people(world)
-    service = Collections(world.app)
+    owner = people["owner"].actor
     with pytest.raises(ValidationFailed) as refused:
-        await service.create(people["owner"], NewCollection("", CollectionType.ALBUM))
+        await world.send(CreateCollection(NewCollection("", CollectionType.ALBUM)), owner)
     assert {e.field for e in refused.value.errors} == {"title"}  # an album needs no artist
-    view = await service.create(
-        people["owner"], NewCollection("Note", CollectionType.PLAYLIST, curator_note="A note", is_public=True)
-    )
+    new = NewCollection("Note", CollectionType.PLAYLIST, curator_note="A note", is_public=True)
+    view = await world.send(CreateCollection(new), owner)
     assert (view.collection.curator_note, view.can_edit, view.tracks, view.totals.count) == ("A note", True, [], 0)
     async with world.uow() as uow:
         entries = await uow.audit.list_for_user(people["owner"].user_id)
@@ -240,99 +252,97 @@ async def test_create_validates_and_answers_the_whole_collection(world: World) -
 
 async def test_a_private_file_in_a_collection_is_shown_to_its_audience(world: World) -> None:
     people = await _people(world)
-    service = Collections(world.app)
     collection_id = await _shared(world, people, public=True)
     private = await _file(world, people["owner"], "secret", public=False)
-    await service.add_track(people["owner"], collection_id, private)
+    await world.send(AddTrack(collection_id, private), people["owner"].actor)
     for who in ("viewer", "other"):
-        view = await service.get(people[who].viewer, collection_id)
+        view = await _view(world, collection_id, people[who].actor)
         assert view.tracks is not None and [t.audio.id for t in view.tracks] == [private]
-    anonymous = await service.get(Viewer(), collection_id)
+    anonymous = await _view(world, collection_id, ANONYMOUS)
     assert anonymous.can_edit is False and anonymous.totals.count == 1
 
 
 async def test_tracks_only_of_files_the_caller_may_see(world: World) -> None:
     people = await _people(world)
-    service = Collections(world.app)
+    editor, admin = people["editor"].actor, people["admin"].actor
     collection_id = await _shared(world, people)
     others_private = await _file(world, people["other"], "theirs", public=False)
     editors_private = await _file(world, people["editor"], "mine", public=False)
     with pytest.raises(NotFound) as hidden:
-        await service.add_track(people["editor"], collection_id, others_private)
+        await world.send(AddTrack(collection_id, others_private), editor)
     assert hidden.value.detail == f"Audio file {others_private} not found"
     with pytest.raises(NotFound) as unknown:
-        await service.add_tracks(people["editor"], collection_id, [editors_private, 999, others_private, -4])
+        await world.send(AddTracks(collection_id, (editors_private, 999, others_private, -4)), editor)
     assert unknown.value.detail == f"Audio files not found: -4, {others_private}, 999"
-    added = await service.add_track(people["editor"], collection_id, editors_private)
+    added = await world.send(AddTrack(collection_id, editors_private), editor)
     assert (added.track.track_order, added.track.added_by_id) == (1, people["editor"].user_id)
     with pytest.raises(Conflict):
-        await service.add_track(people["editor"], collection_id, editors_private)
+        await world.send(AddTrack(collection_id, editors_private), editor)
     with pytest.raises(NotFound) as admin_refused:  # an admin never shares another user's private file
-        await service.add_track(people["admin"], collection_id, others_private)
+        await world.send(AddTrack(collection_id, others_private), admin)
     assert admin_refused.value.detail == f"Audio file {others_private} not found"
     with pytest.raises(NotFound):
-        await service.add_tracks(people["admin"], collection_id, [others_private])
+        await world.send(AddTracks(collection_id, (others_private,)), admin)
 
 
 async def test_bulk_add_limits(world: World) -> None:
     people = await _people(world)
-    service = Collections(world.app)
+    owner = people["owner"].actor
     collection_id = await _shared(world, people)
     with pytest.raises(ValidationFailed):
-        await service.add_tracks(people["owner"], collection_id, [])
+        await world.send(AddTracks(collection_id, ()), owner)
     with pytest.raises(ValidationFailed) as too_many:
-        await service.add_tracks(people["owner"], collection_id, list(range(1, 102)))
+        await world.send(AddTracks(collection_id, tuple(range(1, 102))), owner)
     assert too_many.value.errors[0].msg == "At most 100 audio files can be added at once"
 
 
 async def test_view_collaborators_and_strangers_cannot_change_anything(world: World) -> None:
     people = await _people(world)
-    service = Collections(world.app)
     collection_id = await _shared(world, people)
     audio = await _file(world, people["viewer"], "v")
     with pytest.raises(PermissionDenied):
-        await service.add_track(people["viewer"], collection_id, audio)
+        await world.send(AddTrack(collection_id, audio), people["viewer"].actor)
     with pytest.raises(NotFound):  # a private collection is not even there for strangers
-        await service.add_track(people["other"], collection_id, audio)
+        await world.send(AddTrack(collection_id, audio), people["other"].actor)
     with pytest.raises(PermissionDenied):
-        await service.add_collaborator(people["editor"], collection_id, Permission.VIEW, username="other")
+        await world.send(AddCollaborator(collection_id, Permission.VIEW, username="other"), people["editor"].actor)
     with pytest.raises(PermissionDenied):
-        await service.delete(people["editor"], collection_id)
+        await world.send(DeleteCollection(collection_id), people["editor"].actor)
 
 
 async def test_collaborators_must_be_active_users(world: World) -> None:
     people = await _people(world)
-    service = Collections(world.app)
+    owner = people["owner"].actor
     collection_id = await _shared(world, people)
     with pytest.raises(NotFound):
-        await service.add_collaborator(people["owner"], collection_id, Permission.VIEW, username="nobody")
+        await world.send(AddCollaborator(collection_id, Permission.VIEW, username="nobody"), owner)
     with pytest.raises(NotFound):
-        await service.add_collaborator(people["owner"], collection_id, Permission.VIEW, user_id=2**40)
+        await world.send(AddCollaborator(collection_id, Permission.VIEW, user_id=2**40), owner)
     async with world.uow() as uow:
         other = await uow.users.get(people["other"].user_id)
         assert other is not None
         other.deactivate(world.clock.now())
         await uow.commit()
     with pytest.raises(NotFound):
-        await service.add_collaborator(people["owner"], collection_id, Permission.VIEW, username="other")
+        await world.send(AddCollaborator(collection_id, Permission.VIEW, username="other"), owner)
     with pytest.raises(BadRequest):
-        await service.add_collaborator(people["owner"], collection_id, Permission.VIEW, username="owner")
+        await world.send(AddCollaborator(collection_id, Permission.VIEW, username="owner"), owner)
     with pytest.raises(Conflict):
-        await service.add_collaborator(people["owner"], collection_id, Permission.EDIT, username="EDITOR")
+        await world.send(AddCollaborator(collection_id, Permission.EDIT, username="EDITOR"), owner)
 
 
 async def test_cover_art_replaces_the_old_object_and_rights_come_before_decoding(world: World) -> None:
     people = await _people(world)
-    service = Collections(world.app)
+    owner, editor = people["owner"].actor, people["editor"].actor
     collection_id = await _shared(world, people)
     with pytest.raises(PermissionDenied):  # not a 415: the caller may not change it at all
-        await service.set_cover(people["viewer"], collection_id, io.BytesIO(b"not an image"))
+        await world.send(SetCollectionCover(collection_id, io.BytesIO(b"not an image")), people["viewer"].actor)
     with pytest.raises(UnsupportedMedia):
-        await service.set_cover(people["editor"], collection_id, io.BytesIO(b"not an image"))
-    first = await service.set_cover(people["editor"], collection_id, io.BytesIO(FAKE_IMAGE + b"1"))
+        await world.send(SetCollectionCover(collection_id, io.BytesIO(b"not an image")), editor)
+    first = await world.send(SetCollectionCover(collection_id, io.BytesIO(FAKE_IMAGE + b"1")), editor)
     first_key = first.collection.cover_art_key
     assert first_key is not None and first_key.startswith(f"covers/{collection_id}/")
-    second = await service.set_cover(people["owner"], collection_id, io.BytesIO(FAKE_IMAGE + b"2"))
+    second = await world.send(SetCollectionCover(collection_id, io.BytesIO(FAKE_IMAGE + b"2")), owner)
     assert second.collection.cover_art_key != first_key
     await world.deliver()
     assert first_key not in world.storage.objects
@@ -340,88 +350,86 @@ async def test_cover_art_replaces_the_old_object_and_rights_come_before_decoding
     async with world.uow() as uow:
         assert await uow.pending_objects.older_than(datetime(2100, 1, 1, tzinfo=UTC), 10) == []
 
-    await service.delete(people["owner"], collection_id)
+    await world.send(DeleteCollection(collection_id), owner)
     await world.deliver()
     assert not [key for key in world.storage.objects if key.startswith("covers/")]
     with pytest.raises(NotFound):
-        await service.get(people["admin"].viewer, collection_id)
+        await world.send(GetCollection(collection_id), people["admin"].actor)
 
 
 async def test_lists_by_scope_and_deactivated_owners(world: World) -> None:
     people = await _people(world)
-    service = Collections(world.app)
-    own_private = (await service.create(people["owner"], NewCollection("own private"))).collection.id
-    own_public = (await service.create(people["owner"], NewCollection("own public", is_public=True))).collection.id
+    owner, other = people["owner"].actor, people["other"].actor
+    own_private = (await world.send(CreateCollection(NewCollection("own private")), owner)).collection.id
+    own_public = (await world.send(CreateCollection(NewCollection("own public", is_public=True)), owner)).collection.id
     shared = await _shared(world, people)
-    others = (await service.create(people["other"], NewCollection("other public", is_public=True))).collection.id
-    album = (
-        await service.create(people["other"], NewCollection("album", CollectionType.ALBUM, artist="A", is_public=True))
-    ).collection.id
+    others = (await world.send(CreateCollection(NewCollection("other public", is_public=True)), other)).collection.id
+    new_album = NewCollection("album", CollectionType.ALBUM, artist="A", is_public=True)
+    album = (await world.send(CreateCollection(new_album), other)).collection.id
 
-    async def listed(who: str, scope: Scope, kind: CollectionType | None = None) -> list[int | None]:
-        principal = people[who]
-        page = await service.page(principal.viewer, Listing(scope, principal.user_id, kind), skip=0, limit=100)
+    async def listed(who: str, message: Message[Page[CollectionView]]) -> list[int | None]:
+        page = await world.send(message, people[who].actor)
         return [view.collection.id for view in page.items]
 
-    assert await listed("editor", Scope.VISIBLE) == [album, others, shared, own_public]
-    assert await listed("owner", Scope.OWNED) == [shared, own_public, own_private]
-    assert await listed("viewer", Scope.SHARED) == [shared]
-    assert await listed("viewer", Scope.PUBLIC, CollectionType.ALBUM) == [album]
-    library = await service.library(Viewer(), public_only=False, collection_type=None, skip=0, limit=2)
+    assert await listed("editor", ListCollections()) == [album, others, shared, own_public]
+    assert await listed("owner", ListOwnCollections()) == [shared, own_public, own_private]
+    assert await listed("viewer", ListSharedCollections()) == [shared]
+    assert await listed("viewer", ListPublicCollections(CollectionType.ALBUM)) == [album]
+    library = await world.send(ListCollections(limit=2), ANONYMOUS)
     assert ([v.collection.id for v in library.items], library.total, library.has_more) == ([album, others], 3, True)
 
     async with world.uow() as uow:
-        owner = await uow.users.get(people["owner"].user_id)
-        assert owner is not None
-        owner.deactivate(world.clock.now())
+        owner_user = await uow.users.get(people["owner"].user_id)
+        assert owner_user is not None
+        owner_user.deactivate(world.clock.now())
         await uow.commit()
-    assert await listed("editor", Scope.VISIBLE) == [album, others]
-    assert await listed("viewer", Scope.SHARED) == []
+    assert await listed("editor", ListCollections()) == [album, others]
+    assert await listed("viewer", ListSharedCollections()) == []
     with pytest.raises(NotFound):
-        await service.get(people["editor"].viewer, shared)
-    assert (await service.get(people["admin"].viewer, shared)).collection.id == shared
+        await world.send(GetCollection(shared), people["editor"].actor)
+    assert (await _view(world, shared, people["admin"].actor)).collection.id == shared
 
 
 async def test_stats_and_admin_deletion(world: World) -> None:
     people = await _people(world)
-    service, admin = Collections(world.app), CollectionAdmin(world.app, people["admin"])
-    await service.create(people["owner"], NewCollection("a", CollectionType.ALBUM, artist="x", is_public=True))
+    owner, admin = people["owner"].actor, people["admin"].actor
+    await world.send(CreateCollection(NewCollection("a", CollectionType.ALBUM, artist="x", is_public=True)), owner)
     await _shared(world, people)
-    with_cover = await service.create(people["owner"], NewCollection("c", CollectionType.COMPILATION))
-    await service.set_cover(people["owner"], with_cover.collection.id, io.BytesIO(FAKE_IMAGE))  # type: ignore[arg-type]
-    await service.create(people["other"], NewCollection("o"))
-    stats = (await service.stats(people["owner"])).counts
+    with_cover = await world.send(CreateCollection(NewCollection("c", CollectionType.COMPILATION)), owner)
+    await world.send(SetCollectionCover(with_cover.collection.id, io.BytesIO(FAKE_IMAGE)), owner)  # type: ignore[arg-type]
+    await world.send(CreateCollection(NewCollection("o")), people["other"].actor)
+    stats = (await world.send(GetCollectionStats(), owner)).counts
     assert (stats.total, stats.albums, stats.playlists, stats.compilations, stats.public, stats.collaborative) == (
         3, 1, 1, 1, 1, 1,
     )  # fmt: skip
-    everything = await admin.stats()
+    everything = await world.send(CountCollections(), admin)
     assert (everything.total, everything.playlists) == (4, 2)
 
-    assert await admin.delete_all(people["admin"], people["owner"].user_id) == 3
+    assert await world.send(DeleteUserCollections(people["owner"].user_id), admin) == 3
     await world.deliver()
     assert not [key for key in world.storage.objects if key.startswith("covers/")]
-    assert (await admin.user_stats(people["owner"].user_id)).counts.total == 0
-    assert (await admin.stats()).total == 1
+    assert (await world.send(GetUserCollectionStats(people["owner"].user_id), admin)).counts.total == 0
+    assert (await world.send(CountCollections(), admin)).total == 1
     async with world.uow() as uow:
         entries = await uow.audit.list_for_user(people["owner"].user_id)
     deleted = [e for e in entries if e.event == AuditEvent.ADMIN_ACTION]
     assert deleted[-1].actor_id == people["admin"].user_id
     assert deleted[-1].details == {"action": "delete_all_collections", "deleted_count": 3}
     with pytest.raises(NotFound):
-        await admin.delete_all(people["admin"], 10**12)
+        await world.send(DeleteUserCollections(10**12), admin)
 
 
 async def test_the_archive_holds_the_tracks_in_order_stored_not_recompressed(world: World) -> None:
     people = await _people(world)
-    service = Collections(world.app)
+    owner = people["owner"].actor
     collection_id = await _shared(world, people)
     payloads = {title: title.encode() * 50_000 for title in ("b", "a", "c")}
     ids = [await _file(world, people["owner"], title, data=data) for title, data in payloads.items()]
-    await service.add_tracks(people["owner"], collection_id, ids)
-    await service.add_track(people["owner"], collection_id, await _file(world, people["owner"], "gone"))
+    await world.send(AddTracks(collection_id, tuple(ids)), owner)
+    await world.send(AddTrack(collection_id, await _file(world, people["owner"], "gone")), owner)
     world.storage.objects.pop(f"audio/{people['owner'].user_id}/gone.mp3")  # its object vanished
 
-    archive = await service.archive(people["viewer"].viewer, collection_id)
+    archive = await world.send(GetCollectionArchive(collection_id), people["viewer"].actor)
     pieces = [piece async for piece in zip_stream(world.app.media, archive, flush_bytes=10_000)]
     assert len(pieces) > 3, "the archive must be produced piece by piece"
     bundle = zipfile.ZipFile(io.BytesIO(b"".join(pieces)))
@@ -430,7 +438,7 @@ async def test_the_archive_holds_the_tracks_in_order_stored_not_recompressed(wor
     assert [bundle.read(name) for name in bundle.namelist()] == list(payloads.values())
     assert bundle.testzip() is None
     with pytest.raises(NotFound):
-        await service.archive(people["other"].viewer, collection_id)
+        await world.send(GetCollectionArchive(collection_id), people["other"].actor)
 
 
 @pytest.mark.parametrize(
@@ -485,9 +493,8 @@ def _kept_by(world: World, catalog: _VersionedShown, details: MemoryCollectionDe
 async def test_a_kept_collection_is_seen_by_each_caller_as_their_own(world: World) -> None:
     people = await _people(world)
     collection_id = await _shared(world, people)
-    await Collections(world.app).add_track(
-        people["owner"], collection_id, await _file(world, people["owner"], "a", public=False)
-    )
+    private = await _file(world, people["owner"], "a", public=False)
+    await world.send(AddTrack(collection_id, private), people["owner"].actor)
     catalog, metrics = _VersionedShown(world), RecordingMetrics()
     details = MemoryCollectionDetails(metrics=metrics)
     bus = _kept_by(world, catalog, details)
@@ -515,8 +522,8 @@ async def test_a_kept_collection_is_seen_by_each_caller_as_their_own(world: Worl
 async def test_a_kept_collection_follows_its_changes_and_the_urls_expiry(world: World) -> None:
     people = await _people(world)
     collection_id = await _shared(world, people)
-    service = Collections(world.app)
-    await service.add_track(people["owner"], collection_id, await _file(world, people["owner"], "a", public=False))
+    owner = people["owner"].actor
+    await world.send(AddTrack(collection_id, await _file(world, people["owner"], "a", public=False)), owner)
     catalog = _VersionedShown(world)
     details = MemoryCollectionDetails()
     bus = _kept_by(world, catalog, details)
@@ -524,7 +531,7 @@ async def test_a_kept_collection_follows_its_changes_and_the_urls_expiry(world: 
     assert (await bus(GetCollection(collection_id), people["viewer"].actor)) is first
     assert (details.misses, details.hits) == (1, 1)
 
-    await service.add_track(people["owner"], collection_id, await _file(world, people["owner"], "b"))
+    await world.send(AddTrack(collection_id, await _file(world, people["owner"], "b")), owner)
     catalog.changed()  # what the SQL catalog sees when the rows it reads differ
     after = await bus(GetCollection(collection_id), people["viewer"].actor)
     assert [t.audio.title for t in after.view.tracks or ()] == ["a", "b"] and after.view.totals.count == 2
@@ -542,9 +549,8 @@ async def test_the_detail_is_the_one_presenting_the_view_gives(world: World) -> 
     presenting the view with the media's URLs answers."""
     people = await _people(world)
     collection_id = await _shared(world, people)
-    await Collections(world.app).add_track(
-        people["owner"], collection_id, await _file(world, people["owner"], "private", public=False)
-    )
+    private = await _file(world, people["owner"], "private", public=False)
+    await world.send(AddTrack(collection_id, private), people["owner"].actor)
     found = await world.app.bus(GetCollection(collection_id), people["viewer"].actor)
     media = world.app.media
     assert msgspec.json.encode(await detail_out(media, found)) == msgspec.json.encode(
@@ -574,14 +580,24 @@ async def test_who_may_send_the_collection_messages_is_declared_on_them(world: W
     everyone and deleting a user's collections need an admin, whatever the entrypoint."""
     people = await _people(world)
     bus = world.app.bus
-    public = await Collections(world.app).create(people["owner"], NewCollection("Open", is_public=True))
+    public = await world.send(CreateCollection(NewCollection("Open", is_public=True)), people["owner"].actor)
     assert public.collection.id is not None
     assert (await bus(GetCollection(public.collection.id), ANONYMOUS)).view.can_edit is False
     assert (await bus(ListCollections(), ANONYMOUS)).total == 1
-    for message in (CreateCollection(NewCollection("x")), DeleteCollection(public.collection.id), GetCollectionStats()):
+    signed_in: tuple[Message[Any], ...] = (
+        CreateCollection(NewCollection("x")),
+        DeleteCollection(public.collection.id),
+        GetCollectionStats(),
+    )
+    for message in signed_in:
         with pytest.raises(NotAuthenticated):
             await bus(message, ANONYMOUS)
-    for admins in (CountCollections(), GetUserCollectionStats(people["owner"].user_id), ListAllCollections()):
+    admins_only: tuple[Message[Any], ...] = (
+        CountCollections(),
+        GetUserCollectionStats(people["owner"].user_id),
+        ListAllCollections(),
+    )
+    for admins in admins_only:
         with pytest.raises(PermissionDenied):
             await bus(admins, people["owner"].actor)
     with pytest.raises(PermissionDenied):

@@ -6,6 +6,14 @@ line) and implements it once per backend, registering the implementation with th
 ``tests.fakes.repositories``). The units of work build repositories from those registries;
 a test checks that every name here has an implementation on every backend.
 
+This is one of the three shared registries a new feature touches (with ``sono.bootstrap`` and
+``sono.entrypoints.http.app``). The rest of it is in modules of its own, each found by a package
+that imports all its modules: its SQL tables and mappings (``<feature>.py`` in
+``sono.adapters.sqlalchemy.tables``, with ``mapped``), its SQL repositories, and its fakes, which
+declare their tables (``<feature>.py`` in ``tests.fakes.repositories``, with ``fake_table`` and
+``foreign_key``); ``tests/unit/test_registries.py`` checks that those packages' cores name no
+feature.
+
 Repositories return domain objects whose attribute changes are saved when the unit of work
 commits (the SQL adapter maps the domain dataclasses imperatively, the fakes keep the objects
 themselves), so there is no ``update`` method.

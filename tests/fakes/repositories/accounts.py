@@ -4,11 +4,45 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from operator import attrgetter
 
 from sono.application.values import Page
 from sono.domain.sessions import PasswordResetToken, RefreshFamily
 from sono.domain.users import User, normalize_email, normalize_username
-from tests.fakes.repositories.base import FakeRepository, contains, page, repository
+from tests.fakes.repositories.base import (
+    FakeDatabase,
+    FakeRepository,
+    Unique,
+    contains,
+    fake_table,
+    foreign_key,
+    page,
+    repository,
+    single,
+)
+
+fake_table(
+    "users",
+    "users",
+    unique=[
+        Unique("uq_users_email_lower", single(lambda user: user.email.lower())),
+        Unique("uq_users_username_lower", single(lambda user: user.username.lower())),
+    ],
+    created="created_at",
+)
+fake_table("families", "refresh_families")
+fake_table(
+    "reset_tokens",
+    "password_reset_tokens",
+    unique=[Unique("uq_password_reset_tokens_token_hash", single(attrgetter("token_hash")))],
+)
+foreign_key("families", "user_id", "users")
+foreign_key("reset_tokens", "user_id", "users")
+
+
+def is_active_user(database: FakeDatabase, user_id: int) -> bool:
+    user = database.users.get(user_id)
+    return user is not None and bool(user.is_active)
 
 
 @repository("users")

@@ -3,10 +3,46 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sono.domain.annotations import PlayCount, Star, StarKind, after_listen, newest_stars_first
-from tests.fakes.repositories.base import FakeRepository, PlayCountRow, StarRow, repository
+from tests.fakes.repositories.base import FakeRepository, fake_table, foreign_key, repository
+
+
+@dataclass
+class StarRow:
+    """A ``stars`` row (keyed by user, kind and item)."""
+
+    user_id: int
+    item_type: str
+    item_id: int
+    starred_at: datetime
+
+    @property
+    def key(self) -> tuple[int, str, int]:
+        return (self.user_id, self.item_type, self.item_id)
+
+
+@dataclass
+class PlayCountRow:
+    """A ``play_counts`` row (keyed by user and file)."""
+
+    user_id: int
+    audio_file_id: int
+    count: int
+    last_played: datetime
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.user_id, self.audio_file_id)
+
+
+fake_table("stars", "stars", key="key")
+fake_table("play_counts", "play_counts", key="key")
+foreign_key("stars", "user_id", "users")
+foreign_key("play_counts", "user_id", "users")
+foreign_key("play_counts", "audio_file_id", "audio_files")
 
 
 @repository("annotations")

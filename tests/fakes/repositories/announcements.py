@@ -8,7 +8,10 @@ from operator import attrgetter
 from sono.application.values import Page
 from sono.domain.announcements import Announcement
 from sono.domain.users import User
-from tests.fakes.repositories.base import FakeRepository, newest, page, repository
+from tests.fakes.repositories.base import FakeRepository, fake_table, foreign_key, newest, page, repository
+
+fake_table("announcements", "announcements", created="created_date")
+foreign_key("announcements", "created_by_id", "users", "set null")
 
 
 @repository("announcements")

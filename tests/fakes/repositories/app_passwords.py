@@ -6,7 +6,18 @@ from operator import attrgetter
 
 from sono.domain.app_passwords import AppPassword, UseDue
 from sono.domain.users import User, normalize_username
-from tests.fakes.repositories.base import FakeRepository, newest, repository
+from tests.fakes.repositories.base import FakeRepository, Unique, fake_table, foreign_key, newest, repository, single
+
+fake_table(
+    "app_passwords",
+    "subsonic_credentials",
+    unique=[
+        Unique("uq_subsonic_credentials_lookup", single(attrgetter("lookup"))),
+        Unique("uq_subsonic_credentials_user_id_name", single(lambda c: (c.user_id, c.name))),
+    ],
+    created="created_at",
+)
+foreign_key("app_passwords", "user_id", "users")
 
 
 @repository("app_passwords")

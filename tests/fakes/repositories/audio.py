@@ -8,7 +8,25 @@ from operator import attrgetter
 from sono.application.audio.ports import OwnedAudio
 from sono.application.values import Page
 from sono.domain.audio import AudioFile, SameContent
-from tests.fakes.repositories.base import FakeRepository, Where, newest, page, repository
+from tests.fakes.repositories.base import (
+    FakeRepository,
+    Unique,
+    Where,
+    fake_table,
+    foreign_key,
+    newest,
+    page,
+    repository,
+    single,
+)
+
+fake_table(
+    "audio_files",
+    "audio_files",
+    unique=[Unique("uq_audio_files_storage_key", single(attrgetter("storage_key")))],
+    created="upload_date",
+)
+foreign_key("audio_files", "owner_id", "users")
 
 
 @repository("audio_files")

@@ -1,14 +1,14 @@
-"""The in-memory database behind the fake repositories, and the registry they are built from.
+"""The in-memory database behind the fake repositories, and the registries they are built from.
 
 A ``FakeDatabase`` holds one ``FakeTable`` (a dict by primary key) per SQL table and enforces what
 the schema does: ids, the unique constraints (raising ``Conflict`` with the same names), the
 ``ON DELETE`` actions of the foreign keys (optionally the references themselves) and the
-creation-time defaults. Collections are stored as whole aggregates: their tracks and
-collaborators live in the aggregate's lists (the SQL schema's ``collection_tracks`` and
-``collaborators`` tables), and the database applies to those lists what the foreign keys of those
-tables do. Each unit of work reaches the database through a ``FakeSession`` that records the rows
-it may change so that a rollback can undo them. Repositories hand out the stored objects
-themselves: changing one changes the database.
+creation-time defaults. It names no table itself: each feature's module of this package declares,
+when it is imported, its tables (``fake_table``), their foreign keys (``foreign_key``) and what
+deleting a row does to the child rows its aggregates hold in their own lists (``on_delete``), as
+it registers its repositories (``@repository``). Each unit of work reaches the database through a
+``FakeSession`` that records the rows it may change so that a rollback can undo them.
+Repositories hand out the stored objects themselves: changing one changes the database.
 """
 
 from __future__ import annotations
@@ -20,21 +20,13 @@ from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any, Literal, TypeVar
 
-from sono.application.events import OutboxEntry
 from sono.application.values import Page
-from sono.domain.announcements import Announcement
-from sono.domain.app_passwords import AppPassword
-from sono.domain.audio import AudioFile
-from sono.domain.collections import Collaborator, Collection, CollectionTrack
 from sono.domain.errors import Conflict
-from sono.domain.gdpr import AuditEntry, Consent, DeletionRequest
-from sono.domain.maintenance import DEFAULT_MESSAGE
-from sono.domain.sessions import PasswordResetToken, RefreshFamily
-from sono.domain.users import User
 
 T = TypeVar("T")
 R = TypeVar("R", bound=type)
 Where = Callable[[T], bool]
+OnDelete = Literal["cascade", "set null"]
 
 REPOSITORIES: dict[str, Callable[[FakeSession], object]] = {}
 """Repository name (an attribute of the unit of work) -> class taking the fake session."""
@@ -120,74 +112,25 @@ class FakeTable(dict[Any, T]):
                         raise Conflict(constraint=constraint.name)
 
 
-@dataclass
-class MaintenanceRow:
-    """The ``maintenance_state`` row (``MaintenanceState`` is frozen)."""
+@dataclass(frozen=True)
+class TableSpec:
+    """A table as a feature's module declares it (``fake_table``)."""
 
-    id: int = 1
-    enabled: bool = False
-    message: str = DEFAULT_MESSAGE
-    updated_at: datetime | None = None
-    updated_by_id: int | None = None
-
-
-@dataclass
-class PendingObject:
-    key: str
-    created_at: datetime
-
-
-@dataclass
-class LibraryArtistRow:
-    key: str
+    attribute: str
     name: str
-    search: str
-    id: int | None = None
-
-
-@dataclass
-class LibraryAlbumRow:
-    artist_id: int
     key: str
-    name: str
-    search: str
-    id: int | None = None
+    unique: Sequence[Unique]
+    created: str | None
 
 
-@dataclass
-class LibrarySongRow:
-    audio_file_id: int
-    artist_id: int
-    album_id: int
-    search: str
+@dataclass(frozen=True)
+class ForeignKeySpec:
+    """A foreign key as a feature's module declares it (``foreign_key``), tables by attribute."""
 
-
-@dataclass
-class StarRow:
-    """A ``stars`` row (keyed by user, kind and item)."""
-
-    user_id: int
-    item_type: str
-    item_id: int
-    starred_at: datetime
-
-    @property
-    def key(self) -> tuple[int, str, int]:
-        return (self.user_id, self.item_type, self.item_id)
-
-
-@dataclass
-class PlayCountRow:
-    """A ``play_counts`` row (keyed by user and file)."""
-
-    user_id: int
-    audio_file_id: int
-    count: int
-    last_played: datetime
-
-    @property
-    def key(self) -> tuple[int, int]:
-        return (self.user_id, self.audio_file_id)
+    table: str
+    column: str
+    parent: str
+    on_delete: OnDelete
 
 
 @dataclass(frozen=True)
@@ -195,111 +138,67 @@ class ForeignKey:
     table: FakeTable[Any]
     column: str
     parent: FakeTable[Any]
-    on_delete: Literal["cascade", "set null"]
+    on_delete: OnDelete
 
 
-def _track_keys(attribute: str) -> Callable[[Collection], Iterable[Hashable]]:
-    def keys(collection: Collection) -> Iterable[Hashable]:
-        return [(collection.id, getattr(track, attribute)) for track in collection.tracks]
+OnDeleteHook = Callable[["FakeSession", FakeTable[Any], Any], None]
 
-    return keys
+TABLES: dict[str, TableSpec] = {}
+"""``FakeDatabase`` attribute -> the table declared under it."""
+_FOREIGN_KEYS: list[ForeignKeySpec] = []
+_ON_DELETE: list[OnDeleteHook] = []
+
+
+def fake_table(
+    attribute: str, name: str, *, key: str = "id", unique: Sequence[Unique] = (), created: str | None = None
+) -> None:
+    """Declare the table ``name`` of the SQL schema, reached as ``FakeDatabase.<attribute>``: its
+    primary key's attribute, its unique constraints and the column the database fills with "now"
+    when left empty. Each feature's module declares its own tables when it is imported."""
+    if attribute in TABLES or any(spec.name == name for spec in TABLES.values()):
+        raise RuntimeError(f"two fake tables named {attribute!r} or {name!r}")
+    TABLES[attribute] = TableSpec(attribute, name, key, tuple(unique), created)
+
+
+def foreign_key(table: str, column: str, parent: str, on_delete: OnDelete = "cascade") -> None:
+    """Declare that ``<table>.<column>`` refers to the primary key of ``parent`` (tables by their
+    ``FakeDatabase`` attribute) with this ``ON DELETE`` action."""
+    _FOREIGN_KEYS.append(ForeignKeySpec(table, column, parent, on_delete))
+
+
+def on_delete(hook: OnDeleteHook) -> OnDeleteHook:
+    """Register ``hook(session, table, key)``, called after every row deletion: what the foreign
+    keys of the child rows an aggregate holds in its own lists (not in a table here) do."""
+    _ON_DELETE.append(hook)
+    return hook
 
 
 class FakeDatabase:
-    """Every table, shared by the units of work of one ``FakeUnitOfWorkFactory``.
+    """Every table the features' modules declared, shared by the units of work of one
+    ``FakeUnitOfWorkFactory``; a table is the attribute it was declared under (``database.<attribute>``).
 
     ``check_references`` makes inserts refuse rows that point at missing parents, as the database
     does (off by default, so that tests may use ids of rows they did not create)."""
 
     def __init__(self, *, check_references: bool = False) -> None:
         self.enforce_references = check_references
-        self.users = FakeTable[User](
-            "users",
-            unique=[
-                Unique("uq_users_email_lower", single(lambda user: user.email.lower())),
-                Unique("uq_users_username_lower", single(lambda user: user.username.lower())),
-            ],
-            created="created_at",
+        self._tables: dict[str, FakeTable[Any]] = {
+            spec.attribute: FakeTable(spec.name, key=spec.key, unique=spec.unique, created=spec.created)
+            for spec in TABLES.values()
+        }
+        self.foreign_keys = tuple(
+            ForeignKey(self._tables[fk.table], fk.column, self._tables[fk.parent], fk.on_delete) for fk in _FOREIGN_KEYS
         )
-        self.families = FakeTable[RefreshFamily]("refresh_families")
-        self.reset_tokens = FakeTable[PasswordResetToken](
-            "password_reset_tokens",
-            unique=[Unique("uq_password_reset_tokens_token_hash", single(attrgetter("token_hash")))],
-        )
-        self.consents = FakeTable[Consent]("consents")
-        self.deletions = FakeTable[DeletionRequest](
-            "deletion_requests",
-            unique=[Unique("uq_deletion_requests_pending", single(lambda r: r.user_id if r.is_pending else None))],
-        )
-        self.audit = FakeTable[AuditEntry]("audit_log")
-        self.pending_objects = FakeTable[PendingObject]("pending_objects", key="key")
-        self.audio_files = FakeTable[AudioFile](
-            "audio_files",
-            unique=[Unique("uq_audio_files_storage_key", single(attrgetter("storage_key")))],
-            created="upload_date",
-        )
-        self.collections = FakeTable[Collection](
-            "collections",
-            unique=[
-                Unique("uq_collection_tracks_collection_id_audio_file_id", _track_keys("audio_file_id")),
-                Unique("uq_collection_tracks_collection_id_track_order", _track_keys("track_order")),
-                Unique(
-                    "uq_collaborators_collection_id_user_id",
-                    lambda collection: [(collection.id, c.user_id) for c in collection.collaborators],
-                ),
-            ],
-            created="created_date",
-        )
-        self.announcements = FakeTable[Announcement]("announcements", created="created_date")
-        self.maintenance = FakeTable[MaintenanceRow]("maintenance_state")
-        self.outbox = FakeTable[OutboxEntry]("outbox")
-        self.app_passwords = FakeTable[AppPassword](
-            "subsonic_credentials",
-            unique=[
-                Unique("uq_subsonic_credentials_lookup", single(attrgetter("lookup"))),
-                Unique("uq_subsonic_credentials_user_id_name", single(lambda c: (c.user_id, c.name))),
-            ],
-            created="created_at",
-        )
-        self.library_artists = FakeTable[LibraryArtistRow](
-            "library_artists", unique=[Unique("uq_library_artists_key", single(attrgetter("key")))]
-        )
-        self.library_albums = FakeTable[LibraryAlbumRow](
-            "library_albums",
-            unique=[Unique("uq_library_albums_artist_id_key", single(lambda row: (row.artist_id, row.key)))],
-        )
-        self.library_songs = FakeTable[LibrarySongRow]("library_songs", key="audio_file_id")
-        self.stars = FakeTable[StarRow]("stars", key="key")
-        self.play_counts = FakeTable[PlayCountRow]("play_counts", key="key")
         self._child_ids = itertools.count(1)
 
-        def fk(table: FakeTable[Any], column: str, parent: FakeTable[Any] | None = None) -> ForeignKey:
-            return ForeignKey(table, column, self.users if parent is None else parent, "cascade")
-
-        def fk_set_null(table: FakeTable[Any], column: str) -> ForeignKey:
-            return ForeignKey(table, column, self.users, "set null")
-
-        self.foreign_keys = (
-            fk(self.families, "user_id"),
-            fk(self.reset_tokens, "user_id"),
-            fk(self.consents, "user_id"),
-            fk(self.deletions, "user_id"),
-            fk_set_null(self.audit, "user_id"),
-            fk_set_null(self.audit, "actor_id"),
-            fk(self.audio_files, "owner_id"),
-            fk(self.collections, "owner_id"),
-            fk_set_null(self.announcements, "created_by_id"),
-            fk_set_null(self.maintenance, "updated_by_id"),
-            fk(self.app_passwords, "user_id"),
-            fk(self.library_songs, "audio_file_id", self.audio_files),
-            fk(self.library_albums, "artist_id", self.library_artists),
-            fk(self.stars, "user_id"),
-            fk(self.play_counts, "user_id"),
-            fk(self.play_counts, "audio_file_id", self.audio_files),
-        )
+    def __getattr__(self, attribute: str) -> FakeTable[Any]:
+        try:
+            return self.__dict__["_tables"][attribute]
+        except KeyError:
+            raise AttributeError(f"no fake table {attribute!r}") from None
 
     def tables(self) -> list[FakeTable[Any]]:
-        return [table for table in vars(self).values() if isinstance(table, FakeTable)]
+        return list(self._tables.values())
 
     def check_unique(self) -> None:
         for table in self.tables():
@@ -314,7 +213,7 @@ class FakeDatabase:
                 raise ForeignKeyViolation(f"{table.name}.{fk.column}: no {fk.parent.name} row {value!r}")
 
     def new_child_id(self) -> int:
-        """An id for a collection's track or collaborator row."""
+        """An id for a child row an aggregate holds in its own lists."""
         return next(self._child_ids)
 
 
@@ -379,24 +278,8 @@ class FakeSession:
                 else:
                     self.touch(fk.table, child)
                     setattr(child, fk.column, None)
-        self._on_delete_children(table, key)
-
-    def _on_delete_children(self, table: FakeTable[Any], key: Any) -> None:
-        """The foreign keys of the rows collections hold: ``collection_tracks.audio_file_id``
-        (cascade), ``collaborators.user_id`` (cascade), and their ``added_by_id`` (set null)."""
-        db = self.database
-        if table is not db.audio_files and table is not db.users:
-            return
-        for collection in list(db.collections.values()):
-            self.touch(db.collections, collection)
-            if table is db.audio_files:
-                collection.tracks[:] = [t for t in collection.tracks if t.audio_file_id != key]
-                continue
-            collection.collaborators[:] = [c for c in collection.collaborators if c.user_id != key]
-            children: list[CollectionTrack | Collaborator] = [*collection.tracks, *collection.collaborators]
-            for child in children:
-                if child.added_by_id == key:
-                    child.added_by_id = None
+        for hook in _ON_DELETE:
+            hook(self, table, key)
 
     def delete_where(self, table: FakeTable[T], where: Where[T]) -> list[T]:
         rows = self.select(table, where)
@@ -473,7 +356,3 @@ class FakeRepository:
     def __init__(self, session: FakeSession) -> None:
         self.session = session
         self.db = session.database
-
-    def _is_active_user(self, user_id: int) -> bool:
-        user = self.db.users.get(user_id)
-        return user is not None and user.is_active

@@ -2,16 +2,73 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from operator import attrgetter
+from typing import Any
 
 from sono.application.collections.ports import CollectionCounts
 from sono.application.collections.views import Listed, TrackTotals
 from sono.domain.collections import Collaborator, Collection, CollectionTrack, CollectionType
 from sono.domain.users import User
-from tests.fakes.repositories.base import FakeDatabase, FakeRepository, newest, repository
+from tests.fakes.repositories.base import (
+    FakeDatabase,
+    FakeRepository,
+    FakeSession,
+    FakeTable,
+    Unique,
+    fake_table,
+    foreign_key,
+    newest,
+    on_delete,
+    repository,
+)
+
+
+def _track_keys(attribute: str) -> Callable[[Collection], Iterable[Hashable]]:
+    def keys(collection: Collection) -> Iterable[Hashable]:
+        return [(collection.id, getattr(track, attribute)) for track in collection.tracks]
+
+    return keys
+
+
+# Collections are stored as whole aggregates: their tracks and collaborators live in the
+# aggregate's lists (the SQL schema's ``collection_tracks`` and ``collaborators`` tables), so their
+# unique constraints are the collection's, and what their foreign keys do is ``_delete_children``.
+fake_table(
+    "collections",
+    "collections",
+    unique=[
+        Unique("uq_collection_tracks_collection_id_audio_file_id", _track_keys("audio_file_id")),
+        Unique("uq_collection_tracks_collection_id_track_order", _track_keys("track_order")),
+        Unique(
+            "uq_collaborators_collection_id_user_id",
+            lambda collection: [(collection.id, c.user_id) for c in collection.collaborators],
+        ),
+    ],
+    created="created_date",
+)
+foreign_key("collections", "owner_id", "users")
+
+
+@on_delete
+def _delete_children(session: FakeSession, table: FakeTable[Any], key: Any) -> None:
+    """The foreign keys of the rows collections hold: ``collection_tracks.audio_file_id``
+    (cascade), ``collaborators.user_id`` (cascade), and their ``added_by_id`` (set null)."""
+    db = session.database
+    if table is not db.audio_files and table is not db.users:
+        return
+    for collection in list(db.collections.values()):
+        session.touch(db.collections, collection)
+        if table is db.audio_files:
+            collection.tracks[:] = [t for t in collection.tracks if t.audio_file_id != key]
+            continue
+        collection.collaborators[:] = [c for c in collection.collaborators if c.user_id != key]
+        children: list[CollectionTrack | Collaborator] = [*collection.tracks, *collection.collaborators]
+        for child in children:
+            if child.added_by_id == key:
+                child.added_by_id = None
 
 
 @repository("collections")

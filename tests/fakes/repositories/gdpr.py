@@ -8,7 +8,28 @@ from typing import Any
 
 from sono.application.values import Page
 from sono.domain.gdpr import AuditEntry, AuditFilter, Consent, DeletionRequest
-from tests.fakes.repositories.base import FakeRepository, newest, page, repository
+from tests.fakes.repositories.base import (
+    FakeRepository,
+    Unique,
+    fake_table,
+    foreign_key,
+    newest,
+    page,
+    repository,
+    single,
+)
+
+fake_table("consents", "consents")
+fake_table(
+    "deletions",
+    "deletion_requests",
+    unique=[Unique("uq_deletion_requests_pending", single(lambda r: r.user_id if r.is_pending else None))],
+)
+fake_table("audit", "audit_log")
+foreign_key("consents", "user_id", "users")
+foreign_key("deletions", "user_id", "users")
+foreign_key("audit", "user_id", "users", "set null")
+foreign_key("audit", "actor_id", "users", "set null")
 
 
 @repository("consents")

@@ -4,6 +4,8 @@ visibility specification evaluated (``Spec.holds``) instead of compiled."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from sono.application.library.messages import AlbumView, ArtistView, CoverArt, GenreView, SongView
@@ -23,13 +25,45 @@ from sono.domain.library import (
     search_text,
     shuffle_key,
 )
-from tests.fakes.repositories.base import (
-    FakeRepository,
-    LibraryAlbumRow,
-    LibraryArtistRow,
-    LibrarySongRow,
-    repository,
+from tests.fakes.repositories.accounts import is_active_user
+from tests.fakes.repositories.base import FakeRepository, Unique, fake_table, foreign_key, repository, single
+
+
+@dataclass
+class LibraryArtistRow:
+    key: str
+    name: str
+    search: str
+    id: int | None = None
+
+
+@dataclass
+class LibraryAlbumRow:
+    artist_id: int
+    key: str
+    name: str
+    search: str
+    id: int | None = None
+
+
+@dataclass
+class LibrarySongRow:
+    audio_file_id: int
+    artist_id: int
+    album_id: int
+    search: str
+
+
+fake_table("library_artists", "library_artists", unique=[Unique("uq_library_artists_key", single(attrgetter("key")))])
+fake_table(
+    "library_albums",
+    "library_albums",
+    unique=[Unique("uq_library_albums_artist_id_key", single(lambda row: (row.artist_id, row.key)))],
 )
+fake_table("library_songs", "library_songs", key="audio_file_id")
+foreign_key("library_songs", "audio_file_id", "audio_files")
+foreign_key("library_albums", "artist_id", "library_artists")
+
 
 _LAST = 10**9  # sorts a missing track number or year after every real one
 
@@ -72,7 +106,7 @@ class FakeLibraryRepository(FakeRepository):
         return CollectionFacts(
             collection.owner_id,
             collection.is_public,
-            self._is_active_user(collection.owner_id),
+            is_active_user(self.db, collection.owner_id),
             frozenset(c.user_id for c in collection.collaborators),
         )
 
@@ -82,7 +116,7 @@ class FakeLibraryRepository(FakeRepository):
             for collection in self.db.collections.values()
             if audio.id in collection.audio_file_ids
         ]
-        return SongFacts(audio.owner_id, audio.is_public, self._is_active_user(audio.owner_id), tuple(holders))
+        return SongFacts(audio.owner_id, audio.is_public, is_active_user(self.db, audio.owner_id), tuple(holders))
 
     def _visible(self, visible: Spec) -> list[SongView]:
         """Every visible song, by id."""

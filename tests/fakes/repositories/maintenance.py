@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
 
-from sono.domain.maintenance import MaintenanceState
-from tests.fakes.repositories.base import FakeRepository, MaintenanceRow, repository
+from sono.domain.maintenance import DEFAULT_MESSAGE, MaintenanceState
+from tests.fakes.repositories.base import FakeRepository, fake_table, foreign_key, repository
+
+
+@dataclass
+class MaintenanceRow:
+    """The ``maintenance_state`` row (``MaintenanceState`` is frozen)."""
+
+    id: int = 1
+    enabled: bool = False
+    message: str = DEFAULT_MESSAGE
+    updated_at: datetime | None = None
+    updated_by_id: int | None = None
+
+
+fake_table("maintenance", "maintenance_state")
+foreign_key("maintenance", "updated_by_id", "users", "set null")
 
 
 @repository("maintenance")

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
 
-from tests.fakes.repositories.base import FakeRepository, PendingObject, repository
+from tests.fakes.repositories.base import FakeRepository, fake_table, repository
+
+
+@dataclass
+class PendingObject:
+    key: str
+    created_at: datetime
+
+
+fake_table("pending_objects", "pending_objects", key="key")
 
 
 @repository("pending_objects")

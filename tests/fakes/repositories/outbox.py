@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sono.application.events import OutboxEntry, OutboxStats
-from tests.fakes.repositories.base import FakeRepository, repository
+from tests.fakes.repositories.base import FakeRepository, fake_table, repository
+
+fake_table("outbox", "outbox")
 
 
 @repository("outbox")

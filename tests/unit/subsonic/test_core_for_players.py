@@ -8,12 +8,17 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sono.application.collections.messages import NewCollection
+from sono.application.collections.messages import (
+    CreateCollection,
+    EditCollection,
+    GetCollection,
+    ListCollections,
+    NewCollection,
+)
 from sono.application.messages import Actor, Via
 from sono.application.players.messages import GetAccount, GetOwnAccount, GetProfilePicture
 from sono.domain.collections import Collection, CollectionType
 from sono.domain.errors import NotFound, PermissionDenied, ValidationFailed
-from tests.unit.collections_bus import Collections
 from tests.unit.conftest import World
 from tests.unit.test_collections import _file, _people, _shared
 
@@ -58,37 +63,38 @@ def test_replacing_the_tracks_and_positions_out_of_range() -> None:
 
 async def test_an_edit_is_all_or_nothing_and_needs_the_edit_right(world: World) -> None:
     people = await _people(world)
-    service = Collections(world.app)
+    owner, editor = people["owner"].actor, people["editor"].actor
     collection_id = await _shared(world, people)
     first, second = await _file(world, people["owner"], "one"), await _file(world, people["owner"], "two")
     hidden = await _file(world, people["other"], "hidden", public=False)
-    view = await service.edit(people["editor"], collection_id, {"title": "Renamed"}, add_ids=[first, second])
+    view = await world.send(EditCollection(collection_id, {"title": "Renamed"}, add_ids=(first, second)), editor)
     assert (view.collection.title, [t.audio.id for t in view.tracks or ()]) == ("Renamed", [first, second])
+    lost = EditCollection(collection_id, {"title": "Lost"}, remove_positions=(0,), add_ids=(hidden,))
     with pytest.raises(NotFound):
-        await service.edit(people["owner"], collection_id, {"title": "Lost"}, remove_positions=[0], add_ids=[hidden])
-    unchanged = await service.get(people["owner"].viewer, collection_id)
+        await world.send(lost, owner)
+    unchanged = (await world.send(GetCollection(collection_id), owner)).view
     assert unchanged.collection.title == "Renamed" and unchanged.totals.count == 2
     with pytest.raises(PermissionDenied):  # sees it, may not change it
-        await service.edit(people["viewer"], collection_id, {}, remove_positions=[0])
+        await world.send(EditCollection(collection_id, {}, remove_positions=(0,)), people["viewer"].actor)
     with pytest.raises(PermissionDenied):  # public is the owner's
-        await service.edit(people["editor"], collection_id, {"is_public": True})
+        await world.send(EditCollection(collection_id, {"is_public": True}), editor)
     with pytest.raises(NotFound):  # does not see it
-        await service.edit(people["other"], collection_id, {}, remove_positions=[0])
-    view = await service.edit(people["owner"], collection_id, {}, add_ids=[second], replace_tracks=True)
+        await world.send(EditCollection(collection_id, {}, remove_positions=(0,)), people["other"].actor)
+    view = await world.send(EditCollection(collection_id, {}, add_ids=(second,), replace_tracks=True), owner)
     assert [t.audio.id for t in view.tracks or ()] == [second]
 
 
 async def test_create_with_tracks_in_one_step(world: World) -> None:
     people = await _people(world)
-    service = Collections(world.app)
+    owner = people["owner"].actor
     first, second = await _file(world, people["owner"], "one"), await _file(world, people["owner"], "two")
     hidden = await _file(world, people["other"], "hidden", public=False)
-    view = await service.create(people["owner"], NewCollection("Mine"), [second, first, second])
+    view = await world.send(CreateCollection(NewCollection("Mine"), (second, first, second)), owner)
     assert [t.audio.id for t in view.tracks or ()] == [second, first]
     assert view.collection.is_public is False and view.collection.is_collaborative is False
     with pytest.raises(NotFound):
-        await service.create(people["owner"], NewCollection("Never"), [first, hidden])
-    page = await service.library(people["owner"].viewer, public_only=False, collection_type=None, skip=0, limit=10)
+        await world.send(CreateCollection(NewCollection("Never"), (first, hidden)), owner)
+    page = await world.send(ListCollections(public_only=False, collection_type=None, skip=0, limit=10), owner)
     assert [v.collection.title for v in page.items] == ["Mine"]
 
 

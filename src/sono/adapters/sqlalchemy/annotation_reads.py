@@ -15,7 +15,8 @@ from sqlalchemy import ColumnElement, Integer, String, any_, bindparam, cast, fu
 from sqlalchemy.dialects import postgresql
 
 from sono.adapters.sqlalchemy.reads import Reads, timestamp
-from sono.adapters.sqlalchemy.tables import UtcDateTime, play_counts, stars
+from sono.adapters.sqlalchemy.tables import UtcDateTime
+from sono.adapters.sqlalchemy.tables.annotations import play_counts, stars
 from sono.domain.annotations import SongAnnotation
 
 _ID_MAX = 2**31 - 1

@@ -17,7 +17,9 @@ from sqlalchemy import bindparam, func, select
 
 from sono.adapters.sqlalchemy.reads import Kept, Listener, Reads, Shape
 from sono.adapters.sqlalchemy.repositories.library import visible_condition
-from sono.adapters.sqlalchemy.tables import audio_files, start_mappers, users
+from sono.adapters.sqlalchemy.tables import start_mappers
+from sono.adapters.sqlalchemy.tables.accounts import users
+from sono.adapters.sqlalchemy.tables.audio import audio_files
 from sono.adapters.sqlalchemy.versions import TableVersions
 from sono.application.audio.ports import OwnedAudio
 from sono.application.metrics import Metrics

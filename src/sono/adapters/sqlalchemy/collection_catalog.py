@@ -30,14 +30,10 @@ from sqlalchemy.orm import configure_mappers
 
 from sono.adapters.sqlalchemy.reads import Kept, Listener, Query, Reads, Shape
 from sono.adapters.sqlalchemy.repositories.collections import page_statements
-from sono.adapters.sqlalchemy.tables import (
-    audio_files,
-    collaborators,
-    collection_tracks,
-    collections,
-    start_mappers,
-    users,
-)
+from sono.adapters.sqlalchemy.tables import start_mappers
+from sono.adapters.sqlalchemy.tables.accounts import users
+from sono.adapters.sqlalchemy.tables.audio import audio_files
+from sono.adapters.sqlalchemy.tables.collections import collaborators, collection_tracks, collections
 from sono.adapters.sqlalchemy.versions import TableVersions
 from sono.application.collections.ports import Listing, Scope
 from sono.application.collections.views import Listed, Shown, TrackTotals

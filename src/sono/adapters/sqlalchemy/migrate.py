@@ -55,8 +55,8 @@ async def downgrade(url: str, revision: str) -> None:
 async def revision(url: str, message: str, *, autogenerate: bool = False) -> Path:
     """Write a new migration file after the current head, numbered after it (``0003_<slug>.py``).
     With ``autogenerate`` Alembic fills it with the differences between the database at ``url``
-    (which must be at head) and ``sono.adapters.sqlalchemy.tables``; otherwise it is empty.
-    Returns the file's path."""
+    (which must be at head) and the tables of ``sono.adapters.sqlalchemy.tables``; otherwise it is
+    empty. Returns the file's path."""
     config = alembic_config(url)
     heads = ScriptDirectory.from_config(config).get_heads()
     if len(heads) != 1:

@@ -11,7 +11,8 @@ from sqlalchemy import and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import configure_mappers
 
 from sono.adapters.sqlalchemy.reads import Kept, Reads, Shape, reads_for, timestamp
-from sono.adapters.sqlalchemy.tables import refresh_families, start_mappers, users
+from sono.adapters.sqlalchemy.tables import start_mappers
+from sono.adapters.sqlalchemy.tables.accounts import refresh_families, users
 from sono.adapters.sqlalchemy.versions import TableVersions, versions_for
 from sono.application.metrics import Metrics
 from sono.domain.users import User, normalize_email, normalize_username

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import case, delete, func, or_, select, update
 
 from sono.adapters.sqlalchemy.repositories.base import SqlRepository, like_pattern, repository
-from sono.adapters.sqlalchemy.tables import password_reset_tokens, refresh_families, users
+from sono.adapters.sqlalchemy.tables.accounts import password_reset_tokens, refresh_families, users
 from sono.application.values import Page
 from sono.domain.sessions import PasswordResetToken, RefreshFamily
 from sono.domain.users import User, normalize_email, normalize_username

@@ -8,7 +8,9 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 
 from sono.adapters.sqlalchemy.repositories.base import SqlRepository, like_pattern, newest, repository
-from sono.adapters.sqlalchemy.tables import audio_files, catalogue_counters, users
+from sono.adapters.sqlalchemy.tables.accounts import users
+from sono.adapters.sqlalchemy.tables.admin import catalogue_counters
+from sono.adapters.sqlalchemy.tables.audio import audio_files
 from sono.application.admin.ports import CatalogueStats, Usage
 from sono.application.values import Page
 from sono.domain.users import User

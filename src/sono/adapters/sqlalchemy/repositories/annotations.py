@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import case, delete, select
 
 from sono.adapters.sqlalchemy.repositories.base import SqlRepository, repository
-from sono.adapters.sqlalchemy.tables import play_counts, stars
+from sono.adapters.sqlalchemy.tables.annotations import play_counts, stars
 from sono.domain.annotations import PlayCount, Star, StarKind
 
 _ID_MAX = 2**31 - 1

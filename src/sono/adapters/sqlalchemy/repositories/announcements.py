@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from sqlalchemy import select
 
 from sono.adapters.sqlalchemy.repositories.base import SqlRepository, newest, repository
-from sono.adapters.sqlalchemy.tables import announcements, users
+from sono.adapters.sqlalchemy.tables.accounts import users
+from sono.adapters.sqlalchemy.tables.announcements import announcements
 from sono.application.values import Page
 from sono.domain.announcements import Announcement
 from sono.domain.users import User

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import delete, func, or_, select, update
 
 from sono.adapters.sqlalchemy.repositories.base import _ID_MAX, SqlRepository, newest, repository
-from sono.adapters.sqlalchemy.tables import subsonic_credentials as credentials
-from sono.adapters.sqlalchemy.tables import users
+from sono.adapters.sqlalchemy.tables.accounts import users
+from sono.adapters.sqlalchemy.tables.app_passwords import subsonic_credentials as credentials
 from sono.domain.app_passwords import AppPassword, UseDue, client_name
 from sono.domain.users import User, normalize_username
 

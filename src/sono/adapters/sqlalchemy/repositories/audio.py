@@ -8,7 +8,8 @@ from sqlalchemy import delete, func, select
 
 from sono.adapters.sqlalchemy.reads import Shape
 from sono.adapters.sqlalchemy.repositories.base import SqlRepository, newest, repository
-from sono.adapters.sqlalchemy.tables import audio_files, users
+from sono.adapters.sqlalchemy.tables.accounts import users
+from sono.adapters.sqlalchemy.tables.audio import audio_files
 from sono.application.audio.ports import OwnedAudio
 from sono.application.values import Page
 from sono.domain.audio import AudioFile, SameContent

@@ -23,7 +23,9 @@ from sqlalchemy.orm.attributes import get_history
 from sono.adapters.sqlalchemy.reads import Shape
 from sono.adapters.sqlalchemy.repositories.base import SqlRepository, newest, repository, unique_violations_as_conflict
 from sono.adapters.sqlalchemy.repositories.library import collection_condition
-from sono.adapters.sqlalchemy.tables import audio_files, collaborators, collection_tracks, collections, users
+from sono.adapters.sqlalchemy.tables.accounts import users
+from sono.adapters.sqlalchemy.tables.audio import audio_files
+from sono.adapters.sqlalchemy.tables.collections import collaborators, collection_tracks, collections
 from sono.application.collections.ports import CollectionCounts, Listing, Scope
 from sono.application.collections.views import Listed, TrackTotals
 from sono.domain.collections import Collaborator, Collection, CollectionType

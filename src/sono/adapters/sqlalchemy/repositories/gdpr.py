@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, delete, or_, select, update
 
 from sono.adapters.sqlalchemy.repositories.base import SqlRepository, newest, repository
-from sono.adapters.sqlalchemy.tables import audit_log, consents, deletion_requests
+from sono.adapters.sqlalchemy.tables.gdpr import audit_log, consents, deletion_requests
 from sono.application.values import Page
 from sono.domain.gdpr import AuditEntry, AuditFilter, Consent, DeletionRequest, DeletionStatus
 

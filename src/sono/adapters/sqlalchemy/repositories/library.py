@@ -39,18 +39,11 @@ from sqlalchemy import (
 
 from sono.adapters.sqlalchemy.reads import Shape
 from sono.adapters.sqlalchemy.repositories.base import SqlRepository, like_pattern, repository
-from sono.adapters.sqlalchemy.tables import (
-    audio_files,
-    collaborators,
-    collection_tracks,
-    collections,
-    library_albums,
-    library_artists,
-    library_collections,
-    library_songs,
-    play_counts,
-    users,
-)
+from sono.adapters.sqlalchemy.tables.accounts import users
+from sono.adapters.sqlalchemy.tables.annotations import play_counts
+from sono.adapters.sqlalchemy.tables.audio import audio_files
+from sono.adapters.sqlalchemy.tables.collections import collaborators, collection_tracks, collections
+from sono.adapters.sqlalchemy.tables.library import library_albums, library_artists, library_collections, library_songs
 from sono.application.library.messages import AlbumView, ArtistView, CoverArt, GenreView, SongView
 from sono.application.library.ports import AlbumFilter
 from sono.application.values import Page

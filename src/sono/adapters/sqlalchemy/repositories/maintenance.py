@@ -7,7 +7,7 @@ from dataclasses import asdict
 from sqlalchemy import select
 
 from sono.adapters.sqlalchemy.repositories.base import SqlRepository, repository
-from sono.adapters.sqlalchemy.tables import maintenance_state
+from sono.adapters.sqlalchemy.tables.maintenance import maintenance_state
 from sono.domain.maintenance import MaintenanceState
 
 

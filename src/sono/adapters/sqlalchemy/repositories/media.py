@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 
 from sono.adapters.sqlalchemy.repositories.base import SqlRepository, repository
-from sono.adapters.sqlalchemy.tables import pending_objects
+from sono.adapters.sqlalchemy.tables.media import pending_objects
 
 
 @repository("pending_objects")

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 
 from sono.adapters.sqlalchemy.repositories.base import SqlRepository, repository
-from sono.adapters.sqlalchemy.tables import outbox
+from sono.adapters.sqlalchemy.tables.outbox import outbox
 from sono.application.events import OutboxEntry, OutboxStats
 
 _COLUMNS = (
