@@ -4,6 +4,7 @@ statement runs in the driver's thread, never in the event loop's."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from datetime import UTC, datetime
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 from sqlalchemy import event
 
 from sono.adapters.sqlalchemy import migrate
-from sono.adapters.sqlalchemy.reads import reads_for
+from sono.adapters.sqlalchemy.reads import Kept, reads_for
 from sono.adapters.sqlalchemy.sessions import SqlSessionLookup
 from sono.adapters.sqlalchemy.versions import versions_for
 
@@ -99,3 +100,41 @@ async def test_on_sqlite_a_read_runs_off_the_event_loop(sqlite_url: str) -> None
 def _statements_of(lookup: SqlSessionLookup) -> tuple[str, str]:
     """The SQL of the lookup's two reads: a login's user, a request's session."""
     return lookup._by_login.sql, lookup._principal.sql
+
+
+class _Stamps:
+    """A watch whose stamp the test moves."""
+
+    def __init__(self) -> None:
+        self.value: int | None = 1
+
+    def stamp(self) -> int | None:
+        return self.value
+
+
+async def test_lookups_that_miss_together_get_one_kept_object() -> None:
+    """Concurrent lookups of a value not kept yet each read it, and every one of them gets the
+    object kept first: the answers made from it are kept by that object's identity."""
+    stamps = _Stamps()
+    kept: Kept[list[int]] = Kept(stamps, "test")
+    release = asyncio.Event()
+    reads = 0
+
+    async def load() -> list[int]:
+        nonlocal reads
+        reads += 1
+        await release.wait()
+        return [reads]
+
+    lookups = [asyncio.create_task(kept.get("key", load, most=4)) for _ in range(3)]
+    await asyncio.sleep(0)  # every lookup is reading now
+    release.set()
+    first, second, third = await asyncio.gather(*lookups)
+    assert reads == 3 and first is second is third
+    assert await kept.get("key", load, most=4) is first  # and it stays kept
+    stamps.value = 2  # a commit wrote a table it was read from
+    again = await kept.get("key", load, most=4)
+    assert again is not first and again == [4]
+    stamps.value = None  # the versions cannot be trusted: nothing is kept
+    assert await kept.get("key", load, most=4) == [5]
+    assert await kept.get("key", load, most=4) == [6]

@@ -204,8 +204,8 @@ class Kept(Generic[V]):
     lookup that finds the stamp moved drops every kept value: a commit that lands while a value is
     read moves the versions after it, so that value is dropped at the next lookup. Nothing is kept
     while the versions cannot be trusted (no stamp: PostgreSQL not listening). A kept value is the
-    same object each time (callers only read it). Lookups count as hits and misses, and the number
-    kept is reported, under ``name`` (``sono_cache_*``)."""
+    same object each time, also for lookups that missed together (callers only read it). Lookups
+    count as hits and misses, and the number kept is reported, under ``name`` (``sono_cache_*``)."""
 
     def __init__(self, watch: Watch, name: str, *, metrics: Metrics | None = None) -> None:
         self._watch = watch
@@ -236,6 +236,9 @@ class Kept(Generic[V]):
         self.misses += 1
         value = await load()
         if self._stamp == stamp:  # no other lookup saw the versions move meanwhile
+            first = self._values.get(key)
+            if first is not None:  # a lookup that missed alongside this one kept its value first
+                return first  # one object for every caller: the answers made from it are kept by it
             if len(self._values) >= most:
                 self._values.clear()
             self._values[key] = value
