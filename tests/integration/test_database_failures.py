@@ -151,6 +151,10 @@ async def test_web_requests_get_their_503_within_the_request_bound_of_a_hung_dat
             await proxy.set_mode("hang")
             _assert_unavailable(await _register(client, "bob"))  # a unit of work
             _assert_unavailable(await _login(client, "alice"))
+            # the kept session answers until the process notices that the database went silent
+            # (its listening connection misses a heartbeat), then the hot reads are read again
+            versions = container.ports.uow.versions  # type: ignore[attr-defined]
+            await asyncio.wait_for(versions.wait_until(lambda: not versions.listening), 10)
             _assert_unavailable(await guarded(client.get("/api/v1/users/me", headers=me)))  # the hot reads
             busy = await guarded(asyncio.gather(*(_register(client, f"user{i}") for i in range(12))))
             for response in busy:  # more than the reads' and the engine's pools hold at once

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 from litestar import Litestar
 
+from sono.adapters.sqlalchemy.engine import create_engine
 from sono.adapters.sqlalchemy.migrate import upgrade
 from sono.adapters.sqlalchemy.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
 from sono.application.accounts.messages import CreateAdmin
@@ -125,12 +126,16 @@ class Api:
 
     @asynccontextmanager
     async def uow(self) -> AsyncIterator[SqlUnitOfWork]:
-        """A unit of work of the app, for arranging what the API cannot (its commits reach the
-        app's kept reads at once, as the app's own do)."""
-        uows = self.container.ports.uow
-        assert isinstance(uows, SqlUnitOfWorkFactory)
-        async with uows() as uow:
-            yield uow
+        """A unit of work on the app's database, for arranging what the API cannot (on an engine
+        of its own; its commits move the app's table versions, as the app's own do)."""
+        engine = create_engine(self.settings.database_url)
+        app_uows = self.container.ports.uow
+        assert isinstance(app_uows, SqlUnitOfWorkFactory)
+        try:
+            async with SqlUnitOfWorkFactory(engine, versions=app_uows.versions)() as uow:
+                yield uow
+        finally:
+            await engine.dispose()
 
     async def set_active(self, username: str, active: bool) -> None:
         async with self.uow() as uow:

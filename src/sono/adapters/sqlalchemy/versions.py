@@ -36,7 +36,7 @@ import re
 import secrets
 import struct
 import zlib
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -194,13 +194,22 @@ RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0, 10.0)  # pauses before each new attempt to 
 class ListenedVersions:
     """Counters in this process, moved by its own commits and by the notices of the others
     (PostgreSQL ``LISTEN`` on a connection of its own, opened by ``start``). Untrusted (no stamps)
-    until it listens and while its connection is lost; reconnects with growing pauses."""
+    until it listens and while its connection is lost or silent: the connection is asked a
+    ``SELECT 1`` every ``heartbeat_seconds`` and given up when the answer does not come within
+    ``connect_timeout`` (a database that hangs, a network that drops packets: notices could be
+    lost without the connection closing). Reconnects with growing pauses."""
 
     def __init__(
-        self, dsn: str | None, *, connect_timeout: float = 5.0, retry_seconds: tuple[float, ...] = RETRY_SECONDS
+        self,
+        dsn: str | None,
+        *,
+        connect_timeout: float = 5.0,
+        heartbeat_seconds: float = 2.0,
+        retry_seconds: tuple[float, ...] = RETRY_SECONDS,
     ) -> None:
         self._dsn = dsn
         self._connect_timeout = connect_timeout
+        self._heartbeat_seconds = heartbeat_seconds
         self._retry_seconds = retry_seconds
         self._versions: dict[str, int] = {}
         self._origin = secrets.token_hex(8)  # names this process's notices, which it skips (moved at commit)
@@ -256,13 +265,15 @@ class ListenedVersions:
 
     async def wait_for_notices(self, count: int) -> None:
         """Until ``count`` notices have arrived in all (tests: another process's commit seen)."""
-        while self.notices < count:
-            self._arrived.clear()
-            await self._arrived.wait()
+        await self.wait_until(lambda: self.notices >= count)
 
     async def wait_for_listening(self, times: int) -> None:
         """Until it has started listening ``times`` times in all (tests: a reconnection)."""
-        while self.listens < times:
+        await self.wait_until(lambda: self.listens >= times)
+
+    async def wait_until(self, ready: Callable[[], bool]) -> None:
+        """Until ``ready()``, asked again whenever a notice arrives or listening starts or stops."""
+        while not ready():
             self._arrived.clear()
             await self._arrived.wait()
 
@@ -290,22 +301,37 @@ class ListenedVersions:
                 attempt = 0
                 if not first.done():
                     first.set_result(None)
-                await self._lost.wait()
+                await self._heard_until_silent(connection)
+                log.warning("table versions: the listening connection was lost; kept reads are off")
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the database is down or refuses: read through until it is back
                 log.warning("table versions: not listening (%s); kept reads are off", type(exc).__name__)
             finally:
                 self.listening = False
+                self._arrived.set()
                 if not first.done():
                     first.set_result(None)
             await self._disconnect()
             await asyncio.sleep(self._retry_seconds[min(attempt, len(self._retry_seconds) - 1)])
             attempt += 1
 
+    async def _heard_until_silent(self, connection: Any) -> None:
+        """Returns when the connection is lost, or does not answer a heartbeat in time."""
+        while not self._lost.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._lost.wait(), self._heartbeat_seconds)
+                return
+            try:
+                async with asyncio.timeout(self._connect_timeout):
+                    await connection.fetchval("SELECT 1")
+            except Exception:  # a timeout, or the connection failing: either way, nothing is heard
+                return
+
     def _on_lost(self) -> None:
         self.listening = False
         self._lost.set()
+        self._arrived.set()
 
     def _on_notice(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
         origin, _, tables = payload.partition(" ")
@@ -318,8 +344,10 @@ class ListenedVersions:
     async def _disconnect(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None and not connection.is_closed():
-            with contextlib.suppress(Exception):
+            try:
                 await asyncio.wait_for(connection.close(), self._connect_timeout)
+            except Exception:  # a silent server: drop the socket
+                connection.terminate()
 
 
 class _ListenedWatch:
