@@ -383,7 +383,11 @@ async def build_ports(
         traced = lambda target, system: traced_calls(target, otel, system)  # noqa: E731
     meter_pool(engine, metrics)
     meter_pool(reads.engine, metrics, "reads")
-    versions = versions_for(settings.database_url, connect_timeout=timeouts["connect_timeout"] or 5.0)
+    versions = versions_for(
+        settings.database_url,
+        connect_timeout=timeouts["connect_timeout"] or 5.0,
+        listen_url=settings.database_listen_url,
+    )
     if isinstance(versions, ListenedVersions):  # PostgreSQL: other processes' commits arrive as notices
         await versions.start()
         exit_stack.push_async_callback(versions.close)

@@ -25,6 +25,7 @@ class Settings:
     env: Literal["development", "production"] = "development"
     data_dir: Path = Path("./var")
     database_url: str = ""
+    database_listen_url: str | None = None  # PostgreSQL: where each process listens for commits
     redis_url: str | None = None
     kworb_database_url: str | None = None
     public_url: str | None = None
@@ -129,6 +130,7 @@ KNOWN_VARIABLES = frozenset(
         "SONO_ENV",
         "SONO_DATA_DIR",
         "SONO_DATABASE_URL",
+        "SONO_DATABASE_LISTEN_URL",
         "SONO_REDIS_URL",
         "SONO_PUBLIC_URL",
         "SONO_STORAGE",
@@ -312,6 +314,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         database_url = f"sqlite+aiosqlite:///{(data_dir / 'sono.db').resolve()}"
     else:
         database_url = _normalize_database_url("SONO_DATABASE_URL", database_url)
+    listen_url = r.url("SONO_DATABASE_LISTEN_URL", ("postgresql", "postgres"))
+    if listen_url is not None:
+        if database_url.startswith("sqlite"):
+            raise ConfigError("SONO_DATABASE_LISTEN_URL is for PostgreSQL: SONO_DATABASE_URL is SQLite")
+        listen_url = _normalize_database_url("SONO_DATABASE_LISTEN_URL", listen_url)
     kworb_url = r.url("KWORB_DATABASE_URL", ("postgresql", "postgres", "sqlite"))
     if kworb_url is not None:
         kworb_url = _normalize_database_url("KWORB_DATABASE_URL", kworb_url)
@@ -331,6 +338,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         env=environment,  # type: ignore[arg-type]
         data_dir=data_dir,
         database_url=database_url,
+        database_listen_url=listen_url,
         redis_url=r.url("SONO_REDIS_URL", ("redis", "rediss", "unix")),
         kworb_database_url=kworb_url,
         public_url=(r.url("SONO_PUBLIC_URL", ("http", "https")) or "").rstrip("/") or None,

@@ -192,3 +192,13 @@ async def test_nothing_is_trusted_while_the_notices_cannot_be_heard(postgres_url
     finally:
         await versions.close()
     assert users.stamp() is None
+
+
+def test_a_process_listens_where_it_is_told() -> None:
+    """Behind PgBouncer in transaction mode the notices are heard on the server itself."""
+    versions = versions_for(
+        "postgresql+asyncpg://sono:pw@pgbouncer:6432/sono", listen_url="postgresql+asyncpg://sono:pw@db:5432/sono"
+    )
+    assert isinstance(versions, ListenedVersions)
+    assert versions._dsn == "postgresql://sono:pw@db:5432/sono"
+    assert versions_for("postgresql+asyncpg://sono:pw@db:5432/sono")._dsn == "postgresql://sono:pw@db:5432/sono"  # type: ignore[union-attr]

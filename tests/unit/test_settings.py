@@ -40,3 +40,16 @@ def test_lifetimes_are_settings(variable: str, value: str, expected: int) -> Non
 def test_lifetimes_out_of_range_are_refused_naming_the_variable(variable: str, value: str) -> None:
     with pytest.raises(ConfigError, match=variable):
         load_settings({variable: value})
+
+
+def test_the_listening_url_is_postgresqls_and_defaults_to_the_database() -> None:
+    """Where each process listens for the others' commits: the database itself unless set (to the
+    server behind a transaction-mode pool, where ``LISTEN`` cannot work)."""
+    pooled = {"SONO_DATABASE_URL": "postgresql://sono@pgbouncer:6432/sono"}
+    assert load_settings(pooled).database_listen_url is None
+    direct = load_settings(pooled | {"SONO_DATABASE_LISTEN_URL": "postgres://sono@db:5432/sono"})
+    assert direct.database_listen_url == "postgresql+asyncpg://sono@db:5432/sono"
+    with pytest.raises(ConfigError, match="SONO_DATABASE_LISTEN_URL"):
+        load_settings({"SONO_DATABASE_LISTEN_URL": "postgresql://sono@db:5432/sono"})  # SQLite's default
+    with pytest.raises(ConfigError, match="SONO_DATABASE_LISTEN_URL"):
+        load_settings(pooled | {"SONO_DATABASE_LISTEN_URL": "sqlite:///elsewhere.db"})

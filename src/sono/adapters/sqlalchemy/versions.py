@@ -361,10 +361,13 @@ class _ListenedWatch:
         return self._versions.stamp(self._tables)
 
 
-def versions_for(url: str, *, connect_timeout: float = 5.0, listen: bool = True) -> FileVersions | ListenedVersions:
+def versions_for(
+    url: str, *, connect_timeout: float = 5.0, listen: bool = True, listen_url: str | None = None
+) -> FileVersions | ListenedVersions:
     """The versions of the database at ``url``: ``FileVersions`` beside a SQLite file (in this
-    process's memory for an in-memory database), ``ListenedVersions`` on PostgreSQL (``listen``
-    False: never listening, so nothing is kept — commands that run once)."""
+    process's memory for an in-memory database), ``ListenedVersions`` on PostgreSQL, listening on
+    ``listen_url`` (default ``url``: a server reached directly, or through a pool in session mode,
+    as ``LISTEN`` needs its session; ``listen`` False: never listening, so nothing is kept)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
@@ -373,5 +376,6 @@ def versions_for(url: str, *, connect_timeout: float = 5.0, listen: bool = True)
         return FileVersions(Path(f"{database}-versions"))
     if not listen:
         return ListenedVersions(None)
-    dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    listened = make_url(listen_url) if listen_url is not None else parsed
+    dsn = listened.set(drivername="postgresql").render_as_string(hide_password=False)
     return ListenedVersions(dsn, connect_timeout=connect_timeout)
