@@ -416,6 +416,34 @@ async def test_the_catalog_shows_what_the_repository_holds(
     assert isinstance(first.collection.is_public, bool) and first.collection.created_date.tzinfo is not None  # type: ignore[union-attr]
 
 
+async def test_a_collection_read_again_alike_keeps_its_state(
+    uows: UnitOfWorkFactory, collection_catalog: CollectionCatalog, database_url: str | None
+) -> None:
+    """A commit on another collection drops every kept collection (they are read from the same
+    tables); the rows read again are the same, so the catalog gives back the same state, with its
+    version (the screens made of it stay kept: ``collection_states``). A change of the collection
+    itself makes a new version."""
+    if database_url is None:
+        pytest.skip("the fake catalog has no versions")
+    (owner,) = await users(uows, "owner")
+    audio = await files(uows, owner, 2)
+    mine = await collection(uows, owner, "mine", audio=audio)
+    theirs = await collection(uows, owner, "theirs")
+    first = await collection_catalog.shown(mine)
+    for collection_id, title in ((theirs, "renamed"), (mine, "mine, renamed")):
+        async with uows() as uow:
+            held = await uow.collections.get(collection_id)
+            assert held is not None
+            held.title = title
+            await uow.commit()
+        if collection_id == theirs:
+            again = await collection_catalog.shown(mine)
+            assert again is first
+    changed = await collection_catalog.shown(mine)
+    assert first is not None and changed is not None
+    assert changed.collection.title == "mine, renamed" and changed.version != first.version
+
+
 async def test_totals_counts_and_people(uows: UnitOfWorkFactory, collection_catalog: CollectionCatalog) -> None:
     owner, other = await users(uows, "owner", "other")
     audio = await files(uows, owner, 3, durations=[10.5, None, 2.25])

@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import CompoundSelect, Integer, Select, Table, bindparam, cast, column, literal, null, select, union_all
 from sqlalchemy.orm import configure_mappers
 
+from sono.adapters.lru import Lru
 from sono.adapters.sqlalchemy.reads import Kept, Listener, Query, Reads, Shape
 from sono.adapters.sqlalchemy.repositories.collections import page_statements
 from sono.adapters.sqlalchemy.tables import start_mappers
@@ -142,7 +143,11 @@ class SqlCollectionCatalog:
         self._one_file = Shape(AudioFile, audio_files.c, _ONE_FILE, dialect)
         self._one_user = Shape(User, users.c, _ONE_USER, dialect)
         self._shown: Kept[Shown | None] = Kept(watch, "collection_rows", metrics=metrics)  # a missing one is read again
-        self._last: dict[int, tuple[list[tuple[Any, ...]], Shown]] = {}
+        # the rows last read of each collection, and what was made of them: rows read again alike
+        # (after a commit elsewhere dropped the kept ones) give back the same state and version
+        self._last: Lru[int, tuple[list[tuple[Any, ...]], Shown]] = Lru(
+            "collection_states", max_entries=self.SHOWN_KEPT, metrics=metrics
+        )
         self._versions = itertools.count(1)  # a new number for each new state read
 
     def listen(self, listener: Listener) -> Callable[[], None]:
@@ -166,14 +171,11 @@ class SqlCollectionCatalog:
             rows = [tuple(row) for row in await self._reads.fetch_all(self._one, collection_id=collection_id)]
             if not rows or rows[0][_KIND] != _HEAD:
                 return None
-            last = self._last.get(collection_id)
-            if last is not None and last[0] == rows:
+            last = self._last.get(collection_id, lambda last: last[0] == rows)
+            if last is not None:
                 return last[1]  # the same rows: the same collection as the last time
             shown = self._shown_of(rows, next(self._versions))
-            if len(self._last) >= self.SHOWN_KEPT:
-                self._last.clear()
-            if self.SHOWN_KEPT > 0:
-                self._last[collection_id] = (rows, shown)
+            self._last.put(collection_id, (rows, shown))
             return shown
 
         return await self._shown.get(collection_id, read, most=self.SHOWN_KEPT)
