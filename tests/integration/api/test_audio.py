@@ -20,6 +20,7 @@ import pytest
 
 from sono.domain.collections import Collection, CollectionType
 from sono.domain.media import AUDIO_UNSUPPORTED
+from sono.entrypoints.worker import run_due_jobs
 from tests.fixtures.media import mp3_bytes, png_bytes
 from tests.fixtures.tagged import FORMATS, Tags, tagged, untagged
 from tests.integration.api.audio_support import (
@@ -947,7 +948,7 @@ async def test_the_jobs_remove_an_orphan_left_by_a_crash(api: Api) -> None:
         await uow.pending_objects.add(old, api.container.ports.clock.now() - timedelta(hours=2))
         await uow.commit()
 
-    report = await api.container.jobs.run_due()
+    report = await run_due_jobs(api.container)
 
     assert report.orphaned_objects_purged == 1
     assert await stored_keys(api) == {young}

@@ -8,7 +8,7 @@ can cache it.
 
 New objects are staged: their key is recorded (``pending_objects``) before the bytes are written,
 and the unit of work that commits the row pointing at them forgets the record. A failure removes
-the object at once; a crash in between leaves a record that ``purge_orphans`` clears later.
+the object at once; a crash in between leaves a record that ``PurgeOrphanedObjects`` clears later.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import logging
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import BinaryIO
 
 from sono.application.common import delete_objects
@@ -42,7 +41,6 @@ log = logging.getLogger(__name__)
 
 MEDIA_NOT_FOUND = "Media not found"
 BAD_SIGNATURE = "Invalid or expired media link"
-ORPHAN_AGE = timedelta(hours=1)
 DEFAULT_URL_TTL_SECONDS = 12 * 3600
 
 
@@ -217,23 +215,3 @@ class MediaService:
 
     async def read_tags(self, path: str) -> AudioTags:
         return await self._inspector.read_tags(path)
-
-    # ------------------------------------------------------------------ jobs
-
-    async def purge_orphans(self, *, batch: int = 500) -> int:
-        """Remove objects staged more than ``ORPHAN_AGE`` ago whose row never came (a crash
-        between storing and committing). Safe to run anywhere, any number of times."""
-        purged = 0
-        cutoff = self._clock.now() - ORPHAN_AGE
-        while True:
-            async with self._uow(read_only=True) as uow:
-                keys = await uow.pending_objects.older_than(cutoff, batch)
-            if not keys:
-                return purged
-            await self._storage.delete_many(keys)
-            async with self._uow() as uow:
-                await uow.pending_objects.forget(keys)
-                await uow.commit()
-            purged += len(keys)
-            if len(keys) < batch:
-                return purged
