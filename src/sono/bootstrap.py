@@ -34,6 +34,7 @@ from sono.application.backup import BackupService
 from sono.application.bus import MessageBus, Middleware, Timing, Traced
 from sono.application.charts import ChartsReader, ChartsService
 from sono.application.charts.handlers import ChartHandlers
+from sono.application.collections.archive import ArchiveHandlers
 from sono.application.collections.handlers import CollectionCovers, CollectionHandlers
 from sono.application.collections.ports import CollectionCatalog, CollectionDetails
 from sono.application.delivery.handlers import DeliveryHandlers
@@ -45,7 +46,7 @@ from sono.application.library.handlers import LibraryHandlers
 from sono.application.maintenance.gate import MaintenanceGate
 from sono.application.maintenance.handlers import MaintenanceHandlers
 from sono.application.maintenance.ports import MaintenanceStore
-from sono.application.media.handlers import MediaHandlers, MediaReactions
+from sono.application.media.handlers import MediaHandlers, MediaReactions, MediaServing
 from sono.application.media.ports import ImageCache, MediaInspector, ObjectStorage, SignedUrlCache, UrlSigner
 from sono.application.media.service import MediaService
 from sono.application.messages import Actor, Message
@@ -199,6 +200,7 @@ class Container:
             ImportHandlers(self.audio_uploads, self.media),
             self.audio_uploads,
             MediaHandlers(p.storage, p.clock),
+            MediaServing(self.media),
             ChartHandlers(self.charts),
             AudioHandlers(
                 p.clock,
@@ -211,6 +213,7 @@ class Container:
             LibraryHandlers(),
             CollectionHandlers(p.clock, self.media, p.collection_catalog, p.collection_details),
             CollectionCovers(p.clock, self.media),
+            ArchiveHandlers(self.media),
         )
         return bus
 

@@ -1,14 +1,27 @@
-"""The media feature's steps (``sono.application.media.messages``) and its reactions to domain
-events (run by workers, at least once)."""
+"""The media feature's messages (``sono.application.media.messages``): serving stored objects, the
+steps of the processes that store them and the periodic purge; and its reactions to domain events
+(run by workers, at least once)."""
 
 from __future__ import annotations
 
 from sono.application.bus import Context, ProcessContext, handles
 from sono.application.events import reacts_to
-from sono.application.media.messages import ORPHAN_AGE, ForgetPendingObjects, OrphanedObjects, PurgeOrphanedObjects
-from sono.application.media.ports import ObjectStorage
+from sono.application.media.messages import (
+    ORPHAN_AGE,
+    AuthorizeMedia,
+    ForgetPendingObjects,
+    GetMediaInfo,
+    MediaAccess,
+    OpenMedia,
+    OrphanedObjects,
+    PurgeOrphanedObjects,
+    ResizeImage,
+)
+from sono.application.media.ports import ObjectChunks, ObjectInfo, ObjectStorage
+from sono.application.media.service import MediaService
 from sono.application.ports import Clock
 from sono.domain.events import ObjectsReleased
+from sono.domain.media import ProcessedImage
 
 
 class MediaReactions:
@@ -46,3 +59,26 @@ class MediaHandlers:
             if len(keys) < process.batch:
                 break
         return purged
+
+
+class MediaServing:
+    """Stored objects for the entrypoints (no unit of work: the signer and the storage answer)."""
+
+    def __init__(self, media: MediaService) -> None:
+        self._media = media
+
+    @handles(AuthorizeMedia)
+    async def authorize(self, query: AuthorizeMedia, ctx: Context) -> MediaAccess:
+        return await self._media.authorize(query.key, expires=query.expires, signature=query.signature)
+
+    @handles(GetMediaInfo)
+    async def info(self, query: GetMediaInfo, ctx: Context) -> ObjectInfo:
+        return await self._media.info(query.key)
+
+    @handles(OpenMedia)
+    async def open(self, query: OpenMedia, ctx: Context) -> ObjectChunks:
+        return await self._media.open(query.info.key, query.start, query.end)
+
+    @handles(ResizeImage)
+    async def resize(self, query: ResizeImage, ctx: Context) -> ProcessedImage:
+        return await self._media.resized(query.info, query.max_side)

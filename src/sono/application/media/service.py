@@ -17,11 +17,11 @@ import io
 import logging
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import BinaryIO
 
 from sono.application.common import delete_objects
 from sono.application.events import Outbox
+from sono.application.media.messages import MediaAccess
 from sono.application.media.ports import (
     ImageCache,
     MediaInspector,
@@ -42,14 +42,6 @@ log = logging.getLogger(__name__)
 MEDIA_NOT_FOUND = "Media not found"
 BAD_SIGNATURE = "Invalid or expired media link"
 DEFAULT_URL_TTL_SECONDS = 12 * 3600
-
-
-@dataclass(frozen=True, slots=True)
-class MediaAccess:
-    """An object the caller may fetch, and whether it is public (cacheable by anyone)."""
-
-    info: ObjectInfo
-    public: bool
 
 
 class MediaService:
