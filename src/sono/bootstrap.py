@@ -127,7 +127,6 @@ class Container:
         return self._instrument(
             "media",
             MediaService(
-                p.uow,
                 p.storage,
                 p.signer,
                 p.inspector,

@@ -14,7 +14,6 @@ the object at once; a crash in between leaves a record that ``PurgeOrphanedObjec
 from __future__ import annotations
 
 import io
-import logging
 import math
 from collections.abc import Iterable, Sequence
 from typing import BinaryIO
@@ -32,12 +31,10 @@ from sono.application.media.ports import (
     UrlSigner,
 )
 from sono.application.ports import Clock
-from sono.application.uow import UnitOfWork, UnitOfWorkFactory
+from sono.application.uow import UnitOfWork
 from sono.domain.errors import NotFound, PermissionDenied
 from sono.domain.events import ObjectsReleased
 from sono.domain.media import AudioInfo, AudioTags, ProcessedImage, is_public_key
-
-log = logging.getLogger(__name__)
 
 MEDIA_NOT_FOUND = "Media not found"
 BAD_SIGNATURE = "Invalid or expired media link"
@@ -47,7 +44,6 @@ DEFAULT_URL_TTL_SECONDS = 12 * 3600
 class MediaService:
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
         storage: ObjectStorage,
         signer: UrlSigner,
         inspector: MediaInspector,
@@ -59,7 +55,6 @@ class MediaService:
         image_cache: ImageCache | None = None,
         url_cache: SignedUrlCache | None = None,
     ) -> None:
-        self._uow = uow
         self._storage = storage
         self._signer = signer
         self._inspector = inspector
@@ -151,14 +146,6 @@ class MediaService:
 
     # ------------------------------------------------------------------ storing
 
-    async def stage(self, keys: Sequence[str]) -> None:
-        """Record ``keys`` as pending before their objects are written (committed at once)."""
-        now = self._clock.now()
-        async with self._uow() as uow:
-            for key in keys:
-                await uow.pending_objects.add(key, now)
-            await uow.commit()
-
     async def record_pending(self, uow: UnitOfWork, keys: Sequence[str]) -> None:
         """In a process's staging step (its own unit of work, committed before the objects are
         written): record ``keys`` as pending."""
@@ -174,16 +161,6 @@ class MediaService:
     async def settle(self, uow: UnitOfWork, keys: Sequence[str]) -> None:
         """In the unit of work that commits the rows pointing at ``keys``: they are no orphans."""
         await uow.pending_objects.forget(keys)
-
-    async def discard(self, keys: Sequence[str]) -> None:
-        """Remove objects whose row was never committed, and their pending records."""
-        await delete_objects(self._storage, keys)
-        try:
-            async with self._uow() as uow:
-                await uow.pending_objects.forget(keys)
-                await uow.commit()
-        except Exception:  # the jobs will find the record and try again
-            log.warning("could not forget %d pending objects", len(keys), exc_info=True)
 
     async def release(self, uow: UnitOfWork, keys: Sequence[str]) -> None:
         """In the unit of work that deletes (or replaces) the rows pointing at ``keys``: the objects
