@@ -22,7 +22,9 @@ from sono.application.delivery.messages import (
 from sono.application.events import LeaseLost
 from sono.application.messages import ANONYMOUS, Actor
 from sono.domain.errors import NotAuthenticated, PermissionDenied, ServiceUnavailable
-from tests.unit.conftest import World
+from tests.fakes.metrics import RecordingMetrics
+from tests.fakes.security import FakeClock
+from tests.unit.conftest import World, make_world
 
 WORKER = Actor.worker()
 
@@ -115,3 +117,33 @@ async def test_only_the_worker_or_an_admin_delivers(world: World, message: type[
     with pytest.raises(NotAuthenticated):
         await world.app.bus(message(entry), ANONYMOUS)
     assert (await world.app.bus(DeliveryStats(), WORKER)).queued == 1
+
+
+class _Deliveries(RecordingMetrics):
+    def __init__(self) -> None:
+        super().__init__()
+        self.deliveries: list[tuple[str, str]] = []
+
+    def delivery(self, reaction: str, outcome: str) -> None:
+        self.deliveries.append((reaction, outcome))
+
+
+async def test_each_delivery_is_counted_with_its_outcome_and_each_step_as_a_use_case(clock: FakeClock) -> None:
+    world = make_world(clock)
+    metrics = world.app.ports.metrics = _Deliveries()  # before the container makes its bus
+    await _one_row(world)
+    [entry] = await world.app.bus(ClaimDeliveries(10), WORKER)
+    clock.advance(6 * 60)
+    [again] = await world.app.bus(ClaimDeliveries(10), WORKER)
+    metrics.use_cases.clear()
+
+    assert await world.app.bus(DeliverEvent(entry), WORKER) == "lost"
+    assert await world.app.bus(DeliverEvent(again), WORKER) == "ok"
+
+    assert metrics.deliveries == [("MediaReactions.delete_released", "lost"), ("MediaReactions.delete_released", "ok")]
+    assert metrics.use_cases == [
+        (RunReaction.name(), "LeaseLost"),
+        (DeliverEvent.name(), None),
+        (RunReaction.name(), None),
+        (DeliverEvent.name(), None),
+    ]
