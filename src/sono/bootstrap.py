@@ -34,19 +34,19 @@ from sono.application.backup import BackupService
 from sono.application.bus import MessageBus, Middleware, Timing, Traced
 from sono.application.charts import ChartsReader, ChartsService
 from sono.application.charts.handlers import ChartHandlers
+from sono.application.collections.archive import ArchiveHandlers
 from sono.application.collections.handlers import CollectionCovers, CollectionHandlers
 from sono.application.collections.ports import CollectionCatalog, CollectionDetails
 from sono.application.delivery.handlers import DeliveryHandlers
-from sono.application.events import EventDelivery, JobQueue, NoJobQueue, Outbox
+from sono.application.events import JobQueue, NoJobQueue, Outbox
 from sono.application.gdpr.handlers import GdprHandlers
-from sono.application.gdpr.service import GdprService
 from sono.application.imports.handlers import ImportHandlers
-from sono.application.jobs import JobRunner
+from sono.application.jobs import JobHandlers
 from sono.application.library.handlers import LibraryHandlers
 from sono.application.maintenance.gate import MaintenanceGate
 from sono.application.maintenance.handlers import MaintenanceHandlers
 from sono.application.maintenance.ports import MaintenanceStore
-from sono.application.media.handlers import MediaHandlers, MediaReactions
+from sono.application.media.handlers import MediaHandlers, MediaReactions, MediaServing
 from sono.application.media.ports import ImageCache, MediaInspector, ObjectStorage, SignedUrlCache, UrlSigner
 from sono.application.media.service import MediaService
 from sono.application.messages import Actor, Message
@@ -127,7 +127,6 @@ class Container:
         return self._instrument(
             "media",
             MediaService(
-                p.uow,
                 p.storage,
                 p.signer,
                 p.inspector,
@@ -144,13 +143,8 @@ class Container:
         """The maintenance check of every request (switching it is a bus message)."""
         return self._instrument("maintenance", MaintenanceGate(self.ports.maintenance))
 
-    @cached_property
-    def gdpr(self) -> GdprService:
-        p = self.ports
-        return self._instrument("gdpr", GdprService(p.clock, self._send))
-
     async def _send(self, message: Message[Any], actor: Actor) -> Any:
-        """The bus, for the services that hand messages to it (``GdprService.execute_due``)."""
+        """The bus, for the handlers that hand messages to it (``ProcessPendingDeletions``)."""
         return await self.bus(message, actor)
 
     @cached_property
@@ -166,9 +160,10 @@ class Container:
         p = self.ports
         retention_days = self.settings.audit_retention_days
         bus.register(
-            AdminHandlers(self.ports.uow, self.ports.clock, self.media, self.gdpr),
+            AdminHandlers(self.ports.uow, self.ports.clock, self._send),
             AnnotationHandlers(self.ports.clock, self.ports.song_annotations),
-            DeliveryHandlers(self.ports.clock),
+            DeliveryHandlers(p.clock, self.outbox, metrics=p.metrics if p.metrics.enabled else None),
+            JobHandlers(p.clock, p.temporary_files),
             AccountHandlers(
                 self.ports.clock,
                 self.ports.tokens,
@@ -203,7 +198,8 @@ class Container:
             ),
             ImportHandlers(self.audio_uploads, self.media),
             self.audio_uploads,
-            MediaHandlers(),
+            MediaHandlers(p.storage, p.clock),
+            MediaServing(self.media),
             ChartHandlers(self.charts),
             AudioHandlers(
                 p.clock,
@@ -216,6 +212,7 @@ class Container:
             LibraryHandlers(),
             CollectionHandlers(p.clock, self.media, p.collection_catalog, p.collection_details),
             CollectionCovers(p.clock, self.media),
+            ArchiveHandlers(self.media),
         )
         return bus
 
@@ -238,12 +235,6 @@ class Container:
         return outbox
 
     @cached_property
-    def delivery(self) -> EventDelivery:
-        """Runs the outbox's due reactions (``sono worker``; in-process on embedded defaults)."""
-        metrics = self.ports.metrics if self.ports.metrics.enabled else None
-        return EventDelivery(self.ports.uow, self.outbox, self.bus, metrics=metrics)
-
-    @cached_property
     def charts(self) -> ChartsService:
         """The charts' rules on their reader (``ChartHandlers``' service; the bus meters the messages)."""
         return ChartsService(self.ports.charts)
@@ -252,11 +243,6 @@ class Container:
     def audio_uploads(self) -> AudioUploads:
         p = self.ports
         return AudioUploads(self.media, p.clock, p.audio_lists)
-
-    @cached_property
-    def jobs(self) -> JobRunner:
-        p = self.ports
-        return self._instrument("jobs", JobRunner(self.gdpr, self.media, p.clock, self.bus, p.temporary_files))
 
 
 def _smtp_mailer() -> type[SmtpMailer]:

@@ -12,10 +12,12 @@ import pytest
 
 from sono.application.bus import Context, MessageBus
 from sono.application.common import audit
-from sono.application.events import EventDelivery, Outbox, OutboxEntry, reacts_to
+from sono.application.delivery.handlers import DeliveryHandlers
+from sono.application.events import Outbox, OutboxEntry, reacts_to
 from sono.application.uow import UnitOfWorkFactory
 from sono.domain.events import Event
 from sono.domain.gdpr import AuditEvent, AuditFilter
+from tests.delivery import Deliveries
 from tests.fakes.security import FakeClock
 
 NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
@@ -155,11 +157,11 @@ async def test_a_killed_workers_row_is_delivered_once_by_another(uows: UnitOfWor
     outbox = Outbox(clock)
     bus = MessageBus(uows, outbox=outbox)
     pings = Pings(clock)
-    bus.register(pings)
+    bus.register(pings, DeliveryHandlers(clock, outbox))
     async with uows() as uow:
         await outbox.publish(uow, Pinged("hello"))
         await uow.commit()
-    dead, alive = EventDelivery(uows, outbox, bus), EventDelivery(uows, outbox, bus)
+    dead, alive = Deliveries(bus), Deliveries(bus)
 
     [held] = await dead.claim(10)  # the first worker is killed holding the row
     assert (await alive.run_due(10)).total == 0

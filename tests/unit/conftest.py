@@ -21,6 +21,7 @@ from sono.bootstrap import Container, Ports
 from sono.config import load_settings
 from sono.domain.errors import BadRequest
 from sono.domain.users import User
+from tests.delivery import Deliveries
 from tests.fakes.annotations import FakeSongAnnotations
 from tests.fakes.catalog import FakeAudioCatalog, FakeCollectionCatalog
 from tests.fakes.mailer import InMemoryMailer
@@ -87,7 +88,7 @@ class World:
         """Run every due reaction to the events published so far (what a worker does shortly after a
         commit), as often as they publish more; how many were delivered."""
         delivered = 0
-        while (done := await self.app.delivery.run_due(1000)).total:
+        while (done := await Deliveries(self.app.bus).run_due(1000)).total:
             delivered += done.total
         return delivered
 

@@ -12,6 +12,7 @@ from sono.application import context
 from sono.application.accounts.messages import (
     Authenticate,
     CreateAdmin,
+    FileProfilePicture,
     ForgotPassword,
     Login,
     Logout,
@@ -21,6 +22,7 @@ from sono.application.accounts.messages import (
     ResetPassword,
     SearchUsers,
     SetProfilePicture,
+    StageProfilePicture,
     UpdateProfile,
     VerifyResetToken,
 )
@@ -170,11 +172,57 @@ async def test_a_picture_whose_profile_is_not_changed_is_removed_again(world: Wo
     actor = await _actor(world)
     user = await world.app.bus(SetProfilePicture(io.BytesIO(b"FAKEIMAGE one")), actor)
     assert user.profile_picture_key and await world.storage.exists(user.profile_picture_key)
-    with pytest.raises(SessionEnded):  # the account is gone: the bus refuses after the preparation stored it
+    with pytest.raises(SessionEnded):  # the account is gone: its staging step is refused, nothing is stored
         await world.app.bus(SetProfilePicture(io.BytesIO(b"FAKEIMAGE two")), Actor.user(999))
     assert list(world.storage.objects) == [user.profile_picture_key]
     async with world.uow() as uow:
         assert await uow.pending_objects.older_than(world.clock.now() + timedelta(days=1), 10) == []
+
+
+@pytest.mark.parametrize(
+    "message",
+    [SetProfilePicture(io.BytesIO(b"FAKEIMAGE")), StageProfilePicture("webp"), FileProfilePicture("avatars/1/x.webp")],
+    ids=lambda m: type(m).__name__,
+)
+async def test_a_picture_is_only_the_signed_in_callers(world: World, message: object) -> None:
+    with pytest.raises(NotAuthenticated):
+        await world.app.bus(message, ANONYMOUS)  # type: ignore[arg-type]
+    assert world.storage.objects == {} and list(world.uow.database.pending_objects) == []  # type: ignore[attr-defined]
+
+
+async def test_a_picture_is_staged_as_pending_then_filed_under_the_callers_key(world: World) -> None:
+    actor = await _actor(world)
+    key = await world.app.bus(StageProfilePicture("webp"), actor)
+    assert key.startswith(f"avatars/{actor.id}/") and key.endswith(".webp")
+    assert list(world.uow.database.pending_objects) == [key]  # type: ignore[attr-defined]
+
+    bob = await _actor(world, "bob")
+    with pytest.raises(PermissionDenied):  # not one of bob's picture keys
+        await world.app.bus(FileProfilePicture(key), bob)
+    assert (await world.user(bob.id)).profile_picture_key is None  # type: ignore[union-attr]
+
+    user = await world.app.bus(FileProfilePicture(key), actor)
+    assert user.profile_picture_key == key
+    assert list(world.uow.database.pending_objects) == []  # type: ignore[attr-defined]
+
+
+async def test_a_picture_that_cannot_be_filed_is_removed_and_forgotten(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    actor = await _actor(world)
+
+    async def gone(self: object, user_id: int) -> None:
+        return None
+
+    from tests.fakes.repositories.accounts import FakeUserRepository
+
+    monkeypatch.setattr(FakeUserRepository, "lock_for_change", gone)
+    with pytest.raises(NotFound):  # the filing step fails after the object was stored
+        await world.app.bus(SetProfilePicture(io.BytesIO(b"FAKEIMAGE one")), actor)
+
+    assert world.storage.objects == {}
+    assert list(world.uow.database.pending_objects) == []  # type: ignore[attr-defined]
+    assert (await world.user(actor.id)).profile_picture_key is None  # type: ignore[union-attr]
 
 
 async def test_the_worker_purges_expired_sessions_and_reset_tokens(world: World) -> None:

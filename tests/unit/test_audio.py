@@ -35,6 +35,7 @@ from sono.domain.errors import NotFound, PermissionDenied, ServiceUnavailable, U
 from sono.domain.gdpr import AuditEvent
 from sono.domain.media import AudioTags
 from sono.domain.users import User
+from sono.entrypoints.worker import run_due_jobs
 from tests.fakes.media import FAKE_AUDIO, FAKE_IMAGE
 from tests.fakes.repositories.audio import FakeAudioFileRepository
 from tests.fakes.stores import FakeTemporaryFiles
@@ -285,11 +286,11 @@ async def test_a_crash_between_store_and_insert_leaves_an_orphan_the_jobs_remove
     assert pending(world) == [orphan]
 
     world.clock.advance(59 * 60)
-    assert (await world.app.jobs.run_due()).orphaned_objects_purged == 0
+    assert (await run_due_jobs(world.app)).orphaned_objects_purged == 0
     assert orphan in world.storage.objects
 
     world.clock.advance(2 * 60)
-    assert (await world.app.jobs.run_due()).orphaned_objects_purged == 1
+    assert (await run_due_jobs(world.app)).orphaned_objects_purged == 1
     assert world.storage.objects == {} and pending(world) == []
 
 
@@ -301,7 +302,7 @@ async def test_the_jobs_remove_spooled_uploads_untouched_for_an_hour(world: Worl
     now = world.clock.now()
     spool.files = {"dead": now - timedelta(minutes=61), "live": now - timedelta(minutes=59)}
 
-    assert (await world.app.jobs.run_due()).spool_files_purged == 1
+    assert (await run_due_jobs(world.app)).spool_files_purged == 1
     assert set(spool.files) == {"live"}
 
 

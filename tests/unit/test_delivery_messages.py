@@ -1,5 +1,6 @@
 """The outbox's delivery transactions through the bus, on the fakes: a claim leases its rows, a
-failure is retried with back-off and then given up, the operator requeues."""
+claimed row is delivered (its reaction and its completion in one unit of work, lost when its lease
+ran out), a failure is retried with back-off and then given up, the operator requeues."""
 
 from __future__ import annotations
 
@@ -11,14 +12,19 @@ import pytest
 from sono.application.accounts.messages import SetProfilePicture
 from sono.application.delivery.messages import (
     ClaimDeliveries,
+    DeliverEvent,
     DeliveryStats,
     FailedDeliveries,
     RecordDeliveryFailure,
     RequeueDeliveries,
+    RunReaction,
 )
-from sono.application.messages import Actor
-from sono.domain.errors import PermissionDenied
-from tests.unit.conftest import World
+from sono.application.events import LeaseLost
+from sono.application.messages import ANONYMOUS, Actor
+from sono.domain.errors import NotAuthenticated, PermissionDenied, ServiceUnavailable
+from tests.fakes.metrics import RecordingMetrics
+from tests.fakes.security import FakeClock
+from tests.unit.conftest import World, make_world
 
 WORKER = Actor.worker()
 
@@ -55,3 +61,89 @@ async def test_a_claimed_row_is_leased_and_a_failure_retries_then_gives_up(world
     assert (await world.app.bus(DeliveryStats(), WORKER)).failed == 1
     assert await world.app.bus(RequeueDeliveries([entry.id or 0]), Actor.operator()) == 1
     assert (await world.app.bus(DeliveryStats(), WORKER)).queued == 1
+
+
+async def test_delivering_a_claimed_row_runs_its_reaction_once_and_completes_it(world: World) -> None:
+    await _one_row(world)
+    [entry] = await world.app.bus(ClaimDeliveries(10), WORKER)
+    (released,) = entry.payload["keys"]
+    assert await world.storage.exists(released)
+
+    assert await world.app.bus(DeliverEvent(entry), WORKER) == "ok"
+
+    assert not await world.storage.exists(released)
+    assert (await world.app.bus(DeliveryStats(), WORKER)).queued == 0
+    assert await world.app.bus(ClaimDeliveries(10), WORKER) == []
+
+
+async def test_a_row_whose_lease_ran_out_is_lost_and_left_to_the_other_claim(world: World) -> None:
+    await _one_row(world)
+    [stale] = await world.app.bus(ClaimDeliveries(10), WORKER)
+    world.clock.advance(6 * 60)  # the lease ran out: another worker claims the row
+    [current] = await world.app.bus(ClaimDeliveries(10), WORKER)
+
+    with pytest.raises(LeaseLost):
+        await world.app.bus(RunReaction(stale), WORKER)
+    assert await world.app.bus(DeliverEvent(stale), WORKER) == "lost"
+    assert (await world.app.bus(DeliveryStats(), WORKER)).queued == 1  # still the other claim's
+
+    assert await world.app.bus(DeliverEvent(current), WORKER) == "ok"
+    assert (await world.app.bus(DeliveryStats(), WORKER)).queued == 0
+
+
+async def test_a_failing_reaction_is_recorded_for_a_later_attempt(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _one_row(world)
+    [entry] = await world.app.bus(ClaimDeliveries(10), WORKER)
+
+    async def broken(keys: list[str]) -> None:
+        raise ServiceUnavailable("storage down")
+
+    monkeypatch.setattr(world.storage, "delete_many", broken)
+    assert await world.app.bus(DeliverEvent(entry), WORKER) == "retry"
+    [row] = world.uow.database.outbox.values()  # type: ignore[attr-defined]
+    assert (row.attempts, row.leased_until, row.last_error) == (1, None, "ServiceUnavailable: storage down")
+
+
+@pytest.mark.parametrize("message", [DeliverEvent, RunReaction])
+async def test_only_the_worker_or_an_admin_delivers(world: World, message: type[DeliverEvent | RunReaction]) -> None:
+    await _one_row(world)
+    [entry] = await world.app.bus(ClaimDeliveries(10), WORKER)
+    user = await world.register("bob")
+    assert user.id is not None
+    with pytest.raises(PermissionDenied):
+        await world.app.bus(message(entry), Actor.user(user.id))
+    with pytest.raises(NotAuthenticated):
+        await world.app.bus(message(entry), ANONYMOUS)
+    assert (await world.app.bus(DeliveryStats(), WORKER)).queued == 1
+
+
+class _Deliveries(RecordingMetrics):
+    def __init__(self) -> None:
+        super().__init__()
+        self.deliveries: list[tuple[str, str]] = []
+
+    def delivery(self, reaction: str, outcome: str) -> None:
+        self.deliveries.append((reaction, outcome))
+
+
+async def test_each_delivery_is_counted_with_its_outcome_and_each_step_as_a_use_case(clock: FakeClock) -> None:
+    world = make_world(clock)
+    metrics = world.app.ports.metrics = _Deliveries()  # before the container makes its bus
+    await _one_row(world)
+    [entry] = await world.app.bus(ClaimDeliveries(10), WORKER)
+    clock.advance(6 * 60)
+    [again] = await world.app.bus(ClaimDeliveries(10), WORKER)
+    metrics.use_cases.clear()
+
+    assert await world.app.bus(DeliverEvent(entry), WORKER) == "lost"
+    assert await world.app.bus(DeliverEvent(again), WORKER) == "ok"
+
+    assert metrics.deliveries == [("MediaReactions.delete_released", "lost"), ("MediaReactions.delete_released", "ok")]
+    assert metrics.use_cases == [
+        (RunReaction.name(), "LeaseLost"),
+        (DeliverEvent.name(), None),
+        (RunReaction.name(), None),
+        (DeliverEvent.name(), None),
+    ]

@@ -20,6 +20,7 @@ from sono.domain.collections import Collection, CollectionType, Permission
 from sono.domain.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied
 from sono.domain.gdpr import AuditEvent, DeletionStatus, DeletionType
 from sono.domain.users import User
+from sono.entrypoints.worker import run_due_jobs
 from tests.unit.conftest import PASSWORD, World
 
 
@@ -131,10 +132,10 @@ async def test_due_soft_deletion_deactivates_and_ends_sessions(world: World) -> 
     await world.send(RequestDeletion(DeletionType.SOFT, None), principal.actor)
 
     world.clock.advance(6 * 86400)
-    assert (await world.app.jobs.run_due()).deletions_executed == 0
+    assert (await run_due_jobs(world.app)).deletions_executed == 0
     world.clock.advance(86400)
-    assert (await world.app.jobs.run_due()).deletions_executed == 1
-    assert (await world.app.jobs.run_due()).deletions_executed == 0  # exactly once
+    assert (await run_due_jobs(world.app)).deletions_executed == 1
+    assert (await run_due_jobs(world.app)).deletions_executed == 0  # exactly once
 
     stored = await world.user(user.id)  # type: ignore[arg-type]
     assert stored is not None and not stored.is_active and stored.deactivated_at is not None
@@ -152,7 +153,7 @@ async def test_due_hard_deletion_erases_the_user_and_their_objects(world: World)
     await world.send(RequestDeletion(DeletionType.HARD, None), principal.actor)
     world.clock.advance(7 * 86400)
 
-    report = await world.app.jobs.run_due()
+    report = await run_due_jobs(world.app)
 
     assert report.deletions_executed == 1
     assert await world.user(owner.id) is None  # type: ignore[arg-type]

@@ -3,15 +3,17 @@ its own on every line it causes (a command's is tested with the CLI as a real pr
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from sono.entrypoints.http.app import run_jobs_periodically
+from sono.application.delivery.messages import ClaimDeliveries
+from sono.application.jobs import RunDueJobs
+from sono.application.messages import Actor, Message
 from sono.entrypoints.logs import install_log_context
+from sono.entrypoints.worker import Worker
 
 
 async def test_each_periodic_job_run_has_its_own_request_id(caplog: pytest.LogCaptureFixture) -> None:
@@ -19,8 +21,11 @@ async def test_each_periodic_job_run_has_its_own_request_id(caplog: pytest.LogCa
     runs = 0
     job_log = logging.getLogger("sono.application.jobs.test")
 
-    async def run_due() -> str:
+    async def bus(message: Message[Any], actor: Actor) -> Any:
         nonlocal runs
+        if isinstance(message, ClaimDeliveries):
+            return []
+        assert isinstance(message, RunDueJobs) and actor == Actor.worker()
         runs += 1
         job_log.info("purging, run %d", runs)
         job_log.info("purged, run %d", runs)
@@ -28,14 +33,14 @@ async def test_each_periodic_job_run_has_its_own_request_id(caplog: pytest.LogCa
 
     async def sleep(seconds: float) -> None:
         if runs == 2:
-            raise asyncio.CancelledError
+            worker.stop()
 
     container: Any = SimpleNamespace(
-        jobs=SimpleNamespace(run_due=run_due), ports=SimpleNamespace(clock=SimpleNamespace(sleep=sleep))
+        bus=bus, ports=SimpleNamespace(clock=SimpleNamespace(sleep=sleep), metrics=SimpleNamespace(enabled=False))
     )
+    worker = Worker(container, poll_seconds=0.01, jobs_interval_seconds=60)
     caplog.set_level(logging.INFO, logger="sono.application.jobs.test")
-    with pytest.raises(asyncio.CancelledError):
-        await run_jobs_periodically(container, 60)
+    await worker.run()
 
     records = [r for r in caplog.records if r.name == "sono.application.jobs.test"]
     assert len(records) == 4

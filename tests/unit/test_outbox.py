@@ -15,10 +15,11 @@ import pytest
 from sono.application.accounts.messages import SetProfilePicture
 from sono.application.bus import Context, MessageBus, Traced, handles
 from sono.application.common import audit
+from sono.application.delivery.handlers import DeliveryHandlers
+from sono.application.delivery.messages import ClaimDeliveries, DeliverEvent, RunReaction
 from sono.application.events import (
     MAX_ATTEMPTS,
     TRACE,
-    EventDelivery,
     Outbox,
     backoff,
     decode,
@@ -29,6 +30,7 @@ from sono.application.messages import Actor, Audience, Command, Query, Via
 from sono.domain.errors import NotFound, ServiceUnavailable
 from sono.domain.events import Event, ObjectsReleased
 from sono.domain.gdpr import AuditEvent
+from tests.delivery import Deliveries
 from tests.fakes.security import FakeClock
 from tests.fakes.uow import FakeUnitOfWorkFactory
 from tests.unit.conftest import World
@@ -85,7 +87,7 @@ class Setup:
     bus: MessageBus
     uows: FakeUnitOfWorkFactory
     notes: Notes
-    delivery: EventDelivery
+    delivery: Deliveries
     clock: FakeClock
 
     def audited(self) -> list[str]:
@@ -102,8 +104,8 @@ def setup() -> Setup:
     outbox = Outbox(clock)
     bus = MessageBus(uows, outbox=outbox)
     notes = Notes(clock)
-    bus.register(notes)
-    return Setup(bus, uows, notes, EventDelivery(uows, outbox, bus), clock)
+    bus.register(notes, DeliveryHandlers(clock, outbox))
+    return Setup(bus, uows, notes, Deliveries(bus), clock)
 
 
 def test_the_payload_codec_round_trips_fields() -> None:
@@ -250,13 +252,13 @@ async def test_a_storage_failure_is_retried_instead_of_leaving_an_orphan(
         raise ServiceUnavailable("storage down")
 
     monkeypatch.setattr(world.storage, "delete_many", broken)
-    done = await world.app.delivery.run_due(10)
+    done = await Deliveries(world.app.bus).run_due(10)
     assert done.retried == 1 and calls == [[first]]
     assert await world.storage.exists(first)
 
     monkeypatch.setattr(world.storage, "delete_many", original)
     world.clock.advance(2)
-    assert (await world.app.delivery.run_due(10)).ok == 1
+    assert (await Deliveries(world.app.bus).run_due(10)).ok == 1
     assert not await world.storage.exists(first)
 
 
@@ -292,7 +294,7 @@ async def test_the_worker_loop_delivers_and_stops_when_asked(world: World) -> No
     worker.stop()
     await asyncio.wait_for(task, 5)
     assert worker.delivered == 1
-    assert (await world.app.delivery.stats()).queued == 0
+    assert (await Deliveries(world.app.bus).stats()).queued == 0
 
 
 @dataclass
@@ -323,16 +325,19 @@ async def test_an_event_carries_the_trace_it_was_recorded_in_to_its_delivery() -
     outbox = Outbox(clock, tracer)
     bus = MessageBus(uows, [Traced(tracer)], outbox=outbox)
     notes = Notes(clock)
-    bus.register(notes)
+    bus.register(notes, DeliveryHandlers(clock, outbox))
 
     await bus(Note("traced"), Actor.operator())
     tracer.current = {}  # the worker runs later, outside the request's trace
-    done = await EventDelivery(uows, outbox, bus).run_due(10)
+    done = await Deliveries(bus, tracer).run_due(10)
 
     assert done.ok == 1 and notes.seen == [("traced", Via.WORKER)]  # the carrier is not part of the event
     assert tracer.spans == [
         (Note.name(), None),  # the seam's span around the command
+        (ClaimDeliveries.name(), None),
         ("deliver Notes.remember", {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}),
+        (DeliverEvent.name(), None),  # the delivery's messages, inside the continued trace
+        (RunReaction.name(), None),
     ]
 
 

@@ -34,7 +34,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, Protocol, TypeVar, cast
 
-from sono.application.events import JobQueue, NoJobQueue, Outbox, OutboxEntry, decode
+from sono.application.events import JobQueue, NoJobQueue, Outbox
 from sono.application.messages import Actor, Message, Process, Query
 from sono.application.tracing import Tracer
 from sono.application.uow import UnitOfWork, UnitOfWorkFactory
@@ -323,27 +323,6 @@ class MessageBus:
             raise RuntimeError("events published on a bus without an outbox")
         await self.outbox.publish(uow, *context._events)
         context.after_commit(self._jobs.deliveries_due)
-
-    async def deliver(self, entry: OutboxEntry) -> bool:
-        """Run a claimed outbox row's reaction for the system (``Actor.worker()``) in one unit of
-        work that also completes the row: False, changing nothing, if the row's lease ran out and
-        another claim took it. Raises what the reaction raised (the caller retries the row)."""
-        assert self.outbox is not None and entry.id is not None and entry.leased_until is not None
-        found = self.outbox.reaction(entry.event, entry.reaction)
-        if found is None:
-            raise LookupError(f"no reaction {entry.reaction} to {entry.event}")
-        event_type, reaction = found
-        event = decode(event_type, entry.payload)
-        async with self._uow() as uow:
-            context = Context(Actor.worker(), uow)
-            await reaction(event, context)
-            if not await uow.outbox.complete(entry.id, entry.leased_until):
-                await uow.rollback()
-                return False
-            await self._store_events(uow, context)
-            await uow.commit()
-        await _run_effects(context, entry.reaction)
-        return True
 
 
 async def _undo(undos: Iterable[Callable[[], Awaitable[object]]], what: str) -> None:

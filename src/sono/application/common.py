@@ -1,5 +1,6 @@
-"""What the use cases share that knows the ports and the unit of work: the caller (``Principal``),
-auditing, holding users, deleting stored objects. Plain shared values (``Page``, ``UNSET``,
+"""What the use cases share that knows the ports and the unit of work: a bearer token's caller
+(``Principal``: what ``Authenticate`` answers the JSON API's edge; use cases see an ``Actor``),
+auditing, deleting stored objects. Plain shared values (``Page``, ``UNSET``,
 ``Problems``) are in ``sono.application.values``, below every port."""
 
 from __future__ import annotations
@@ -11,9 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sono.application import context
 from sono.application.messages import Actor, Message, Via
-from sono.application.values import CALLER_GONE
 from sono.domain.access import Viewer
-from sono.domain.errors import SessionEnded
 from sono.domain.gdpr import AuditEntry
 from sono.domain.users import User
 
@@ -24,7 +23,8 @@ if TYPE_CHECKING:
     from sono.application.uow import UnitOfWork
 
 Send = Callable[[Message[Any], Actor], Awaitable[Any]]
-"""The bus as the old service entry points see it: they hand their messages to it."""
+"""The bus, for a handler that sends a message as another actor (``ProcessPendingDeletions``
+runs the due deletions as the system does)."""
 log = logging.getLogger(__name__)
 
 
@@ -82,21 +82,6 @@ async def audit(
         ip = context.current().ip
     entry = AuditEntry(event, clock.now(), user_id=user_id, actor_id=actor_id, ip_address=ip, details=details)
     await uow.audit.add(entry)
-
-
-async def hold_users(uow: UnitOfWork, principal: Principal | None, *others: int | None) -> set[int]:
-    """Hold the rows of the caller and of the users ``others`` (those that exist) until the unit
-    of work ends, before anything the use case writes refers to them (a track's ``added_by_id``,
-    a collaborator, an audit entry's user and actor, a session...): first in the lock order (see
-    ``sono.application.uow``). The ids held; ``SessionEnded`` when the caller's own account is
-    gone (a moment later, their token no longer authenticates)."""
-    wanted = {i for i in others if i is not None}
-    if principal is not None:
-        wanted.add(principal.user_id)
-    held = await uow.users.hold(wanted)
-    if principal is not None and principal.user_id not in held:
-        raise SessionEnded(CALLER_GONE)
-    return held
 
 
 async def delete_objects(storage: ObjectStorage, keys: Sequence[str]) -> None:

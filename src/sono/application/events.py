@@ -3,9 +3,9 @@
 A handler publishes an event (``Context.publish``, or ``Outbox.publish`` in a service's own unit of
 work); the outbox writes one row per (event, reaction) in that same unit of work, so an event exists
 if and only if the change that recorded it committed. Workers (``sono worker``, or the loop inside
-``sono serve`` on embedded defaults) run ``EventDelivery.run_due``: it claims due rows with a lease,
-runs each reaction in its own unit of work through the bus (as ``Actor.worker()``) and completes the
-row in that same unit of work, so a reaction's database effects happen exactly once; its external
+``sono serve`` on embedded defaults) claim due rows with a lease and send each through the bus
+(``sono.application.delivery``, as ``Actor.worker()``): its reaction runs in a unit of work that
+also completes the row, so a reaction's database effects happen exactly once; its external
 effects (storage, mail) happen at least once, so reactions are idempotent. A reaction that raises is
 retried with exponential backoff (``backoff``) and, after ``MAX_ATTEMPTS``, kept as failed until an
 operator requeues it (``sono jobs failed`` / ``sono jobs retry``).
@@ -21,6 +21,7 @@ import inspect
 import logging
 import typing
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, Self
@@ -246,26 +247,25 @@ class NoJobQueue:
 # ---------------------------------------------------------------------- delivery
 
 
-class Deliverer(Protocol):
-    """Runs one claimed row's reaction in a unit of work that completes the row (the bus)."""
-
-    async def deliver(self, entry: OutboxEntry) -> bool: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Delivered:
-    ok: int = 0
-    retried: int = 0
-    failed: int = 0
-    lost: int = 0  # the lease ran out and another claim took the row
-
-    @property
-    def total(self) -> int:
-        return self.ok + self.retried + self.failed + self.lost
+class LeaseLost(Exception):
+    """A claimed row's lease ran out and another claim took it: what its reaction did is rolled
+    back (the other claim delivers it)."""
 
 
 class DeliveryMetrics(Protocol):
     def delivery(self, reaction: str, outcome: str) -> None: ...
+
+
+def delivery_span(tracer: Tracer, entry: OutboxEntry) -> AbstractContextManager[None]:
+    """The span a worker delivers a claimed row in: in the trace of the change that recorded its
+    event (a new trace without one)."""
+    attributes: dict[str, Attribute] = {"sono.event": entry.event, "sono.attempt": entry.attempts + 1}
+    return tracer.continued(entry.payload.get(TRACE), f"deliver {entry.reaction}", attributes)
+
+
+def failure_text(error: BaseException) -> str:
+    """How a failed reaction's error is kept on its row."""
+    return f"{type(error).__name__}: {error}"[:ERROR_MAX]
 
 
 async def claim_due(uow: OutboxWork, now: datetime, lease: timedelta, limit: int) -> list[OutboxEntry]:
@@ -286,89 +286,3 @@ async def record_failure(uow: OutboxWork, entry: OutboxEntry, error: str, now: d
     if not kept:
         return "lost"
     return "failed" if final else "retry"
-
-
-class EventDelivery:
-    """Claims due outbox rows and runs their reactions (the engine's side: the worker sends
-    ``sono.application.delivery.messages`` for the same transactions through the bus)."""
-
-    def __init__(
-        self,
-        uow: Callable[..., OutboxWork],
-        outbox: Outbox,
-        deliverer: Deliverer,
-        *,
-        lease: timedelta = LEASE,
-        max_attempts: int = MAX_ATTEMPTS,
-        metrics: DeliveryMetrics | None = None,
-    ) -> None:
-        self._uow = uow
-        self._outbox = outbox
-        self._deliverer = deliverer
-        self._lease = lease
-        self._max_attempts = max_attempts
-        self._metrics = metrics
-
-    async def claim(self, limit: int) -> list[OutboxEntry]:
-        async with self._uow() as uow:
-            entries = await claim_due(uow, self._outbox.clock.now(), self._lease, limit)
-            await uow.commit()
-        return entries
-
-    async def run_due(self, limit: int = 100) -> Delivered:
-        """Deliver up to ``limit`` due rows, one after the other."""
-        ok = retried = failed = lost = 0
-        for entry in await self.claim(limit):
-            outcome = await self.run(entry)
-            ok += outcome == "ok"
-            retried += outcome == "retry"
-            failed += outcome == "failed"
-            lost += outcome == "lost"
-        return Delivered(ok, retried, failed, lost)
-
-    async def run(self, entry: OutboxEntry) -> str:
-        """Deliver one claimed row: "ok", "retry", "failed" or "lost"."""
-        assert entry.id is not None and entry.leased_until is not None
-        attributes: dict[str, Attribute] = {"sono.event": entry.event, "sono.attempt": entry.attempts + 1}
-        with self._outbox.tracer.continued(entry.payload.get(TRACE), f"deliver {entry.reaction}", attributes):
-            try:
-                done = await self._deliverer.deliver(entry)
-                outcome = "ok" if done else "lost"
-            except Exception as error:
-                outcome = await self._record_failure(entry, error)
-        if self._metrics is not None:
-            self._metrics.delivery(entry.reaction, outcome)
-        return outcome
-
-    async def _record_failure(self, entry: OutboxEntry, error: Exception) -> str:
-        assert entry.id is not None and entry.leased_until is not None
-        attempts = entry.attempts + 1
-        message = f"{type(error).__name__}: {error}"[:ERROR_MAX]
-        now = self._outbox.clock.now()
-        final = attempts >= self._max_attempts
-        log.warning(
-            "%s for %s failed (attempt %d%s)",
-            entry.reaction,
-            entry.event,
-            attempts,
-            ", giving up" if final else "",
-            exc_info=error,
-        )
-        async with self._uow() as uow:
-            outcome = await record_failure(uow, entry, message, now, self._max_attempts)
-            await uow.commit()
-        return outcome
-
-    async def failed(self, limit: int = 100) -> list[OutboxEntry]:
-        async with self._uow(read_only=True) as uow:
-            return await uow.outbox.failed(limit)
-
-    async def requeue(self, ids: Sequence[int] | None) -> int:
-        async with self._uow() as uow:
-            count = await uow.outbox.requeue(ids, self._outbox.clock.now())
-            await uow.commit()
-        return count
-
-    async def stats(self) -> OutboxStats:
-        async with self._uow(read_only=True) as uow:
-            return await uow.outbox.stats()

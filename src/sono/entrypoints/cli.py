@@ -358,7 +358,9 @@ def _cmd_subsonic_rotate_key(settings: Settings, args: argparse.Namespace) -> in
 def _cmd_jobs_run_due(settings: Settings, args: argparse.Namespace) -> int:
     async def run_due() -> None:
         async with _container(settings) as container:
-            report = await container.jobs.run_due()
+            from sono.entrypoints.worker import run_due_jobs
+
+            report = await run_due_jobs(container)
         _show(
             deletions_executed=report.deletions_executed,
             reset_tokens_purged=report.reset_tokens_purged,

@@ -12,7 +12,7 @@ Two engines run the same work:
   once per tick across all workers.
 
 Either way a worker stops cleanly on SIGTERM/SIGINT (the row in hand is finished, nothing new is
-claimed), and any number may run at once: each row is claimed with a lease (``EventDelivery``),
+claimed), and any number may run at once: each row is claimed with a lease (``ClaimDeliveries``),
 the jobs are idempotent, and a worker killed mid-delivery leaves its row to be claimed again when
 the lease ends, its database effects never committed twice."""
 
@@ -24,14 +24,18 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sono.application.delivery.messages import ClaimDeliveries, DeliveryStats
+from sono.application.delivery.messages import ClaimDeliveries, DeliverEvent, DeliveryStats
+from sono.application.events import delivery_span
+from sono.application.jobs import JobReport, RunDueJobs
 from sono.application.messages import Actor
 from sono.entrypoints.logs import bound_run
 
 if TYPE_CHECKING:
     from saq import Worker as SaqWorker
 
+    from sono.application.bus import MessageBus
     from sono.application.events import OutboxEntry
+    from sono.application.tracing import Tracer
     from sono.bootstrap import Container
 
 log = logging.getLogger("sono.worker")
@@ -80,7 +84,7 @@ class Worker:
                     await task
 
     async def _deliver_loop(self) -> None:
-        delivery, bus = self._container.delivery, self._container.bus
+        bus = self._container.bus
         while not self.stopping:
             try:
                 entries = await bus(ClaimDeliveries(1), Actor.worker())
@@ -88,12 +92,7 @@ class Worker:
                 log.exception("could not claim outbox rows")
                 entries = []
             for entry in entries:  # once claimed, finished even when asked to stop
-                with bound_run(f"event {entry.event} {entry.reaction}"):
-                    try:
-                        outcome = await asyncio.shield(delivery.run(entry))
-                        log.debug("%s for %s: %s", entry.reaction, entry.event, outcome)
-                    except Exception:  # e.g. the database went away: the lease runs out, it is tried again
-                        log.exception("could not deliver %s for %s", entry.reaction, entry.event)
+                await _deliver(self._container, entry)
                 self.delivered += 1
             if not entries:
                 await self._wait(self._poll)
@@ -102,7 +101,7 @@ class Worker:
         while not self.stopping:
             with bound_run("jobs run-due"):
                 try:
-                    report = await self._container.jobs.run_due()
+                    report = await run_due_jobs(self._container)
                     log.debug("periodic jobs: %s", report)
                     self._beat()
                 except Exception:
@@ -142,6 +141,20 @@ def beat(heartbeat: Path | None) -> None:
             heartbeat.touch()
         except OSError:
             log.warning("could not touch %s", heartbeat, exc_info=True)
+
+
+async def run_due_jobs(container: Container) -> JobReport:
+    """The periodic jobs, through the bus on the system's behalf."""
+    report: JobReport = await container.bus(RunDueJobs(), Actor.worker())
+    return report
+
+
+async def deliver(bus: MessageBus, tracer: Tracer, entry: OutboxEntry) -> str:
+    """Deliver a claimed row through the bus, in the trace of the change that recorded its event:
+    "ok", "retry", "failed" or "lost"."""
+    with delivery_span(tracer, entry):
+        outcome: str = await bus(DeliverEvent(entry), Actor.worker())
+        return outcome
 
 
 async def report_outbox(container: Container) -> None:
@@ -192,7 +205,7 @@ def saq_worker(
 
     async def periodic(ctx: dict[str, Any]) -> str:
         with bound_run("jobs run-due"):
-            report = await container.jobs.run_due()
+            report = await run_due_jobs(container)
             log.debug("periodic jobs: %s", report)
             beat(heartbeat)
         await report_outbox(container)
@@ -218,7 +231,9 @@ def saq_worker(
 async def _deliver(container: Container, entry: OutboxEntry) -> str:
     with bound_run(f"event {entry.event} {entry.reaction}"):
         try:  # once claimed, a row is finished even if the worker is asked to stop meanwhile
-            return await asyncio.shield(container.delivery.run(entry))
+            outcome = await asyncio.shield(deliver(container.bus, container.ports.tracer, entry))
+            log.debug("%s for %s: %s", entry.reaction, entry.event, outcome)
+            return outcome
         except Exception:  # e.g. the database went away: the lease runs out, it is tried again
             log.exception("could not deliver %s for %s", entry.reaction, entry.event)
             return "error"

@@ -35,6 +35,7 @@ from sono.bootstrap import Container, build_container
 from sono.config import Settings, load_settings
 from sono.entrypoints.http.app import create_app
 from tests.conftest import migrated_sqlite
+from tests.delivery import Deliveries
 
 PASSWORD = "Str0ng!Passw0rd"
 BASE_URL = "http://testserver.local"
@@ -106,7 +107,7 @@ class Api:
         """Run every due reaction to the domain events committed so far (what ``sono worker`` does
         shortly after), as often as they publish more; how many were delivered."""
         delivered = 0
-        while (done := await self.container.delivery.run_due(1000)).total:
+        while (done := await Deliveries(self.container.bus, self.container.ports.tracer).run_due(1000)).total:
             delivered += done.total
         return delivered
 

@@ -20,6 +20,7 @@ import pytest
 
 from sono.domain.collections import Collection, CollectionType
 from sono.domain.media import AUDIO_UNSUPPORTED
+from sono.entrypoints.worker import run_due_jobs
 from tests.fixtures.media import mp3_bytes, png_bytes
 from tests.fixtures.tagged import FORMATS, Tags, tagged, untagged
 from tests.integration.api.audio_support import (
@@ -940,15 +941,15 @@ async def test_the_jobs_remove_an_orphan_left_by_a_crash(api: Api) -> None:
     ``sono jobs run-due`` removes it once it is over an hour old, and nothing younger."""
     storage = api.container.ports.storage
     old, young = "audio/1/" + "a" * 32 + ".mp3", "audio/1/" + "b" * 32 + ".mp3"
-    await api.container.media.stage([old, young])
+    now = api.container.ports.clock.now()
+    async with api.uow() as uow:  # staged; the crash happened two hours ago for one of them
+        await uow.pending_objects.add(old, now - timedelta(hours=2))
+        await uow.pending_objects.add(young, now)
+        await uow.commit()
     for key in (old, young):
         await storage.put_bytes(key, mp3_bytes(), "audio/mpeg")
-    async with api.uow() as uow:  # the crash happened two hours ago for one of them
-        await uow.pending_objects.forget([old])
-        await uow.pending_objects.add(old, api.container.ports.clock.now() - timedelta(hours=2))
-        await uow.commit()
 
-    report = await api.container.jobs.run_due()
+    report = await run_due_jobs(api.container)
 
     assert report.orphaned_objects_purged == 1
     assert await stored_keys(api) == {young}

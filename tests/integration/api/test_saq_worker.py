@@ -17,10 +17,12 @@ from saq import Queue
 
 from sono.adapters.jobs.saq_engine import QUEUE_NAME, cron_every
 from sono.application.bus import MessageBus
-from sono.application.events import EventDelivery, Outbox
+from sono.application.delivery.handlers import DeliveryHandlers
+from sono.application.events import Outbox
 from sono.config import ConfigError, load_settings
 from sono.domain.gdpr import AuditFilter
 from sono.entrypoints.worker import saq_worker
+from tests.delivery import Deliveries
 from tests.fakes.security import FakeClock
 from tests.fixtures.media import png_bytes
 from tests.integration.api.conftest import Api, MakeApi
@@ -82,7 +84,7 @@ async def test_a_committed_event_queues_one_delivery_that_the_saq_worker_runs(sa
     await asyncio.wait_for(worker.start(), timeout=60)
 
     assert {key async for key in _keys(api)} == set()
-    assert (await api.container.delivery.stats()).queued == 0
+    assert (await Deliveries(api.container.bus).stats()).queued == 0
     assert await _queued(api) == 0
 
 
@@ -150,7 +152,8 @@ async def test_a_worker_killed_mid_delivery_leaves_the_row_to_another_which_deli
     outbox = Outbox(later)
     outbox.register(Ticks(notes))
     bus = MessageBus(api.container.ports.uow, outbox=outbox)
-    done = await EventDelivery(api.container.ports.uow, outbox, bus).run_due(10)
+    bus.register(DeliveryHandlers(later, outbox))
+    done = await Deliveries(bus).run_due(10)
 
     assert (done.ok, done.total) == (1, 1)
     assert notes.read_text() == "hang once\nrun once\n"  # started twice (at least once) ...

@@ -19,6 +19,7 @@ import uvicorn
 from sono.adapters.files import SpoolFolder
 from sono.adapters.storage.local import LocalStorage
 from sono.entrypoints.http.middleware import BODY_TIMED_OUT
+from sono.entrypoints.worker import run_due_jobs
 from tests.fixtures.media import mp3_bytes
 from tests.integration.api.conftest import Api, MakeApi
 
@@ -70,7 +71,7 @@ async def test_the_sweep_leaves_a_live_stalled_upload_alone_and_it_completes(api
     request, body, spooled = await start_stalled_upload(api)
     back_date(spooled, 2)
 
-    report = await api.container.jobs.run_due()
+    report = await run_due_jobs(api.container)
 
     assert report.spool_files_purged == 0
     assert spooled.exists()

@@ -127,7 +127,6 @@ async def test_resized_images_are_cached_by_object_and_size(world: World) -> Non
     await world.storage.put_bytes("covers/1/a.webp", FAKE_IMAGE + b"x" * 100, "image/webp")
     cache = MemoryImageCache(max_bytes=250)
     media = MediaService(
-        world.uow,
         world.storage,
         world.app.ports.signer,
         world.inspector,

@@ -10,21 +10,24 @@ from dataclasses import dataclass
 from sono.application.accounts.messages import (
     CheckNewAccount,
     CreateAdmin,
+    FileProfilePicture,
     GetOwnAccount,
     Logout,
     PromoteUser,
     Register,
     SearchUsers,
     SetProfilePicture,
+    StageProfilePicture,
     UpdateProfile,
 )
 from sono.application.accounts.ports import PasswordDecryptor, PasswordHasher, TokenIssuer
-from sono.application.bus import Context, Preparation, handles, prepares
+from sono.application.bus import Context, Preparation, ProcessContext, handles, prepares
 from sono.application.common import audit
+from sono.application.media.messages import ForgetPendingObjects
 from sono.application.media.service import MediaService
 from sono.application.ports import Clock
 from sono.application.values import UNSET, Page, Problems
-from sono.domain.errors import Conflict, NotAuthenticated, NotFound
+from sono.domain.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied
 from sono.domain.gdpr import AuditEvent
 from sono.domain.media import AVATARS, object_key
 from sono.domain.users import (
@@ -40,6 +43,7 @@ from sono.domain.users import (
 EMAIL_TAKEN = "Email already registered"
 USERNAME_TAKEN = "Username already taken"
 USER_NOT_FOUND = "User not found"
+NOT_A_PICTURE = "Not a profile picture of yours"
 SEARCH_QUERY_MIN = 2
 SEARCH_QUERY_MAX = 100
 _CONSTRAINT_MESSAGES = {"uq_users_email_lower": EMAIL_TAKEN, "uq_users_username_lower": USERNAME_TAKEN}
@@ -167,30 +171,37 @@ class AccountHandlers:
             await audit(ctx.uow, self._clock, AuditEvent.PROFILE_UPDATED, user_id=user.id, fields=changed)
         return user
 
-    @prepares(SetProfilePicture)
-    async def store_picture(self, command: SetProfilePicture, prep: Preparation) -> str:
-        """The image processed and stored under a new key, outside any transaction (removed again
-        if the profile does not end up pointing at it)."""
-        processed = await self._media.process_image(command.image)
-        key = object_key(AVATARS, prep.actor.id, uuid.uuid4().hex, processed.extension)
-        await self._media.stage([key])
+    @handles(SetProfilePicture)
+    async def set_profile_picture(self, process: SetProfilePicture, ctx: ProcessContext) -> User:
+        """The image processed, its key recorded as pending, the object stored outside any
+        transaction, then filed (removed again, and its record forgotten, if it is not)."""
+        processed = await self._media.process_image(process.image)
+        key = await ctx.send(StageProfilePicture(processed.extension))
 
         async def discard() -> None:
-            await self._media.discard([key])
+            await self._media.delete([key])
+            await ctx.send(ForgetPendingObjects((key,)))
 
-        prep.on_failure(discard)
+        ctx.on_failure(discard)
         await self._media.put_image(key, processed)
+        return await ctx.send(FileProfilePicture(key))
+
+    @handles(StageProfilePicture)
+    async def stage_picture(self, command: StageProfilePicture, ctx: Context) -> str:
+        key = object_key(AVATARS, ctx.actor.id, uuid.uuid4().hex, command.extension)
+        await self._media.record_pending(ctx.uow, [key])
         return key
 
-    @handles(SetProfilePicture)
-    async def set_profile_picture(self, command: SetProfilePicture, ctx: Context) -> User:
-        key: str = ctx.prepared
+    @handles(FileProfilePicture)
+    async def file_picture(self, command: FileProfilePicture, ctx: Context) -> User:
+        if not command.key.startswith(object_key(AVATARS, ctx.actor.id, "", "").removesuffix(".")):
+            raise PermissionDenied(NOT_A_PICTURE)
         user = await ctx.uow.users.lock_for_change(ctx.actor.id)
         if user is None:
             raise NotFound(USER_NOT_FOUND)
-        old_key, user.profile_picture_key = user.profile_picture_key, key
+        old_key, user.profile_picture_key = user.profile_picture_key, command.key
         user.updated_at = self._clock.now()
-        await self._media.settle(ctx.uow, [key])
+        await self._media.settle(ctx.uow, [command.key])
         if old_key:
             await self._media.release(ctx.uow, [old_key])
         return user

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, ClassVar
 
 from sono.application.common import PasswordInput, Principal
-from sono.application.messages import Audience, Command, Query
+from sono.application.messages import Audience, Command, Process, Query
 from sono.application.values import UNSET, Page
 from sono.domain.users import User
 
@@ -65,13 +65,33 @@ class UpdateProfile(Command[User]):
 
 
 @dataclass(frozen=True, slots=True)
-class SetProfilePicture(Command[User]):
+class SetProfilePicture(Process[User]):
     """Decode and re-encode the image, store it under a new key (so its URL changes), point the
-    caller's profile at it and remove the old picture. A failure leaves neither a new object nor a
-    changed profile behind."""
+    caller's profile at it and remove the old picture. A process: the new object is recorded as
+    pending (``StageProfilePicture``), stored outside any transaction, and filed
+    (``FileProfilePicture``); a failure leaves neither a new object nor a changed profile behind."""
 
     audience: ClassVar[Audience] = Audience.SIGNED_IN
     image: BinaryIO
+
+
+@dataclass(frozen=True, slots=True)
+class StageProfilePicture(Command[str]):
+    """A new picture's first step: the object named (its image's ``extension``) and recorded as
+    pending before it is written. Answers its key."""
+
+    audience: ClassVar[Audience] = Audience.SIGNED_IN
+    extension: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileProfilePicture(Command[User]):
+    """A new picture's last step, its object stored under ``key`` (one of the caller's picture
+    keys, else ``PermissionDenied``): point the profile at it, forget its pending record, release
+    the old picture."""
+
+    audience: ClassVar[Audience] = Audience.SIGNED_IN
+    key: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,9 +25,9 @@ from sono.application.admin.messages import (
 )
 from sono.application.admin.ports import CatalogueStats, Usage
 from sono.application.bus import Context, handles
-from sono.application.common import audit
-from sono.application.gdpr.service import GdprService
-from sono.application.media.service import MediaService
+from sono.application.common import Send, audit
+from sono.application.gdpr.erasure import AccountEraser
+from sono.application.gdpr.messages import RunDueDeletions
 from sono.application.messages import Actor
 from sono.application.ports import Clock
 from sono.application.uow import UnitOfWork, UnitOfWorkFactory
@@ -47,11 +47,11 @@ def not_on_admins(action: str, actor: Actor, user: User) -> None:
 
 
 class AdminHandlers:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, media: MediaService, gdpr: GdprService) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, send: Send) -> None:
         self._uow = uow  # only for ProcessPendingDeletions, whose work commits batch by batch
         self._clock = clock
-        self._media = media
-        self._gdpr = gdpr
+        self._send = send  # the bus: ProcessPendingDeletions runs the due deletions as the periodic job does
+        self._eraser = AccountEraser(clock)
 
     # ------------------------------------------------------------------ reads
 
@@ -125,7 +125,7 @@ class AdminHandlers:
         user = await _existing(ctx.uow, command.user_id, for_update=True)
         not_on_admins("delete", ctx.actor, user)
         usage = await _usage_of(ctx.uow, command.user_id)
-        keys = await self._gdpr.eraser.erase(ctx.uow, user, DeletionType.HARD, actor_id=ctx.actor.user_id)
+        keys = await self._eraser.erase(ctx.uow, user, DeletionType.HARD, actor_id=ctx.actor.user_id)
         # After the erasure, which anonymises the user's audit entries: this one names no one.
         await audit(
             ctx.uow,
@@ -141,7 +141,7 @@ class AdminHandlers:
 
     @handles(ProcessPendingDeletions)
     async def process_pending_deletions(self, query: ProcessPendingDeletions, ctx: Context) -> int:
-        processed = await self._gdpr.execute_due()
+        processed = await self._send(RunDueDeletions(), Actor.worker())
         async with self._uow() as uow:
             actor_id = ctx.actor.user_id
             if actor_id is not None and actor_id not in await uow.users.hold([actor_id]):

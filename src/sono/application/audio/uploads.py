@@ -10,7 +10,7 @@ committed unit of work), the objects are stored outside any transaction, and ``F
 the row in one transaction with the quota check, the owner's row locked (PostgreSQL) or under
 SQLite's writer lock, so concurrent uploads cannot pass the limit together. A failure after the
 staging removes the objects and forgets their records (``ForgetPendingObjects``); a crash leaves
-records that ``MediaService.purge_orphans`` clears.
+records that ``PurgeOrphanedObjects`` clears.
 """
 
 from __future__ import annotations

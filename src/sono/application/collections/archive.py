@@ -15,7 +15,8 @@ import zipfile
 from collections.abc import AsyncIterator
 from datetime import datetime
 
-from sono.application.collections.messages import Archive, ArchiveEntry
+from sono.application.bus import Context, handles
+from sono.application.collections.messages import Archive, ArchiveEntry, StreamArchive
 from sono.application.media.service import MediaService
 from sono.domain.errors import NotFound
 
@@ -92,3 +93,12 @@ async def _write_entry(
         close = getattr(chunks, "aclose", None)
         if close is not None:
             await close()
+
+
+class ArchiveHandlers:
+    def __init__(self, media: MediaService) -> None:
+        self._media = media
+
+    @handles(StreamArchive)
+    async def stream(self, query: StreamArchive, ctx: Context) -> AsyncIterator[bytes]:
+        return zip_stream(self._media, query.archive)

@@ -8,7 +8,7 @@ actor may not see is ``NotFound``, one they see but may not change this way ``Pe
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, BinaryIO, ClassVar
@@ -131,6 +131,15 @@ class GetCollectionArchive(Query[Archive]):
     """What a download packs: the tracks in order, named ``NN - title.ext``."""
 
     collection_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class StreamArchive(Query[AsyncIterator[bytes]]):
+    """The ZIP archive of what ``GetCollectionArchive`` answered, a piece at a time as it is built
+    (``sono.application.collections.archive``); the stored objects are read as it is consumed."""
+
+    unit_of_work: ClassVar[bool] = False
+    archive: Archive
 
 
 # ---------------------------------------------------------------------- changing

@@ -1,6 +1,6 @@
-"""What the worker and the operator may ask of the outbox's delivery. Rows run their reactions
-through ``MessageBus.deliver`` (the bus's own entry for reactions); these messages are the
-transactions around it."""
+"""What the worker and the operator may ask of the outbox's delivery: claiming due rows, delivering
+a claimed one (``DeliverEvent``: its reaction and the row's completion in one unit of work, or the
+failure recorded), and the operator's view."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from sono.application.events import OutboxEntry, OutboxStats
-from sono.application.messages import Audience, Command, Query
+from sono.application.messages import Audience, Command, Process, Query
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +19,27 @@ class ClaimDeliveries(Command[list[OutboxEntry]]):
 
     audience: ClassVar[Audience] = Audience.ADMIN
     limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverEvent(Process[str]):
+    """Deliver a claimed row: run its reaction and complete the row (``RunReaction``), or, when the
+    reaction raises, record the failure (``RecordDeliveryFailure``). "ok", "retry", "failed", or
+    "lost" when the lease ran out and another claim took the row (nothing it did is kept). The
+    sender opens the delivery's span first (``sono.application.events.delivery_span``)."""
+
+    audience: ClassVar[Audience] = Audience.ADMIN
+    entry: OutboxEntry
+
+
+@dataclass(frozen=True, slots=True)
+class RunReaction(Command[None]):
+    """A claimed row's reaction, in a unit of work that also completes the row: its database
+    effects happen once. Raises ``LeaseLost`` (rolling it all back) when the lease ran out and
+    another claim took the row, and what the reaction raised."""
+
+    audience: ClassVar[Audience] = Audience.ADMIN
+    entry: OutboxEntry
 
 
 @dataclass(frozen=True, slots=True)

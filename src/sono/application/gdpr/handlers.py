@@ -8,7 +8,7 @@ import ipaddress
 from sono.application import context
 from sono.application.accounts.messages import GetOwnAccount
 from sono.application.accounts.ports import PasswordDecryptor, PasswordHasher
-from sono.application.bus import Context, Preparation, handles, prepares
+from sono.application.bus import Context, Preparation, ProcessContext, handles, prepares
 from sono.application.common import audit
 from sono.application.gdpr.erasure import AccountEraser
 from sono.application.gdpr.messages import (
@@ -26,6 +26,7 @@ from sono.application.gdpr.messages import (
     GiveConsent,
     ListConsents,
     RequestDeletion,
+    RunDueDeletions,
 )
 from sono.application.media.service import MediaService
 from sono.application.ports import Clock
@@ -150,6 +151,13 @@ class GdprHandlers:
                 keys += await self._eraser.erase(uow, user, request.deletion_type)
         await self._media.release(uow, keys)
         return len(claimed)
+
+    @handles(RunDueDeletions)
+    async def run_due(self, process: RunDueDeletions, ctx: ProcessContext) -> int:
+        done = 0
+        while executed := await ctx.send(ExecuteDueDeletions(process.batch)):
+            done += executed
+        return done
 
     @handles(GetDeletionStatus)
     async def deletion_status(self, query: GetDeletionStatus, ctx: Context) -> DeletionStatusView:

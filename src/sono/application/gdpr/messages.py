@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from sono.application.common import PasswordInput
-from sono.application.messages import Audience, Command, Query
+from sono.application.messages import Audience, Command, Process, Query
 from sono.domain.annotations import PlayCount, Star
 from sono.domain.app_passwords import ExportedAppPassword
 from sono.domain.audio import AudioFile
@@ -89,6 +89,16 @@ class ExecuteDueDeletions(Command[int]):
     """Carry out up to ``batch`` scheduled deletions whose grace period is over, each exactly once:
     claimed under a row lock (skipped by concurrent runners) and completed in this command's
     transaction. How many were carried out (0: none is due any more)."""
+
+    audience: ClassVar[Audience] = Audience.ADMIN
+    batch: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class RunDueDeletions(Process[int]):
+    """Carry out every scheduled deletion whose grace period is over, each exactly once: one
+    ``ExecuteDueDeletions`` of ``batch`` after the other (each its own unit of work), until none is
+    due. How many were carried out (the periodic job's, and an admin's ``ProcessPendingDeletions``)."""
 
     audience: ClassVar[Audience] = Audience.ADMIN
     batch: int = 1

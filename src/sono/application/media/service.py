@@ -8,21 +8,19 @@ can cache it.
 
 New objects are staged: their key is recorded (``pending_objects``) before the bytes are written,
 and the unit of work that commits the row pointing at them forgets the record. A failure removes
-the object at once; a crash in between leaves a record that ``purge_orphans`` clears later.
+the object at once; a crash in between leaves a record that ``PurgeOrphanedObjects`` clears later.
 """
 
 from __future__ import annotations
 
 import io
-import logging
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import timedelta
 from typing import BinaryIO
 
 from sono.application.common import delete_objects
 from sono.application.events import Outbox
+from sono.application.media.messages import MediaAccess
 from sono.application.media.ports import (
     ImageCache,
     MediaInspector,
@@ -33,31 +31,19 @@ from sono.application.media.ports import (
     UrlSigner,
 )
 from sono.application.ports import Clock
-from sono.application.uow import UnitOfWork, UnitOfWorkFactory
+from sono.application.uow import UnitOfWork
 from sono.domain.errors import NotFound, PermissionDenied
 from sono.domain.events import ObjectsReleased
 from sono.domain.media import AudioInfo, AudioTags, ProcessedImage, is_public_key
 
-log = logging.getLogger(__name__)
-
 MEDIA_NOT_FOUND = "Media not found"
 BAD_SIGNATURE = "Invalid or expired media link"
-ORPHAN_AGE = timedelta(hours=1)
 DEFAULT_URL_TTL_SECONDS = 12 * 3600
-
-
-@dataclass(frozen=True, slots=True)
-class MediaAccess:
-    """An object the caller may fetch, and whether it is public (cacheable by anyone)."""
-
-    info: ObjectInfo
-    public: bool
 
 
 class MediaService:
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
         storage: ObjectStorage,
         signer: UrlSigner,
         inspector: MediaInspector,
@@ -69,7 +55,6 @@ class MediaService:
         image_cache: ImageCache | None = None,
         url_cache: SignedUrlCache | None = None,
     ) -> None:
-        self._uow = uow
         self._storage = storage
         self._signer = signer
         self._inspector = inspector
@@ -161,14 +146,6 @@ class MediaService:
 
     # ------------------------------------------------------------------ storing
 
-    async def stage(self, keys: Sequence[str]) -> None:
-        """Record ``keys`` as pending before their objects are written (committed at once)."""
-        now = self._clock.now()
-        async with self._uow() as uow:
-            for key in keys:
-                await uow.pending_objects.add(key, now)
-            await uow.commit()
-
     async def record_pending(self, uow: UnitOfWork, keys: Sequence[str]) -> None:
         """In a process's staging step (its own unit of work, committed before the objects are
         written): record ``keys`` as pending."""
@@ -184,16 +161,6 @@ class MediaService:
     async def settle(self, uow: UnitOfWork, keys: Sequence[str]) -> None:
         """In the unit of work that commits the rows pointing at ``keys``: they are no orphans."""
         await uow.pending_objects.forget(keys)
-
-    async def discard(self, keys: Sequence[str]) -> None:
-        """Remove objects whose row was never committed, and their pending records."""
-        await delete_objects(self._storage, keys)
-        try:
-            async with self._uow() as uow:
-                await uow.pending_objects.forget(keys)
-                await uow.commit()
-        except Exception:  # the jobs will find the record and try again
-            log.warning("could not forget %d pending objects", len(keys), exc_info=True)
 
     async def release(self, uow: UnitOfWork, keys: Sequence[str]) -> None:
         """In the unit of work that deletes (or replaces) the rows pointing at ``keys``: the objects
@@ -217,23 +184,3 @@ class MediaService:
 
     async def read_tags(self, path: str) -> AudioTags:
         return await self._inspector.read_tags(path)
-
-    # ------------------------------------------------------------------ jobs
-
-    async def purge_orphans(self, *, batch: int = 500) -> int:
-        """Remove objects staged more than ``ORPHAN_AGE`` ago whose row never came (a crash
-        between storing and committing). Safe to run anywhere, any number of times."""
-        purged = 0
-        cutoff = self._clock.now() - ORPHAN_AGE
-        while True:
-            async with self._uow(read_only=True) as uow:
-                keys = await uow.pending_objects.older_than(cutoff, batch)
-            if not keys:
-                return purged
-            await self._storage.delete_many(keys)
-            async with self._uow() as uow:
-                await uow.pending_objects.forget(keys)
-                await uow.commit()
-            purged += len(keys)
-            if len(keys) < batch:
-                return purged

@@ -42,7 +42,7 @@ from sono.entrypoints.http.middleware import EdgeMiddleware, MaintenanceMiddlewa
 from sono.entrypoints.http.openapi import docs_routes, openapi_config
 from sono.entrypoints.http.security import DEPENDENCIES
 from sono.entrypoints.http.subsonic import rest as subsonic_rest
-from sono.entrypoints.logs import bound_run, install_log_context
+from sono.entrypoints.logs import install_log_context
 from sono.entrypoints.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -215,19 +215,6 @@ async def _lifespan(
             task = asyncio.create_task(worker.run())
             stack.push_async_callback(_stop, worker, task)
         yield
-
-
-async def run_jobs_periodically(container: Container, interval_seconds: float) -> None:
-    """Run the due jobs now and then every ``interval_seconds``; a failed run is logged and the
-    next one happens as planned."""
-    while True:
-        with bound_run("jobs run-due"):  # one id for each run's lines
-            try:
-                report = await container.jobs.run_due()
-                log.debug("periodic jobs: %s", report)
-            except Exception:
-                log.exception("periodic jobs failed")
-        await container.ports.clock.sleep(interval_seconds)
 
 
 async def _stop(worker: Worker, task: asyncio.Task[None]) -> None:

@@ -188,7 +188,6 @@ class AudioController(Controller):
         self,
         request: Request[Any, Any, Any],
         audio_id: Id,
-        container: AppContainer,
         bus: Bus,
         actor: Acting,
         byte_range: RangeHeader = None,
@@ -198,7 +197,8 @@ class AudioController(Controller):
         stored: StoredMedia = await bus(DownloadAudio(audio_id), actor)
         return await object_response(
             request,
-            container.media,
+            bus,
+            actor,
             stored.info,
             public=False,
             byte_range=byte_range,
@@ -217,7 +217,6 @@ class AudioController(Controller):
         self,
         request: Request[Any, Any, Any],
         audio_id: Id,
-        container: AppContainer,
         bus: Bus,
         actor: Acting,
         byte_range: RangeHeader = None,
@@ -227,7 +226,8 @@ class AudioController(Controller):
         stored = await bus(GetCoverArt(audio_id), actor)
         return await object_response(
             request,
-            container.media,
+            bus,
+            actor,
             stored.info,
             public=False,
             byte_range=byte_range,

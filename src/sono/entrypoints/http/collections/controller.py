@@ -15,7 +15,6 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromQuery, JSONBody
 from litestar.response import Stream
 
-from sono.application.collections.archive import zip_stream
 from sono.application.collections.messages import (
     AddCollaborator,
     AddTrack,
@@ -39,6 +38,7 @@ from sono.application.collections.messages import (
     RemoveTrack,
     SetCollaboratorPermission,
     SetCollectionCover,
+    StreamArchive,
     UpdateCollection,
 )
 from sono.domain.collections import CollectionType
@@ -261,10 +261,11 @@ class CollectionsController(Controller):
             **errors(401, 404),
         },
     )
-    async def download(self, collection_id: Id, container: AppContainer, bus: Bus, actor: Acting) -> Stream:
+    async def download(self, collection_id: Id, bus: Bus, actor: Acting) -> Stream:
         archive = await bus(GetCollectionArchive(collection_id), actor)
+        zipped = await bus(StreamArchive(archive), actor)
         return Stream(
-            zip_stream(container.media, archive),
+            zipped,
             media_type=ZIP,
             headers={"Content-Disposition": attachment(archive.filename), "Cache-Control": "private, no-store"},
         )

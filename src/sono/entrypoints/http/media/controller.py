@@ -1,7 +1,8 @@
 """Stored media served by the API (local storage): ``GET``/``HEAD /api/v1/media/{key}``.
 
-Who may fetch what is the ``MediaService``'s decision (public keys, or a valid signature); this
-module speaks HTTP: ``Range`` (206 and 416), ``ETag`` with ``If-None-Match`` (304) and ``If-Range``,
+Who may fetch what is the core's decision (``AuthorizeMedia``: public keys, or a valid signature,
+whoever asks: the URL is the authority, so the route sends it as anonymous); this module speaks
+HTTP: ``Range`` (206 and 416), ``ETag`` with ``If-None-Match`` (304) and ``If-Range``,
 and cache headers fit for public (immutable: a new upload gets a new key) or private objects.
 Unknown query parameters are ignored (clients add ``?t=<ms>`` cache-busters).
 """
@@ -17,8 +18,10 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, QueryParameter
 from litestar.response import Stream
 
+from sono.application.bus import MessageBus
+from sono.application.media.messages import AuthorizeMedia, OpenMedia
 from sono.application.media.ports import ObjectInfo, RangeNotSatisfiable
-from sono.application.media.service import MediaService
+from sono.application.messages import ANONYMOUS, Actor
 from sono.application.metrics import Metrics
 from sono.entrypoints.http.openapi import errors
 from sono.entrypoints.http.schemas import ErrorBody
@@ -106,11 +109,12 @@ class MediaController(Controller):
         expires: Annotated[str | None, QueryParameter(description="Expiry of a signed URL (unix time)")] = None,
         signature: Annotated[str | None, QueryParameter(description="Signature of a signed URL")] = None,
     ) -> Response[Any]:
-        object_key = key.lstrip("/")
-        access = await container.media.authorize(object_key, expires=expires, signature=signature)
+        bus = container.bus
+        access = await bus(AuthorizeMedia(key.lstrip("/"), expires, signature), ANONYMOUS)
         return await object_response(
             request,
-            container.media,
+            bus,
+            ANONYMOUS,
             access.info,
             public=access.public,
             byte_range=byte_range,
@@ -121,7 +125,8 @@ class MediaController(Controller):
 
 async def object_response(
     request: Request[Any, Any, Any],
-    media: MediaService,
+    bus: MessageBus,
+    actor: Actor,
     info: ObjectInfo,
     *,
     public: bool,
@@ -131,7 +136,8 @@ async def object_response(
     headers: dict[str, str] | None = None,
     kind: str = "stream",
 ) -> Response[Any]:
-    """The answer to a ``GET`` or ``HEAD`` of a stored object the caller may have: the whole
+    """The answer to a ``GET`` or ``HEAD`` of a stored object a use case let ``actor`` have
+    (``info``; the bytes are asked of the core with it, ``OpenMedia``): the whole
     object (200), a range (206, or 416 beyond its end), or 304 when ``If-None-Match`` matches;
     the bytes are streamed from storage (and counted as sent media of ``kind``: stream, download,
     cover_art). ``headers`` are added (e.g. ``Content-Disposition``)."""
@@ -141,7 +147,7 @@ async def object_response(
     requested = parse_range(byte_range) if info.size and range_applies(if_range, info.etag) else None
     if requested is not None:
         try:
-            stored = await media.open(info.key, *requested)
+            stored = await bus(OpenMedia(info, *requested), actor)
         except RangeNotSatisfiable:
             return Response(
                 ErrorBody(RANGE_NOT_SATISFIABLE),
@@ -152,7 +158,7 @@ async def object_response(
     else:
         if request.method == HttpMethod.HEAD:
             return HeadResponse(info.size, info.content_type, headers)
-        stored = await media.open(info.key)
+        stored = await bus(OpenMedia(info), actor)
     headers["Content-Length"] = str(stored.end - stored.start + 1)
     status = 206 if requested is not None else 200
     if request.method == HttpMethod.HEAD:

@@ -12,7 +12,6 @@ from litestar.response import Stream
 
 from sono.application.admin.messages import ListUsers
 from sono.application.audio.messages import DownloadAudio, GetCoverArt
-from sono.application.collections.archive import zip_stream
 from sono.application.collections.messages import (
     CreateCollection,
     DeleteCollection,
@@ -21,7 +20,9 @@ from sono.application.collections.messages import (
     GetCollectionArchive,
     ListCollections,
     NewCollection,
+    StreamArchive,
 )
+from sono.application.media.messages import GetMediaInfo, ResizeImage
 from sono.application.media.ports import ObjectInfo
 from sono.application.players.messages import GetAccount, GetOwnAccount, GetProfilePicture
 from sono.domain.collections import CollectionType
@@ -132,7 +133,8 @@ async def _bytes(call: Call, info: ObjectInfo, *, public: bool, kind: str, **hea
     http = call.http
     return await object_response(
         http,
-        call.container.media,
+        call.container.bus,
+        call.actor,
         info,
         public=public,
         byte_range=http.headers.get("range"),
@@ -158,8 +160,9 @@ async def download(call: Call) -> Answer:
     wanted = item(call, "id", Kind.TRACK, Kind.PLAYLIST)
     if wanted.kind is Kind.PLAYLIST:
         archive = await call.container.bus(GetCollectionArchive(wanted.number), call.actor)
+        zipped = await call.container.bus(StreamArchive(archive), call.actor)
         return Stream(
-            zip_stream(call.container.media, archive),
+            zipped,
             media_type=ZIP,
             headers={"Content-Disposition": attachment(archive.filename), "Cache-Control": "private, no-store"},
         )
@@ -188,7 +191,7 @@ async def get_cover_art(call: Call) -> Answer:
         found = next((k for k in keys if k), None)
         if found is None:
             raise errors.not_found()
-        key, info = found, await container.media.info(found)
+        key, info = found, await container.bus(GetMediaInfo(found), call.actor)
     else:
         raise errors.not_found()
     current = ids.cover_version(key) == cover.version
@@ -205,7 +208,7 @@ async def _resized(call: Call, info: ObjectInfo, size: int, *, public: bool) -> 
     headers["ETag"] = f'"{info.etag.strip(chr(34))}-{size}"'
     if etag_matches(call.http.headers.get("if-none-match"), headers["ETag"]):
         return Response(None, status_code=304, headers=headers)
-    image = await call.container.media.resized(info, size)
+    image = await call.container.bus(ResizeImage(info, size), call.actor)
     if call.http.method == HttpMethod.HEAD:
         return HeadResponse(len(image.data), image.content_type, headers)
     call.container.ports.metrics.media_sent("cover_art", len(image.data))
@@ -217,7 +220,8 @@ async def get_avatar(call: Call) -> Answer:
     key = await call.container.bus(GetProfilePicture(call.request.required("username")), call.actor)
     if not key:
         raise errors.not_found()
-    return await _bytes(call, await call.container.media.info(key), public=False, kind="cover_art")
+    info = await call.container.bus(GetMediaInfo(key), call.actor)
+    return await _bytes(call, info, public=False, kind="cover_art")
 
 
 # --------------------------------------------------------------------------- playlists
