@@ -52,7 +52,7 @@ from sono.application.media.service import MediaService
 from sono.application.messages import Actor, Message
 from sono.application.metrics import MeteredMessages, Metrics, NoMetrics, instrumented
 from sono.application.players.handlers import PlayerHandlers
-from sono.application.ports import Clock, HealthCheck, RateLimiter, TemporaryFiles
+from sono.application.ports import Clock, HealthCheck, RateLimiter, Renditions, TemporaryFiles
 from sono.application.tracing import NoTracer, Tracer
 from sono.application.uow import UnitOfWorkFactory
 from sono.config import Settings
@@ -91,6 +91,7 @@ class Ports:
     metrics: Metrics = field(default_factory=NoMetrics)
     image_cache: ImageCache | None = None  # resized cover art (the Subsonic API's getCoverArt?size=)
     url_cache: SignedUrlCache | None = None  # signed media URLs (None: each one signed anew)
+    renditions: Renditions | None = None  # the entrypoints' renditions of kept answers (None: none kept)
     tracer: Tracer = field(default_factory=NoTracer)
     job_queue: JobQueue = field(default_factory=NoJobQueue)
     sealer: SecretSealer | None = None  # app passwords' keys; None: a key of this process only (tests)
@@ -305,6 +306,7 @@ async def build_ports(
     from sono.adapters.media.image_cache import MemoryImageCache
     from sono.adapters.media.inspector import ContentInspector
     from sono.adapters.media.url_cache import MemorySignedUrlCache
+    from sono.adapters.renditions import MemoryRenditions
     from sono.adapters.security.passwords import Argon2PasswordHasher
     from sono.adapters.security.rsa_keys import RsaPasswordDecryptor, load_or_create_private_key, load_private_key
     from sono.adapters.security.secrets import load_or_create_secret
@@ -489,6 +491,7 @@ async def build_ports(
         metrics=metrics,
         image_cache=MemoryImageCache(metrics=metrics),
         audio_lists=MemoryAudioListCache(metrics=metrics),
+        renditions=MemoryRenditions(metrics=metrics),
         url_cache=MemorySignedUrlCache(metrics=metrics),
         tracer=tracer,
         job_queue=job_queue,

@@ -1,11 +1,13 @@
-"""Ports every feature shares: time, rate limits and readiness probes. Each feature keeps its own
+"""Ports every feature shares: time, rate limits, readiness probes and the entrypoints'
+renditions of kept answers. Each feature keeps its own
 ports (repositories, services) in its package's ``ports`` module; ``sono.application.uow`` gathers
 the repositories into the unit of work."""
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Clock(Protocol):
@@ -46,3 +48,16 @@ class HealthCheck(Protocol):
     essential: bool
 
     async def check(self) -> None: ...
+
+
+class Renditions(Protocol):
+    """What an entrypoint made of an answer that its use case keeps and hands out again while the
+    data is unchanged (the JSON API's structs of the public audio list): kept with that answer and
+    given back only for the very same answer object. A changed answer is a new object, so its
+    rendition is made anew; the answers' own caches decide when they change."""
+
+    def get(self, key: Hashable, source: object) -> Any | None:
+        """The rendition kept under ``key`` if it was made of ``source`` itself, else None."""
+
+    def put(self, key: Hashable, source: object, rendition: Any) -> None:
+        """Keep ``rendition``, made of ``source``, under ``key``."""

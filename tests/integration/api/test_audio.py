@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from sono.adapters.renditions import MemoryRenditions
 from sono.domain.collections import Collection, CollectionType
 from sono.domain.media import AUDIO_UNSUPPORTED
 from sono.entrypoints.worker import run_due_jobs
@@ -671,6 +672,28 @@ async def test_the_public_list_follows_every_change_at_once(api: Api) -> None:
     assert [f["id"] for f in (await api.client.get(f"{AUDIO}/public")).json()["items"]] == [second["id"]]
     await api.client.delete(f"{AUDIO}/{second['id']}", headers=alice.headers)
     assert (await api.client.get(f"{AUDIO}/public")).json() == {"items": [], "total": 0, "has_more": False, "files": []}
+
+
+async def test_a_kept_public_page_is_rendered_once_for_every_caller(api: Api) -> None:
+    """The JSON API makes its answer of a kept public page once (``renditions``): the next callers
+    get the same bytes, a signed-in caller their stars on a copy, and a change is a new page."""
+    alice = await api.account("alice")
+    first = await uploaded(api, alice, is_public="true", title="first")
+    renditions = api.container.ports.renditions
+    assert isinstance(renditions, MemoryRenditions)
+    await api.client.post(f"{AUDIO}/{first['id']}/star", headers=alice.headers)
+    before = (renditions.hits, renditions.misses)
+    anonymous = [await api.client.get(f"{AUDIO}/public?limit=5") for _ in range(3)]
+    signed_in = await api.client.get(f"{AUDIO}/public?limit=5", headers=alice.headers)
+    assert renditions.misses - before[1] == 1 and renditions.hits - before[0] == 3
+    assert anonymous[0].content == anonymous[1].content == anonymous[2].content
+    [item] = anonymous[0].json()["items"]
+    assert "starred" not in item and item["title"] == "first"
+    assert signed_in.json()["items"][0]["starred"] is not None  # the caller's own, on a copy
+    assert "starred" not in (await api.client.get(f"{AUDIO}/public?limit=5")).json()["items"][0]
+
+    await api.client.put(f"{AUDIO}/{first['id']}", headers=alice.headers, json={"title": "renamed"})
+    assert (await api.client.get(f"{AUDIO}/public?limit=5")).json()["items"][0]["title"] == "renamed"
 
 
 # --------------------------------------------------------------------------- updating

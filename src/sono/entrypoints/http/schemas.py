@@ -7,15 +7,19 @@ generated from them) and presenters in its package's ``schemas`` module.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 import msgspec
 from litestar.params import PathParameter, QueryParameter
 from msgspec import Meta
 
+from sono.application.ports import Renditions
 from sono.domain.text import without_bidi_controls
+
+S = TypeVar("S")
+R = TypeVar("R")
 
 NUL_REFUSED = "Value must not contain NUL characters"
 NO_NUL = r"^[^\x00]*$"
@@ -144,3 +148,17 @@ def page_fields(items: Sequence[Any], total: int, skip: int) -> dict[str, Any]:
 
 EDGE_TEXT_MAX = 10_000
 """The edge's cap on text fields whose exact limit the use cases check with messages of their own."""
+
+
+def rendered(renditions: Renditions | None, key: Hashable, source: S, make: Callable[[S], R]) -> R:
+    """``make(source)``, made once for a kept answer: kept by the process's renditions with the
+    very ``source`` it was made of (a use case hands out the same answer object while its data is
+    unchanged). What is made must never be changed afterwards: every request of that answer
+    shares it."""
+    if renditions is None:
+        return make(source)
+    kept: R | None = renditions.get(key, source)
+    if kept is None:
+        kept = make(source)
+        renditions.put(key, source, kept)
+    return kept

@@ -57,7 +57,7 @@ from sono.entrypoints.http.audio.schemas import (
 )
 from sono.entrypoints.http.media.controller import object_response
 from sono.entrypoints.http.openapi import BEARER, errors, file_upload_operation
-from sono.entrypoints.http.schemas import Id, Limit, MessageOut, Skip
+from sono.entrypoints.http.schemas import Id, Limit, MessageOut, Skip, rendered
 from sono.entrypoints.http.security import Acting, AppContainer, Bus, admin_only, signed_in
 from sono.entrypoints.http.uploads import receive_upload
 
@@ -140,12 +140,15 @@ class AudioController(Controller):
         return audio_page(items, found.total, found.skip)
 
     @get("/public", summary="Public audio files, newest first (no sign-in needed)", responses=errors(401, 422))
-    async def public_files(self, bus: Bus, actor: Acting, skip: Skip = 0, limit: Limit = 100) -> AudioPage:
-        found = await bus(ListPublicAudio(skip, limit), actor)
+    async def public_files(
+        self, bus: Bus, actor: Acting, container: AppContainer, skip: Skip = 0, limit: Limit = 100
+    ) -> AudioPage:
+        found = await bus(ListPublicAudio(skip, limit), actor)  # the same answer while the list is unchanged
+        page = rendered(container.ports.renditions, ("audio.public", skip, limit), found, audio_list_page)
         annotate = annotator(bus, actor)
         if annotate is None or not found.items:
-            return audio_list_page(found)
-        return audio_page(await for_caller(annotate, audio_view_outs(found.items)), found.total, found.skip)
+            return page
+        return audio_page(await for_caller(annotate, page.items), found.total, found.skip)
 
     @get(
         "/{audio_id:int}",
