@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -138,3 +139,20 @@ async def test_lookups_that_miss_together_get_one_kept_object() -> None:
     stamps.value = None  # the versions cannot be trusted: nothing is kept
     assert await kept.get("key", load, most=4) == [5]
     assert await kept.get("key", load, most=4) == [6]
+
+
+async def test_kept_values_beyond_the_bound_go_least_recently_used_first() -> None:
+    kept: Kept[str] = Kept(_Stamps(), "test")
+    loads: list[str] = []
+
+    def loader(key: str) -> Callable[[], Awaitable[str]]:
+        async def load() -> str:
+            loads.append(key)
+            return key.upper()
+
+        return load
+
+    for key in ("a", "b", "a", "c", "a", "b"):
+        assert await kept.get(key, loader(key), most=2) == key.upper()
+    assert loads == ["a", "b", "c", "b"]  # "a" stayed, being used; "b" went first
+    assert (kept.hits, kept.misses, len(kept)) == (2, 4, 2)

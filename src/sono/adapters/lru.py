@@ -66,6 +66,11 @@ class Lru(Generic[K, V]):
         self._values.move_to_end(key)
         return kept[0]
 
+    def peek(self, key: K) -> V | None:
+        """The value kept under ``key``, or None, as it is: not counted, not made recent."""
+        kept = self._values.get(key)
+        return None if kept is None else kept[0]
+
     def put(self, key: K, value: V) -> None:
         """Keep ``value``, then drop the least recently used values beyond the bounds (a value
         heavier than ``max_bytes`` alone is not kept)."""

@@ -27,11 +27,12 @@ from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.util import find_tables
 
+from sono.adapters.lru import Lru
 from sono.adapters.sqlalchemy import errors
 from sono.adapters.sqlalchemy.engine import create_read_engine
 from sono.adapters.sqlalchemy.tables import UtcDateTime
 from sono.adapters.sqlalchemy.versions import Watch
-from sono.application.metrics import Metrics, NoMetrics
+from sono.application.metrics import Metrics
 from sono.domain.errors import ServiceUnavailable
 
 Listener = Callable[[str], None]
@@ -210,39 +211,40 @@ class Kept(Generic[V]):
     def __init__(self, watch: Watch, name: str, *, metrics: Metrics | None = None) -> None:
         self._watch = watch
         self.name = name
-        self._metrics = metrics or NoMetrics()
-        self.hits = 0
-        self.misses = 0
-        self._values: dict[Hashable, V] = {}
+        self._values: Lru[Hashable, V] = Lru(name, metrics=metrics)  # the most recently used
         self._stamp: Hashable | None = None
+
+    @property
+    def hits(self) -> int:
+        return self._values.hits
+
+    @property
+    def misses(self) -> int:
+        return self._values.misses
 
     def __len__(self) -> int:
         return len(self._values)
 
     async def get(self, key: Hashable, load: Callable[[], Awaitable[V]], *, most: int) -> V:
-        """The value kept under ``key``, else ``load()`` kept there (at most ``most`` values; 0:
-        keep none)."""
+        """The value kept under ``key``, else ``load()`` kept there (at most ``most`` values, the
+        most recently used; 0: keep none)."""
         stamp = self._watch.stamp()
         if stamp is None or most <= 0:
             return await load()
+        values = self._values
         if stamp != self._stamp:
-            self._values.clear()
+            values.clear()
             self._stamp = stamp
-        value = self._values.get(key)
-        self._metrics.cache_lookup(self.name, value is not None)
+        value = values.get(key)
         if value is not None:
-            self.hits += 1
             return value
-        self.misses += 1
         value = await load()
         if self._stamp == stamp:  # no other lookup saw the versions move meanwhile
-            first = self._values.get(key)
+            first = values.peek(key)
             if first is not None:  # a lookup that missed alongside this one kept its value first
                 return first  # one object for every caller: the answers made from it are kept by it
-            if len(self._values) >= most:
-                self._values.clear()
-            self._values[key] = value
-        self._metrics.cache_size(self.name, len(self._values), 0)
+            values.max_entries = most
+            values.put(key, value)
         return value
 
 
