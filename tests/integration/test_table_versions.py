@@ -202,3 +202,27 @@ def test_a_process_listens_where_it_is_told() -> None:
     assert isinstance(versions, ListenedVersions)
     assert versions._dsn == "postgresql://sono:pw@db:5432/sono"
     assert versions_for("postgresql+asyncpg://sono:pw@db:5432/sono")._dsn == "postgresql://sono:pw@db:5432/sono"  # type: ignore[union-attr]
+
+
+async def test_a_migration_tells_every_process_that_everything_changed(
+    database_url: str, listening: TableVersions
+) -> None:
+    """A migration rewrites tables outside the units of work: the processes running meanwhile drop
+    whatever they keep (even a migration with nothing to do: it cannot tell what it changed)."""
+    users = listening.watch(["users"])
+    before = users.stamp()
+    await migrate.upgrade(database_url)
+    await heard(listening, 1)
+    assert users.stamp() != before
+
+
+async def test_a_restored_backup_tells_every_process_that_everything_changed(tmp_path: Path) -> None:
+    from sono.adapters.backup import SqliteDatabaseBackup
+
+    source, target = tmp_path / "backup.db", tmp_path / "sono.db"
+    for path in (source, target):
+        await migrate.upgrade(f"sqlite+aiosqlite:///{path}")
+    users = versions_for(f"sqlite+aiosqlite:///{target}").watch(["users"])
+    before = users.stamp()
+    await SqliteDatabaseBackup(target).restore_from(source)
+    assert users.stamp() != before

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from sono.adapters.files import atomic_write
+from sono.adapters.sqlalchemy.versions import EVERYTHING, FileVersions
 from sono.application.backup.ports import FileState
 from sono.domain.backup import BackupInvalid, BackupRefused
 
@@ -70,6 +71,7 @@ class SqliteDatabaseBackup:
             # old content or the new, and its WAL and journal stay consistent with it.
             _copy_database(source, self.path)
             os.chmod(self.path, 0o600)
+            FileVersions(Path(f"{self.path}-versions")).committed(EVERYTHING)  # running servers drop what they keep
 
         await asyncio.to_thread(restore)
 

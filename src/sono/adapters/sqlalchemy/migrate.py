@@ -24,6 +24,7 @@ from sqlalchemy.exc import SAWarning
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sono.adapters.sqlalchemy.engine import create_engine
+from sono.adapters.sqlalchemy.versions import announce_everything, rewritten
 
 _LOCK_KEY = 0x736F6E6F  # "sono"
 _process_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
@@ -118,7 +119,9 @@ async def _run(url: str, alembic_command: Callable[[Config], None]) -> None:
         with warnings.catch_warnings():  # SQLite's batch mode reflects tables; expression indexes are recreated by hand
             warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based index", SAWarning)
             await connection.run_sync(run)
+        await announce_everything(connection)  # running servers drop what they keep
         await connection.commit()
+    rewritten(url)
 
 
 @asynccontextmanager

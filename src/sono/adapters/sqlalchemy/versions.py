@@ -21,7 +21,8 @@ before they read and keep the value under that stamp: a commit that lands while 
 the versions after it, so the next lookup drops the value. In another process a commit is seen when
 its notice arrives: at once on SQLite, within the time a notification takes on PostgreSQL (about a
 millisecond on a local network). Writes that do not go through Sono's units of work (a ``psql``
-session, a restored backup) are not announced: restart the servers after such a change.
+session) are not announced: restart the servers after such a change. Migrations and restored
+backups announce that every table changed.
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ from collections.abc import Callable, Hashable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import event, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import event, make_url, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 log = logging.getLogger(__name__)
 
@@ -359,6 +360,26 @@ class _ListenedWatch:
 
     def stamp(self) -> Hashable | None:
         return self._versions.stamp(self._tables)
+
+
+EVERYTHING = frozenset({EVERY_TABLE})
+
+
+async def announce_everything(connection: AsyncConnection) -> None:
+    """In a transaction that rewrote the database outside the units of work (a migration), on
+    PostgreSQL: every listening process drops what it keeps when it commits (SQLite: call
+    ``rewritten`` once committed)."""
+    if connection.dialect.name == "postgresql":
+        await connection.execute(text("SELECT pg_notify(:channel, :notice)"), {"channel": CHANNEL, "notice": "- *"})
+
+
+def rewritten(url: str) -> None:
+    """After the database at ``url`` was rewritten outside the units of work (a migration, a
+    restored backup): on SQLite every process drops what it keeps (PostgreSQL: see
+    ``announce_everything``)."""
+    versions = versions_for(url, listen=False)
+    if isinstance(versions, FileVersions):
+        versions.committed(EVERYTHING)
 
 
 def versions_for(
