@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from sono.application.accounts.views import UserView
 from sono.application.media.service import MediaService
 from sono.application.values import UNSET as APP_UNSET
 from sono.domain.users import (
@@ -213,6 +214,16 @@ def user_fields(user: User, picture_url: str | None) -> dict[str, Any]:
         "created_at": utc(user.created_at),
         "deletion_requested_at": utc(user.deletion_requested_at),
     }
+
+
+def me_out(view: UserView) -> UserOut:
+    """A user as its owner (and admins) see it."""
+    return UserOut(**user_fields(view.user, view.picture_url))
+
+
+def public_user_out(view: UserView) -> PublicUserOut:
+    """A user as everyone sees it."""
+    return public_user_shape(view.user, view.picture_url)
 
 
 async def user_out(media: MediaService, user: User) -> UserOut:

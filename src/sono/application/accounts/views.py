@@ -1,0 +1,38 @@
+"""Users as their read model (edge-neutral): the account and the URL of its profile picture,
+resolved through the media port, so that an entrypoint only maps them to its own shapes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sono.application.media.service import MediaService
+from sono.domain.users import User
+
+
+@dataclass(frozen=True, slots=True)
+class UserView:
+    """A user and where their profile picture is fetched (None: no picture). What an entrypoint
+    shows of the user (all of it to its owner and admins, the public fields to everyone) is its
+    choice."""
+
+    user: User
+    picture_url: str | None
+
+
+async def user_view(media: MediaService, user: User) -> UserView:
+    return UserView(user, await media.url(user.profile_picture_key))
+
+
+async def user_views(media: MediaService, users: Iterable[User]) -> list[UserView]:
+    """Views of ``users`` in their order, each user's picture resolved once."""
+    seen: dict[int | None, UserView] = {}
+    views = []
+    for user in users:
+        view = seen.get(user.id) if user.id is not None else None
+        if view is None:
+            view = await user_view(media, user)
+            if user.id is not None:
+                seen[user.id] = view
+        views.append(view)
+    return views
