@@ -160,7 +160,7 @@ class Container:
         p = self.ports
         retention_days = self.settings.audit_retention_days
         bus.register(
-            AdminHandlers(self.ports.uow, self.ports.clock, self._send),
+            AdminHandlers(self.ports.uow, self.ports.clock, self._send, self.media),
             AnnotationHandlers(self.ports.clock, self.ports.song_annotations),
             DeliveryHandlers(p.clock, self.outbox, metrics=p.metrics if p.metrics.enabled else None),
             JobHandlers(p.clock, p.temporary_files),
