@@ -181,7 +181,7 @@ class Container:
                 self.ports.sessions,
                 refresh_grace=timedelta(seconds=self.settings.refresh_grace_seconds),
             ),
-            AnnouncementHandlers(self.ports.clock),
+            AnnouncementHandlers(self.ports.clock, self.media),
             PasswordResetHandlers(
                 self.ports.hasher,
                 self.ports.decryptor,
