@@ -209,7 +209,7 @@ class Container:
                 p.audio_lists,
                 default_upload_limit=self.settings.default_upload_limit,
             ),
-            LibraryHandlers(),
+            LibraryHandlers(self.media),
             CollectionHandlers(p.clock, self.media, p.collection_catalog, p.collection_details),
             CollectionCovers(p.clock, self.media),
             ArchiveHandlers(self.media),

@@ -5,9 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
-from sono.application.media.service import MediaService
 from sono.domain.users import User
+
+
+class MediaUrls(Protocol):
+    """Where a stored object is fetched (``MediaService.url``; None for no key). Named here so
+    that the read models import no service (they sit below the ports and messages naming them)."""
+
+    async def url(self, key: str | None) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,11 +27,11 @@ class UserView:
     picture_url: str | None
 
 
-async def user_view(media: MediaService, user: User) -> UserView:
+async def user_view(media: MediaUrls, user: User) -> UserView:
     return UserView(user, await media.url(user.profile_picture_key))
 
 
-async def user_views(media: MediaService, users: Iterable[User]) -> list[UserView]:
+async def user_views(media: MediaUrls, users: Iterable[User]) -> list[UserView]:
     """Views of ``users`` in their order, each user's picture resolved once."""
     seen: dict[int | None, UserView] = {}
     views = []
