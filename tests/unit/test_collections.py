@@ -12,6 +12,7 @@ import msgspec
 import pytest
 
 from sono.adapters.collection_details import MemoryCollectionDetails, approximate_bytes
+from sono.application.accounts.messages import SetProfilePicture
 from sono.application.bus import MessageBus
 from sono.application.collections.archive import zip_stream
 from sono.application.collections.handlers import CollectionHandlers, _constraint_messages
@@ -26,6 +27,7 @@ from sono.application.collections.messages import (
     GetCollection,
     GetCollectionArchive,
     GetCollectionStats,
+    GetCollectionSummary,
     GetUserCollectionStats,
     ListAllCollections,
     ListCollections,
@@ -36,7 +38,7 @@ from sono.application.collections.messages import (
     SetCollectionCover,
 )
 from sono.application.collections.ports import Listing
-from sono.application.collections.views import CollectionDetail, CollectionView, Listed, Shown, TrackTotals
+from sono.application.collections.views import CollectionDetail, CollectionView, Listed, Shown, TrackTotals, shown_keys
 from sono.application.common import Principal
 from sono.application.messages import ANONYMOUS, Actor, Message
 from sono.application.values import Page
@@ -552,13 +554,37 @@ async def test_the_detail_is_the_one_presenting_the_view_gives(world: World) -> 
     private = await _file(world, people["owner"], "private", public=False)
     await world.send(AddTrack(collection_id, private), people["owner"].actor)
     found = await world.app.bus(GetCollection(collection_id), people["viewer"].actor)
-    media = world.app.media
-    assert msgspec.json.encode(await detail_out(media, found)) == msgspec.json.encode(
-        await Presenter(media).detail(found.view)
-    )
-    assert await detail_out(media, found) is await detail_out(media, found)  # presented once for the detail
+    urls = await world.app.media.urls(shown_keys(found.view))
+    assert found.urls == urls  # every URL the screen shows, resolved through the media port
+    assert msgspec.json.encode(await detail_out(found)) == msgspec.json.encode(await Presenter(urls).detail(found.view))
+    assert await detail_out(found) is await detail_out(found)  # presented once for the detail
     owners = await world.app.bus(GetCollection(collection_id), people["owner"].actor)
-    assert msgspec.json.decode(msgspec.json.encode(await detail_out(media, owners)))["can_edit"] is True
+    assert msgspec.json.decode(msgspec.json.encode(await detail_out(owners)))["can_edit"] is True
+
+
+async def test_the_lists_carry_the_urls_of_the_covers_and_pictures_they_show(world: World) -> None:
+    people = await _people(world)
+    collection_id = await _shared(world, people, public=True)
+    owner = people["owner"].actor
+    await world.send(SetProfilePicture(io.BytesIO(FAKE_IMAGE + b"me")), people["editor"].actor)
+    cover = (await world.send(SetCollectionCover(collection_id, io.BytesIO(FAKE_IMAGE)), owner)).collection
+    editor = await world.user(people["editor"].user_id)
+    assert editor is not None and editor.profile_picture_key and cover.cover_art_key
+    url = world.app.media.url
+    expected = {key: await url(key) for key in (cover.cover_art_key, editor.profile_picture_key)}
+
+    for message, actor in (
+        (ListCollections(public_only=True), ANONYMOUS),
+        (ListPublicCollections(CollectionType.PLAYLIST), ANONYMOUS),
+        (ListOwnCollections(), owner),
+        (ListSharedCollections(), people["editor"].actor),
+        (ListAllCollections(), people["admin"].actor),
+    ):
+        page = await world.send(message, actor)
+        assert [view.collection.id for view in page.items] == [collection_id], message
+        assert page.urls == expected, message
+    summary = await world.send(GetCollectionSummary(), people["admin"].actor)
+    assert summary.recent.urls == expected
 
 
 async def test_the_detail_cache_keeps_one_state_per_collection_within_its_bound() -> None:

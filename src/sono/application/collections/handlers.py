@@ -54,12 +54,14 @@ from sono.application.collections.ports import CollectionCatalog, CollectionCoun
 from sono.application.collections.views import (
     CollaboratorView,
     CollectionDetail,
+    CollectionList,
     CollectionView,
     Shown,
     TrackTotals,
     TrackView,
     assemble,
     cards,
+    listed_keys,
     shown_keys,
     whole,
 )
@@ -68,7 +70,7 @@ from sono.application.media.messages import ForgetPendingObjects
 from sono.application.media.service import MediaService
 from sono.application.ports import Clock
 from sono.application.uow import UnitOfWork
-from sono.application.values import CALLER_GONE, Page
+from sono.application.values import CALLER_GONE
 from sono.domain.access import Viewer
 from sono.domain.audio import AudioFile
 from sono.domain.collections import (
@@ -173,13 +175,14 @@ class CollectionHandlers:
             raise NotFound(COLLECTION_NOT_FOUND)
         return shown
 
-    async def _page(self, ctx: Context, listing: Listing, skip: int, limit: int) -> Page[CollectionView]:
-        """Newest first, from the catalog."""
+    async def _page(self, ctx: Context, listing: Listing, skip: int, limit: int) -> CollectionList:
+        """Newest first, from the catalog, with the URLs of what the collections show."""
         page = await self._catalog.page(listing, skip=bounded_skip(skip), limit=limit)
-        return Page(cards(ctx.actor.viewer, page.items), page.total, page.skip)
+        views = cards(ctx.actor.viewer, page.items)
+        return CollectionList(views, page.total, page.skip, urls=await self._media.urls(listed_keys(views)))
 
     @handles(ListCollections)
-    async def library(self, query: ListCollections, ctx: Context) -> Page[CollectionView]:
+    async def library(self, query: ListCollections, ctx: Context) -> CollectionList:
         user_id = ctx.actor.user_id
         if user_id is None or query.public_only:
             listing = Listing(Scope.PUBLIC, collection_type=query.collection_type)
@@ -188,16 +191,16 @@ class CollectionHandlers:
         return await self._page(ctx, listing, query.skip, query.limit)
 
     @handles(ListPublicCollections)
-    async def public(self, query: ListPublicCollections, ctx: Context) -> Page[CollectionView]:
+    async def public(self, query: ListPublicCollections, ctx: Context) -> CollectionList:
         listing = Listing(Scope.PUBLIC, collection_type=query.collection_type)
         return await self._page(ctx, listing, query.skip, query.limit)
 
     @handles(ListOwnCollections)
-    async def own(self, query: ListOwnCollections, ctx: Context) -> Page[CollectionView]:
+    async def own(self, query: ListOwnCollections, ctx: Context) -> CollectionList:
         return await self._page(ctx, Listing(Scope.OWNED, ctx.actor.id), query.skip, query.limit)
 
     @handles(ListSharedCollections)
-    async def shared(self, query: ListSharedCollections, ctx: Context) -> Page[CollectionView]:
+    async def shared(self, query: ListSharedCollections, ctx: Context) -> CollectionList:
         return await self._page(ctx, Listing(Scope.SHARED, ctx.actor.id), query.skip, query.limit)
 
     @handles(GetCollectionStats)
@@ -405,7 +408,7 @@ class CollectionHandlers:
         return CollectionStats(user, await ctx.uow.collection_queries.counts(owner_id=query.user_id))
 
     @handles(ListAllCollections)
-    async def everything(self, query: ListAllCollections, ctx: Context) -> Page[CollectionView]:
+    async def everything(self, query: ListAllCollections, ctx: Context) -> CollectionList:
         return await self._page(ctx, Listing(Scope.ALL), query.skip, query.limit)
 
     @handles(GetCollectionSummary)
@@ -413,8 +416,8 @@ class CollectionHandlers:
         queries = ctx.uow.collection_queries
         counts = await queries.counts()
         tracks = await queries.track_entries()
-        page = await self._catalog.page(Listing(Scope.ALL), skip=0, limit=SUMMARY_RECENT)
-        return CollectionSummary(counts, tracks, cards(ctx.actor.viewer, page.items))
+        recent = await self._page(ctx, Listing(Scope.ALL), 0, SUMMARY_RECENT)
+        return CollectionSummary(counts, tracks, recent)
 
     @handles(DeleteUserCollections)
     async def delete_all(self, command: DeleteUserCollections, ctx: Context) -> int:

@@ -14,9 +14,14 @@ from datetime import datetime
 from typing import Any, BinaryIO, ClassVar
 
 from sono.application.collections.ports import CollectionCounts
-from sono.application.collections.views import CollaboratorView, CollectionDetail, CollectionView, TrackView
+from sono.application.collections.views import (
+    CollaboratorView,
+    CollectionDetail,
+    CollectionList,
+    CollectionView,
+    TrackView,
+)
 from sono.application.messages import Audience, Command, Process, Query
-from sono.application.values import Page
 from sono.domain.collections import CollectionType, Permission
 from sono.domain.users import User
 
@@ -65,14 +70,14 @@ class CollectionSummary:
 
     counts: CollectionCounts
     tracks: int
-    recent: list[CollectionView]
+    recent: CollectionList  # its first page of every collection
 
 
 # ---------------------------------------------------------------------- reading
 
 
 @dataclass(frozen=True, slots=True)
-class ListCollections(Query[Page[CollectionView]]):
+class ListCollections(Query[CollectionList]):
     """Anonymous callers, or ``public_only``: public collections; a signed-in caller: their own,
     those shared with them and the public ones. Newest first."""
 
@@ -84,7 +89,7 @@ class ListCollections(Query[Page[CollectionView]]):
 
 
 @dataclass(frozen=True, slots=True)
-class ListPublicCollections(Query[Page[CollectionView]]):
+class ListPublicCollections(Query[CollectionList]):
     """Public collections of one type, newest first."""
 
     unit_of_work: ClassVar[bool] = False  # read from the catalog alone
@@ -94,7 +99,7 @@ class ListPublicCollections(Query[Page[CollectionView]]):
 
 
 @dataclass(frozen=True, slots=True)
-class ListOwnCollections(Query[Page[CollectionView]]):
+class ListOwnCollections(Query[CollectionList]):
     unit_of_work: ClassVar[bool] = False  # read from the catalog alone
     audience: ClassVar[Audience] = Audience.SIGNED_IN
     skip: int = 0
@@ -102,7 +107,7 @@ class ListOwnCollections(Query[Page[CollectionView]]):
 
 
 @dataclass(frozen=True, slots=True)
-class ListSharedCollections(Query[Page[CollectionView]]):
+class ListSharedCollections(Query[CollectionList]):
     """Collections the caller collaborates on (of active owners), newest first."""
 
     unit_of_work: ClassVar[bool] = False  # read from the catalog alone
@@ -311,7 +316,7 @@ class GetUserCollectionStats(Query[CollectionStats]):
 
 
 @dataclass(frozen=True, slots=True)
-class ListAllCollections(Query[Page[CollectionView]]):
+class ListAllCollections(Query[CollectionList]):
     """Every collection (deactivated owners' too), newest first."""
 
     audience: ClassVar[Audience] = Audience.ADMIN

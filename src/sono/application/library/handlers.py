@@ -11,7 +11,7 @@ from sono.application.accounts.views import user_views
 from sono.application.audio.handlers import AudioPresenter
 from sono.application.audio.ports import AudioView, OwnedAudio
 from sono.application.bus import Context, handles
-from sono.application.collections.views import CollectionView, cards
+from sono.application.collections.views import CollectionList, CollectionView, cards, listed_keys
 from sono.application.library.messages import (
     LIMIT_MAX,
     AlbumCard,
@@ -246,7 +246,14 @@ class LibraryHandlers:
             artists=Page(await present.artists(artists.items), artists.total, artists.skip)
             if artists is not None
             else None,
-            collections=found.collections,
+            collections=CollectionList(
+                found.collections.items,
+                found.collections.total,
+                found.collections.skip,
+                urls=await self._media.urls(listed_keys(found.collections.items)),
+            )
+            if found.collections is not None
+            else None,
             users=Page(await user_views(self._media, users.items), users.total, users.skip)
             if users is not None
             else None,

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sono.application.accounts.views import UserView
 from sono.application.audio.ports import AudioView
-from sono.application.collections.views import CollectionView
+from sono.application.collections.views import CollectionList, CollectionView
 from sono.application.messages import Query
 from sono.application.values import Page
 from sono.domain.audio import AudioFile
@@ -144,7 +144,7 @@ class SearchScreen:
     songs: Page[AudioView] | None = None
     albums: Page[AlbumCard] | None = None
     artists: Page[ArtistCard] | None = None
-    collections: Page[CollectionView] | None = None
+    collections: CollectionList | None = None
     users: Page[UserView] | None = None
 
 

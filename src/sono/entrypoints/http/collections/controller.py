@@ -41,6 +41,7 @@ from sono.application.collections.messages import (
     StreamArchive,
     UpdateCollection,
 )
+from sono.application.collections.views import shown_keys, track_keys
 from sono.domain.collections import CollectionType
 from sono.domain.errors import FieldError, ValidationFailed
 from sono.domain.media import IMAGE_MAX_BYTES, IMAGE_TOO_LARGE
@@ -109,7 +110,7 @@ class CollectionsController(Controller):
         """Anonymous, or with `public_only=true`: public collections. Signed in: the caller's own,
         those shared with them and the public ones. Newest first."""
         page = await bus(ListCollections(public_only, collection_type, skip, limit), actor)
-        return await collection_page(container.media, page.items, page.total, page.skip)
+        return collection_page(page)
 
     @get(
         "/my-collections",
@@ -122,7 +123,7 @@ class CollectionsController(Controller):
         self, bus: Bus, actor: Acting, container: AppContainer, skip: Skip = 0, limit: Limit = 100
     ) -> CollectionPage:
         page = await bus(ListOwnCollections(skip, limit), actor)
-        return await collection_page(container.media, page.items, page.total, page.skip)
+        return collection_page(page)
 
     @get(
         "/collaborative",
@@ -135,13 +136,13 @@ class CollectionsController(Controller):
         self, bus: Bus, actor: Acting, container: AppContainer, skip: Skip = 0, limit: Limit = 100
     ) -> CollectionPage:
         page = await bus(ListSharedCollections(skip, limit), actor)
-        return await collection_page(container.media, page.items, page.total, page.skip)
+        return collection_page(page)
 
     async def _public_of_type(
         self, container: AppContainer, bus: Bus, actor: Acting, kind: CollectionType, skip: int, limit: int
     ) -> CollectionPage:
         page = await bus(ListPublicCollections(kind, skip, limit), actor)
-        return await collection_page(container.media, page.items, page.total, page.skip)
+        return collection_page(page)
 
     @get("/albums", summary="Public albums", responses=errors(401, 422))
     async def albums(
@@ -186,14 +187,14 @@ class CollectionsController(Controller):
     ) -> CollectionDetailOut:
         """`album` requires `artist`."""
         view = await bus(CreateCollection(data.new()), actor)
-        return await Presenter(container.media, annotator(bus, actor)).detail(view)
+        return await Presenter(await container.media.urls(shown_keys(view)), annotator(bus, actor)).detail(view)
 
     @get("/{collection_id:int}", summary="A collection with its tracks", responses=errors(401, 404))
     async def get_collection(
         self, collection_id: Id, container: AppContainer, bus: Bus, actor: Acting
     ) -> CollectionDetailOut:
         detail = await bus(GetCollection(collection_id), actor)
-        return await detail_out(container.media, detail, annotator(bus, actor))
+        return await detail_out(detail, annotator(bus, actor))
 
     @put(
         "/{collection_id:int}",
@@ -214,7 +215,7 @@ class CollectionsController(Controller):
         send the current values of `is_public`, `is_collaborative` and `collection_type`; only the
         owner (or an admin) changes those. The result must satisfy its type (`album` needs `artist`)."""
         view = await bus(UpdateCollection(collection_id, data.changes()), actor)
-        return await Presenter(container.media, annotator(bus, actor)).detail(view)
+        return await Presenter(await container.media.urls(shown_keys(view)), annotator(bus, actor)).detail(view)
 
     @delete(
         "/{collection_id:int}",
@@ -245,7 +246,7 @@ class CollectionsController(Controller):
             request, max_bytes=IMAGE_MAX_BYTES, too_large=IMAGE_TOO_LARGE, spool_dir=container.settings.upload_dir
         ) as upload:
             view = await bus(SetCollectionCover(collection_id, upload.file), actor)
-        return await Presenter(container.media, annotator(bus, actor)).detail(view)
+        return await Presenter(await container.media.urls(shown_keys(view)), annotator(bus, actor)).detail(view)
 
     @get(
         "/{collection_id:int}/download",
@@ -286,7 +287,7 @@ class CollectionsController(Controller):
         """The caller must be able to see the audio file (their own or a public one). With
         `track_order` it is inserted there (beyond the end appends), else appended."""
         view = await bus(AddTrack(collection_id, data.audio_file_id, data.track_order), actor)
-        return await Presenter(container.media, annotator(bus, actor)).track(view)
+        return await Presenter(await container.media.urls(track_keys([view])), annotator(bus, actor)).track(view)
 
     @post(
         "/{collection_id:int}/tracks/bulk-add",
@@ -302,7 +303,7 @@ class CollectionsController(Controller):
         """Up to 100 ids, appended in order, all or nothing: if any cannot be added, nothing is
         and the answer names them (404 unknown or not visible, 409 already present, 422 repeated)."""
         views = await bus(AddTracks(collection_id, tuple(data.audio_file_ids)), actor)
-        return await Presenter(container.media, annotator(bus, actor)).tracks(views)
+        return await Presenter(await container.media.urls(track_keys(views)), annotator(bus, actor)).tracks(views)
 
     @delete(
         "/{collection_id:int}/tracks/{track_id:int}",
@@ -337,7 +338,7 @@ class CollectionsController(Controller):
         if position is None:
             raise ValidationFailed([FieldError("new_order", ORDER_REQUIRED, "missing")])
         view = await bus(MoveTrack(collection_id, track_id, position), actor)
-        return await Presenter(container.media, annotator(bus, actor)).track(view)
+        return await Presenter(await container.media.urls(track_keys([view])), annotator(bus, actor)).track(view)
 
     # ------------------------------------------------------------------ collaborators
 
@@ -355,7 +356,8 @@ class CollectionsController(Controller):
         """By `user_id` or `username`: an active user, not the owner (400), not already one (409),
         on a collaborative collection (400)."""
         message = AddCollaborator(collection_id, data.permission_level, data.user_id, data.username)
-        return await Presenter(container.media).collaborator(await bus(message, actor))
+        view = await bus(message, actor)
+        return Presenter(await container.media.urls([view.user.profile_picture_key])).collaborator(view)
 
     @put(
         "/{collection_id:int}/collaborators/{user_id:int}",
@@ -374,7 +376,7 @@ class CollectionsController(Controller):
         container: AppContainer,
     ) -> CollaboratorOut:
         view = await bus(SetCollaboratorPermission(collection_id, user_id, data.permission_level), actor)
-        return await Presenter(container.media).collaborator(view)
+        return Presenter(await container.media.urls([view.user.profile_picture_key])).collaborator(view)
 
     @delete(
         "/{collection_id:int}/collaborators/{user_id:int}",
@@ -407,14 +409,14 @@ class CollectionAdminController(Controller):
         responses=errors(401, 403),
     )
     async def summary(self, bus: Bus, actor: Acting, container: AppContainer) -> CollectionSummaryOut:
-        return await summary_out(container.media, await bus(GetCollectionSummary(), actor))
+        return summary_out(await bus(GetCollectionSummary(), actor))
 
     @get("/collections/recent", summary="Every collection, newest first", responses=errors(401, 403, 422))
     async def recent(
         self, bus: Bus, actor: Acting, container: AppContainer, skip: Skip = 0, limit: Limit = 20
     ) -> CollectionPage:
         page = await bus(ListAllCollections(skip, limit), actor)
-        return await collection_page(container.media, page.items, page.total, page.skip)
+        return collection_page(page)
 
     @get(
         "/users/{user_id:int}/collections/stats",

@@ -43,7 +43,7 @@ from sono.entrypoints.http.library.schemas import (
 )
 from sono.entrypoints.http.openapi import errors
 from sono.entrypoints.http.schemas import ID_MAX, Limit, QueryText, Skip
-from sono.entrypoints.http.security import Acting, AppContainer, Bus
+from sono.entrypoints.http.security import Acting, Bus
 
 UNKNOWN_KIND = "Unknown kind: {kind} (expected songs, albums, artists, collections, users)"
 KINDS = ",".join(kind.value for kind in SearchKind)
@@ -126,7 +126,6 @@ class SearchController(Controller):
         self,
         bus: Bus,
         actor: Acting,
-        container: AppContainer,
         q: Annotated[
             QueryText,
             QueryParameter(min_length=1, max_length=SEARCH_QUERY_MAX, description="1 to 200 characters"),
@@ -138,4 +137,4 @@ class SearchController(Controller):
         limit: Limit = 100,
     ) -> SearchOut:
         results = await bus(ShowSearch(Search(q, parse_kinds(kinds), skip, limit)), actor)
-        return await search_out(container.media, results)
+        return search_out(results)

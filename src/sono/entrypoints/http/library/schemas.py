@@ -11,7 +11,6 @@ from msgspec import UNSET, Meta, UnsetType
 
 from sono.application.audio.ports import AudioView
 from sono.application.library.messages import AlbumCard, AlbumScreen, ArtistCard, ArtistScreen, GenreView, SearchScreen
-from sono.application.media.service import MediaService
 from sono.application.values import Page
 from sono.entrypoints.http.accounts.schemas import PublicUserOut, public_user_out
 from sono.entrypoints.http.audio.schemas import AudioOut, audio_view_outs
@@ -176,7 +175,7 @@ def album_detail(screen: AlbumScreen) -> AlbumDetailOut:
     )
 
 
-async def search_out(media: MediaService, results: SearchScreen) -> SearchOut:
+def search_out(results: SearchScreen) -> SearchOut:
     out = SearchOut()
     if results.songs is not None:
         out.songs = song_page(results.songs)
@@ -186,7 +185,7 @@ async def search_out(media: MediaService, results: SearchScreen) -> SearchOut:
         out.artists = artist_page(results.artists)
     if results.collections is not None:
         found = results.collections
-        items = await Presenter(media).items(found.items)
+        items = Presenter(found.urls).items(found.items)
         out.collections = CollectionResultPage(**page_fields(items, found.total, found.skip))
     if results.users is not None:
         users = [public_user_out(view) for view in results.users.items]
