@@ -15,11 +15,12 @@ from typing import Any, BinaryIO, ClassVar
 
 from sono.application.collections.ports import CollectionCounts
 from sono.application.collections.views import (
-    CollaboratorView,
+    CollaboratorDetail,
     CollectionDetail,
     CollectionList,
     CollectionView,
-    TrackView,
+    TrackDetail,
+    TrackList,
 )
 from sono.application.messages import Audience, Command, Process, Query
 from sono.domain.collections import CollectionType, Permission
@@ -151,7 +152,7 @@ class StreamArchive(Query[AsyncIterator[bytes]]):
 
 
 @dataclass(frozen=True, slots=True)
-class CreateCollection(Command[CollectionView]):
+class CreateCollection(Command[CollectionDetail]):
     """A new collection of the caller's, with ``audio_file_ids`` as its tracks in order (a file
     named twice once; one the caller may not add: ``NotFound`` and nothing is created)."""
 
@@ -161,7 +162,7 @@ class CreateCollection(Command[CollectionView]):
 
 
 @dataclass(frozen=True, slots=True)
-class UpdateCollection(Command[CollectionView]):
+class UpdateCollection(Command[CollectionDetail]):
     """Change the fields in ``changes`` (``None`` clears an optional text): what each caller may
     change is the aggregate's ``revise``."""
 
@@ -194,7 +195,7 @@ class DeleteCollection(Command[None]):
 
 
 @dataclass(frozen=True, slots=True)
-class SetCollectionCover(Process[CollectionView]):
+class SetCollectionCover(Process[CollectionDetail]):
     """Re-encode the image, store it under a new public key (so its URL changes), point the
     collection at it and remove the old cover (owner, editors and admins). A process: the caller's
     rights are checked before the image is decoded (``CheckCoverEditable``), the new object is
@@ -236,7 +237,7 @@ class FileCollectionCover(Command[CollectionView]):
 
 
 @dataclass(frozen=True, slots=True)
-class AddTrack(Command[TrackView]):
+class AddTrack(Command[TrackDetail]):
     """Insert at ``position`` (beyond the end, or None, appends)."""
 
     audience: ClassVar[Audience] = Audience.SIGNED_IN
@@ -246,7 +247,7 @@ class AddTrack(Command[TrackView]):
 
 
 @dataclass(frozen=True, slots=True)
-class AddTracks(Command[list[TrackView]]):
+class AddTracks(Command[TrackList]):
     """Append several, in the order given; all or nothing. The 4xx names the ids that cannot be
     added: unknown or invisible (404), repeated in the request (422), already present (409)."""
 
@@ -263,7 +264,7 @@ class RemoveTrack(Command[None]):
 
 
 @dataclass(frozen=True, slots=True)
-class MoveTrack(Command[TrackView]):
+class MoveTrack(Command[TrackDetail]):
     """Move to ``position`` (clamped to 1..n), shifting the tracks in between."""
 
     audience: ClassVar[Audience] = Audience.SIGNED_IN
@@ -273,7 +274,7 @@ class MoveTrack(Command[TrackView]):
 
 
 @dataclass(frozen=True, slots=True)
-class AddCollaborator(Command[CollaboratorView]):
+class AddCollaborator(Command[CollaboratorDetail]):
     """By ``user_id`` or ``username``: an active user (404 otherwise), not the owner (400), not
     already one (409), on a collaborative collection (400)."""
 
@@ -285,7 +286,7 @@ class AddCollaborator(Command[CollaboratorView]):
 
 
 @dataclass(frozen=True, slots=True)
-class SetCollaboratorPermission(Command[CollaboratorView]):
+class SetCollaboratorPermission(Command[CollaboratorDetail]):
     audience: ClassVar[Audience] = Audience.SIGNED_IN
     collection_id: int
     user_id: int

@@ -105,6 +105,31 @@ class CollectionList(Page[CollectionView]):
     urls: Mapping[str, str] = field(kw_only=True)
 
 
+@dataclass(frozen=True, slots=True)
+class TrackDetail:
+    """A track as a change answers it (``AddTrack``, ``MoveTrack``), and the URLs of what it
+    shows by key: its file, the file's cover and the picture of the file's owner."""
+
+    track: TrackView
+    urls: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class TrackList:
+    """Tracks as a change answers them (``AddTracks``), in order, and the URLs of what they show."""
+
+    tracks: Sequence[TrackView]
+    urls: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class CollaboratorDetail:
+    """A collaborator as a change answers them, and the URL of their picture by key (none: empty)."""
+
+    collaborator: CollaboratorView
+    urls: Mapping[str, str]
+
+
 def listed_keys(views: Iterable[CollectionView]) -> list[str]:
     """The keys of the stored objects the collections of a list show (see ``CollectionList``)."""
     return list(dict.fromkeys(key for view in views for key in shown_keys(view)))

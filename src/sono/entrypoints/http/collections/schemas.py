@@ -13,10 +13,13 @@ from msgspec import UNSET, Meta, UnsetType
 from sono.application.collections.messages import CollectionStats, CollectionSummary, NewCollection
 from sono.application.collections.ports import CollectionCounts
 from sono.application.collections.views import (
+    CollaboratorDetail,
     CollaboratorView,
     CollectionDetail,
     CollectionList,
     CollectionView,
+    TrackDetail,
+    TrackList,
     TrackView,
 )
 from sono.domain.annotations import SongAnnotation
@@ -357,6 +360,23 @@ async def detail_out(detail: CollectionDetail, annotate: Annotate | None = None)
         msgspec.structs.replace(track, audio_file=annotated([track.audio_file], notes)[0]) for track in shared.tracks
     ]
     return msgspec.structs.replace(shared, tracks=tracks)
+
+
+async def changed_out(changed: CollectionDetail, annotate: Annotate | None = None) -> CollectionDetailOut:
+    """A change's answer (a new, updated or newly covered collection) with the URLs it came with."""
+    return await Presenter(changed.urls, annotate).detail(changed.view)
+
+
+async def track_out(added: TrackDetail, annotate: Annotate | None = None) -> TrackOut:
+    return await Presenter(added.urls, annotate).track(added.track)
+
+
+async def tracks_out(added: TrackList, annotate: Annotate | None = None) -> list[TrackOut]:
+    return await Presenter(added.urls, annotate).tracks(added.tracks)
+
+
+def collaborator_out(changed: CollaboratorDetail) -> CollaboratorOut:
+    return Presenter(changed.urls).collaborator(changed.collaborator)
 
 
 def collection_page(found: CollectionList) -> CollectionPage:

@@ -1,5 +1,5 @@
 """Shapes of the library (contract section 12) and their presenters. Songs are the audio shape,
-presented by the audio feature's presenter (``audio_outs``), so they stay exactly that shape."""
+mapped by the audio feature's edge (``audio_view_outs``), so they stay exactly that shape."""
 
 from __future__ import annotations
 
