@@ -152,7 +152,7 @@ async def seed(settings: Any) -> dict[str, Any]:
             if admin:
                 user = await container.bus(CreateAdmin(name, email, password, f"User {n}"), Actor.operator())
             else:
-                user = await container.bus(Register(name, email, password, f"User {n}"), ANONYMOUS)
+                user = (await container.bus(Register(name, email, password, f"User {n}"), ANONYMOUS)).user
             users.append(user)
         storage = container.ports.storage
         covers: dict[int, str] = {}

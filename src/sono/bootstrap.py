@@ -161,7 +161,7 @@ class Container:
         p = self.ports
         retention_days = self.settings.audit_retention_days
         bus.register(
-            AdminHandlers(self.ports.uow, self.ports.clock, self._send),
+            AdminHandlers(self.ports.uow, self.ports.clock, self._send, self.media),
             AnnotationHandlers(self.ports.clock, self.ports.song_annotations),
             DeliveryHandlers(p.clock, self.outbox, metrics=p.metrics if p.metrics.enabled else None),
             JobHandlers(p.clock, p.temporary_files),
@@ -182,7 +182,7 @@ class Container:
                 self.ports.sessions,
                 refresh_grace=timedelta(seconds=self.settings.refresh_grace_seconds),
             ),
-            AnnouncementHandlers(self.ports.clock),
+            AnnouncementHandlers(self.ports.clock, self.media),
             PasswordResetHandlers(
                 self.ports.hasher,
                 self.ports.decryptor,
@@ -210,7 +210,7 @@ class Container:
                 p.audio_lists,
                 default_upload_limit=self.settings.default_upload_limit,
             ),
-            LibraryHandlers(),
+            LibraryHandlers(self.media),
             CollectionHandlers(p.clock, self.media, p.collection_catalog, p.collection_details),
             CollectionCovers(p.clock, self.media),
             ArchiveHandlers(self.media),

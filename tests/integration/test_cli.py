@@ -115,9 +115,11 @@ def _register(username: str) -> int:
     async def register() -> int:
         container = await build_container(load_settings())
         try:
-            user = await container.bus(
-                Register(username, f"{username}@example.com", PasswordInput(STRONG_PASSWORD)), ANONYMOUS
-            )
+            user = (
+                await container.bus(
+                    Register(username, f"{username}@example.com", PasswordInput(STRONG_PASSWORD)), ANONYMOUS
+                )
+            ).user
         finally:
             await container.aclose()
         assert user.id is not None

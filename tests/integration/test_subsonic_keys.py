@@ -95,7 +95,9 @@ async def _with_app_password() -> tuple[int, str]:
 
     container = await build_container(load_settings())
     try:
-        user = await container.bus(Register("alice", "alice@example.com", PasswordInput("Str0ng!Passw0rd")), ANONYMOUS)
+        register = Register("alice", "alice@example.com", PasswordInput("Str0ng!Passw0rd"))
+        registered = await container.bus(register, ANONYMOUS)
+        user = registered.user
         assert user.id is not None
         created = await container.bus(CreateAppPassword("Phone"), Actor.user(user.id))
         return user.id, created.secret

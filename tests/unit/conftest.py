@@ -78,7 +78,7 @@ class World:
         email = f"{username}@example.com"
         if superuser:
             return await self.send(CreateAdmin(username, email, PasswordInput(password)), Actor.operator())
-        return await self.send(Register(username, email, PasswordInput(password)))
+        return (await self.send(Register(username, email, PasswordInput(password)))).user
 
     async def principal(self, user: User) -> Principal:
         pair = await self.send(StartSession(user.id), Actor.operator())  # type: ignore[arg-type]

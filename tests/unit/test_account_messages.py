@@ -14,6 +14,7 @@ from sono.application.accounts.messages import (
     CreateAdmin,
     FileProfilePicture,
     ForgotPassword,
+    GetMe,
     Login,
     Logout,
     PromoteUser,
@@ -57,9 +58,9 @@ async def test_account_messages_refuse_anonymous_callers(world: World, message: 
 
 async def test_a_profile_update_changes_only_what_was_sent(world: World) -> None:
     actor = await _actor(world)
-    user = await world.app.bus(UpdateProfile(display_name="Alice", bio="hi"), actor)
+    user = (await world.app.bus(UpdateProfile(display_name="Alice", bio="hi"), actor)).user
     assert (user.display_name, user.bio) == ("Alice", "hi")
-    user = await world.app.bus(UpdateProfile(bio=None), actor)
+    user = (await world.app.bus(UpdateProfile(bio=None), actor)).user
     assert (user.display_name, user.bio) == ("Alice", None)
     with pytest.raises(ValidationFailed):
         await world.app.bus(UpdateProfile(display_name="x" * 1000), actor)
@@ -71,7 +72,7 @@ async def test_search_finds_active_users_by_part_of_their_name(world: World) -> 
     actor = await _actor(world)
     await world.register("bob")
     page = await world.app.bus(SearchUsers(" BO "), actor)
-    assert [u.username for u in page.items] == ["bob"]
+    assert [view.user.username for view in page.items] == ["bob"]
     with pytest.raises(ValidationFailed):
         await world.app.bus(SearchUsers("b"), actor)
 
@@ -137,6 +138,39 @@ async def test_authenticating_opens_no_unit_of_work(world: World) -> None:
     assert len(world.uow.units) == opened
 
 
+async def test_the_callers_account_comes_with_its_pictures_url_and_no_unit_of_work(world: World) -> None:
+    await world.register("alice")
+    pair = await world.app.bus(Login("alice", PasswordInput(PASSWORD)), ANONYMOUS)
+    principal = await world.app.bus(Authenticate(pair.access_token), ANONYMOUS)
+    assert (await world.app.bus(GetMe(principal.user), principal.actor)).picture_url is None
+    await world.app.bus(SetProfilePicture(io.BytesIO(b"FAKEIMAGE one")), principal.actor)
+    principal = await world.app.bus(Authenticate(pair.access_token), ANONYMOUS)
+    key = principal.user.profile_picture_key
+    assert key is not None
+
+    opened = len(world.uow.units)
+    view = await world.app.bus(GetMe(principal.user), principal.actor)
+    assert len(world.uow.units) == opened
+    assert view.user is principal.user and view.picture_url == f"memory://media/{key}"
+
+    with pytest.raises(PermissionDenied):  # only the caller's own account
+        await world.app.bus(GetMe(principal.user), Actor.user(principal.user_id + 1))
+    with pytest.raises(NotAuthenticated):
+        await world.app.bus(GetMe(principal.user), ANONYMOUS)
+
+
+async def test_a_search_answers_each_users_picture_url(world: World) -> None:
+    actor = await _actor(world)
+    bob = await world.register("bob")
+    await world.app.bus(SetProfilePicture(io.BytesIO(b"FAKEIMAGE bob")), Actor.user(bob.id))  # type: ignore[arg-type]
+    stored = await world.user(bob.id)  # type: ignore[arg-type]
+    assert stored is not None and stored.profile_picture_key is not None
+    page = await world.app.bus(SearchUsers("bob"), actor)
+    assert [(v.user.username, v.picture_url) for v in page.items] == [
+        ("bob", f"memory://media/{stored.profile_picture_key}")
+    ]
+
+
 async def test_only_the_operator_creates_admins(world: World) -> None:
     message = CreateAdmin("root", "root@example.com", PasswordInput(PASSWORD))
     with pytest.raises(NotAuthenticated):
@@ -144,7 +178,7 @@ async def test_only_the_operator_creates_admins(world: World) -> None:
     assert (await world.app.bus(message, Actor.operator())).is_superuser
     with pytest.raises(Conflict):
         await world.app.bus(Register("ROOT", "other@example.com", PasswordInput(PASSWORD)), ANONYMOUS)
-    user = await world.app.bus(Register("bob", "bob@example.com", PasswordInput(PASSWORD)), ANONYMOUS)
+    user = (await world.app.bus(Register("bob", "bob@example.com", PasswordInput(PASSWORD)), ANONYMOUS)).user
     assert not user.is_superuser
 
 
@@ -170,7 +204,7 @@ async def test_deleting_the_account_checks_its_password_first(world: World) -> N
 
 async def test_a_picture_whose_profile_is_not_changed_is_removed_again(world: World) -> None:
     actor = await _actor(world)
-    user = await world.app.bus(SetProfilePicture(io.BytesIO(b"FAKEIMAGE one")), actor)
+    user = (await world.app.bus(SetProfilePicture(io.BytesIO(b"FAKEIMAGE one")), actor)).user
     assert user.profile_picture_key and await world.storage.exists(user.profile_picture_key)
     with pytest.raises(SessionEnded):  # the account is gone: its staging step is refused, nothing is stored
         await world.app.bus(SetProfilePicture(io.BytesIO(b"FAKEIMAGE two")), Actor.user(999))

@@ -13,7 +13,9 @@ from tests.unit.conftest import PASSWORD, World
 
 
 async def test_register_stores_a_hashed_password_and_audits(world: World) -> None:
-    user = await world.send(Register("alice", "Alice@Example.com", PasswordInput(PASSWORD), "Alice"), ip="1.2.3.4")
+    view = await world.send(Register("alice", "Alice@Example.com", PasswordInput(PASSWORD), "Alice"), ip="1.2.3.4")
+    user = view.user
+    assert view.picture_url is None  # no picture yet
 
     assert user.id is not None
     stored = await world.user(user.id)
@@ -69,7 +71,7 @@ async def test_register_accepts_an_encrypted_password(world: World) -> None:
     user = await world.send(
         Register("alice", "alice@example.com", PasswordInput(world.decryptor.encrypt(PASSWORD), encrypted=True))
     )
-    assert await world.hasher.verify(user.password_hash, PASSWORD)
+    assert await world.hasher.verify(user.user.password_hash, PASSWORD)
 
 
 async def test_register_refuses_a_password_that_does_not_decrypt(world: World) -> None:
@@ -82,7 +84,7 @@ async def test_update_profile_changes_only_the_fields_sent(world: World) -> None
     principal = await world.principal(user)
 
     await world.send(UpdateProfile(display_name="Alice", bio="Hi"), principal.actor)
-    updated = await world.send(UpdateProfile(bio=None), principal.actor)
+    updated = (await world.send(UpdateProfile(bio=None), principal.actor)).user
 
     assert (updated.display_name, updated.bio) == ("Alice", None)
     stored = await world.user(user.id)  # type: ignore[arg-type]
@@ -100,8 +102,10 @@ async def test_profile_picture_replaces_and_removes_the_old_one(world: World) ->
     principal = await world.principal(await world.register())
 
     first = await world.send(SetProfilePicture(io.BytesIO(b"FAKEIMAGE one")), principal.actor)
-    first_key = first.profile_picture_key
-    second = await world.send(SetProfilePicture(io.BytesIO(b"FAKEIMAGE two")), principal.actor)
+    first_key = first.user.profile_picture_key
+    view = await world.send(SetProfilePicture(io.BytesIO(b"FAKEIMAGE two")), principal.actor)
+    second = view.user
+    assert view.picture_url == f"memory://media/{second.profile_picture_key}"  # the answer carries its URL
     assert await world.storage.exists(first_key)  # until a worker delivers its release
     assert await world.deliver() == 1
 

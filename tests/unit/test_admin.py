@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from sono.application import context
-from sono.application.accounts.messages import Authenticate, StartSession
+from sono.application.accounts.messages import Authenticate, SetProfilePicture, StartSession
 from sono.application.admin.messages import (
     DeleteUser,
     DisableUser,
@@ -64,6 +66,19 @@ async def test_users_come_with_their_usage_and_pending_deletion(world: World) ->
     assert too_long.value.errors[0].field == "q"
     stats = await world.app.bus(GetUploadStats(alice.id), root.actor)  # type: ignore[arg-type]
     assert (stats.used_uploads, stats.max_uploads, stats.remaining_uploads, stats.total_bytes) == (2, 20, 18, 30)
+
+
+async def test_users_come_with_their_pictures_url(world: World) -> None:
+    root = await _admin(world)
+    alice = await world.register("alice")
+    await world.send(SetProfilePicture(io.BytesIO(b"FAKEIMAGE alice")), Actor.user(alice.id))  # type: ignore[arg-type]
+    stored = await world.user(alice.id)  # type: ignore[arg-type]
+    assert stored is not None and stored.profile_picture_key is not None
+    url = f"memory://media/{stored.profile_picture_key}"
+
+    page = await world.app.bus(ListUsers(None, 0, 10), root.actor)
+    assert {s.user.username: s.picture_url for s in page.items} == {"alice": url, "root": None}
+    assert (await world.app.bus(GetUser(alice.id), root.actor)).picture_url == url  # type: ignore[arg-type]
 
 
 async def test_upload_limits_stay_within_0_and_1_000_000(world: World) -> None:

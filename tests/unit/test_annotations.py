@@ -86,7 +86,7 @@ async def test_a_file_the_caller_may_not_see_is_404_and_nothing_changes(world: W
 async def test_a_private_file_in_a_collection_the_caller_sees_can_be_starred(world: World, tmp_path) -> None:
     alice, bob, _, private = await files(world, tmp_path)
     assert private.id is not None
-    mix = await world.app.bus(CreateCollection(NewCollection("Mix", is_public=True)), alice.actor)
+    mix = (await world.app.bus(CreateCollection(NewCollection("Mix", is_public=True)), alice.actor)).view
     assert mix.collection.id is not None
     await world.app.bus(AddTrack(mix.collection.id, private.id, None), alice.actor)
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
 
+from sono.application.accounts.messages import SetProfilePicture
+from sono.application.accounts.views import UserView
 from sono.application.announcements.messages import (
     CreateAnnouncement,
     DeleteAnnouncement,
@@ -44,7 +47,7 @@ async def test_drafts_are_hidden_until_published_and_edits_keep_the_date(world: 
     announcement_id = draft.announcement.id
     assert announcement_id is not None
     assert (draft.announcement.created_date, draft.announcement.updated_date) == (created_at, created_at)
-    assert draft.author == root.user
+    assert draft.author == UserView(root.user, None)  # no picture
     assert (await world.app.bus(ListPublished(0, 20), ANONYMOUS)).page.total == 0
     with pytest.raises(NotFound):
         await world.app.bus(GetPublished(announcement_id), ANONYMOUS)
@@ -58,7 +61,7 @@ async def test_drafts_are_hidden_until_published_and_edits_keep_the_date(world: 
     assert edited.announcement.updated_date == world.clock.now()
     assert edited.announcement.created_date == created_at
     shown = await world.app.bus(GetPublished(announcement_id), ANONYMOUS)
-    assert (shown.announcement.content, shown.author) == ("Fixed", root.user)
+    assert (shown.announcement.content, shown.author) == ("Fixed", UserView(root.user, None))
 
     world.clock.advance(3600)
     before = edited.announcement.updated_date
@@ -76,11 +79,18 @@ async def test_drafts_are_hidden_until_published_and_edits_keep_the_date(world: 
 
 async def test_created_published_announcements_are_dated_at_once(world: World) -> None:
     root = await _admin(world)
+    picture = await world.app.bus(SetProfilePicture(io.BytesIO(b"FAKEIMAGE root")), root.actor)
+    url = f"memory://media/{picture.user.profile_picture_key}"
     made = await world.app.bus(CreateAnnouncement("Now", "Body", True), root.actor)
     assert made.announcement.published_date == world.clock.now()
+    assert made.author is not None and made.author.picture_url == url
     page = await world.app.bus(ListPublished(0, 20), ANONYMOUS)
     assert [a.id for a in page.page.items] == [made.announcement.id]
-    assert page.authors == {root.user_id: root.user}
+    assert {user_id: (v.user.username, v.picture_url) for user_id, v in page.authors.items()} == {
+        root.user_id: ("root", url)
+    }
+    shown = await world.app.bus(GetPublished(made.announcement.id), ANONYMOUS)  # type: ignore[arg-type]
+    assert shown.author is not None and shown.author.picture_url == url
 
 
 async def test_titles_and_contents_are_bounded(world: World) -> None:

@@ -87,6 +87,22 @@ def test_the_http_edge_reaches_adapters_only_through_the_composition_root() -> N
     }
 
 
+def test_the_http_edge_resolves_no_media_url_itself() -> None:
+    """The queries answer read models with every URL resolved through the media port (issue 13):
+    the edge maps them, it neither imports the media service nor reaches the container's."""
+    imports = imported_modules(PACKAGE / "entrypoints" / "http")
+    service = "sono.application.media.service"
+    assert {file: sorted(n for n in names if n.startswith(service)) for file, names in imports.items()} == {
+        file: [] for file in imports
+    }
+    reached = []
+    for path in sorted((PACKAGE / "entrypoints" / "http").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, ast.Attribute) and node.attr == "media" and isinstance(node.value, ast.Name):
+                reached.append(f"{path.relative_to(PACKAGE)}:{node.lineno}: {node.value.id}.media")
+    assert reached == []
+
+
 def test_the_package_imports_only_its_runtime_dependencies() -> None:
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     distributions = {

@@ -81,7 +81,7 @@ async def _setup(world: World) -> tuple[Principal, int, list[int]]:
             for i in range(FILES)
         ]
         await uow.commit()
-    view = await world.send(CreateCollection(NewCollection(title="Mix")), principal.actor)
+    view = (await world.send(CreateCollection(NewCollection(title="Mix")), principal.actor)).view
     assert view.collection.id is not None
     return principal, view.collection.id, [f.id for f in files]  # type: ignore[misc]
 
@@ -131,7 +131,7 @@ async def _run(steps: list[Add | BulkAdd | Remove | Move]) -> None:
             moved = await world.send(MoveTrack(collection_id, track_ids[index], step.position), actor)  # type: ignore[arg-type]
             audio = model.pop(index)
             model.insert(clamp(step.position, len(model)), audio)
-            assert moved.track.track_order == model.index(audio) + 1
+            assert moved.track.track.track_order == model.index(audio) + 1
 
         after = (await world.send(GetCollection(collection_id), actor)).view
         tracks = after.tracks or []

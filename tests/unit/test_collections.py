@@ -12,6 +12,7 @@ import msgspec
 import pytest
 
 from sono.adapters.collection_details import MemoryCollectionDetails, approximate_bytes
+from sono.application.accounts.messages import SetProfilePicture
 from sono.application.bus import MessageBus
 from sono.application.collections.archive import zip_stream
 from sono.application.collections.handlers import CollectionHandlers, _constraint_messages
@@ -26,17 +27,20 @@ from sono.application.collections.messages import (
     GetCollection,
     GetCollectionArchive,
     GetCollectionStats,
+    GetCollectionSummary,
     GetUserCollectionStats,
     ListAllCollections,
     ListCollections,
     ListOwnCollections,
     ListPublicCollections,
     ListSharedCollections,
+    MoveTrack,
     NewCollection,
     SetCollectionCover,
+    UpdateCollection,
 )
 from sono.application.collections.ports import Listing
-from sono.application.collections.views import CollectionDetail, CollectionView, Listed, Shown, TrackTotals
+from sono.application.collections.views import CollectionDetail, CollectionView, Listed, Shown, TrackTotals, shown_keys
 from sono.application.common import Principal
 from sono.application.messages import ANONYMOUS, Actor, Message
 from sono.application.values import Page
@@ -223,8 +227,8 @@ async def _file(world: World, owner: User | Principal, title: str, *, public: bo
 
 async def _shared(world: World, people: dict[str, Principal], *, public: bool = False) -> int:
     owner = people["owner"].actor
-    view = await world.send(CreateCollection(NewCollection("Mix", is_public=public, is_collaborative=True)), owner)
-    collection_id = view.collection.id
+    created = await world.send(CreateCollection(NewCollection("Mix", is_public=public, is_collaborative=True)), owner)
+    collection_id = created.view.collection.id
     assert collection_id is not None
     await world.send(AddCollaborator(collection_id, Permission.EDIT, username="editor"), owner)
     await world.send(AddCollaborator(collection_id, Permission.VIEW, user_id=people["viewer"].user_id), owner)
@@ -243,8 +247,10 @@ async def test_create_validates_and_answers_the_whole_collection(world: World) -
         await world.send(CreateCollection(NewCollection("", CollectionType.ALBUM)), owner)
     assert {e.field for e in refused.value.errors} == {"title"}  # an album needs no artist
     new = NewCollection("Note", CollectionType.PLAYLIST, curator_note="A note", is_public=True)
-    view = await world.send(CreateCollection(new), owner)
+    created = await world.send(CreateCollection(new), owner)
+    view = created.view
     assert (view.collection.curator_note, view.can_edit, view.tracks, view.totals.count) == ("A note", True, [], 0)
+    assert created.urls == {}  # nothing stored shown yet
     async with world.uow() as uow:
         entries = await uow.audit.list_for_user(people["owner"].user_id)
     assert AuditEvent.COLLECTION_CREATED in [e.event for e in entries]
@@ -275,7 +281,8 @@ async def test_tracks_only_of_files_the_caller_may_see(world: World) -> None:
         await world.send(AddTracks(collection_id, (editors_private, 999, others_private, -4)), editor)
     assert unknown.value.detail == f"Audio files not found: -4, {others_private}, 999"
     added = await world.send(AddTrack(collection_id, editors_private), editor)
-    assert (added.track.track_order, added.track.added_by_id) == (1, people["editor"].user_id)
+    assert (added.track.track.track_order, added.track.track.added_by_id) == (1, people["editor"].user_id)
+    assert set(added.urls) == {added.track.audio.storage_key}  # the file's URL came with it
     with pytest.raises(Conflict):
         await world.send(AddTrack(collection_id, editors_private), editor)
     with pytest.raises(NotFound) as admin_refused:  # an admin never shares another user's private file
@@ -340,13 +347,14 @@ async def test_cover_art_replaces_the_old_object_and_rights_come_before_decoding
     with pytest.raises(UnsupportedMedia):
         await world.send(SetCollectionCover(collection_id, io.BytesIO(b"not an image")), editor)
     first = await world.send(SetCollectionCover(collection_id, io.BytesIO(FAKE_IMAGE + b"1")), editor)
-    first_key = first.collection.cover_art_key
+    first_key = first.view.collection.cover_art_key
+    assert first_key is not None and first.urls[first_key] == await world.app.media.url(first_key)
     assert first_key is not None and first_key.startswith(f"covers/{collection_id}/")
     second = await world.send(SetCollectionCover(collection_id, io.BytesIO(FAKE_IMAGE + b"2")), owner)
-    assert second.collection.cover_art_key != first_key
+    assert second.view.collection.cover_art_key != first_key
     await world.deliver()
     assert first_key not in world.storage.objects
-    assert world.storage.objects[second.collection.cover_art_key][0] == FAKE_IMAGE + b"2"  # type: ignore[index]
+    assert world.storage.objects[second.view.collection.cover_art_key][0] == FAKE_IMAGE + b"2"  # type: ignore[index]
     async with world.uow() as uow:
         assert await uow.pending_objects.older_than(datetime(2100, 1, 1, tzinfo=UTC), 10) == []
 
@@ -360,12 +368,16 @@ async def test_cover_art_replaces_the_old_object_and_rights_come_before_decoding
 async def test_lists_by_scope_and_deactivated_owners(world: World) -> None:
     people = await _people(world)
     owner, other = people["owner"].actor, people["other"].actor
-    own_private = (await world.send(CreateCollection(NewCollection("own private")), owner)).collection.id
-    own_public = (await world.send(CreateCollection(NewCollection("own public", is_public=True)), owner)).collection.id
+
+    async def create(new: NewCollection, actor: Actor) -> int | None:
+        return (await world.send(CreateCollection(new), actor)).view.collection.id
+
+    own_private = await create(NewCollection("own private"), owner)
+    own_public = await create(NewCollection("own public", is_public=True), owner)
     shared = await _shared(world, people)
-    others = (await world.send(CreateCollection(NewCollection("other public", is_public=True)), other)).collection.id
+    others = await create(NewCollection("other public", is_public=True), other)
     new_album = NewCollection("album", CollectionType.ALBUM, artist="A", is_public=True)
-    album = (await world.send(CreateCollection(new_album), other)).collection.id
+    album = (await world.send(CreateCollection(new_album), other)).view.collection.id
 
     async def listed(who: str, message: Message[Page[CollectionView]]) -> list[int | None]:
         page = await world.send(message, people[who].actor)
@@ -396,7 +408,7 @@ async def test_stats_and_admin_deletion(world: World) -> None:
     await world.send(CreateCollection(NewCollection("a", CollectionType.ALBUM, artist="x", is_public=True)), owner)
     await _shared(world, people)
     with_cover = await world.send(CreateCollection(NewCollection("c", CollectionType.COMPILATION)), owner)
-    await world.send(SetCollectionCover(with_cover.collection.id, io.BytesIO(FAKE_IMAGE)), owner)  # type: ignore[arg-type]
+    await world.send(SetCollectionCover(with_cover.view.collection.id, io.BytesIO(FAKE_IMAGE)), owner)  # type: ignore[arg-type]
     await world.send(CreateCollection(NewCollection("o")), people["other"].actor)
     stats = (await world.send(GetCollectionStats(), owner)).counts
     assert (stats.total, stats.albums, stats.playlists, stats.compilations, stats.public, stats.collaborative) == (
@@ -552,13 +564,60 @@ async def test_the_detail_is_the_one_presenting_the_view_gives(world: World) -> 
     private = await _file(world, people["owner"], "private", public=False)
     await world.send(AddTrack(collection_id, private), people["owner"].actor)
     found = await world.app.bus(GetCollection(collection_id), people["viewer"].actor)
-    media = world.app.media
-    assert msgspec.json.encode(await detail_out(media, found)) == msgspec.json.encode(
-        await Presenter(media).detail(found.view)
-    )
-    assert await detail_out(media, found) is await detail_out(media, found)  # presented once for the detail
+    urls = await world.app.media.urls(shown_keys(found.view))
+    assert found.urls == urls  # every URL the screen shows, resolved through the media port
+    assert msgspec.json.encode(await detail_out(found)) == msgspec.json.encode(await Presenter(urls).detail(found.view))
+    assert await detail_out(found) is await detail_out(found)  # presented once for the detail
     owners = await world.app.bus(GetCollection(collection_id), people["owner"].actor)
-    assert msgspec.json.decode(msgspec.json.encode(await detail_out(media, owners)))["can_edit"] is True
+    assert msgspec.json.decode(msgspec.json.encode(await detail_out(owners)))["can_edit"] is True
+
+
+async def test_the_lists_carry_the_urls_of_the_covers_and_pictures_they_show(world: World) -> None:
+    people = await _people(world)
+    collection_id = await _shared(world, people, public=True)
+    owner = people["owner"].actor
+    await world.send(SetProfilePicture(io.BytesIO(FAKE_IMAGE + b"me")), people["editor"].actor)
+    cover = (await world.send(SetCollectionCover(collection_id, io.BytesIO(FAKE_IMAGE)), owner)).view.collection
+    editor = await world.user(people["editor"].user_id)
+    assert editor is not None and editor.profile_picture_key and cover.cover_art_key
+    url = world.app.media.url
+    expected = {key: await url(key) for key in (cover.cover_art_key, editor.profile_picture_key)}
+
+    for message, actor in (
+        (ListCollections(public_only=True), ANONYMOUS),
+        (ListPublicCollections(CollectionType.PLAYLIST), ANONYMOUS),
+        (ListOwnCollections(), owner),
+        (ListSharedCollections(), people["editor"].actor),
+        (ListAllCollections(), people["admin"].actor),
+    ):
+        page = await world.send(message, actor)
+        assert [view.collection.id for view in page.items] == [collection_id], message
+        assert page.urls == expected, message
+    summary = await world.send(GetCollectionSummary(), people["admin"].actor)
+    assert summary.recent.urls == expected
+
+
+async def test_the_changes_answer_with_the_urls_of_what_they_show(world: World) -> None:
+    people = await _people(world)
+    owner = people["owner"].actor
+    collection_id = await _shared(world, people)
+    await world.send(SetProfilePicture(io.BytesIO(FAKE_IMAGE + b"other")), people["other"].actor)
+    other = await world.user(people["other"].user_id)
+    assert other is not None and other.profile_picture_key is not None
+    url = world.app.media.url
+
+    first, second = await _file(world, other, "one"), await _file(world, other, "two")
+    added = await world.send(AddTracks(collection_id, (first, second)), owner)
+    keys = [key for t in added.tracks for key in (t.audio.storage_key, other.profile_picture_key)]
+    assert added.urls == {key: await url(key) for key in keys}
+    moved = await world.send(MoveTrack(collection_id, added.tracks[1].track.id, 1), owner)  # type: ignore[arg-type]
+    assert moved.urls[other.profile_picture_key] == await url(other.profile_picture_key)
+    joined = await world.send(AddCollaborator(collection_id, Permission.VIEW, username="other"), owner)
+    assert joined.urls == {other.profile_picture_key: await url(other.profile_picture_key)}
+    updated = await world.send(UpdateCollection(collection_id, {"title": "Renamed"}), owner)
+    assert updated.view.collection.title == "Renamed"
+    assert updated.urls == {key: await url(key) for key in shown_keys(updated.view)}
+    assert other.profile_picture_key in updated.urls
 
 
 async def test_the_detail_cache_keeps_one_state_per_collection_within_its_bound() -> None:
@@ -580,7 +639,7 @@ async def test_who_may_send_the_collection_messages_is_declared_on_them(world: W
     everyone and deleting a user's collections need an admin, whatever the entrypoint."""
     people = await _people(world)
     bus = world.app.bus
-    public = await world.send(CreateCollection(NewCollection("Open", is_public=True)), people["owner"].actor)
+    public = (await world.send(CreateCollection(NewCollection("Open", is_public=True)), people["owner"].actor)).view
     assert public.collection.id is not None
     assert (await bus(GetCollection(public.collection.id), ANONYMOUS)).view.can_edit is False
     assert (await bus(ListCollections(), ANONYMOUS)).total == 1

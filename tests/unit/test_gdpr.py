@@ -217,7 +217,8 @@ async def test_export_contains_everything_but_secrets(world: World) -> None:
 
     data = await world.send(ExportData(), principal.actor)
 
-    assert data.user.username == "alice" and data.exported_at == world.clock.now()
+    assert data.user.user.username == "alice" and data.exported_at == world.clock.now()
+    assert data.user.picture_url == "memory://media/avatars/own.webp"
     assert [a.title for a in data.audio_files] == ["Mine"]
     assert [c.title for c in data.collections] == ["Album"]
     assert [(c.title, m.permission_level) for c, m in data.collaborations] == [("Mix", Permission.EDIT)]

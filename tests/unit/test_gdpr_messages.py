@@ -3,9 +3,12 @@ taken from the context (no ``ip=`` argument)."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from sono.application import context
+from sono.application.accounts.messages import SetProfilePicture
 from sono.application.gdpr.messages import (
     CancelDeletion,
     ExecuteDueDeletions,
@@ -78,8 +81,15 @@ async def test_the_export_names_the_caller_and_is_audited(world: World) -> None:
     actor = await _actor(world)
     await world.app.bus(GiveConsent("privacy", "1"), actor)
     export = await world.app.bus(ExportData(), actor)
-    assert export.user.id == actor.id and len(export.consents) == 1
+    assert export.user.user.id == actor.id and len(export.consents) == 1
     assert AuditEvent.DATA_EXPORTED in [event for event, _ in await _audited(world, actor.id)]
+
+
+async def test_the_export_carries_the_pictures_url(world: World) -> None:
+    actor = await _actor(world)
+    picture = (await world.app.bus(SetProfilePicture(io.BytesIO(b"FAKEIMAGE me")), actor)).user.profile_picture_key
+    export = await world.app.bus(ExportData(), actor)
+    assert picture is not None and export.user.picture_url == f"memory://media/{picture}"
 
 
 async def test_a_deleted_caller_s_command_ends_their_session(world: World) -> None:

@@ -4,11 +4,13 @@ The fake evaluates the same visibility specification the SQL adapter compiles.""
 
 from __future__ import annotations
 
+import io
 import itertools
 from datetime import timedelta
 
 import pytest
 
+from sono.application.accounts.messages import SetProfilePicture
 from sono.application.annotations.messages import RecordPlays
 from sono.application.audio.messages import DeleteAudio, UpdateAudio
 from sono.application.collections.ports import Listing, Scope
@@ -25,6 +27,11 @@ from sono.application.library.messages import (
     ListGenres,
     ListSongs,
     Search,
+    ShowAlbum,
+    ShowAlbums,
+    ShowArtist,
+    ShowArtists,
+    ShowSearch,
 )
 from sono.application.messages import ANONYMOUS, Actor
 from sono.application.values import UNSET
@@ -268,6 +275,46 @@ async def test_album_songs_are_in_track_order_and_the_cover_is_the_first_with_on
     assert album.duration == 4 * 180.0 and album.song_count == 4
     artist = (await world.app.bus(ListArtists(), Actor.user(alice.user_id))).items[0]
     assert artist.cover == album.cover
+
+
+async def test_the_screens_carry_the_covers_files_and_pictures_urls(world: World, tmp_path) -> None:
+    alice = await signed_in(world)
+    await world.send(SetProfilePicture(io.BytesIO(b"FAKEIMAGE alice")), alice.actor)
+    world.inspector.tags = AudioTags(picture=FAKE_IMAGE + b"cover")
+    covered = await song(world, alice, tmp_path, "Cafe", artist="X", album="Y")
+    world.inspector.tags = AudioTags()
+    plain = await song(world, alice, tmp_path, "Cafe too", artist="Z", album="W")
+    url = world.app.media.url
+    stored = await world.user(alice.user_id)
+    assert stored is not None and covered.cover_art_key is not None
+    picture, cover = await url(stored.profile_picture_key), await url(covered.cover_art_key)
+    assert picture is not None and cover is not None
+
+    artists = await world.app.bus(ShowArtists(ListArtists()), ANONYMOUS)
+    assert [(c.artist.name, c.cover_url) for c in artists.items] == [("X", cover), ("Z", None)]
+    albums = await world.app.bus(ShowAlbums(ListAlbums()), ANONYMOUS)
+    assert [(c.album.name, c.cover_url) for c in albums.items] == [("W", None), ("Y", cover)]
+    artist = await world.app.bus(ShowArtist(artists.items[0].artist.id), ANONYMOUS)
+    assert (artist.artist.cover_url, [(c.album.name, c.cover_url) for c in artist.albums]) == (cover, [("Y", cover)])
+    album = await world.app.bus(ShowAlbum(albums.items[1].album.id), ANONYMOUS)
+    assert album.album.cover_url == cover
+    (shown,) = album.songs
+    assert (shown.audio.id, shown.cover_art_url, shown.owner.picture_url) == (covered.id, cover, picture)
+    assert shown.file_url == await url(covered.storage_key)
+
+    found = await world.app.bus(ShowSearch(Search("cafe")), alice.actor)
+    assert found.songs is not None and found.users is not None and found.artists is not None
+    assert [(v.audio.id, v.cover_art_url, v.owner.picture_url) for v in found.songs.items] == [
+        (covered.id, cover, picture),
+        (plain.id, None, picture),
+    ]
+    assert found.songs.items[0].owner is found.songs.items[1].owner  # the owner presented once
+    assert found.artists.total == 0
+    users = await world.app.bus(ShowSearch(Search("alice", frozenset({SearchKind.USERS}))), alice.actor)
+    assert users.songs is None and users.users is not None
+    assert [(v.user.username, v.picture_url) for v in users.users.items] == [("alice", picture)]
+    with pytest.raises(NotFound):
+        await world.app.bus(ShowAlbum(999), ANONYMOUS)
 
 
 async def test_tag_edits_move_a_song_and_deletions_remove_it(world: World, tmp_path) -> None:

@@ -228,7 +228,8 @@ async def test_requeue_all(setup: Setup) -> None:
 async def test_a_replaced_picture_is_removed_by_the_worker(world: World) -> None:
     user = await world.register()
     principal = await world.principal(user)
-    first = (await world.send(SetProfilePicture(io.BytesIO(b"FAKEIMAGE one")), principal.actor)).profile_picture_key
+    set_first = await world.send(SetProfilePicture(io.BytesIO(b"FAKEIMAGE one")), principal.actor)
+    first = set_first.user.profile_picture_key
     await world.send(SetProfilePicture(io.BytesIO(b"FAKEIMAGE two")), principal.actor)
     assert first is not None and await world.storage.exists(first)
 
@@ -241,7 +242,8 @@ async def test_a_storage_failure_is_retried_instead_of_leaving_an_orphan(
 ) -> None:
     user = await world.register()
     principal = await world.principal(user)
-    first = (await world.send(SetProfilePicture(io.BytesIO(b"FAKEIMAGE one")), principal.actor)).profile_picture_key
+    set_first = await world.send(SetProfilePicture(io.BytesIO(b"FAKEIMAGE one")), principal.actor)
+    first = set_first.user.profile_picture_key
     await world.send(SetProfilePicture(io.BytesIO(b"FAKEIMAGE two")), principal.actor)
     assert first is not None
     calls: list[list[str]] = []

@@ -71,7 +71,7 @@ async def test_an_admin_stages_for_anyone_who_exists(world: World) -> None:
 async def test_a_cover_is_filed_only_under_a_key_of_its_own_collection(world: World) -> None:
     alice, bob = await _people(world)
     new = NewCollection("Mine", CollectionType.PLAYLIST, is_public=True)  # bob sees it, may not edit it
-    collection = await world.app.bus(CreateCollection(new, ()), alice)
+    collection = (await world.app.bus(CreateCollection(new, ()), alice)).view
     assert collection.collection.id is not None
     collection_id = collection.collection.id
 

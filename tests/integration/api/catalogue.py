@@ -24,9 +24,10 @@ NOW_TEXT = "2026-01-01T12:00:00Z"
 
 async def new_user(api: Api, username: str, display_name: str | None = None) -> int:
     """A registered user (through the use case: the API's registration is rate limited)."""
-    user = await api.container.bus(
+    view = await api.container.bus(
         Register(username, f"{username}@example.com", PasswordInput(PASSWORD), display_name), ANONYMOUS
     )
+    user = view.user
     assert user.id is not None
     return user.id
 

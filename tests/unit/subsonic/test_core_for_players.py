@@ -89,7 +89,7 @@ async def test_create_with_tracks_in_one_step(world: World) -> None:
     owner = people["owner"].actor
     first, second = await _file(world, people["owner"], "one"), await _file(world, people["owner"], "two")
     hidden = await _file(world, people["other"], "hidden", public=False)
-    view = await world.send(CreateCollection(NewCollection("Mine"), (second, first, second)), owner)
+    view = (await world.send(CreateCollection(NewCollection("Mine"), (second, first, second)), owner)).view
     assert [t.audio.id for t in view.tracks or ()] == [second, first]
     assert view.collection.is_public is False and view.collection.is_collaborative is False
     with pytest.raises(NotFound):

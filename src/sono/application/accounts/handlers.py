@@ -11,6 +11,7 @@ from sono.application.accounts.messages import (
     CheckNewAccount,
     CreateAdmin,
     FileProfilePicture,
+    GetMe,
     GetOwnAccount,
     Logout,
     PromoteUser,
@@ -21,6 +22,7 @@ from sono.application.accounts.messages import (
     UpdateProfile,
 )
 from sono.application.accounts.ports import PasswordDecryptor, PasswordHasher, TokenIssuer
+from sono.application.accounts.views import UserView, user_view, user_views
 from sono.application.bus import Context, Preparation, ProcessContext, handles, prepares
 from sono.application.common import audit
 from sono.application.media.messages import ForgetPendingObjects
@@ -44,6 +46,7 @@ EMAIL_TAKEN = "Email already registered"
 USERNAME_TAKEN = "Username already taken"
 USER_NOT_FOUND = "User not found"
 NOT_A_PICTURE = "Not a profile picture of yours"
+NOT_YOURS = "Not your account"
 SEARCH_QUERY_MIN = 2
 SEARCH_QUERY_MAX = 100
 _CONSTRAINT_MESSAGES = {"uq_users_email_lower": EMAIL_TAKEN, "uq_users_username_lower": USERNAME_TAKEN}
@@ -112,8 +115,8 @@ class AccountHandlers:
             raise Conflict(USERNAME_TAKEN)
 
     @handles(Register)
-    async def register(self, command: Register, ctx: Context) -> User:
-        return await self._create(ctx, command.display_name, superuser=False)
+    async def register(self, command: Register, ctx: Context) -> UserView:
+        return await user_view(self._media, await self._create(ctx, command.display_name, superuser=False))
 
     @handles(CreateAdmin)
     async def create_admin(self, command: CreateAdmin, ctx: Context) -> User:
@@ -148,8 +151,14 @@ class AccountHandlers:
             raise NotFound(USER_NOT_FOUND)
         return user
 
+    @handles(GetMe)
+    async def me(self, query: GetMe, ctx: Context) -> UserView:
+        if query.user.id is None or query.user.id != ctx.actor.user_id:
+            raise PermissionDenied(NOT_YOURS)
+        return await user_view(self._media, query.user)
+
     @handles(UpdateProfile)
-    async def update_profile(self, command: UpdateProfile, ctx: Context) -> User:
+    async def update_profile(self, command: UpdateProfile, ctx: Context) -> UserView:
         problems = Problems()
         if command.display_name is not UNSET:
             problems.check("display_name", display_name_problems(command.display_name))
@@ -169,10 +178,10 @@ class AccountHandlers:
         if changed:
             user.updated_at = self._clock.now()
             await audit(ctx.uow, self._clock, AuditEvent.PROFILE_UPDATED, user_id=user.id, fields=changed)
-        return user
+        return await user_view(self._media, user)
 
     @handles(SetProfilePicture)
-    async def set_profile_picture(self, process: SetProfilePicture, ctx: ProcessContext) -> User:
+    async def set_profile_picture(self, process: SetProfilePicture, ctx: ProcessContext) -> UserView:
         """The image processed, its key recorded as pending, the object stored outside any
         transaction, then filed (removed again, and its record forgotten, if it is not)."""
         processed = await self._media.process_image(process.image)
@@ -184,7 +193,7 @@ class AccountHandlers:
 
         ctx.on_failure(discard)
         await self._media.put_image(key, processed)
-        return await ctx.send(FileProfilePicture(key))
+        return await user_view(self._media, await ctx.send(FileProfilePicture(key)))
 
     @handles(StageProfilePicture)
     async def stage_picture(self, command: StageProfilePicture, ctx: Context) -> str:
@@ -207,13 +216,14 @@ class AccountHandlers:
         return user
 
     @handles(SearchUsers)
-    async def search(self, query: SearchUsers, ctx: Context) -> Page[User]:
+    async def search(self, query: SearchUsers, ctx: Context) -> Page[UserView]:
         text = query.query.strip()
         problems = Problems()
         if not SEARCH_QUERY_MIN <= len(text) <= SEARCH_QUERY_MAX:
             problems.check("query", [f"Query must be {SEARCH_QUERY_MIN} to {SEARCH_QUERY_MAX} characters"])
         problems.raise_if_any()
-        return await ctx.uow.users.search(text, skip=query.skip, limit=query.limit)
+        page = await ctx.uow.users.search(text, skip=query.skip, limit=query.limit)
+        return Page(await user_views(self._media, page.items), page.total, page.skip)
 
     @handles(PromoteUser)
     async def promote(self, command: PromoteUser, ctx: Context) -> User:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, BinaryIO, ClassVar
 
+from sono.application.accounts.views import UserView
 from sono.application.common import PasswordInput, Principal
 from sono.application.messages import Audience, Command, Process, Query
 from sono.application.values import UNSET, Page
@@ -16,7 +17,7 @@ from sono.domain.users import User
 
 
 @dataclass(frozen=True, slots=True)
-class Register(Command[User]):
+class Register(Command[UserView]):
     """Create an account (422 for every rule broken, 409 when the username or email is taken)."""
 
     username: str
@@ -56,7 +57,21 @@ class GetOwnAccount(Query[User]):
 
 
 @dataclass(frozen=True, slots=True)
-class UpdateProfile(Command[User]):
+class GetMe(Query[UserView]):
+    """The caller's account as ``Authenticate`` answered it (``user``: the caller's own, else
+    ``PermissionDenied``), with its picture's URL. Answered from what it is given, without a unit
+    of work: ``/users/me`` costs no statement beyond the authentication's."""
+
+    audience: ClassVar[Audience] = Audience.SIGNED_IN
+    unit_of_work: ClassVar[bool] = False
+    user: User
+
+    def __repr__(self) -> str:
+        return f"GetMe(user_id={self.user.id!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateProfile(Command[UserView]):
     """Change the fields that were sent; ``None`` clears a field, a left-out one (``UNSET``) stays."""
 
     audience: ClassVar[Audience] = Audience.SIGNED_IN
@@ -65,7 +80,7 @@ class UpdateProfile(Command[User]):
 
 
 @dataclass(frozen=True, slots=True)
-class SetProfilePicture(Process[User]):
+class SetProfilePicture(Process[UserView]):
     """Decode and re-encode the image, store it under a new key (so its URL changes), point the
     caller's profile at it and remove the old picture. A process: the new object is recorded as
     pending (``StageProfilePicture``), stored outside any transaction, and filed
@@ -95,7 +110,7 @@ class FileProfilePicture(Command[User]):
 
 
 @dataclass(frozen=True, slots=True)
-class SearchUsers(Query[Page[User]]):
+class SearchUsers(Query[Page[UserView]]):
     """Active users whose username or display name contains ``query`` (2 to 100 characters once
     stripped), case-insensitively."""
 

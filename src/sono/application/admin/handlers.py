@@ -28,6 +28,7 @@ from sono.application.bus import Context, handles
 from sono.application.common import Send, audit
 from sono.application.gdpr.erasure import AccountEraser
 from sono.application.gdpr.messages import RunDueDeletions
+from sono.application.media.service import MediaService
 from sono.application.messages import Actor
 from sono.application.ports import Clock
 from sono.application.uow import UnitOfWork, UnitOfWorkFactory
@@ -47,11 +48,15 @@ def not_on_admins(action: str, actor: Actor, user: User) -> None:
 
 
 class AdminHandlers:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, send: Send) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, send: Send, media: MediaService) -> None:
+        self._media = media  # the URLs of profile pictures in the summaries
         self._uow = uow  # only for ProcessPendingDeletions, whose work commits batch by batch
         self._clock = clock
         self._send = send  # the bus: ProcessPendingDeletions runs the due deletions as the periodic job does
         self._eraser = AccountEraser(clock)
+
+    async def _summary(self, uow: UnitOfWork, user: User) -> UserSummary:
+        return UserSummary(user, await _usage_of(uow, user.id or 0), await self._media.url(user.profile_picture_key))
 
     # ------------------------------------------------------------------ reads
 
@@ -68,23 +73,28 @@ class AdminHandlers:
         problems.raise_if_any()
         page = await ctx.uow.admin_queries.users(query=text or None, skip=query.skip, limit=query.limit)
         usage = await _usage(ctx.uow, [user.id for user in page.items if user.id is not None])
-        summaries = [UserSummary(user, usage.get(user.id or 0, Usage())) for user in page.items]
+        summaries = [
+            UserSummary(user, usage.get(user.id or 0, Usage()), await self._media.url(user.profile_picture_key))
+            for user in page.items
+        ]
         return Page(summaries, page.total, page.skip)
 
     @handles(GetUser)
     async def user(self, query: GetUser, ctx: Context) -> UserSummary:
-        return await _summary(ctx.uow, await _existing(ctx.uow, query.user_id))
+        return await self._summary(ctx.uow, await _existing(ctx.uow, query.user_id))
 
     @handles(FindUser)
     async def find_user(self, query: FindUser, ctx: Context) -> UserSummary:
         user = await ctx.uow.users.get_by_username(query.username.strip())
         if user is None:
             raise NotFound(USER_NOT_FOUND)
-        return await _summary(ctx.uow, user)
+        return await self._summary(ctx.uow, user)
 
     @handles(GetUploadStats)
     async def upload_stats(self, query: GetUploadStats, ctx: Context) -> UploadQuota:
-        return (await _summary(ctx.uow, await _existing(ctx.uow, query.user_id))).quota
+        user = await _existing(ctx.uow, query.user_id)
+        usage = await _usage_of(ctx.uow, query.user_id)
+        return user.upload_quota(usage.audio_files, usage.storage_bytes)
 
     # ------------------------------------------------------------------ changes
 
@@ -99,7 +109,7 @@ class AdminHandlers:
         user.max_audio_uploads = command.max_audio_uploads
         user.updated_at = self._clock.now()
         await self._audit(ctx, "set_upload_limit", user, previous=previous, max_audio_uploads=command.max_audio_uploads)
-        return await _summary(ctx.uow, user)
+        return await self._summary(ctx.uow, user)
 
     @handles(DisableUser)
     async def disable(self, command: DisableUser, ctx: Context) -> User:
@@ -177,10 +187,6 @@ async def _usage(uow: UnitOfWork, user_ids: Sequence[int]) -> dict[int, Usage]:
 
 async def _usage_of(uow: UnitOfWork, user_id: int) -> Usage:
     return (await uow.admin_queries.usage([user_id])).get(user_id, Usage())
-
-
-async def _summary(uow: UnitOfWork, user: User) -> UserSummary:
-    return UserSummary(user, await _usage_of(uow, user.id or 0))
 
 
 async def _existing(uow: UnitOfWork, user_id: int, *, for_update: bool = False) -> User:

@@ -18,10 +18,12 @@ USER_QUERY_MAX = 254
 
 @dataclass(frozen=True, slots=True)
 class UserSummary:
-    """A user as the admin screens show it."""
+    """A user as the admin screens show it: the account, what it stores, and where its profile
+    picture is fetched (resolved through the media port; None: no picture)."""
 
     user: User
     usage: Usage
+    picture_url: str | None
 
     @property
     def pending_deletion(self) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sono.application.accounts.views import user_view
 from sono.application.announcements.messages import (
     ANNOUNCEMENT_NOT_FOUND,
     AnnouncementPage,
@@ -18,6 +19,7 @@ from sono.application.announcements.messages import (
 )
 from sono.application.bus import Context, handles
 from sono.application.common import audit
+from sono.application.media.service import MediaService
 from sono.application.ports import Clock
 from sono.application.uow import UnitOfWork
 from sono.application.values import UNSET, Problems
@@ -27,31 +29,45 @@ from sono.domain.gdpr import AuditEvent
 
 
 class AnnouncementHandlers:
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, media: MediaService) -> None:
         self._clock = clock
+        self._media = media  # the URLs of the authors' pictures
+
+    async def _page(self, uow: UnitOfWork, *, published_only: bool, skip: int, limit: int) -> AnnouncementPage:
+        page = await uow.announcements.list(published_only=published_only, skip=skip, limit=limit)
+        author_ids = sorted({a.created_by_id for a in page.items if a.created_by_id is not None})
+        authors = await uow.announcements.authors(author_ids) if author_ids else {}
+        views = {user_id: await user_view(self._media, user) for user_id, user in authors.items()}
+        return AnnouncementPage(page, views)
+
+    async def _view(self, uow: UnitOfWork, announcement: Announcement) -> AnnouncementView:
+        author_id = announcement.created_by_id
+        authors = await uow.announcements.authors([author_id]) if author_id is not None else {}
+        author = authors.get(author_id) if author_id is not None else None
+        return AnnouncementView(announcement, await user_view(self._media, author) if author is not None else None)
 
     # ------------------------------------------------------------------ everyone
 
     @handles(ListPublished)
     async def published(self, query: ListPublished, ctx: Context) -> AnnouncementPage:
-        return await _page(ctx.uow, published_only=True, skip=query.skip, limit=query.limit)
+        return await self._page(ctx.uow, published_only=True, skip=query.skip, limit=query.limit)
 
     @handles(GetPublished)
     async def published_one(self, query: GetPublished, ctx: Context) -> AnnouncementView:
         announcement = await ctx.uow.announcements.get(query.announcement_id)
         if announcement is None or not announcement.is_published:
             raise NotFound(ANNOUNCEMENT_NOT_FOUND)
-        return await _view(ctx.uow, announcement)
+        return await self._view(ctx.uow, announcement)
 
     # ------------------------------------------------------------------ admins
 
     @handles(ListAnnouncements)
     async def list(self, query: ListAnnouncements, ctx: Context) -> AnnouncementPage:
-        return await _page(ctx.uow, published_only=query.published_only, skip=query.skip, limit=query.limit)
+        return await self._page(ctx.uow, published_only=query.published_only, skip=query.skip, limit=query.limit)
 
     @handles(GetAnnouncement)
     async def get(self, query: GetAnnouncement, ctx: Context) -> AnnouncementView:
-        return await _view(ctx.uow, await _existing(ctx.uow, query.announcement_id))
+        return await self._view(ctx.uow, await _existing(ctx.uow, query.announcement_id))
 
     @handles(CreateAnnouncement)
     async def create(self, command: CreateAnnouncement, ctx: Context) -> AnnouncementView:
@@ -70,7 +86,7 @@ class AnnouncementHandlers:
         announcement.set_published(command.is_published, now)
         await ctx.uow.announcements.add(announcement)
         await self._audit(ctx, "announcement.create", announcement, is_published=command.is_published)
-        return await _view(ctx.uow, announcement)
+        return await self._view(ctx.uow, announcement)
 
     @handles(UpdateAnnouncement)
     async def update(self, command: UpdateAnnouncement, ctx: Context) -> AnnouncementView:
@@ -95,7 +111,7 @@ class AnnouncementHandlers:
         if changed:
             announcement.updated_date = now
             await self._audit(ctx, "announcement.update", announcement, changed=changed)
-        return await _view(ctx.uow, announcement)
+        return await self._view(ctx.uow, announcement)
 
     @handles(DeleteAnnouncement)
     async def delete(self, command: DeleteAnnouncement, ctx: Context) -> None:
@@ -115,21 +131,8 @@ class AnnouncementHandlers:
         )
 
 
-async def _page(uow: UnitOfWork, *, published_only: bool, skip: int, limit: int) -> AnnouncementPage:
-    page = await uow.announcements.list(published_only=published_only, skip=skip, limit=limit)
-    author_ids = sorted({a.created_by_id for a in page.items if a.created_by_id is not None})
-    authors = await uow.announcements.authors(author_ids) if author_ids else {}
-    return AnnouncementPage(page, authors)
-
-
 async def _existing(uow: UnitOfWork, announcement_id: int) -> Announcement:
     announcement = await uow.announcements.get(announcement_id)
     if announcement is None:
         raise NotFound(ANNOUNCEMENT_NOT_FOUND)
     return announcement
-
-
-async def _view(uow: UnitOfWork, announcement: Announcement) -> AnnouncementView:
-    author_id = announcement.created_by_id
-    authors = await uow.announcements.authors([author_id]) if author_id is not None else {}
-    return AnnouncementView(announcement, authors.get(author_id) if author_id is not None else None)

@@ -5,27 +5,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from sono.application.accounts.views import UserView
 from sono.application.messages import Audience, Command, Query
 from sono.application.values import UNSET, Page
 from sono.domain.announcements import Announcement
-from sono.domain.users import User
 
 ANNOUNCEMENT_NOT_FOUND = "Announcement not found"
 
 
 @dataclass(frozen=True, slots=True)
 class AnnouncementView:
+    """An announcement and its author with their picture's URL (resolved through the media port)."""
+
     announcement: Announcement
-    author: User | None  # None when the author's account is gone
+    author: UserView | None  # None when the author's account is gone
 
 
 @dataclass(frozen=True, slots=True)
 class AnnouncementPage:
-    """A page of announcements and the users who wrote them (by id; an author whose account is
-    gone is missing)."""
+    """A page of announcements and the users who wrote them (by id, each presented once with
+    their picture's URL; an author whose account is gone is missing)."""
 
     page: Page[Announcement]
-    authors: dict[int, User]
+    authors: dict[int, UserView]
 
 
 # ---------------------------------------------------------------------- everyone

@@ -52,15 +52,21 @@ from sono.application.collections.messages import (
 )
 from sono.application.collections.ports import CollectionCatalog, CollectionCounts, CollectionDetails, Listing, Scope
 from sono.application.collections.views import (
+    CollaboratorDetail,
     CollaboratorView,
     CollectionDetail,
+    CollectionList,
     CollectionView,
     Shown,
+    TrackDetail,
+    TrackList,
     TrackTotals,
     TrackView,
     assemble,
     cards,
+    listed_keys,
     shown_keys,
+    track_keys,
     whole,
 )
 from sono.application.common import audit
@@ -68,7 +74,7 @@ from sono.application.media.messages import ForgetPendingObjects
 from sono.application.media.service import MediaService
 from sono.application.ports import Clock
 from sono.application.uow import UnitOfWork
-from sono.application.values import CALLER_GONE, Page
+from sono.application.values import CALLER_GONE
 from sono.domain.access import Viewer
 from sono.domain.audio import AudioFile
 from sono.domain.collections import (
@@ -173,13 +179,14 @@ class CollectionHandlers:
             raise NotFound(COLLECTION_NOT_FOUND)
         return shown
 
-    async def _page(self, ctx: Context, listing: Listing, skip: int, limit: int) -> Page[CollectionView]:
-        """Newest first, from the catalog."""
+    async def _page(self, ctx: Context, listing: Listing, skip: int, limit: int) -> CollectionList:
+        """Newest first, from the catalog, with the URLs of what the collections show."""
         page = await self._catalog.page(listing, skip=bounded_skip(skip), limit=limit)
-        return Page(cards(ctx.actor.viewer, page.items), page.total, page.skip)
+        views = cards(ctx.actor.viewer, page.items)
+        return CollectionList(views, page.total, page.skip, urls=await self._media.urls(listed_keys(views)))
 
     @handles(ListCollections)
-    async def library(self, query: ListCollections, ctx: Context) -> Page[CollectionView]:
+    async def library(self, query: ListCollections, ctx: Context) -> CollectionList:
         user_id = ctx.actor.user_id
         if user_id is None or query.public_only:
             listing = Listing(Scope.PUBLIC, collection_type=query.collection_type)
@@ -188,16 +195,16 @@ class CollectionHandlers:
         return await self._page(ctx, listing, query.skip, query.limit)
 
     @handles(ListPublicCollections)
-    async def public(self, query: ListPublicCollections, ctx: Context) -> Page[CollectionView]:
+    async def public(self, query: ListPublicCollections, ctx: Context) -> CollectionList:
         listing = Listing(Scope.PUBLIC, collection_type=query.collection_type)
         return await self._page(ctx, listing, query.skip, query.limit)
 
     @handles(ListOwnCollections)
-    async def own(self, query: ListOwnCollections, ctx: Context) -> Page[CollectionView]:
+    async def own(self, query: ListOwnCollections, ctx: Context) -> CollectionList:
         return await self._page(ctx, Listing(Scope.OWNED, ctx.actor.id), query.skip, query.limit)
 
     @handles(ListSharedCollections)
-    async def shared(self, query: ListSharedCollections, ctx: Context) -> Page[CollectionView]:
+    async def shared(self, query: ListSharedCollections, ctx: Context) -> CollectionList:
         return await self._page(ctx, Listing(Scope.SHARED, ctx.actor.id), query.skip, query.limit)
 
     @handles(GetCollectionStats)
@@ -219,7 +226,7 @@ class CollectionHandlers:
     # ------------------------------------------------------------------ the collection
 
     @handles(CreateCollection)
-    async def create(self, command: CreateCollection, ctx: Context) -> CollectionView:
+    async def create(self, command: CreateCollection, ctx: Context) -> CollectionDetail:
         new, audio_file_ids, uow, actor = command.new, command.audio_file_ids, ctx.uow, ctx.actor
         texts = {"title": new.title, "description": new.description, "artist": new.artist}
         check_fields({**texts, "curator_note": new.curator_note})
@@ -247,14 +254,14 @@ class CollectionHandlers:
         await uow.library.file_collection(collection)  # the library's search, in the same transaction
         await audit(uow, self._clock, AuditEvent.COLLECTION_CREATED, user_id=actor.id, collection_id=collection.id)
         if audio_file_ids:
-            return await _view(uow, actor.viewer, collection)
-        return CollectionView(collection, await _user(uow, actor.id), [], TrackTotals(), True, [])
+            return await self._detail(await _view(uow, actor.viewer, collection))
+        return await self._detail(CollectionView(collection, await _user(uow, actor.id), [], TrackTotals(), True, []))
 
     @handles(UpdateCollection)
-    async def update(self, command: UpdateCollection, ctx: Context) -> CollectionView:
+    async def update(self, command: UpdateCollection, ctx: Context) -> CollectionDetail:
         collection, _ = await self._lock(ctx, command.collection_id)
         changed = collection.revise(ctx.actor.viewer, dict(command.changes), now=self._clock.now())
-        return await self._changed(ctx, collection, changed)
+        return await self._detail(await self._changed(ctx, collection, changed))
 
     @handles(EditCollection)
     async def edit(self, command: EditCollection, ctx: Context) -> CollectionView:
@@ -276,6 +283,13 @@ class CollectionHandlers:
             collection.updated_date = self._clock.now()
             changed.append("tracks")
         return await self._changed(ctx, collection, changed)
+
+    async def _detail(self, view: CollectionView) -> CollectionDetail:
+        """A change's answer: the collection as the actor now sees it, with the URLs it shows."""
+        return CollectionDetail(view, await self._media.urls(shown_keys(view)))
+
+    async def _tracks(self, tracks: list[TrackView]) -> TrackList:
+        return TrackList(tracks, await self._media.urls(track_keys(tracks)))
 
     async def _changed(self, ctx: Context, collection: Collection, changed: list[str]) -> CollectionView:
         """Save what an update or an edit changed (the library's search follows a new title, in the
@@ -300,7 +314,7 @@ class CollectionHandlers:
     # ------------------------------------------------------------------ tracks
 
     @handles(AddTrack)
-    async def add_track(self, command: AddTrack, ctx: Context) -> TrackView:
+    async def add_track(self, command: AddTrack, ctx: Context) -> TrackDetail:
         uow, viewer = ctx.uow, ctx.actor.viewer
         collection, _ = await self._lock(ctx, command.collection_id, audio=[command.audio_file_id])
         collection.check_editable(viewer)
@@ -310,10 +324,11 @@ class CollectionHandlers:
         )
         collection.updated_date = self._clock.now()
         await self._save(uow, collection)
-        return TrackView(track, audio, audio_owner)
+        view = TrackView(track, audio, audio_owner)
+        return TrackDetail(view, await self._media.urls(track_keys([view])))
 
     @handles(AddTracks)
-    async def add_tracks(self, command: AddTracks, ctx: Context) -> list[TrackView]:
+    async def add_tracks(self, command: AddTracks, ctx: Context) -> TrackList:
         ids = list(command.audio_file_ids)
         if not ids:
             raise ValidationFailed([FieldError("audio_file_ids", BULK_EMPTY)])
@@ -326,7 +341,7 @@ class CollectionHandlers:
         tracks = collection.add_tracks(ids, now=self._clock.now(), added_by_id=ctx.actor.user_id)
         collection.updated_date = self._clock.now()
         await self._save(uow, collection)
-        return [TrackView(track, *files[track.audio_file_id]) for track in tracks]
+        return await self._tracks([TrackView(track, *files[track.audio_file_id]) for track in tracks])
 
     @handles(RemoveTrack)
     async def remove_track(self, command: RemoveTrack, ctx: Context) -> None:
@@ -337,19 +352,20 @@ class CollectionHandlers:
         await self._save(ctx.uow, collection)
 
     @handles(MoveTrack)
-    async def move_track(self, command: MoveTrack, ctx: Context) -> TrackView:
+    async def move_track(self, command: MoveTrack, ctx: Context) -> TrackDetail:
         collection, _ = await self._lock(ctx, command.collection_id)
         collection.check_editable(ctx.actor.viewer)
         track = collection.move_track(command.track_id, command.position)
         collection.updated_date = self._clock.now()
         await self._save(ctx.uow, collection)
         files = await self._people_of_files(ctx.uow, [track.audio_file_id])
-        return TrackView(track, *files[track.audio_file_id])
+        view = TrackView(track, *files[track.audio_file_id])
+        return TrackDetail(view, await self._media.urls(track_keys([view])))
 
     # ------------------------------------------------------------------ collaborators
 
     @handles(AddCollaborator)
-    async def add_collaborator(self, command: AddCollaborator, ctx: Context) -> CollaboratorView:
+    async def add_collaborator(self, command: AddCollaborator, ctx: Context) -> CollaboratorDetail:
         user_id, username, uow = command.user_id, command.username, ctx.uow
         if user_id is None and not username:
             raise ValidationFailed([FieldError("user_id", COLLABORATOR_NEEDS_USER)])
@@ -370,16 +386,19 @@ class CollectionHandlers:
         )
         await self._save(uow, collection)
         await self._audit(ctx, AuditEvent.COLLECTION_UPDATED, collection, collaborator_added=user.id)
-        return CollaboratorView(collaborator, user)
+        return await self._collaborator(CollaboratorView(collaborator, user))
 
     @handles(SetCollaboratorPermission)
-    async def set_collaborator_permission(self, command: SetCollaboratorPermission, ctx: Context) -> CollaboratorView:
+    async def set_collaborator_permission(self, command: SetCollaboratorPermission, ctx: Context) -> CollaboratorDetail:
         collection, _ = await self._lock(ctx, command.collection_id)
         collection.check_manageable(ctx.actor.viewer)
         collaborator = collection.set_permission(command.user_id, command.permission)
         await self._save(ctx.uow, collection)
         user = (await ctx.uow.collection_queries.users([command.user_id]))[command.user_id]
-        return CollaboratorView(collaborator, user)
+        return await self._collaborator(CollaboratorView(collaborator, user))
+
+    async def _collaborator(self, view: CollaboratorView) -> CollaboratorDetail:
+        return CollaboratorDetail(view, await self._media.urls([view.user.profile_picture_key]))
 
     @handles(RemoveCollaborator)
     async def remove_collaborator(self, command: RemoveCollaborator, ctx: Context) -> None:
@@ -405,7 +424,7 @@ class CollectionHandlers:
         return CollectionStats(user, await ctx.uow.collection_queries.counts(owner_id=query.user_id))
 
     @handles(ListAllCollections)
-    async def everything(self, query: ListAllCollections, ctx: Context) -> Page[CollectionView]:
+    async def everything(self, query: ListAllCollections, ctx: Context) -> CollectionList:
         return await self._page(ctx, Listing(Scope.ALL), query.skip, query.limit)
 
     @handles(GetCollectionSummary)
@@ -413,8 +432,8 @@ class CollectionHandlers:
         queries = ctx.uow.collection_queries
         counts = await queries.counts()
         tracks = await queries.track_entries()
-        page = await self._catalog.page(Listing(Scope.ALL), skip=0, limit=SUMMARY_RECENT)
-        return CollectionSummary(counts, tracks, cards(ctx.actor.viewer, page.items))
+        recent = await self._page(ctx, Listing(Scope.ALL), 0, SUMMARY_RECENT)
+        return CollectionSummary(counts, tracks, recent)
 
     @handles(DeleteUserCollections)
     async def delete_all(self, command: DeleteUserCollections, ctx: Context) -> int:
@@ -506,7 +525,7 @@ class CollectionCovers:
         self._media = media
 
     @handles(SetCollectionCover)
-    async def set_cover(self, process: SetCollectionCover, ctx: ProcessContext) -> CollectionView:
+    async def set_cover(self, process: SetCollectionCover, ctx: ProcessContext) -> CollectionDetail:
         await ctx.send(CheckCoverEditable(process.collection_id))  # before the image is decoded
         processed = await self._media.process_image(process.image)
         key = await ctx.send(StageCollectionCover(process.collection_id, processed.extension))
@@ -517,7 +536,8 @@ class CollectionCovers:
 
         ctx.on_failure(discard)
         await self._media.put_image(key, processed)
-        return await ctx.send(FileCollectionCover(process.collection_id, key))
+        view = await ctx.send(FileCollectionCover(process.collection_id, key))
+        return CollectionDetail(view, await self._media.urls(shown_keys(view)))
 
     @handles(CheckCoverEditable)
     async def check_editable(self, query: CheckCoverEditable, ctx: Context) -> None:

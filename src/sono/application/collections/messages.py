@@ -14,9 +14,15 @@ from datetime import datetime
 from typing import Any, BinaryIO, ClassVar
 
 from sono.application.collections.ports import CollectionCounts
-from sono.application.collections.views import CollaboratorView, CollectionDetail, CollectionView, TrackView
+from sono.application.collections.views import (
+    CollaboratorDetail,
+    CollectionDetail,
+    CollectionList,
+    CollectionView,
+    TrackDetail,
+    TrackList,
+)
 from sono.application.messages import Audience, Command, Process, Query
-from sono.application.values import Page
 from sono.domain.collections import CollectionType, Permission
 from sono.domain.users import User
 
@@ -65,14 +71,14 @@ class CollectionSummary:
 
     counts: CollectionCounts
     tracks: int
-    recent: list[CollectionView]
+    recent: CollectionList  # its first page of every collection
 
 
 # ---------------------------------------------------------------------- reading
 
 
 @dataclass(frozen=True, slots=True)
-class ListCollections(Query[Page[CollectionView]]):
+class ListCollections(Query[CollectionList]):
     """Anonymous callers, or ``public_only``: public collections; a signed-in caller: their own,
     those shared with them and the public ones. Newest first."""
 
@@ -84,7 +90,7 @@ class ListCollections(Query[Page[CollectionView]]):
 
 
 @dataclass(frozen=True, slots=True)
-class ListPublicCollections(Query[Page[CollectionView]]):
+class ListPublicCollections(Query[CollectionList]):
     """Public collections of one type, newest first."""
 
     unit_of_work: ClassVar[bool] = False  # read from the catalog alone
@@ -94,7 +100,7 @@ class ListPublicCollections(Query[Page[CollectionView]]):
 
 
 @dataclass(frozen=True, slots=True)
-class ListOwnCollections(Query[Page[CollectionView]]):
+class ListOwnCollections(Query[CollectionList]):
     unit_of_work: ClassVar[bool] = False  # read from the catalog alone
     audience: ClassVar[Audience] = Audience.SIGNED_IN
     skip: int = 0
@@ -102,7 +108,7 @@ class ListOwnCollections(Query[Page[CollectionView]]):
 
 
 @dataclass(frozen=True, slots=True)
-class ListSharedCollections(Query[Page[CollectionView]]):
+class ListSharedCollections(Query[CollectionList]):
     """Collections the caller collaborates on (of active owners), newest first."""
 
     unit_of_work: ClassVar[bool] = False  # read from the catalog alone
@@ -146,7 +152,7 @@ class StreamArchive(Query[AsyncIterator[bytes]]):
 
 
 @dataclass(frozen=True, slots=True)
-class CreateCollection(Command[CollectionView]):
+class CreateCollection(Command[CollectionDetail]):
     """A new collection of the caller's, with ``audio_file_ids`` as its tracks in order (a file
     named twice once; one the caller may not add: ``NotFound`` and nothing is created)."""
 
@@ -156,7 +162,7 @@ class CreateCollection(Command[CollectionView]):
 
 
 @dataclass(frozen=True, slots=True)
-class UpdateCollection(Command[CollectionView]):
+class UpdateCollection(Command[CollectionDetail]):
     """Change the fields in ``changes`` (``None`` clears an optional text): what each caller may
     change is the aggregate's ``revise``."""
 
@@ -189,7 +195,7 @@ class DeleteCollection(Command[None]):
 
 
 @dataclass(frozen=True, slots=True)
-class SetCollectionCover(Process[CollectionView]):
+class SetCollectionCover(Process[CollectionDetail]):
     """Re-encode the image, store it under a new public key (so its URL changes), point the
     collection at it and remove the old cover (owner, editors and admins). A process: the caller's
     rights are checked before the image is decoded (``CheckCoverEditable``), the new object is
@@ -231,7 +237,7 @@ class FileCollectionCover(Command[CollectionView]):
 
 
 @dataclass(frozen=True, slots=True)
-class AddTrack(Command[TrackView]):
+class AddTrack(Command[TrackDetail]):
     """Insert at ``position`` (beyond the end, or None, appends)."""
 
     audience: ClassVar[Audience] = Audience.SIGNED_IN
@@ -241,7 +247,7 @@ class AddTrack(Command[TrackView]):
 
 
 @dataclass(frozen=True, slots=True)
-class AddTracks(Command[list[TrackView]]):
+class AddTracks(Command[TrackList]):
     """Append several, in the order given; all or nothing. The 4xx names the ids that cannot be
     added: unknown or invisible (404), repeated in the request (422), already present (409)."""
 
@@ -258,7 +264,7 @@ class RemoveTrack(Command[None]):
 
 
 @dataclass(frozen=True, slots=True)
-class MoveTrack(Command[TrackView]):
+class MoveTrack(Command[TrackDetail]):
     """Move to ``position`` (clamped to 1..n), shifting the tracks in between."""
 
     audience: ClassVar[Audience] = Audience.SIGNED_IN
@@ -268,7 +274,7 @@ class MoveTrack(Command[TrackView]):
 
 
 @dataclass(frozen=True, slots=True)
-class AddCollaborator(Command[CollaboratorView]):
+class AddCollaborator(Command[CollaboratorDetail]):
     """By ``user_id`` or ``username``: an active user (404 otherwise), not the owner (400), not
     already one (409), on a collaborative collection (400)."""
 
@@ -280,7 +286,7 @@ class AddCollaborator(Command[CollaboratorView]):
 
 
 @dataclass(frozen=True, slots=True)
-class SetCollaboratorPermission(Command[CollaboratorView]):
+class SetCollaboratorPermission(Command[CollaboratorDetail]):
     audience: ClassVar[Audience] = Audience.SIGNED_IN
     collection_id: int
     user_id: int
@@ -311,7 +317,7 @@ class GetUserCollectionStats(Query[CollectionStats]):
 
 
 @dataclass(frozen=True, slots=True)
-class ListAllCollections(Query[Page[CollectionView]]):
+class ListAllCollections(Query[CollectionList]):
     """Every collection (deactivated owners' too), newest first."""
 
     audience: ClassVar[Audience] = Audience.ADMIN

@@ -5,10 +5,11 @@ tracks with their files and the files' owners, and its collaborators with their 
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from sono.application.values import Page
 from sono.domain.access import Viewer
 from sono.domain.audio import AudioFile
 from sono.domain.collections import Collaborator, Collection, CollectionTrack
@@ -95,12 +96,59 @@ class CollectionDetail:
         return self if view is self.view else CollectionDetail(view, self.urls, self.shapes)
 
 
+@dataclass(frozen=True, slots=True)
+class CollectionList(Page[CollectionView]):
+    """A page of collections as the lists show them (collaborators and totals, no tracks), and
+    the URL of every stored object they show by key: their covers and the pictures of their owners
+    and collaborators. Every URL an entrypoint needs is here: it only shapes."""
+
+    urls: Mapping[str, str] = field(kw_only=True)
+
+
+@dataclass(frozen=True, slots=True)
+class TrackDetail:
+    """A track as a change answers it (``AddTrack``, ``MoveTrack``), and the URLs of what it
+    shows by key: its file, the file's cover and the picture of the file's owner."""
+
+    track: TrackView
+    urls: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class TrackList:
+    """Tracks as a change answers them (``AddTracks``), in order, and the URLs of what they show."""
+
+    tracks: Sequence[TrackView]
+    urls: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class CollaboratorDetail:
+    """A collaborator as a change answers them, and the URL of their picture by key (none: empty)."""
+
+    collaborator: CollaboratorView
+    urls: Mapping[str, str]
+
+
+def listed_keys(views: Iterable[CollectionView]) -> list[str]:
+    """The keys of the stored objects the collections of a list show (see ``CollectionList``)."""
+    return list(dict.fromkeys(key for view in views for key in shown_keys(view)))
+
+
 def shown_keys(view: CollectionView) -> list[str]:
     """The keys of the stored objects a collection's screen shows (see ``CollectionDetail``)."""
     people = [view.owner, *(c.user for c in view.collaborators), *(t.audio_owner for t in view.tracks or ())]
     keys = [view.collection.cover_art_key, *(p.profile_picture_key for p in people)]
     for track in view.tracks or ():
         keys += (track.audio.storage_key, track.audio.cover_art_key)
+    return [key for key in dict.fromkeys(keys) if key]
+
+
+def track_keys(tracks: Iterable[TrackView]) -> list[str]:
+    """The keys of the stored objects tracks show: their files, covers and owners' pictures."""
+    keys = [
+        key for t in tracks for key in (t.audio.storage_key, t.audio.cover_art_key, t.audio_owner.profile_picture_key)
+    ]
     return [key for key in dict.fromkeys(keys) if key]
 
 

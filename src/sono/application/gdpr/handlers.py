@@ -8,6 +8,7 @@ import ipaddress
 from sono.application import context
 from sono.application.accounts.messages import GetOwnAccount
 from sono.application.accounts.ports import PasswordDecryptor, PasswordHasher
+from sono.application.accounts.views import user_view
 from sono.application.bus import Context, Preparation, ProcessContext, handles, prepares
 from sono.application.common import audit
 from sono.application.gdpr.erasure import AccountEraser
@@ -181,7 +182,7 @@ class GdprHandlers:
         ]
         export = DataExport(
             exported_at=self._clock.now(),
-            user=user,
+            user=await user_view(self._media, user),
             audio_files=list(audio.items),
             collections=await uow.collections.owned_by(user_id),
             collaborations=collaborations,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar
 
+from sono.application.accounts.views import UserView
 from sono.application.common import PasswordInput
 from sono.application.messages import Audience, Command, Process, Query
 from sono.domain.annotations import PlayCount, Star
@@ -15,7 +16,6 @@ from sono.domain.app_passwords import ExportedAppPassword
 from sono.domain.audio import AudioFile
 from sono.domain.collections import Collaborator, Collection
 from sono.domain.gdpr import AuditEntry, Consent, DeletionRequest, DeletionType
-from sono.domain.users import User
 
 DELETION_PENDING = "A deletion request is already pending"
 NO_PENDING_DELETION = "No pending deletion request found"
@@ -33,10 +33,11 @@ class DeletionStatusView:
 
 @dataclass(frozen=True, slots=True)
 class DataExport:
-    """Everything stored about a user. The edge renders it field by field (an allow-list)."""
+    """Everything stored about a user (``user``: the account, with its picture's URL). The edge
+    renders it field by field (an allow-list)."""
 
     exported_at: datetime
-    user: User
+    user: UserView
     audio_files: list[AudioFile]
     collections: list[Collection]
     collaborations: list[tuple[Collection, Collaborator]]

@@ -5,16 +5,24 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
+from sono.application.accounts.views import user_views
+from sono.application.audio.handlers import AudioPresenter
+from sono.application.audio.ports import AudioView, OwnedAudio
 from sono.application.bus import Context, handles
-from sono.application.collections.views import CollectionView, cards
+from sono.application.collections.views import CollectionList, CollectionView, cards, listed_keys
 from sono.application.library.messages import (
     LIMIT_MAX,
+    AlbumCard,
     AlbumDetail,
+    AlbumScreen,
     AlbumView,
+    ArtistCard,
     ArtistDetail,
+    ArtistScreen,
     ArtistView,
+    CoverArt,
     GenreView,
     GetAlbum,
     GetAlbums,
@@ -28,9 +36,16 @@ from sono.application.library.messages import (
     ListSongs,
     Search,
     SearchResults,
+    SearchScreen,
+    ShowAlbum,
+    ShowAlbums,
+    ShowArtist,
+    ShowArtists,
+    ShowSearch,
     SongView,
 )
 from sono.application.library.ports import AlbumFilter
+from sono.application.media.service import MediaService
 from sono.application.values import Page, Problems
 from sono.domain.audio import AUDIO_NOT_FOUND
 from sono.domain.errors import NotFound
@@ -69,9 +84,34 @@ def _check_ids(ids: tuple[int, ...]) -> None:
         problems.raise_if_any()
 
 
+class LibraryPresenter:
+    """The library's reads as the screens show them: covers', files' and pictures' URLs resolved
+    through the media port, each key and each owner once per answer."""
+
+    def __init__(self, media: MediaService) -> None:
+        self._media = media
+        self._audio = AudioPresenter(media)
+
+    async def _covers(self, covers: Sequence[CoverArt | None]) -> dict[str, str]:
+        return await self._media.urls(cover.key for cover in covers if cover is not None)
+
+    async def artists(self, views: Sequence[ArtistView]) -> list[ArtistCard]:
+        urls = await self._covers([view.cover for view in views])
+        return [ArtistCard(view, urls[view.cover.key] if view.cover else None) for view in views]
+
+    async def albums(self, views: Sequence[AlbumView]) -> list[AlbumCard]:
+        urls = await self._covers([view.cover for view in views])
+        return [AlbumCard(view, urls[view.cover.key] if view.cover else None) for view in views]
+
+    async def songs(self, views: Sequence[SongView]) -> list[AudioView]:
+        return await self._audio.views([OwnedAudio(view.audio, view.owner) for view in views])
+
+
 class LibraryHandlers:
-    def __init__(self, seeds: Callable[[], int] | None = None) -> None:
+    def __init__(self, media: MediaService, seeds: Callable[[], int] | None = None) -> None:
         self._seeds = seeds or (lambda: random.randrange(SEED_MAX))
+        self._media = media
+        self._present = LibraryPresenter(media)
 
     def _seed(self, seed: int | None) -> int:
         return self._seeds() if seed is None else seed % SEED_MAX
@@ -169,6 +209,54 @@ class LibraryHandlers:
             else None,
             collections=await self._collections(ctx, text, skip, limit) if SearchKind.COLLECTIONS in kinds else None,
             users=await self._users(ctx, query.q.strip(), skip, limit) if SearchKind.USERS in kinds else None,
+        )
+
+    # ------------------------------------------------------------------ the screens (URLs resolved)
+
+    @handles(ShowArtists)
+    async def show_artists(self, query: ShowArtists, ctx: Context) -> Page[ArtistCard]:
+        page = await self.artists(query.query, ctx)
+        return Page(await self._present.artists(page.items), page.total, page.skip)
+
+    @handles(ShowArtist)
+    async def show_artist(self, query: ShowArtist, ctx: Context) -> ArtistScreen:
+        detail = await self.artist(GetArtist(query.artist_id), ctx)
+        (artist,) = await self._present.artists([detail.artist])
+        return ArtistScreen(artist, await self._present.albums(detail.albums))
+
+    @handles(ShowAlbums)
+    async def show_albums(self, query: ShowAlbums, ctx: Context) -> Page[AlbumCard]:
+        page = await self.albums(query.query, ctx)
+        return Page(await self._present.albums(page.items), page.total, page.skip)
+
+    @handles(ShowAlbum)
+    async def show_album(self, query: ShowAlbum, ctx: Context) -> AlbumScreen:
+        detail = await self.album(GetAlbum(query.album_id), ctx)
+        (album,) = await self._present.albums([detail.album])
+        return AlbumScreen(album, await self._present.songs(detail.songs))
+
+    @handles(ShowSearch)
+    async def show_search(self, query: ShowSearch, ctx: Context) -> SearchScreen:
+        found = await self.search(query.query, ctx)
+        present = self._present
+        songs, albums, artists, users = found.songs, found.albums, found.artists, found.users
+        return SearchScreen(
+            songs=Page(await present.songs(songs.items), songs.total, songs.skip) if songs is not None else None,
+            albums=Page(await present.albums(albums.items), albums.total, albums.skip) if albums is not None else None,
+            artists=Page(await present.artists(artists.items), artists.total, artists.skip)
+            if artists is not None
+            else None,
+            collections=CollectionList(
+                found.collections.items,
+                found.collections.total,
+                found.collections.skip,
+                urls=await self._media.urls(listed_keys(found.collections.items)),
+            )
+            if found.collections is not None
+            else None,
+            users=Page(await user_views(self._media, users.items), users.total, users.skip)
+            if users is not None
+            else None,
         )
 
     @staticmethod

@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sono.application.collections.views import CollectionView
+from sono.application.accounts.views import UserView
+from sono.application.audio.ports import AudioView
+from sono.application.collections.views import CollectionList, CollectionView
 from sono.application.messages import Query
 from sono.application.values import Page
 from sono.domain.audio import AudioFile
@@ -100,6 +102,50 @@ class SearchResults:
     artists: Page[ArtistView] | None = None
     collections: Page[CollectionView] | None = None
     users: Page[User] | None = None
+
+
+# ---------------------------------------------------------------------- the screens' read models
+# (edge-neutral: artists and albums with their covers' URLs, songs as audio views with the files'
+# and the owners' pictures' URLs, users with their pictures' URLs, resolved through the media port)
+
+
+@dataclass(frozen=True, slots=True)
+class ArtistCard:
+    """An artist and where its cover is fetched (None: no cover)."""
+
+    artist: ArtistView
+    cover_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AlbumCard:
+    """An album and where its cover is fetched (None: no cover)."""
+
+    album: AlbumView
+    cover_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ArtistScreen:
+    artist: ArtistCard
+    albums: Sequence[AlbumCard]  # by name
+
+
+@dataclass(frozen=True, slots=True)
+class AlbumScreen:
+    album: AlbumCard
+    songs: Sequence[AudioView]  # in disc/track order, each owner presented once
+
+
+@dataclass(frozen=True, slots=True)
+class SearchScreen:
+    """A page per kind asked for (None for a kind not asked for)."""
+
+    songs: Page[AudioView] | None = None
+    albums: Page[AlbumCard] | None = None
+    artists: Page[ArtistCard] | None = None
+    collections: CollectionList | None = None
+    users: Page[UserView] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,3 +249,44 @@ class Search(Query[SearchResults]):
     kinds: frozenset[SearchKind] = field(default=ALL_KINDS)
     skip: int = 0
     limit: int = 20
+
+
+# ---------------------------------------------------------------------- screens
+# The same reads, answered as read models with the URLs a client fetches (``views``): what the
+# JSON API shows. The Subsonic API, which names covers by id, sends the plain queries above.
+
+
+@dataclass(frozen=True, slots=True)
+class ShowArtists(Query[Page[ArtistCard]]):
+    """``ListArtists``, each artist with its cover's URL."""
+
+    query: ListArtists
+
+
+@dataclass(frozen=True, slots=True)
+class ShowArtist(Query[ArtistScreen]):
+    """``GetArtist``, the artist and its albums with their covers' URLs."""
+
+    artist_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ShowAlbums(Query[Page[AlbumCard]]):
+    """``ListAlbums``, each album with its cover's URL."""
+
+    query: ListAlbums
+
+
+@dataclass(frozen=True, slots=True)
+class ShowAlbum(Query[AlbumScreen]):
+    """``GetAlbum``, the album with its cover's URL and its songs as audio views."""
+
+    album_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ShowSearch(Query[SearchScreen]):
+    """``Search``, each kind's page as the screens show it (songs as audio views, albums and
+    artists with their covers' URLs, users with their pictures' URLs)."""
+
+    query: Search

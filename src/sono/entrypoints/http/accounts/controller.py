@@ -9,6 +9,7 @@ from litestar.params import FromQuery, JSONBody, QueryParameter, URLEncodedBody
 
 from sono.application.accounts.messages import (
     ForgotPassword,
+    GetMe,
     Login,
     Logout,
     Refresh,
@@ -41,8 +42,8 @@ from sono.entrypoints.http.accounts.schemas import (
     SuccessOut,
     TokenOut,
     UserOut,
-    public_user,
-    user_out,
+    me_out,
+    public_user_out,
 )
 from sono.entrypoints.http.errors import field_locations, form_body, text_detail
 from sono.entrypoints.http.metrics import route_of
@@ -102,8 +103,7 @@ class UsersController(Controller):
         self, data: JSONBody[RegisterIn], container: AppContainer, encrypted: PasswordsEncrypted
     ) -> UserOut:
         password = PasswordInput(data.password, encrypted)
-        user = await container.bus(Register(data.username, data.email, password, data.display_name), ANONYMOUS)
-        return await user_out(container.media, user)
+        return me_out(await container.bus(Register(data.username, data.email, password, data.display_name), ANONYMOUS))
 
     @post(
         "/token",
@@ -185,7 +185,7 @@ class UsersController(Controller):
 
     @get("/me", summary="The caller's account", guards=[signed_in], security=BEARER, responses=errors(401))
     async def me(self, principal: Caller, container: AppContainer) -> UserOut:
-        return await user_out(container.media, principal.user)
+        return me_out(await container.bus(GetMe(principal.user), principal.actor))
 
     @put(
         "/me",
@@ -195,8 +195,7 @@ class UsersController(Controller):
         responses=errors(401, 422),
     )
     async def update_me(self, data: JSONBody[ProfileUpdateIn], principal: Caller, container: AppContainer) -> UserOut:
-        user = await container.bus(UpdateProfile(**data.changes()), principal.actor)
-        return await user_out(container.media, user)
+        return me_out(await container.bus(UpdateProfile(**data.changes()), principal.actor))
 
     @delete(
         "/me",
@@ -240,8 +239,8 @@ class UsersController(Controller):
         async with receive_upload(
             request, max_bytes=IMAGE_MAX_BYTES, too_large=IMAGE_TOO_LARGE, spool_dir=container.settings.upload_dir
         ) as upload:
-            user = await container.bus(SetProfilePicture(upload.file), principal.actor)
-        return await user_out(container.media, user)
+            view = await container.bus(SetProfilePicture(upload.file), principal.actor)
+        return me_out(view)
 
     @get(
         "/search",
@@ -262,5 +261,5 @@ class UsersController(Controller):
         limit: Limit = 100,
     ) -> PublicUserPage:
         page = await container.bus(SearchUsers(text, skip, limit), principal.actor)
-        items = [await public_user(container.media, user) for user in page.items]
+        items = [public_user_out(view) for view in page.items]
         return PublicUserPage(**page_fields(items, page.total, page.skip))

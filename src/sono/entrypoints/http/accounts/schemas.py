@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from sono.application.media.service import MediaService
+from sono.application.accounts.views import UserView
 from sono.application.values import UNSET as APP_UNSET
 from sono.domain.users import (
     BIO_MAX,
@@ -215,16 +214,18 @@ def user_fields(user: User, picture_url: str | None) -> dict[str, Any]:
     }
 
 
-async def user_out(media: MediaService, user: User) -> UserOut:
-    return UserOut(**user_fields(user, await media.url(user.profile_picture_key)))
+def me_out(view: UserView) -> UserOut:
+    """A user as its owner (and admins) see it."""
+    return UserOut(**user_fields(view.user, view.picture_url))
 
 
-async def public_user(media: MediaService, user: User) -> PublicUserOut:
-    return public_user_shape(user, await media.url(user.profile_picture_key))
+def public_user_out(view: UserView) -> PublicUserOut:
+    """A user as everyone sees it."""
+    return public_user_shape(view.user, view.picture_url)
 
 
 def public_user_shape(user: User, profile_picture_url: str | None) -> PublicUserOut:
-    """``public_user`` with the picture's URL found beforehand."""
+    """A user as everyone sees it, with their picture's URL (resolved by the use case)."""
     assert user.id is not None
     return PublicUserOut(
         id=user.id,
@@ -233,8 +234,3 @@ def public_user_shape(user: User, profile_picture_url: str | None) -> PublicUser
         bio=user.bio,
         profile_picture_url=profile_picture_url,
     )
-
-
-async def public_users(media: MediaService, users: Iterable[User]) -> dict[int, PublicUserOut]:
-    """Public shapes by user id (for embedding owners and authors in lists)."""
-    return {user.id: await public_user(media, user) for user in users if user.id is not None}

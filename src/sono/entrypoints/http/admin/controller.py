@@ -37,7 +37,7 @@ from sono.entrypoints.http.audio.schemas import UploadStatsOut, upload_stats_out
 from sono.entrypoints.http.errors import field_locations
 from sono.entrypoints.http.openapi import BEARER, errors
 from sono.entrypoints.http.schemas import NO_NUL, QUERY_TEXT_MAX, Limit, Skip
-from sono.entrypoints.http.security import Acting, AppContainer, Bus, admin_only
+from sono.entrypoints.http.security import Acting, Bus, admin_only
 
 UPLOAD_LIMIT_UPDATED = "Upload limit updated"
 TOTAL_COUNT = "X-Total-Count"
@@ -54,12 +54,10 @@ SearchText = Annotated[
 ]
 
 
-async def user_list(
-    bus: Bus, actor: Acting, container: AppContainer, q: str | None, skip: int, limit: int
-) -> Response[list[AdminUserOut]]:
+async def user_list(bus: Bus, actor: Acting, q: str | None, skip: int, limit: int) -> Response[list[AdminUserOut]]:
     """The plain array the web admin panel reads, with the total in ``X-Total-Count``."""
     page = await bus(ListUsers(q, skip, limit), actor)
-    items = [await admin_user_out(container.media, summary) for summary in page.items]
+    items = [admin_user_out(summary) for summary in page.items]
     return Response(items, headers={TOTAL_COUNT: str(page.total)})
 
 
@@ -84,16 +82,15 @@ class AdminController(Controller):
         self,
         bus: Bus,
         actor: Acting,
-        container: AppContainer,
         q: SearchText = None,
         skip: Skip = 0,
         limit: Limit = 100,
     ) -> Response[list[AdminUserOut]]:
-        return await user_list(bus, actor, container, q, skip, limit)
+        return await user_list(bus, actor, q, skip, limit)
 
     @get("/users/{user_id:int}", summary="A user, with what they store", responses=errors(401, 403, 404, 422))
-    async def get_user(self, bus: Bus, actor: Acting, container: AppContainer, user_id: UserId) -> AdminUserOut:
-        return await admin_user_out(container.media, await bus(GetUser(user_id), actor))
+    async def get_user(self, bus: Bus, actor: Acting, user_id: UserId) -> AdminUserOut:
+        return admin_user_out(await bus(GetUser(user_id), actor))
 
     @put(
         "/users/{user_id:int}/upload-limit",
@@ -175,10 +172,10 @@ class AdminController(Controller):
     responses=errors(401, 403, 422),
 )
 async def list_users_alias(
-    bus: Bus, actor: Acting, container: AppContainer, q: SearchText = None, skip: Skip = 0, limit: Limit = 100
+    bus: Bus, actor: Acting, q: SearchText = None, skip: Skip = 0, limit: Limit = 100
 ) -> Response[list[AdminUserOut]]:
     """``GET /api/v1/users/``: the admin user list on the users path, as the original server had it.
     A route of its own, not a controller: Litestar 2 merges a handler into the accounts
     controller's ``/api/v1/users`` route (its ``POST`` registers) only when the handler comes after
     that controller in the app's handlers, and refuses a second controller on the same path."""
-    return await user_list(bus, actor, container, q, skip, limit)
+    return await user_list(bus, actor, q, skip, limit)

@@ -10,7 +10,6 @@ from msgspec import Meta
 
 from sono.application.admin.messages import UserSummary
 from sono.application.admin.ports import CatalogueStats
-from sono.application.media.service import MediaService
 from sono.domain.users import MAX_AUDIO_UPLOADS_LIMIT
 from sono.entrypoints.http.accounts.schemas import UserOut, user_fields
 from sono.entrypoints.http.schemas import ID_MAX, Input, documented
@@ -86,10 +85,9 @@ class PendingDeletionsOut(msgspec.Struct):
 # --------------------------------------------------------------------------- presenters
 
 
-async def admin_user_out(media: MediaService, summary: UserSummary) -> AdminUserOut:
-    user = summary.user
+def admin_user_out(summary: UserSummary) -> AdminUserOut:
     return AdminUserOut(
-        **user_fields(user, await media.url(user.profile_picture_key)),
+        **user_fields(summary.user, summary.picture_url),
         total_audio_files=summary.usage.audio_files,
         total_storage_bytes=summary.usage.storage_bytes,
         pending_deletion=summary.pending_deletion,

@@ -31,7 +31,7 @@ from sono.entrypoints.http.announcements.schemas import (
 )
 from sono.entrypoints.http.openapi import BEARER, errors
 from sono.entrypoints.http.schemas import Limit, MessageOut, Skip
-from sono.entrypoints.http.security import Acting, AppContainer, Bus, admin_only
+from sono.entrypoints.http.security import Acting, Bus, admin_only
 
 ANNOUNCEMENT_DELETED = "Announcement deleted successfully"
 PUBLIC_LIMIT_DEFAULT = 20
@@ -64,7 +64,6 @@ class AnnouncementsController(Controller):
     async def list_published(
         self,
         request: Request[Any, Any, Any],
-        container: AppContainer,
         bus: Bus,
         actor: Acting,
         skip: Skip = 0,
@@ -73,7 +72,7 @@ class AnnouncementsController(Controller):
         ] = PUBLIC_LIMIT_DEFAULT,
     ) -> Response[bytes]:
         page = await bus(ListPublished(skip, limit), actor)
-        return cacheable(request, await announcement_page_out(container.media, page))
+        return cacheable(request, announcement_page_out(page))
 
     @get(
         "/{announcement_id:int}",
@@ -84,13 +83,12 @@ class AnnouncementsController(Controller):
     async def get_published(
         self,
         request: Request[Any, Any, Any],
-        container: AppContainer,
         bus: Bus,
         actor: Acting,
         announcement_id: AnnouncementId,
     ) -> Response[bytes]:
         view = await bus(GetPublished(announcement_id), actor)
-        return cacheable(request, await announcement_out(container.media, view))
+        return cacheable(request, announcement_out(view))
 
 
 class AdminAnnouncementsController(Controller):
@@ -100,30 +98,25 @@ class AdminAnnouncementsController(Controller):
     security = BEARER
 
     @post("/", summary="Write an announcement", status_code=201, responses=errors(401, 403, 422))
-    async def create(
-        self, data: JSONBody[AnnouncementIn], bus: Bus, actor: Acting, container: AppContainer
-    ) -> AnnouncementOut:
+    async def create(self, data: JSONBody[AnnouncementIn], bus: Bus, actor: Acting) -> AnnouncementOut:
         view = await bus(CreateAnnouncement(data.title, data.content, data.is_published), actor)
-        return await announcement_out(container.media, view)
+        return announcement_out(view)
 
     @get("/", summary="Every announcement, drafts too, newest first", responses=errors(401, 403, 422))
     async def list_all(
         self,
         bus: Bus,
         actor: Acting,
-        container: AppContainer,
         published_only: Annotated[bool, QueryParameter(description="Only the published ones")] = False,
         skip: Skip = 0,
         limit: Limit = 100,
     ) -> AnnouncementPageOut:
         page = await bus(ListAnnouncements(published_only, skip, limit), actor)
-        return await announcement_page_out(container.media, page)
+        return announcement_page_out(page)
 
     @get("/{announcement_id:int}", summary="An announcement", responses=errors(401, 403, 404, 422))
-    async def get_one(
-        self, bus: Bus, actor: Acting, container: AppContainer, announcement_id: AnnouncementId
-    ) -> AnnouncementOut:
-        return await announcement_out(container.media, await bus(GetAnnouncement(announcement_id), actor))
+    async def get_one(self, bus: Bus, actor: Acting, announcement_id: AnnouncementId) -> AnnouncementOut:
+        return announcement_out(await bus(GetAnnouncement(announcement_id), actor))
 
     @put(
         "/{announcement_id:int}",
@@ -135,11 +128,10 @@ class AdminAnnouncementsController(Controller):
         data: JSONBody[AnnouncementUpdateIn],
         bus: Bus,
         actor: Acting,
-        container: AppContainer,
         announcement_id: AnnouncementId,
     ) -> AnnouncementOut:
         view = await bus(UpdateAnnouncement(announcement_id, **data.changes()), actor)
-        return await announcement_out(container.media, view)
+        return announcement_out(view)
 
     @delete(
         "/{announcement_id:int}",

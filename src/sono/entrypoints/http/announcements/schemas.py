@@ -14,10 +14,9 @@ from litestar.serialization import encode_json
 from msgspec import UNSET, Meta, UnsetType
 
 from sono.application.announcements.messages import AnnouncementPage, AnnouncementView
-from sono.application.media.service import MediaService
 from sono.application.values import UNSET as APP_UNSET
 from sono.domain.announcements import CONTENT_MAX, TITLE_MAX
-from sono.entrypoints.http.accounts.schemas import PublicUserOut, public_user, public_users
+from sono.entrypoints.http.accounts.schemas import PublicUserOut, public_user_out
 from sono.entrypoints.http.schemas import EDGE_TEXT_MAX, ID_MAX, Input, documented, page_fields, text, utc
 
 CONTENT_EDGE_MAX = 5 * CONTENT_MAX
@@ -111,13 +110,12 @@ def _announcement_out(view: AnnouncementView, author: PublicUserOut | None) -> A
     )
 
 
-async def announcement_out(media: MediaService, view: AnnouncementView) -> AnnouncementOut:
-    author = await public_user(media, view.author) if view.author is not None else None
-    return _announcement_out(view, author)
+def announcement_out(view: AnnouncementView) -> AnnouncementOut:
+    return _announcement_out(view, public_user_out(view.author) if view.author is not None else None)
 
 
-async def announcement_page_out(media: MediaService, result: AnnouncementPage) -> AnnouncementPageOut:
-    authors = await public_users(media, result.authors.values())
+def announcement_page_out(result: AnnouncementPage) -> AnnouncementPageOut:
+    authors = {user_id: public_user_out(author) for user_id, author in result.authors.items()}
     items = [
         _announcement_out(
             AnnouncementView(a, None), authors.get(a.created_by_id) if a.created_by_id is not None else None

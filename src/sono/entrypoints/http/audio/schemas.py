@@ -15,14 +15,13 @@ from sono.application.annotations.messages import AnnotateSongs
 from sono.application.audio.messages import AudioDetails
 from sono.application.audio.ports import AudioList, AudioView
 from sono.application.bus import MessageBus
-from sono.application.media.service import MediaService
 from sono.application.messages import Actor
 from sono.application.values import UNSET as APP_UNSET
 from sono.domain.annotations import UNANNOTATED, SongAnnotation
 from sono.domain.audio import TITLE_MAX, AudioFile
 from sono.domain.errors import FieldError, ValidationFailed
-from sono.domain.users import UploadQuota, User
-from sono.entrypoints.http.accounts.schemas import PublicUserOut, public_user, public_user_shape
+from sono.domain.users import UploadQuota
+from sono.entrypoints.http.accounts.schemas import PublicUserOut, public_user_shape
 from sono.entrypoints.http.schemas import EDGE_TEXT_MAX, Input, documented, page_fields, text, utc, values_of
 
 
@@ -66,15 +65,9 @@ class AudioOut(msgspec.Struct):
 _FIELDS = frozenset(field.name for field in fields(AudioFile))
 
 
-async def audio_out(media: MediaService, audio: AudioFile, owner: User | PublicUserOut) -> AudioOut:
-    """The audio shape for a caller who may see the file (the use case decided that)."""
-    shown_owner = owner if isinstance(owner, PublicUserOut) else await public_user(media, owner)
-    return audio_shape(audio, shown_owner, await media.urls((audio.storage_key, audio.cover_art_key)))
-
-
 def audio_shape(audio: AudioFile, owner: PublicUserOut, urls: Mapping[str, str]) -> AudioOut:
-    """``audio_out`` with the URLs found beforehand (``MediaService.urls``, by key: the file's and
-    its cover's), without awaiting."""
+    """The audio shape for a caller who may see the file (the use case decided that), with the
+    URLs the use case resolved (by key: the file's and its cover's)."""
     v = values_of(audio, _FIELDS)
     assert v["id"] is not None
     cover = v["cover_art_key"]
@@ -129,18 +122,6 @@ def audio_view_outs(views: Iterable[AudioView]) -> list[AudioOut]:
 
 def audio_list_page(found: AudioList) -> AudioPage:
     return audio_page(audio_view_outs(found.items), found.total, found.skip)
-
-
-async def audio_outs(media: MediaService, files: Iterable[AudioFile], owners: Mapping[int, User]) -> list[AudioOut]:
-    """Several files, each owner presented once (``owners`` by id must hold every file's owner)."""
-    presented: dict[int, PublicUserOut] = {}
-    result = []
-    for audio in files:
-        owner = presented.get(audio.owner_id)
-        if owner is None:
-            owner = presented[audio.owner_id] = await public_user(media, owners[audio.owner_id])
-        result.append(await audio_out(media, audio, owner))
-    return result
 
 
 Annotate = Callable[[Sequence[int]], Awaitable[Mapping[int, SongAnnotation]]]

@@ -58,15 +58,18 @@ from sono.entrypoints.http.collections.schemas import (
     CollectionSummaryOut,
     CollectionUpdateIn,
     DeletedCountOut,
-    Presenter,
     ReorderIn,
     TrackIn,
     TrackOut,
+    changed_out,
+    collaborator_out,
     collection_page,
     counts_out,
     detail_out,
     stats_out,
     summary_out,
+    track_out,
+    tracks_out,
 )
 from sono.entrypoints.http.openapi import BEARER, errors, file_upload_operation
 from sono.entrypoints.http.schemas import Id, Limit, MessageOut, Skip
@@ -98,7 +101,6 @@ class CollectionsController(Controller):
     @get("/", summary="Collections the caller can see", responses=errors(401, 422))
     async def list_collections(
         self,
-        container: AppContainer,
         bus: Bus,
         actor: Acting,
         skip: Skip = 0,
@@ -109,7 +111,7 @@ class CollectionsController(Controller):
         """Anonymous, or with `public_only=true`: public collections. Signed in: the caller's own,
         those shared with them and the public ones. Newest first."""
         page = await bus(ListCollections(public_only, collection_type, skip, limit), actor)
-        return await collection_page(container.media, page.items, page.total, page.skip)
+        return collection_page(page)
 
     @get(
         "/my-collections",
@@ -118,11 +120,9 @@ class CollectionsController(Controller):
         security=BEARER,
         responses=errors(401, 422),
     )
-    async def my_collections(
-        self, bus: Bus, actor: Acting, container: AppContainer, skip: Skip = 0, limit: Limit = 100
-    ) -> CollectionPage:
+    async def my_collections(self, bus: Bus, actor: Acting, skip: Skip = 0, limit: Limit = 100) -> CollectionPage:
         page = await bus(ListOwnCollections(skip, limit), actor)
-        return await collection_page(container.media, page.items, page.total, page.skip)
+        return collection_page(page)
 
     @get(
         "/collaborative",
@@ -131,35 +131,27 @@ class CollectionsController(Controller):
         security=BEARER,
         responses=errors(401, 422),
     )
-    async def shared_with_me(
-        self, bus: Bus, actor: Acting, container: AppContainer, skip: Skip = 0, limit: Limit = 100
-    ) -> CollectionPage:
+    async def shared_with_me(self, bus: Bus, actor: Acting, skip: Skip = 0, limit: Limit = 100) -> CollectionPage:
         page = await bus(ListSharedCollections(skip, limit), actor)
-        return await collection_page(container.media, page.items, page.total, page.skip)
+        return collection_page(page)
 
     async def _public_of_type(
-        self, container: AppContainer, bus: Bus, actor: Acting, kind: CollectionType, skip: int, limit: int
+        self, bus: Bus, actor: Acting, kind: CollectionType, skip: int, limit: int
     ) -> CollectionPage:
         page = await bus(ListPublicCollections(kind, skip, limit), actor)
-        return await collection_page(container.media, page.items, page.total, page.skip)
+        return collection_page(page)
 
     @get("/albums", summary="Public albums", responses=errors(401, 422))
-    async def albums(
-        self, container: AppContainer, bus: Bus, actor: Acting, skip: Skip = 0, limit: Limit = 100
-    ) -> CollectionPage:
-        return await self._public_of_type(container, bus, actor, CollectionType.ALBUM, skip, limit)
+    async def albums(self, bus: Bus, actor: Acting, skip: Skip = 0, limit: Limit = 100) -> CollectionPage:
+        return await self._public_of_type(bus, actor, CollectionType.ALBUM, skip, limit)
 
     @get("/playlists", summary="Public playlists", responses=errors(401, 422))
-    async def playlists(
-        self, container: AppContainer, bus: Bus, actor: Acting, skip: Skip = 0, limit: Limit = 100
-    ) -> CollectionPage:
-        return await self._public_of_type(container, bus, actor, CollectionType.PLAYLIST, skip, limit)
+    async def playlists(self, bus: Bus, actor: Acting, skip: Skip = 0, limit: Limit = 100) -> CollectionPage:
+        return await self._public_of_type(bus, actor, CollectionType.PLAYLIST, skip, limit)
 
     @get("/compilations", summary="Public compilations", responses=errors(401, 422))
-    async def compilations(
-        self, container: AppContainer, bus: Bus, actor: Acting, skip: Skip = 0, limit: Limit = 100
-    ) -> CollectionPage:
-        return await self._public_of_type(container, bus, actor, CollectionType.COMPILATION, skip, limit)
+    async def compilations(self, bus: Bus, actor: Acting, skip: Skip = 0, limit: Limit = 100) -> CollectionPage:
+        return await self._public_of_type(bus, actor, CollectionType.COMPILATION, skip, limit)
 
     @get(
         "/stats",
@@ -181,19 +173,15 @@ class CollectionsController(Controller):
         security=BEARER,
         responses=errors(401, 422),
     )
-    async def create(
-        self, data: JSONBody[CollectionIn], bus: Bus, actor: Acting, container: AppContainer
-    ) -> CollectionDetailOut:
+    async def create(self, data: JSONBody[CollectionIn], bus: Bus, actor: Acting) -> CollectionDetailOut:
         """`album` requires `artist`."""
         view = await bus(CreateCollection(data.new()), actor)
-        return await Presenter(container.media, annotator(bus, actor)).detail(view)
+        return await changed_out(view, annotator(bus, actor))
 
     @get("/{collection_id:int}", summary="A collection with its tracks", responses=errors(401, 404))
-    async def get_collection(
-        self, collection_id: Id, container: AppContainer, bus: Bus, actor: Acting
-    ) -> CollectionDetailOut:
+    async def get_collection(self, collection_id: Id, bus: Bus, actor: Acting) -> CollectionDetailOut:
         detail = await bus(GetCollection(collection_id), actor)
-        return await detail_out(container.media, detail, annotator(bus, actor))
+        return await detail_out(detail, annotator(bus, actor))
 
     @put(
         "/{collection_id:int}",
@@ -208,13 +196,12 @@ class CollectionsController(Controller):
         data: JSONBody[CollectionUpdateIn],
         bus: Bus,
         actor: Acting,
-        container: AppContainer,
     ) -> CollectionDetailOut:
         """Edit collaborators may change `title`, `description`, `artist` and `curator_note`, and
         send the current values of `is_public`, `is_collaborative` and `collection_type`; only the
         owner (or an admin) changes those. The result must satisfy its type (`album` needs `artist`)."""
         view = await bus(UpdateCollection(collection_id, data.changes()), actor)
-        return await Presenter(container.media, annotator(bus, actor)).detail(view)
+        return await changed_out(view, annotator(bus, actor))
 
     @delete(
         "/{collection_id:int}",
@@ -245,7 +232,7 @@ class CollectionsController(Controller):
             request, max_bytes=IMAGE_MAX_BYTES, too_large=IMAGE_TOO_LARGE, spool_dir=container.settings.upload_dir
         ) as upload:
             view = await bus(SetCollectionCover(collection_id, upload.file), actor)
-        return await Presenter(container.media, annotator(bus, actor)).detail(view)
+        return await changed_out(view, annotator(bus, actor))
 
     @get(
         "/{collection_id:int}/download",
@@ -280,13 +267,11 @@ class CollectionsController(Controller):
         security=BEARER,
         responses=errors(401, 403, 404, 409, 422),
     )
-    async def add_track(
-        self, collection_id: Id, data: JSONBody[TrackIn], bus: Bus, actor: Acting, container: AppContainer
-    ) -> TrackOut:
+    async def add_track(self, collection_id: Id, data: JSONBody[TrackIn], bus: Bus, actor: Acting) -> TrackOut:
         """The caller must be able to see the audio file (their own or a public one). With
         `track_order` it is inserted there (beyond the end appends), else appended."""
         view = await bus(AddTrack(collection_id, data.audio_file_id, data.track_order), actor)
-        return await Presenter(container.media, annotator(bus, actor)).track(view)
+        return await track_out(view, annotator(bus, actor))
 
     @post(
         "/{collection_id:int}/tracks/bulk-add",
@@ -296,13 +281,11 @@ class CollectionsController(Controller):
         security=BEARER,
         responses=errors(401, 403, 404, 409, 422),
     )
-    async def bulk_add(
-        self, collection_id: Id, data: JSONBody[BulkAddIn], bus: Bus, actor: Acting, container: AppContainer
-    ) -> list[TrackOut]:
+    async def bulk_add(self, collection_id: Id, data: JSONBody[BulkAddIn], bus: Bus, actor: Acting) -> list[TrackOut]:
         """Up to 100 ids, appended in order, all or nothing: if any cannot be added, nothing is
         and the answer names them (404 unknown or not visible, 409 already present, 422 repeated)."""
         views = await bus(AddTracks(collection_id, tuple(data.audio_file_ids)), actor)
-        return await Presenter(container.media, annotator(bus, actor)).tracks(views)
+        return await tracks_out(views, annotator(bus, actor))
 
     @delete(
         "/{collection_id:int}/tracks/{track_id:int}",
@@ -330,14 +313,13 @@ class CollectionsController(Controller):
         data: JSONBody[ReorderIn],
         bus: Bus,
         actor: Acting,
-        container: AppContainer,
     ) -> TrackOut:
         """`{"new_order": N}` (or `{"track_order": N}`) moves the track there and shifts the rest."""
         position = data.new_order if data.new_order is not None else data.track_order
         if position is None:
             raise ValidationFailed([FieldError("new_order", ORDER_REQUIRED, "missing")])
         view = await bus(MoveTrack(collection_id, track_id, position), actor)
-        return await Presenter(container.media, annotator(bus, actor)).track(view)
+        return await track_out(view, annotator(bus, actor))
 
     # ------------------------------------------------------------------ collaborators
 
@@ -350,12 +332,12 @@ class CollectionsController(Controller):
         responses=errors(401, 403, 404, 409, 422),
     )
     async def add_collaborator(
-        self, collection_id: Id, data: JSONBody[CollaboratorIn], bus: Bus, actor: Acting, container: AppContainer
+        self, collection_id: Id, data: JSONBody[CollaboratorIn], bus: Bus, actor: Acting
     ) -> CollaboratorOut:
         """By `user_id` or `username`: an active user, not the owner (400), not already one (409),
         on a collaborative collection (400)."""
         message = AddCollaborator(collection_id, data.permission_level, data.user_id, data.username)
-        return await Presenter(container.media).collaborator(await bus(message, actor))
+        return collaborator_out(await bus(message, actor))
 
     @put(
         "/{collection_id:int}/collaborators/{user_id:int}",
@@ -371,10 +353,9 @@ class CollectionsController(Controller):
         data: JSONBody[CollaboratorUpdateIn],
         bus: Bus,
         actor: Acting,
-        container: AppContainer,
     ) -> CollaboratorOut:
         view = await bus(SetCollaboratorPermission(collection_id, user_id, data.permission_level), actor)
-        return await Presenter(container.media).collaborator(view)
+        return collaborator_out(view)
 
     @delete(
         "/{collection_id:int}/collaborators/{user_id:int}",
@@ -406,15 +387,13 @@ class CollectionAdminController(Controller):
         summary="Collections by type and visibility, tracks, the newest",
         responses=errors(401, 403),
     )
-    async def summary(self, bus: Bus, actor: Acting, container: AppContainer) -> CollectionSummaryOut:
-        return await summary_out(container.media, await bus(GetCollectionSummary(), actor))
+    async def summary(self, bus: Bus, actor: Acting) -> CollectionSummaryOut:
+        return summary_out(await bus(GetCollectionSummary(), actor))
 
     @get("/collections/recent", summary="Every collection, newest first", responses=errors(401, 403, 422))
-    async def recent(
-        self, bus: Bus, actor: Acting, container: AppContainer, skip: Skip = 0, limit: Limit = 20
-    ) -> CollectionPage:
+    async def recent(self, bus: Bus, actor: Acting, skip: Skip = 0, limit: Limit = 20) -> CollectionPage:
         page = await bus(ListAllCollections(skip, limit), actor)
-        return await collection_page(container.media, page.items, page.total, page.skip)
+        return collection_page(page)
 
     @get(
         "/users/{user_id:int}/collections/stats",

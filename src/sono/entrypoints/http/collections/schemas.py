@@ -12,8 +12,16 @@ from msgspec import UNSET, Meta, UnsetType
 
 from sono.application.collections.messages import CollectionStats, CollectionSummary, NewCollection
 from sono.application.collections.ports import CollectionCounts
-from sono.application.collections.views import CollaboratorView, CollectionDetail, CollectionView, TrackView
-from sono.application.media.service import MediaService
+from sono.application.collections.views import (
+    CollaboratorDetail,
+    CollaboratorView,
+    CollectionDetail,
+    CollectionList,
+    CollectionView,
+    TrackDetail,
+    TrackList,
+    TrackView,
+)
 from sono.domain.annotations import SongAnnotation
 from sono.domain.collections import (
     ARTIST_MAX,
@@ -239,42 +247,25 @@ _AUDIO_KEYS = frozenset(("storage_key", "cover_art_key"))
 
 
 class Presenter:
-    """Presents the collections of one response, each user and each URL once: the URLs (which may
-    need the storage) are found first (but for those in ``urls``), then the shapes are built
-    without awaiting."""
+    """Maps the collections of one answer to their shapes, each user once, with the URLs the
+    answer came with (``urls``, by key: the use case resolved them; a key missing is a bug)."""
 
-    def __init__(
-        self, media: MediaService, annotate: Annotate | None = None, urls: Mapping[str, str] | None = None
-    ) -> None:
-        self.media = media
+    def __init__(self, urls: Mapping[str, str], annotate: Annotate | None = None) -> None:
+        self._urls = urls
         self._people: dict[int, PublicUserOut] = {}
-        self._urls: dict[str, str] = dict(urls or {})
         self._annotate = annotate  # the caller's stars and plays on the tracks' files (None: anonymous)
         self._notes: dict[int, SongAnnotation] = {}
 
-    async def _find(self, users: Iterable[User], keys: Iterable[str | None]) -> None:
-        """Find the URLs of ``keys`` and present ``users`` (with their pictures' URLs), each once."""
-        people, urls = self._people, self._urls
-        new = {user.id: user for user in users if user.id not in people}
-        wanted = [key for key in (*keys, *(user.profile_picture_key for user in new.values())) if key]
-        urls.update(await self.media.urls(key for key in wanted if key not in urls))
-        for user_id, user in new.items():
+    def _person(self, user: User) -> PublicUserOut:
+        assert user.id is not None
+        shaped = self._people.get(user.id)
+        if shaped is None:
             key = user.profile_picture_key
-            people[user_id] = public_user_shape(user, urls[key] if key else None)  # type: ignore[index]
-
-    async def _meet(self, views: list[CollectionView]) -> None:
-        """Present everyone the collections show and find their covers' URLs."""
-        await self._find(
-            (user for view in views for user in (view.owner, *(x.user for x in view.collaborators))),
-            (values_of(view.collection, _COLLECTION_FIELDS)["cover_art_key"] for view in views),
-        )
+            shaped = self._people[user.id] = public_user_shape(user, self._urls[key] if key else None)
+        return shaped
 
     async def _meet_tracks(self, tracks: list[TrackView]) -> None:
-        """Present the owners of the tracks' files and find the URLs of the files and their covers."""
-        await self._find(
-            (t.audio_owner for t in tracks),
-            (v[name] for t in tracks for v in (values_of(t.audio, _AUDIO_KEYS),) for name in _AUDIO_KEYS),
-        )
+        """Find the caller's stars and plays on the tracks' files."""
         if self._annotate is not None and tracks:
             self._notes.update(await self._annotate([t.track.audio_file_id for t in tracks]))
 
@@ -288,18 +279,17 @@ class Presenter:
             permission_level=c["permission_level"],
             added_date=utc(c["added_date"]),
             added_by_id=c["added_by_id"],
-            user=self._people[c["user_id"]],
+            user=self._person(view.user),
         )
 
-    async def collaborator(self, view: CollaboratorView) -> CollaboratorOut:
-        await self._find([view.user], [])
+    def collaborator(self, view: CollaboratorView) -> CollaboratorOut:
         return self._collaborator(view)
 
     def _track(self, view: TrackView) -> TrackOut:
         """Call ``_meet_tracks`` with the track first."""
         t = view.track
         assert t.id is not None and t.collection_id is not None
-        audio_file = audio_shape(view.audio, self._people[view.audio_owner.id], self._urls)  # type: ignore[index]
+        audio_file = audio_shape(view.audio, self._person(view.audio_owner), self._urls)
         if self._annotate is not None:
             audio_file = annotated([audio_file], self._notes)[0]
         return TrackOut(
@@ -336,7 +326,7 @@ class Presenter:
             "is_public": c["is_public"],
             "is_collaborative": c["is_collaborative"],
             "owner_id": c["owner_id"],
-            "owner": self._people[view.owner.id],  # type: ignore[index]
+            "owner": self._person(view.owner),
             "created_date": utc(c["created_date"]),
             "updated_date": utc(c["updated_date"]),
             "track_count": view.totals.count,
@@ -345,24 +335,16 @@ class Presenter:
             "collaborators": [self._collaborator(x) for x in view.collaborators],
         }
 
-    async def item(self, view: CollectionView) -> CollectionOut:
-        return (await self.items([view]))[0]
-
     async def detail(self, view: CollectionView) -> CollectionDetailOut:
-        await self._meet([view])
         tracks = view.tracks or []
         await self._meet_tracks(tracks)
         return CollectionDetailOut(**self._fields(view), tracks=[self._track(t) for t in tracks])
 
-    async def items(self, views: Iterable[CollectionView]) -> list[CollectionOut]:
-        listed = list(views)
-        await self._meet(listed)
-        return [CollectionOut(**self._fields(view)) for view in listed]
+    def items(self, views: Iterable[CollectionView]) -> list[CollectionOut]:
+        return [CollectionOut(**self._fields(view)) for view in views]
 
 
-async def detail_out(
-    media: MediaService, detail: CollectionDetail, annotate: Annotate | None = None
-) -> CollectionDetailOut:
+async def detail_out(detail: CollectionDetail, annotate: Annotate | None = None) -> CollectionDetailOut:
     """A collection's screen, with the URLs it came with, and the caller's stars and plays on its
     tracks' files when ``annotate`` finds them. What every caller shares is presented once per
     ``can_edit`` for the detail (``CollectionDetail.shapes``: kept as long as the detail is); the
@@ -370,7 +352,7 @@ async def detail_out(
     key = ("json", detail.view.can_edit)
     shared: CollectionDetailOut | None = detail.shapes.get(key)
     if shared is None:
-        shared = detail.shapes[key] = await Presenter(media, None, detail.urls).detail(detail.view)
+        shared = detail.shapes[key] = await Presenter(detail.urls).detail(detail.view)
     if annotate is None or not shared.tracks:
         return shared
     notes = await annotate([track.audio_file_id for track in shared.tracks])
@@ -380,11 +362,26 @@ async def detail_out(
     return msgspec.structs.replace(shared, tracks=tracks)
 
 
-async def collection_page(
-    media: MediaService, views: Iterable[CollectionView], total: int, skip: int
-) -> CollectionPage:
-    items = await Presenter(media).items(views)
-    return CollectionPage(**page_fields(items, total, skip), collections=items)
+async def changed_out(changed: CollectionDetail, annotate: Annotate | None = None) -> CollectionDetailOut:
+    """A change's answer (a new, updated or newly covered collection) with the URLs it came with."""
+    return await Presenter(changed.urls, annotate).detail(changed.view)
+
+
+async def track_out(added: TrackDetail, annotate: Annotate | None = None) -> TrackOut:
+    return await Presenter(added.urls, annotate).track(added.track)
+
+
+async def tracks_out(added: TrackList, annotate: Annotate | None = None) -> list[TrackOut]:
+    return await Presenter(added.urls, annotate).tracks(added.tracks)
+
+
+def collaborator_out(changed: CollaboratorDetail) -> CollaboratorOut:
+    return Presenter(changed.urls).collaborator(changed.collaborator)
+
+
+def collection_page(found: CollectionList) -> CollectionPage:
+    items = Presenter(found.urls).items(found.items)
+    return CollectionPage(**page_fields(items, found.total, found.skip), collections=items)
 
 
 def stats_out(stats: CollectionStats) -> CollectionStatsOut:
@@ -411,7 +408,7 @@ def counts_out(counts: CollectionCounts) -> CollectionCountsOut:
     )
 
 
-async def summary_out(media: MediaService, summary: CollectionSummary) -> CollectionSummaryOut:
+def summary_out(summary: CollectionSummary) -> CollectionSummaryOut:
     counts = summary.counts
     return CollectionSummaryOut(
         total_collections=counts.total,
@@ -420,5 +417,5 @@ async def summary_out(media: MediaService, summary: CollectionSummary) -> Collec
         private_collections=counts.total - counts.public,
         collaborative_collections=counts.collaborative,
         total_tracks=summary.tracks,
-        recent=await Presenter(media).items(summary.recent),
+        recent=Presenter(summary.recent.urls).items(summary.recent.items),
     )

@@ -76,7 +76,7 @@ class GdprController(Controller):
         | errors(401),
     )
     async def export_data(self, principal: Caller, container: AppContainer) -> Response[DataExportOut]:
-        export = await export_out(container.media, await container.bus(ExportData(), principal.actor))
+        export = export_out(await container.bus(ExportData(), principal.actor))
         filename = f"sono-export-{principal.user.username}.json"
         return Response(export, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 

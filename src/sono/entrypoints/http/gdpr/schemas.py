@@ -10,7 +10,6 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from sono.application.gdpr.messages import DataExport, DeletionStatusView
-from sono.application.media.service import MediaService
 from sono.domain.gdpr import (
     CONSENT_TYPE_MAX,
     CONSENT_VERSION_MAX,
@@ -21,7 +20,7 @@ from sono.domain.gdpr import (
     DeletionRequest,
     DeletionType,
 )
-from sono.entrypoints.http.accounts.schemas import UserOut, user_out
+from sono.entrypoints.http.accounts.schemas import UserOut, me_out
 from sono.entrypoints.http.schemas import EDGE_TEXT_MAX, Input, documented, text, utc
 
 GRACE_PERIOD_DAYS = DELETION_GRACE_PERIOD.days
@@ -279,12 +278,12 @@ def consent_recorded_out(consent: Consent, message: str) -> ConsentRecordedOut:
     return ConsentRecordedOut(**fields, message=message, consent_id=fields["id"])
 
 
-async def export_out(media: MediaService, export: DataExport) -> DataExportOut:
+def export_out(export: DataExport) -> DataExportOut:
     exported_at = utc(export.exported_at)
     assert exported_at is not None
     return DataExportOut(
         exported_at=exported_at,
-        user_profile=await user_out(media, export.user),
+        user_profile=me_out(export.user),
         audio_files=[
             ExportAudioFile(
                 id=audio.id or 0,

@@ -13,12 +13,15 @@ from litestar import Controller, get
 from litestar.params import PathParameter, QueryParameter
 
 from sono.application.library.messages import (
-    GetAlbum,
-    GetArtist,
     ListAlbums,
     ListArtists,
     ListGenres,
     Search,
+    ShowAlbum,
+    ShowAlbums,
+    ShowArtist,
+    ShowArtists,
+    ShowSearch,
 )
 from sono.domain.audio import GENRE_MAX, YEAR_MAX, YEAR_MIN
 from sono.domain.errors import FieldError, ValidationFailed
@@ -40,7 +43,7 @@ from sono.entrypoints.http.library.schemas import (
 )
 from sono.entrypoints.http.openapi import errors
 from sono.entrypoints.http.schemas import ID_MAX, Limit, QueryText, Skip
-from sono.entrypoints.http.security import Acting, AppContainer, Bus
+from sono.entrypoints.http.security import Acting, Bus
 
 UNKNOWN_KIND = "Unknown kind: {kind} (expected songs, albums, artists, collections, users)"
 KINDS = ",".join(kind.value for kind in SearchKind)
@@ -70,14 +73,12 @@ class LibraryController(Controller):
     tags = ["Library"]
 
     @get("/artists", summary="Artists with songs you may see, by name", responses=errors(401, 422))
-    async def artists(
-        self, bus: Bus, actor: Acting, container: AppContainer, skip: Skip = 0, limit: Limit = 100
-    ) -> ArtistPage:
-        return await artist_page(container.media, await bus(ListArtists(skip, limit), actor))
+    async def artists(self, bus: Bus, actor: Acting, skip: Skip = 0, limit: Limit = 100) -> ArtistPage:
+        return artist_page(await bus(ShowArtists(ListArtists(skip, limit)), actor))
 
     @get("/artists/{artist_id:int}", summary="An artist and its albums", responses=errors(401, 404, 422))
-    async def artist(self, bus: Bus, actor: Acting, container: AppContainer, artist_id: ArtistId) -> ArtistDetailOut:
-        return await artist_detail(container.media, await bus(GetArtist(artist_id), actor))
+    async def artist(self, bus: Bus, actor: Acting, artist_id: ArtistId) -> ArtistDetailOut:
+        return artist_detail(await bus(ShowArtist(artist_id), actor))
 
     @get(
         "/albums",
@@ -89,7 +90,6 @@ class LibraryController(Controller):
         self,
         bus: Bus,
         actor: Acting,
-        container: AppContainer,
         sort: Annotated[
             Literal["name", "artist", "year", "newest"], QueryParameter(description="The order (default: name)")
         ] = "name",
@@ -101,11 +101,11 @@ class LibraryController(Controller):
         limit: Limit = 100,
     ) -> AlbumPage:
         query = ListAlbums(AlbumSort(sort), artist_id, genre, from_year, to_year, skip, limit)
-        return await album_page(container.media, await bus(query, actor))
+        return album_page(await bus(ShowAlbums(query), actor))
 
     @get("/albums/{album_id:int}", summary="An album and its songs", responses=errors(401, 404, 422))
-    async def album(self, bus: Bus, actor: Acting, container: AppContainer, album_id: AlbumId) -> AlbumDetailOut:
-        return await album_detail(container.media, await bus(GetAlbum(album_id), actor))
+    async def album(self, bus: Bus, actor: Acting, album_id: AlbumId) -> AlbumDetailOut:
+        return album_detail(await bus(ShowAlbum(album_id), actor))
 
     @get("/genres", summary="Genres of the songs you may see, by name", responses=errors(401, 422))
     async def genres(self, bus: Bus, actor: Acting, skip: Skip = 0, limit: Limit = 100) -> GenrePage:
@@ -126,7 +126,6 @@ class SearchController(Controller):
         self,
         bus: Bus,
         actor: Acting,
-        container: AppContainer,
         q: Annotated[
             QueryText,
             QueryParameter(min_length=1, max_length=SEARCH_QUERY_MAX, description="1 to 200 characters"),
@@ -137,5 +136,5 @@ class SearchController(Controller):
         skip: Skip = 0,
         limit: Limit = 100,
     ) -> SearchOut:
-        results = await bus(Search(q, parse_kinds(kinds), skip, limit), actor)
-        return await search_out(container.media, results)
+        results = await bus(ShowSearch(Search(q, parse_kinds(kinds), skip, limit)), actor)
+        return search_out(results)

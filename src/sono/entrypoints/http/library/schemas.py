@@ -1,29 +1,19 @@
 """Shapes of the library (contract section 12) and their presenters. Songs are the audio shape,
-presented by the audio feature's presenter (``audio_outs``), so they stay exactly that shape."""
+mapped by the audio feature's edge (``audio_view_outs``), so they stay exactly that shape."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Annotated
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from sono.application.library.messages import (
-    AlbumDetail,
-    AlbumView,
-    ArtistDetail,
-    ArtistView,
-    CoverArt,
-    GenreView,
-    SearchResults,
-    SongView,
-)
-from sono.application.media.service import MediaService
+from sono.application.audio.ports import AudioView
+from sono.application.library.messages import AlbumCard, AlbumScreen, ArtistCard, ArtistScreen, GenreView, SearchScreen
 from sono.application.values import Page
-from sono.entrypoints.http.accounts.schemas import PublicUserOut, public_user
-from sono.entrypoints.http.audio.schemas import AudioOut, audio_outs
+from sono.entrypoints.http.accounts.schemas import PublicUserOut, public_user_out
+from sono.entrypoints.http.audio.schemas import AudioOut, audio_view_outs
 from sono.entrypoints.http.collections.schemas import CollectionOut, Presenter
 from sono.entrypoints.http.schemas import page_fields, utc
 
@@ -127,19 +117,13 @@ class SearchOut(msgspec.Struct):
 # --------------------------------------------------------------------------- presenters
 
 
-async def _cover_urls(media: MediaService, covers: Iterable[CoverArt | None]) -> dict[str, str]:
-    return await media.urls(cover.key for cover in covers if cover is not None)
+def _artist(card: ArtistCard) -> ArtistOut:
+    view = card.artist
+    return ArtistOut(view.id, view.name, view.album_count, view.song_count, card.cover_url)
 
 
-def _url(urls: Mapping[str, str], cover: CoverArt | None) -> str | None:
-    return urls[cover.key] if cover is not None else None
-
-
-def _artist(view: ArtistView, urls: Mapping[str, str]) -> ArtistOut:
-    return ArtistOut(view.id, view.name, view.album_count, view.song_count, _url(urls, view.cover))
-
-
-def _album(view: AlbumView, urls: Mapping[str, str]) -> AlbumOut:
+def _album(card: AlbumCard) -> AlbumOut:
+    view = card.album
     return AlbumOut(
         view.id,
         view.name,
@@ -150,31 +134,16 @@ def _album(view: AlbumView, urls: Mapping[str, str]) -> AlbumOut:
         view.song_count,
         view.duration,
         utc(view.created),
-        _url(urls, view.cover),
+        card.cover_url,
     )
 
 
-async def artist_outs(media: MediaService, views: Sequence[ArtistView]) -> list[ArtistOut]:
-    urls = await _cover_urls(media, (view.cover for view in views))
-    return [_artist(view, urls) for view in views]
+def artist_page(page: Page[ArtistCard]) -> ArtistPage:
+    return ArtistPage(**page_fields([_artist(card) for card in page.items], page.total, page.skip))
 
 
-async def album_outs(media: MediaService, views: Sequence[AlbumView]) -> list[AlbumOut]:
-    urls = await _cover_urls(media, (view.cover for view in views))
-    return [_album(view, urls) for view in views]
-
-
-async def song_outs(media: MediaService, views: Sequence[SongView]) -> list[AudioOut]:
-    owners = {view.owner.id: view.owner for view in views if view.owner.id is not None}
-    return await audio_outs(media, [view.audio for view in views], owners)
-
-
-async def artist_page(media: MediaService, page: Page[ArtistView]) -> ArtistPage:
-    return ArtistPage(**page_fields(await artist_outs(media, page.items), page.total, page.skip))
-
-
-async def album_page(media: MediaService, page: Page[AlbumView]) -> AlbumPage:
-    return AlbumPage(**page_fields(await album_outs(media, page.items), page.total, page.skip))
+def album_page(page: Page[AlbumCard]) -> AlbumPage:
+    return AlbumPage(**page_fields([_album(card) for card in page.items], page.total, page.skip))
 
 
 def genre_page(page: Page[GenreView]) -> GenrePage:
@@ -182,43 +151,43 @@ def genre_page(page: Page[GenreView]) -> GenrePage:
     return GenrePage(**page_fields(items, page.total, page.skip))
 
 
-async def song_page(media: MediaService, page: Page[SongView]) -> SongPage:
-    return SongPage(**page_fields(await song_outs(media, page.items), page.total, page.skip))
+def song_page(page: Page[AudioView]) -> SongPage:
+    return SongPage(**page_fields(audio_view_outs(page.items), page.total, page.skip))
 
 
-async def artist_detail(media: MediaService, detail: ArtistDetail) -> ArtistDetailOut:
-    (artist,) = await artist_outs(media, [detail.artist])
+def artist_detail(screen: ArtistScreen) -> ArtistDetailOut:
+    artist = _artist(screen.artist)
     return ArtistDetailOut(
         artist.id,
         artist.name,
         artist.album_count,
         artist.song_count,
         artist.cover_art_url,
-        await album_outs(media, detail.albums),
+        [_album(card) for card in screen.albums],
     )
 
 
-async def album_detail(media: MediaService, detail: AlbumDetail) -> AlbumDetailOut:
-    (album,) = await album_outs(media, [detail.album])
+def album_detail(screen: AlbumScreen) -> AlbumDetailOut:
+    album = _album(screen.album)
     return AlbumDetailOut(
         **{name: getattr(album, name) for name in album.__struct_fields__},
-        songs=await song_outs(media, detail.songs),
+        songs=audio_view_outs(screen.songs),
     )
 
 
-async def search_out(media: MediaService, results: SearchResults) -> SearchOut:
+def search_out(results: SearchScreen) -> SearchOut:
     out = SearchOut()
     if results.songs is not None:
-        out.songs = await song_page(media, results.songs)
+        out.songs = song_page(results.songs)
     if results.albums is not None:
-        out.albums = await album_page(media, results.albums)
+        out.albums = album_page(results.albums)
     if results.artists is not None:
-        out.artists = await artist_page(media, results.artists)
+        out.artists = artist_page(results.artists)
     if results.collections is not None:
         found = results.collections
-        items = await Presenter(media).items(found.items)
+        items = Presenter(found.urls).items(found.items)
         out.collections = CollectionResultPage(**page_fields(items, found.total, found.skip))
     if results.users is not None:
-        users = [await public_user(media, user) for user in results.users.items]
+        users = [public_user_out(view) for view in results.users.items]
         out.users = UserPage(**page_fields(users, results.users.total, results.users.skip))
     return out

@@ -263,12 +263,12 @@ async def create_playlist(call: Call) -> Answer:
         name = call.request.first("name")
         changes = {"title": name} if name else {}
         edit = EditCollection(number, changes, add_ids=tuple(songs), replace_tracks=True)
-        view = await call.container.bus(edit, call.actor)
+        collection = (await call.container.bus(edit, call.actor)).collection
     else:
         new = NewCollection(title=call.request.required("name"), collection_type=CollectionType.PLAYLIST)
-        view = await call.container.bus(CreateCollection(new, tuple(songs)), call.actor)
-    assert view.collection.id is not None
-    return await _playlist(call, view.collection.id)
+        collection = (await call.container.bus(CreateCollection(new, tuple(songs)), call.actor)).view.collection
+    assert collection.id is not None
+    return await _playlist(call, collection.id)
 
 
 @METHODS.add("updatePlaylist")
