@@ -32,6 +32,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, NoReturn, Protocol, TypeVar, cast
 
 from sono.application.events import JobQueue, NoJobQueue, Outbox
@@ -144,11 +145,11 @@ class ProcessContext:
 class _NoUnitOfWork:
     """What a handler of a message without a unit of work finds as ``ctx.uow``."""
 
-    def __init__(self, name: str) -> None:
-        self._name = name
+    def __init__(self, message_type: type[Message[Any]]) -> None:
+        self._message_type = message_type
 
     def __getattr__(self, attribute: str) -> Any:
-        raise RuntimeError(f"{self._name} has no unit of work")
+        raise RuntimeError(f"{self._message_type.name()} has no unit of work")
 
 
 Handler = Callable[[Any, Any], Awaitable[Any]]  # (message, Context or ProcessContext)
@@ -235,15 +236,15 @@ class MessageBus:
         except KeyError:
             raise LookupError(f"no handler for {type(message).__name__}") from None
 
-        async def run() -> Any:
-            message.audience.check(actor)
-            return await self._handle(handler, message, actor)
-
-        call: Call = run
+        call: Call = partial(self._checked, handler, message, actor)
         for middleware in reversed(self._middleware):
-            call = _wrap(middleware, message, actor, call)
+            call = partial(middleware, message, actor, call)
         result: R = await call()
         return result
+
+    async def _checked(self, handler: Handler, message: Message[Any], actor: Actor) -> Any:
+        message.audience.check(actor)
+        return await self._handle(handler, message, actor)
 
     async def _handle(self, handler: Handler, message: Message[Any], actor: Actor) -> Any:
         if isinstance(message, Process):
@@ -273,7 +274,7 @@ class MessageBus:
         self, handler: Handler, message: Message[Any], actor: Actor, prepared: Any, progress: _Progress | None
     ) -> Any:
         if not message.unit_of_work:
-            context = Context(actor, cast(UnitOfWork, _NoUnitOfWork(message.name())), prepared)
+            context = Context(actor, cast(UnitOfWork, _NoUnitOfWork(type(message))), prepared)
             try:
                 result = await handler(message, context)
             except _Refused as refusal:  # nothing to commit first
@@ -348,13 +349,6 @@ async def _run_effects(context: Context, name: str) -> None:
         raise failure
 
 
-def _wrap(middleware: Middleware, message: Message[Any], actor: Actor, call: Call) -> Call:
-    async def wrapped() -> Any:
-        return await middleware(message, actor, call)
-
-    return wrapped
-
-
 class Timing:
     """Logs each message's name, actor and duration at DEBUG; slow ones (over ``slow_ms``) at INFO."""
 
@@ -372,7 +366,8 @@ class Timing:
         finally:
             elapsed_ms = (self._clock() - started) * 1000
             level = logging.INFO if elapsed_ms >= self._slow_ms else logging.DEBUG
-            log.log(level, "%s by %s: %s in %.1f ms", message.name(), actor.via, outcome, elapsed_ms)
+            if log.isEnabledFor(level):
+                log.log(level, "%s by %s: %s in %.1f ms", message.name(), actor.via, outcome, elapsed_ms)
 
 
 class Traced:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum, StrEnum
-from typing import ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from sono.domain.access import Viewer
 from sono.domain.errors import NotAuthenticated, PermissionDenied
@@ -103,11 +103,17 @@ class Message(Generic[R]):
     """True (a command): the bus locks the caller's row for update, not only holds it, so that the
     caller's commands that lock it run one at a time (the upload quota's check and insert)."""
 
+    _name: ClassVar[str] = "Message"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        feature = cls.__module__.removeprefix("sono.application.").split(".")[0]
+        cls._name = f"{feature}.{cls.__name__}"
+
     @classmethod
     def name(cls) -> str:
-        """A stable name for logs and metrics: ``<feature>.<MessageType>``."""
-        feature = cls.__module__.removeprefix("sono.application.").split(".")[0]
-        return f"{feature}.{cls.__name__}"
+        """A stable name for logs and metrics: ``<feature>.<MessageType>`` (made once per class)."""
+        return cls._name
 
 
 class Query(Message[R]):
