@@ -34,24 +34,26 @@ class Principal:
 
     user: User
     claims: AccessClaims
+    actor: Actor = field(init=False, compare=False)
+    """The caller as the message bus sees it: a user who authenticated with a bearer token (made
+    once: a request sends several messages)."""
+
+    def __post_init__(self) -> None:
+        assert self.user.id is not None
+        object.__setattr__(self, "actor", Actor.user(self.user.id, is_admin=self.user.is_superuser, via=Via.TOKEN))
 
     @property
     def user_id(self) -> int:
-        assert self.user.id is not None
-        return self.user.id
+        user_id: int = self.actor.user_id  # type: ignore[assignment]  # a user's actor has one
+        return user_id
 
     @property
     def is_admin(self) -> bool:
-        return self.user.is_superuser
+        return self.actor.is_admin
 
     @property
     def viewer(self) -> Viewer:
         return Viewer(self.user_id, self.is_admin)
-
-    @property
-    def actor(self) -> Actor:
-        """The caller as the message bus sees it: a user who authenticated with a bearer token."""
-        return Actor.user(self.user_id, is_admin=self.is_admin, via=Via.TOKEN)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from litestar import Request, Router, get
+from litestar import Request, Router
 from litestar.enums import MediaType, OpenAPIMediaType
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.datastructures import ResponseSpec
@@ -39,6 +39,7 @@ from litestar.types import ControllerRouterHandler
 
 from sono import __version__
 from sono.entrypoints.http.middleware import MAINTENANCE_EXEMPT
+from sono.entrypoints.http.routes import get
 from sono.entrypoints.http.schemas import ErrorBody, MaintenanceBody, ValidationErrorBody
 
 DOCS_STATIC = "/docs/static"

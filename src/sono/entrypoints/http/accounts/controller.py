@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, delete, get, post, put
+from litestar import Controller, Request
 from litestar.params import FromQuery, JSONBody, QueryParameter, URLEncodedBody
 
 from sono.application.accounts.messages import (
@@ -49,6 +49,7 @@ from sono.entrypoints.http.errors import field_locations, form_body, text_detail
 from sono.entrypoints.http.metrics import route_of
 from sono.entrypoints.http.openapi import BEARER, EXEMPT, errors, file_upload_operation, text_validation_error
 from sono.entrypoints.http.ratelimit import rate_limit
+from sono.entrypoints.http.routes import delete, get, post, put
 from sono.entrypoints.http.schemas import QUERY_TEXT_MAX, Limit, MessageOut, QueryText, Skip, page_fields
 from sono.entrypoints.http.security import AppContainer, Caller, PasswordsEncrypted, signed_in
 from sono.entrypoints.http.uploads import receive_upload

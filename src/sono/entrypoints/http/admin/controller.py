@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Response, delete, get, post, put
+from litestar import Controller, Response
 from litestar.datastructures import ResponseHeader
 from litestar.params import JSONBody, QueryParameter
 
@@ -36,6 +36,7 @@ from sono.entrypoints.http.admin.schemas import (
 from sono.entrypoints.http.audio.schemas import UploadStatsOut, upload_stats_out
 from sono.entrypoints.http.errors import field_locations
 from sono.entrypoints.http.openapi import BEARER, errors
+from sono.entrypoints.http.routes import delete, get, post, put
 from sono.entrypoints.http.schemas import NO_NUL, QUERY_TEXT_MAX, Limit, Skip
 from sono.entrypoints.http.security import Acting, Bus, admin_only
 

@@ -4,10 +4,11 @@ not see is 404, whether or not it exists."""
 
 from __future__ import annotations
 
-from litestar import Controller, delete, post
+from litestar import Controller
 
 from sono.application.annotations.messages import RecordPlays, StarItems, UnstarItems
 from sono.entrypoints.http.openapi import BEARER, errors
+from sono.entrypoints.http.routes import delete, post
 from sono.entrypoints.http.schemas import Id
 from sono.entrypoints.http.security import Acting, Bus, signed_in
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, delete, get, post, put
+from litestar import Controller, Request, Response
 from litestar.datastructures import ResponseHeader
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, QueryParameter
@@ -30,6 +30,7 @@ from sono.entrypoints.http.announcements.schemas import (
     cacheable,
 )
 from sono.entrypoints.http.openapi import BEARER, errors
+from sono.entrypoints.http.routes import delete, get, post, put
 from sono.entrypoints.http.schemas import Limit, MessageOut, Skip
 from sono.entrypoints.http.security import Acting, Bus, admin_only
 

@@ -4,7 +4,7 @@ list them as a plain array like the other small "me" lists, revoke one) and any 
 
 from __future__ import annotations
 
-from litestar import Controller, delete, get, post
+from litestar import Controller
 from litestar.params import JSONBody
 
 from sono.application.app_passwords.messages import (
@@ -24,6 +24,7 @@ from sono.entrypoints.http.app_passwords.schemas import (
     created_out,
 )
 from sono.entrypoints.http.openapi import BEARER, errors
+from sono.entrypoints.http.routes import delete, get, post
 from sono.entrypoints.http.security import Acting, Bus, admin_only, signed_in
 
 

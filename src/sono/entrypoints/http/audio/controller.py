@@ -15,7 +15,7 @@ import unicodedata
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from litestar import Controller, Request, Response, delete, get, post, put
+from litestar import Controller, Request, Response
 from litestar.datastructures import ResponseHeader
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody
@@ -57,6 +57,7 @@ from sono.entrypoints.http.audio.schemas import (
 )
 from sono.entrypoints.http.media.controller import object_response
 from sono.entrypoints.http.openapi import BEARER, errors, file_upload_operation
+from sono.entrypoints.http.routes import delete, get, post, put
 from sono.entrypoints.http.schemas import Id, Limit, MessageOut, Skip, rendered
 from sono.entrypoints.http.security import Acting, AppContainer, Bus, admin_only, signed_in
 from sono.entrypoints.http.uploads import receive_upload

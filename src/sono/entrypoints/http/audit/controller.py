@@ -7,13 +7,14 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, get
+from litestar import Controller
 from litestar.params import QueryParameter
 
 from sono.application.audit.messages import ReadAuditLog
 from sono.domain.gdpr import AUDIT_ACTION_MAX, AuditEntry, AuditFilter
 from sono.entrypoints.http.errors import field_locations
 from sono.entrypoints.http.openapi import BEARER, errors
+from sono.entrypoints.http.routes import get
 from sono.entrypoints.http.schemas import ID_MAX, NO_NUL, Limit, Skip, page_fields, utc
 from sono.entrypoints.http.security import Acting, Bus, admin_only
 

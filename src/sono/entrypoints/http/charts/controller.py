@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import unquote_to_bytes
 
-from litestar import Controller, Request, get
+from litestar import Controller, Request
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import PathParameter, QueryParameter
 
@@ -27,6 +27,7 @@ from sono.entrypoints.http.charts.schemas import (
 )
 from sono.entrypoints.http.errors import field_locations
 from sono.entrypoints.http.openapi import errors
+from sono.entrypoints.http.routes import get
 from sono.entrypoints.http.schemas import ErrorBody
 from sono.entrypoints.http.security import Bus
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from litestar import Controller, Request, delete, get, post, put
+from litestar import Controller, Request
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromQuery, JSONBody
 from litestar.response import Stream
@@ -72,6 +72,7 @@ from sono.entrypoints.http.collections.schemas import (
     tracks_out,
 )
 from sono.entrypoints.http.openapi import BEARER, errors, file_upload_operation
+from sono.entrypoints.http.routes import delete, get, post, put
 from sono.entrypoints.http.schemas import Id, Limit, MessageOut, Skip
 from sono.entrypoints.http.security import Acting, AppContainer, Bus, admin_only, signed_in
 from sono.entrypoints.http.uploads import receive_upload

@@ -3,7 +3,7 @@ account at once is ``DELETE /api/v1/users/me``, with the rest of that resource i
 
 from __future__ import annotations
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Response
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 
@@ -30,6 +30,7 @@ from sono.entrypoints.http.gdpr.schemas import (
     export_out,
 )
 from sono.entrypoints.http.openapi import BEARER, errors
+from sono.entrypoints.http.routes import get, post
 from sono.entrypoints.http.schemas import MessageOut
 from sono.entrypoints.http.security import AppContainer, Caller, signed_in
 

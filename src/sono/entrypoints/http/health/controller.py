@@ -6,12 +6,13 @@ import asyncio
 import logging
 
 import msgspec
-from litestar import Controller, Response, get
+from litestar import Controller, Response
 from litestar.openapi.datastructures import ResponseSpec
 
 from sono import __version__
 from sono.application.ports import HealthCheck
 from sono.entrypoints.http.openapi import EXEMPT
+from sono.entrypoints.http.routes import get
 from sono.entrypoints.http.schemas import MessageOut
 from sono.entrypoints.http.security import AppContainer
 

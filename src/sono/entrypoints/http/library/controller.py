@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from litestar import Controller, get
+from litestar import Controller
 from litestar.params import PathParameter, QueryParameter
 
 from sono.application.library.messages import (
@@ -42,6 +42,7 @@ from sono.entrypoints.http.library.schemas import (
     search_out,
 )
 from sono.entrypoints.http.openapi import errors
+from sono.entrypoints.http.routes import get
 from sono.entrypoints.http.schemas import ID_MAX, Limit, QueryText, Skip
 from sono.entrypoints.http.security import Acting, Bus
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, get, post
+from litestar import Controller
 from litestar.params import JSONBody, QueryParameter
 
 from sono.application.maintenance.messages import GetMaintenance, SetMaintenance
@@ -13,6 +13,7 @@ from sono.application.messages import ANONYMOUS
 from sono.domain.maintenance import MESSAGE_MAX, MaintenanceState
 from sono.entrypoints.http.errors import field_locations
 from sono.entrypoints.http.openapi import BEARER, EXEMPT, errors
+from sono.entrypoints.http.routes import get, post
 from sono.entrypoints.http.schemas import EDGE_TEXT_MAX, QUERY_TEXT_MAX, Input, QueryText, documented, text
 from sono.entrypoints.http.security import Acting, Bus, admin_only
 
