@@ -150,8 +150,7 @@ class Container:
 
     @cached_property
     def bus(self) -> MessageBus:
-        """The seam every entrypoint sends its messages through (features move onto it one by one;
-        the services below are called directly until they have)."""
+        """The seam every entrypoint sends its messages through."""
         middleware: list[Middleware] = [Timing()]
         if self.ports.metrics.enabled:
             middleware.append(MeteredMessages(self.ports.metrics))
