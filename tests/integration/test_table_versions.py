@@ -226,3 +226,40 @@ async def test_a_restored_backup_tells_every_process_that_everything_changed(tmp
     before = users.stamp()
     await SqliteDatabaseBackup(target).restore_from(source)
     assert users.stamp() != before
+
+
+def test_what_the_database_deletes_along_counts_as_written() -> None:
+    """``ON DELETE`` actions write tables no statement names: deleting a user deletes their
+    sessions, files and collections, and the tracks of those."""
+    from sono.adapters.sqlalchemy.tables import metadata
+    from sono.adapters.sqlalchemy.versions import Cascades
+
+    cascades = Cascades(metadata)
+    assert {"users", "refresh_families", "audio_files", "collections", "collection_tracks"} <= cascades({"users"})
+    assert cascades({"collection_tracks"}) == {"collection_tracks"}
+    assert "users" not in cascades({"audio_files"})
+
+
+async def test_deleting_a_user_moves_the_tables_the_database_deletes_from(
+    database_url: str, listening: TableVersions
+) -> None:
+    engine = create_engine(database_url)
+    uows = SqlUnitOfWorkFactory(engine)
+    sessions = listening.watch(["refresh_families"])
+    try:
+        async with uows() as uow:
+            user = await uow.users.add(User("alice", "alice@example.com", "h", created_at=NOW))
+            assert user.id is not None
+            await uow.families.add(RefreshFamily("fam", user.id, "j", NOW, NOW + timedelta(days=1)))
+            await uow.commit()
+        await heard(listening, 1)
+        before = sessions.stamp()
+        async with uows() as uow:
+            stored = await uow.users.get(user.id)
+            assert stored is not None
+            await uow.users.delete(stored)  # the sessions go with it, by the foreign key
+            await uow.commit()
+        await heard(listening, 2)
+        assert sessions.stamp() != before
+    finally:
+        await engine.dispose()

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sono.adapters.sqlalchemy import errors
 from sono.adapters.sqlalchemy.engine import with_deferred_begin
 from sono.adapters.sqlalchemy.repositories import REPOSITORIES, unique_violations_as_conflict
-from sono.adapters.sqlalchemy.tables import start_mappers
-from sono.adapters.sqlalchemy.versions import WRITTEN, TableVersions, track_writes, versions_for
+from sono.adapters.sqlalchemy.tables import metadata, start_mappers
+from sono.adapters.sqlalchemy.versions import WRITTEN, Cascades, TableVersions, track_writes, versions_for
 from sono.application.uow import Repositories, UnitOfWork, UnitOfWorkFactory
 from sono.domain.errors import ServiceUnavailable
 
@@ -40,11 +40,13 @@ class SqlUnitOfWork(Repositories):
         sessions: async_sessionmaker[AsyncSession],
         gate: _WriteGate | None,
         versions: TableVersions,
+        cascades: Cascades,
         checkout_timeout: float | None = None,
     ) -> None:
         self._sessions = sessions
         self._gate = gate
         self._versions = versions
+        self._cascades = cascades
         self._checkout_timeout = checkout_timeout
 
     def __getattr__(self, name: str) -> Any:
@@ -131,7 +133,8 @@ class SqlUnitOfWork(Repositories):
             return frozenset()
         await session.flush()
         connection = await session.connection()
-        return frozenset(connection.info.pop(WRITTEN, ()))
+        written = connection.info.pop(WRITTEN, ())
+        return self._cascades(written) if written else frozenset()
 
     async def rollback(self) -> None:
         await self.session.rollback()
@@ -178,6 +181,7 @@ class SqlUnitOfWorkFactory:
         database's, not listening: ``versions_for``)."""
         start_mappers()
         track_writes(engine)
+        self._cascades = Cascades(metadata)
         self.engine = engine
         self.versions: TableVersions = (
             versions if versions is not None else versions_for(engine.url.render_as_string(False), listen=False)
@@ -190,8 +194,8 @@ class SqlUnitOfWorkFactory:
     def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
         # mypy takes the registry's repositories for abstract attributes: __getattr__ makes them
         if read_only:
-            return SqlUnitOfWork(self._read_sessions, None, self.versions, self._checkout_timeout)  # type: ignore[abstract]
-        return SqlUnitOfWork(self._sessions, self._gate, self.versions, self._checkout_timeout)  # type: ignore[abstract]
+            return SqlUnitOfWork(self._read_sessions, None, self.versions, self._cascades, self._checkout_timeout)  # type: ignore[abstract]
+        return SqlUnitOfWork(self._sessions, self._gate, self.versions, self._cascades, self._checkout_timeout)  # type: ignore[abstract]
 
 
 if TYPE_CHECKING:  # the adapter implements the ports

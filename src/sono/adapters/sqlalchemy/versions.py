@@ -1,8 +1,9 @@
 """Table versions: whether a table that a kept read depends on was written since it was read.
 
 Every unit of work that commits names the tables it wrote (``track_writes`` gathers them from the
-``INSERT``, ``UPDATE`` and ``DELETE`` statements its connection runs), and the versions of those
-tables move on once the commit is done, in this process and in every other process of the same
+``INSERT``, ``UPDATE`` and ``DELETE`` statements its connection runs, ``Cascades`` adds those
+the foreign keys' ``ON DELETE`` actions write), and the versions of those tables move on once the
+commit is done, in this process and in every other process of the same
 database:
 
 - **SQLite** (one machine): the versions are counters in a small file beside the database
@@ -41,7 +42,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import event, make_url, text
+from sqlalchemy import MetaData, event, make_url, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,32 @@ def _seen(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
 
 def _rolled_back(conn: Any) -> None:
     conn.info.pop(WRITTEN, None)
+
+
+class Cascades:
+    """What the database itself writes along with the tables a statement names: the tables whose
+    foreign keys into them delete or change rows with theirs (``ON DELETE CASCADE``, ``SET NULL``,
+    ``SET DEFAULT``), and so on down (read once from the tables' metadata)."""
+
+    def __init__(self, metadata: MetaData) -> None:
+        self._children: dict[str, set[str]] = {}
+        for table in metadata.tables.values():
+            for key in table.foreign_keys:
+                if (key.ondelete or "").upper() in _CASCADING or (key.onupdate or "").upper() in _CASCADING:
+                    self._children.setdefault(key.column.table.name, set()).add(table.name)
+
+    def __call__(self, written: Iterable[str]) -> frozenset[str]:
+        """``written`` and every table written with them (``EVERY_TABLE`` stays as it is)."""
+        found, todo = set(written), list(written)
+        while todo:
+            for child in self._children.get(todo.pop(), ()):
+                if child not in found:
+                    found.add(child)
+                    todo.append(child)
+        return frozenset(found)
+
+
+_CASCADING = frozenset({"CASCADE", "SET NULL", "SET DEFAULT"})
 
 
 class Watch(Protocol):
