@@ -221,14 +221,14 @@ async def test_a_picture_whose_profile_is_not_changed_is_removed_again(world: Wo
 async def test_a_picture_is_only_the_signed_in_callers(world: World, message: object) -> None:
     with pytest.raises(NotAuthenticated):
         await world.app.bus(message, ANONYMOUS)  # type: ignore[arg-type]
-    assert world.storage.objects == {} and list(world.uow.database.pending_objects) == []  # type: ignore[attr-defined]
+    assert world.storage.objects == {} and list(world.uow.database.pending_objects) == []
 
 
 async def test_a_picture_is_staged_as_pending_then_filed_under_the_callers_key(world: World) -> None:
     actor = await _actor(world)
     key = await world.app.bus(StageProfilePicture("webp"), actor)
     assert key.startswith(f"avatars/{actor.id}/") and key.endswith(".webp")
-    assert list(world.uow.database.pending_objects) == [key]  # type: ignore[attr-defined]
+    assert list(world.uow.database.pending_objects) == [key]
 
     bob = await _actor(world, "bob")
     with pytest.raises(PermissionDenied):  # not one of bob's picture keys
@@ -237,7 +237,7 @@ async def test_a_picture_is_staged_as_pending_then_filed_under_the_callers_key(w
 
     user = await world.app.bus(FileProfilePicture(key), actor)
     assert user.profile_picture_key == key
-    assert list(world.uow.database.pending_objects) == []  # type: ignore[attr-defined]
+    assert list(world.uow.database.pending_objects) == []
 
 
 async def test_a_picture_that_cannot_be_filed_is_removed_and_forgotten(
@@ -255,7 +255,7 @@ async def test_a_picture_that_cannot_be_filed_is_removed_and_forgotten(
         await world.app.bus(SetProfilePicture(io.BytesIO(b"FAKEIMAGE one")), actor)
 
     assert world.storage.objects == {}
-    assert list(world.uow.database.pending_objects) == []  # type: ignore[attr-defined]
+    assert list(world.uow.database.pending_objects) == []
     assert (await world.user(actor.id)).profile_picture_key is None  # type: ignore[union-attr]
 
 

@@ -103,6 +103,7 @@ async def test_profile_picture_replaces_and_removes_the_old_one(world: World) ->
 
     first = await world.send(SetProfilePicture(io.BytesIO(b"FAKEIMAGE one")), principal.actor)
     first_key = first.user.profile_picture_key
+    assert first_key is not None
     view = await world.send(SetProfilePicture(io.BytesIO(b"FAKEIMAGE two")), principal.actor)
     second = view.user
     assert view.picture_url == f"memory://media/{second.profile_picture_key}"  # the answer carries its URL

@@ -227,7 +227,7 @@ async def test_changes_are_audited_with_the_admin_and_the_request_address(world:
         await world.app.bus(SetUploadLimit(bob.id, 3), root.actor)
         await world.app.bus(DeleteUser(alice.id), root.actor)
         await world.app.bus(ProcessPendingDeletions(), root.actor)
-    entries = [e for e in world.uow.database.audit.values() if e.event == AuditEvent.ADMIN_ACTION]  # type: ignore[attr-defined]
+    entries = [e for e in world.uow.database.audit.values() if e.event == AuditEvent.ADMIN_ACTION]
     assert [(e.details["action"], e.actor_id, e.ip_address) for e in entries] == [
         ("set_upload_limit", root.user_id, "203.0.113.9"),
         ("delete_user", root.user_id, "203.0.113.9"),
@@ -242,5 +242,5 @@ async def test_the_command_line_may_run_due_deletions(world: World) -> None:
     await world.send(RequestDeletion(DeletionType.HARD, None), (await world.principal(alice)).actor)
     world.clock.advance(7 * 86400 + 1)
     assert await world.app.bus(ProcessPendingDeletions(), Actor.operator()) == 1
-    entry = next(e for e in world.uow.database.audit.values() if e.details.get("action") == "process_pending_deletions")  # type: ignore[attr-defined]
+    entry = next(e for e in world.uow.database.audit.values() if e.details.get("action") == "process_pending_deletions")
     assert (entry.actor_id, entry.details["processed_count"]) == (None, 1)

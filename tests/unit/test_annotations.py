@@ -35,7 +35,7 @@ async def starred_songs(world: World, who: Principal) -> list[int]:
     return [star.item_id for star in (await world.app.bus(GetStarred(), who.actor)).songs]
 
 
-async def files(world: World, tmp_path) -> tuple[Principal, Principal, AudioFile, AudioFile]:  # type: ignore[no-untyped-def]
+async def files(world: World, tmp_path) -> tuple[Principal, Principal, AudioFile, AudioFile]:
     """alice with a public and a private file, and bob."""
     alice = await signed_in(world, "alice")
     bob = await signed_in(world, "bob")
@@ -119,8 +119,8 @@ async def test_albums_and_artists_are_starred_when_the_library_shows_them(world:
     shown = await upload(world, alice, tmp_path, is_public=True, artist="Nina", album="Shown")
     hidden = await upload(world, alice, tmp_path, artist="Nina", album="Hidden")  # private
     filed = world.uow.database.library_songs
-    album, artist = filed[shown.id].album_id, filed[shown.id].artist_id  # type: ignore[index]
-    hidden_album = filed[hidden.id].album_id  # type: ignore[index]
+    album, artist = filed[shown.id].album_id, filed[shown.id].artist_id
+    hidden_album = filed[hidden.id].album_id
 
     with pytest.raises(NotFound, match="Album not found"):  # exists, but bob sees none of its songs
         await world.app.bus(StarItems(songs=(shown.id,), albums=(album, hidden_album)), bob.actor)  # type: ignore[arg-type]

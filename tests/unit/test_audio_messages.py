@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -27,7 +28,7 @@ from sono.application.audio.messages import (
 )
 from sono.application.audio.ports import ListKey
 from sono.application.charts.messages import SearchArtist, TopSongs
-from sono.application.messages import ANONYMOUS, Actor
+from sono.application.messages import ANONYMOUS, Actor, Message
 from sono.bootstrap import Container
 from sono.domain.errors import NotAuthenticated, NotFound, PermissionDenied, ServiceUnavailable
 from sono.domain.gdpr import AuditEvent
@@ -58,16 +59,16 @@ def with_list_cache(world: World) -> tuple[Container, MemoryAudioListCache, Reco
 @pytest.mark.parametrize(
     "message", [CheckUploadQuota(), GetUploadStats(), ListMyAudio(), UpdateAudio(1, title="x"), DeleteAudio(1)]
 )
-async def test_a_signed_in_callers_messages_refuse_an_anonymous_one(world: World, message: object) -> None:
+async def test_a_signed_in_callers_messages_refuse_an_anonymous_one(world: World, message: Message[Any]) -> None:
     with pytest.raises(NotAuthenticated):
-        await world.app.bus(message, ANONYMOUS)  # type: ignore[call-overload]
+        await world.app.bus(message, ANONYMOUS)
 
 
 @pytest.mark.parametrize("message", [ListAllAudio(), DeleteAllAudioOf(1)])
-async def test_the_admins_messages_refuse_a_user(world: World, message: object) -> None:
+async def test_the_admins_messages_refuse_a_user(world: World, message: Message[Any]) -> None:
     alice = await actor_of(world, "alice")
     with pytest.raises(PermissionDenied):
-        await world.app.bus(message, alice)  # type: ignore[call-overload]
+        await world.app.bus(message, alice)
 
 
 async def test_a_full_quota_is_refused_by_the_check_before_the_upload(world: World, tmp_path) -> None:

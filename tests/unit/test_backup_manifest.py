@@ -64,7 +64,7 @@ def test_paths_a_backup_holds(path: str) -> None:
         lambda m: m.update(created_at="yesterday"),
     ],
 )
-def test_malformed_manifests_are_refused(change) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_manifests_are_refused(change) -> None:
     data = json.loads(MANIFEST.to_json())
     change(data)
     with pytest.raises(BackupInvalid):

@@ -118,7 +118,7 @@ class Tracking(FakeUnitOfWorkFactory):
         self.open = 0
 
     def __call__(self, *, read_only: bool = False) -> FakeUnitOfWork:
-        unit = _Tracked(self, self.database)
+        unit = _Tracked(self, self.database)  # type: ignore[abstract]  # the registry's repositories (__getattr__)
         self.units.append(unit)
         return unit
 

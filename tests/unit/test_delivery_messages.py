@@ -102,7 +102,7 @@ async def test_a_failing_reaction_is_recorded_for_a_later_attempt(
 
     monkeypatch.setattr(world.storage, "delete_many", broken)
     assert await world.app.bus(DeliverEvent(entry), WORKER) == "retry"
-    [row] = world.uow.database.outbox.values()  # type: ignore[attr-defined]
+    [row] = world.uow.database.outbox.values()
     assert (row.attempts, row.leased_until, row.last_error) == (1, None, "ServiceUnavailable: storage down")
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -24,15 +25,16 @@ from sono.entrypoints.worker import run_due_jobs
 from tests.unit.conftest import PASSWORD, World
 
 
-async def _give_content(world: World, owner: User, other: User) -> dict[str, object]:
+async def _give_content(world: World, owner: User, other: User) -> dict[str, Any]:
     """Owner: an audio file and a collection with cover art; other: a playlist holding the owner's
     file between two of their own, with owner as collaborator."""
     now = world.clock.now()
+    assert owner.id is not None and other.id is not None
     await world.storage.put_bytes("audio/own.mp3", b"x", "audio/mpeg")
     await world.storage.put_bytes("covers/own.jpg", b"x", "image/jpeg")
     await world.storage.put_bytes("avatars/own.webp", b"x", "image/webp")
     async with world.uow() as uow:
-        stored_owner = await uow.users.get(owner.id)  # type: ignore[arg-type]
+        stored_owner = await uow.users.get(owner.id)
         assert stored_owner is not None
         stored_owner.profile_picture_key = "avatars/own.webp"
         own = await uow.audio_files.add(
@@ -44,7 +46,7 @@ async def _give_content(world: World, owner: User, other: User) -> dict[str, obj
                 "audio/mpeg",
                 1,
                 "mp3",
-                duration=10.0,  # type: ignore[arg-type]
+                duration=10.0,
                 is_public=True,
                 upload_date=now,
                 updated_at=now,
@@ -59,7 +61,7 @@ async def _give_content(world: World, owner: User, other: User) -> dict[str, obj
                     f"audio/t{i}.mp3",
                     "audio/mpeg",
                     1,
-                    "mp3",  # type: ignore[arg-type]
+                    "mp3",
                     is_public=True,
                     upload_date=now,
                     updated_at=now,
@@ -72,7 +74,7 @@ async def _give_content(world: World, owner: User, other: User) -> dict[str, obj
                 owner.id,
                 "Album",
                 CollectionType.ALBUM,
-                cover_art_key="covers/own.jpg",  # type: ignore[arg-type]
+                cover_art_key="covers/own.jpg",
                 created_date=now,
                 updated_date=now,
             )
@@ -82,14 +84,15 @@ async def _give_content(world: World, owner: User, other: User) -> dict[str, obj
                 other.id,
                 "Mix",
                 CollectionType.PLAYLIST,
-                is_collaborative=True,  # type: ignore[arg-type]
+                is_collaborative=True,
                 created_date=now,
                 updated_date=now,
             )
         )
         for audio in [theirs[0], own, theirs[1]]:
-            playlist.add_track(audio.id, now=now, added_by_id=other.id)  # type: ignore[arg-type]
-        playlist.add_collaborator(owner.id, Permission.EDIT, now=now, added_by_id=other.id)  # type: ignore[arg-type]
+            assert audio.id is not None
+            playlist.add_track(audio.id, now=now, added_by_id=other.id)
+        playlist.add_collaborator(owner.id, Permission.EDIT, now=now, added_by_id=other.id)
         await uow.collections.save(playlist)
         await uow.commit()
     return {"playlist": playlist.id, "theirs": [a.id for a in theirs]}
@@ -161,11 +164,10 @@ async def test_due_hard_deletion_erases_the_user_and_their_objects(world: World)
     for key in ("audio/own.mp3", "covers/own.jpg", "avatars/own.webp"):
         assert not await world.storage.exists(key)
     async with world.uow() as uow:
-        playlist = await uow.collections.get(content["playlist"])  # type: ignore[arg-type]
+        playlist = await uow.collections.get(content["playlist"])
         assert playlist is not None
         assert [(t.audio_file_id, t.track_order) for t in playlist.tracks] == [
-            (a, i)
-            for i, a in enumerate(content["theirs"], 1)  # type: ignore[call-overload]
+            (a, i) for i, a in enumerate(content["theirs"], 1)
         ]
         assert playlist.collaborators == []
         assert await uow.audit.list_for_user(owner.id) == []  # type: ignore[arg-type]
@@ -203,7 +205,7 @@ async def test_delete_now_hard_removes_everything(world: World) -> None:
     assert not await world.storage.exists("audio/own.mp3")
     async with world.uow() as uow:
         assert (await uow.audio_files.list_for_owner(owner.id, skip=0, limit=10)).total == 0  # type: ignore[arg-type]
-        anonymous = [e for e in world.uow.database.audit.values() if e.event == AuditEvent.DELETION_EXECUTED]  # type: ignore[attr-defined]
+        anonymous = [e for e in world.uow.database.audit.values() if e.event == AuditEvent.DELETION_EXECUTED]
     assert anonymous and all(e.user_id is None and e.ip_address is None for e in anonymous)
 
 

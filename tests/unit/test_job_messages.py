@@ -41,7 +41,7 @@ async def test_due_deletions_run_batch_after_batch_until_none_is_due(world: Worl
     world.clock.advance(7 * 86400 + 1)
 
     assert await world.app.bus(RunDueDeletions(batch=2), WORKER) == 3
-    assert [u.username for u in world.uow.database.users.values()] == []  # type: ignore[attr-defined]
+    assert [u.username for u in world.uow.database.users.values()] == []
     assert await world.app.bus(RunDueDeletions(), Actor.operator()) == 0  # each exactly once
 
 
@@ -61,7 +61,7 @@ async def test_objects_staged_over_an_hour_ago_without_a_row_are_purged_batch_by
     assert await world.app.bus(PurgeOrphanedObjects(batch=2), WORKER) == 5
 
     assert world.storage.objects == {}
-    assert list(world.uow.database.pending_objects) == []  # type: ignore[attr-defined]
+    assert list(world.uow.database.pending_objects) == []
 
 
 async def test_the_periodic_jobs_report_what_each_did(world: World) -> None:

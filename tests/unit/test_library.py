@@ -367,7 +367,7 @@ async def test_albums_sort_filter_and_page_and_genres_count(world: World, tmp_pa
 async def test_songs_page_through_everything_once_in_a_stable_order(world: World, tmp_path) -> None:
     alice = await signed_in(world)
     made = [await song(world, alice, tmp_path, f"s{n}", genre="G" if n % 2 else None) for n in range(7)]
-    seen = []
+    seen: list[int | None] = []
     for skip in range(0, 7, 3):
         seen.extend(s.audio.id for s in (await world.app.bus(ListSongs(skip=skip, limit=3), ANONYMOUS)).items)
     assert seen == [audio.id for audio in made]

@@ -56,7 +56,7 @@ async def test_changes_are_audited_with_who_switched(world: World) -> None:
     admin = await world.principal(await world.register("root", superuser=True))
     await world.app.bus(SetMaintenance(True, None), OPERATOR)
     await world.app.bus(SetMaintenance(False), admin.actor)
-    entries = [e for e in world.uow.database.audit.values() if e.event == "admin.maintenance.changed"]  # type: ignore[attr-defined]
+    entries = [e for e in world.uow.database.audit.values() if e.event == "admin.maintenance.changed"]
     assert [(e.actor_id, e.details) for e in entries] == [
         (None, {"enabled": True, "via": "cli"}),
         (admin.user_id, {"enabled": False, "via": "api"}),

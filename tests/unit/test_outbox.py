@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar
@@ -91,10 +92,10 @@ class Setup:
     clock: FakeClock
 
     def audited(self) -> list[str]:
-        return [e.details["action"] for e in self.uows.database.audit.values()]  # type: ignore[attr-defined]
+        return [e.details["action"] for e in self.uows.database.audit.values()]
 
     async def rows(self) -> list[str]:
-        return [f"{e.event}/{e.reaction}" for e in self.uows.database.outbox.values()]  # type: ignore[attr-defined]
+        return [f"{e.event}/{e.reaction}" for e in self.uows.database.outbox.values()]
 
 
 @pytest.fixture
@@ -154,7 +155,7 @@ async def test_a_failing_reaction_is_retried_with_backoff(setup: Setup) -> None:
     await setup.bus(Note("flaky"), Actor.operator())
 
     assert (await setup.delivery.run_due(10)).retried == 1
-    [entry] = setup.uows.database.outbox.values()  # type: ignore[attr-defined]
+    [entry] = setup.uows.database.outbox.values()
     assert (entry.attempts, entry.due_at, entry.leased_until) == (1, NOW + timedelta(seconds=2), None)
     assert "ServiceUnavailable" in entry.last_error
     assert (await setup.delivery.run_due(10)).total == 0  # not due yet
@@ -272,7 +273,7 @@ async def test_a_release_is_forgotten_when_its_change_rolls_back(world: World) -
     async with world.uow() as uow:
         await world.app.media.release(uow, ["audio/x.mp3", "audio/x.mp3"])
         await uow.commit()
-    [entry] = world.uow.database.outbox.values()  # type: ignore[attr-defined]
+    [entry] = world.uow.database.outbox.values()
     assert (entry.event, entry.reaction, entry.payload) == (
         "ObjectsReleased",
         "MediaReactions.delete_released",
@@ -314,9 +315,9 @@ class RecordingTracer:
         return dict(self.current)
 
     def continued(
-        self, carrier: dict[str, str] | None, name: str, attributes: object = None
+        self, carrier: Mapping[str, str] | None, name: str, attributes: object = None
     ) -> contextlib.AbstractContextManager[None]:
-        self.spans.append((name, carrier))
+        self.spans.append((name, None if carrier is None else dict(carrier)))
         return contextlib.nullcontext()
 
 
@@ -346,5 +347,5 @@ async def test_an_event_carries_the_trace_it_was_recorded_in_to_its_delivery() -
 async def test_without_a_trace_the_payload_is_the_event_alone(setup: Setup) -> None:
     await setup.bus(Note("plain"), Actor.operator())
 
-    [entry] = setup.uows.database.outbox.values()  # type: ignore[attr-defined]
+    [entry] = setup.uows.database.outbox.values()
     assert TRACE not in entry.payload and entry.payload["text"] == "plain"

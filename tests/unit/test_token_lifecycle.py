@@ -38,7 +38,7 @@ class SessionMachine(RuleBasedStateMachine):
         self.sessions: list[dict] = []
         self.now = 0.0
 
-    def run(self, coro):  # type: ignore[no-untyped-def]
+    def run(self, coro):
         return self.loop.run_until_complete(coro)
 
     @initialize()
@@ -132,11 +132,11 @@ def test_a_replay_at_the_edge_of_the_grace_window(seconds: int, accepted: bool) 
     machine = SessionMachine()
     machine.setup()
     machine.login()
-    machine.refresh_current(_Newest())  # type: ignore[arg-type]
+    machine.refresh_current(_Newest())
     machine.wait(seconds - 1)
     machine.wait(1)
 
-    machine.replay_spent(_Newest())  # type: ignore[arg-type]
+    machine.replay_spent(_Newest())
 
     assert machine.sessions[0]["alive"] is accepted
     machine.access_tokens_follow_the_model()
@@ -148,6 +148,8 @@ def test_ci_replays_no_stored_example_and_draws_the_same_ones() -> None:
     failure seen once on a developer's machine is not replayed in CI, and CI runs are repeatable."""
     if not os.environ.get("CI"):
         pytest.skip("the CI profile applies only under CI")
-    assert settings.default.database is None
-    assert settings.default.derandomize is True
+    default = settings.default
+    assert default is not None
+    assert default.database is None
+    assert default.derandomize is True
     assert TestSessionLifecycle.settings.derandomize is True

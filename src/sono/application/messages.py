@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from sono.domain.access import Viewer
 from sono.domain.errors import NotAuthenticated, PermissionDenied
 
-R = TypeVar("R")
+R = TypeVar("R", covariant=True)  # a message answering a subtype answers its supertype too
 
 NOT_AUTHENTICATED = "Not authenticated"
 NOT_ADMIN = "Not enough permissions"
