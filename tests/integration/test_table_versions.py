@@ -92,6 +92,16 @@ async def listening(database_url: str) -> AsyncIterator[TableVersions]:
         await versions.close()
 
 
+@pytest.fixture
+async def other_process(database_url: str, listening: TableVersions) -> AsyncIterator[SqlUnitOfWorkFactory]:
+    """Units of work of another process on the same database: they announce, they do not listen."""
+    engine = create_engine(database_url)
+    try:
+        yield SqlUnitOfWorkFactory(engine)
+    finally:
+        await engine.dispose()
+
+
 async def heard(versions: TableVersions, notices: int) -> None:
     """Another process's commits have reached ``versions`` (at once on SQLite)."""
     if isinstance(versions, ListenedVersions):
@@ -99,38 +109,33 @@ async def heard(versions: TableVersions, notices: int) -> None:
 
 
 async def test_a_commit_moves_the_versions_of_the_tables_it_wrote_and_nothing_else(
-    database_url: str, listening: TableVersions
+    listening: TableVersions, other_process: SqlUnitOfWorkFactory
 ) -> None:
     """Commits of units of work of another process: a write moves the written tables' stamps, not
     the others'; a rolled back write and a read-only unit of work move nothing."""
-    engine = create_engine(database_url)
-    uows = SqlUnitOfWorkFactory(engine)  # another process's: announces, does not listen
+    uows = other_process
     users, announcements = listening.watch(["users"]), listening.watch(["announcements"])
-    try:
-        first = users.stamp(), announcements.stamp()
-        async with uows() as uow:
-            await uow.users.add(User("alice", "alice@example.com", "h", created_at=NOW))
-            await uow.rollback()
-        async with uows(read_only=True) as uow:
-            assert await uow.users.get_by_login("alice") is None
-            await uow.commit()
-        async with uows() as uow:
-            await uow.announcements.add(Announcement(title="t", content="c", created_date=NOW, updated_date=NOW))
-            await uow.commit()
-        await heard(listening, 1)
-        assert users.stamp() == first[0]  # neither the rollback nor the read moved it
-        assert announcements.stamp() != first[1]
-    finally:
-        await engine.dispose()
+    first = users.stamp(), announcements.stamp()
+    async with uows() as uow:
+        await uow.users.add(User("alice", "alice@example.com", "h", created_at=NOW))
+        await uow.rollback()
+    async with uows(read_only=True) as uow:
+        assert await uow.users.get_by_login("alice") is None
+        await uow.commit()
+    async with uows() as uow:
+        await uow.announcements.add(Announcement(title="t", content="c", created_date=NOW, updated_date=NOW))
+        await uow.commit()
+    await heard(listening, 1)
+    assert users.stamp() == first[0]  # neither the rollback nor the read moved it
+    assert announcements.stamp() != first[1]
 
 
 async def test_a_kept_session_ends_everywhere_when_it_is_revoked_anywhere(
-    database_url: str, listening: TableVersions
+    database_url: str, listening: TableVersions, other_process: SqlUnitOfWorkFactory
 ) -> None:
     """The security property the kept sessions rest on: a session revoked by one server (logout,
     password change, deactivation) is over for every other server once its commit is known there."""
-    engine = create_engine(database_url)
-    uows = SqlUnitOfWorkFactory(engine)
+    uows = other_process
     reads = reads_for(database_url)
     metrics = RecordingMetrics()
     lookup = SqlSessionLookup(reads, listening, metrics=metrics)
@@ -162,7 +167,6 @@ async def test_a_kept_session_ends_everywhere_when_it_is_revoked_anywhere(
         assert [hit for name, hit in metrics.lookups if name == "sessions"] == [False, True, False, False]
     finally:
         await reads.close()
-        await engine.dispose()
 
 
 @pytest.mark.postgres
@@ -241,25 +245,21 @@ def test_what_the_database_deletes_along_counts_as_written() -> None:
 
 
 async def test_deleting_a_user_moves_the_tables_the_database_deletes_from(
-    database_url: str, listening: TableVersions
+    listening: TableVersions, other_process: SqlUnitOfWorkFactory
 ) -> None:
-    engine = create_engine(database_url)
-    uows = SqlUnitOfWorkFactory(engine)
+    uows = other_process
     sessions = listening.watch(["refresh_families"])
-    try:
-        async with uows() as uow:
-            user = await uow.users.add(User("alice", "alice@example.com", "h", created_at=NOW))
-            assert user.id is not None
-            await uow.families.add(RefreshFamily("fam", user.id, "j", NOW, NOW + timedelta(days=1)))
-            await uow.commit()
-        await heard(listening, 1)
-        before = sessions.stamp()
-        async with uows() as uow:
-            stored = await uow.users.get(user.id)
-            assert stored is not None
-            await uow.users.delete(stored)  # the sessions go with it, by the foreign key
-            await uow.commit()
-        await heard(listening, 2)
-        assert sessions.stamp() != before
-    finally:
-        await engine.dispose()
+    async with uows() as uow:
+        user = await uow.users.add(User("alice", "alice@example.com", "h", created_at=NOW))
+        assert user.id is not None
+        await uow.families.add(RefreshFamily("fam", user.id, "j", NOW, NOW + timedelta(days=1)))
+        await uow.commit()
+    await heard(listening, 1)
+    before = sessions.stamp()
+    async with uows() as uow:
+        stored = await uow.users.get(user.id)
+        assert stored is not None
+        await uow.users.delete(stored)  # the sessions go with it, by the foreign key
+        await uow.commit()
+    await heard(listening, 2)
+    assert sessions.stamp() != before
