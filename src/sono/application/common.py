@@ -44,7 +44,8 @@ class Principal:
 
     @property
     def user_id(self) -> int:
-        user_id: int = self.actor.user_id  # type: ignore[assignment]  # a user's actor has one
+        user_id = self.actor.user_id
+        assert user_id is not None  # a user's actor has one (made in __post_init__)
         return user_id
 
     @property
