@@ -27,11 +27,15 @@ from pathlib import Path
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-# Under CI, property tests draw the same examples on every run and keep no example database: a
-# failure found elsewhere is not replayed from a stored file, and a run can be repeated exactly.
-hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
-if os.environ.get("CI"):
-    hypothesis_settings.load_profile("ci")
+# Property tests have no deadline: how long an example takes is the machine's business, never a
+# failure (the machines are shared and their speed varies several-fold). Under CI they also draw the
+# same examples on every run and keep no example database: a failure found elsewhere is not
+# replayed from a stored file, and a run can be repeated exactly.
+hypothesis_settings.register_profile("sono", deadline=None)
+hypothesis_settings.register_profile(
+    "ci", parent=hypothesis_settings.get_profile("sono"), derandomize=True, database=None, print_blob=True
+)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "sono")
 
 
 def _service_url(variable: str) -> str:
