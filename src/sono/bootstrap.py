@@ -262,12 +262,19 @@ class _Check:
 
 
 async def build_container(
-    settings: Settings, *, public_url: str | None = None, for_requests: bool = False, tracer_provider: Any = None
+    settings: Settings,
+    *,
+    public_url: str | None = None,
+    for_requests: bool = False,
+    listen: bool = True,
+    tracer_provider: Any = None,
 ) -> Container:
     """The real adapters the settings ask for: SQLite or PostgreSQL, local disk or S3, an outbox
     folder or SMTP, in-process stores or Redis. ``for_requests``: the web server's, whose database
     waits are bounded by ``SONO_DB_REQUEST_TIMEOUT`` (a user gets a quick 503 when the database
-    hangs); the command line's jobs and migrations may wait up to the statement timeout. Traced
+    hangs); the command line's jobs and migrations may wait up to the statement timeout. ``listen``
+    False: a short-lived process (a command, a throwaway container) keeps no reads, so on
+    PostgreSQL it opens no ``LISTEN`` connection (its commits are still announced). Traced
     with ``tracer_provider`` (OpenTelemetry's), or with the one the ``OTEL_*`` variables describe
     when ``settings.tracing_enabled``."""
     if tracer_provider is None and settings.tracing_enabled:
@@ -277,7 +284,12 @@ async def build_container(
     exit_stack = AsyncExitStack()
     try:
         ports = await build_ports(
-            settings, exit_stack, public_url=public_url, for_requests=for_requests, tracer_provider=tracer_provider
+            settings,
+            exit_stack,
+            public_url=public_url,
+            for_requests=for_requests,
+            listen=listen,
+            tracer_provider=tracer_provider,
         )
     except BaseException:
         await exit_stack.aclose()
@@ -291,6 +303,7 @@ async def build_ports(
     *,
     public_url: str | None = None,
     for_requests: bool = False,
+    listen: bool = True,
     tracer_provider: Any = None,
 ) -> Ports:
     from sono.adapters.allocator import limit_retained_memory
@@ -373,6 +386,7 @@ async def build_ports(
     versions = versions_for(
         settings.database_url,
         connect_timeout=timeouts["connect_timeout"] or 5.0,
+        listen=listen,
         listen_url=settings.database_listen_url,
     )
     if isinstance(versions, ListenedVersions):  # PostgreSQL: other processes' commits arrive as notices

@@ -19,6 +19,7 @@ from sono.adapters.sqlalchemy.reads import reads_for
 from sono.adapters.sqlalchemy.sessions import SqlSessionLookup
 from sono.adapters.sqlalchemy.uow import SqlUnitOfWorkFactory
 from sono.adapters.sqlalchemy.versions import (
+    APPLICATION_NAME,
     EVERY_TABLE,
     FileVersions,
     ListenedVersions,
@@ -196,6 +197,61 @@ async def test_nothing_is_trusted_while_the_notices_cannot_be_heard(postgres_url
     finally:
         await versions.close()
     assert users.stamp() is None
+
+
+@pytest.mark.postgres
+async def test_a_command_listens_for_nothing_and_is_heard_by_the_servers(postgres_url: str, tmp_path: Path) -> None:
+    """A container for one command (``listen=False``) opens no ``LISTEN`` connection of its own,
+    and what it commits reaches the processes that listen; a server's container listens."""
+    from sono.application.accounts.messages import Register
+    from sono.application.common import PasswordInput
+    from sono.application.messages import ANONYMOUS
+    from sono.bootstrap import build_container
+    from sono.config import load_settings
+
+    settings = load_settings(
+        {
+            "SONO_DATA_DIR": str(tmp_path / "data"),
+            "SONO_DATABASE_URL": postgres_url,
+            "SONO_ARGON2_MEMORY_KIB": "1024",
+            "SONO_ARGON2_TIME_COST": "1",
+            "SONO_JOBS_ENABLED": "false",
+        }
+    )
+    await migrate.upgrade(postgres_url)
+    template = versions_for(postgres_url)
+    assert isinstance(template, ListenedVersions)
+    listening = ListenedVersions(template._dsn, retry_seconds=(0.0,))  # a server's
+    await listening.start()
+    admin = await asyncpg.connect(template._dsn)
+
+    async def listeners() -> int:
+        count: int = await admin.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1",
+            APPLICATION_NAME,
+        )
+        return count
+
+    try:
+        assert await listeners() == 1  # this test's server
+        users = listening.watch(["users"])
+        before = users.stamp()
+        command = await build_container(settings, listen=False)
+        try:
+            assert await listeners() == 1
+            await command.bus(Register("carol", "carol@example.com", PasswordInput("Str0ng!Passw0rd")), ANONYMOUS)
+        finally:
+            await command.aclose()
+        await heard(listening, 1)
+        assert users.stamp() != before
+        server = await build_container(settings)
+        try:
+            assert await listeners() == 2
+        finally:
+            await server.aclose()
+    finally:
+        await admin.close()
+        await listening.close()
 
 
 def test_a_process_listens_where_it_is_told() -> None:

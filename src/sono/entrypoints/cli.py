@@ -76,14 +76,16 @@ def _show(**fields: object) -> None:
 
 @asynccontextmanager
 async def _container(settings: Settings) -> AsyncIterator[Container]:
-    """A container for one command, on a database that has a schema; closed afterwards."""
+    """A container for one command, on a database that has a schema; closed afterwards. It keeps
+    no reads, so on PostgreSQL it opens no ``LISTEN`` connection: the command's own commits are
+    announced to the serving processes all the same."""
     from sono.adapters.sqlalchemy import migrate
     from sono.bootstrap import build_container
 
     _require_database(settings)
     if not await migrate.current(settings.database_url):
         raise CommandFailed("the database has no schema yet; run `sono db upgrade` (or `sono serve`) first")
-    container = await build_container(settings)
+    container = await build_container(settings, listen=False)
     try:
         yield container
     finally:

@@ -91,7 +91,9 @@ async def _build_and_close(settings: Settings, public_url: str) -> None:
     from sono.bootstrap import build_container
 
     # without metrics: this process may serve next (one worker), and must not count this container
-    container = await build_container(dataclasses.replace(settings, metrics_token=None), public_url=public_url)
+    container = await build_container(
+        dataclasses.replace(settings, metrics_token=None), public_url=public_url, listen=False
+    )
     await container.aclose()
 
 

@@ -52,6 +52,7 @@ WRITTEN = "sono_written_tables"
 EVERY_TABLE = "*"
 """Written by a statement whose table is not known: every version moves on."""
 CHANNEL = "sono_table_versions"
+APPLICATION_NAME = "sono-listen"  # the listening connection, as pg_stat_activity names it
 
 _WRITE = re.compile(r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.IGNORECASE)
 _MAY_WRITE = re.compile(r"\b(?:INSERT|UPDATE|DELETE|TRUNCATE|ALTER|DROP)\b", re.IGNORECASE)
@@ -318,7 +319,9 @@ class ListenedVersions:
         while True:
             try:
                 self._lost.clear()
-                connection = await asyncpg.connect(self._dsn, timeout=self._connect_timeout)
+                connection = await asyncpg.connect(
+                    self._dsn, timeout=self._connect_timeout, server_settings={"application_name": APPLICATION_NAME}
+                )
                 self._connection = connection
                 connection.add_termination_listener(lambda _c: self._on_lost())
                 await connection.add_listener(CHANNEL, self._on_notice)
