@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import struct
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sono.adapters.allocator import release_memory
+from sono.adapters.media import ebml
 from sono.domain.errors import PayloadTooLarge, UnsupportedMedia
 from sono.domain.media import (
     AUDIO_UNSUPPORTED,
@@ -45,7 +45,6 @@ RELEASE_AFTER_PIXELS = 1_000_000
 """A decode of this many pixels or more returns the freed memory to the system when it ends."""
 
 _SNIFF_BYTES = 64 * 1024
-_WEBM_SCAN_BYTES = 1024 * 1024
 _MAX_ID3_SKIP = 8 * 1024 * 1024  # tags with embedded pictures can be large; the file itself is bounded
 _IMAGE_FORMATS = ("PNG", "JPEG", "WEBP")
 _DECODED_FORMATS = frozenset({*_IMAGE_FORMATS, "MPO"})  # MPO: a JPEG with extra frames (camera photos)
@@ -57,10 +56,6 @@ _WEBP_QUALITY = 85
 
 class _Rejected(Exception):
     """Internal: the content is not an allowed audio format."""
-
-
-class _Truncated(_Rejected):
-    """Internal: an EBML element header runs past the bytes read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,106 +221,42 @@ def _inspect_mp4(fileobj: BinaryIO) -> _Stream:
     return _from_mutagen("m4a", "audio/mp4", info)
 
 
-# WebM: a bounded EBML walk over the header, Segment Info and Tracks (mutagen has no WebM parser).
-
-_EBML = 0x1A45DFA3
-_DOCTYPE = 0x4282
-_SEGMENT = 0x18538067
-_INFO = 0x1549A966
-_TIMECODE_SCALE = 0x2AD7B1
-_DURATION = 0x4489
-_TRACKS = 0x1654AE6B
-_TRACK_ENTRY = 0xAE
-_TRACK_TYPE = 0x83
-_AUDIO = 0xE1
-_SAMPLING_FREQUENCY = 0xB5
-_CHANNELS = 0x9F
-_CLUSTER = 0x1F43B675
-_UNKNOWN = -1
-
-
-def _vint(data: bytes, pos: int, end: int, *, keep_marker: bool) -> tuple[int, int]:
-    """An EBML variable-size integer at ``pos`` (not reading past ``end``) and the next position."""
-    if pos >= end:
-        raise _Truncated("webm: truncated EBML element")
-    if data[pos] == 0:
-        raise _Rejected("webm: bad EBML variable-size integer")
-    length = 8 - data[pos].bit_length() + 1
-    if pos + length > end:
-        raise _Truncated("webm: truncated EBML element")
-    value = int.from_bytes(data[pos : pos + length], "big")
-    if keep_marker:
-        return value, pos + length
-    value &= (1 << (7 * length)) - 1
-    if value == (1 << (7 * length)) - 1:
-        return _UNKNOWN, pos + length
-    return value, pos + length
-
-
-def _ebml_elements(data: bytes, pos: int, end: int) -> list[tuple[int, int, int]]:
-    """``(id, body_start, body_end)`` of the elements in ``data[pos:end]``; an element of
-    unknown size, or one cut off by the scan window, extends to ``end``, and the walk stops at an
-    element header cut off by the window."""
-    elements = []
-    while pos < end:
-        try:
-            element_id, pos = _vint(data, pos, end, keep_marker=True)
-            size, pos = _vint(data, pos, end, keep_marker=False)
-        except _Truncated:
-            break
-        body_end = end if size == _UNKNOWN else min(end, pos + size)
-        elements.append((element_id, pos, body_end))
-        if element_id == _CLUSTER:
-            break  # media data starts: every header element has been seen
-        pos = body_end
-    return elements
-
-
-def _ebml_uint(data: bytes) -> int:
-    return int.from_bytes(data, "big") if 0 < len(data) <= 8 else 0
-
-
-def _ebml_float(data: bytes) -> float | None:
-    if len(data) == 4:
-        return float(struct.unpack(">f", data)[0])
-    if len(data) == 8:
-        return float(struct.unpack(">d", data)[0])
-    return None
+# WebM: the header, Segment Info and Tracks, read by the bounded EBML walk (mutagen has no WebM parser).
 
 
 def _inspect_webm(fileobj: BinaryIO) -> _Stream:
     fileobj.seek(0)
-    data = fileobj.read(_WEBM_SCAN_BYTES)
-    top = _ebml_elements(data, 0, len(data))
-    if len(top) < 2 or top[0][0] != _EBML or top[1][0] != _SEGMENT:
+    data = fileobj.read(ebml.SCAN_BYTES)
+    top = ebml.elements(data, 0, len(data))
+    if len(top) < 2 or top[0][0] != ebml.EBML or top[1][0] != ebml.SEGMENT:
         raise _Rejected("webm: no EBML header followed by a Segment")
     _, head_start, head_end = top[0]
-    doctype = next((data[s:e] for i, s, e in _ebml_elements(data, head_start, head_end) if i == _DOCTYPE), b"")
+    doctype = next((data[s:e] for i, s, e in ebml.elements(data, head_start, head_end) if i == ebml.DOCTYPE), b"")
     if doctype.rstrip(b"\x00") != b"webm":
         raise _Rejected("webm: DocType is not webm")
     scale, duration, sample_rate, channels, has_audio = 1_000_000, None, None, None, False
-    for element_id, start, end in _ebml_elements(data, top[1][1], top[1][2]):
-        if element_id == _INFO:
-            for child, s, e in _ebml_elements(data, start, end):
-                if child == _TIMECODE_SCALE:
-                    scale = _ebml_uint(data[s:e]) or scale
-                elif child == _DURATION:
-                    duration = _ebml_float(data[s:e])
-        elif element_id == _TRACKS:
-            for entry, s, e in _ebml_elements(data, start, end):
-                if entry != _TRACK_ENTRY or has_audio:
+    for element_id, start, end in ebml.elements(data, top[1][1], top[1][2]):
+        if element_id == ebml.INFO:
+            for child, s, e in ebml.elements(data, start, end):
+                if child == ebml.TIMECODE_SCALE:
+                    scale = ebml.to_uint(data[s:e]) or scale
+                elif child == ebml.DURATION:
+                    duration = ebml.to_float(data[s:e])
+        elif element_id == ebml.TRACKS:
+            for entry, s, e in ebml.elements(data, start, end):
+                if entry != ebml.TRACK_ENTRY or has_audio:
                     continue
-                fields = {child: (cs, ce) for child, cs, ce in _ebml_elements(data, s, e)}
-                if _TRACK_TYPE not in fields or _ebml_uint(data[slice(*fields[_TRACK_TYPE])]) != 2:
+                fields = {child: (cs, ce) for child, cs, ce in ebml.elements(data, s, e)}
+                if ebml.TRACK_TYPE not in fields or ebml.to_uint(data[slice(*fields[ebml.TRACK_TYPE])]) != 2:
                     continue
                 has_audio = True
-                if _AUDIO in fields:
-                    for child, cs, ce in _ebml_elements(data, *fields[_AUDIO]):
-                        if child == _SAMPLING_FREQUENCY:
-                            rate = _ebml_float(data[cs:ce])
+                if ebml.AUDIO in fields:
+                    for child, cs, ce in ebml.elements(data, *fields[ebml.AUDIO]):
+                        if child == ebml.SAMPLING_FREQUENCY:
+                            rate = ebml.to_float(data[cs:ce])
                             sample_rate = int(rate) if rate and rate > 0 else None
-                        elif child == _CHANNELS:
-                            channels = _ebml_uint(data[cs:ce]) or None
+                        elif child == ebml.CHANNELS:
+                            channels = ebml.to_uint(data[cs:ce]) or None
     if not has_audio:
         raise _Rejected("webm: no audio track")
     seconds = duration * scale / 1e9 if duration is not None and duration > 0 else None

@@ -31,6 +31,7 @@ from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 
+from sono.adapters.media import ebml
 from sono.domain.audio import (
     GENRE_MAX,
     TAG_MAX,
@@ -325,12 +326,6 @@ def _mp4_moov_size(fileobj: BinaryIO) -> int:
 
 # --------------------------------------------------------------------------- WebM (Matroska tags)
 
-_SEGMENT_INFO_TITLE = 0x7BA9
-_TAGS = 0x1254C367
-_TAG = 0x7373
-_SIMPLE_TAG = 0x67C8
-_TAG_NAME = 0x45A3
-_TAG_STRING = 0x4487
 _WEBM_NAMES = {
     "TITLE": "title",
     "ARTIST": "artist",
@@ -347,31 +342,29 @@ _WEBM_NAMES = {
 
 def _webm_tags(fileobj: BinaryIO) -> _Raw:
     """``Tags`` and the Segment Info ``Title`` found before the first Cluster, within the
-    inspector's scan window (WebM attachments, where cover pictures live, are not read)."""
-    from sono.adapters.media import inspector as ebml  # the inspector's bounded EBML walk
-
+    walk's scan window (WebM attachments, where cover pictures live, are not read)."""
     fileobj.seek(0)
-    data = fileobj.read(ebml._WEBM_SCAN_BYTES)
-    top = ebml._ebml_elements(data, 0, len(data))
-    if len(top) < 2 or top[1][0] != ebml._SEGMENT:
+    data = fileobj.read(ebml.SCAN_BYTES)
+    top = ebml.elements(data, 0, len(data))
+    if len(top) < 2 or top[1][0] != ebml.SEGMENT:
         return _Raw()
     found: dict[str, bytes] = {}
-    for element_id, start, end in ebml._ebml_elements(data, top[1][1], top[1][2]):
-        if element_id == ebml._INFO:
-            for child, s, e in ebml._ebml_elements(data, start, end):
-                if child == _SEGMENT_INFO_TITLE:
+    for element_id, start, end in ebml.elements(data, top[1][1], top[1][2]):
+        if element_id == ebml.INFO:
+            for child, s, e in ebml.elements(data, start, end):
+                if child == ebml.TITLE:
                     found.setdefault("title", data[s:e])
-        elif element_id == _TAGS:
-            for tag, s, e in ebml._ebml_elements(data, start, end):
-                if tag != _TAG:
+        elif element_id == ebml.TAGS:
+            for tag, s, e in ebml.elements(data, start, end):
+                if tag != ebml.TAG:
                     continue
-                for simple, ss, se in ebml._ebml_elements(data, s, e):
-                    if simple != _SIMPLE_TAG:
+                for simple, ss, se in ebml.elements(data, s, e):
+                    if simple != ebml.SIMPLE_TAG:
                         continue
-                    fields = {child: data[cs:ce] for child, cs, ce in ebml._ebml_elements(data, ss, se)}
-                    name = fields.get(_TAG_NAME, b"").decode("utf-8", "replace").strip().upper()
-                    if name in _WEBM_NAMES and _TAG_STRING in fields:
-                        found.setdefault(_WEBM_NAMES[name], fields[_TAG_STRING])
+                    fields = {child: data[cs:ce] for child, cs, ce in ebml.elements(data, ss, se)}
+                    name = fields.get(ebml.TAG_NAME, b"").decode("utf-8", "replace").strip().upper()
+                    if name in _WEBM_NAMES and ebml.TAG_STRING in fields:
+                        found.setdefault(_WEBM_NAMES[name], fields[ebml.TAG_STRING])
     text = {name: value.rstrip(b"\x00").decode("utf-8", "replace") for name, value in found.items()}
     return _Raw(
         title=text.get("title"),
