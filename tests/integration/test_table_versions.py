@@ -199,8 +199,10 @@ async def test_nothing_is_trusted_while_the_notices_cannot_be_heard(postgres_url
     assert users.stamp() is None
 
 
-@pytest.mark.postgres
-async def test_a_command_listens_for_nothing_and_is_heard_by_the_servers(postgres_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+async def test_a_command_listens_for_nothing_and_is_heard_by_the_servers(
+    database_url: str, listening: TableVersions, tmp_path: Path
+) -> None:
     """A container for one command (``listen=False``) opens no ``LISTEN`` connection of its own,
     and what it commits reaches the processes that listen; a server's container listens."""
     from sono.application.accounts.messages import Register
@@ -212,18 +214,14 @@ async def test_a_command_listens_for_nothing_and_is_heard_by_the_servers(postgre
     settings = load_settings(
         {
             "SONO_DATA_DIR": str(tmp_path / "data"),
-            "SONO_DATABASE_URL": postgres_url,
+            "SONO_DATABASE_URL": database_url,
             "SONO_ARGON2_MEMORY_KIB": "1024",
             "SONO_ARGON2_TIME_COST": "1",
             "SONO_JOBS_ENABLED": "false",
         }
     )
-    await migrate.upgrade(postgres_url)
-    template = versions_for(postgres_url)
-    assert isinstance(template, ListenedVersions)
-    listening = ListenedVersions(template._dsn, retry_seconds=(0.0,))  # a server's
-    await listening.start()
-    admin = await asyncpg.connect(template._dsn)
+    assert isinstance(listening, ListenedVersions)  # a server's
+    admin = await asyncpg.connect(listening._dsn)
 
     async def listeners() -> int:
         count: int = await admin.fetchval(
@@ -251,7 +249,6 @@ async def test_a_command_listens_for_nothing_and_is_heard_by_the_servers(postgre
             await server.aclose()
     finally:
         await admin.close()
-        await listening.close()
 
 
 def test_a_process_listens_where_it_is_told() -> None:
