@@ -11,6 +11,7 @@ from typing import Any, Generic, TypeVar
 from sono.domain.errors import FieldError, ValidationFailed
 
 T = TypeVar("T")
+U = TypeVar("U")
 CALLER_GONE = "Could not validate credentials"
 """Why a request fails whose caller's account was deleted while it ran (as a moment later)."""
 
@@ -26,6 +27,10 @@ class Page(Generic[T]):
     @property
     def has_more(self) -> bool:
         return self.skip + len(self.items) < self.total
+
+    def with_items(self, items: Sequence[U]) -> Page[U]:
+        """This page's place in the list with ``items`` in it (its own, shown another way)."""
+        return Page(items, self.total, self.skip)
 
 
 @dataclass

@@ -223,7 +223,7 @@ class AccountHandlers:
             problems.check("query", [f"Query must be {SEARCH_QUERY_MIN} to {SEARCH_QUERY_MAX} characters"])
         problems.raise_if_any()
         page = await ctx.uow.users.search(text, skip=query.skip, limit=query.limit)
-        return Page(await user_views(self._media, page.items), page.total, page.skip)
+        return page.with_items(await user_views(self._media, page.items))
 
     @handles(PromoteUser)
     async def promote(self, command: PromoteUser, ctx: Context) -> User:

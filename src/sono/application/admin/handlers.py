@@ -77,7 +77,7 @@ class AdminHandlers:
             UserSummary(user, usage.get(user.id or 0, Usage()), await self._media.url(user.profile_picture_key))
             for user in page.items
         ]
-        return Page(summaries, page.total, page.skip)
+        return page.with_items(summaries)
 
     @handles(GetUser)
     async def user(self, query: GetUser, ctx: Context) -> UserSummary:

@@ -216,7 +216,7 @@ class LibraryHandlers:
     @handles(ShowArtists)
     async def show_artists(self, query: ShowArtists, ctx: Context) -> Page[ArtistCard]:
         page = await self.artists(query.query, ctx)
-        return Page(await self._present.artists(page.items), page.total, page.skip)
+        return page.with_items(await self._present.artists(page.items))
 
     @handles(ShowArtist)
     async def show_artist(self, query: ShowArtist, ctx: Context) -> ArtistScreen:
@@ -227,7 +227,7 @@ class LibraryHandlers:
     @handles(ShowAlbums)
     async def show_albums(self, query: ShowAlbums, ctx: Context) -> Page[AlbumCard]:
         page = await self.albums(query.query, ctx)
-        return Page(await self._present.albums(page.items), page.total, page.skip)
+        return page.with_items(await self._present.albums(page.items))
 
     @handles(ShowAlbum)
     async def show_album(self, query: ShowAlbum, ctx: Context) -> AlbumScreen:
@@ -241,11 +241,9 @@ class LibraryHandlers:
         present = self._present
         songs, albums, artists, users = found.songs, found.albums, found.artists, found.users
         return SearchScreen(
-            songs=Page(await present.songs(songs.items), songs.total, songs.skip) if songs is not None else None,
-            albums=Page(await present.albums(albums.items), albums.total, albums.skip) if albums is not None else None,
-            artists=Page(await present.artists(artists.items), artists.total, artists.skip)
-            if artists is not None
-            else None,
+            songs=songs.with_items(await present.songs(songs.items)) if songs is not None else None,
+            albums=albums.with_items(await present.albums(albums.items)) if albums is not None else None,
+            artists=artists.with_items(await present.artists(artists.items)) if artists is not None else None,
             collections=CollectionList(
                 found.collections.items,
                 found.collections.total,
@@ -254,9 +252,7 @@ class LibraryHandlers:
             )
             if found.collections is not None
             else None,
-            users=Page(await user_views(self._media, users.items), users.total, users.skip)
-            if users is not None
-            else None,
+            users=users.with_items(await user_views(self._media, users.items)) if users is not None else None,
         )
 
     @staticmethod
@@ -265,7 +261,7 @@ class LibraryHandlers:
         viewer = ctx.actor.viewer
         page = await ctx.uow.library.search_collections(visible_collections(viewer), text, skip=skip, limit=limit)
         listed = await ctx.uow.collection_queries.listed(page.items)
-        return Page(cards(viewer, listed), page.total, page.skip)
+        return page.with_items(cards(viewer, listed))
 
     @staticmethod
     async def _users(ctx: Context, text: str, skip: int, limit: int) -> Page[User]:
